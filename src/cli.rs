@@ -1,0 +1,109 @@
+//! The command line (clap derive; doc comments are the help).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::profile::Driver;
+
+/// Turns a freshly installed CentOS/RHEL-family host into a Docker Swarm node: the Docker data disk
+/// on LVM, the engine's configuration, NFS mounts, and joining the swarm.
+#[derive(Debug, Parser)]
+#[command(name = "swarmnode", version, propagate_version = true)]
+pub struct Cli {
+    /// Every host path (files, /proc, /sys, /dev, /run) is taken under this directory.
+    #[arg(long, global = true, default_value = "/", value_name = "DIR")]
+    pub root: PathBuf,
+
+    /// The profile [default: /etc/swarmnode/profile.json under --root; when that file is absent,
+    /// built-in defaults are used and --device alone selects the storage step].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+
+    /// More detail on stderr (-v: every command run, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only warnings and errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print the machine-readable result (the report) on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show exactly which commands and files `apply` would run and write; changes nothing.
+    Plan(StorageArgs),
+    /// Bring the node to the profile's state (every step of the profile), then verify it.
+    Apply(StorageArgs),
+    /// Only the storage step: the Docker data disk (thin pool or XFS volume).
+    Storage(StorageArgs),
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Plan(_) => "plan",
+            Command::Apply(_) => "apply",
+            Command::Storage(_) => "storage",
+        }
+    }
+    pub fn storage_args(&self) -> &StorageArgs {
+        match self {
+            Command::Plan(a) | Command::Apply(a) | Command::Storage(a) => a,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct StorageArgs {
+    /// The data disk (overrides storage.device). Prefer /dev/disk/by-id/... names.
+    #[arg(long, value_name = "DEV")]
+    pub device: Option<String>,
+
+    /// Storage driver (overrides storage.driver): auto picks devicemapper below Docker Engine 25,
+    /// overlay2 from 25.
+    #[arg(long, value_enum, value_name = "DRIVER")]
+    pub driver: Option<Driver>,
+
+    /// Erase existing signatures (filesystem, partition table, RAID, PV of another VG) on an
+    /// unused device. Never overrides a device that is mounted, swap, held, read-only or the system disk.
+    #[arg(long)]
+    pub wipe: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_go_anywhere() {
+        let c = Cli::try_parse_from(["swarmnode", "apply", "--root", "/mnt/sysimage", "--device", "/dev/sdb", "--json", "-vv"]).unwrap();
+        assert_eq!(c.root, PathBuf::from("/mnt/sysimage"));
+        assert_eq!(c.verbose, 2);
+        assert!(c.json);
+        assert_eq!(c.command.storage_args().device.as_deref(), Some("/dev/sdb"));
+    }
+
+    #[test]
+    fn bad_driver_and_missing_command_are_usage_errors() {
+        let e = Cli::try_parse_from(["swarmnode", "storage", "--driver", "zfs"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        let e = Cli::try_parse_from(["swarmnode"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        let e = Cli::try_parse_from(["swarmnode", "plan", "-q", "-v"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+    }
+}

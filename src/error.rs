@@ -1,0 +1,92 @@
+//! Errors and the exit codes of the contract (DESIGN.md): 65 refused, 69 remote unavailable,
+//! 75 temporary, 1 anything else. Messages are lowercase, name the thing, and leave the cause to
+//! `#[source]` so `main` can print the chain once.
+
+use std::path::PathBuf;
+
+use crate::host::cmd::CommandError;
+
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Exit codes of the contract.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const FAILURE: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const REFUSED: i32 = 65;
+    pub const UNAVAILABLE: i32 = 69;
+    pub const TEMPORARY: i32 = 75;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Unsafe or invalid input (device, profile, token); nothing was changed.
+    #[error("{0}")]
+    Refused(String),
+
+    /// The profile could not be read or is invalid; `key` is a JSON path such as `storage.thinpool.chunk_size`.
+    #[error("profile {}: {key}: {msg}", path.display())]
+    Profile {
+        path: PathBuf,
+        key: String,
+        msg: String,
+    },
+
+    /// Another run holds the single-instance lock.
+    #[error("another swarmnode run (pid {pid}) holds {}; retry when it has finished", path.display())]
+    Locked { path: PathBuf, pid: String },
+
+    #[error(transparent)]
+    Command(#[from] CommandError),
+
+    #[error("{context}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A step ran all its actions but the host is still not in the wanted state.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Refused(_) | Error::Profile { .. } => exit::REFUSED,
+            Error::Locked { .. } => exit::TEMPORARY,
+            Error::Command(_) | Error::Io { .. } | Error::Failed(_) => exit::FAILURE,
+        }
+    }
+
+    /// Short word for reports: refused, temporary, failed.
+    pub fn kind(&self) -> &'static str {
+        match self.exit_code() {
+            exit::REFUSED => "refused",
+            exit::TEMPORARY => "temporary",
+            exit::UNAVAILABLE => "unavailable",
+            _ => "failed",
+        }
+    }
+
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// The error with its causes, one line: `a: b: c`.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        out.push_str(": ");
+        out.push_str(&e.to_string());
+        cur = e.source();
+    }
+    out
+}

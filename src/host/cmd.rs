@@ -1,0 +1,251 @@
+//! The one command runner: every external program swarmnode starts goes through [`Runner`].
+//!
+//! stdin is null, the locale is C, argv is logged at debug, stdout is captured for parsing, and the
+//! last KiB of stderr is kept in the error. Tools are resolved once on PATH; a missing tool names the
+//! package that provides it.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::de::DeserializeOwned;
+
+const STDERR_TAIL: usize = 1024;
+
+/// A command line: a program name (resolved on PATH) and its arguments.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Cmd {
+    pub argv: Vec<String>,
+}
+
+impl Cmd {
+    pub fn new(program: &str) -> Self {
+        Cmd {
+            argv: vec![program.to_string()],
+        }
+    }
+    pub fn arg(mut self, a: impl Into<String>) -> Self {
+        self.argv.push(a.into());
+        self
+    }
+    pub fn args<I, S>(mut self, it: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.argv.extend(it.into_iter().map(Into::into));
+        self
+    }
+    pub fn program(&self) -> &str {
+        &self.argv[0]
+    }
+}
+
+impl fmt::Display for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, a) in self.argv.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            if a.is_empty() || a.contains(|c: char| c.is_whitespace() || "'\"$\\`|&;<>(){}*?".contains(c)) {
+                write!(f, "'{}'", a.replace('\'', r"'\''"))?;
+            } else {
+                f.write_str(a)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("{tool} was not found on PATH; install the {package} package")]
+    Missing { tool: String, package: &'static str },
+
+    #[error("could not start `{cmd}`")]
+    Spawn {
+        cmd: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("`{cmd}` {status}{}", tail(.stderr))]
+    Failed {
+        cmd: String,
+        status: String,
+        code: Option<i32>,
+        stderr: String,
+    },
+
+    #[error("could not parse the output of `{cmd}`")]
+    Parse {
+        cmd: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+fn tail(stderr: &str) -> String {
+    let s = stderr.trim();
+    if s.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", s.replace('\n', " / "))
+    }
+}
+
+/// What a finished command printed.
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The package that provides a tool, for the "install ..." hint (RHEL-family names).
+pub fn package_of(tool: &str) -> &'static str {
+    match tool {
+        "pvs" | "vgs" | "lvs" | "pvcreate" | "vgcreate" | "lvcreate" | "lvconvert" | "lvchange"
+        | "vgchange" | "lvremove" | "lvm" => "lvm2",
+        "wipefs" | "blkid" | "lsblk" | "mount" | "umount" | "findmnt" | "flock" => "util-linux",
+        "mkfs.xfs" | "xfs_info" => "xfsprogs",
+        "dockerd" | "docker" => "docker-ce (or moby-engine / docker)",
+        "systemctl" => "systemd",
+        _ => "that provides it",
+    }
+}
+
+/// Runs commands; tools are looked up on PATH once and remembered.
+#[derive(Default)]
+pub struct Runner {
+    resolved: Mutex<HashMap<String, PathBuf>>,
+}
+
+impl Runner {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Is the tool on PATH?
+    pub fn has(&self, tool: &str) -> bool {
+        self.resolve(tool).is_ok()
+    }
+
+    fn resolve(&self, tool: &str) -> Result<PathBuf, CommandError> {
+        let mut cache = self.resolved.lock().expect("runner cache poisoned");
+        if let Some(p) = cache.get(tool) {
+            return Ok(p.clone());
+        }
+        let p = which::which(tool).map_err(|_| CommandError::Missing {
+            tool: tool.to_string(),
+            package: package_of(tool),
+        })?;
+        cache.insert(tool.to_string(), p.clone());
+        Ok(p)
+    }
+
+    /// Runs the command and returns its output whatever the exit status; only a missing tool or a
+    /// failure to start is an error. Use this where a non-zero status is an answer to read.
+    pub fn output(&self, cmd: &Cmd) -> Result<Output, CommandError> {
+        let exe = self.resolve(cmd.program())?;
+        let shown = cmd.to_string();
+        tracing::debug!(cmd = %shown, "run");
+        let started = Instant::now();
+        let out = duct::cmd(exe, cmd.argv[1..].iter().map(OsString::from))
+            .stdin_null()
+            .stdout_capture()
+            .stderr_capture()
+            .env("LC_ALL", "C")
+            .env("LVM_SUPPRESS_FD_WARNINGS", "1")
+            .unchecked()
+            .run()
+            .map_err(|source| CommandError::Spawn {
+                cmd: shown.clone(),
+                source,
+            })?;
+        let code = out.status.code().unwrap_or(-1);
+        tracing::debug!(cmd = %shown, code, ms = started.elapsed().as_millis() as u64, "done");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let keep = stderr.len().saturating_sub(STDERR_TAIL);
+        let start = (keep..=stderr.len()).find(|i| stderr.is_char_boundary(*i)).unwrap_or(stderr.len());
+        Ok(Output {
+            code,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: stderr[start..].to_string(),
+        })
+    }
+
+    /// Runs the command; a non-zero exit is an error carrying the stderr tail.
+    pub fn run(&self, cmd: &Cmd) -> Result<Output, CommandError> {
+        let out = self.output(cmd)?;
+        if out.code != 0 {
+            return Err(CommandError::Failed {
+                cmd: cmd.to_string(),
+                status: if out.code < 0 {
+                    "was killed by a signal".to_string()
+                } else {
+                    format!("exited with status {}", out.code)
+                },
+                code: Some(out.code),
+                stderr: out.stderr,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Runs the command and parses its stdout as JSON.
+    pub fn json<T: DeserializeOwned>(&self, cmd: &Cmd) -> Result<T, CommandError> {
+        let out = self.run(cmd)?;
+        parse_json(cmd, &out.stdout)
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(cmd: &Cmd, text: &str) -> Result<T, CommandError> {
+    serde_json::from_str(text).map_err(|source| CommandError::Parse {
+        cmd: cmd.to_string(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_quotes_what_a_shell_would_split() {
+        let c = Cmd::new("lvs").args(["-o", "lv_name,vg_name", "a b", ""]);
+        assert_eq!(c.to_string(), "lvs -o lv_name,vg_name 'a b' ''");
+    }
+
+    #[test]
+    fn missing_tool_names_the_package() {
+        let r = Runner::new();
+        let err = r.run(&Cmd::new("pvcreate-does-not-exist")).unwrap_err();
+        assert!(matches!(err, CommandError::Missing { .. }));
+        assert_eq!(package_of("lvcreate"), "lvm2");
+        assert_eq!(package_of("mkfs.xfs"), "xfsprogs");
+    }
+
+    #[test]
+    fn failure_keeps_status_and_stderr_tail() {
+        let r = Runner::new();
+        let err = r
+            .run(&Cmd::new("sh").args(["-c", "echo out; echo 'bad thing happened' >&2; exit 5"]))
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("exited with status 5"), "{msg}");
+        assert!(msg.contains("bad thing happened"), "{msg}");
+    }
+
+    #[test]
+    fn stderr_tail_is_bounded() {
+        let r = Runner::new();
+        let out = r
+            .output(&Cmd::new("sh").args(["-c", "head -c 5000 /dev/zero | tr '\\0' x >&2"]))
+            .unwrap();
+        assert_eq!(out.stderr.len(), STDERR_TAIL);
+    }
+}

@@ -1,0 +1,69 @@
+//! The single-instance lock: `flock` on /run/swarmnode.lock, holding the owner's pid.
+//! The kernel drops it when the process dies, so a crash never leaves a stale lock.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+
+use crate::error::{Error, Result};
+
+pub const LOCK_PATH: &str = "/run/swarmnode.lock";
+
+pub struct Lock {
+    _file: Flock<File>,
+}
+
+pub fn acquire(path: &Path) -> Result<Lock> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o644)
+        .open(path)
+        .map_err(|e| Error::io(format!("cannot open lock file {}", path.display()), e))?;
+    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(mut f) => {
+            let pid = std::process::id().to_string();
+            f.set_len(0)
+                .and_then(|_| f.rewind())
+                .and_then(|_| f.write_all(format!("{pid}\n").as_bytes()))
+                .map_err(|e| Error::io(format!("cannot write lock file {}", path.display()), e))?;
+            Ok(Lock { _file: f })
+        }
+        Err((mut f, Errno::EWOULDBLOCK)) => {
+            let mut s = String::new();
+            let _ = f.read_to_string(&mut s);
+            let pid = s.trim();
+            Err(Error::Locked {
+                path: path.to_path_buf(),
+                pid: if pid.is_empty() { "unknown".into() } else { pid.to_string() },
+            })
+        }
+        Err((_, e)) => Err(Error::io(format!("cannot lock {}", path.display()), e.into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_holder_is_refused_with_the_first_pid() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("run/swarmnode.lock");
+        let first = acquire(&p).unwrap();
+        let e = acquire(&p).err().expect("second lock must fail");
+        assert_eq!(e.exit_code(), 75);
+        assert!(e.to_string().contains(&format!("pid {}", std::process::id())), "{e}");
+        drop(first);
+        acquire(&p).unwrap();
+    }
+}

@@ -1,0 +1,198 @@
+//! The system boundary. Every effect on the host goes through [`Host::execute`]; observation goes
+//! through the [`cmd::Runner`] and the readers here. Every host path is taken under `root`.
+
+pub mod block;
+pub mod cmd;
+pub mod fs;
+pub mod lock;
+pub mod lvm;
+
+use std::fmt;
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use cmd::{Cmd, Runner};
+
+/// Environment variable naming an action id (e.g. `storage.vgcreate`): the process kills itself
+/// with SIGKILL right after that action, to prove that the next run converges (vm-tests).
+pub const FAILPOINT_ENV: &str = "SWARMNODE_FAILPOINT";
+
+/// One change to the host, as planned and as applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Action {
+    /// Stable id: `storage.pvcreate`. Used by fail points and in reports.
+    pub id: String,
+    /// Why it is needed, in a few words.
+    pub why: String,
+    #[serde(flatten)]
+    pub effect: Effect,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Effect {
+    /// Run a command.
+    Run { argv: Vec<String> },
+    /// Write a whole file atomically (host path), keeping the previous version as a backup.
+    Write {
+        path: String,
+        #[serde(serialize_with = "octal")]
+        mode: u32,
+        content: String,
+        #[serde(skip)]
+        previous: Option<String>,
+    },
+    /// Create a directory (and its parents).
+    Mkdir {
+        path: String,
+        #[serde(serialize_with = "octal")]
+        mode: u32,
+    },
+}
+
+fn octal<S: serde::Serializer>(m: &u32, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{m:04o}"))
+}
+
+impl Action {
+    pub fn run(id: &str, why: impl Into<String>, cmd: Cmd) -> Action {
+        Action {
+            id: id.to_string(),
+            why: why.into(),
+            effect: Effect::Run { argv: cmd.argv },
+        }
+    }
+    pub fn write(id: &str, why: impl Into<String>, path: &str, mode: u32, content: String, previous: Option<String>) -> Action {
+        Action {
+            id: id.to_string(),
+            why: why.into(),
+            effect: Effect::Write {
+                path: path.to_string(),
+                mode,
+                content,
+                previous,
+            },
+        }
+    }
+    pub fn mkdir(id: &str, why: impl Into<String>, path: &str, mode: u32) -> Action {
+        Action {
+            id: id.to_string(),
+            why: why.into(),
+            effect: Effect::Mkdir {
+                path: path.to_string(),
+                mode,
+            },
+        }
+    }
+}
+
+/// The plan's text form: one line per action, file changes shown line by line.
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.effect {
+            Effect::Run { argv } => write!(f, "run    {}", Cmd { argv: argv.clone() })?,
+            Effect::Mkdir { path, mode } => write!(f, "mkdir  {path} ({mode:04o})")?,
+            Effect::Write {
+                path,
+                mode,
+                content,
+                previous,
+            } => {
+                write!(f, "write  {path} ({mode:04o})")?;
+                let old: Vec<&str> = previous.as_deref().map(|p| p.lines().collect()).unwrap_or_default();
+                let new: Vec<&str> = content.lines().collect();
+                for l in old.iter().filter(|l| !new.contains(l)) {
+                    write!(f, "\n         - {l}")?;
+                }
+                for l in new.iter().filter(|l| !old.contains(l)) {
+                    write!(f, "\n         + {l}")?;
+                }
+            }
+        }
+        write!(f, "    # {}", self.why)
+    }
+}
+
+pub struct Host {
+    root: PathBuf,
+    pub runner: Runner,
+    failpoint: Option<String>,
+}
+
+impl Host {
+    pub fn new(root: &Path) -> Host {
+        Host {
+            root: root.to_path_buf(),
+            runner: Runner::new(),
+            failpoint: std::env::var(FAILPOINT_ENV).ok().filter(|s| !s.is_empty()),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The real location of a host path (`/etc/fstab` → `ROOT/etc/fstab`).
+    pub fn path(&self, host_path: &str) -> PathBuf {
+        fs::under(&self.root, host_path)
+    }
+
+    /// The path to give to a tool that runs on this host (`mount ... ROOT/var/lib/docker`).
+    pub fn tool_path(&self, host_path: &str) -> String {
+        self.path(host_path).to_string_lossy().into_owned()
+    }
+
+    pub fn read_text(&self, host_path: &str) -> Result<Option<String>> {
+        let p = self.path(host_path);
+        fs::read_opt(&p)
+            .map(|o| o.map(|b| String::from_utf8_lossy(&b).into_owned()))
+            .map_err(|e| Error::io(format!("cannot read {}", p.display()), e))
+    }
+
+    /// Is systemd the running init (not true in a kickstart %post chroot)?
+    pub fn systemd_running(&self) -> bool {
+        self.path("/run/systemd/system").is_dir()
+    }
+
+    /// Saves swarmnode's own state (report, records) atomically: bookkeeping, not a planned change.
+    pub fn write_state(&self, host_path: &str, content: &str) -> Result<()> {
+        let p = self.path(host_path);
+        fs::atomic_write(&p, content.as_bytes(), 0o644)
+            .map(|_| ())
+            .map_err(|e| Error::io(format!("cannot write {}", p.display()), e))
+    }
+
+    /// Carries out one action. This is the only place where swarmnode changes the host.
+    pub fn execute(&self, action: &Action) -> Result<()> {
+        tracing::debug!(id = %action.id, "apply");
+        match &action.effect {
+            Effect::Run { argv } => {
+                self.runner.run(&Cmd { argv: argv.clone() })?;
+            }
+            Effect::Write { path, mode, content, .. } => {
+                let p = self.path(path);
+                fs::atomic_write(&p, content.as_bytes(), *mode)
+                    .map_err(|e| Error::io(format!("cannot write {}", p.display()), e))?;
+            }
+            Effect::Mkdir { path, mode } => {
+                let p = self.path(path);
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(*mode)
+                    .create(&p)
+                    .and_then(|_| std::fs::set_permissions(&p, std::fs::Permissions::from_mode(*mode)))
+                    .map_err(|e| Error::io(format!("cannot create directory {}", p.display()), e))?;
+            }
+        }
+        if self.failpoint.as_deref() == Some(action.id.as_str()) {
+            eprintln!("swarmnode: fail point {}: killing myself after this action", action.id);
+            let _ = std::io::stdout().flush();
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::Signal::SIGKILL);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,21 @@
+use clap::Parser;
+
+fn main() {
+    let cli = swarmnode::cli::Cli::parse();
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "warn",
+        (_, 0) => "info",
+        (_, 1) => "debug",
+        _ => "trace",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(format!("swarmnode={level}")))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+    if let Err(e) = swarmnode::run(&cli) {
+        eprintln!("swarmnode: error: {}", swarmnode::error::chain(&e));
+        std::process::exit(e.exit_code());
+    }
+}

@@ -1,0 +1,54 @@
+//! The steps. Each one observes the host, plans the actions that would bring it to the wanted
+//! state, and `apply` carries them out through [`Host::execute`]. `plan` is the same code path
+//! minus the effects.
+
+pub mod storage;
+
+use serde::Serialize;
+
+use crate::host::Action;
+
+/// What a step found and what it would do.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StepPlan {
+    pub step: &'static str,
+    /// What was observed and decided (device resolution, driver choice, ...).
+    pub facts: Vec<String>,
+    pub warnings: Vec<String>,
+    pub actions: Vec<Action>,
+    /// Set when the step does not run at all, with the reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+impl StepPlan {
+    pub fn new(step: &'static str) -> Self {
+        StepPlan {
+            step,
+            ..Default::default()
+        }
+    }
+    pub fn skipped(step: &'static str, why: impl Into<String>) -> Self {
+        StepPlan {
+            step,
+            skipped: Some(why.into()),
+            ..Default::default()
+        }
+    }
+}
+
+/// Steps of the profile that this version does not implement yet; `plan` and `apply` say so.
+pub fn not_implemented(profile: &crate::profile::Profile) -> Vec<StepPlan> {
+    let mut v = Vec::new();
+    let msg = "this version of swarmnode does not implement this step yet; the section is validated and skipped";
+    if profile.engine.is_some() {
+        v.push(StepPlan::skipped("engine", msg));
+    }
+    if profile.mounts.is_some() {
+        v.push(StepPlan::skipped("mounts", msg));
+    }
+    if profile.swarm.is_some() {
+        v.push(StepPlan::skipped("swarm", msg));
+    }
+    v
+}
