@@ -90,7 +90,17 @@ mod tests {
 
     #[test]
     fn global_options_go_anywhere() {
-        let c = Cli::try_parse_from(["swarmnode", "apply", "--root", "/mnt/sysimage", "--device", "/dev/sdb", "--json", "-vv"]).unwrap();
+        let c = Cli::try_parse_from([
+            "swarmnode",
+            "apply",
+            "--root",
+            "/mnt/sysimage",
+            "--device",
+            "/dev/sdb",
+            "--json",
+            "-vv",
+        ])
+        .unwrap();
         assert_eq!(c.root, PathBuf::from("/mnt/sysimage"));
         assert_eq!(c.verbose, 2);
         assert!(c.json);

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use crate::host::cmd::CommandError;
 
-
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Exit codes of the contract.

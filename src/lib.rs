@@ -71,7 +71,10 @@ pub fn run(cli: &Cli) -> Result<()> {
         }
     }
     if cli.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("serializable"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("serializable")
+        );
     }
     result
 }
@@ -92,9 +95,11 @@ fn load_profile(cli: &Cli) -> Result<Profile> {
         device: args.device.clone(),
         driver: args.driver,
     });
-    profile
-        .validate()
-        .map_err(|(key, msg)| Error::Profile { path: path.clone(), key, msg })?;
+    profile.validate().map_err(|(key, msg)| Error::Profile {
+        path: path.clone(),
+        key,
+        msg,
+    })?;
     Ok(profile)
 }
 
@@ -112,10 +117,15 @@ fn dispatch(cli: &Cli, report: &mut Report) -> Result<()> {
     let only_storage = matches!(cli.command, Command::Storage(_));
     if only_storage && profile.storage.is_none() {
         return Err(Error::Refused(
-            "storage: the profile has no storage section and no --device was given; nothing to do".into(),
+            "storage: the profile has no storage section and no --device was given; nothing to do"
+                .into(),
         ));
     }
-    if profile.storage.is_none() && profile.engine.is_none() && profile.mounts.is_none() && profile.swarm.is_none() {
+    if profile.storage.is_none()
+        && profile.engine.is_none()
+        && profile.mounts.is_none()
+        && profile.swarm.is_none()
+    {
         return Err(Error::Refused(format!(
             "nothing to do: no profile at {} and no --device; give --profile FILE or --device DEV",
             path_shown(cli)
@@ -158,7 +168,11 @@ fn show_plan(out: &Out, p: &StepPlan) {
     if p.actions.is_empty() {
         out.line(format!("{}: converged: nothing to do", p.step));
     } else {
-        out.line(format!("{}: apply would do {} action(s):", p.step, p.actions.len()));
+        out.line(format!(
+            "{}: apply would do {} action(s):",
+            p.step,
+            p.actions.len()
+        ));
         for a in &p.actions {
             out.line(format!("  {a}"));
         }
@@ -175,7 +189,12 @@ fn show_facts(out: &Out, p: &StepPlan) {
 }
 
 /// observe → plan → apply, then observe again; repeat until nothing is left to do.
-fn apply_step(host: &Host, out: &Out, report: &mut Report, plan: impl Fn(&Host) -> Result<StepPlan>) -> Result<()> {
+fn apply_step(
+    host: &Host,
+    out: &Out,
+    report: &mut Report,
+    plan: impl Fn(&Host) -> Result<StepPlan>,
+) -> Result<()> {
     let started = Instant::now();
     let mut p = plan(host)?;
     show_facts(out, &p);

@@ -9,9 +9,12 @@ fn main() {
         _ => "trace",
     };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(format!("swarmnode={level}")))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
+            "swarmnode={level}"
+        )))
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
         .init();
     if let Err(e) = swarmnode::run(&cli) {

@@ -190,8 +190,17 @@ impl Profile {
             let inner = e.into_inner();
             Error::Profile {
                 path: path.to_path_buf(),
-                key: if key == "." { "(top level)".to_string() } else { key },
-                msg: format!("{} (line {}, column {})", strip_position(&inner.to_string()), inner.line(), inner.column()),
+                key: if key == "." {
+                    "(top level)".to_string()
+                } else {
+                    key
+                },
+                msg: format!(
+                    "{} (line {}, column {})",
+                    strip_position(&inner.to_string()),
+                    inner.line(),
+                    inner.column()
+                ),
             }
         })?;
         profile.validate().map_err(|(key, msg)| Error::Profile {
@@ -224,7 +233,10 @@ impl Profile {
         if let Some(m) = &self.mounts {
             for (i, p) in m.nfs.iter().enumerate() {
                 if !p.starts_with('/') {
-                    return Err((format!("mounts.nfs[{i}]"), format!("'{p}' is not an absolute path")));
+                    return Err((
+                        format!("mounts.nfs[{i}]"),
+                        format!("'{p}' is not an absolute path"),
+                    ));
                 }
             }
             if m.timeout_seconds == 0 {
@@ -233,10 +245,16 @@ impl Profile {
         }
         if let Some(sw) = &self.swarm {
             if sw.managers.is_empty() {
-                return Err(("swarm.managers".into(), "needs at least one manager (host:port)".into()));
+                return Err((
+                    "swarm.managers".into(),
+                    "needs at least one manager (host:port)".into(),
+                ));
             }
             if sw.role != "worker" && sw.role != "manager" {
-                return Err(("swarm.role".into(), format!("'{}' is neither worker nor manager", sw.role)));
+                return Err((
+                    "swarm.role".into(),
+                    format!("'{}' is neither worker nor manager", sw.role),
+                ));
             }
         }
         Ok(())
@@ -264,16 +282,27 @@ impl Storage {
             || vg.starts_with('-')
             || vg == "."
             || vg == ".."
-            || !vg.chars().all(|c| c.is_ascii_alphanumeric() || "+_.-".contains(c))
+            || !vg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+_.-".contains(c))
         {
-            return err("volume_group", format!("'{vg}' is not a valid LVM volume group name"));
+            return err(
+                "volume_group",
+                format!("'{vg}' is not a valid LVM volume group name"),
+            );
         }
         let t = &self.thinpool;
         if !(1..=98).contains(&t.data_percent) {
-            return err("thinpool.data_percent", format!("{} is outside 1..98", t.data_percent));
+            return err(
+                "thinpool.data_percent",
+                format!("{} is outside 1..98", t.data_percent),
+            );
         }
         if !(1..=10).contains(&t.metadata_percent) {
-            return err("thinpool.metadata_percent", format!("{} is outside 1..10", t.metadata_percent));
+            return err(
+                "thinpool.metadata_percent",
+                format!("{} is outside 1..10", t.metadata_percent),
+            );
         }
         // LVM keeps a hidden spare as large as the metadata volume (pmspare).
         if t.data_percent + 2 * t.metadata_percent > 100 {
@@ -291,14 +320,23 @@ impl Storage {
         if !(50..=100).contains(&t.autoextend_threshold) {
             return err(
                 "thinpool.autoextend_threshold",
-                format!("{} is outside 50..100 (100 turns autoextend off)", t.autoextend_threshold),
+                format!(
+                    "{} is outside 50..100 (100 turns autoextend off)",
+                    t.autoextend_threshold
+                ),
             );
         }
         if !(1..=100).contains(&t.autoextend_percent) {
-            return err("thinpool.autoextend_percent", format!("{} is outside 1..100", t.autoextend_percent));
+            return err(
+                "thinpool.autoextend_percent",
+                format!("{} is outside 1..100", t.autoextend_percent),
+            );
         }
         if !(1..=100).contains(&self.overlay2.data_percent) {
-            return err("overlay2.data_percent", format!("{} is outside 1..100", self.overlay2.data_percent));
+            return err(
+                "overlay2.data_percent",
+                format!("{} is outside 1..100", self.overlay2.data_percent),
+            );
         }
         Ok(())
     }
@@ -308,7 +346,9 @@ impl Storage {
 pub fn chunk_bytes(s: &str) -> std::result::Result<u64, String> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num.parse().map_err(|_| format!("'{s}' is not a size such as 512K"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size such as 512K"))?;
     let mul = match unit.to_ascii_uppercase().as_str() {
         "K" | "KB" | "KIB" => 1 << 10,
         "M" | "MB" | "MIB" => 1 << 20,
@@ -317,7 +357,9 @@ pub fn chunk_bytes(s: &str) -> std::result::Result<u64, String> {
     };
     let b = n * mul;
     if !(64 << 10..=1 << 30).contains(&b) || !b.is_multiple_of(64 << 10) {
-        return Err(format!("'{s}' must be a multiple of 64K between 64K and 1G"));
+        return Err(format!(
+            "'{s}' must be a multiple of 64K between 64K and 1G"
+        ));
     }
     Ok(b)
 }
@@ -339,28 +381,51 @@ mod tests {
     fn unknown_key_is_named_with_its_path_and_file() {
         let e = parse(r#"{"storage": {"thinpool": {"chunksize": "512K"}}}"#).unwrap_err();
         let m = e.to_string();
-        assert!(m.starts_with("profile /etc/swarmnode/profile.json: storage.thinpool.chunksize:"), "{m}");
+        assert!(
+            m.starts_with("profile /etc/swarmnode/profile.json: storage.thinpool.chunksize:"),
+            "{m}"
+        );
         assert!(m.contains("unknown field `chunksize`"), "{m}");
         assert_eq!(e.exit_code(), 65);
     }
 
     #[test]
     fn wrong_type_names_the_key() {
-        let m = parse(r#"{"storage": {"thinpool": {"data_percent": "95"}}}"#).unwrap_err().to_string();
+        let m = parse(r#"{"storage": {"thinpool": {"data_percent": "95"}}}"#)
+            .unwrap_err()
+            .to_string();
         assert!(m.contains("storage.thinpool.data_percent"), "{m}");
     }
 
     #[test]
     fn semantic_errors_name_the_key() {
         let cases = [
-            (r#"{"storage": {"thinpool": {"data_percent": 99}}}"#, "storage.thinpool.data_percent"),
-            (r#"{"storage": {"thinpool": {"data_percent": 97, "metadata_percent": 2}}}"#, "storage.thinpool.data_percent"),
-            (r#"{"storage": {"thinpool": {"chunk_size": "500K"}}}"#, "storage.thinpool.chunk_size"),
-            (r#"{"storage": {"thinpool": {"autoextend_threshold": 20}}}"#, "storage.thinpool.autoextend_threshold"),
-            (r#"{"storage": {"volume_group": "-x"}}"#, "storage.volume_group"),
+            (
+                r#"{"storage": {"thinpool": {"data_percent": 99}}}"#,
+                "storage.thinpool.data_percent",
+            ),
+            (
+                r#"{"storage": {"thinpool": {"data_percent": 97, "metadata_percent": 2}}}"#,
+                "storage.thinpool.data_percent",
+            ),
+            (
+                r#"{"storage": {"thinpool": {"chunk_size": "500K"}}}"#,
+                "storage.thinpool.chunk_size",
+            ),
+            (
+                r#"{"storage": {"thinpool": {"autoextend_threshold": 20}}}"#,
+                "storage.thinpool.autoextend_threshold",
+            ),
+            (
+                r#"{"storage": {"volume_group": "-x"}}"#,
+                "storage.volume_group",
+            ),
             (r#"{"storage": {"device": "sdb"}}"#, "storage.device"),
             (r#"{"mounts": {"nfs": ["home"]}}"#, "mounts.nfs[0]"),
-            (r#"{"swarm": {"managers": [], "token": {}}}"#, "swarm.managers"),
+            (
+                r#"{"swarm": {"managers": [], "token": {}}}"#,
+                "swarm.managers",
+            ),
         ];
         for (t, key) in cases {
             let m = parse(t).unwrap_err().to_string();
@@ -387,14 +452,20 @@ mod tests {
         let s = p.with_storage_overrides(&o).storage.unwrap();
         assert_eq!(s.device.as_deref(), Some("/dev/sdc"));
         assert_eq!(s.driver, Driver::Devicemapper);
-        let s = Profile::default().with_storage_overrides(&o).storage.unwrap();
+        let s = Profile::default()
+            .with_storage_overrides(&o)
+            .storage
+            .unwrap();
         assert_eq!(s.volume_group, "docker");
         assert_eq!(s.thinpool, ThinPool::default());
     }
 
     #[test]
     fn shipped_profiles_are_valid() {
-        for f in ["profiles/dccn-production.json", "profiles/minimal-worker.json"] {
+        for f in [
+            "profiles/dccn-production.json",
+            "profiles/minimal-worker.json",
+        ] {
             let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(f);
             Profile::load(&p).unwrap_or_else(|e| panic!("{f}: {e}"));
         }

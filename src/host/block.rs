@@ -129,7 +129,10 @@ fn sorted_entries(dir: &Path) -> io::Result<Vec<String>> {
 
 fn read_holders(root: &Path, devdir: &Path, depth: u32) -> io::Result<Vec<Holder>> {
     if depth > 16 {
-        return Err(io::Error::other(format!("holders nested too deep under {}", devdir.display())));
+        return Err(io::Error::other(format!(
+            "holders nested too deep under {}",
+            devdir.display()
+        )));
     }
     let mut out = Vec::new();
     for h in sorted_entries(&devdir.join("holders"))? {
@@ -165,7 +168,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
             out.push(v);
             i += 4;
@@ -187,7 +193,9 @@ pub fn parse_mountinfo(text: &str) -> Vec<Mount> {
         if f.len() < 6 || f.len() < sep + 4 {
             continue;
         }
-        let Some(dev) = parse_devnum(f[2]) else { continue };
+        let Some(dev) = parse_devnum(f[2]) else {
+            continue;
+        };
         out.push(Mount {
             dev,
             mount_point: unescape(f[4]),
@@ -200,7 +208,10 @@ pub fn parse_mountinfo(text: &str) -> Vec<Mount> {
 }
 
 pub fn read_mounts(root: &Path) -> io::Result<Vec<Mount>> {
-    Ok(parse_mountinfo(&fs::read_to_string(under(root, "/proc/self/mountinfo"))?))
+    Ok(parse_mountinfo(&fs::read_to_string(under(
+        root,
+        "/proc/self/mountinfo",
+    ))?))
 }
 
 /// File names of active swap areas from `/proc/swaps`.

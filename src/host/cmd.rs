@@ -50,7 +50,9 @@ impl fmt::Display for Cmd {
             if i > 0 {
                 f.write_str(" ")?;
             }
-            if a.is_empty() || a.contains(|c: char| c.is_whitespace() || "'\"$\\`|&;<>(){}*?".contains(c)) {
+            if a.is_empty()
+                || a.contains(|c: char| c.is_whitespace() || "'\"$\\`|&;<>(){}*?".contains(c))
+            {
                 write!(f, "'{}'", a.replace('\'', r"'\''"))?;
             } else {
                 f.write_str(a)?;
@@ -170,7 +172,9 @@ impl Runner {
         tracing::debug!(cmd = %shown, code, ms = started.elapsed().as_millis() as u64, "done");
         let stderr = String::from_utf8_lossy(&out.stderr);
         let keep = stderr.len().saturating_sub(STDERR_TAIL);
-        let start = (keep..=stderr.len()).find(|i| stderr.is_char_boundary(*i)).unwrap_or(stderr.len());
+        let start = (keep..=stderr.len())
+            .find(|i| stderr.is_char_boundary(*i))
+            .unwrap_or(stderr.len());
         Ok(Output {
             code,
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -44,7 +44,9 @@ pub fn resolve(root: &Path, host_path: &str) -> io::Result<Option<String>> {
             Ok(m) if m.file_type().is_symlink() => {
                 hops += 1;
                 if hops > 40 {
-                    return Err(io::Error::other(format!("too many symlinks resolving {host_path}")));
+                    return Err(io::Error::other(format!(
+                        "too many symlinks resolving {host_path}"
+                    )));
                 }
                 let target = fs::read_link(&here)?;
                 let target = target.to_string_lossy().to_string();
@@ -104,7 +106,8 @@ fn write_replace(dir: &Path, path: &Path, contents: &[u8], mode: u32) -> io::Res
         .permissions(fs::Permissions::from_mode(mode))
         .tempfile_in(dir)?;
     // The umask may have narrowed the mode given at creation; set it exactly, still before writing.
-    tmp.as_file().set_permissions(fs::Permissions::from_mode(mode))?;
+    tmp.as_file()
+        .set_permissions(fs::Permissions::from_mode(mode))?;
     tmp.write_all(contents)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
@@ -124,8 +127,16 @@ mod tests {
         fs::write(r.join("dev/vdb"), b"").unwrap();
         symlink("../../vdb", r.join("dev/disk/by-id/virtio-DATA")).unwrap();
         symlink("/dev/vdb", r.join("dev/disk/by-id/abs")).unwrap();
-        assert_eq!(resolve(r, "/dev/disk/by-id/virtio-DATA").unwrap().as_deref(), Some("/dev/vdb"));
-        assert_eq!(resolve(r, "/dev/disk/by-id/abs").unwrap().as_deref(), Some("/dev/vdb"));
+        assert_eq!(
+            resolve(r, "/dev/disk/by-id/virtio-DATA")
+                .unwrap()
+                .as_deref(),
+            Some("/dev/vdb")
+        );
+        assert_eq!(
+            resolve(r, "/dev/disk/by-id/abs").unwrap().as_deref(),
+            Some("/dev/vdb")
+        );
         assert_eq!(resolve(r, "/dev/vdc").unwrap(), None);
         symlink("loop", r.join("dev/loop")).unwrap();
         assert!(resolve(r, "/dev/loop").is_err());
@@ -139,8 +150,14 @@ mod tests {
         assert!(!atomic_write(&p, b"one\n", 0o644).unwrap());
         assert!(atomic_write(&p, b"two\n", 0o600).unwrap());
         assert_eq!(fs::read(&p).unwrap(), b"two\n");
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(fs::read(t.path().join("etc/x.conf.swarmnode.bak")).unwrap(), b"one\n");
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::read(t.path().join("etc/x.conf.swarmnode.bak")).unwrap(),
+            b"one\n"
+        );
         let left: Vec<_> = fs::read_dir(t.path().join("etc"))
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().to_string())

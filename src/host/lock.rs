@@ -19,7 +19,8 @@ pub struct Lock {
 
 pub fn acquire(path: &Path) -> Result<Lock> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     }
     let file = OpenOptions::new()
         .read(true)
@@ -44,10 +45,17 @@ pub fn acquire(path: &Path) -> Result<Lock> {
             let pid = s.trim();
             Err(Error::Locked {
                 path: path.to_path_buf(),
-                pid: if pid.is_empty() { "unknown".into() } else { pid.to_string() },
+                pid: if pid.is_empty() {
+                    "unknown".into()
+                } else {
+                    pid.to_string()
+                },
             })
         }
-        Err((_, e)) => Err(Error::io(format!("cannot lock {}", path.display()), e.into())),
+        Err((_, e)) => Err(Error::io(
+            format!("cannot lock {}", path.display()),
+            e.into(),
+        )),
     }
 }
 
@@ -62,7 +70,11 @@ mod tests {
         let first = acquire(&p).unwrap();
         let e = acquire(&p).err().expect("second lock must fail");
         assert_eq!(e.exit_code(), 75);
-        assert!(e.to_string().contains(&format!("pid {}", std::process::id())), "{e}");
+        assert!(
+            e.to_string()
+                .contains(&format!("pid {}", std::process::id())),
+            "{e}"
+        );
         drop(first);
         acquire(&p).unwrap();
     }

@@ -7,10 +7,8 @@ use serde::de::DeserializeOwned;
 use super::cmd::{Cmd, CommandError, Runner, parse_json};
 
 pub const PV_FIELDS: &str = "pv_name,vg_name,pv_uuid";
-pub const VG_FIELDS: &str =
-    "vg_name,vg_uuid,vg_size,vg_free,vg_extent_size,vg_extent_count,vg_free_count,vg_seqno,pv_count";
-pub const LV_FIELDS: &str =
-    "lv_name,vg_name,lv_attr,lv_size,segtype,chunk_size,zero,lv_profile,seg_monitor,lv_tags,lv_active";
+pub const VG_FIELDS: &str = "vg_name,vg_uuid,vg_size,vg_free,vg_extent_size,vg_extent_count,vg_free_count,vg_seqno,pv_count";
+pub const LV_FIELDS: &str = "lv_name,vg_name,lv_attr,lv_size,segtype,chunk_size,zero,lv_profile,seg_monitor,lv_tags,lv_active";
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Pv {
@@ -101,7 +99,16 @@ fn report_cmd(tool: &str, fields: &str) -> Cmd {
     if tool == "lvs" {
         c = c.arg("-a");
     }
-    c.args(["--reportformat", "json", "--units", "b", "--nosuffix", "--binary", "-o", fields])
+    c.args([
+        "--reportformat",
+        "json",
+        "--units",
+        "b",
+        "--nosuffix",
+        "--binary",
+        "-o",
+        fields,
+    ])
 }
 
 pub fn pvs_cmd() -> Cmd {
@@ -146,7 +153,9 @@ impl Lvm {
         self.vgs.iter().find(|v| v.vg_name == name)
     }
     pub fn lv(&self, vg: &str, name: &str) -> Option<&Lv> {
-        self.lvs.iter().find(|l| l.vg_name == vg && l.lv_name == name)
+        self.lvs
+            .iter()
+            .find(|l| l.vg_name == vg && l.lv_name == name)
     }
     pub fn pvs_of(&self, vg: &str) -> Vec<&Pv> {
         self.pvs.iter().filter(|p| p.vg_name == vg).collect()
@@ -170,14 +179,30 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> String {
-        std::fs::read_to_string(format!("{}/tests/fixtures/bookworm/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read_to_string(format!(
+            "{}/tests/fixtures/bookworm/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
 
     #[test]
     fn empty_reports() {
-        assert!(parse_pvs(&pvs_cmd(), &fixture("pvs-none.json")).unwrap().is_empty());
-        assert!(parse_vgs(&vgs_cmd(), &fixture("vgs-none.json")).unwrap().is_empty());
-        assert!(parse_lvs(&lvs_cmd(), &fixture("lvs-none.json")).unwrap().is_empty());
+        assert!(
+            parse_pvs(&pvs_cmd(), &fixture("pvs-none.json"))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            parse_vgs(&vgs_cmd(), &fixture("vgs-none.json"))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            parse_lvs(&lvs_cmd(), &fixture("lvs-none.json"))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -202,7 +227,10 @@ mod tests {
         assert_eq!(pool.seg_monitor, "monitored");
         assert!(pool.is_active());
         assert_eq!(l.visible_lvs("docker").len(), 1);
-        assert_eq!(l.lv("docker", "[thinpool_tmeta]").unwrap().lv_size, 41943040);
+        assert_eq!(
+            l.lv("docker", "[thinpool_tmeta]").unwrap().lv_size,
+            41943040
+        );
     }
 
     #[test]

@@ -66,7 +66,14 @@ impl Action {
             effect: Effect::Run { argv: cmd.argv },
         }
     }
-    pub fn write(id: &str, why: impl Into<String>, path: &str, mode: u32, content: String, previous: Option<String>) -> Action {
+    pub fn write(
+        id: &str,
+        why: impl Into<String>,
+        path: &str,
+        mode: u32,
+        content: String,
+        previous: Option<String>,
+    ) -> Action {
         Action {
             id: id.to_string(),
             why: why.into(),
@@ -103,7 +110,10 @@ impl fmt::Display for Action {
                 previous,
             } => {
                 write!(f, "write  {path} ({mode:04o})")?;
-                let old: Vec<&str> = previous.as_deref().map(|p| p.lines().collect()).unwrap_or_default();
+                let old: Vec<&str> = previous
+                    .as_deref()
+                    .map(|p| p.lines().collect())
+                    .unwrap_or_default();
                 let new: Vec<&str> = content.lines().collect();
                 for l in old.iter().filter(|l| !new.contains(l)) {
                     write!(f, "\n         - {l}")?;
@@ -173,7 +183,12 @@ impl Host {
             Effect::Run { argv } => {
                 self.runner.run(&Cmd { argv: argv.clone() })?;
             }
-            Effect::Write { path, mode, content, .. } => {
+            Effect::Write {
+                path,
+                mode,
+                content,
+                ..
+            } => {
                 let p = self.path(path);
                 fs::atomic_write(&p, content.as_bytes(), *mode)
                     .map_err(|e| Error::io(format!("cannot write {}", p.display()), e))?;
@@ -184,14 +199,22 @@ impl Host {
                     .recursive(true)
                     .mode(*mode)
                     .create(&p)
-                    .and_then(|_| std::fs::set_permissions(&p, std::fs::Permissions::from_mode(*mode)))
-                    .map_err(|e| Error::io(format!("cannot create directory {}", p.display()), e))?;
+                    .and_then(|_| {
+                        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(*mode))
+                    })
+                    .map_err(|e| {
+                        Error::io(format!("cannot create directory {}", p.display()), e)
+                    })?;
             }
         }
         if self.failpoint.as_deref() == Some(action.id.as_str()) {
-            eprintln!("swarmnode: fail point {}: killing myself after this action", action.id);
+            eprintln!(
+                "swarmnode: fail point {}: killing myself after this action",
+                action.id
+            );
             let _ = std::io::stdout().flush();
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::Signal::SIGKILL);
+            let _ =
+                nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::Signal::SIGKILL);
         }
         Ok(())
     }

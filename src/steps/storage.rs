@@ -57,9 +57,12 @@ fn engine_version(host: &Host) -> Result<Option<EngineVersion>> {
     }
     let cmd = Cmd::new("dockerd").arg("--version");
     let out = host.runner.run(&cmd)?;
-    parse_dockerd_version(&out.stdout)
-        .map(Some)
-        .ok_or_else(|| Error::Failed(format!("cannot read the engine version from `{cmd}`: {:?}", out.stdout.trim())))
+    parse_dockerd_version(&out.stdout).map(Some).ok_or_else(|| {
+        Error::Failed(format!(
+            "cannot read the engine version from `{cmd}`: {:?}",
+            out.stdout.trim()
+        ))
+    })
 }
 
 /// Picks the concrete driver; refuses devicemapper on an engine that no longer has it.
@@ -117,7 +120,12 @@ impl Disk {
         if self.given == self.path {
             format!("{} ({})", self.given, human(self.blk.size_bytes))
         } else {
-            format!("{} (= {}, {})", self.given, self.path, human(self.blk.size_bytes))
+            format!(
+                "{} (= {}, {})",
+                self.given,
+                self.path,
+                human(self.blk.size_bytes)
+            )
         }
     }
 }
@@ -130,7 +138,11 @@ pub fn human(b: u64) -> String {
         v /= 1024.0;
         i += 1;
     }
-    if i == 0 { format!("{b} B") } else { format!("{v:.1} {}", U[i]) }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", U[i])
+    }
 }
 
 fn refuse(given: &str, shown: &str, reasons: &[String], hint: &str) -> Error {
@@ -154,15 +166,40 @@ fn inspect(host: &Host, given: &str, lvm: &Lvm) -> Result<Disk> {
     let io = |what: &str, e| Error::io(format!("storage: cannot {what} {given}"), e);
     let path = crate::host::fs::resolve(root, given)
         .map_err(|e| io("resolve", e))?
-        .ok_or_else(|| refuse(given, given, &["it does not exist".into()], "Check the name (ls -l /dev/disk/by-id/)."))?;
-    let shown = if path == given { given.to_string() } else { format!("{given} (= {path})") };
+        .ok_or_else(|| {
+            refuse(
+                given,
+                given,
+                &["it does not exist".into()],
+                "Check the name (ls -l /dev/disk/by-id/).",
+            )
+        })?;
+    let shown = if path == given {
+        given.to_string()
+    } else {
+        format!("{given} (= {path})")
+    };
     let meta = std::fs::metadata(host.path(&path)).map_err(|e| io("stat", e))?;
     if !meta.file_type().is_block_device() {
-        let kind = if meta.is_dir() { "a directory" } else if meta.is_file() { "a regular file" } else { "not a block device" };
-        return Err(refuse(given, &shown, &[format!("it is not a block device (it is {kind})")], ""));
+        let kind = if meta.is_dir() {
+            "a directory"
+        } else if meta.is_file() {
+            "a regular file"
+        } else {
+            "not a block device"
+        };
+        return Err(refuse(
+            given,
+            &shown,
+            &[format!("it is not a block device (it is {kind})")],
+            "",
+        ));
     }
     let rdev = meta.rdev();
-    let node: DevNum = (nix::sys::stat::major(rdev) as u32, nix::sys::stat::minor(rdev) as u32);
+    let node: DevNum = (
+        nix::sys::stat::major(rdev) as u32,
+        nix::sys::stat::minor(rdev) as u32,
+    );
     let name = path.rsplit('/').next().unwrap_or_default().to_string();
     let blk = block::probe(root, &name)
         .map_err(|e| io("read sysfs for", e))?
@@ -182,14 +219,22 @@ fn inspect(host: &Host, given: &str, lvm: &Lvm) -> Result<Disk> {
     }
     let cmd = Cmd::new("wipefs").args(["--no-act", "--json", &path]);
     let out = host.runner.run(&cmd)?;
-    let signatures = block::parse_wipefs(&out.stdout).map_err(|source| crate::host::cmd::CommandError::Parse {
-        cmd: cmd.to_string(),
-        source,
+    let signatures = block::parse_wipefs(&out.stdout).map_err(|source| {
+        crate::host::cmd::CommandError::Parse {
+            cmd: cmd.to_string(),
+            source,
+        }
     })?;
     let pv = lvm
         .pvs
         .iter()
-        .find(|p| crate::host::fs::resolve(root, &p.pv_name).ok().flatten().as_deref() == Some(path.as_str()))
+        .find(|p| {
+            crate::host::fs::resolve(root, &p.pv_name)
+                .ok()
+                .flatten()
+                .as_deref()
+                == Some(path.as_str())
+        })
         .cloned();
     Ok(Disk {
         given: given.to_string(),
@@ -210,22 +255,43 @@ struct Verdict {
 fn judge(host: &Host, disk: &Disk, vg: &str, lvm: &Lvm) -> Result<Verdict> {
     let mut v = Verdict::default();
     let blk = &disk.blk;
-    let own_pv = disk.pv.as_ref().is_some_and(|p| p.vg_name == vg || p.vg_name.is_empty());
+    let own_pv = disk
+        .pv
+        .as_ref()
+        .is_some_and(|p| p.vg_name == vg || p.vg_name.is_empty());
     if blk.read_only {
         v.hard.push("it is read-only".into());
     }
     if blk.size_bytes < MIN_BYTES {
-        v.hard.push(format!("it is smaller than 1 GiB ({})", human(blk.size_bytes)));
+        v.hard.push(format!(
+            "it is smaller than 1 GiB ({})",
+            human(blk.size_bytes)
+        ));
     }
-    let mounts = block::read_mounts(host.root()).map_err(|e| Error::io("storage: cannot read /proc/self/mountinfo", e))?;
+    let mounts = block::read_mounts(host.root())
+        .map_err(|e| Error::io("storage: cannot read /proc/self/mountinfo", e))?;
     let all = blk.all_devnums();
     // The running system's and the target root's (/ and /boot), which differ under --root.
-    let mut system: Vec<String> = ["/", "/boot", "/boot/efi"].iter().map(|s| s.to_string()).collect();
-    system.extend(["/", "/boot", "/boot/efi"].iter().map(|s| host.tool_path(s).trim_end_matches('/').to_string()));
+    let mut system: Vec<String> = ["/", "/boot", "/boot/efi"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    system.extend(
+        ["/", "/boot", "/boot/efi"]
+            .iter()
+            .map(|s| host.tool_path(s).trim_end_matches('/').to_string()),
+    );
     for m in &mounts {
         if system.contains(&m.mount_point) && all.contains(&m.dev) {
-            let what = if m.mount_point.ends_with("/boot") || m.mount_point.ends_with("/boot/efi") { "boot" } else { "root" };
-            v.hard.push(format!("it holds the {what} filesystem ({})", m.mount_point));
+            let what = if m.mount_point.ends_with("/boot") || m.mount_point.ends_with("/boot/efi") {
+                "boot"
+            } else {
+                "root"
+            };
+            v.hard.push(format!(
+                "it holds the {what} filesystem ({})",
+                m.mount_point
+            ));
         }
     }
     let own_parts: Vec<(DevNum, String)> = std::iter::once((blk.dev, blk.name.clone()))
@@ -236,11 +302,15 @@ fn judge(host: &Host, disk: &Disk, vg: &str, lvm: &Lvm) -> Result<Verdict> {
             v.hard.push(format!("{n} is mounted at {}", m.mount_point));
         }
     }
-    let swaps = block::read_swaps(host.root()).map_err(|e| Error::io("storage: cannot read /proc/swaps", e))?;
+    let swaps = block::read_swaps(host.root())
+        .map_err(|e| Error::io("storage: cannot read /proc/swaps", e))?;
     let mut names: Vec<String> = own_parts.iter().map(|(_, n)| n.clone()).collect();
     names.extend(blk.all_holders().iter().map(|h| h.name.clone()));
     for s in &swaps {
-        let resolved = crate::host::fs::resolve(host.root(), s).ok().flatten().unwrap_or_else(|| s.clone());
+        let resolved = crate::host::fs::resolve(host.root(), s)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| s.clone());
         let n = resolved.rsplit('/').next().unwrap_or_default();
         if names.iter().any(|x| x == n) {
             v.hard.push(format!("it is in use as swap ({s})"));
@@ -261,7 +331,11 @@ fn judge(host: &Host, disk: &Disk, vg: &str, lvm: &Lvm) -> Result<Verdict> {
     if let Some(g) = lvm.vg(vg)
         && disk.pv.as_ref().is_none_or(|p| p.vg_name != vg)
     {
-        let on: Vec<String> = lvm.pvs_of(&g.vg_name).iter().map(|p| p.pv_name.clone()).collect();
+        let on: Vec<String> = lvm
+            .pvs_of(&g.vg_name)
+            .iter()
+            .map(|p| p.pv_name.clone())
+            .collect();
         v.hard.push(format!(
             "volume group '{vg}' already exists on {}; a second one cannot be made (use that disk, or another --profile volume_group)",
             on.join(", ")
@@ -270,7 +344,10 @@ fn judge(host: &Host, disk: &Disk, vg: &str, lvm: &Lvm) -> Result<Verdict> {
     match &disk.pv {
         Some(p) if p.vg_name == vg => {}
         Some(p) if p.vg_name.is_empty() => {}
-        Some(p) => v.soft.push(format!("it is an LVM physical volume of volume group '{}'", p.vg_name)),
+        Some(p) => v.soft.push(format!(
+            "it is an LVM physical volume of volume group '{}'",
+            p.vg_name
+        )),
         None => {}
     }
     for s in &disk.signatures {
@@ -280,7 +357,9 @@ fn judge(host: &Host, disk: &Disk, vg: &str, lvm: &Lvm) -> Result<Verdict> {
         let what = match s.kind.as_str() {
             "gpt" | "dos" | "PMBR" => "a partition table",
             "LVM2_member" => "an LVM label that LVM does not report (filtered or stale)",
-            k if k.ends_with("_raid_member") || k == "linux_raid_member" => "a RAID member signature",
+            k if k.ends_with("_raid_member") || k == "linux_raid_member" => {
+                "a RAID member signature"
+            }
             "swap" => "a swap signature",
             _ => "a filesystem or other signature",
         };
@@ -306,7 +385,12 @@ pub fn plan(host: &Host, s: &Storage, wipe: bool) -> Result<StepPlan> {
     if !verdict.hard.is_empty() {
         let mut all = verdict.hard.clone();
         all.extend(verdict.soft.iter().cloned());
-        return Err(refuse(&given, &shown, &all, "--wipe cannot override these: free the device first, or pick another one."));
+        return Err(refuse(
+            &given,
+            &shown,
+            &all,
+            "--wipe cannot override these: free the device first, or pick another one.",
+        ));
     }
     let vg = s.volume_group.as_str();
     let dev = disk.path.as_str();
@@ -320,7 +404,10 @@ pub fn plan(host: &Host, s: &Storage, wipe: bool) -> Result<StepPlan> {
                 "If this is the right disk and everything on it may be destroyed, run again with --wipe.",
             ));
         }
-        p.warnings.push(format!("--wipe: erasing every signature on {shown}: {}", verdict.soft.join("; ")));
+        p.warnings.push(format!(
+            "--wipe: erasing every signature on {shown}: {}",
+            verdict.soft.join("; ")
+        ));
         p.actions.push(Action::run(
             "storage.wipefs",
             "--wipe: erase the signatures found above",
@@ -328,19 +415,43 @@ pub fn plan(host: &Host, s: &Storage, wipe: bool) -> Result<StepPlan> {
         ));
         blank = true;
     }
-    let pv_vg = if blank { None } else { disk.pv.as_ref().map(|p| p.vg_name.as_str()) };
+    let pv_vg = if blank {
+        None
+    } else {
+        disk.pv.as_ref().map(|p| p.vg_name.as_str())
+    };
     match pv_vg {
         None => {
-            p.actions.push(Action::run("storage.pvcreate", "make the device an LVM physical volume", Cmd::new("pvcreate").arg(dev)));
-            p.actions.push(Action::run("storage.vgcreate", format!("volume group {vg}"), Cmd::new("vgcreate").args([vg, dev])));
+            p.actions.push(Action::run(
+                "storage.pvcreate",
+                "make the device an LVM physical volume",
+                Cmd::new("pvcreate").arg(dev),
+            ));
+            p.actions.push(Action::run(
+                "storage.vgcreate",
+                format!("volume group {vg}"),
+                Cmd::new("vgcreate").args([vg, dev]),
+            ));
         }
         Some("") => {
-            p.facts.push(format!("{dev} is already a physical volume without a volume group"));
-            p.actions.push(Action::run("storage.vgcreate", format!("volume group {vg}"), Cmd::new("vgcreate").args([vg, dev])));
+            p.facts.push(format!(
+                "{dev} is already a physical volume without a volume group"
+            ));
+            p.actions.push(Action::run(
+                "storage.vgcreate",
+                format!("volume group {vg}"),
+                Cmd::new("vgcreate").args([vg, dev]),
+            ));
         }
-        Some(_) => p.facts.push(format!("{dev} is already a physical volume of volume group {vg}")),
+        Some(_) => p.facts.push(format!(
+            "{dev} is already a physical volume of volume group {vg}"
+        )),
     }
-    let existing = if pv_vg.is_some_and(|g| g == vg) { Some(&lvm) } else { None };
+    let existing = if pv_vg.is_some_and(|g| g == vg) {
+        Some(&lvm)
+    } else {
+        None
+    };
     match driver {
         Driver::Devicemapper => plan_thinpool(host, s, existing, &mut p)?,
         Driver::Overlay2 => plan_xfs(host, s, existing, &mut p)?,
@@ -356,17 +467,34 @@ pub fn plan(host: &Host, s: &Storage, wipe: bool) -> Result<StepPlan> {
         },
     };
     let text = serde_json::to_string_pretty(&rec).expect("serializable") + "\n";
-    write_if_changed(host, &mut p, "storage.record", "record the driver for the engine step", STATE_PATH, 0o644, text)?;
+    write_if_changed(
+        host,
+        &mut p,
+        "storage.record",
+        "record the driver for the engine step",
+        STATE_PATH,
+        0o644,
+        text,
+    )?;
     if p.actions.is_empty() {
         p.facts.push("converged: nothing to do".into());
     }
     Ok(p)
 }
 
-fn write_if_changed(host: &Host, p: &mut StepPlan, id: &str, why: &str, path: &str, mode: u32, content: String) -> Result<()> {
+fn write_if_changed(
+    host: &Host,
+    p: &mut StepPlan,
+    id: &str,
+    why: &str,
+    path: &str,
+    mode: u32,
+    content: String,
+) -> Result<()> {
     let previous = host.read_text(path)?;
     if previous.as_deref() != Some(content.as_str()) {
-        p.actions.push(Action::write(id, why, path, mode, content, previous));
+        p.actions
+            .push(Action::write(id, why, path, mode, content, previous));
     }
     Ok(())
 }
@@ -401,7 +529,11 @@ fn plan_thinpool(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) 
     let empty = Lvm::default();
     let lvm = lvm.unwrap_or(&empty);
     if let Some(l) = lvm.lv(vg, DATA_LV) {
-        return Err(other_layout_refusal(vg, &l.lv_name, "a devicemapper thin pool"));
+        return Err(other_layout_refusal(
+            vg,
+            &l.lv_name,
+            "a devicemapper thin pool",
+        ));
     }
     let pool = lvm.lv(vg, POOL_LV);
     let is_pool = pool.is_some_and(|l| l.segtype == "thin-pool");
@@ -426,14 +558,26 @@ fn plan_thinpool(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) 
     if !is_pool {
         // Not a pool yet: fresh, or left half-made by an interrupted run (tagged linear volumes).
         match pool {
-            None => p.actions.push(create("storage.lvcreate-data", "thin pool data volume", POOL_LV, t.data_percent)),
+            None => p.actions.push(create(
+                "storage.lvcreate-data",
+                "thin pool data volume",
+                POOL_LV,
+                t.data_percent,
+            )),
             Some(l) if l.has_tag(TAG) && l.segtype == "linear" && !l.is_open() => {
-                p.facts.push(format!("{pool_name} was left as a plain volume by an interrupted run: finishing it"))
+                p.facts.push(format!(
+                    "{pool_name} was left as a plain volume by an interrupted run: finishing it"
+                ))
             }
             Some(l) => return Err(foreign_lv(vg, l, "a thin pool")),
         }
         match lvm.lv(vg, META_LV) {
-            None => p.actions.push(create("storage.lvcreate-meta", "thin pool metadata volume", META_LV, t.metadata_percent)),
+            None => p.actions.push(create(
+                "storage.lvcreate-meta",
+                "thin pool metadata volume",
+                META_LV,
+                t.metadata_percent,
+            )),
             Some(l) if l.has_tag(TAG) && l.segtype == "linear" && !l.is_open() => {}
             Some(l) => return Err(foreign_lv(vg, l, "thin pool metadata")),
         }
@@ -453,7 +597,15 @@ fn plan_thinpool(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) 
             ]),
         ));
     }
-    write_if_changed(host, p, "storage.lvm-profile", "autoextend settings", LVM_PROFILE_PATH, 0o644, lvm_profile_text(s))?;
+    write_if_changed(
+        host,
+        p,
+        "storage.lvm-profile",
+        "autoextend settings",
+        LVM_PROFILE_PATH,
+        0o644,
+        lvm_profile_text(s),
+    )?;
     let pool = pool.filter(|_| is_pool);
     if pool.is_none_or(|l| l.lv_profile != LVM_PROFILE) {
         p.actions.push(Action::run(
@@ -464,7 +616,10 @@ fn plan_thinpool(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) 
     }
     let want_chunk = chunk_bytes(&t.chunk_size).unwrap_or(0);
     if let Some(l) = pool {
-        p.facts.push(format!("thin pool {pool_name} exists ({}): never converted or recreated", human(l.lv_size)));
+        p.facts.push(format!(
+            "thin pool {pool_name} exists ({}): never converted or recreated",
+            human(l.lv_size)
+        ));
         if l.chunk_size != want_chunk {
             p.warnings.push(format!(
                 "{pool_name} has chunk size {} but the profile asks for {}; a pool's chunk size cannot change: left as it is",
@@ -495,8 +650,14 @@ fn plan_thinpool(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) 
     }
     // Will autoextend ever be able to fire? It needs free extents in the VG.
     let (free_pct, pool_pct) = match (lvm.vg(vg), pool) {
-        (Some(g), Some(l)) if g.vg_size > 0 => (g.vg_free as f64 * 100.0 / g.vg_size as f64, l.lv_size as f64 * 100.0 / g.vg_size as f64),
-        _ => ((100 - t.data_percent - 2 * t.metadata_percent) as f64, t.data_percent as f64),
+        (Some(g), Some(l)) if g.vg_size > 0 => (
+            g.vg_free as f64 * 100.0 / g.vg_size as f64,
+            l.lv_size as f64 * 100.0 / g.vg_size as f64,
+        ),
+        _ => (
+            (100 - t.data_percent - 2 * t.metadata_percent) as f64,
+            t.data_percent as f64,
+        ),
     };
     let need = pool_pct * t.autoextend_percent as f64 / 100.0;
     if t.autoextend_threshold < 100 && free_pct < need {
@@ -537,30 +698,47 @@ fn plan_xfs(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) -> Re
                 vg,
             ]),
         )),
-        Some(l) if l.segtype != "linear" || !l.has_tag(TAG) => return Err(foreign_lv(vg, l, "the docker data volume")),
+        Some(l) if l.segtype != "linear" || !l.has_tag(TAG) => {
+            return Err(foreign_lv(vg, l, "the docker data volume"));
+        }
         Some(l) if !l.is_active() => {
             p.actions.push(Action::run(
                 "storage.activate",
                 "the data volume is inactive",
                 Cmd::new("lvchange").args(["--activate", "y", &format!("{vg}/{DATA_LV}")]),
             ));
-            p.facts.push(format!("{lv_path} is inactive: its filesystem is checked after activation"));
+            p.facts.push(format!(
+                "{lv_path} is inactive: its filesystem is checked after activation"
+            ));
             mkfs = false;
         }
         Some(_) => {
             let cmd = Cmd::new("wipefs").args(["--no-act", "--json", &lv_path]);
-            let sigs = block::parse_wipefs(&host.runner.run(&cmd)?.stdout)
-                .map_err(|source| crate::host::cmd::CommandError::Parse { cmd: cmd.to_string(), source })?;
-            match sigs.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>().as_slice() {
+            let sigs = block::parse_wipefs(&host.runner.run(&cmd)?.stdout).map_err(|source| {
+                crate::host::cmd::CommandError::Parse {
+                    cmd: cmd.to_string(),
+                    source,
+                }
+            })?;
+            match sigs
+                .iter()
+                .map(|s| s.kind.as_str())
+                .collect::<Vec<_>>()
+                .as_slice()
+            {
                 [] => {}
                 ["xfs"] => {
                     mkfs = false;
-                    p.facts.push(format!("{lv_path} already has an XFS filesystem"));
+                    p.facts
+                        .push(format!("{lv_path} already has an XFS filesystem"));
                 }
                 _ => {
                     return Err(Error::Refused(format!(
                         "storage: {lv_path} carries {}; refusing to format over it. nothing was changed",
-                        sigs.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+                        sigs.iter()
+                            .map(|s| s.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )));
                 }
             }
@@ -584,7 +762,10 @@ fn plan_xfs(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) -> Re
         }
         if f[0] == lv_path || f[0] == mapper {
             has_entry = true;
-            if !f.get(3).is_some_and(|o| o.split(',').any(|o| o == "pquota" || o == "prjquota")) {
+            if !f
+                .get(3)
+                .is_some_and(|o| o.split(',').any(|o| o == "pquota" || o == "prjquota"))
+            {
                 p.warnings.push(format!("/etc/fstab mounts {DOCKER_ROOT} without pquota; overlay2 size limits need it: {line}"));
             }
         } else {
@@ -602,7 +783,14 @@ fn plan_xfs(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) -> Re
         }
         text.push_str(&entry);
         text.push('\n');
-        p.actions.push(Action::write("storage.fstab", "mount the data volume at every boot", "/etc/fstab", 0o644, text, Some(fstab)));
+        p.actions.push(Action::write(
+            "storage.fstab",
+            "mount the data volume at every boot",
+            "/etc/fstab",
+            0o644,
+            text,
+            Some(fstab),
+        ));
         changed_fstab = true;
     }
     if changed_fstab && host.systemd_running() {
@@ -613,11 +801,19 @@ fn plan_xfs(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) -> Re
         ));
     }
     // Mounted now?
-    let mounts = block::read_mounts(host.root()).map_err(|e| Error::io("storage: cannot read /proc/self/mountinfo", e))?;
+    let mounts = block::read_mounts(host.root())
+        .map_err(|e| Error::io("storage: cannot read /proc/self/mountinfo", e))?;
     let target = host.tool_path(DOCKER_ROOT);
-    match mounts.iter().rev().find(|m| m.mount_point == target || (host.root() == std::path::Path::new("/") && m.mount_point == DOCKER_ROOT)) {
+    match mounts.iter().rev().find(|m| {
+        m.mount_point == target
+            || (host.root() == std::path::Path::new("/") && m.mount_point == DOCKER_ROOT)
+    }) {
         Some(m) if m.source == lv_path || m.source == mapper => {
-            if !m.options.split(',').any(|o| o == "prjquota" || o == "pquota") {
+            if !m
+                .options
+                .split(',')
+                .any(|o| o == "prjquota" || o == "pquota")
+            {
                 p.warnings.push(format!(
                     "{DOCKER_ROOT} is mounted without project quotas; stop docker and remount it to enable them"
                 ));
@@ -641,9 +837,19 @@ fn plan_xfs(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) -> Re
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    p.actions.push(Action::mkdir("storage.mkdir", "mount point", DOCKER_ROOT, 0o711));
+                    p.actions.push(Action::mkdir(
+                        "storage.mkdir",
+                        "mount point",
+                        DOCKER_ROOT,
+                        0o711,
+                    ));
                 }
-                Err(e) => return Err(Error::io(format!("storage: cannot read {}", dir.display()), e)),
+                Err(e) => {
+                    return Err(Error::io(
+                        format!("storage: cannot read {}", dir.display()),
+                        e,
+                    ));
+                }
             }
             p.actions.push(Action::run(
                 "storage.mount",
@@ -663,30 +869,62 @@ mod tests {
     fn engine_versions() {
         let v = parse_dockerd_version("Docker version 20.10.24+dfsg1, build 5d6db84\n").unwrap();
         assert_eq!((v.version.as_str(), v.major), ("20.10.24+dfsg1", 20));
-        assert_eq!(parse_dockerd_version("Docker version 26.1.5+dfsg1, build a72d7cd").unwrap().major, 26);
-        assert_eq!(parse_dockerd_version("Docker version 27.3.1, build 41ca978").unwrap().major, 27);
+        assert_eq!(
+            parse_dockerd_version("Docker version 26.1.5+dfsg1, build a72d7cd")
+                .unwrap()
+                .major,
+            26
+        );
+        assert_eq!(
+            parse_dockerd_version("Docker version 27.3.1, build 41ca978")
+                .unwrap()
+                .major,
+            27
+        );
         assert!(parse_dockerd_version("dockerd: command not found").is_none());
     }
 
     #[test]
     fn fixture_version_is_parsed() {
-        let t = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bookworm/dockerd-version.txt")).unwrap();
+        let t = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/bookworm/dockerd-version.txt"
+        ))
+        .unwrap();
         assert_eq!(parse_dockerd_version(&t).unwrap().major, 20);
     }
 
     #[test]
     fn driver_choice() {
-        let old = EngineVersion { version: "20.10.24".into(), major: 20 };
-        let new = EngineVersion { version: "26.1.5".into(), major: 26 };
-        assert_eq!(choose_driver(Driver::Auto, Some(&old)).unwrap().0, Driver::Devicemapper);
-        assert_eq!(choose_driver(Driver::Auto, Some(&new)).unwrap().0, Driver::Overlay2);
+        let old = EngineVersion {
+            version: "20.10.24".into(),
+            major: 20,
+        };
+        let new = EngineVersion {
+            version: "26.1.5".into(),
+            major: 26,
+        };
+        assert_eq!(
+            choose_driver(Driver::Auto, Some(&old)).unwrap().0,
+            Driver::Devicemapper
+        );
+        assert_eq!(
+            choose_driver(Driver::Auto, Some(&new)).unwrap().0,
+            Driver::Overlay2
+        );
         let e = choose_driver(Driver::Auto, None).unwrap_err();
         assert_eq!(e.exit_code(), 65);
         assert!(e.to_string().contains("--driver"), "{e}");
         let e = choose_driver(Driver::Devicemapper, Some(&new)).unwrap_err();
         assert_eq!(e.exit_code(), 65);
-        assert!(e.to_string().contains("26.1.5") && e.to_string().contains("removed"), "{e}");
-        assert_eq!(choose_driver(Driver::Overlay2, None).unwrap().0, Driver::Overlay2);
+        assert!(
+            e.to_string().contains("26.1.5") && e.to_string().contains("removed"),
+            "{e}"
+        );
+        assert_eq!(
+            choose_driver(Driver::Overlay2, None).unwrap().0,
+            Driver::Overlay2
+        );
     }
 
     #[test]

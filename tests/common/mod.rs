@@ -1,0 +1,293 @@
+//! A fake root for the binary: /proc, /sys and /dev files that describe disks, and recording fake
+//! tools on PATH (nothing else is on PATH, so no real tool can run). Device nodes are real block
+//! special files made with mknod (the tests run as root, as CI does); nothing ever opens them.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_swarmnode");
+pub const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bookworm");
+pub const GIB: u64 = 1 << 30;
+
+/// Tools whose calls change something; a converged run must call none of them.
+pub const MUTATING: &[&str] = &[
+    "pvcreate",
+    "vgcreate",
+    "lvcreate",
+    "lvconvert",
+    "lvchange",
+    "wipefs --all",
+    "mkfs.xfs",
+    "mount",
+    "systemctl",
+];
+
+const FAKE_TOOL: &str = r#"#!/bin/sh
+# recording fake: logs argv, prints out/NAME.N (Nth call), out/NAME@LASTARG or out/NAME, exits rc/NAME
+name=${0##*/}
+for last in "$@"; do :; done
+echo "$name $*" >> "$FAKE/calls"
+n=$(/bin/grep -c "^$name " "$FAKE/calls")
+for f in "$FAKE/out/$name.$n" "$FAKE/out/$name@${last##*/}" "$FAKE/out/$name"; do
+  if [ -f "$f" ]; then /bin/cat "$f"; break; fi
+done
+if [ -f "$FAKE/err/$name" ]; then /bin/cat "$FAKE/err/$name" >&2; fi
+if [ -f "$FAKE/rc/$name" ]; then exit "$(/bin/cat "$FAKE/rc/$name")"; fi
+exit 0
+"#;
+
+const TOOLS: &[&str] = &[
+    "pvs",
+    "vgs",
+    "lvs",
+    "pvcreate",
+    "vgcreate",
+    "lvcreate",
+    "lvconvert",
+    "lvchange",
+    "wipefs",
+    "mkfs.xfs",
+    "mount",
+    "systemctl",
+    "dockerd",
+];
+
+pub struct Fake {
+    pub tmp: tempfile::TempDir,
+    pub root: PathBuf,
+    pub fake: PathBuf,
+}
+
+pub fn fixture(name: &str) -> String {
+    fs::read_to_string(Path::new(FIX).join(name)).unwrap()
+}
+
+impl Fake {
+    /// A host with a root disk vda (254:0, mounted at /) and a blank 4 GiB data disk vdb (254:16)
+    /// reachable as /dev/disk/by-id/virtio-DATA1; dockerd 20.10; LVM knows nothing.
+    pub fn new() -> Fake {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "the fake-root tests make device nodes with mknod: run them as root"
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        let fake = tmp.path().join("fake");
+        for d in [
+            "proc/self",
+            "sys/class/block",
+            "dev/disk/by-id",
+            "run",
+            "etc",
+            "var/lib",
+        ] {
+            fs::create_dir_all(root.join(d)).unwrap();
+        }
+        for d in ["bin", "out", "rc", "err"] {
+            fs::create_dir_all(fake.join(d)).unwrap();
+        }
+        for t in TOOLS {
+            let p = fake.join("bin").join(t);
+            fs::write(&p, FAKE_TOOL).unwrap();
+            fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        fs::write(fake.join("calls"), "").unwrap();
+        let f = Fake { tmp, root, fake };
+        f.disk("vda", (254, 0), 20 * GIB);
+        f.disk("vdb", (254, 16), 4 * GIB);
+        symlink("../../vdb", f.root.join("dev/disk/by-id/virtio-DATA1")).unwrap();
+        f.mounts(&[("254:0", "/", "ext4", "/dev/vda")]);
+        f.file(
+            "proc/swaps",
+            "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n",
+        );
+        f.out("dockerd", &fixture("dockerd-version.txt"));
+        f.lvm_empty();
+        f.out("wipefs", &fixture("wipefs-blank.json"));
+        f
+    }
+
+    pub fn file(&self, rel: &str, text: &str) {
+        let p = self.root.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    }
+
+    pub fn read(&self, rel: &str) -> Option<String> {
+        fs::read_to_string(self.root.join(rel)).ok()
+    }
+
+    /// A whole disk in sysfs and its node in /dev.
+    pub fn disk(&self, name: &str, dev: (u32, u32), bytes: u64) {
+        let d = self.root.join("sys/class/block").join(name);
+        fs::create_dir_all(d.join("holders")).unwrap();
+        fs::write(d.join("dev"), format!("{}:{}\n", dev.0, dev.1)).unwrap();
+        fs::write(d.join("size"), format!("{}\n", bytes / 512)).unwrap();
+        fs::write(d.join("ro"), "0\n").unwrap();
+        self.node(name, dev);
+    }
+
+    pub fn partition(&self, disk: &str, name: &str, dev: (u32, u32)) {
+        let d = self.root.join("sys/class/block").join(disk).join(name);
+        fs::create_dir_all(d.join("holders")).unwrap();
+        fs::write(d.join("dev"), format!("{}:{}\n", dev.0, dev.1)).unwrap();
+        fs::write(d.join("partition"), "1\n").unwrap();
+        fs::write(d.join("size"), "2048\n").unwrap();
+        symlink(
+            format!("{disk}/{name}"),
+            self.root.join("sys/class/block").join(name),
+        )
+        .unwrap();
+        self.node(name, dev);
+    }
+
+    /// A device-mapper device `dm` (dm/name `dm_name`) holding `held` (a disk or partition dir).
+    pub fn holder(&self, held_sysfs: &str, dm: &str, dev: (u32, u32), dm_name: &str) {
+        let d = self.root.join("sys/class/block").join(dm);
+        fs::create_dir_all(d.join("holders")).unwrap();
+        fs::create_dir_all(d.join("dm")).unwrap();
+        fs::write(d.join("dev"), format!("{}:{}\n", dev.0, dev.1)).unwrap();
+        fs::write(d.join("dm/name"), format!("{dm_name}\n")).unwrap();
+        fs::write(d.join("size"), "8\n").unwrap();
+        fs::write(d.join("ro"), "0\n").unwrap();
+        fs::write(
+            self.root
+                .join("sys/class/block")
+                .join(held_sysfs)
+                .join("holders")
+                .join(dm),
+            "",
+        )
+        .unwrap();
+    }
+
+    fn node(&self, name: &str, dev: (u32, u32)) {
+        use nix::sys::stat::{Mode, SFlag, makedev, mknod};
+        mknod(
+            &self.root.join("dev").join(name),
+            SFlag::S_IFBLK,
+            Mode::from_bits_truncate(0o600),
+            makedev(dev.0 as u64, dev.1 as u64),
+        )
+        .expect("mknod");
+    }
+
+    /// mountinfo lines: (maj:min, mount point, fstype, source).
+    pub fn mounts(&self, m: &[(&str, &str, &str, &str)]) {
+        let mut t = String::new();
+        for (i, (dev, mp, fs, src)) in m.iter().enumerate() {
+            t.push_str(&format!(
+                "{} 1 {dev} / {mp} rw,relatime shared:1 - {fs} {src} rw\n",
+                20 + i
+            ));
+        }
+        self.file("proc/self/mountinfo", &t);
+    }
+
+    pub fn out(&self, tool: &str, text: &str) {
+        fs::write(self.fake.join("out").join(tool), text).unwrap();
+    }
+    pub fn rc(&self, tool: &str, code: i32, stderr: &str) {
+        fs::write(self.fake.join("rc").join(tool), code.to_string()).unwrap();
+        fs::write(self.fake.join("err").join(tool), stderr).unwrap();
+    }
+    pub fn no_tool(&self, tool: &str) {
+        fs::remove_file(self.fake.join("bin").join(tool)).unwrap();
+    }
+
+    pub fn lvm_empty(&self) {
+        self.out("pvs", &fixture("pvs-none.json"));
+        self.out("vgs", &fixture("vgs-none.json"));
+        self.out("lvs", &fixture("lvs-none.json"));
+    }
+
+    /// The state of a converged devicemapper node: PV vdb, VG docker, active monitored pool with the
+    /// profile attached, held by its dm devices, with the profile file and the record written.
+    pub fn lvm_pool(&self) {
+        self.out("pvs", &fixture("pvs-pool.json"));
+        self.out("vgs", &fixture("vgs-pool.json"));
+        self.out("lvs", &fixture("lvs-pool.json"));
+        self.out("wipefs", &fixture("wipefs-pv.json"));
+        self.holder("vdb", "dm-0", (253, 0), "docker-thinpool_tmeta");
+        self.holder("vdb", "dm-1", (253, 1), "docker-thinpool_tdata");
+    }
+
+    /// Replaces the report after the Nth call of `tool` (the state a mutation leaves).
+    pub fn out_after(&self, tool: &str, n: usize, text: &str) {
+        fs::write(self.fake.join("out").join(format!("{tool}.{n}")), text).unwrap();
+    }
+
+    /// Forgets the calls and the per-call outputs, for a second run.
+    pub fn next_run(&self) {
+        fs::write(self.fake.join("calls"), "").unwrap();
+        for e in fs::read_dir(self.fake.join("out")).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension()
+                .is_some_and(|x| x.to_string_lossy().parse::<u32>().is_ok())
+            {
+                fs::remove_file(p).unwrap();
+            }
+        }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_env(args, &[])
+    }
+
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = Command::new(BIN);
+        c.arg("--root").arg(&self.root).args(args);
+        c.env_clear()
+            .env("PATH", self.fake.join("bin"))
+            .env("FAKE", &self.fake);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    }
+
+    pub fn calls(&self) -> Vec<String> {
+        fs::read_to_string(self.fake.join("calls"))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    pub fn mutating_calls(&self) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter(|c| {
+                MUTATING
+                    .iter()
+                    .any(|m| c.starts_with(&format!("{m} ")) || c == m)
+            })
+            .collect()
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+pub fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+/// Asserts the exit code, printing both streams when it differs.
+#[track_caller]
+pub fn expect_code(o: &Output, want: i32) {
+    assert_eq!(
+        code(o),
+        want,
+        "exit code\n--- stdout\n{}\n--- stderr\n{}",
+        stdout(o),
+        stderr(o)
+    );
+}

@@ -1,0 +1,563 @@
+//! Tier 2: the binary against a fake root with recording fake tools.
+//! Plans, commands issued (and their order), files written, refusals and exit codes.
+
+mod common;
+
+use common::*;
+
+const DEV: &str = "/dev/disk/by-id/virtio-DATA1";
+
+const FRESH_SEQUENCE: &[&str] = &[
+    "pvcreate /dev/vdb",
+    "vgcreate docker /dev/vdb",
+    "lvcreate --yes --wipesignatures y --addtag swarmnode --name thinpool --extents 95%VG docker",
+    "lvcreate --yes --wipesignatures y --addtag swarmnode --name thinpoolmeta --extents 1%VG docker",
+    "lvconvert --yes --zero n --chunksize 512K --thinpool docker/thinpool --poolmetadata docker/thinpoolmeta",
+    "lvchange --metadataprofile docker-thinpool docker/thinpool",
+];
+
+const PROFILE_FILE: &str = "etc/lvm/profile/docker-thinpool.profile";
+
+/// A blank disk now; after the first round of changes LVM reports the converged pool.
+fn fresh_then_pool(f: &Fake) {
+    f.out_after("pvs", 1, &fixture("pvs-none.json"));
+    f.out_after("vgs", 1, &fixture("vgs-none.json"));
+    f.out_after("lvs", 1, &fixture("lvs-none.json"));
+    f.out_after("wipefs", 1, &fixture("wipefs-blank.json"));
+    f.out("pvs", &fixture("pvs-pool.json"));
+    f.out("vgs", &fixture("vgs-pool.json"));
+    f.out("lvs", &fixture("lvs-pool.json"));
+    f.out("wipefs", &fixture("wipefs-pv.json"));
+}
+
+/// lvs JSON for the pool fixture with one LV's fields replaced.
+fn lvs_with(edit: impl Fn(&mut serde_json::Value)) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(&fixture("lvs-pool.json")).unwrap();
+    for lv in v["report"][0]["lv"].as_array_mut().unwrap() {
+        edit(lv);
+    }
+    v.to_string()
+}
+
+#[test]
+fn plan_on_a_blank_disk_lists_every_command_and_changes_nothing() {
+    let f = Fake::new();
+    let o = f.run(&["plan", "--device", DEV]);
+    expect_code(&o, 0);
+    let out = stdout(&o);
+    let mut at = 0;
+    for c in FRESH_SEQUENCE {
+        let i = out[at..]
+            .find(c)
+            .unwrap_or_else(|| panic!("plan lacks `{c}` after byte {at}:\n{out}"));
+        at += i;
+    }
+    assert!(
+        out.contains("write  /etc/lvm/profile/docker-thinpool.profile (0644)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("+     thin_pool_autoextend_threshold=80"),
+        "{out}"
+    );
+    assert!(
+        out.contains("/dev/disk/by-id/virtio-DATA1 (= /dev/vdb, 4.0 GiB)"),
+        "{out}"
+    );
+    assert!(out.contains("dockerd 20.10.24+dfsg1 < 25"), "{out}");
+    assert!(
+        stderr(&o).contains("autoextend cannot fire"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        f.mutating_calls().is_empty(),
+        "plan ran {:?}",
+        f.mutating_calls()
+    );
+    assert!(f.read(PROFILE_FILE).is_none());
+    assert!(f.read("var/lib/swarmnode/storage.json").is_none());
+    assert!(
+        f.read("var/lib/swarmnode/report.json").is_none(),
+        "plan must not write a report"
+    );
+}
+
+#[test]
+fn plan_json_is_the_report_with_the_planned_argv() {
+    let f = Fake::new();
+    let o = f.run(&["--json", "plan", "--device", DEV]);
+    expect_code(&o, 0);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is JSON");
+    assert_eq!(v["result"], "planned");
+    let actions = v["steps"][0]["actions"].as_array().unwrap();
+    let argv: Vec<String> = actions
+        .iter()
+        .filter(|a| a["kind"] == "run")
+        .map(|a| {
+            a["argv"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assert_eq!(argv, FRESH_SEQUENCE);
+    assert!(actions.iter().any(|a| a["kind"] == "write"
+        && a["path"] == "/etc/lvm/profile/docker-thinpool.profile"
+        && a["mode"] == "0644"));
+}
+
+#[test]
+fn apply_on_a_blank_disk_runs_the_sequence_and_plan_showed_exactly_that() {
+    let f = Fake::new();
+    fresh_then_pool(&f);
+    let planned = stdout(&f.run(&["plan", "--device", DEV]));
+    std::fs::write(f.fake.join("calls"), "").unwrap();
+    fresh_then_pool(&f);
+    let o = f.run(&["apply", "--device", DEV]);
+    expect_code(&o, 0);
+    assert_eq!(f.mutating_calls(), FRESH_SEQUENCE);
+    for line in planned
+        .lines()
+        .filter(|l| l.starts_with("  run") || l.starts_with("  write"))
+    {
+        assert!(
+            stdout(&o).contains(line),
+            "apply did not do planned `{line}`:\n{}",
+            stdout(&o)
+        );
+    }
+    let profile = f.read(PROFILE_FILE).expect("LVM profile written");
+    assert!(profile.contains("thin_pool_autoextend_threshold=80\n"));
+    assert!(profile.contains("thin_pool_autoextend_percent=20\n"));
+    let rec: serde_json::Value =
+        serde_json::from_str(&f.read("var/lib/swarmnode/storage.json").unwrap()).unwrap();
+    assert_eq!(rec["driver"], "devicemapper");
+    assert_eq!(rec["volume"], "/dev/mapper/docker-thinpool");
+    let rep: serde_json::Value =
+        serde_json::from_str(&f.read("var/lib/swarmnode/report.json").unwrap()).unwrap();
+    assert_eq!(rep["result"], "changed");
+    assert_eq!(rep["exit_code"], 0);
+    assert_eq!(rep["steps"][0]["status"], "changed");
+    assert_eq!(
+        rep["steps"][0]["actions"].as_array().unwrap().len(),
+        FRESH_SEQUENCE.len() + 2
+    );
+    assert!(rep["steps"][0]["actions"][0]["duration_ms"].is_u64());
+}
+
+/// A converged node: the files are there and LVM reports the finished pool.
+fn converged(f: &Fake) {
+    f.lvm_pool();
+    f.file(
+        PROFILE_FILE,
+        &swarmnode::steps::storage::lvm_profile_text(&Default::default()),
+    );
+    f.file(
+        "var/lib/swarmnode/storage.json",
+        "{\n  \"driver\": \"devicemapper\",\n  \"device\": \"/dev/disk/by-id/virtio-DATA1\",\n  \"volume_group\": \"docker\",\n  \"volume\": \"/dev/mapper/docker-thinpool\"\n}\n",
+    );
+}
+
+#[test]
+fn second_apply_on_a_converged_node_changes_nothing() {
+    let f = Fake::new();
+    converged(&f);
+    let before = f.read(PROFILE_FILE);
+    let o = f.run(&["apply", "--device", DEV]);
+    expect_code(&o, 0);
+    assert!(
+        f.mutating_calls().is_empty(),
+        "converged run mutated: {:?}",
+        f.mutating_calls()
+    );
+    assert!(
+        stdout(&o).contains("storage: converged: nothing to do"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(f.read(PROFILE_FILE), before);
+    assert!(
+        !f.root
+            .join("etc/lvm/profile/docker-thinpool.profile.swarmnode.bak")
+            .exists()
+    );
+    let rep: serde_json::Value =
+        serde_json::from_str(&f.read("var/lib/swarmnode/report.json").unwrap()).unwrap();
+    assert_eq!(rep["result"], "converged");
+}
+
+#[test]
+fn partial_pv_without_vg_is_completed_not_redone() {
+    let f = Fake::new();
+    f.out(
+        "pvs",
+        r#"{"report":[{"pv":[{"pv_name":"/dev/vdb", "vg_name":"", "pv_uuid":"x"}]}]}"#,
+    );
+    f.out("wipefs", &fixture("wipefs-pv.json"));
+    let o = f.run(&["plan", "--device", DEV]);
+    expect_code(&o, 0);
+    let out = stdout(&o);
+    assert!(!out.contains("pvcreate"), "{out}");
+    assert!(out.contains("run    vgcreate docker /dev/vdb"), "{out}");
+    assert!(out.contains("--name thinpool --extents 95%VG"), "{out}");
+}
+
+#[test]
+fn partial_vg_without_pool_is_completed_not_redone() {
+    let f = Fake::new();
+    f.lvm_pool();
+    f.out("lvs", &fixture("lvs-none.json"));
+    let o = f.run(&["plan", "--device", DEV]);
+    expect_code(&o, 0);
+    let out = stdout(&o);
+    assert!(
+        !out.contains("pvcreate") && !out.contains("vgcreate"),
+        "{out}"
+    );
+    for c in &FRESH_SEQUENCE[2..] {
+        assert!(out.contains(c), "missing `{c}`:\n{out}");
+    }
+}
+
+#[test]
+fn partial_pool_without_profile_gets_only_the_profile() {
+    let f = Fake::new();
+    f.lvm_pool();
+    f.out("lvs", &lvs_with(|lv| lv["lv_profile"] = "".into()));
+    let o = f.run(&["plan", "--device", DEV]);
+    expect_code(&o, 0);
+    let out = stdout(&o);
+    let runs: Vec<&str> = out.lines().filter(|l| l.starts_with("  run")).collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert!(runs[0].contains("lvchange --metadataprofile docker-thinpool docker/thinpool"));
+    assert!(stdout(&o).contains("write  /etc/lvm/profile/docker-thinpool.profile"));
+}
+
+#[test]
+fn interrupted_creation_tagged_data_volume_is_finished() {
+    let f = Fake::new();
+    f.lvm_pool();
+    // Killed after the first lvcreate: a plain, tagged `thinpool`, no metadata volume.
+    f.out(
+        "lvs",
+        r#"{"report":[{"lv":[{"lv_name":"thinpool", "vg_name":"docker", "lv_attr":"-wi-a-----", "lv_size":"4072669184", "segtype":"linear", "chunk_size":"0", "zero":"-1", "lv_profile":"", "seg_monitor":"", "lv_tags":"swarmnode", "lv_active":"active"}]}]}"#,
+    );
+    let o = f.run(&["plan", "--device", DEV]);
+    expect_code(&o, 0);
+    let out = stdout(&o);
+    assert!(
+        !out.contains("--name thinpool "),
+        "data volume must not be made twice:\n{out}"
+    );
+    assert!(out.contains("--name thinpoolmeta --extents 1%VG"), "{out}");
+    assert!(out.contains("lvconvert --yes --zero n"), "{out}");
+}
+
+#[test]
+fn a_plain_volume_we_did_not_make_is_never_converted() {
+    let f = Fake::new();
+    f.lvm_pool();
+    f.out(
+        "lvs",
+        r#"{"report":[{"lv":[{"lv_name":"thinpool", "vg_name":"docker", "lv_attr":"-wi-a-----", "lv_size":"4072669184", "segtype":"linear", "chunk_size":"0", "zero":"-1", "lv_profile":"", "seg_monitor":"", "lv_tags":"", "lv_active":"active"}]}]}"#,
+    );
+    let o = f.run(&["apply", "--device", DEV]);
+    expect_code(&o, 65);
+    assert!(stderr(&o).contains("did not make"), "{}", stderr(&o));
+    assert!(f.mutating_calls().is_empty());
+}
+
+#[test]
+fn an_inactive_pool_is_activated_never_converted() {
+    let f = Fake::new();
+    converged(&f);
+    f.out_after("lvs", 1, &fixture("lvs-pool-inactive.json"));
+    let o = f.run(&["apply", "--device", DEV]);
+    expect_code(&o, 0);
+    assert_eq!(
+        f.mutating_calls(),
+        ["lvchange --activate y docker/thinpool"]
+    );
+}
+
+#[test]
+fn an_unmonitored_pool_gets_monitored_and_zeroing_is_turned_off() {
+    let f = Fake::new();
+    converged(&f);
+    f.out_after(
+        "lvs",
+        1,
+        &lvs_with(|lv| {
+            if lv["lv_name"] == "thinpool" {
+                lv["seg_monitor"] = "not monitored".into();
+                lv["zero"] = "1".into();
+            }
+        }),
+    );
+    let o = f.run(&["apply", "--device", DEV]);
+    expect_code(&o, 0);
+    assert_eq!(
+        f.mutating_calls(),
+        [
+            "lvchange --zero n docker/thinpool",
+            "lvchange --monitor y docker/thinpool"
+        ]
+    );
+}
+
+#[test]
+fn a_step_that_does_not_converge_fails_after_three_rounds() {
+    let f = Fake::new();
+    converged(&f);
+    f.out("lvs", &fixture("lvs-pool-inactive.json"));
+    let o = f.run(&["apply", "--device", DEV]);
+    expect_code(&o, 1);
+    assert!(
+        stderr(&o).contains("still not in the wanted state after 3 rounds"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(f.mutating_calls().len(), 3);
+}
+
+#[test]
+fn a_chunk_size_that_differs_is_reported_not_changed() {
+    let f = Fake::new();
+    converged(&f);
+    f.out(
+        "lvs",
+        &lvs_with(|lv| {
+            if lv["lv_name"] == "thinpool" {
+                lv["chunk_size"] = "65536".into()
+            }
+        }),
+    );
+    let o = f.run(&["apply", "--device", DEV]);
+    expect_code(&o, 0);
+    assert!(f.mutating_calls().is_empty());
+    assert!(
+        stderr(&o).contains("chunk size 64.0 KiB but the profile asks for 512K"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_failing_command_fails_the_run_and_nothing_after_it_runs() {
+    let f = Fake::new();
+    f.rc("vgcreate", 5, "  Device /dev/vdb excluded by a filter.\n");
+    let o = f.run(&["apply", "--device", DEV]);
+    expect_code(&o, 1);
+    let err = stderr(&o);
+    assert!(
+        err.contains("`vgcreate docker /dev/vdb` exited with status 5"),
+        "{err}"
+    );
+    assert!(err.contains("excluded by a filter"), "{err}");
+    assert_eq!(
+        f.mutating_calls(),
+        ["pvcreate /dev/vdb", "vgcreate docker /dev/vdb"]
+    );
+    assert!(f.read(PROFILE_FILE).is_none());
+    let rep: serde_json::Value =
+        serde_json::from_str(&f.read("var/lib/swarmnode/report.json").unwrap()).unwrap();
+    assert_eq!(rep["result"], "failed");
+    assert_eq!(rep["exit_code"], 1);
+    assert!(rep["error"].as_str().unwrap().contains("vgcreate"));
+}
+
+#[test]
+fn fail_point_kills_the_run_right_after_the_named_action() {
+    let f = Fake::new();
+    let o = f.run_env(
+        &["apply", "--device", DEV],
+        &[("SWARMNODE_FAILPOINT", "storage.vgcreate")],
+    );
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(o.status.signal(), Some(9), "{}", stderr(&o));
+    assert_eq!(
+        f.mutating_calls(),
+        ["pvcreate /dev/vdb", "vgcreate docker /dev/vdb"]
+    );
+}
+
+#[test]
+fn lock_held_by_another_run_exits_75_with_its_pid() {
+    use nix::fcntl::{Flock, FlockArg};
+    let f = Fake::new();
+    let p = f.root.join("run/swarmnode.lock");
+    std::fs::write(&p, "4242\n").unwrap();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&p)
+        .unwrap();
+    let _held = Flock::lock(file, FlockArg::LockExclusiveNonblock)
+        .map_err(|(_, e)| e)
+        .unwrap();
+    let o = f.run(&["apply", "--device", DEV]);
+    expect_code(&o, 75);
+    assert!(stderr(&o).contains("pid 4242"), "{}", stderr(&o));
+    assert!(f.mutating_calls().is_empty());
+    assert!(
+        f.read("var/lib/swarmnode/report.json").is_none(),
+        "the holder's report must not be overwritten"
+    );
+    // plan takes no lock.
+    expect_code(&f.run(&["plan", "--device", DEV]), 0);
+}
+
+// ---- driver choice
+
+#[test]
+fn auto_without_an_engine_refuses_and_names_driver() {
+    let f = Fake::new();
+    f.no_tool("dockerd");
+    let o = f.run(&["apply", "--device", DEV]);
+    expect_code(&o, 65);
+    assert!(
+        stderr(&o).contains("--driver devicemapper|overlay2"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(f.mutating_calls().is_empty());
+}
+
+#[test]
+fn devicemapper_on_engine_26_is_refused_naming_the_version() {
+    let f = Fake::new();
+    f.out("dockerd", "Docker version 26.1.5+dfsg1, build a72d7cd\n");
+    let o = f.run(&["apply", "--device", DEV, "--driver", "devicemapper"]);
+    expect_code(&o, 65);
+    let e = stderr(&o);
+    assert!(
+        e.contains("26.1.5+dfsg1") && e.contains("removed in Docker Engine 25.0"),
+        "{e}"
+    );
+    assert!(f.mutating_calls().is_empty());
+}
+
+#[test]
+fn auto_on_engine_26_plans_xfs_for_overlay2() {
+    let f = Fake::new();
+    f.out("dockerd", "Docker version 26.1.5+dfsg1, build a72d7cd\n");
+    f.file("etc/fstab", "/dev/vda / ext4 defaults 0 1\n");
+    let o = f.run(&["plan", "--device", DEV]);
+    expect_code(&o, 0);
+    let out = stdout(&o);
+    let root = f.root.display().to_string();
+    for c in [
+        "driver overlay2 (auto): dockerd 26.1.5+dfsg1 >= 25".to_string(),
+        "run    pvcreate /dev/vdb".into(),
+        "run    lvcreate --yes --wipesignatures y --addtag swarmnode --name dockerdata --extents 95%VG docker".into(),
+        "run    mkfs.xfs -n ftype=1 /dev/docker/dockerdata".into(),
+        "write  /etc/fstab (0644)\n         + /dev/docker/dockerdata /var/lib/docker xfs defaults,pquota 0 0".into(),
+        "mkdir  /var/lib/docker (0711)".into(),
+        format!("run    mount -t xfs -o pquota /dev/docker/dockerdata {root}/var/lib/docker"),
+    ] {
+        assert!(out.contains(&c), "missing `{c}`:\n{out}");
+    }
+    assert!(!out.contains("thinpool"), "{out}");
+}
+
+#[test]
+fn overlay2_apply_keeps_fstab_and_is_idempotent_when_mounted() {
+    let f = Fake::new();
+    f.out("dockerd", "Docker version 26.1.5+dfsg1, build a72d7cd\n");
+    f.file("etc/fstab", "# static\n/dev/vda / ext4 defaults 0 1\n");
+    f.out_after("pvs", 1, &fixture("pvs-none.json"));
+    f.out_after("vgs", 1, &fixture("vgs-none.json"));
+    f.out_after("lvs", 1, &fixture("lvs-none.json"));
+    f.out_after("wipefs", 1, &fixture("wipefs-blank.json"));
+    f.out("pvs", &fixture("pvs-pool.json"));
+    f.out("vgs", &fixture("vgs-pool.json"));
+    f.out(
+        "lvs",
+        r#"{"report":[{"lv":[{"lv_name":"dockerdata", "vg_name":"docker", "lv_attr":"-wi-ao----", "lv_size":"4072669184", "segtype":"linear", "chunk_size":"0", "zero":"-1", "lv_profile":"", "seg_monitor":"", "lv_tags":"swarmnode", "lv_active":"active"}]}]}"#,
+    );
+    f.out("wipefs@vdb", &fixture("wipefs-pv.json"));
+    f.out("wipefs@dockerdata", &fixture("wipefs-xfs.json"));
+    // the fake `mount` cannot mount: the second round sees what a real mount leaves behind.
+    let mp = format!("{}/var/lib/docker", f.root.display());
+    std::fs::write(
+        f.fake.join("bin/mount"),
+        format!(
+            "#!/bin/sh\necho \"mount $*\" >> \"$FAKE/calls\"\necho '30 1 253:0 / {mp} rw,relatime - xfs /dev/mapper/docker-dockerdata rw,prjquota' >> \"{}\"\n",
+            f.root.join("proc/self/mountinfo").display()
+        ),
+    )
+    .unwrap();
+    let o = f.run(&["apply", "--device", DEV]);
+    expect_code(&o, 0);
+    assert_eq!(
+        f.mutating_calls(),
+        [
+            "pvcreate /dev/vdb".to_string(),
+            "vgcreate docker /dev/vdb".into(),
+            "lvcreate --yes --wipesignatures y --addtag swarmnode --name dockerdata --extents 95%VG docker".into(),
+            "mkfs.xfs -n ftype=1 /dev/docker/dockerdata".into(),
+            format!("mount -t xfs -o pquota /dev/docker/dockerdata {mp}"),
+        ]
+    );
+    assert_eq!(
+        f.read("etc/fstab").unwrap(),
+        "# static\n/dev/vda / ext4 defaults 0 1\n/dev/docker/dockerdata /var/lib/docker xfs defaults,pquota 0 0\n"
+    );
+    assert_eq!(
+        f.read("etc/fstab.swarmnode.bak").unwrap(),
+        "# static\n/dev/vda / ext4 defaults 0 1\n"
+    );
+    let rec: serde_json::Value =
+        serde_json::from_str(&f.read("var/lib/swarmnode/storage.json").unwrap()).unwrap();
+    assert_eq!(rec["driver"], "overlay2");
+    f.next_run();
+    let o = f.run(&["apply", "--device", DEV]);
+    expect_code(&o, 0);
+    assert!(f.mutating_calls().is_empty(), "{:?}", f.mutating_calls());
+    assert!(stdout(&o).contains("converged"), "{}", stdout(&o));
+}
+
+#[test]
+fn overlay2_refuses_to_hide_data_in_var_lib_docker() {
+    let f = Fake::new();
+    f.file("var/lib/docker/image/overlay2/repositories.json", "{}");
+    let o = f.run(&["apply", "--device", DEV, "--driver", "overlay2"]);
+    expect_code(&o, 65);
+    assert!(
+        stderr(&o).contains("/var/lib/docker already holds data"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(f.mutating_calls().is_empty());
+}
+
+#[test]
+fn overlay2_refuses_a_foreign_fstab_entry() {
+    let f = Fake::new();
+    f.file("etc/fstab", "/dev/sdc1 /var/lib/docker ext4 defaults 0 2\n");
+    let o = f.run(&["plan", "--device", DEV, "--driver", "overlay2"]);
+    expect_code(&o, 65);
+    assert!(
+        stderr(&o).contains("/dev/sdc1 /var/lib/docker"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn switching_layout_on_a_provisioned_vg_is_refused() {
+    let f = Fake::new();
+    converged(&f);
+    let o = f.run(&["apply", "--device", DEV, "--driver", "overlay2"]);
+    expect_code(&o, 65);
+    assert!(
+        stderr(&o).contains("already holds docker/thinpool"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(f.mutating_calls().is_empty());
+}
