@@ -2,7 +2,8 @@
 # Boot the guest under TCG with a throw-away root (snapshot=on), the payload directory as a read-only
 # disk (/payload), one or more data disks and a result disk the guest writes a tar onto.
 # Usage: run-guest.sh GUESTDIR PAYLOADDIR RESULTDIR [DATADISK...]
-#   each DATADISK is a raw file (created 4 GiB sparse when missing); serials DATA1, DATA2, ...
+#   each DATADISK is a raw file (created 4 GiB sparse when missing), FILE:ro for a read-only disk;
+#   serials DATA1, DATA2, ...
 #   (/dev/disk/by-id/virtio-DATA1 ...). Without any, one blank 4 GiB disk is made.
 # Env: TIMEOUT (s, default 900), APPEND (extra kernel args), MEM (MiB, default 2048).
 set -euo pipefail
@@ -16,15 +17,16 @@ drives=()
 n=0
 for d in "${disks[@]}"; do
   n=$((n+1))
+  ro=""; if [[ $d == *:ro ]]; then d=${d%:ro}; ro=",readonly=on"; fi
   [ -e "$d" ] || truncate -s 4G "$d"
-  drives+=(-drive "file=$d,if=none,id=data$n,format=raw" -device "virtio-blk-pci,drive=data$n,serial=DATA$n")
+  drives+=(-drive "file=$d,if=none,id=data$n,format=raw$ro" -device "virtio-blk-pci,drive=data$n,serial=DATA$n")
 done
 truncate -s 64M "$W/result.raw"
 rc=0
 timeout "${TIMEOUT:-900}" qemu-system-x86_64 -accel tcg -m "${MEM:-2048}" -smp 2 -no-reboot -display none -monitor none \
   -serial "file:$W/serial.log" \
   -kernel "$G/vmlinuz" -initrd "$G/initrd.img" \
-  -append "console=ttyS0 root=/dev/vda rw panic=-1 systemd.unit=probe.target ${APPEND:-}" \
+  -append "console=ttyS0 root=/dev/vda rw panic=-1 apparmor=0 systemd.unit=probe.target ${APPEND:-}" \
   -drive "file=$G/rootfs.img,if=none,id=root,format=raw,snapshot=on" -device virtio-blk-pci,drive=root,serial=ROOT \
   "${drives[@]}" \
   -drive "file=$W/payload.img,if=none,id=pay,format=raw,readonly=on" -device virtio-blk-pci,drive=pay,serial=PAYLOAD \
