@@ -14,24 +14,16 @@ fn usage_errors_exit_2() {
 #[test]
 fn no_profile_and_no_device_is_refused_with_the_way_out() {
     let f = Fake::new();
-    let o = f.run(&["apply"]);
-    expect_code(&o, 65);
-    assert!(
-        stderr(&o).contains("give --profile FILE or --device DEV"),
-        "{}",
-        stderr(&o)
-    );
+    expect_refused(&f, &["apply"], "give --profile FILE or --device DEV");
 }
 
 #[test]
 fn missing_explicit_profile_is_refused() {
     let f = Fake::new();
-    let o = f.run(&["plan", "--profile", "/nonexistent/profile.json"]);
-    expect_code(&o, 65);
-    assert!(
-        stderr(&o).contains("profile /nonexistent/profile.json: (file): cannot read it"),
-        "{}",
-        stderr(&o)
+    expect_refused(
+        &f,
+        &["plan", "--profile", "/nonexistent/profile.json"],
+        "profile /nonexistent/profile.json: (file): cannot read it",
     );
 }
 
@@ -103,12 +95,10 @@ fn storage_command_needs_a_device() {
     let f = Fake::new();
     let p = f.tmp.path().join("p.json");
     std::fs::write(&p, r#"{"storage": {}}"#).unwrap();
-    let o = f.run(&["storage", "--profile", p.to_str().unwrap()]);
-    expect_code(&o, 65);
-    assert!(
-        stderr(&o).contains("no device given: pass --device"),
-        "{}",
-        stderr(&o)
+    expect_refused(
+        &f,
+        &["storage", "--profile", p.to_str().unwrap()],
+        "no device given: pass --device",
     );
 }
 

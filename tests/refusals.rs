@@ -8,20 +8,12 @@ use common::*;
 
 const DEV: &str = "/dev/disk/by-id/virtio-DATA1";
 
-/// Runs `apply` and checks: 65, nothing mutating ran, the message names the device and `reason`.
+/// `apply` with these options is refused for `reason`.
 #[track_caller]
 fn refused(f: &Fake, args: &[&str], reason: &str) -> String {
     let mut a = vec!["apply"];
     a.extend_from_slice(args);
-    let o = f.run(&a);
-    expect_code(&o, 65);
-    let err = stderr(&o);
-    assert!(err.contains(reason), "reason `{reason}` missing:\n{err}");
-    assert!(
-        f.mutating_calls().is_empty(),
-        "refused run changed something: {:?}",
-        f.mutating_calls()
-    );
+    let err = expect_refused(f, &a, reason);
     assert!(!f.root.join("var/lib/swarmnode/storage.json").exists());
     err
 }

@@ -145,7 +145,7 @@ pub fn human(b: u64) -> String {
     }
 }
 
-fn refuse(given: &str, shown: &str, reasons: &[String], hint: &str) -> Error {
+fn refuse(shown: &str, reasons: &[String], hint: &str) -> Error {
     let mut m = format!("storage: refusing {shown}:");
     for r in reasons {
         m.push_str("\n  - ");
@@ -156,7 +156,6 @@ fn refuse(given: &str, shown: &str, reasons: &[String], hint: &str) -> Error {
         m.push(' ');
         m.push_str(hint);
     }
-    let _ = given;
     Error::Refused(m)
 }
 
@@ -168,7 +167,6 @@ fn inspect(host: &Host, given: &str, lvm: &Lvm) -> Result<Disk> {
         .map_err(|e| io("resolve", e))?
         .ok_or_else(|| {
             refuse(
-                given,
                 given,
                 &["it does not exist".into()],
                 "Check the name (ls -l /dev/disk/by-id/).",
@@ -189,7 +187,6 @@ fn inspect(host: &Host, given: &str, lvm: &Lvm) -> Result<Disk> {
             "not a block device"
         };
         return Err(refuse(
-            given,
             &shown,
             &[format!("it is not a block device (it is {kind})")],
             "",
@@ -204,11 +201,10 @@ fn inspect(host: &Host, given: &str, lvm: &Lvm) -> Result<Disk> {
     let blk = block::probe(root, &name)
         .map_err(|e| io("read sysfs for", e))?
         .ok_or_else(|| {
-            refuse(given, &shown, &[format!("the kernel lists no block device {name} in /sys/class/block, so its use cannot be checked")], "")
+            refuse(&shown, &[format!("the kernel lists no block device {name} in /sys/class/block, so its use cannot be checked")], "")
         })?;
     if blk.dev != node {
         return Err(refuse(
-            given,
             &shown,
             &[format!(
                 "its device node is {}:{} but /sys/class/block/{name} is {}:{}: stale /dev entry?",
@@ -217,14 +213,7 @@ fn inspect(host: &Host, given: &str, lvm: &Lvm) -> Result<Disk> {
             "",
         ));
     }
-    let cmd = Cmd::new("wipefs").args(["--no-act", "--json", &path]);
-    let out = host.runner.run(&cmd)?;
-    let signatures = block::parse_wipefs(&out.stdout).map_err(|source| {
-        crate::host::cmd::CommandError::Parse {
-            cmd: cmd.to_string(),
-            source,
-        }
-    })?;
+    let signatures = signatures(host, &path)?;
     let pv = lvm
         .pvs
         .iter()
@@ -243,6 +232,39 @@ fn inspect(host: &Host, given: &str, lvm: &Lvm) -> Result<Disk> {
         signatures,
         pv,
     })
+}
+
+/// Every signature on a device (`wipefs --no-act --json`, which only reads).
+fn signatures(host: &Host, dev: &str) -> Result<Vec<Signature>> {
+    let cmd = Cmd::new("wipefs").args(["--no-act", "--json", dev]);
+    let out = host.runner.run(&cmd)?;
+    block::parse_wipefs(&out.stdout).map_err(|source| {
+        crate::host::cmd::CommandError::Parse {
+            cmd: cmd.to_string(),
+            source,
+        }
+        .into()
+    })
+}
+
+/// `lvcreate` of a tagged volume of `percent`% of the VG, wiping stale signatures where it lands.
+fn lvcreate(id: &str, why: &str, vg: &str, name: &str, percent: u32) -> Action {
+    Action::run(
+        id,
+        why,
+        Cmd::new("lvcreate").args([
+            "--yes",
+            "--wipesignatures",
+            "y",
+            "--addtag",
+            TAG,
+            "--name",
+            name,
+            "--extents",
+            &format!("{percent}%VG"),
+            vg,
+        ]),
+    )
 }
 
 /// The safety verdict: hard reasons can never be overridden; soft ones (signatures) can with --wipe.
@@ -386,7 +408,6 @@ pub fn plan(host: &Host, s: &Storage, wipe: bool) -> Result<StepPlan> {
         let mut all = verdict.hard.clone();
         all.extend(verdict.soft.iter().cloned());
         return Err(refuse(
-            &given,
             &shown,
             &all,
             "--wipe cannot override these: free the device first, or pick another one.",
@@ -398,7 +419,6 @@ pub fn plan(host: &Host, s: &Storage, wipe: bool) -> Result<StepPlan> {
     if !verdict.soft.is_empty() {
         if !wipe {
             return Err(refuse(
-                &given,
                 &shown,
                 &verdict.soft,
                 "If this is the right disk and everything on it may be destroyed, run again with --wipe.",
@@ -537,30 +557,13 @@ fn plan_thinpool(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) 
     }
     let pool = lvm.lv(vg, POOL_LV);
     let is_pool = pool.is_some_and(|l| l.segtype == "thin-pool");
-    let create = |id: &str, why: &str, name: &str, pct: u32| {
-        Action::run(
-            id,
-            why,
-            Cmd::new("lvcreate").args([
-                "--yes",
-                "--wipesignatures",
-                "y",
-                "--addtag",
-                TAG,
-                "--name",
-                name,
-                "--extents",
-                &format!("{pct}%VG"),
-                vg,
-            ]),
-        )
-    };
     if !is_pool {
         // Not a pool yet: fresh, or left half-made by an interrupted run (tagged linear volumes).
         match pool {
-            None => p.actions.push(create(
+            None => p.actions.push(lvcreate(
                 "storage.lvcreate-data",
                 "thin pool data volume",
+                vg,
                 POOL_LV,
                 t.data_percent,
             )),
@@ -572,9 +575,10 @@ fn plan_thinpool(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) 
             Some(l) => return Err(foreign_lv(vg, l, "a thin pool")),
         }
         match lvm.lv(vg, META_LV) {
-            None => p.actions.push(create(
+            None => p.actions.push(lvcreate(
                 "storage.lvcreate-meta",
                 "thin pool metadata volume",
+                vg,
                 META_LV,
                 t.metadata_percent,
             )),
@@ -682,21 +686,12 @@ fn plan_xfs(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) -> Re
     let mapper = format!("/dev/mapper/{}", lvm::dm_name(vg, DATA_LV));
     let mut mkfs = true;
     match lvm.lv(vg, DATA_LV) {
-        None => p.actions.push(Action::run(
+        None => p.actions.push(lvcreate(
             "storage.lvcreate-data",
             "the docker data volume",
-            Cmd::new("lvcreate").args([
-                "--yes",
-                "--wipesignatures",
-                "y",
-                "--addtag",
-                TAG,
-                "--name",
-                DATA_LV,
-                "--extents",
-                &format!("{}%VG", s.overlay2.data_percent),
-                vg,
-            ]),
+            vg,
+            DATA_LV,
+            s.overlay2.data_percent,
         )),
         Some(l) if l.segtype != "linear" || !l.has_tag(TAG) => {
             return Err(foreign_lv(vg, l, "the docker data volume"));
@@ -713,13 +708,7 @@ fn plan_xfs(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) -> Re
             mkfs = false;
         }
         Some(_) => {
-            let cmd = Cmd::new("wipefs").args(["--no-act", "--json", &lv_path]);
-            let sigs = block::parse_wipefs(&host.runner.run(&cmd)?.stdout).map_err(|source| {
-                crate::host::cmd::CommandError::Parse {
-                    cmd: cmd.to_string(),
-                    source,
-                }
-            })?;
+            let sigs = signatures(host, &lv_path)?;
             match sigs
                 .iter()
                 .map(|s| s.kind.as_str())

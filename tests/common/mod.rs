@@ -291,3 +291,19 @@ pub fn expect_code(o: &Output, want: i32) {
         stderr(o)
     );
 }
+
+/// Runs the binary and checks a refusal: exit 65, `reason` in the message, nothing mutating ran.
+/// Returns stderr.
+#[track_caller]
+pub fn expect_refused(f: &Fake, args: &[&str], reason: &str) -> String {
+    let o = f.run(args);
+    expect_code(&o, 65);
+    let err = stderr(&o);
+    assert!(err.contains(reason), "reason `{reason}` missing:\n{err}");
+    assert!(
+        f.mutating_calls().is_empty(),
+        "refused run changed something: {:?}",
+        f.mutating_calls()
+    );
+    err
+}
