@@ -132,7 +132,8 @@ fn dispatch(cli: &Cli, report: &mut Report) -> Result<()> {
         )));
     }
     if let Some(s) = &profile.storage {
-        let storage_plan = |h: &Host| steps::storage::plan(h, s, args.wipe);
+        let req = steps::storage::Request::new(s, args.wipe);
+        let storage_plan = |h: &Host| steps::storage::plan(h, &req);
         match cli.command {
             Command::Plan(_) => {
                 let p = storage_plan(&host)?;

@@ -390,14 +390,44 @@ fn judge(host: &Host, disk: &Disk, vg: &str, lvm: &Lvm) -> Result<Verdict> {
     Ok(v)
 }
 
+/// What the storage step is asked to do, and what does not change between its rounds (the
+/// installed engine's version is read once per run: `dockerd --version` is slow on small machines).
+pub struct Request<'a> {
+    pub storage: &'a Storage,
+    pub wipe: bool,
+    engine: std::cell::OnceCell<Option<EngineVersion>>,
+}
+
+impl<'a> Request<'a> {
+    pub fn new(storage: &'a Storage, wipe: bool) -> Self {
+        Request {
+            storage,
+            wipe,
+            engine: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn engine(&self, host: &Host) -> Result<Option<&EngineVersion>> {
+        if self.engine.get().is_none() {
+            let v = engine_version(host)?;
+            let _ = self.engine.set(v);
+        }
+        Ok(self.engine.get().and_then(Option::as_ref))
+    }
+}
+
 /// Observes the host and plans the storage step.
-pub fn plan(host: &Host, s: &Storage, wipe: bool) -> Result<StepPlan> {
+pub fn plan(host: &Host, req: &Request) -> Result<StepPlan> {
+    let (s, wipe) = (req.storage, req.wipe);
     let mut p = StepPlan::new("storage");
     let given = s.device.clone().ok_or_else(|| {
-        Error::Refused("storage: no device given: pass --device /dev/disk/by-id/... or set storage.device in the profile".into())
+        Error::Refused(
+            "storage: no device given: pass --device /dev/disk/by-id/... or set storage.device in the profile"
+                .into(),
+        )
     })?;
-    let engine = engine_version(host)?;
-    let (driver, why) = choose_driver(s.driver, engine.as_ref())?;
+    let engine = req.engine(host)?;
+    let (driver, why) = choose_driver(s.driver, engine)?;
     p.facts.push(why);
     let lvm = Lvm::read(&host.runner)?;
     let disk = inspect(host, &given, &lvm)?;
