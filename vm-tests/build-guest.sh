@@ -8,12 +8,13 @@
 set -euo pipefail
 OUT=${1:?usage: build-guest.sh OUTDIR}
 SUITE=${SUITE:-bookworm}
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
+# MIRROR: a Debian mirror URL; unset, debootstrap uses its default.
+MIRROR=${MIRROR:-}
 mkdir -p "$OUT"; R="$OUT/rootfs"
 rm -rf "$R"
 debootstrap --variant=minbase --arch=amd64 \
   --include=systemd-sysv,udev,kmod,dbus,lvm2,thin-provisioning-tools,docker.io,nfs-common,nfs-kernel-server,iproute2,iptables,procps,e2fsprogs,xfsprogs,util-linux,fdisk,curl,file,jq,linux-image-cloud-amd64 \
-  "$SUITE" "$R" "$MIRROR" >"$OUT/debootstrap.log" 2>&1
+  "$SUITE" "$R" ${MIRROR:+"$MIRROR"} >"$OUT/debootstrap.log" 2>&1
 cat >"$R/etc/fstab" <<'FSTAB'
 /dev/vda / ext4 defaults,errors=remount-ro 0 1
 LABEL=PAYLOAD /payload ext4 ro,nofail,x-systemd.device-timeout=90s 0 2
