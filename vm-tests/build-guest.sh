@@ -5,6 +5,9 @@
 # systemd.unit=probe.target, then powers off. Needs root, debootstrap and mke2fs (-d: no mount needed).
 # Adapted from shared/reference/vm/build-guest.sh (verified recipe).
 #   SUITE=bookworm (default): docker.io 20.10 (still has devicemapper), kernel 6.1.
+#   SUITE=trixie KERNEL_FROM=<a bookworm guest dir>: docker.io 26 (devicemapper removed), lvm2 2.03.31,
+#     booted with the bookworm 6.1 kernel and its modules (trixie's 6.12 kernel oopses or hangs under
+#     this qemu 7.2 with TCG; see shared/reference/README.md).
 set -euo pipefail
 OUT=${1:?usage: build-guest.sh OUTDIR}
 SUITE=${SUITE:-bookworm}
@@ -34,8 +37,8 @@ Description=Test payload runner
 After=multi-user.target
 RequiresMountsFor=/payload
 ConditionPathExists=/payload/run.sh
-SuccessAction=poweroff-force
-FailureAction=poweroff-force
+SuccessAction=poweroff
+FailureAction=poweroff
 [Service]
 Type=simple
 ExecStart=/payload/run.sh
@@ -51,9 +54,14 @@ chroot "$R" systemctl disable docker.service docker.socket containerd.service >/
 chroot "$R" systemctl set-default multi-user.target >/dev/null 2>&1
 rm -f "$R"/var/cache/apt/archives/*.deb
 rm -rf "$R"/var/lib/apt/lists/*
-cp "$R"/boot/vmlinuz-* "$OUT/vmlinuz"
-cp "$R"/boot/initrd.img-* "$OUT/initrd.img"
-tar -cf "$OUT/modules.tar" -C "$R" lib/modules
+if [ -n "${KERNEL_FROM:-}" ]; then
+  tar -xf "$KERNEL_FROM/modules.tar" -C "$R"
+  cp "$KERNEL_FROM/vmlinuz" "$KERNEL_FROM/initrd.img" "$OUT/"
+else
+  cp "$R"/boot/vmlinuz-* "$OUT/vmlinuz"
+  cp "$R"/boot/initrd.img-* "$OUT/initrd.img"
+  tar -cf "$OUT/modules.tar" -C "$R" lib/modules
+fi
 rm -f "$OUT/rootfs.img"
 mke2fs -q -t ext4 -L rootfs -d "$R" "$OUT/rootfs.img" 3G
 rm -rf "$R"

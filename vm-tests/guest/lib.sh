@@ -37,6 +37,7 @@ teardown() {
   pvremove -ff -y "$d" >/dev/null 2>&1
   wipefs -a -q "$d" 2>/dev/null
   rm -rf /etc/lvm/profile/docker-thinpool.profile /var/lib/swarmnode /var/lib/docker /etc/docker/daemon.json
+  mkdir -p /var/lib/docker
   sed -i '\#/var/lib/docker#d' /etc/fstab
 }
 # The number of external commands a verbose run started, from its log.

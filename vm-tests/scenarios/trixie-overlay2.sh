@@ -1,0 +1,48 @@
+# A current engine (Debian trixie, docker.io 26, no devicemapper): --driver auto on a blank disk picks
+# overlay2 because of the engine's version, makes the XFS (ftype=1) volume, mounts it at /var/lib/docker
+# through fstab; docker 26 runs on it; the mount survives a reboot; a second run changes nothing;
+# --driver devicemapper is refused naming the engine version and the removal.
+# guest: trixie
+# boots: 2
+# disks: 4G 4G
+D=$(data 1); OTHER=$(data 2)
+if [ "$BOOT" = 1 ]; then
+  dockerd --version
+  out=$($S plan --device "$D" 2>&1); echo "$out"
+  check "plan picks overlay2 and says why (engine version)" sh -c "echo \"\$1\" | grep -q 'driver overlay2 (auto): dockerd 26'" _ "$out"
+  check "plan makes no thin pool" sh -c "! echo \"\$1\" | grep -q thinpool" _ "$out"
+  out=$($S apply --device "$OTHER" --driver devicemapper 2>&1); rc=$?; echo "$out"
+  check "--driver devicemapper on docker 26 exits 65 (got $rc)" [ $rc = 65 ]
+  check "the refusal names the version and the removal" sh -c "echo \"\$1\" | grep -q 'Docker 26.*removed in Docker Engine 25.0'" _ "$out"
+  check "nothing made on the refused disk" sh -c '! pvs 2>/dev/null | grep -q .'
+  $S -v apply --device "$D" >/run/swarmnode-apply1.log 2>&1; rc=$?
+  grep -v DEBUG /run/swarmnode-apply1.log
+  check "apply (auto) exits 0 (got $rc)" [ $rc = 0 ]
+  check "driver overlay2 recorded" grep -q '"driver": "overlay2"' /var/lib/swarmnode/storage.json
+  check "/var/lib/docker is XFS" [ "$(findmnt -n -o FSTYPE /var/lib/docker)" = xfs ]
+  check "XFS has ftype=1" sh -c "xfs_info /var/lib/docker | grep -q ftype=1"
+  check "mounted with project quotas" sh -c "findmnt -n -o OPTIONS /var/lib/docker | grep -q prjquota"
+  mkdir -p /etc/docker; echo '{"storage-driver": "overlay2"}' > /etc/docker/daemon.json
+  check "docker 26 starts" systemctl start docker
+  docker info 2>/dev/null | grep -E "Server Version|Storage Driver|Backing Filesystem"
+  check "Storage Driver: overlay2" [ "$(docker info --format '{{.Driver}}')" = overlay2 ]
+  check "Backing Filesystem: xfs" sh -c "docker info 2>/dev/null | grep -q 'Backing Filesystem: xfs'"
+  docker_image
+  check "a container can be created" docker create --name c1 swarmnode-test:1 /swarmnode --version
+  systemctl enable docker >/dev/null 2>&1
+  seq1=$(vgfield vg_seqno)
+  $S -v apply --device "$D" >/run/swarmnode-apply2.log 2>&1; rc=$?
+  check "second apply exits 0" [ $rc = 0 ]
+  check "second apply ran no changing command" [ "$(mutating_in /run/swarmnode-apply2.log)" = 0 ]
+  check "second apply: VG seqno unchanged" [ "$(vgfield vg_seqno)" = "$seq1" ]
+else
+  findmnt /var/lib/docker
+  check "after a reboot /var/lib/docker is the XFS volume again" [ "$(findmnt -n -o SOURCE /var/lib/docker)" = /dev/mapper/docker-dockerdata ]
+  check "after a reboot it has project quotas" sh -c "findmnt -n -o OPTIONS /var/lib/docker | grep -q prjquota"
+  systemctl start docker
+  check "after a reboot docker 26 runs on overlay2/xfs" sh -c "docker info 2>/dev/null | grep -q 'Backing Filesystem: xfs'"
+  check "after a reboot the container is there" docker start -a c1
+  $S -v apply --device "$D" >/run/swarmnode-apply3.log 2>&1; rc=$?
+  check "apply after the reboot exits 0" [ $rc = 0 ]
+  check "apply after the reboot changes nothing" [ "$(mutating_in /run/swarmnode-apply3.log)" = 0 ]
+fi
