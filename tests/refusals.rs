@@ -85,6 +85,20 @@ fn mounted_itself() {
 }
 
 #[test]
+fn mounted_btrfs_found_by_its_source() {
+    let f = Fake::new();
+    f.mounts(&[
+        ("254:0", "/", "ext4", "/dev/vda"),
+        ("0:52", "/srv/pool", "btrfs", "/dev/vdb"),
+    ]);
+    refused(
+        &f,
+        &["--device", DEV, "--wipe"],
+        "vdb is mounted at /srv/pool",
+    );
+}
+
+#[test]
 fn a_partition_is_mounted() {
     let f = Fake::new();
     f.partition("vdb", "vdb1", (254, 17));

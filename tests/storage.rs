@@ -120,7 +120,11 @@ fn apply_on_a_blank_disk_runs_the_sequence_and_plan_showed_exactly_that() {
     let o = f.run(&["apply", "--device", DEV]);
     expect_code(&o, 0);
     assert_eq!(f.mutating_calls(), FRESH_SEQUENCE);
-    let versions = f.calls().iter().filter(|c| c.starts_with("dockerd ")).count();
+    let versions = f
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("dockerd "))
+        .count();
     assert_eq!(versions, 1, "the engine version is read once per run");
     for line in planned
         .lines()

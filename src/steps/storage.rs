@@ -320,7 +320,20 @@ fn judge(host: &Host, disk: &Disk, vg: &str, lvm: &Lvm) -> Result<Verdict> {
         .chain(blk.partitions.iter().map(|p| (p.dev, p.name.clone())))
         .collect();
     for m in &mounts {
-        if let Some((_, n)) = own_parts.iter().find(|(d, _)| *d == m.dev) {
+        // By device number, and by source name for filesystems (btrfs) whose mountinfo number is anonymous.
+        let by_source = || {
+            m.source.strip_prefix("/dev/")?;
+            let src = crate::host::fs::resolve(host.root(), &m.source)
+                .ok()
+                .flatten()?;
+            let name = src.rsplit('/').next()?.to_string();
+            own_parts.iter().find(|(_, n)| *n == name)
+        };
+        if let Some((_, n)) = own_parts
+            .iter()
+            .find(|(d, _)| *d == m.dev)
+            .or_else(by_source)
+        {
             v.hard.push(format!("{n} is mounted at {}", m.mount_point));
         }
     }

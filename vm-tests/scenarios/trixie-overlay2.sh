@@ -1,7 +1,8 @@
 # A current engine (Debian trixie, docker.io 26, no devicemapper): --driver auto on a blank disk picks
 # overlay2 because of the engine's version, makes the XFS (ftype=1) volume, mounts it at /var/lib/docker
 # through fstab; docker 26 runs on it; the mount survives a reboot; a second run changes nothing;
-# --driver devicemapper is refused naming the engine version and the removal.
+# --driver devicemapper is refused naming the engine version and the removal; data already in
+# /var/lib/docker is refused rather than hidden.
 # guest: trixie
 # boots: 2
 # disks: 4G 4G
@@ -15,6 +16,14 @@ if [ "$BOOT" = 1 ]; then
   check "--driver devicemapper on docker 26 exits 65 (got $rc)" [ $rc = 65 ]
   check "the refusal names the version and the removal" sh -c "echo \"\$1\" | grep -q 'Docker 26.*removed in Docker Engine 25.0'" _ "$out"
   check "nothing made on the refused disk" sh -c '! pvs 2>/dev/null | grep -q .'
+  # /var/lib/docker already holding data: refused rather than hidden under the new mount.
+  mkdir -p /var/lib/docker/volumes/keep && echo data > /var/lib/docker/volumes/keep/marker
+  out=$($S apply --device "$D" 2>&1); rc=$?; echo "$out"
+  check "data in /var/lib/docker: exit 65 (got $rc)" [ $rc = 65 ]
+  check "data in /var/lib/docker: says so" sh -c "echo \"\$1\" | grep -q '/var/lib/docker already holds data'" _ "$out"
+  check "data in /var/lib/docker: still there, nothing mounted" sh -c "grep -q data /var/lib/docker/volumes/keep/marker && ! findmnt /var/lib/docker >/dev/null"
+  check "data in /var/lib/docker: no VG made" sh -c '! vgs docker >/dev/null 2>&1'
+  rm -rf /var/lib/docker/volumes
   $S -v apply --device "$D" >/run/swarmnode-apply1.log 2>&1; rc=$?
   grep -v DEBUG /run/swarmnode-apply1.log
   check "apply (auto) exits 0 (got $rc)" [ $rc = 0 ]
