@@ -76,6 +76,11 @@ pub struct StorageArgs {
     /// unused device. Never overrides a device that is mounted, swap, held, read-only or the system disk.
     #[arg(long)]
     pub wipe: bool,
+
+    /// overlay2: when /var/lib/docker already holds data (docker stopped), copy it into the new
+    /// volume and keep the old tree as /var/lib/docker.swarmnode-old, instead of refusing.
+    #[arg(long)]
+    pub move_docker_data: bool,
 }
 
 #[cfg(test)]

@@ -132,7 +132,7 @@ fn dispatch(cli: &Cli, report: &mut Report) -> Result<()> {
         )));
     }
     if let Some(s) = &profile.storage {
-        let req = steps::storage::Request::new(s, args.wipe);
+        let req = steps::storage::Request::new(s, args.wipe, args.move_docker_data);
         let storage_plan = |h: &Host| steps::storage::plan(h, &req);
         match cli.command {
             Command::Plan(_) => {

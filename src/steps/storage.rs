@@ -408,14 +408,17 @@ fn judge(host: &Host, disk: &Disk, vg: &str, lvm: &Lvm) -> Result<Verdict> {
 pub struct Request<'a> {
     pub storage: &'a Storage,
     pub wipe: bool,
+    /// overlay2: copy what /var/lib/docker holds into the new volume instead of refusing.
+    pub move_data: bool,
     engine: std::cell::OnceCell<Option<EngineVersion>>,
 }
 
 impl<'a> Request<'a> {
-    pub fn new(storage: &'a Storage, wipe: bool) -> Self {
+    pub fn new(storage: &'a Storage, wipe: bool, move_data: bool) -> Self {
         Request {
             storage,
             wipe,
+            move_data,
             engine: std::cell::OnceCell::new(),
         }
     }
@@ -517,7 +520,7 @@ pub fn plan(host: &Host, req: &Request) -> Result<StepPlan> {
     };
     match driver {
         Driver::Devicemapper => plan_thinpool(host, s, existing, &mut p)?,
-        Driver::Overlay2 => plan_xfs(host, s, existing, &mut p)?,
+        Driver::Overlay2 => plan_xfs(host, s, req.move_data, existing, &mut p)?,
         Driver::Auto => unreachable!("choose_driver returns a concrete driver"),
     }
     let rec = Recorded {
@@ -718,7 +721,13 @@ fn plan_thinpool(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) 
     Ok(())
 }
 
-fn plan_xfs(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) -> Result<()> {
+fn plan_xfs(
+    host: &Host,
+    s: &Storage,
+    move_data: bool,
+    lvm: Option<&Lvm>,
+    p: &mut StepPlan,
+) -> Result<()> {
     let vg = s.volume_group.as_str();
     let empty = Lvm::default();
     let lvm = lvm.unwrap_or(&empty);
@@ -862,10 +871,13 @@ fn plan_xfs(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) -> Re
             match std::fs::read_dir(&dir) {
                 Ok(mut rd) => {
                     if rd.next().is_some() {
-                        return Err(Error::Refused(format!(
-                            "storage: {DOCKER_ROOT} already holds data, which mounting the data volume would hide; nothing was changed. \
-                             Stop docker and move it away (or remove it if it is disposable), then run again"
-                        )));
+                        if !move_data {
+                            return Err(Error::Refused(format!(
+                                "storage: {DOCKER_ROOT} already holds data, which mounting the data volume would hide; nothing was changed. \
+                                 Stop docker and run again with --move-docker-data to copy it into the new volume, or move it away yourself"
+                            )));
+                        }
+                        plan_move(host, &lv_path, &mounts, p)?;
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -891,6 +903,82 @@ fn plan_xfs(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) -> Re
         }
     }
     Ok(())
+}
+
+/// Where `--move-docker-data` mounts the new volume while it copies, and where the old tree is kept.
+pub const MOVE_MOUNT: &str = "/run/swarmnode/dockerdata";
+pub const MOVED_ASIDE: &str = "/var/lib/docker.swarmnode-old";
+
+/// `--move-docker-data`: copy /var/lib/docker into the new volume (mounted aside), then keep the old
+/// tree as /var/lib/docker.swarmnode-old. A run killed anywhere here copies again next time.
+fn plan_move(host: &Host, lv_path: &str, mounts: &[block::Mount], p: &mut StepPlan) -> Result<()> {
+    if let Some(pid) = docker_pid(host)? {
+        return Err(Error::Refused(format!(
+            "storage: docker is running (pid {pid}); stop it (systemctl stop docker docker.socket) before moving \
+             {DOCKER_ROOT}. nothing was changed"
+        )));
+    }
+    if host.path(MOVED_ASIDE).exists() {
+        return Err(Error::Refused(format!(
+            "storage: {MOVED_ASIDE} already exists (an earlier move); remove it or rename it first. nothing was changed"
+        )));
+    }
+    let tmp = host.tool_path(MOVE_MOUNT);
+    p.warnings.push(format!(
+        "--move-docker-data: copying {DOCKER_ROOT} into {lv_path}; the old tree stays at {MOVED_ASIDE} until you remove it"
+    ));
+    if !mounts.iter().any(|m| m.mount_point == tmp) {
+        p.actions.push(Action::mkdir(
+            "storage.move-mkdir",
+            "temporary mount point",
+            MOVE_MOUNT,
+            0o700,
+        ));
+        p.actions.push(Action::run(
+            "storage.move-mount",
+            "mount the new volume aside",
+            Cmd::new("mount").args(["-t", "xfs", "-o", "pquota", lv_path, &tmp]),
+        ));
+    }
+    p.actions.push(Action::run(
+        "storage.move-copy",
+        "copy the docker data (owners, modes, links, xattrs)",
+        Cmd::new("cp").args([
+            "-a",
+            "--reflink=auto",
+            &format!("{}/.", host.tool_path(DOCKER_ROOT)),
+            &format!("{tmp}/"),
+        ]),
+    ));
+    p.actions.push(Action::run(
+        "storage.move-umount",
+        "done copying",
+        Cmd::new("umount").arg(&tmp),
+    ));
+    p.actions.push(Action::run(
+        "storage.move-aside",
+        "keep the old tree",
+        Cmd::new("mv").args([host.tool_path(DOCKER_ROOT), host.tool_path(MOVED_ASIDE)]),
+    ));
+    p.actions.push(Action::mkdir(
+        "storage.mkdir",
+        "mount point",
+        DOCKER_ROOT,
+        0o711,
+    ));
+    Ok(())
+}
+
+/// The pid in /run/docker.pid when that process is alive.
+fn docker_pid(host: &Host) -> Result<Option<i32>> {
+    let Some(text) = host.read_text("/run/docker.pid")? else {
+        return Ok(None);
+    };
+    let Ok(pid) = text.trim().parse::<i32>() else {
+        return Ok(None);
+    };
+    let alive = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
+    Ok(alive.then_some(pid))
 }
 
 #[cfg(test)]

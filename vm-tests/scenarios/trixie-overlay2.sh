@@ -2,7 +2,7 @@
 # overlay2 because of the engine's version, makes the XFS (ftype=1) volume, mounts it at /var/lib/docker
 # through fstab; docker 26 runs on it; the mount survives a reboot; a second run changes nothing;
 # --driver devicemapper is refused naming the engine version and the removal; data already in
-# /var/lib/docker is refused rather than hidden.
+# /var/lib/docker is refused rather than hidden, and moved into the volume with --move-docker-data.
 # guest: trixie
 # boots: 2
 # disks: 4G 4G
@@ -16,15 +16,16 @@ if [ "$BOOT" = 1 ]; then
   check "--driver devicemapper on docker 26 exits 65 (got $rc)" [ $rc = 65 ]
   check "the refusal names the version and the removal" sh -c "echo \"\$1\" | grep -q 'Docker 26.*removed in Docker Engine 25.0'" _ "$out"
   check "nothing made on the refused disk" sh -c '! pvs 2>/dev/null | grep -q .'
-  # /var/lib/docker already holding data: refused rather than hidden under the new mount.
-  mkdir -p /var/lib/docker/volumes/keep && echo data > /var/lib/docker/volumes/keep/marker
+  # /var/lib/docker already holding data: refused rather than hidden; moved when told.
+  mkdir -p /var/lib/docker/swarmnode-test && echo data > /var/lib/docker/swarmnode-test/marker
   out=$($S apply --device "$D" 2>&1); rc=$?; echo "$out"
   check "data in /var/lib/docker: exit 65 (got $rc)" [ $rc = 65 ]
   check "data in /var/lib/docker: says so" sh -c "echo \"\$1\" | grep -q '/var/lib/docker already holds data'" _ "$out"
-  check "data in /var/lib/docker: still there, nothing mounted" sh -c "grep -q data /var/lib/docker/volumes/keep/marker && ! findmnt /var/lib/docker >/dev/null"
+  check "data in /var/lib/docker: still there, nothing mounted" sh -c "grep -q data /var/lib/docker/swarmnode-test/marker && ! findmnt /var/lib/docker >/dev/null"
   check "data in /var/lib/docker: no VG made" sh -c '! vgs docker >/dev/null 2>&1'
-  rm -rf /var/lib/docker/volumes
-  $S -v apply --device "$D" >/run/swarmnode-apply1.log 2>&1; rc=$?
+  $S -v apply --device "$D" --move-docker-data >/run/swarmnode-apply1.log 2>&1; rc=$?
+  check "--move-docker-data: the data is on the new volume" sh -c "findmnt -n -o FSTYPE /var/lib/docker | grep -q xfs && grep -q data /var/lib/docker/swarmnode-test/marker"
+  check "--move-docker-data: the old tree is kept aside" grep -q data /var/lib/docker.swarmnode-old/swarmnode-test/marker
   grep -v DEBUG /run/swarmnode-apply1.log
   check "apply (auto) exits 0 (got $rc)" [ $rc = 0 ]
   check "driver overlay2 recorded" grep -q '"driver": "overlay2"' /var/lib/swarmnode/storage.json
