@@ -68,7 +68,7 @@ for s in "${scenarios[@]}"; do
   boots=$(sed -n 's/^# boots: *//p' "$f" | head -1); boots=${boots:-1}
   echo "$boots" > "$P/boots"
   rootfs=""
-  if [ "$boots" -gt 1 ]; then rootfs=$P/rootfs.img; cp --sparse=always "$G/rootfs.img" "$rootfs"; fi
+  if [ "$boots" -gt 1 ]; then rootfs=$R/rootfs.img; cp --sparse=always "$G/rootfs.img" "$rootfs"; fi
   t=$(date +%s)
   for b in $(seq 1 "$boots"); do
     ROOTFS=$rootfs vm-tests/run-guest.sh "$G" "$P" "$R" "${disks[@]}" >>"$R/qemu.log" 2>&1
@@ -86,7 +86,7 @@ for s in "${scenarios[@]}"; do
   fi
   echo "scenario $s: $p passed, $m failed in $(( $(date +%s) - t )) s (log: $R/results.log)"
   passed=$((passed+p)); failed=$((failed+m))
-  rm -rf "$P"
+  rm -rf "$P"; rm -f "$R/rootfs.img"
 done
 echo "vm-tests wall time: $(( $(date +%s) - T0 )) s"
 echo "$passed passed, $failed failed"
