@@ -558,25 +558,40 @@ fn switching_layout_on_a_provisioned_vg_is_refused() {
 fn overlay2_moves_existing_docker_data_when_told() {
     let f = Fake::new();
     f.file("var/lib/docker/volumes/keep/marker", "data");
-    let o = f.run(&["plan", "--device", DEV, "--driver", "overlay2", "--move-docker-data"]);
+    let o = f.run(&[
+        "plan",
+        "--device",
+        DEV,
+        "--driver",
+        "overlay2",
+        "--move-docker-data",
+    ]);
     expect_code(&o, 0);
     let out = stdout(&o);
     let r = f.root.display().to_string();
     let want = [
         "run    mkfs.xfs -n ftype=1 /dev/docker/dockerdata".to_string(),
         "mkdir  /run/swarmnode/dockerdata (0700)".into(),
-        format!("run    mount -t xfs -o pquota /dev/docker/dockerdata {r}/run/swarmnode/dockerdata"),
+        format!(
+            "run    mount -t xfs -o pquota /dev/docker/dockerdata {r}/run/swarmnode/dockerdata"
+        ),
         format!("run    cp -a --reflink=auto {r}/var/lib/docker/. {r}/run/swarmnode/dockerdata/"),
         format!("run    umount {r}/run/swarmnode/dockerdata"),
-        format!("run    mv {r}/var/lib/docker {r}/var/lib/docker.swarmnode-old"),
+        "rename /var/lib/docker -> /var/lib/docker.swarmnode-old".into(),
         "mkdir  /var/lib/docker (0711)".into(),
         format!("run    mount -t xfs -o pquota /dev/docker/dockerdata {r}/var/lib/docker"),
     ];
     let mut at = 0;
     for w in &want {
-        at += out[at..].find(w.as_str()).unwrap_or_else(|| panic!("missing (in order) `{w}`:\n{out}"));
+        at += out[at..]
+            .find(w.as_str())
+            .unwrap_or_else(|| panic!("missing (in order) `{w}`:\n{out}"));
     }
-    assert!(stderr(&o).contains("the old tree stays at /var/lib/docker.swarmnode-old"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the old tree stays at /var/lib/docker.swarmnode-old"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -586,7 +601,14 @@ fn moving_docker_data_is_refused_while_docker_runs() {
     f.file("run/docker.pid", &std::process::id().to_string());
     expect_refused(
         &f,
-        &["apply", "--device", DEV, "--driver", "overlay2", "--move-docker-data"],
+        &[
+            "apply",
+            "--device",
+            DEV,
+            "--driver",
+            "overlay2",
+            "--move-docker-data",
+        ],
         &format!("docker is running (pid {})", std::process::id()),
     );
     assert!(f.root.join("var/lib/docker/volumes/keep/marker").exists());

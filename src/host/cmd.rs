@@ -114,7 +114,7 @@ pub fn package_of(tool: &str) -> &'static str {
         | "vgchange" | "lvremove" | "lvm" => "lvm2",
         "wipefs" | "blkid" | "lsblk" | "mount" | "umount" | "findmnt" | "flock" => "util-linux",
         "mkfs.xfs" | "xfs_info" => "xfsprogs",
-        "cp" | "mv" => "coreutils",
+        "cp" => "coreutils",
         "dockerd" | "docker" => "docker-ce (or moby-engine / docker)",
         "systemctl" => "systemd",
         _ => "that provides it",

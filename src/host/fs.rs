@@ -100,6 +100,14 @@ pub fn atomic_write(path: &Path, contents: &[u8], mode: u32) -> io::Result<bool>
     Ok(true)
 }
 
+/// fsync of the directory that holds `path`, so a rename in it is durable.
+pub fn sync_dir_of(path: &Path) -> io::Result<()> {
+    match path.parent() {
+        Some(d) => fs::File::open(d)?.sync_all(),
+        None => Ok(()),
+    }
+}
+
 fn write_replace(dir: &Path, path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".swarmnode-")

@@ -46,6 +46,8 @@ pub enum Effect {
         #[serde(skip)]
         previous: Option<String>,
     },
+    /// Rename a file or directory (same filesystem), e.g. to move a conflicting file aside.
+    Rename { from: String, to: String },
     /// Create a directory (and its parents).
     Mkdir {
         path: String,
@@ -85,6 +87,16 @@ impl Action {
             },
         }
     }
+    pub fn rename(id: &str, why: impl Into<String>, from: &str, to: &str) -> Action {
+        Action {
+            id: id.to_string(),
+            why: why.into(),
+            effect: Effect::Rename {
+                from: from.to_string(),
+                to: to.to_string(),
+            },
+        }
+    }
     pub fn mkdir(id: &str, why: impl Into<String>, path: &str, mode: u32) -> Action {
         Action {
             id: id.to_string(),
@@ -103,6 +115,7 @@ impl fmt::Display for Action {
         match &self.effect {
             Effect::Run { argv } => write!(f, "run    {}", Cmd { argv: argv.clone() })?,
             Effect::Mkdir { path, mode } => write!(f, "mkdir  {path} ({mode:04o})")?,
+            Effect::Rename { from, to } => write!(f, "rename {from} -> {to}")?,
             Effect::Write {
                 path,
                 mode,
@@ -192,6 +205,17 @@ impl Host {
                 let p = self.path(path);
                 fs::atomic_write(&p, content.as_bytes(), *mode)
                     .map_err(|e| Error::io(format!("cannot write {}", p.display()), e))?;
+            }
+            Effect::Rename { from, to } => {
+                let (a, b) = (self.path(from), self.path(to));
+                std::fs::rename(&a, &b)
+                    .and_then(|_| fs::sync_dir_of(&b))
+                    .map_err(|e| {
+                        Error::io(
+                            format!("cannot rename {} to {}", a.display(), b.display()),
+                            e,
+                        )
+                    })?;
             }
             Effect::Mkdir { path, mode } => {
                 let p = self.path(path);

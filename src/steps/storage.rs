@@ -955,10 +955,11 @@ fn plan_move(host: &Host, lv_path: &str, mounts: &[block::Mount], p: &mut StepPl
         "done copying",
         Cmd::new("umount").arg(&tmp),
     ));
-    p.actions.push(Action::run(
+    p.actions.push(Action::rename(
         "storage.move-aside",
         "keep the old tree",
-        Cmd::new("mv").args([host.tool_path(DOCKER_ROOT), host.tool_path(MOVED_ASIDE)]),
+        DOCKER_ROOT,
+        MOVED_ASIDE,
     ));
     p.actions.push(Action::mkdir(
         "storage.mkdir",
