@@ -44,6 +44,8 @@ pub enum Command {
     Apply(StorageArgs),
     /// Only the storage step: the Docker data disk (thin pool or XFS volume).
     Storage(StorageArgs),
+    /// Only the engine step: daemon.json, registry CAs, docker.service drop-ins, restart if changed.
+    Engine(StorageArgs),
 }
 
 impl Command {
@@ -52,11 +54,12 @@ impl Command {
             Command::Plan(_) => "plan",
             Command::Apply(_) => "apply",
             Command::Storage(_) => "storage",
+            Command::Engine(_) => "engine",
         }
     }
     pub fn storage_args(&self) -> &StorageArgs {
         match self {
-            Command::Plan(a) | Command::Apply(a) | Command::Storage(a) => a,
+            Command::Plan(a) | Command::Apply(a) | Command::Storage(a) | Command::Engine(a) => a,
         }
     }
 }

@@ -114,11 +114,21 @@ fn dispatch(cli: &Cli, report: &mut Report) -> Result<()> {
         Command::Plan(_) => None,
         _ => Some(host::lock::acquire(&host.path(host::lock::LOCK_PATH))?),
     };
-    let only_storage = matches!(cli.command, Command::Storage(_));
-    if only_storage && profile.storage.is_none() {
+    let only = match cli.command {
+        Command::Storage(_) => Some("storage"),
+        Command::Engine(_) => Some("engine"),
+        _ => None,
+    };
+    let wants = |step: &str| only.is_none_or(|o| o == step);
+    if only == Some("storage") && profile.storage.is_none() {
         return Err(Error::Refused(
             "storage: the profile has no storage section and no --device was given; nothing to do"
                 .into(),
+        ));
+    }
+    if only == Some("engine") && profile.engine.is_none() {
+        return Err(Error::Refused(
+            "engine: the profile has no engine section; nothing to do".into(),
         ));
     }
     if profile.storage.is_none()
@@ -131,19 +141,39 @@ fn dispatch(cli: &Cli, report: &mut Report) -> Result<()> {
             path_shown(cli)
         )));
     }
-    if let Some(s) = &profile.storage {
+    let planning = matches!(cli.command, Command::Plan(_));
+    // What the storage step decided (planned now, or recorded by this or an earlier run).
+    let mut planned_storage = None;
+    if let Some(s) = profile.storage.as_ref().filter(|_| wants("storage")) {
         let req = steps::storage::Request::new(s, args.wipe, args.move_docker_data);
         let storage_plan = |h: &Host| steps::storage::plan(h, &req);
-        match cli.command {
-            Command::Plan(_) => {
-                let p = storage_plan(&host)?;
-                show_plan(&out, &p);
-                report.steps.push(StepReport::from_plan(&p, "planned"));
-            }
-            _ => apply_step(&host, &out, report, storage_plan)?,
+        if planning {
+            let p = storage_plan(&host)?;
+            show_plan(&out, &p);
+            planned_storage = steps::storage::Recorded::planned(&p);
+            report.steps.push(StepReport::from_plan(&p, "planned"));
+        } else {
+            apply_step(&host, &out, report, storage_plan)?;
         }
     }
-    if !only_storage {
+    if let Some(e) = profile.engine.as_ref().filter(|_| wants("engine")) {
+        let rec = match planned_storage {
+            Some(r) => Some(r),
+            None => steps::storage::Recorded::read(&host)?,
+        };
+        let driver = rec.as_ref().map(|r| r.driver);
+        let pool = rec.map(|r| r.volume).unwrap_or_default();
+        let version = steps::storage::engine_version(&host)?;
+        let engine_plan = |h: &Host| steps::engine::plan(h, e, driver, &pool, version.as_ref());
+        if planning {
+            let p = engine_plan(&host)?;
+            show_plan(&out, &p);
+            report.steps.push(StepReport::from_plan(&p, "planned"));
+        } else {
+            apply_step(&host, &out, report, engine_plan)?;
+        }
+    }
+    if only.is_none() {
         for p in steps::not_implemented(&profile) {
             show_plan(&out, &p);
             report.steps.push(StepReport::from_plan(&p, "skipped"));

@@ -117,24 +117,44 @@ impl Default for Overlay2 {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Engine {
+    /// dockerd's listeners (daemon.json `hosts`); `tcp://` off loopback needs TLS or `allow_insecure_tcp`.
     #[serde(default)]
     pub hosts: Vec<String>,
+    /// TLS for a `tcp://` listener: CA, certificate and key files on the node (all three or none).
+    #[serde(default)]
+    pub tls_ca: Option<String>,
+    #[serde(default)]
+    pub tls_cert: Option<String>,
+    #[serde(default)]
+    pub tls_key: Option<String>,
+    /// Accept a plaintext `tcp://` listener off loopback (root for anyone who can reach it).
+    #[serde(default)]
+    pub allow_insecure_tcp: bool,
     #[serde(default)]
     pub registries: Vec<Registry>,
     #[serde(default)]
     pub insecure_registries: Vec<String>,
     #[serde(default)]
     pub registry_mirrors: Vec<String>,
+    /// Further daemon.json keys, set as given.
     #[serde(default)]
     pub daemon_json: BTreeMap<String, serde_json::Value>,
+    /// Start docker when it is not running (it is restarted when its configuration changed either way).
+    #[serde(default)]
+    pub start: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Registry {
+    /// HOST:PORT, as in image names.
     pub host: String,
+    /// The registry's CA certificate (PEM), installed as /etc/docker/certs.d/HOST:PORT/ca.crt.
     #[serde(default)]
     pub ca_file: Option<String>,
+    /// sha256 of ca_file's content (hex), checked before it is trusted.
+    #[serde(default)]
+    pub ca_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -230,6 +250,9 @@ impl Profile {
         if let Some(s) = &self.storage {
             s.validate()?;
         }
+        if let Some(e) = &self.engine {
+            e.validate()?;
+        }
         if let Some(m) = &self.mounts {
             for (i, p) in m.nfs.iter().enumerate() {
                 if !p.starts_with('/') {
@@ -266,6 +289,41 @@ fn strip_position(msg: &str) -> String {
     match msg.rfind(" at line ") {
         Some(i) => msg[..i].to_string(),
         None => msg.to_string(),
+    }
+}
+
+impl Engine {
+    fn validate(&self) -> std::result::Result<(), (String, String)> {
+        let tls = [&self.tls_ca, &self.tls_cert, &self.tls_key];
+        if tls.iter().any(|t| t.is_some()) && !tls.iter().all(|t| t.is_some()) {
+            return Err((
+                "engine.tls_ca".into(),
+                "tls_ca, tls_cert and tls_key go together".into(),
+            ));
+        }
+        for (i, r) in self.registries.iter().enumerate() {
+            if r.host.is_empty() || r.host.contains('/') || r.host.contains(char::is_whitespace) {
+                return Err((
+                    format!("engine.registries[{i}].host"),
+                    format!("'{}' is not HOST[:PORT]", r.host),
+                ));
+            }
+            if let Some(h) = &r.ca_sha256
+                && (h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit()))
+            {
+                return Err((
+                    format!("engine.registries[{i}].ca_sha256"),
+                    "is not 64 hex digits".into(),
+                ));
+            }
+            if r.ca_sha256.is_some() && r.ca_file.is_none() {
+                return Err((
+                    format!("engine.registries[{i}].ca_sha256"),
+                    "pins a ca_file that is not given".into(),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

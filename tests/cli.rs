@@ -67,8 +67,12 @@ fn default_profile_is_read_under_root_and_cli_overrides_it() {
 }
 
 #[test]
-fn shipped_production_profile_plans_storage_and_says_later_steps_are_not_there_yet() {
+fn shipped_production_profile_plans_storage_and_engine_and_says_later_steps_are_not_there_yet() {
     let f = Fake::new();
+    f.file(
+        "mnt/docker/registry/ca.crt",
+        include_str!("fixtures/pki/registry-ca.crt"),
+    );
     let p = concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/dccn-production.json");
     let o = f.run(&[
         "plan",
@@ -80,7 +84,23 @@ fn shipped_production_profile_plans_storage_and_says_later_steps_are_not_there_y
     expect_code(&o, 0);
     let out = stdout(&o);
     assert!(out.contains("run    pvcreate /dev/vdb"), "{out}");
-    for s in ["engine", "mounts", "swarm"] {
+    assert!(
+        out.contains("engine: storage driver devicemapper (from the storage step)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("write  /etc/docker/daemon.json (0644)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("+   \"storage-driver\": \"devicemapper\","),
+        "{out}"
+    );
+    assert!(
+        out.contains("write  /etc/docker/certs.d/docker-registry.dccn.nl:5000/ca.crt (0644)"),
+        "{out}"
+    );
+    for s in ["mounts", "swarm"] {
         assert!(
             out.contains(&format!(
                 "{s}: skipped: this version of swarmnode does not implement this step yet"
@@ -88,6 +108,10 @@ fn shipped_production_profile_plans_storage_and_says_later_steps_are_not_there_y
             "{out}"
         );
     }
+    assert!(
+        f.read("etc/docker/daemon.json").is_none(),
+        "plan wrote daemon.json"
+    );
 }
 
 #[test]

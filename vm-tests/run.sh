@@ -53,6 +53,7 @@ for s in "${scenarios[@]}"; do
   P=$(mktemp -d); R=$RESULTS/$s; rm -rf "$R"; mkdir -p "$R"
   cp "$BIN" "$P/swarmnode"; cp vm-tests/guest/run.sh vm-tests/guest/lib.sh vm-tests/seed-thinpool.sh "$P/"
   cp "$f" "$P/scenario.sh"; echo "$s" > "$P/name"; cp -r profiles "$P/profiles"; cp -r vm-tests/scenarios "$P/scenarios"
+  cp tests/fixtures/pki/registry-ca.crt "$P/"
   # "# disks: 4G 4G:ro 512M" → raw files; ":ro" makes the disk read-only
   read -r -a sizes <<<"$(sed -n 's/^# disks: *//p' "$f" | head -1)"
   disks=(); n=0

@@ -2,6 +2,7 @@
 //! state, and `apply` carries them out through [`Host::execute`]. `plan` is the same code path
 //! minus the effects.
 
+pub mod engine;
 pub mod storage;
 
 use serde::Serialize;
@@ -41,9 +42,6 @@ impl StepPlan {
 pub fn not_implemented(profile: &crate::profile::Profile) -> Vec<StepPlan> {
     let mut v = Vec::new();
     let msg = "this version of swarmnode does not implement this step yet; the section is validated and skipped";
-    if profile.engine.is_some() {
-        v.push(StepPlan::skipped("engine", msg));
-    }
     if profile.mounts.is_some() {
         v.push(StepPlan::skipped("mounts", msg));
     }

@@ -51,7 +51,7 @@ pub fn parse_dockerd_version(text: &str) -> Option<EngineVersion> {
     Some(EngineVersion { version, major })
 }
 
-fn engine_version(host: &Host) -> Result<Option<EngineVersion>> {
+pub fn engine_version(host: &Host) -> Result<Option<EngineVersion>> {
     if !host.runner.has("dockerd") {
         return Ok(None);
     }
@@ -103,6 +103,26 @@ pub struct Recorded {
     pub volume_group: String,
     /// devicemapper: the pool's device (`/dev/mapper/docker-thinpool`); overlay2: the mounted LV.
     pub volume: String,
+}
+
+impl Recorded {
+    /// What an earlier run recorded in /var/lib/swarmnode/storage.json.
+    pub fn read(host: &Host) -> Result<Option<Recorded>> {
+        Ok(host
+            .read_text(STATE_PATH)?
+            .and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
+    /// What this plan would record (for `plan`, before anything is applied).
+    pub fn planned(p: &StepPlan) -> Option<Recorded> {
+        p.actions
+            .iter()
+            .find(|a| a.id == "storage.record")
+            .and_then(|a| match &a.effect {
+                crate::host::Effect::Write { content, .. } => serde_json::from_str(content).ok(),
+                _ => None,
+            })
+    }
 }
 
 /// The device as checked: given name, resolved node, kernel view, signatures, LVM view.

@@ -1,0 +1,373 @@
+//! Tier 2: the engine step against a fake root: daemon.json merge, TLS rule, registry CA trust,
+//! docker.service drop-in fixes for the stock docker-ce unit, CentOS 7's docker package with its
+//! sysconfig files, and the seed's swarm.conf; restarts only when something changed.
+
+mod common;
+
+use common::*;
+
+const CA: &str = include_str!("fixtures/pki/registry-ca.crt");
+const CA_SHA256: &str = "830a3cf2c245c93b2cba1d0c649fad74a8ea1668fac6ada059552d6e80091e32";
+const STOCK_UNIT: &str = "[Unit]\nDescription=Docker Application Container Engine\n[Service]\nType=notify\nExecStart=/usr/bin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock\nExecReload=/bin/kill -s HUP $MAINPID\n";
+const SEED_DAEMON_JSON: &str = r#"{
+    "hosts": ["unix:///var/run/docker.sock", "tcp://0.0.0.0:2375"],
+    "storage-driver": "devicemapper",
+    "storage-opts": [
+        "dm.thinpooldev=/dev/mapper/docker-thinpool",
+        "dm.use_deferred_removal=true",
+        "dm.use_deferred_deletion=true"
+    ]
+}
+"#;
+
+/// A node whose storage step recorded the thin pool, with docker-ce's stock unit, systemd running
+/// and docker active.
+fn node() -> Fake {
+    let f = Fake::new();
+    f.file(
+        "var/lib/swarmnode/storage.json",
+        r#"{"driver": "devicemapper", "device": "/dev/vdb", "volume_group": "docker", "volume": "/dev/mapper/docker-thinpool"}"#,
+    );
+    f.file("usr/lib/systemd/system/docker.service", STOCK_UNIT);
+    std::fs::create_dir_all(f.root.join("run/systemd/system")).unwrap();
+    f.out("systemctl", "active\n");
+    f
+}
+
+fn profile(f: &Fake, engine: &str) -> String {
+    let p = f.tmp.path().join("profile.json");
+    std::fs::write(&p, format!(r#"{{"engine": {engine}}}"#)).unwrap();
+    p.display().to_string()
+}
+
+fn daemon_json(f: &Fake) -> serde_json::Value {
+    serde_json::from_str(
+        &f.read("etc/docker/daemon.json")
+            .expect("daemon.json written"),
+    )
+    .unwrap()
+}
+
+#[test]
+fn merge_keeps_foreign_keys_sets_the_pool_and_restarts_once() {
+    let f = node();
+    f.file(
+        "etc/docker/daemon.json",
+        r#"{"log-driver": "journald", "live-restore": true}"#,
+    );
+    let p = profile(
+        &f,
+        r#"{"hosts": ["unix:///var/run/docker.sock"], "registry_mirrors": ["https://mirror.local:5000"]}"#,
+    );
+    let o = f.run(&["engine", "--profile", &p]);
+    expect_code(&o, 0);
+    let d = daemon_json(&f);
+    assert_eq!(d["log-driver"], "journald");
+    assert_eq!(d["live-restore"], true);
+    assert_eq!(d["storage-driver"], "devicemapper");
+    assert_eq!(
+        d["storage-opts"][0],
+        "dm.thinpooldev=/dev/mapper/docker-thinpool"
+    );
+    assert_eq!(
+        d["hosts"],
+        serde_json::json!(["unix:///var/run/docker.sock"])
+    );
+    assert_eq!(d["registry-mirrors"][0], "https://mirror.local:5000");
+    assert_eq!(
+        f.read("etc/docker/daemon.json.swarmnode.bak").unwrap(),
+        r#"{"log-driver": "journald", "live-restore": true}"#
+    );
+    let m = f.mutating_calls();
+    assert_eq!(
+        m.iter()
+            .filter(|c| *c == "systemctl restart docker")
+            .count(),
+        1,
+        "{m:?}"
+    );
+    assert!(m.contains(&"systemctl daemon-reload".to_string()), "{m:?}");
+    // second run: nothing written, nothing restarted
+    let before = std::fs::metadata(f.root.join("etc/docker/daemon.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    f.next_run();
+    let o = f.run(&["engine", "--profile", &p]);
+    expect_code(&o, 0);
+    assert!(
+        stdout(&o).contains("engine: converged: nothing to do"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        f.calls()
+            .iter()
+            .filter(|c| c.starts_with("systemctl") && !c.contains("is-active"))
+            .count(),
+        0,
+        "{:?}",
+        f.calls()
+    );
+    assert_eq!(
+        std::fs::metadata(f.root.join("etc/docker/daemon.json"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        before
+    );
+}
+
+#[test]
+fn stock_docker_ce_unit_gets_a_drop_in_without_dash_h() {
+    let f = node();
+    let p = profile(&f, r#"{"hosts": ["unix:///var/run/docker.sock"]}"#);
+    expect_code(&f.run(&["engine", "--profile", &p]), 0);
+    let d = f
+        .read("etc/systemd/system/docker.service.d/swarmnode.conf")
+        .expect("drop-in written");
+    assert!(
+        d.contains("[Service]\nExecStart=\nExecStart=/usr/bin/dockerd --containerd=/run/containerd/containerd.sock\n"),
+        "{d}"
+    );
+    assert!(
+        d.contains("-H fd://"),
+        "the drop-in says what it removed: {d}"
+    );
+}
+
+#[test]
+fn no_hosts_key_means_no_drop_in() {
+    let f = node();
+    let p = profile(&f, r#"{"insecure_registries": ["reg.local:5000"]}"#);
+    expect_code(&f.run(&["engine", "--profile", &p]), 0);
+    assert!(
+        f.read("etc/systemd/system/docker.service.d/swarmnode.conf")
+            .is_none()
+    );
+}
+
+#[test]
+fn centos7_docker_package_with_sysconfig_storage_options() {
+    let f = node();
+    f.file(
+        "usr/lib/systemd/system/docker.service",
+        "[Service]\nType=notify\nEnvironmentFile=-/run/containers/registries.conf\nEnvironmentFile=-/etc/sysconfig/docker\nEnvironmentFile=-/etc/sysconfig/docker-storage\nEnvironmentFile=-/etc/sysconfig/docker-network\nEnvironment=GOTRACEBACK=crash\nExecStart=/usr/bin/dockerd-current \\\n          --add-runtime docker-runc=/usr/libexec/docker/docker-runc-current \\\n          --default-runtime=docker-runc \\\n          --exec-opt native.cgroupdriver=systemd \\\n          $OPTIONS \\\n          $DOCKER_STORAGE_OPTIONS \\\n          $DOCKER_NETWORK_OPTIONS \\\n          $INSECURE_REGISTRY\n",
+    );
+    f.file("etc/sysconfig/docker", "# /etc/sysconfig/docker\nOPTIONS='--selinux-enabled --log-driver=journald --signature-verification=false'\n");
+    f.file(
+        "etc/sysconfig/docker-storage",
+        "DOCKER_STORAGE_OPTIONS=\"--storage-driver overlay2 \"\n",
+    );
+    f.file("etc/sysconfig/docker-network", "DOCKER_NETWORK_OPTIONS=\n");
+    let p = profile(&f, r#"{}"#);
+    expect_code(&f.run(&["engine", "--profile", &p]), 0);
+    let d = f
+        .read("etc/systemd/system/docker.service.d/swarmnode.conf")
+        .expect("drop-in written");
+    assert!(
+        d.contains("ExecStart=\nExecStart=/usr/bin/dockerd-current --add-runtime docker-runc=/usr/libexec/docker/docker-runc-current --default-runtime=docker-runc --exec-opt native.cgroupdriver=systemd --selinux-enabled --log-driver=journald --signature-verification=false\n"),
+        "{d}"
+    );
+    assert!(d.contains("--storage-driver overlay2"), "{d}");
+    assert_eq!(daemon_json(&f)["storage-driver"], "devicemapper");
+}
+
+#[test]
+fn seed_swarm_conf_is_moved_aside_and_the_seed_daemon_json_needs_the_opt_in() {
+    let f = node();
+    f.file(
+        "etc/systemd/system/docker.service.d/swarm.conf",
+        "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H unix:///var/run/docker.sock -H tcp://0.0.0.0:2375\n",
+    );
+    f.file("etc/docker/daemon.json", SEED_DAEMON_JSON);
+    // The seed's daemon.json exposes the API in plaintext: refused, nothing touched.
+    let p = profile(&f, r#"{}"#);
+    let e = expect_refused(
+        &f,
+        &["engine", "--profile", &p],
+        "tcp://0.0.0.0:2375 without TLS",
+    );
+    assert!(e.contains("allow_insecure_tcp"), "{e}");
+    assert_eq!(f.read("etc/docker/daemon.json").unwrap(), SEED_DAEMON_JSON);
+    assert!(
+        f.read("etc/systemd/system/docker.service.d/swarm.conf")
+            .is_some()
+    );
+    // A profile that sets hosts replaces them; swarm.conf goes aside; the stock -H fd:// is dropped.
+    let p = profile(&f, r#"{"hosts": ["unix:///var/run/docker.sock"]}"#);
+    let o = f.run(&["engine", "--profile", &p]);
+    expect_code(&o, 0);
+    assert!(
+        f.read("etc/systemd/system/docker.service.d/swarm.conf")
+            .is_none()
+    );
+    assert!(
+        f.read("etc/systemd/system/docker.service.d/swarm.conf.bk")
+            .is_some()
+    );
+    assert!(stdout(&o).contains("rename /etc/systemd/system/docker.service.d/swarm.conf -> /etc/systemd/system/docker.service.d/swarm.conf.bk"), "{}", stdout(&o));
+    assert_eq!(
+        daemon_json(&f)["hosts"],
+        serde_json::json!(["unix:///var/run/docker.sock"])
+    );
+    assert!(
+        f.read("etc/systemd/system/docker.service.d/swarmnode.conf")
+            .unwrap()
+            .contains("ExecStart=/usr/bin/dockerd --containerd=")
+    );
+}
+
+#[test]
+fn plaintext_tcp_with_the_opt_in_warns_on_every_run() {
+    let f = node();
+    f.file("etc/docker/daemon.json", SEED_DAEMON_JSON);
+    let p = profile(&f, r#"{"allow_insecure_tcp": true}"#);
+    for _ in 0..2 {
+        let o = f.run(&["engine", "--profile", &p]);
+        expect_code(&o, 0);
+        assert!(
+            stderr(&o).contains("without TLS (allow_insecure_tcp)"),
+            "{}",
+            stderr(&o)
+        );
+        f.next_run();
+    }
+    assert_eq!(daemon_json(&f)["hosts"][1], "tcp://0.0.0.0:2375");
+}
+
+#[test]
+fn tls_listener_gets_tlsverify() {
+    let f = node();
+    let p = profile(
+        &f,
+        r#"{"hosts": ["unix:///var/run/docker.sock", "tcp://0.0.0.0:2376"], "tls_ca": "/etc/docker/tls/ca.pem", "tls_cert": "/etc/docker/tls/cert.pem", "tls_key": "/etc/docker/tls/key.pem"}"#,
+    );
+    expect_code(&f.run(&["engine", "--profile", &p]), 0);
+    let d = daemon_json(&f);
+    assert_eq!(d["tlsverify"], true);
+    assert_eq!(d["tlskey"], "/etc/docker/tls/key.pem");
+}
+
+#[test]
+fn malformed_daemon_json_is_refused_untouched() {
+    let f = node();
+    f.file(
+        "etc/docker/daemon.json",
+        "{\"storage-driver\": \"overlay2\",,}\n",
+    );
+    let p = profile(&f, r#"{}"#);
+    expect_refused(
+        &f,
+        &["engine", "--profile", &p],
+        "/etc/docker/daemon.json is not valid JSON",
+    );
+    assert_eq!(
+        f.read("etc/docker/daemon.json").unwrap(),
+        "{\"storage-driver\": \"overlay2\",,}\n"
+    );
+}
+
+#[test]
+fn registry_ca_is_checked_pinned_and_installed() {
+    let f = node();
+    f.file("mnt/docker/registry/ca.crt", CA);
+    let reg = |pin: &str| {
+        format!(
+            r#"{{"registries": [{{"host": "docker-registry.dccn.nl:5000", "ca_file": "/mnt/docker/registry/ca.crt"{pin}}}]}}"#
+        )
+    };
+    let bad_pin = format!(r#", "ca_sha256": "{}""#, "0".repeat(64));
+    let e = expect_refused(
+        &f,
+        &["engine", "--profile", &profile(&f, &reg(&bad_pin))],
+        "but the profile pins 0000",
+    );
+    assert!(e.contains(CA_SHA256), "{e}");
+    let pin = format!(r#", "ca_sha256": "{CA_SHA256}""#);
+    expect_code(
+        &f.run(&["engine", "--profile", &profile(&f, &reg(&pin))]),
+        0,
+    );
+    let target = f
+        .root
+        .join("etc/docker/certs.d/docker-registry.dccn.nl:5000/ca.crt");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), CA);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&target).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+    // missing and invalid files are refused by name
+    f.next_run();
+    std::fs::remove_file(f.root.join("mnt/docker/registry/ca.crt")).unwrap();
+    expect_refused(
+        &f,
+        &["engine", "--profile", &profile(&f, &reg(""))],
+        "(/mnt/docker/registry/ca.crt) cannot be read",
+    );
+    f.file("mnt/docker/registry/ca.crt", "not a certificate\n");
+    expect_refused(
+        &f,
+        &["engine", "--profile", &profile(&f, &reg(""))],
+        "/mnt/docker/registry/ca.crt (CA of registry docker-registry.dccn.nl:5000) is not a PEM certificate",
+    );
+}
+
+#[test]
+fn docker_not_running_is_not_restarted_but_started_when_asked() {
+    let f = node();
+    f.out("systemctl", "inactive\n");
+    let p = profile(&f, r#"{"insecure_registries": ["reg.local:5000"]}"#);
+    expect_code(&f.run(&["engine", "--profile", &p]), 0);
+    assert!(
+        !f.calls()
+            .iter()
+            .any(|c| c.starts_with("systemctl restart") || c.starts_with("systemctl start")),
+        "{:?}",
+        f.calls()
+    );
+    f.next_run();
+    f.out("systemctl", "active\n");
+    f.out_after("systemctl", 1, "inactive\n");
+    let p = profile(
+        &f,
+        r#"{"insecure_registries": ["reg.local:5000"], "start": true}"#,
+    );
+    expect_code(&f.run(&["engine", "--profile", &p]), 0);
+    assert!(
+        f.calls().contains(&"systemctl start docker".to_string()),
+        "{:?}",
+        f.calls()
+    );
+}
+
+#[test]
+fn engine_26_validates_the_candidate_before_writing() {
+    let f = node();
+    std::fs::write(
+        f.fake.join("bin/dockerd"),
+        "#!/bin/sh\necho \"dockerd $*\" >> \"$FAKE/calls\"\nif [ \"$1\" = --validate ]; then echo 'unable to configure the Docker daemon with file x.json: invalid bip' >&2; exit 1; fi\necho 'Docker version 26.1.5+dfsg1, build a72d7cd'\n",
+    )
+    .unwrap();
+    f.file("var/lib/swarmnode/storage.json", r#"{"driver": "overlay2", "device": "/dev/vdb", "volume_group": "docker", "volume": "/dev/docker/dockerdata"}"#);
+    f.file("etc/docker/daemon.json", "{\"bip\": \"not-an-ip\"}\n");
+    let p = profile(&f, r#"{}"#);
+    let e = expect_refused(
+        &f,
+        &["engine", "--profile", &p],
+        "rejects the daemon.json swarmnode would write",
+    );
+    assert!(e.contains("invalid bip"), "{e}");
+    assert_eq!(
+        f.read("etc/docker/daemon.json").unwrap(),
+        "{\"bip\": \"not-an-ip\"}\n"
+    );
+    assert!(
+        f.calls()
+            .iter()
+            .any(|c| c.starts_with("dockerd --validate --config-file ")),
+        "{:?}",
+        f.calls()
+    );
+}

@@ -1,0 +1,50 @@
+# Engine step on a node set up like the seed: its swarm.conf drop-in (plaintext API on 2375 as dockerd
+# flags) and its daemon.json (hosts with tcp://0.0.0.0:2375, devicemapper; plus a log-driver key of the
+# site's own). After `apply` with the production profile docker runs on the pool with the merged
+# daemon.json, nothing listens on 2375, the registry CA is under certs.d; a second apply restarts nothing.
+# disks: 4G
+D=$(data 1)
+mkdir -p /etc/systemd/system/docker.service.d /etc/docker /mnt/docker/registry
+cp /payload/registry-ca.crt /mnt/docker/registry/ca.crt
+cat > /etc/systemd/system/docker.service.d/swarm.conf <<'U'
+[Service]
+ExecStart=
+ExecStart=/usr/sbin/dockerd -H unix:///var/run/docker.sock -H tcp://0.0.0.0:2375
+U
+cat > /etc/docker/daemon.json <<'J'
+{
+    "hosts": ["unix:///var/run/docker.sock", "tcp://0.0.0.0:2375"],
+    "log-driver": "journald",
+    "storage-driver": "devicemapper",
+    "storage-opts": [
+        "dm.thinpooldev=/dev/mapper/docker-thinpool",
+        "dm.use_deferred_removal=true",
+        "dm.use_deferred_deletion=true"
+    ]
+}
+J
+systemctl daemon-reload
+P=/payload/profiles/dccn-production.json
+$S -v apply --profile $P --device "$D" >/run/swarmnode-apply1.log 2>&1; rc=$?
+grep -v DEBUG /run/swarmnode-apply1.log
+check "apply exits 0 (got $rc)" [ $rc = 0 ]
+check "docker is running" systemctl is-active -q docker
+docker info 2>/dev/null | grep -E "Server Version|Storage Driver|Pool Name"
+check "docker runs on the pool" sh -c "docker info 2>/dev/null | grep -q 'Pool Name: docker-thinpool'"
+cat /etc/docker/daemon.json
+check "daemon.json: hosts is the profile's (no tcp)" [ "$(jq -c .hosts /etc/docker/daemon.json)" = '["unix:///var/run/docker.sock"]' ]
+check "daemon.json: the site's own key is kept" [ "$(jq -r '."log-driver"' /etc/docker/daemon.json)" = journald ]
+check "daemon.json: the thin pool" [ "$(jq -r '."storage-opts"[0]' /etc/docker/daemon.json)" = dm.thinpooldev=/dev/mapper/docker-thinpool ]
+check "the previous daemon.json is kept as a backup" grep -q 2375 /etc/docker/daemon.json.swarmnode.bak
+check "swarm.conf moved aside to swarm.conf.bk" sh -c "[ ! -e /etc/systemd/system/docker.service.d/swarm.conf ] && [ -f /etc/systemd/system/docker.service.d/swarm.conf.bk ]"
+cat /etc/systemd/system/docker.service.d/swarmnode.conf
+check "dockerd runs without -H flags" sh -c "! tr '\0' ' ' < /proc/$(systemctl show -p MainPID --value docker)/cmdline | grep -q -- ' -H'"
+check "nothing listens on 2375" sh -c "! ss -ltn | grep -q ':2375 '"
+check "registry CA under certs.d" cmp -s /mnt/docker/registry/ca.crt /etc/docker/certs.d/docker-registry.dccn.nl:5000/ca.crt
+pid1=$(systemctl show -p MainPID --value docker)
+$S -v apply --profile $P --device "$D" >/run/swarmnode-apply2.log 2>&1; rc=$?
+grep -v DEBUG /run/swarmnode-apply2.log
+check "second apply exits 0" [ $rc = 0 ]
+check "second apply ran no changing command" [ "$(mutating_in /run/swarmnode-apply2.log)" = 0 ]
+check "second apply: dockerd's PID unchanged ($pid1)" [ "$(systemctl show -p MainPID --value docker)" = "$pid1" ]
+check "second apply: engine converged" grep -q "engine: converged: nothing to do" /run/swarmnode-apply2.log
