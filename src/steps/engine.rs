@@ -521,7 +521,8 @@ pub fn plan(
                     .iter()
                     .filter(|x| !x.is_empty())
                     .flat_map(|x| {
-                        strip_conflicts(&expand(x, &env)[1.min(expand(x, &env).len())..], &keys).1
+                        let words = expand(x, &env);
+                        strip_conflicts(words.get(1..).unwrap_or_default(), &keys).1
                     })
                     .collect();
                 if !conflicts.is_empty() && d.1.starts_with("/etc/") {
