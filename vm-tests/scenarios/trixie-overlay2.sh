@@ -32,8 +32,14 @@ if [ "$BOOT" = 1 ]; then
   check "/var/lib/docker is XFS" [ "$(findmnt -n -o FSTYPE /var/lib/docker)" = xfs ]
   check "XFS has ftype=1" sh -c "xfs_info /var/lib/docker | grep -q ftype=1"
   check "mounted with project quotas" sh -c "findmnt -n -o OPTIONS /var/lib/docker | grep -q prjquota"
-  mkdir -p /etc/docker; echo '{"storage-driver": "overlay2"}' > /etc/docker/daemon.json
-  check "docker 26 starts" systemctl start docker
+  # The engine step writes daemon.json (checked by docker 26's own `dockerd --validate` first) and starts docker.
+  echo '{"engine": {"start": true}}' > /run/engine-profile.json
+  $S -v engine --profile /run/engine-profile.json >/run/swarmnode-engine.log 2>&1; rc=$?
+  grep -v DEBUG /run/swarmnode-engine.log
+  check "engine step exits 0 (got $rc)" [ $rc = 0 ]
+  check "engine step validated daemon.json with dockerd --validate" grep -q 'run cmd=dockerd --validate --config-file' /run/swarmnode-engine.log
+  check "daemon.json says overlay2" [ "$(jq -r '."storage-driver"' /etc/docker/daemon.json)" = overlay2 ]
+  check "docker 26 started" systemctl is-active -q docker
   docker info 2>/dev/null | grep -E "Server Version|Storage Driver|Backing Filesystem"
   check "Storage Driver: overlay2" [ "$(docker info --format '{{.Driver}}')" = overlay2 ]
   check "Backing Filesystem: xfs" sh -c "docker info 2>/dev/null | grep -q 'Backing Filesystem: xfs'"
