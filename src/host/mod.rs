@@ -109,6 +109,9 @@ impl Action {
     }
 }
 
+/// Changed lines of a file shown in the text plan (`--json` has the whole content).
+const SHOWN_LINES: usize = 24;
+
 /// The plan's text form: one line per action, file changes shown line by line.
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -128,11 +131,18 @@ impl fmt::Display for Action {
                     .map(|p| p.lines().collect())
                     .unwrap_or_default();
                 let new: Vec<&str> = content.lines().collect();
-                for l in old.iter().filter(|l| !new.contains(l)) {
-                    write!(f, "\n         - {l}")?;
+                let removed = old.iter().filter(|l| !new.contains(l)).map(|l| ("-", l));
+                let added = new.iter().filter(|l| !old.contains(l)).map(|l| ("+", l));
+                let lines: Vec<_> = removed.chain(added).collect();
+                for (sign, l) in lines.iter().take(SHOWN_LINES) {
+                    write!(f, "\n         {sign} {l}")?;
                 }
-                for l in new.iter().filter(|l| !old.contains(l)) {
-                    write!(f, "\n         + {l}")?;
+                if lines.len() > SHOWN_LINES {
+                    write!(
+                        f,
+                        "\n         ... {} more changed line(s)",
+                        lines.len() - SHOWN_LINES
+                    )?;
                 }
             }
         }
