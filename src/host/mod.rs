@@ -253,3 +253,33 @@ impl Host {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_text_shows_changed_lines_and_bounds_long_files() {
+        let a = Action::write(
+            "t",
+            "why",
+            "/etc/x",
+            0o644,
+            "a\nb\nc\n".into(),
+            Some("a\nold\n".into()),
+        );
+        assert_eq!(
+            a.to_string(),
+            "write  /etc/x (0644)\n         - old\n         + b\n         + c    # why"
+        );
+        let long: String = (0..30).map(|i| format!("line {i}\n")).collect();
+        let a = Action::write("t", "why", "/etc/y", 0o600, long, None);
+        let s = a.to_string();
+        assert!(s.contains("+ line 23\n") && !s.contains("line 24"), "{s}");
+        assert!(s.contains("... 6 more changed line(s)"), "{s}");
+        assert_eq!(
+            Action::rename("t", "w", "/a", "/a.bk").to_string(),
+            "rename /a -> /a.bk    # w"
+        );
+    }
+}
