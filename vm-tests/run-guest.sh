@@ -5,7 +5,7 @@
 #   each DATADISK is a raw file (created 4 GiB sparse when missing), FILE:ro for a read-only disk;
 #   serials DATA1, DATA2, ...
 #   (/dev/disk/by-id/virtio-DATA1 ...). Without any, one blank 4 GiB disk is made.
-# Env: TIMEOUT (s, default 900), APPEND (extra kernel args), MEM (MiB, default 2048),
+# Env: TIMEOUT (s, default 900), APPEND (extra kernel args), MEM (MiB, default 2048), SMP (default 2),
 #      ROOTFS (a writable root image to boot instead of a throw-away snapshot of GUESTDIR/rootfs.img).
 set -euo pipefail
 G=$1; P=$2; RES=$3; shift 3
@@ -26,7 +26,7 @@ truncate -s 64M "$W/result.raw"
 if [ -n "${ROOTFS:-}" ]; then ROOTDRIVE="file=$ROOTFS,if=none,id=root,format=raw"
 else ROOTDRIVE="file=$G/rootfs.img,if=none,id=root,format=raw,snapshot=on"; fi
 rc=0
-timeout "${TIMEOUT:-900}" qemu-system-x86_64 -accel tcg -m "${MEM:-2048}" -smp 2 -no-reboot -display none -monitor none \
+timeout "${TIMEOUT:-900}" qemu-system-x86_64 -accel tcg -m "${MEM:-2048}" -smp "${SMP:-2}" -no-reboot -display none -monitor none \
   -serial "file:$W/serial.log" \
   -kernel "$G/vmlinuz" -initrd "$G/initrd.img" \
   -append "console=ttyS0 root=/dev/vda rw panic=-1 apparmor=0 systemd.unit=probe.target ${APPEND:-}" \

@@ -4,7 +4,8 @@
 #   vm-tests/run.sh                 every scenario in vm-tests/scenarios/
 #   vm-tests/run.sh devicemapper    one scenario (file name without .sh)
 # Env: SWARMNODE_VM_CACHE (guest image cache, default /var/cache/swarmnode-vm),
-#      SWARMNODE_BIN (use this binary instead of building), KEEP=1 (keep result dirs).
+#      SWARMNODE_BIN (use this binary instead of building), RESULTS (default target/vm-results),
+#      JOBS (guests at a time, default: the number of cores), SMP (vCPUs per guest, default 1).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 TOP=$PWD
@@ -45,12 +46,14 @@ if [ ${#scenarios[@]} -eq 0 ]; then
   for f in vm-tests/scenarios/*.sh; do scenarios+=("$(basename "$f" .sh)"); done
 fi
 
-passed=0; failed=0
-mkdir -p "$RESULTS"
-for s in "${scenarios[@]}"; do
-  f=vm-tests/scenarios/$s.sh
-  [ -f "$f" ] || { echo "FAIL $s: no such scenario $f"; failed=$((failed+1)); continue; }
-  P=$(mktemp -d); R=$RESULTS/$s; rm -rf "$R"; mkdir -p "$R"
+# One scenario, start to end; its PASS/FAIL lines and its summary go to $RESULTS/NAME/out.txt.
+run_one() {
+  local s=$1 f=vm-tests/scenarios/$1.sh P R G suite boots rootfs t b n p m sz raw
+  local -a sizes disks
+  R=$RESULTS/$s; rm -rf "$R"; mkdir -p "$R"
+  exec >"$R/out.txt" 2>&1
+  [ -f "$f" ] || { echo "FAIL $s: no such scenario $f"; return; }
+  P=$(mktemp -d)
   cp "$BIN" "$P/swarmnode"; cp vm-tests/guest/run.sh vm-tests/guest/lib.sh vm-tests/seed-thinpool.sh "$P/"
   cp "$f" "$P/scenario.sh"; echo "$s" > "$P/name"; cp -r profiles "$P/profiles"; cp -r vm-tests/scenarios "$P/scenarios"
   cp tests/fixtures/pki/registry-ca.crt "$P/"
@@ -63,8 +66,7 @@ for s in "${scenarios[@]}"; do
     disks+=("$raw")
   done
   suite=$(sed -n 's/^# guest: *//p' "$f" | head -1); suite=${suite:-bookworm}
-  G=$(guest "$suite") || { echo "FAIL $s: no $suite guest image"; failed=$((failed+1)); continue; }
-  echo "scenario $s: $suite guest $G" >&2
+  G=$CACHE/$suite-$KEY
   # "# boots: N": the same root (a writable copy) and disks booted N times; $BOOT tells which.
   boots=$(sed -n 's/^# boots: *//p' "$f" | head -1); boots=${boots:-1}
   echo "$boots" > "$P/boots"
@@ -72,7 +74,7 @@ for s in "${scenarios[@]}"; do
   if [ "$boots" -gt 1 ]; then rootfs=$R/rootfs.img; cp --sparse=always "$G/rootfs.img" "$rootfs"; fi
   t=$(date +%s)
   for b in $(seq 1 "$boots"); do
-    ROOTFS=$rootfs vm-tests/run-guest.sh "$G" "$P" "$R" "${disks[@]}" >>"$R/qemu.log" 2>&1
+    ROOTFS=$rootfs SMP=$SMP vm-tests/run-guest.sh "$G" "$P" "$R" "${disks[@]}" >>"$R/qemu.log" 2>&1
     [ -f "$R/results.log" ] && mv "$R/results.log" "$R/results-boot$b.log"
     [ -f "$R/serial.log" ] && mv "$R/serial.log" "$R/serial-boot$b.log"
   done
@@ -85,10 +87,31 @@ for s in "${scenarios[@]}"; do
     echo "FAIL $s: the guest did not finish the scenario (serial log: $R/serial.log)"; m=$((m+1))
     tail -20 "$R/serial.log" 2>/dev/null
   fi
-  echo "scenario $s: $p passed, $m failed in $(( $(date +%s) - t )) s (log: $R/results.log)"
-  passed=$((passed+p)); failed=$((failed+m))
+  echo "scenario $s ($suite): $p passed, $m failed in $(( $(date +%s) - t )) s (log: $R/results.log)"
   rm -rf "$P"; rm -f "$R/rootfs.img"
+}
+
+# Guests are single-threaded work in TCG: JOBS guests of SMP vCPUs each share the host's cores.
+JOBS=${JOBS:-$(nproc)}; SMP=${SMP:-1}
+KEY=$(cat vm-tests/build-guest.sh | sha256sum | cut -c1-16)
+for s in "${scenarios[@]}"; do
+  suite=$(sed -n 's/^# guest: *//p' "vm-tests/scenarios/$s.sh" 2>/dev/null | head -1)
+  guest "${suite:-bookworm}" >/dev/null || exit 1
 done
-echo "vm-tests wall time: $(( $(date +%s) - T0 )) s"
+mkdir -p "$RESULTS"
+running=0
+for s in "${scenarios[@]}"; do
+  if [ "$running" -ge "$JOBS" ]; then wait -n; running=$((running-1)); fi
+  run_one "$s" &
+  running=$((running+1))
+done
+wait
+passed=0; failed=0
+for s in "${scenarios[@]}"; do
+  cat "$RESULTS/$s/out.txt"
+  p=$(grep -c '^PASS ' "$RESULTS/$s/out.txt"); m=$(grep -c '^FAIL ' "$RESULTS/$s/out.txt")
+  passed=$((passed+p)); failed=$((failed+m))
+done
+echo "vm-tests wall time: $(( $(date +%s) - T0 )) s ($JOBS guests at a time, $SMP vCPU each)"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ] && [ "$passed" -gt 0 ]
