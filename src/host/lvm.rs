@@ -160,13 +160,6 @@ impl Lvm {
     pub fn pvs_of(&self, vg: &str) -> Vec<&Pv> {
         self.pvs.iter().filter(|p| p.vg_name == vg).collect()
     }
-    /// Visible (non-bracketed) LVs of a VG.
-    pub fn visible_lvs(&self, vg: &str) -> Vec<&Lv> {
-        self.lvs
-            .iter()
-            .filter(|l| l.vg_name == vg && !l.lv_name.starts_with('['))
-            .collect()
-    }
 }
 
 /// device-mapper's name for an LV: dashes doubled, joined with a dash (`docker-thinpool`).
@@ -226,7 +219,6 @@ mod tests {
         assert_eq!(pool.lv_profile, "docker-thinpool");
         assert_eq!(pool.seg_monitor, "monitored");
         assert!(pool.is_active());
-        assert_eq!(l.visible_lvs("docker").len(), 1);
         assert_eq!(
             l.lv("docker", "[thinpool_tmeta]").unwrap().lv_size,
             41943040
