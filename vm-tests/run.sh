@@ -1,7 +1,7 @@
 #!/bin/bash
 # Real-kernel tests: builds (or reuses) the guest image and the static swarmnode, then boots one
 # guest per scenario and collects its PASS/FAIL lines. Ends with "N passed, M failed".
-#   vm-tests/run.sh                 every scenario in vm-tests/scenarios/
+#   vm-tests/run.sh                 every scenario in vm-tests/scenarios/ (but the demo)
 #   vm-tests/run.sh devicemapper    one scenario (file name without .sh)
 # Env: SWARMNODE_VM_CACHE (guest image cache, default /var/cache/swarmnode-vm),
 #      SWARMNODE_BIN (use this binary instead of building), RESULTS (default target/vm-results),
@@ -43,7 +43,10 @@ file "$BIN" | grep -q 'static' || { echo "$BIN is not statically linked" >&2; ex
 
 scenarios=("$@")
 if [ ${#scenarios[@]} -eq 0 ]; then
-  for f in vm-tests/scenarios/*.sh; do scenarios+=("$(basename "$f" .sh)"); done
+  # every scenario but those marked "# ci: no" (the demo), longest (trixie) first
+  for f in $(ls vm-tests/scenarios/*.sh | sort -r); do
+    grep -q '^# ci: no' "$f" || scenarios+=("$(basename "$f" .sh)")
+  done
 fi
 
 # One scenario, start to end; its PASS/FAIL lines and its summary go to $RESULTS/NAME/out.txt.

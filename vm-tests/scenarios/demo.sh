@@ -1,6 +1,7 @@
 # The README's "see it work": the site's production profile on a blank disk, end to end for what is
 # implemented (storage, engine): docker runs on the result. Later steps are listed as not implemented yet.
 # disks: 8G
+# ci: no (vm-tests/demo.sh runs it; devicemapper and engine cover the same ground)
 D=$(data 1)
 # The registry CA lives on the NFS share /mnt/docker at the site; a test CA stands in for it here.
 mkdir -p /mnt/docker/registry && cp /payload/registry-ca.crt /mnt/docker/registry/ca.crt
