@@ -142,10 +142,21 @@ fn dispatch(cli: &Cli, report: &mut Report) -> Result<()> {
         )));
     }
     let planning = matches!(cli.command, Command::Plan(_));
+    // The installed engine, read once for both steps.
+    let version = if profile.storage.is_some() || profile.engine.is_some() {
+        host::docker::engine_version(&host)?
+    } else {
+        None
+    };
     // What the storage step decided (planned now, or recorded by this or an earlier run).
     let mut planned_storage = None;
     if let Some(s) = profile.storage.as_ref().filter(|_| wants("storage")) {
-        let req = steps::storage::Request::new(s, args.wipe, args.move_docker_data);
+        let req = steps::storage::Request {
+            storage: s,
+            wipe: args.wipe,
+            move_data: args.move_docker_data,
+            engine: version.as_ref(),
+        };
         let storage_plan = |h: &Host| steps::storage::plan(h, &req);
         if planning {
             let p = storage_plan(&host)?;
@@ -163,7 +174,6 @@ fn dispatch(cli: &Cli, report: &mut Report) -> Result<()> {
         };
         let driver = rec.as_ref().map(|r| r.driver);
         let pool = rec.map(|r| r.volume).unwrap_or_default();
-        let version = steps::storage::engine_version(&host)?;
         let engine_plan = |h: &Host| steps::engine::plan(h, e, driver, &pool, version.as_ref());
         if planning {
             let p = engine_plan(&host)?;

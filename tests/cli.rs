@@ -112,6 +112,15 @@ fn shipped_production_profile_plans_storage_and_engine_and_says_later_steps_are_
         f.read("etc/docker/daemon.json").is_none(),
         "plan wrote daemon.json"
     );
+    let versions = f
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("dockerd --version"))
+        .count();
+    assert_eq!(
+        versions, 1,
+        "both steps share one read of the engine version"
+    );
 }
 
 #[test]

@@ -371,3 +371,33 @@ fn engine_26_validates_the_candidate_before_writing() {
         f.calls()
     );
 }
+
+#[test]
+fn a_drop_in_whose_flags_come_from_another_drop_ins_environment_file_is_moved_aside() {
+    let f = node();
+    f.file(
+        "etc/systemd/system/docker.service.d/10-env.conf",
+        "[Service]\nEnvironmentFile=-/etc/sysconfig/swarm\n",
+    );
+    f.file(
+        "etc/sysconfig/swarm",
+        "SWARM_OPTS=\"-H unix:///var/run/docker.sock -H tcp://0.0.0.0:2375\"\n",
+    );
+    f.file(
+        "etc/systemd/system/docker.service.d/swarm.conf",
+        "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd $SWARM_OPTS\n",
+    );
+    let p = profile(&f, r#"{"hosts": ["unix:///var/run/docker.sock"]}"#);
+    expect_code(&f.run(&["engine", "--profile", &p]), 0);
+    assert!(
+        f.read("etc/systemd/system/docker.service.d/swarm.conf.bk")
+            .is_some(),
+        "{:?}",
+        f.calls()
+    );
+    assert!(
+        f.read("etc/systemd/system/docker.service.d/10-env.conf")
+            .is_some(),
+        "a drop-in without flags stays"
+    );
+}

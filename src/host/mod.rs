@@ -3,6 +3,7 @@
 
 pub mod block;
 pub mod cmd;
+pub mod docker;
 pub mod fs;
 pub mod lock;
 pub mod lvm;

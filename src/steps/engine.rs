@@ -17,7 +17,7 @@ use crate::host::{Action, Host};
 use crate::profile::{Driver, Engine};
 
 use super::StepPlan;
-use super::storage::EngineVersion;
+use crate::host::docker::EngineVersion;
 
 pub const DAEMON_JSON: &str = "/etc/docker/daemon.json";
 pub const CERTS_D: &str = "/etc/docker/certs.d";
@@ -509,13 +509,13 @@ pub fn plan(
         Some(unit) => {
             let unit_text = host.read_text(unit)?.unwrap_or_default();
             let keys: Vec<String> = new.keys().cloned().collect();
+            // systemd pools EnvironmentFile= from the unit and every drop-in.
+            let all: Vec<&(String, String, String)> =
+                units.dropins.iter().filter(|d| d.1 != DROPIN).collect();
+            let (_, env) = effective(host, &unit_text, &all)?;
             let mut kept: Vec<&(String, String, String)> = Vec::new();
-            for d in &units.dropins {
-                if d.1 == DROPIN {
-                    continue;
-                }
+            for d in all {
                 let s = parse_unit(&d.2);
-                let (_, env) = effective(host, &unit_text, &[d])?;
                 let conflicts: Vec<String> = s
                     .exec_start
                     .iter()

@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::host::block::{self, BlockDev, DevNum, Signature};
 use crate::host::cmd::Cmd;
+use crate::host::docker::EngineVersion;
 use crate::host::lvm::{self, Lvm, Pv};
 use crate::host::{Action, Host};
 use crate::profile::{Driver, Storage, chunk_bytes};
@@ -35,35 +36,6 @@ pub const DATA_LV: &str = "dockerdata";
 const MIN_BYTES: u64 = 1 << 30;
 /// devicemapper was removed in Docker Engine 25.0.
 const DEVICEMAPPER_REMOVED_IN: u32 = 25;
-
-/// The installed engine's version, from `dockerd --version`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EngineVersion {
-    pub version: String,
-    pub major: u32,
-}
-
-/// Parses `Docker version 20.10.24+dfsg1, build 5d6db84`.
-pub fn parse_dockerd_version(text: &str) -> Option<EngineVersion> {
-    let rest = text.trim().strip_prefix("Docker version ")?;
-    let version = rest.split([',', ' ']).next()?.to_string();
-    let major = version.split('.').next()?.parse().ok()?;
-    Some(EngineVersion { version, major })
-}
-
-pub fn engine_version(host: &Host) -> Result<Option<EngineVersion>> {
-    if !host.runner.has("dockerd") {
-        return Ok(None);
-    }
-    let cmd = Cmd::new("dockerd").arg("--version");
-    let out = host.runner.run(&cmd)?;
-    parse_dockerd_version(&out.stdout).map(Some).ok_or_else(|| {
-        Error::Failed(format!(
-            "cannot read the engine version from `{cmd}`: {:?}",
-            out.stdout.trim()
-        ))
-    })
-}
 
 /// Picks the concrete driver; refuses devicemapper on an engine that no longer has it.
 pub fn choose_driver(wanted: Driver, engine: Option<&EngineVersion>) -> Result<(Driver, String)> {
@@ -371,7 +343,7 @@ fn judge(host: &Host, disk: &Disk, vg: &str, lvm: &Lvm) -> Result<Verdict> {
             v.hard.push(format!("it is in use as swap ({s})"));
         }
     }
-    let prefix = format!("{}-", vg.replace('-', "--"));
+    let prefix = lvm::dm_name(vg, "");
     for h in blk.all_holders() {
         let ours = own_pv && h.dm_name.as_deref().is_some_and(|d| d.starts_with(&prefix));
         if !ours {
@@ -423,33 +395,14 @@ fn judge(host: &Host, disk: &Disk, vg: &str, lvm: &Lvm) -> Result<Verdict> {
     Ok(v)
 }
 
-/// What the storage step is asked to do, and what does not change between its rounds (the
-/// installed engine's version is read once per run: `dockerd --version` is slow on small machines).
+/// What the storage step is asked to do, with the installed engine's version (read once per run
+/// by the caller: `dockerd --version` is slow on small machines).
 pub struct Request<'a> {
     pub storage: &'a Storage,
     pub wipe: bool,
     /// overlay2: copy what /var/lib/docker holds into the new volume instead of refusing.
     pub move_data: bool,
-    engine: std::cell::OnceCell<Option<EngineVersion>>,
-}
-
-impl<'a> Request<'a> {
-    pub fn new(storage: &'a Storage, wipe: bool, move_data: bool) -> Self {
-        Request {
-            storage,
-            wipe,
-            move_data,
-            engine: std::cell::OnceCell::new(),
-        }
-    }
-
-    fn engine(&self, host: &Host) -> Result<Option<&EngineVersion>> {
-        if self.engine.get().is_none() {
-            let v = engine_version(host)?;
-            let _ = self.engine.set(v);
-        }
-        Ok(self.engine.get().and_then(Option::as_ref))
-    }
+    pub engine: Option<&'a EngineVersion>,
 }
 
 /// Observes the host and plans the storage step.
@@ -462,8 +415,7 @@ pub fn plan(host: &Host, req: &Request) -> Result<StepPlan> {
                 .into(),
         )
     })?;
-    let engine = req.engine(host)?;
-    let (driver, why) = choose_driver(s.driver, engine)?;
+    let (driver, why) = choose_driver(s.driver, req.engine)?;
     p.facts.push(why);
     let lvm = Lvm::read(&host.runner)?;
     let disk = inspect(host, &given, &lvm)?;
@@ -865,10 +817,7 @@ fn plan_xfs(
     let mounts = block::read_mounts(host.root())
         .map_err(|e| Error::io("storage: cannot read /proc/self/mountinfo", e))?;
     let target = host.tool_path(DOCKER_ROOT);
-    match mounts.iter().rev().find(|m| {
-        m.mount_point == target
-            || (host.root() == std::path::Path::new("/") && m.mount_point == DOCKER_ROOT)
-    }) {
+    match mounts.iter().rev().find(|m| m.mount_point == target) {
         Some(m) if m.source == lv_path || m.source == mapper => {
             if !m
                 .options
@@ -918,11 +867,16 @@ fn plan_xfs(
             p.actions.push(Action::run(
                 "storage.mount",
                 "mount it now",
-                Cmd::new("mount").args(["-t", "xfs", "-o", "pquota", &lv_path, &target]),
+                mount_xfs(&lv_path, &target),
             ));
         }
     }
     Ok(())
+}
+
+/// Mounts the data volume with project quotas (overlay2's size limits need them; only at mount time).
+fn mount_xfs(lv_path: &str, target: &str) -> Cmd {
+    Cmd::new("mount").args(["-t", "xfs", "-o", "pquota", lv_path, target])
 }
 
 /// Where `--move-docker-data` mounts the new volume while it copies, and where the old tree is kept.
@@ -957,7 +911,7 @@ fn plan_move(host: &Host, lv_path: &str, mounts: &[block::Mount], p: &mut StepPl
         p.actions.push(Action::run(
             "storage.move-mount",
             "mount the new volume aside",
-            Cmd::new("mount").args(["-t", "xfs", "-o", "pquota", lv_path, &tmp]),
+            mount_xfs(lv_path, &tmp),
         ));
     }
     p.actions.push(Action::run(
@@ -1005,35 +959,6 @@ fn docker_pid(host: &Host) -> Result<Option<i32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn engine_versions() {
-        let v = parse_dockerd_version("Docker version 20.10.24+dfsg1, build 5d6db84\n").unwrap();
-        assert_eq!((v.version.as_str(), v.major), ("20.10.24+dfsg1", 20));
-        assert_eq!(
-            parse_dockerd_version("Docker version 26.1.5+dfsg1, build a72d7cd")
-                .unwrap()
-                .major,
-            26
-        );
-        assert_eq!(
-            parse_dockerd_version("Docker version 27.3.1, build 41ca978")
-                .unwrap()
-                .major,
-            27
-        );
-        assert!(parse_dockerd_version("dockerd: command not found").is_none());
-    }
-
-    #[test]
-    fn fixture_version_is_parsed() {
-        let t = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/bookworm/dockerd-version.txt"
-        ))
-        .unwrap();
-        assert_eq!(parse_dockerd_version(&t).unwrap().major, 20);
-    }
 
     #[test]
     fn driver_choice() {
