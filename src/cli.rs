@@ -46,6 +46,9 @@ pub enum Command {
     Storage(StorageArgs),
     /// Only the engine step: daemon.json, registry CAs, docker.service drop-ins, restart if changed.
     Engine(StorageArgs),
+    /// Only the swarm step: fetch the join token from a manager (ssh, tls or a root-only file),
+    /// join through the local Engine API, and have the manager set the node's labels.
+    Join,
 }
 
 impl Command {
@@ -55,11 +58,15 @@ impl Command {
             Command::Apply(_) => "apply",
             Command::Storage(_) => "storage",
             Command::Engine(_) => "engine",
+            Command::Join => "join",
         }
     }
-    pub fn storage_args(&self) -> &StorageArgs {
+    pub fn storage_args(&self) -> StorageArgs {
         match self {
-            Command::Plan(a) | Command::Apply(a) | Command::Storage(a) | Command::Engine(a) => a,
+            Command::Plan(a) | Command::Apply(a) | Command::Storage(a) | Command::Engine(a) => {
+                a.clone()
+            }
+            Command::Join => StorageArgs::default(),
         }
     }
 }

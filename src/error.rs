@@ -36,8 +36,15 @@ pub enum Error {
     #[error("another swarmnode run (pid {pid}) holds {}; retry when it has finished", path.display())]
     Locked { path: PathBuf, pid: String },
 
+    /// A required remote (a swarm manager) did not answer in time.
+    #[error("{0}")]
+    Unavailable(String),
+
     #[error(transparent)]
     Command(#[from] CommandError),
+
+    #[error(transparent)]
+    Engine(#[from] crate::host::engine_api::ApiError),
 
     #[error("{context}")]
     Io {
@@ -56,7 +63,10 @@ impl Error {
         match self {
             Error::Refused(_) | Error::Profile { .. } => exit::REFUSED,
             Error::Locked { .. } => exit::TEMPORARY,
-            Error::Command(_) | Error::Io { .. } | Error::Failed(_) => exit::FAILURE,
+            Error::Unavailable(_) => exit::UNAVAILABLE,
+            Error::Command(_) | Error::Engine(_) | Error::Io { .. } | Error::Failed(_) => {
+                exit::FAILURE
+            }
         }
     }
 

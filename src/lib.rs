@@ -117,6 +117,7 @@ fn dispatch(cli: &Cli, report: &mut Report) -> Result<()> {
     let only = match cli.command {
         Command::Storage(_) => Some("storage"),
         Command::Engine(_) => Some("engine"),
+        Command::Join => Some("swarm"),
         _ => None,
     };
     let wants = |step: &str| only.is_none_or(|o| o == step);
@@ -131,6 +132,11 @@ fn dispatch(cli: &Cli, report: &mut Report) -> Result<()> {
             "engine: the profile has no engine section; nothing to do".into(),
         ));
     }
+    if only == Some("swarm") && profile.swarm.is_none() {
+        return Err(Error::Refused(
+            "join: the profile has no swarm section; nothing to do".into(),
+        ));
+    }
     if profile.storage.is_none()
         && profile.engine.is_none()
         && profile.mounts.is_none()
@@ -143,7 +149,9 @@ fn dispatch(cli: &Cli, report: &mut Report) -> Result<()> {
     }
     let planning = matches!(cli.command, Command::Plan(_));
     // The installed engine, read once for both steps.
-    let version = if profile.storage.is_some() || profile.engine.is_some() {
+    let version = if (profile.storage.is_some() && wants("storage"))
+        || (profile.engine.is_some() && wants("engine"))
+    {
         host::docker::engine_version(&host)?
     } else {
         None
@@ -187,6 +195,27 @@ fn dispatch(cli: &Cli, report: &mut Report) -> Result<()> {
         for p in steps::not_implemented(&profile) {
             show_plan(&out, &p);
             report.steps.push(StepReport::from_plan(&p, "skipped"));
+        }
+    }
+    if let Some(sw) = profile.swarm.as_ref().filter(|_| wants("swarm")) {
+        let swarm_plan = |h: &Host| steps::swarm::plan(h, sw);
+        if planning {
+            let p = match swarm_plan(&host) {
+                // Before the engine step has started docker, there is nothing to observe yet.
+                Err(Error::Engine(e @ host::engine_api::ApiError::Connect { .. }))
+                    if only.is_none() =>
+                {
+                    StepPlan::skipped(
+                        "swarm",
+                        format!("{}; apply joins once the engine answers", error::chain(&e)),
+                    )
+                }
+                r => r?,
+            };
+            show_plan(&out, &p);
+            report.steps.push(StepReport::from_plan(&p, "planned"));
+        } else {
+            apply_step(&host, &out, report, swarm_plan)?;
         }
     }
     Ok(())

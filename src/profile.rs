@@ -173,16 +173,131 @@ fn default_timeout() -> u64 {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Swarm {
+    /// The managers' swarm addresses, `HOST[:PORT]` (port 2377 when absent), tried in order.
     pub managers: Vec<String>,
-    #[serde(default = "default_role")]
-    pub role: String,
-    pub token: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub role: Role,
+    /// Where the join token comes from; the same channel is used to label the node.
+    pub token: TokenSource,
+    /// Node labels, set by a manager on this node's ID when missing or different.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// Pin of the cluster's root CA: `sha256:<64 hex>` (`docker swarm ca | sha256sum` on a
+    /// manager) or the 50-character digest part of a join token. A token for another cluster is
+    /// refused before any join attempt.
+    #[serde(default)]
+    pub ca_hash: Option<String>,
+    /// How long the join may take in all, across managers and retries.
+    #[serde(default = "default_join_timeout")]
+    pub join_timeout_seconds: u64,
+    /// The address other nodes reach this node on; detected (the local address toward the first
+    /// manager) when absent.
+    #[serde(default)]
+    pub advertise_addr: Option<String>,
+    #[serde(default = "default_listen_addr")]
+    pub listen_addr: String,
+    /// Remove `Down` nodes that carry this node's hostname and another ID (left by re-provisioning).
+    #[serde(default)]
+    pub remove_stale_nodes: bool,
 }
 
-fn default_role() -> String {
-    "worker".to_string()
+fn default_join_timeout() -> u64 {
+    300
+}
+
+fn default_listen_addr() -> String {
+    "0.0.0.0:2377".to_string()
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    Worker,
+    Manager,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Worker => "worker",
+            Role::Manager => "manager",
+        }
+    }
+}
+
+/// `swarm.token`: how to get the join token. `ssh` and `tls` are authenticated channels to a
+/// manager; `tcp` is the plaintext Engine API and needs `allow_insecure_tcp`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(tag = "source", rename_all = "lowercase", deny_unknown_fields)]
+pub enum TokenSource {
+    /// `ssh USER@MANAGER docker swarm join-token -q ROLE` (BatchMode, strict host keys).
+    Ssh {
+        #[serde(default = "default_ssh_user")]
+        user: String,
+        #[serde(default)]
+        identity_file: Option<String>,
+        #[serde(default)]
+        known_hosts_file: Option<String>,
+        #[serde(default = "default_ssh_port")]
+        port: u16,
+        #[serde(default = "default_connect_timeout")]
+        connect_timeout_seconds: u64,
+    },
+    /// The manager's Engine API with client certificates (`docker -H tcp://MANAGER:2376 --tlsverify`).
+    Tls {
+        ca_file: String,
+        cert_file: String,
+        key_file: String,
+        #[serde(default = "default_tls_port")]
+        port: u16,
+    },
+    /// The manager's plaintext Engine API: anyone on the network can do the same. Opt-in only.
+    Tcp {
+        #[serde(default = "default_tcp_port")]
+        port: u16,
+        #[serde(default)]
+        allow_insecure_tcp: bool,
+    },
+    /// A file holding the token, readable by root only (no manager channel: no labels).
+    File { path: String },
+}
+
+fn default_ssh_user() -> String {
+    "root".to_string()
+}
+fn default_ssh_port() -> u16 {
+    22
+}
+fn default_connect_timeout() -> u64 {
+    10
+}
+fn default_tls_port() -> u16 {
+    2376
+}
+fn default_tcp_port() -> u16 {
+    2375
+}
+
+/// `HOST[:PORT]` or `[V6]:PORT`, port 2377 when absent.
+pub fn split_manager(addr: &str) -> Option<(String, u16)> {
+    let (host, port) = if let Some(rest) = addr.strip_prefix('[') {
+        let (h, p) = rest.split_once(']')?;
+        (h.to_string(), p.strip_prefix(':'))
+    } else if addr.matches(':').count() > 1 {
+        return None; // a bare IPv6 address is ambiguous: write [ADDR]:PORT
+    } else {
+        match addr.split_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (addr.to_string(), None),
+        }
+    };
+    let port = match port {
+        Some(p) => p.parse().ok().filter(|p| *p > 0)?,
+        None => 2377,
+    };
+    let ok = |c: char| c.is_ascii_alphanumeric() || ".-_:".contains(c);
+    (!host.is_empty() && host.chars().all(ok) && !host.starts_with('-')).then_some((host, port))
 }
 
 /// Storage options given on the command line; they win over the profile.
@@ -273,12 +388,79 @@ impl Profile {
                     "needs at least one manager (host:port)".into(),
                 ));
             }
-            if sw.role != "worker" && sw.role != "manager" {
-                return Err((
-                    "swarm.role".into(),
-                    format!("'{}' is neither worker nor manager", sw.role),
-                ));
+            sw.validate()?;
+        }
+        Ok(())
+    }
+}
+
+impl Swarm {
+    fn validate(&self) -> std::result::Result<(), (String, String)> {
+        let err = |k: &str, m: String| Err((format!("swarm.{k}"), m));
+        for (i, m) in self.managers.iter().enumerate() {
+            if split_manager(m).is_none() {
+                return err(
+                    &format!("managers[{i}]"),
+                    format!("'{m}' is not HOST[:PORT] (IPv6: [ADDR]:PORT)"),
+                );
             }
+        }
+        for (k, v) in &self.labels {
+            let key_ok = |c: char| c.is_ascii_alphanumeric() || "._-/".contains(c);
+            if k.is_empty() || !k.chars().all(key_ok) {
+                return err(
+                    &format!("labels.{k}"),
+                    "a label key is letters, digits and . _ - / only".into(),
+                );
+            }
+            if v.chars().any(|c| c.is_control()) {
+                return err(
+                    &format!("labels.{k}"),
+                    "a label value has no control characters".into(),
+                );
+            }
+        }
+        if let Some(h) = &self.ca_hash
+            && crate::host::swarm::parse_ca_hash(h).is_none()
+        {
+            return err(
+                "ca_hash",
+                "is neither sha256:<64 hex digits> nor the 50-character digest of a join token"
+                    .into(),
+            );
+        }
+        if self.join_timeout_seconds == 0 {
+            return err("join_timeout_seconds", "must be at least 1".into());
+        }
+        match &self.token {
+            TokenSource::Tcp {
+                allow_insecure_tcp: false,
+                ..
+            } => {
+                return err(
+                    "token.allow_insecure_tcp",
+                    "the tcp source fetches the token over the manager's plaintext API, which \
+                     gives root to anyone on the network; use ssh or tls, or set \
+                     allow_insecure_tcp: true"
+                        .into(),
+                );
+            }
+            TokenSource::File { path } if !path.starts_with('/') => {
+                return err("token.path", format!("'{path}' is not an absolute path"));
+            }
+            TokenSource::File { .. } if !self.labels.is_empty() || self.remove_stale_nodes => {
+                return err(
+                    "token.source",
+                    "labels and remove_stale_nodes are done by a manager, and the file source \
+                     has no channel to one; use ssh or tls"
+                        .into(),
+                );
+            }
+            TokenSource::Ssh {
+                connect_timeout_seconds: 0,
+                ..
+            } => return err("token.connect_timeout_seconds", "must be at least 1".into()),
+            _ => {}
         }
         Ok(())
     }
@@ -481,8 +663,42 @@ mod tests {
             (r#"{"storage": {"device": "sdb"}}"#, "storage.device"),
             (r#"{"mounts": {"nfs": ["home"]}}"#, "mounts.nfs[0]"),
             (
-                r#"{"swarm": {"managers": [], "token": {}}}"#,
+                r#"{"swarm": {"managers": [], "token": {"source": "ssh"}}}"#,
                 "swarm.managers",
+            ),
+            (
+                r#"{"swarm": {"managers": ["m:x"], "token": {"source": "ssh"}}}"#,
+                "swarm.managers[0]",
+            ),
+            (
+                r#"{"swarm": {"managers": ["m"], "token": {"source": "ftp"}}}"#,
+                "swarm.token.source",
+            ),
+            (
+                r#"{"swarm": {"managers": ["m"], "token": {"source": "ssh", "pass": "x"}}}"#,
+                "swarm.token",
+            ),
+            (
+                r#"{"swarm": {"managers": ["m"], "token": {"source": "tcp"}}}"#,
+                "swarm.token.allow_insecure_tcp",
+            ),
+            (
+                r#"{"swarm": {"managers": ["m"], "token": {"source": "file", "path": "/t"},
+                    "labels": {"function": "production"}}}"#,
+                "swarm.token.source",
+            ),
+            (
+                r#"{"swarm": {"managers": ["m"], "token": {"source": "ssh"}, "ca_hash": "abc"}}"#,
+                "swarm.ca_hash",
+            ),
+            (
+                r#"{"swarm": {"managers": ["m"], "token": {"source": "ssh"},
+                    "labels": {"a b": "x"}}}"#,
+                "swarm.labels.a b",
+            ),
+            (
+                r#"{"swarm": {"managers": ["m"], "token": {"source": "ssh"}, "role": "boss"}}"#,
+                "swarm.role",
             ),
         ];
         for (t, key) in cases {

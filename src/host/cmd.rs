@@ -9,7 +9,7 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
@@ -82,6 +82,9 @@ pub enum CommandError {
         stderr: String,
     },
 
+    #[error("`{cmd}` did not finish within {secs} s and was stopped")]
+    Timeout { cmd: String, secs: u64 },
+
     #[error("could not parse the output of `{cmd}`")]
     Parse {
         cmd: String,
@@ -117,6 +120,7 @@ pub fn package_of(tool: &str) -> &'static str {
         "cp" => "coreutils",
         "dockerd" | "docker" => "docker-ce (or moby-engine / docker)",
         "systemctl" => "systemd",
+        "ssh" => "openssh-clients",
         _ => "that provides it",
     }
 }
@@ -153,22 +157,48 @@ impl Runner {
     /// Runs the command and returns its output whatever the exit status; only a missing tool or a
     /// failure to start is an error. Use this where a non-zero status is an answer to read.
     pub fn output(&self, cmd: &Cmd) -> Result<Output, CommandError> {
+        self.output_within(cmd, None)
+    }
+
+    /// Like [`Runner::output`], but the command is killed after `limit` (a remote that may hang).
+    pub fn output_timeout(&self, cmd: &Cmd, limit: Duration) -> Result<Output, CommandError> {
+        self.output_within(cmd, Some(limit))
+    }
+
+    fn output_within(&self, cmd: &Cmd, limit: Option<Duration>) -> Result<Output, CommandError> {
         let exe = self.resolve(cmd.program())?;
         let shown = cmd.to_string();
         tracing::debug!(cmd = %shown, "run");
         let started = Instant::now();
-        let out = duct::cmd(exe, cmd.argv[1..].iter().map(OsString::from))
+        let spawn = |source| CommandError::Spawn {
+            cmd: shown.clone(),
+            source,
+        };
+        let handle = duct::cmd(exe, cmd.argv[1..].iter().map(OsString::from))
             .stdin_null()
             .stdout_capture()
             .stderr_capture()
             .env("LC_ALL", "C")
             .env("LVM_SUPPRESS_FD_WARNINGS", "1")
             .unchecked()
-            .run()
-            .map_err(|source| CommandError::Spawn {
-                cmd: shown.clone(),
-                source,
-            })?;
+            .start()
+            .map_err(spawn)?;
+        let out = match limit {
+            None => handle.wait().map_err(spawn)?,
+            Some(limit) => loop {
+                if let Some(out) = handle.try_wait().map_err(spawn)? {
+                    break out;
+                }
+                if started.elapsed() >= limit {
+                    let _ = handle.kill();
+                    return Err(CommandError::Timeout {
+                        cmd: shown,
+                        secs: limit.as_secs(),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            },
+        };
         let code = out.status.code().unwrap_or(-1);
         tracing::debug!(cmd = %shown, code, ms = started.elapsed().as_millis() as u64, "done");
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -243,6 +273,24 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("exited with status 5"), "{msg}");
         assert!(msg.contains("bad thing happened"), "{msg}");
+    }
+
+    #[test]
+    fn a_hanging_command_is_stopped_at_its_limit() {
+        let r = Runner::new();
+        let t = Instant::now();
+        let err = r
+            .output_timeout(&Cmd::new("sleep").arg("10"), Duration::from_millis(300))
+            .unwrap_err();
+        assert!(matches!(err, CommandError::Timeout { .. }), "{err}");
+        assert!(t.elapsed() < Duration::from_secs(5));
+        let out = r
+            .output_timeout(
+                &Cmd::new("sh").args(["-c", "echo hi"]),
+                Duration::from_secs(5),
+            )
+            .unwrap();
+        assert_eq!(out.stdout, "hi\n");
     }
 
     #[test]

@@ -4,9 +4,11 @@
 pub mod block;
 pub mod cmd;
 pub mod docker;
+pub mod engine_api;
 pub mod fs;
 pub mod lock;
 pub mod lvm;
+pub mod swarm;
 
 use std::fmt;
 use std::io::Write as _;
@@ -55,6 +57,8 @@ pub enum Effect {
         #[serde(serialize_with = "octal")]
         mode: u32,
     },
+    /// Join or leave a swarm through the local Engine API.
+    Swarm(swarm::SwarmOp),
 }
 
 fn octal<S: serde::Serializer>(m: &u32, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -98,6 +102,13 @@ impl Action {
             },
         }
     }
+    pub fn swarm(id: &str, why: impl Into<String>, op: swarm::SwarmOp) -> Action {
+        Action {
+            id: id.to_string(),
+            why: why.into(),
+            effect: Effect::Swarm(op),
+        }
+    }
     pub fn mkdir(id: &str, why: impl Into<String>, path: &str, mode: u32) -> Action {
         Action {
             id: id.to_string(),
@@ -120,6 +131,7 @@ impl fmt::Display for Action {
             Effect::Run { argv } => write!(f, "run    {}", Cmd { argv: argv.clone() })?,
             Effect::Mkdir { path, mode } => write!(f, "mkdir  {path} ({mode:04o})")?,
             Effect::Rename { from, to } => write!(f, "rename {from} -> {to}")?,
+            Effect::Swarm(op) => write!(f, "swarm  {op}")?,
             Effect::Write {
                 path,
                 mode,
@@ -187,6 +199,15 @@ impl Host {
             .map_err(|e| Error::io(format!("cannot read {}", p.display()), e))
     }
 
+    /// The local Docker engine's API socket: `DOCKER_HOST` when it names a unix socket, else
+    /// /var/run/docker.sock under the root.
+    pub fn engine(&self) -> engine_api::Engine {
+        let from_env = std::env::var("DOCKER_HOST")
+            .ok()
+            .and_then(|h| h.strip_prefix("unix://").map(PathBuf::from));
+        engine_api::Engine::at(&from_env.unwrap_or_else(|| self.path("/var/run/docker.sock")))
+    }
+
     /// Is systemd the running init (not true in a kickstart %post chroot)?
     pub fn systemd_running(&self) -> bool {
         self.path("/run/systemd/system").is_dir()
@@ -241,6 +262,7 @@ impl Host {
                         Error::io(format!("cannot create directory {}", p.display()), e)
                     })?;
             }
+            Effect::Swarm(op) => swarm::execute(self, op)?,
         }
         if self.failpoint.as_deref() == Some(action.id.as_str()) {
             eprintln!(

@@ -4,6 +4,7 @@
 
 pub mod engine;
 pub mod storage;
+pub mod swarm;
 
 use serde::Serialize;
 
@@ -44,9 +45,6 @@ pub fn not_implemented(profile: &crate::profile::Profile) -> Vec<StepPlan> {
     let msg = "this version of swarmnode does not implement this step yet; the section is validated and skipped";
     if profile.mounts.is_some() {
         v.push(StepPlan::skipped("mounts", msg));
-    }
-    if profile.swarm.is_some() {
-        v.push(StepPlan::skipped("swarm", msg));
     }
     v
 }

@@ -11,6 +11,7 @@ use std::process::{Command, Output};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_swarmnode");
 pub const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bookworm");
+pub const DOCKER_FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/docker");
 pub const GIB: u64 = 1 << 30;
 
 /// Tools whose calls change something; a converged run must call none of them.
@@ -54,6 +55,8 @@ const TOOLS: &[&str] = &[
     "mount",
     "systemctl",
     "dockerd",
+    "docker",
+    "ssh",
 ];
 
 pub struct Fake {
@@ -267,6 +270,60 @@ impl Fake {
                     .any(|m| c.starts_with(&format!("{m} ")) || c == m)
             })
             .collect()
+    }
+}
+
+/// A fake Docker engine on ROOT/var/run/docker.sock: answers `GET /info` with a captured answer
+/// (file under tests/fixtures/docker), and records every request line.
+pub struct FakeEngine {
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Fake {
+    pub fn engine(&self, info_fixture: &str) -> FakeEngine {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let info = fs::read_to_string(Path::new(DOCKER_FIX).join(info_fixture)).unwrap();
+        let sock = self.root.join("var/run/docker.sock");
+        fs::create_dir_all(sock.parent().unwrap()).unwrap();
+        let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = requests.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let mut r = BufReader::new(conn.try_clone().unwrap());
+                let mut line = String::new();
+                r.read_line(&mut line).unwrap();
+                let mut len = 0;
+                loop {
+                    let mut h = String::new();
+                    r.read_line(&mut h).unwrap();
+                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap();
+                    }
+                    if h == "\r\n" || h.is_empty() {
+                        break;
+                    }
+                }
+                let mut body = vec![0; len];
+                r.read_exact(&mut body).unwrap();
+                log.lock().unwrap().push(line.trim().to_string());
+                let (status, answer) = if line.starts_with("GET /info ") {
+                    ("200 OK", info.clone())
+                } else {
+                    (
+                        "500 Internal Server Error",
+                        r#"{"message":"not in this fake"}"#.to_string(),
+                    )
+                };
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
+                    answer.len()
+                );
+            }
+        });
+        FakeEngine { requests }
     }
 }
 

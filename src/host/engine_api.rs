@@ -1,0 +1,239 @@
+//! The local Docker Engine API on its unix socket: a small HTTP/1.1 client, one request per
+//! connection. Request bodies can carry a join token: they are never logged, only method and path.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// The engine's answer.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The engine's error message (`{"message": "..."}`), or the body as text.
+    pub fn message(&self) -> String {
+        #[derive(Deserialize)]
+        struct Msg {
+            message: String,
+        }
+        match serde_json::from_slice::<Msg>(&self.body) {
+            Ok(m) => m.message,
+            Err(_) => String::from_utf8_lossy(&self.body).trim().to_string(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(
+        "cannot reach the docker engine at {}; is docker running? (systemctl start docker)",
+        socket.display()
+    )]
+    Connect {
+        socket: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("docker engine at {}: {request}", socket.display())]
+    Io {
+        socket: PathBuf,
+        request: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("docker engine: {request}: HTTP {status}: {message}")]
+    Status {
+        request: String,
+        status: u16,
+        message: String,
+    },
+
+    #[error("docker engine: {request}: {what}")]
+    Protocol { request: String, what: String },
+}
+
+/// A client for the engine at `socket`.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    socket: PathBuf,
+}
+
+impl Engine {
+    pub fn at(socket: &Path) -> Engine {
+        Engine {
+            socket: socket.to_path_buf(),
+        }
+    }
+
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Sends one request and reads the whole answer; `timeout` bounds each read and write.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<Response, ApiError> {
+        let request = format!("{method} {path}");
+        tracing::debug!(%request, socket = %self.socket.display(), "engine api");
+        let mut s = UnixStream::connect(&self.socket).map_err(|source| ApiError::Connect {
+            socket: self.socket.clone(),
+            source,
+        })?;
+        let io = |source| ApiError::Io {
+            socket: self.socket.clone(),
+            request: request.clone(),
+            source,
+        };
+        s.set_read_timeout(Some(timeout)).map_err(io)?;
+        s.set_write_timeout(Some(timeout)).map_err(io)?;
+        let body = body.unwrap_or_default();
+        let mut msg = format!(
+            "{method} {path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: swarmnode/{}\r\nConnection: close\r\n",
+            env!("CARGO_PKG_VERSION")
+        )
+        .into_bytes();
+        if method != "GET" {
+            msg.extend_from_slice(
+                format!(
+                    "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        }
+        msg.extend_from_slice(b"\r\n");
+        msg.extend_from_slice(body);
+        let sent = s.write_all(&msg);
+        msg.fill(0); // the body may hold a token
+        sent.map_err(io)?;
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).map_err(io)?;
+        parse_response(&raw).map_err(|what| ApiError::Protocol {
+            request: request.clone(),
+            what,
+        })
+    }
+
+    /// GET and parse JSON; a status other than 200 is an error with the engine's message.
+    pub fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        let r = self.request("GET", path, None, Duration::from_secs(30))?;
+        let request = format!("GET {path}");
+        if r.status != 200 {
+            return Err(ApiError::Status {
+                request,
+                status: r.status,
+                message: r.message(),
+            });
+        }
+        serde_json::from_slice(&r.body).map_err(|e| ApiError::Protocol {
+            request,
+            what: format!("unexpected JSON: {e}"),
+        })
+    }
+}
+
+/// Splits an HTTP/1.1 response into status and body (Content-Length, chunked, or to the end).
+pub fn parse_response(raw: &[u8]) -> Result<Response, String> {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("the answer has no end of headers")?;
+    let head = String::from_utf8_lossy(&raw[..end]);
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
+    let mut chunked = false;
+    let mut length = None;
+    for l in lines {
+        if let Some((k, v)) = l.split_once(':') {
+            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
+            if k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked") {
+                chunked = true;
+            } else if k == "content-length" {
+                length = v.parse::<usize>().ok();
+            }
+        }
+    }
+    let rest = &raw[end + 4..];
+    let body = if chunked {
+        dechunk(rest)?
+    } else if let Some(n) = length {
+        rest.get(..n)
+            .ok_or("the answer is shorter than its length")?
+            .to_vec()
+    } else {
+        rest.to_vec()
+    };
+    Ok(Response { status, body })
+}
+
+fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    loop {
+        let eol = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("a chunk has no size line")?;
+        let size_text = String::from_utf8_lossy(&rest[..eol]);
+        let size_text = size_text.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_text, 16)
+            .map_err(|_| format!("bad chunk size {size_text:?}"))?;
+        rest = &rest[eol + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        out.extend_from_slice(rest.get(..size).ok_or("a chunk is cut short")?);
+        rest = rest.get(size + 2..).ok_or("a chunk is cut short")?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_length_and_error_message() {
+        let raw = b"HTTP/1.1 500 Internal Server Error\r\nApi-Version: 1.41\r\nContent-Type: application/json\r\nContent-Length: 33\r\n\r\n{\"message\":\"invalid join token\"}\n";
+        let r = parse_response(raw).unwrap();
+        assert_eq!(r.status, 500);
+        assert_eq!(r.message(), "invalid join token");
+    }
+
+    #[test]
+    fn chunked_body_is_joined() {
+        let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n3;x=y\r\n 1}\r\n0\r\n\r\n";
+        let r = parse_response(raw).unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body, b"{\"a\": 1}");
+        assert!(
+            parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nff\r\nab")
+                .is_err()
+        );
+        assert!(parse_response(b"garbage").is_err());
+    }
+
+    #[test]
+    fn no_socket_says_docker_is_not_running() {
+        let e = Engine::at(Path::new("/nonexistent/docker.sock"))
+            .request("GET", "/info", None, Duration::from_secs(1))
+            .unwrap_err();
+        assert!(e.to_string().contains("is docker running"), "{e}");
+    }
+}

@@ -1,0 +1,562 @@
+//! Swarm membership of the local engine: its state (`GET /info`), join tokens (checked, pinned,
+//! never shown), and the two effects that change membership, join and leave, carried out through
+//! the local Engine API so the token travels in a request body and never in any process's argv.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::host::Host;
+use crate::host::cmd::{Cmd, CommandError};
+
+/// `SWMTKN-1-<digest of the cluster root CA, base36, 50>-<secret, base36, 25>`.
+const DIGEST_LEN: usize = 50;
+const SECRET_LEN: usize = 25;
+
+/// A join token. Debug and Display never show it; the memory is zeroed when dropped.
+pub struct Token(String);
+
+impl Token {
+    /// Checks the form; the error never repeats the text (it may be a token with a typo).
+    pub fn parse(text: &str) -> std::result::Result<Token, &'static str> {
+        let t = text.trim();
+        let parts: Vec<&str> = t.split('-').collect();
+        let b36 = |s: &str| {
+            s.chars()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
+        };
+        match parts.as_slice() {
+            ["SWMTKN", "1", digest, secret]
+                if digest.len() == DIGEST_LEN
+                    && secret.len() == SECRET_LEN
+                    && b36(digest)
+                    && b36(secret) =>
+            {
+                Ok(Token(t.to_string()))
+            }
+            ["SWMTKN", ..] => Err("it is not of the form SWMTKN-1-<50 base36>-<25 base36>"),
+            _ => Err("it does not start with SWMTKN-"),
+        }
+    }
+
+    /// The SHA-256 of the cluster's root CA the token was made for, as 64 hex digits.
+    pub fn ca_digest(&self) -> String {
+        base36_to_hex(&self.0[9..9 + DIGEST_LEN]).expect("checked in parse")
+    }
+
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        // SAFETY: zero bytes are valid UTF-8.
+        unsafe { self.0.as_bytes_mut().fill(0) };
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// A CA pin from the profile, as 64 lowercase hex digits: `sha256:<hex>` or a token's digest part.
+pub fn parse_ca_hash(s: &str) -> Option<String> {
+    if let Some(h) = s.strip_prefix("sha256:") {
+        return (h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
+            .then(|| h.to_ascii_lowercase());
+    }
+    if s.len() == DIGEST_LEN {
+        return base36_to_hex(s);
+    }
+    None
+}
+
+/// A 256-bit number written in base 36 (swarmkit's digest form) as 64 hex digits.
+fn base36_to_hex(s: &str) -> Option<String> {
+    let mut n = [0u8; 32]; // big-endian
+    for c in s.chars() {
+        let d = c.to_digit(36)?;
+        if c.is_ascii_uppercase() {
+            return None;
+        }
+        let mut carry = d;
+        for byte in n.iter_mut().rev() {
+            let v = *byte as u32 * 36 + carry;
+            *byte = v as u8;
+            carry = v >> 8;
+        }
+        if carry != 0 {
+            return None; // more than 256 bits
+        }
+    }
+    Some(n.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// `GET /info`, the parts swarmnode reads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Info {
+    /// The engine's hostname: the node's name in the swarm.
+    pub name: String,
+    pub swarm: LocalSwarm,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LocalSwarm {
+    #[serde(rename = "NodeID")]
+    pub node_id: String,
+    pub node_addr: String,
+    /// inactive | pending | active | error | locked
+    pub local_node_state: String,
+    pub control_available: bool,
+    #[serde(default)]
+    pub error: String,
+    #[serde(default)]
+    pub remote_managers: Option<Vec<Peer>>,
+    /// Only on managers.
+    #[serde(default)]
+    pub managers: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Peer {
+    #[serde(rename = "NodeID")]
+    pub node_id: String,
+    pub addr: String,
+}
+
+pub fn info(host: &Host) -> Result<Info> {
+    Ok(host.engine().get_json("/info")?)
+}
+
+/// How the join gets its token from one manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum TokenFrom {
+    /// A command that prints the token (ssh to a manager, or the docker CLI against its API).
+    Command {
+        argv: Vec<String>,
+        timeout_seconds: u64,
+    },
+    /// A root-only file (host path).
+    File { path: String },
+}
+
+impl fmt::Display for TokenFrom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenFrom::Command { argv, .. } => write!(f, "`{}`", Cmd { argv: argv.clone() }),
+            TokenFrom::File { path } => write!(f, "the file {path}"),
+        }
+    }
+}
+
+/// One manager to try: its swarm address and where its token comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JoinVia {
+    pub manager: String,
+    pub token_from: TokenFrom,
+}
+
+/// Everything a join needs but the token, which is fetched when the join is carried out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JoinSpec {
+    pub role: String,
+    pub listen_addr: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advertise_addr: Option<String>,
+    /// Tried in order, again and again with backoff, until the deadline.
+    pub via: Vec<JoinVia>,
+    /// Pinned SHA-256 of the cluster root CA (hex).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_hash: Option<String>,
+    pub timeout_seconds: u64,
+}
+
+/// A change of membership, as planned and as applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum SwarmOp {
+    Join(JoinSpec),
+    /// `POST /swarm/leave?force=true`: out of a pending or failed join.
+    Leave,
+}
+
+impl fmt::Display for SwarmOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SwarmOp::Leave => f.write_str("POST /swarm/leave?force=true"),
+            SwarmOp::Join(j) => {
+                write!(
+                    f,
+                    "POST /swarm/join as {} (token in the request body), listen {}",
+                    j.role, j.listen_addr
+                )?;
+                if let Some(a) = &j.advertise_addr {
+                    write!(f, ", advertise {a}")?;
+                }
+                write!(f, ", within {} s", j.timeout_seconds)?;
+                if let Some(h) = &j.ca_hash {
+                    write!(f, ", root CA pinned to sha256:{h}")?;
+                }
+                for v in &j.via {
+                    write!(
+                        f,
+                        "\n         manager {}: token from {}",
+                        v.manager, v.token_from
+                    )?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Carries out a membership change (called by [`Host::execute`] only).
+pub fn execute(host: &Host, op: &SwarmOp) -> Result<()> {
+    match op {
+        SwarmOp::Leave => leave(host),
+        SwarmOp::Join(spec) => join(host, spec),
+    }
+}
+
+fn leave(host: &Host) -> Result<()> {
+    let r = host.engine().request(
+        "POST",
+        "/swarm/leave?force=true",
+        None,
+        Duration::from_secs(60),
+    )?;
+    // 503 "This node is not part of a swarm": already out.
+    if r.status != 200 && r.status != 503 {
+        return Err(Error::Failed(format!(
+            "docker engine: POST /swarm/leave?force=true: HTTP {}: {}",
+            r.status,
+            r.message()
+        )));
+    }
+    Ok(())
+}
+
+/// Why one attempt did not join.
+enum Attempt {
+    /// Worth another try (this manager later, or another one).
+    Retry(String),
+    /// Will not get better by retrying: refuse now.
+    Stop(Error),
+}
+
+fn join(host: &Host, spec: &JoinSpec) -> Result<()> {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(spec.timeout_seconds);
+    let mut delay = Duration::from_secs(1);
+    let mut last = String::from("no attempt was made");
+    loop {
+        for via in &spec.via {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match attempt(host, spec, via, left) {
+                Ok(()) => return Ok(()),
+                Err(Attempt::Stop(e)) => {
+                    not_pending(host)?;
+                    return Err(e);
+                }
+                Err(Attempt::Retry(why)) => {
+                    tracing::info!("swarm: manager {}: {why}; trying on", via.manager);
+                    last = format!("manager {}: {why}", via.manager);
+                    not_pending(host)?;
+                }
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let pause = jitter(delay).min(left);
+        tracing::info!("swarm: no manager took the join yet; next round in {pause:.1?}");
+        std::thread::sleep(pause);
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
+    not_pending(host)?;
+    let managers: Vec<&str> = spec.via.iter().map(|v| v.manager.as_str()).collect();
+    Err(Error::Unavailable(format!(
+        "swarm: could not join within {} s: no manager of {} took the join; last error: {last}; \
+         the node is not in a swarm; check that a manager is up and reachable, then run again",
+        spec.timeout_seconds,
+        managers.join(", ")
+    )))
+}
+
+/// Leaves a pending join behind, so that the next attempt (or the next run) starts clean.
+fn not_pending(host: &Host) -> Result<()> {
+    let state = info(host)?.swarm.local_node_state;
+    if state == "pending" || state == "error" {
+        tracing::info!("swarm: the node is {state} after a failed attempt; leaving");
+        leave(host)?;
+    }
+    Ok(())
+}
+
+/// ±50% around `d`, from the clock's nanoseconds (no need for a random generator).
+fn jitter(d: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|t| t.subsec_nanos())
+        .unwrap_or(0);
+    d.mul_f64(0.5 + (nanos % 1000) as f64 / 1000.0)
+}
+
+fn attempt(host: &Host, spec: &JoinSpec, via: &JoinVia, left: Duration) -> Result<(), Attempt> {
+    let token = fetch_token(host, via, left)?;
+    let digest = token.ca_digest();
+    if let Some(pin) = spec.ca_hash.as_ref().filter(|pin| **pin != digest) {
+        return Err(Attempt::Stop(Error::Refused(format!(
+            "swarm: the token from manager {} is for a cluster whose root CA is sha256:{digest}, \
+             not the pinned sha256:{pin} (swarm.ca_hash); no join was attempted; check that \
+             the profile names the right managers, or update the pin",
+            via.manager
+        ))));
+    }
+    let json = |s: &str| serde_json::to_string(s).expect("a string serializes");
+    let mut body = format!(
+        "{{\"ListenAddr\":{},\"RemoteAddrs\":[{}],{}\"JoinToken\":\"{}\"}}",
+        json(&spec.listen_addr),
+        json(&via.manager),
+        spec.advertise_addr
+            .as_deref()
+            .map(|a| format!("\"AdvertiseAddr\":{},", json(a)))
+            .unwrap_or_default(),
+        token.expose()
+    )
+    .into_bytes();
+    drop(token);
+    // dockerd gives up on its own after ~20 s; allow for that plus slack.
+    let timeout = left.max(Duration::from_secs(5)) + Duration::from_secs(30);
+    let sent = host
+        .engine()
+        .request("POST", "/swarm/join", Some(&body), timeout);
+    body.fill(0);
+    let r = sent.map_err(|e| Attempt::Stop(e.into()))?;
+    if r.status == 200 {
+        return Ok(());
+    }
+    let msg = r.message();
+    let low = msg.to_ascii_lowercase();
+    let definitive = [
+        "invalid join token",
+        "valid join token is necessary",
+        "does not match fingerprint",
+    ];
+    if definitive.iter().any(|d| low.contains(d)) {
+        return Err(Attempt::Stop(Error::Refused(format!(
+            "swarm: manager {} refused the join: {msg}; the token is wrong for this cluster \
+             (rotated, or from another swarm); nothing was joined",
+            via.manager
+        ))));
+    }
+    if low.contains("already part of a swarm") {
+        return match info(host)
+            .map_err(Attempt::Stop)?
+            .swarm
+            .local_node_state
+            .as_str()
+        {
+            "active" => Ok(()),
+            _ => Err(Attempt::Retry(msg)),
+        };
+    }
+    Err(Attempt::Retry(format!("HTTP {}: {msg}", r.status)))
+}
+
+fn fetch_token(host: &Host, via: &JoinVia, left: Duration) -> Result<Token, Attempt> {
+    let text = match &via.token_from {
+        TokenFrom::File { path } => {
+            check_token_file(host, path).map_err(Attempt::Stop)?;
+            host.read_text(path)
+                .map_err(Attempt::Stop)?
+                .ok_or_else(|| Attempt::Stop(Error::Refused(format!("swarm: {path} is gone"))))?
+        }
+        TokenFrom::Command {
+            argv,
+            timeout_seconds,
+        } => {
+            let cmd = Cmd { argv: argv.clone() };
+            let limit = Duration::from_secs(*timeout_seconds).min(left);
+            match host.runner.output_timeout(&cmd, limit) {
+                Ok(out) if out.code == 0 => out.stdout,
+                Ok(out) => return Err(token_failure(&via.manager, &cmd, &out.stderr)),
+                Err(CommandError::Timeout { .. }) => {
+                    return Err(Attempt::Retry(format!(
+                        "`{cmd}` did not answer within {} s",
+                        limit.as_secs()
+                    )));
+                }
+                Err(e) => return Err(Attempt::Stop(e.into())),
+            }
+        }
+    };
+    Token::parse(&text).map_err(|why| {
+        Attempt::Stop(Error::Refused(format!(
+            "swarm: what came from {} is not a join token: {why}; nothing was joined",
+            via.token_from
+        )))
+    })
+}
+
+/// A failed token command: authentication and certificate failures stop; the rest is retried.
+fn token_failure(manager: &str, cmd: &Cmd, stderr: &str) -> Attempt {
+    let tail = stderr.trim().replace('\n', " / ");
+    let auth = [
+        "Host key verification failed",
+        "REMOTE HOST IDENTIFICATION HAS CHANGED",
+        "Permission denied",
+        "x509:",
+        "tls:",
+        "certificate",
+    ];
+    if auth.iter().any(|a| stderr.contains(a)) {
+        Attempt::Stop(Error::Refused(format!(
+            "swarm: manager {manager} could not be authenticated (or did not accept us): \
+             `{cmd}`: {tail}; check the keys, known hosts or certificates of swarm.token"
+        )))
+    } else {
+        Attempt::Retry(format!("`{cmd}` failed: {tail}"))
+    }
+}
+
+/// The token file must be a regular file, owned by root, and neither group- nor world-readable.
+pub fn check_token_file(host: &Host, path: &str) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let p = host.path(path);
+    let m = std::fs::metadata(&p).map_err(|e| {
+        Error::Refused(format!(
+            "swarm: cannot read the token file {}: {e}; create it (mode 0600, owner root) with \
+             the output of `docker swarm join-token -q ROLE` on a manager",
+            p.display()
+        ))
+    })?;
+    let euid = nix::unistd::geteuid().as_raw();
+    if !m.is_file() || m.mode() & 0o077 != 0 || (m.uid() != 0 && m.uid() != euid) {
+        return Err(Error::Refused(format!(
+            "swarm: the token file {} is mode {:04o}, owner uid {}: a join token must be readable \
+             by root only; `chown root: {path} && chmod 600 {path}` (and rotate the token if \
+             others could read it)",
+            p.display(),
+            m.mode() & 0o7777,
+            m.uid()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A real token's shape (digest from the fixture cluster, secret made up).
+    const DIGEST: &str = "0ntb7o7jfldybt5d7v2mgz72ey7iuk4u66b360u4icoonygl53";
+    const HEX: &str = "1a8a7ed77f4bdab0f7b86582233d699759f5701b4ece3099f5f7420ac06b6d07";
+
+    fn token() -> String {
+        format!("SWMTKN-1-{DIGEST}-0123456789abcdefghijklmno")
+    }
+
+    #[test]
+    fn token_form_is_checked() {
+        let t = Token::parse(&format!("{}\n", token())).unwrap();
+        assert_eq!(t.ca_digest(), HEX);
+        for bad in [
+            "",
+            "SWMTKN-1-bad",
+            &token().replace("SWMTKN-1", "SWMTKN-2"),
+            &token().to_uppercase(),
+            &format!("{}x", token()),
+            &token().replacen('-', " ", 3),
+        ] {
+            assert!(Token::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn token_never_shows() {
+        let t = Token::parse(&token()).unwrap();
+        assert_eq!(format!("{t:?}"), "Token(<redacted>)");
+        let e = Token::parse(&token().replace('o', "O")).unwrap_err();
+        assert!(!e.contains("0ntb7"), "{e}");
+    }
+
+    #[test]
+    fn ca_pins_in_both_forms() {
+        // `docker swarm ca | sha256sum` on the fixture cluster gave HEX; its tokens carry DIGEST.
+        assert_eq!(parse_ca_hash(DIGEST).as_deref(), Some(HEX));
+        assert_eq!(
+            parse_ca_hash(&format!("sha256:{}", HEX.to_uppercase())).as_deref(),
+            Some(HEX)
+        );
+        assert_eq!(parse_ca_hash("sha256:abc"), None);
+        assert_eq!(parse_ca_hash(&"z".repeat(50)), None); // over 256 bits
+        assert_eq!(parse_ca_hash(&DIGEST.to_uppercase()), None);
+    }
+
+    fn fixture(name: &str) -> Info {
+        let p = format!(
+            "{}/tests/fixtures/docker/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn info_of_real_engines() {
+        let i = fixture("info-inactive.json");
+        assert_eq!(i.swarm.local_node_state, "inactive");
+        assert!(i.swarm.remote_managers.is_none());
+        let w = fixture("info-worker.json");
+        assert_eq!(w.name, "psw-n2");
+        assert_eq!(
+            (w.swarm.local_node_state.as_str(), w.swarm.node_id.as_str()),
+            ("active", "l8s526d06sna2jckb05a27o7r")
+        );
+        assert_eq!(w.swarm.managers, None);
+        assert_eq!(w.swarm.remote_managers.unwrap()[0].addr, "10.77.0.1:2377");
+        let m = fixture("info-manager.json");
+        assert!(m.swarm.control_available);
+        assert_eq!(m.swarm.managers, Some(1));
+        let p = fixture("info-pending.json");
+        assert_eq!(p.swarm.local_node_state, "pending");
+        assert_eq!(p.swarm.node_id, "");
+    }
+
+    #[test]
+    fn join_plan_text_has_no_token_and_names_the_channel() {
+        let op = SwarmOp::Join(JoinSpec {
+            role: "worker".into(),
+            listen_addr: "0.0.0.0:2377".into(),
+            advertise_addr: Some("10.0.0.5".into()),
+            via: vec![JoinVia {
+                manager: "m1:2377".into(),
+                token_from: TokenFrom::Command {
+                    argv: vec!["ssh".into(), "m1".into(), "docker".into()],
+                    timeout_seconds: 10,
+                },
+            }],
+            ca_hash: None,
+            timeout_seconds: 300,
+        });
+        let s = op.to_string();
+        assert!(s.contains("advertise 10.0.0.5, within 300 s"), "{s}");
+        assert!(
+            s.contains("manager m1:2377: token from `ssh m1 docker`"),
+            "{s}"
+        );
+    }
+}
