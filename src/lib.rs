@@ -299,6 +299,14 @@ fn apply_step(
     })();
     let step = &mut report.steps[idx];
     step.duration_ms = started.elapsed().as_millis() as u64;
+    if rounds > 0 && result.is_ok() {
+        // What the last observation found that the first could not (e.g. the swarm after a join).
+        let mut last = StepPlan::new(p.step);
+        last.facts = p.facts.iter().filter(|f| !step.facts.contains(f)).cloned().collect();
+        last.warnings = p.warnings.iter().filter(|w| !step.warnings.contains(w)).cloned().collect();
+        show_facts(out, &last);
+        step.facts.extend(last.facts);
+    }
     step.warnings = p.warnings.clone();
     match &result {
         Ok(()) if step.actions.is_empty() => {

@@ -251,25 +251,33 @@ enum Attempt {
     Retry(String),
     /// Will not get better by retrying: refuse now.
     Stop(Error),
+    /// Less time is left than a join request may take: stop before the deadline, not after.
+    OutOfTime,
 }
+
+/// dockerd waits this long for a manager before it answers "Timeout was reached" (and leaves
+/// the node pending).
+const DOCKERD_JOIN_WAIT: Duration = Duration::from_secs(20);
 
 fn join(host: &Host, spec: &JoinSpec) -> Result<()> {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(spec.timeout_seconds);
     let mut delay = Duration::from_secs(1);
     let mut last = String::from("no attempt was made");
-    loop {
+    let mut posted = false;
+    'rounds: loop {
         for via in &spec.via {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
-            match attempt(host, spec, via, left) {
+            match attempt(host, spec, via, left, &mut posted) {
                 Ok(()) => return Ok(()),
                 Err(Attempt::Stop(e)) => {
                     not_pending(host)?;
                     return Err(e);
                 }
+                Err(Attempt::OutOfTime) => break 'rounds,
                 Err(Attempt::Retry(why)) => {
                     tracing::info!("swarm: manager {}: {why}; trying on", via.manager);
                     last = format!("manager {}: {why}", via.manager);
@@ -315,7 +323,17 @@ fn jitter(d: Duration) -> Duration {
     d.mul_f64(0.5 + (nanos % 1000) as f64 / 1000.0)
 }
 
-fn attempt(host: &Host, spec: &JoinSpec, via: &JoinVia, left: Duration) -> Result<(), Attempt> {
+fn attempt(
+    host: &Host,
+    spec: &JoinSpec,
+    via: &JoinVia,
+    left: Duration,
+    posted: &mut bool,
+) -> Result<(), Attempt> {
+    // The first request is always made; later ones only when they can finish in time.
+    if *posted && left < DOCKERD_JOIN_WAIT {
+        return Err(Attempt::OutOfTime);
+    }
     let token = fetch_token(host, via, left)?;
     let digest = token.ca_digest();
     if let Some(pin) = spec.ca_hash.as_ref().filter(|pin| **pin != digest) {
@@ -341,6 +359,7 @@ fn attempt(host: &Host, spec: &JoinSpec, via: &JoinVia, left: Duration) -> Resul
     drop(token);
     // dockerd gives up on its own after ~20 s; allow for that plus slack.
     let timeout = left.max(Duration::from_secs(5)) + Duration::from_secs(30);
+    *posted = true;
     let sent = host
         .engine()
         .request("POST", "/swarm/join", Some(&body), timeout);

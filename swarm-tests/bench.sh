@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Benchmark (figures, no assertions): time from `swarmnode join` to the node Ready and labelled on
+# the manager, per token source, next to the same steps done by hand with the plain docker CLI
+# (token over TLS, `docker swarm join --token`, `docker node update --label-add` by node ID).
+#   sudo swarm-tests/bench.sh [ROUNDS]     (default 5 rounds each; SWARMNODE_BIN as in run.sh)
+set -uo pipefail
+cd "$(dirname "$0")"
+BIN=$(readlink -f "${SWARMNODE_BIN:-../target/debug/swarmnode}")
+ROUNDS=${1:-5}
+source ./fixture.sh
+api() { curl -s --unix-socket "$R/n$1/docker.sock" "http://localhost$2"; }
+on_manager() { docker -H "unix://$R/n1/docker.sock" "$@"; }
+tls() { docker -H tcp://$NET.1:2376 --tlsverify --tlscacert $P/ca.pem --tlscert $P/cert.pem --tlskey $P/key.pem "$@"; }
+ms() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%d", (b-a)*1000}'; }
+# until the manager has node $1 ready with function=production
+ready_and_labelled() {
+  local id n=0
+  until id=$(api "$1" /info | jq -r .Swarm.NodeID) && [ -n "$id" ] &&
+    [ "$(on_manager node inspect -f '{{.Status.State}} {{index .Spec.Labels "function"}}' "$id" 2>/dev/null)" = "ready production" ]; do
+    n=$((n+1)); [ $n -lt 2000 ] || return 1; sleep 0.01; done
+}
+# out of the swarm again: leave on the node, remove on the manager
+reset_node() {
+  local id; id=$(api "$1" /info | jq -r .Swarm.NodeID)
+  docker -H "unix://$R/n$1/docker.sock" swarm leave --force > /dev/null 2>&1
+  [ -n "$id" ] && on_manager node rm --force "$id" > /dev/null 2>&1
+  true
+}
+node_root() {
+  local r=$R/n$1/root
+  rm -rf "$r"; mkdir -p "$r/run" "$r/var/lib" "$r/root/.ssh" "$r/etc/swarmnode/pki"
+  cp "$R/ssh/id_ed25519" "$r/root/.ssh/"; chmod 600 "$r/root/.ssh/id_ed25519"
+  cp "$R/ssh/known_hosts" "$r/etc/swarmnode/known_hosts"
+  cp "$P/ca.pem" "$P/cert.pem" "$P/key.pem" "$r/etc/swarmnode/pki/"; chmod 600 "$r/etc/swarmnode/pki/key.pem"
+  printf '%s\n' "$TOK" > "$r/etc/swarmnode/join-token"; chmod 600 "$r/etc/swarmnode/join-token"
+}
+declare -A SRC=(
+  [ssh]='{"source": "ssh", "identity_file": "/root/.ssh/id_ed25519", "known_hosts_file": "/etc/swarmnode/known_hosts"}'
+  [tls]='{"source": "tls", "ca_file": "/etc/swarmnode/pki/ca.pem", "cert_file": "/etc/swarmnode/pki/cert.pem", "key_file": "/etc/swarmnode/pki/key.pem"}'
+  [file]='{"source": "file", "path": "/etc/swarmnode/join-token"}'
+)
+
+trap 'down >/dev/null 2>&1' EXIT
+down >/dev/null 2>&1
+up 1 2 > /dev/null 2>&1 || { echo "fixture did not come up"; exit 1; }
+on_manager swarm init --advertise-addr $NET.1 > /dev/null
+TOK=$(on_manager swarm join-token -q worker)
+node_root 2
+printf 'swarmnode %s, dockerd %s, %s rounds each; ms from the start to Ready+labelled on the manager\n' \
+  "$("$BIN" --version | cut -d' ' -f2)" "$(api 1 /version | jq -r .Version)" "$ROUNDS"
+printf '%-34s %8s %8s %8s\n' "how" "min" "median" "max"
+report() {  # name, then one figure per round
+  local name=$1; shift
+  printf '%s\n' "$@" | sort -n | awk -v n="$name" '{a[NR]=$1} END{printf "%-34s %8d %8d %8d\n", n, a[1], a[int((NR+1)/2)], a[NR]}'
+}
+for src in ssh tls file; do
+  labels='{"function": "production"}'; [ $src = file ] && labels='{}'
+  printf '{"swarm": {"managers": ["%s.1:2377"], "token": %s, "labels": %s}}\n' $NET "${SRC[$src]}" "$labels" \
+    > "$R/n2/root/etc/swarmnode/profile.json"
+  figs=()
+  for _ in $(seq "$ROUNDS"); do
+    reset_node 2
+    t=$(now)
+    ip netns exec psw-n2 env DOCKER_HOST="unix://$R/n2/docker.sock" DOCKER_CONFIG="$R/dockercfg" \
+      "$BIN" --root "$R/n2/root" -q join > /dev/null 2>&1 || { echo "swarmnode join ($src) failed"; exit 1; }
+    if [ $src = file ]; then   # no channel to a manager: the label is set by hand, as the site does
+      on_manager node update --label-add function=production "$(api 2 /info | jq -r .Swarm.NodeID)" > /dev/null
+    fi
+    ready_and_labelled 2 || { echo "node 2 never became ready and labelled ($src)"; exit 1; }
+    figs+=("$(ms "$t")")
+  done
+  name="swarmnode join, token over $src"; [ $src = file ] && name="swarmnode join, file (+ label by hand)"
+  report "$name" "${figs[@]}"
+done
+figs=()
+for _ in $(seq "$ROUNDS"); do
+  reset_node 2
+  t=$(now)
+  tok=$(ip netns exec psw-n2 bash -c "$(declare -f tls); NET=$NET P=$P; tls swarm join-token -q worker")
+  ip netns exec psw-n2 docker -H "unix://$R/n2/docker.sock" swarm join --token "$tok" $NET.1:2377 > /dev/null
+  ip netns exec psw-n2 bash -c "$(declare -f tls); NET=$NET P=$P; tls node update --label-add function=production \
+    \$(docker -H unix://$R/n2/docker.sock info -f '{{.Swarm.NodeID}}')" > /dev/null
+  ready_and_labelled 2 || { echo "CLI join never became ready and labelled"; exit 1; }
+  figs+=("$(ms "$t")")
+done
+report "docker CLI by hand, token over tls" "${figs[@]}"
+echo "(the CLI puts the token in argv: \`docker swarm join --token ...\` is visible in /proc)"

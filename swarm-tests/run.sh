@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Tier 3: the swarm step against real Docker engines, one per network namespace (fixture.sh).
+# Node 1 is the manager (TLS API on 10.77.0.1:2376, sshd on :22); swarmnode runs inside node i's
+# network namespace with its own --root, and reaches node i's engine through DOCKER_HOST.
+#   sudo swarm-tests/run.sh          (SWARMNODE_BIN=path to test another binary)
+# Prints one PASS/FAIL line per check and ends with "N passed, M failed". Needs root.
+set -uo pipefail
+cd "$(dirname "$0")"
+HERE=$PWD
+BIN=$(readlink -f "${SWARMNODE_BIN:-../target/debug/swarmnode}")
+OUT=$(readlink -f "${RESULTS:-../target/swarm-results}")
+source ./fixture.sh
+rm -rf "$OUT"; mkdir -p "$OUT"
+NPASS=0 NFAIL=0
+pass() { echo "PASS $*"; NPASS=$((NPASS+1)); }
+fail() { echo "FAIL $*"; NFAIL=$((NFAIL+1)); }
+check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+expect_rc() { local want=$1 got=$2 what=$3
+  if [ "$got" = "$want" ]; then pass "$what (exit $got)"; else fail "$what: exit $got, wanted $want"; fi; }
+secs() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
+
+# ---- helpers on node i
+api() { curl -s --unix-socket "$R/n$1/docker.sock" "http://localhost$2"; }
+state() { api "$1" /info | jq -r .Swarm.LocalNodeState; }
+nid() { api "$1" /info | jq -r .Swarm.NodeID; }
+on_manager() { docker -H "unix://$R/n1/docker.sock" "$@"; }
+labels_of() { on_manager node inspect -f '{{json .Spec.Labels}}' "$1" 2>&1; }
+# a root for swarmnode on node i: the ssh key and known_hosts, the TLS client certificate
+node_root() {
+  local i=$1 r=$R/n$1/root
+  rm -rf "$r"; mkdir -p "$r/run" "$r/var/lib" "$r/root/.ssh" "$r/etc/swarmnode/pki"
+  cp "$R/ssh/id_ed25519" "$r/root/.ssh/id_ed25519"; chmod 600 "$r/root/.ssh/id_ed25519"
+  cp "$R/ssh/known_hosts" "$r/etc/swarmnode/known_hosts"
+  cp "$P/ca.pem" "$P/cert.pem" "$P/key.pem" "$r/etc/swarmnode/pki/"; chmod 600 "$r/etc/swarmnode/pki/key.pem"
+}
+profile() { printf '%s\n' "$2" > "$R/n$1/root/etc/swarmnode/profile.json"; }
+SSH='{"source": "ssh", "identity_file": "/root/.ssh/id_ed25519", "known_hosts_file": "/etc/swarmnode/known_hosts", "connect_timeout_seconds": 3}'
+TLS='{"source": "tls", "ca_file": "/etc/swarmnode/pki/ca.pem", "cert_file": "/etc/swarmnode/pki/cert.pem", "key_file": "/etc/swarmnode/pki/key.pem"}'
+# swarmnode on node i: its network namespace, its engine, its root
+sn() { local i=$1; shift
+  ip netns exec "psw-n$i" env DOCKER_HOST="unix://$R/n$i/docker.sock" DOCKER_CONFIG="$R/dockercfg" \
+    "$BIN" --root "$R/n$i/root" "$@"; }
+
+trap 'down >/dev/null 2>&1' EXIT
+down >/dev/null 2>&1
+T0=$(now)
+up 1 2 3 4 5 6 7 > "$OUT/up.log" 2>&1 || { cat "$OUT/up.log"; echo "0 passed, 1 failed"; exit 1; }
+on_manager swarm init --advertise-addr $NET.1 > /dev/null
+TOK=$(on_manager swarm join-token -q worker)
+CA_HASH=sha256:$(on_manager swarm ca | sha256sum | cut -d' ' -f1)
+for i in 2 3 4 5 6 7; do node_root "$i"; done
+echo "fixture: 7 engines and a swarm in $(secs "$T0") s"
+
+# ---- 1. join over ssh, labels set by the manager; no token in any argv or output
+echo "== join over ssh (node 2)"
+profile 2 "{\"swarm\": {\"managers\": [\"$NET.1:2377\"], \"token\": $SSH, \"ca_hash\": \"$CA_HASH\",
+  \"labels\": {\"function\": \"production\", \"rack\": \"b 2\"}}}"
+SCAN=$OUT/scan; mkdir -p "$SCAN"
+( n=0; while [ ! -e "$SCAN/stop" ]; do
+    cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' '\n' | grep -a 'SWMTK[N]-1-' >> "$SCAN/hits"; n=$((n+1))
+  done; echo $n > "$SCAN/scans" ) &
+SCANNER=$!
+sh -c 'sleep 0.5' SWMTKN-1-canary-in-argv &    # the scanner must see this one
+t=$(now); sn 2 -vv join > "$OUT/n2-join.out" 2> "$OUT/n2-join.err"; rc=$?; dt=$(secs "$t")
+touch "$SCAN/stop"; wait $SCANNER
+expect_rc 0 $rc "ssh: join and label in ${dt} s"
+check "ssh: node 2 is active" [ "$(state 2)" = active ]
+N2=$(nid 2)
+check "ssh: the manager sees node 2 ready" [ "$(on_manager node inspect -f '{{.Status.State}}' "$N2")" = ready ]
+check "ssh: labels on the manager, by node ID" [ "$(labels_of "$N2")" = '{"function":"production","rack":"b 2"}' ]
+check "secrets: the cmdline scanner works (saw the canary)" grep -q 'SWMTKN-1-canary-in-argv' "$SCAN/hits"
+check "secrets: no token in any process's argv ($(cat "$SCAN/scans") scans of /proc/*/cmdline)" \
+  bash -c "! grep -v canary '$SCAN/hits' | grep -q ."
+check "secrets: no token in the -vv output" bash -c "! grep -qF -- '$TOK' '$OUT/n2-join.out' '$OUT/n2-join.err'"
+check "secrets: the -vv log shows the join request (and not its body)" grep -q 'request=POST /swarm/join' "$OUT/n2-join.err"
+check "secrets: no token in report.json or anywhere under the node's root" bash -c "! grep -rqF -- '$TOK' '$R/n2/root'"
+
+# ---- 2. the second run is a no-op
+echo "== second run (node 2)"
+V1=$(on_manager node inspect -f '{{.Version.Index}}' "$N2")
+sn 2 --json join > "$OUT/n2-again.json" 2> "$OUT/n2-again.err"; rc=$?
+expect_rc 0 $rc "again: exit"
+check "again: converged, no action" bash -c "jq -e '.result == \"converged\" and ([.steps[].actions[]] | length == 0)' '$OUT/n2-again.json' >/dev/null"
+check "again: same node ID" [ "$(nid 2)" = "$N2" ]
+check "again: the node was not updated on the manager (version $V1)" [ "$(on_manager node inspect -f '{{.Version.Index}}' "$N2")" = "$V1" ]
+
+# ---- 3. join over TLS (the manager's Engine API with a client certificate)
+echo "== join over tls (node 3)"
+profile 3 "{\"swarm\": {\"managers\": [\"$NET.1:2377\"], \"token\": $TLS, \"labels\": {\"function\": \"production\"}, \"remove_stale_nodes\": true}}"
+t=$(now); sn 3 join > "$OUT/n3-join.out" 2>&1; rc=$?
+expect_rc 0 $rc "tls: join and label in $(secs "$t") s"
+N3=$(nid 3)
+check "tls: labels on the manager" [ "$(labels_of "$N3")" = '{"function":"production"}' ]
+check "tls: no token in the output" bash -c "! grep -qF -- '$TOK' '$OUT/n3-join.out'"
+
+# ---- 4. a re-provisioned node: its old entry is Down with the same hostname, and is removed
+echo "== stale node (node 3 leaves and comes back)"
+docker -H "unix://$R/n3/docker.sock" swarm leave > /dev/null
+for _ in $(seq 100); do [ "$(on_manager node inspect -f '{{.Status.State}}' "$N3")" = down ] && break; sleep 0.1; done
+check "stale: the old entry is down" [ "$(on_manager node inspect -f '{{.Status.State}}' "$N3")" = down ]
+sn 3 join > "$OUT/n3-stale.out" 2>&1; rc=$?
+expect_rc 0 $rc "stale: join again"
+N3B=$(nid 3)
+check "stale: a new node ID" [ -n "$N3B" ] && [ "$N3B" != "$N3" ]
+check "stale: the old entry is gone from the manager" bash -c "! docker -H unix://$R/n1/docker.sock node ls -q | grep -qx '$N3'"
+check "stale: the new entry is labelled" [ "$(labels_of "$N3B")" = '{"function":"production"}' ]
+check "stale: the removal was planned and shown" grep -q "node rm $N3" "$OUT/n3-stale.out"
+
+# ---- 5. manager role
+echo "== manager role (node 5)"
+profile 5 "{\"swarm\": {\"managers\": [\"$NET.1:2377\"], \"role\": \"manager\", \"token\": $TLS}}"
+sn 5 join > "$OUT/n5-join.out" 2>&1; rc=$?
+expect_rc 0 $rc "manager: join"
+check "manager: node 5 is a reachable manager" [ "$(on_manager node inspect -f '{{.ManagerStatus.Reachability}}' "$(nid 5)")" = reachable ]
+check "manager: the run reports 2 managers" grep -q '2 manager(s) in the cluster' "$OUT/n5-join.out"
+check "manager: and warns that 2 is even" grep -q 'an even number tolerates' "$OUT/n5-join.out"
+
+# ---- 6. a node that is in another swarm
+echo "== another swarm (node 4)"
+docker -H "unix://$R/n4/docker.sock" swarm init --advertise-addr $NET.4 > /dev/null
+profile 4 "{\"swarm\": {\"managers\": [\"$NET.1:2377\"], \"token\": $SSH}}"
+sn 4 join > "$OUT/n4.out" 2>&1; rc=$?
+expect_rc 65 $rc "other swarm: refused"
+check "other swarm: says how to leave" grep -q 'docker swarm leave' "$OUT/n4.out"
+check "other swarm: node 4 still manages its own swarm" [ "$(api 4 /info | jq -r .Swarm.ControlAvailable)" = true ]
+
+# ---- 7. wrong token: refused by the manager, not retried, node left inactive
+echo "== wrong token (node 7)"
+BAD=$(printf %s "$TOK" | sed 's/-[0-9a-z]*$/-0123456789abcdefghijklmno/')
+printf '%s\n' "$BAD" > "$R/n7/root/etc/swarmnode/join-token"; chmod 600 "$R/n7/root/etc/swarmnode/join-token"
+profile 7 "{\"swarm\": {\"managers\": [\"$NET.1:2377\"], \"token\": {\"source\": \"file\", \"path\": \"/etc/swarmnode/join-token\"}}}"
+t=$(now); sn 7 join > "$OUT/n7-wrong.out" 2>&1; rc=$?
+expect_rc 65 $rc "wrong token: refused after $(secs "$t") s"
+check "wrong token: the manager's reason is shown" grep -q 'A valid join token is necessary' "$OUT/n7-wrong.out"
+check "wrong token: node 7 is inactive" [ "$(state 7)" = inactive ]
+chmod 644 "$R/n7/root/etc/swarmnode/join-token"
+sn 7 join > "$OUT/n7-mode.out" 2>&1; rc=$?
+expect_rc 65 $rc "token file readable by others: refused"
+
+# ---- 8. CA pin mismatch: refused before any join attempt
+echo "== CA pin mismatch (node 7)"
+profile 7 "{\"swarm\": {\"managers\": [\"$NET.1:2377\"], \"token\": $SSH, \"ca_hash\": \"sha256:$(printf '0%.0s' $(seq 64))\"}}"
+sn 7 -vv join > "$OUT/n7-pin.out" 2>&1; rc=$?
+expect_rc 65 $rc "pin: refused"
+check "pin: names both digests" grep -q "not the pinned sha256:0000" "$OUT/n7-pin.out"
+check "pin: the -vv log shows no join request" bash -c "! grep -q 'request=POST /swarm/join' '$OUT/n7-pin.out'"
+check "pin: node 7 is inactive" [ "$(state 7)" = inactive ]
+
+# ---- 9. no manager answering: 69 within the deadline, the node not left pending
+echo "== no manager answering (node 7)"
+profile 7 "{\"swarm\": {\"managers\": [\"$NET.99:2377\"], \"token\": $SSH, \"join_timeout_seconds\": 12}}"
+t=$(now); sn 7 join > "$OUT/n7-ssh-down.out" 2>&1; rc=$?; dt=$(secs "$t")
+expect_rc 69 $rc "unreachable over ssh: unavailable after ${dt} s (deadline 12 s)"
+check "unreachable over ssh: within the deadline plus one ssh connect timeout" awk -v d="$dt" 'BEGIN{exit !(d < 12 + 3 + 2)}'
+check "unreachable over ssh: node 7 is inactive" [ "$(state 7)" = inactive ]
+printf '%s\n' "$TOK" > "$R/n7/root/etc/swarmnode/join-token"; chmod 600 "$R/n7/root/etc/swarmnode/join-token"
+profile 7 "{\"swarm\": {\"managers\": [\"$NET.99:2377\"], \"token\": {\"source\": \"file\", \"path\": \"/etc/swarmnode/join-token\"}, \"join_timeout_seconds\": 25}}"
+t=$(now); sn 7 join > "$OUT/n7-join-down.out" 2>&1; rc=$?; dt=$(secs "$t")
+expect_rc 69 $rc "no swarm port answering: unavailable after ${dt} s (deadline 25 s)"
+check "no swarm port answering: within the deadline" awk -v d="$dt" 'BEGIN{exit !(d <= 25 + 2)}'
+check "no swarm port answering: node 7 is not left pending" [ "$(state 7)" = inactive ]
+
+# ---- 10. a pending node (an earlier join that timed out) is taken out and joined
+echo "== pending node (node 6)"
+api_join 6 $NET.99:2377 "$TOK" > "$OUT/n6-pending.txt" 2>&1   # 20 s: dockerd gives up and stays pending
+check "pending: node 6 is pending" [ "$(state 6)" = pending ]
+profile 6 "{\"swarm\": {\"managers\": [\"$NET.1:2377\"], \"token\": $SSH}}"
+sn 6 join > "$OUT/n6-join.out" 2>&1; rc=$?
+expect_rc 0 $rc "pending: joined"
+check "pending: left first" grep -q 'swarm  POST /swarm/leave?force=true' "$OUT/n6-join.out"
+check "pending: node 6 is active" [ "$(state 6)" = active ]
+
+on_manager node ls > "$OUT/node-ls.txt" 2>&1
+echo "tier 3 wall time: $(secs "$T0") s"
+echo "$NPASS passed, $NFAIL failed"
+[ "$NFAIL" = 0 ]
