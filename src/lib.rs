@@ -302,8 +302,18 @@ fn apply_step(
     if rounds > 0 && result.is_ok() {
         // What the last observation found that the first could not (e.g. the swarm after a join).
         let mut last = StepPlan::new(p.step);
-        last.facts = p.facts.iter().filter(|f| !step.facts.contains(f)).cloned().collect();
-        last.warnings = p.warnings.iter().filter(|w| !step.warnings.contains(w)).cloned().collect();
+        last.facts = p
+            .facts
+            .iter()
+            .filter(|f| !step.facts.contains(f))
+            .cloned()
+            .collect();
+        last.warnings = p
+            .warnings
+            .iter()
+            .filter(|w| !step.warnings.contains(w))
+            .cloned()
+            .collect();
         show_facts(out, &last);
         step.facts.extend(last.facts);
     }

@@ -4,7 +4,7 @@
 # lvs, docker's storage driver and swarmnode's report. Needs root; installs what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-vm-tests/setup-host.sh
+.ci/setup-host
 RESULTS=${RESULTS:-$PWD/target/vm-results} vm-tests/run.sh demo >/dev/null || true
 cat target/vm-results/demo/results.log | sed -n '/^=== /,$p' | grep -v '^SCENARIO-END'
 grep -q '^FAIL' target/vm-results/demo/results.log && exit 1 || exit 0
