@@ -185,14 +185,19 @@ pub struct JoinSpec {
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum SwarmOp {
     Join(JoinSpec),
-    /// `POST /swarm/leave?force=true`: out of a pending or failed join.
-    Leave,
+    /// Out of a pending or failed join: wait up to `wait_seconds` for it to finish on its own,
+    /// else `POST /swarm/leave?force=true`.
+    Leave { wait_seconds: u64 },
 }
 
 impl fmt::Display for SwarmOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SwarmOp::Leave => f.write_str("POST /swarm/leave?force=true"),
+            SwarmOp::Leave { wait_seconds: 0 } => f.write_str("POST /swarm/leave?force=true"),
+            SwarmOp::Leave { wait_seconds } => write!(
+                f,
+                "wait up to {wait_seconds} s for the unfinished join, else POST /swarm/leave?force=true"
+            ),
             SwarmOp::Join(j) => {
                 write!(
                     f,
@@ -222,7 +227,22 @@ impl fmt::Display for SwarmOp {
 /// Carries out a membership change (called by [`Host::execute`] only).
 pub fn execute(host: &Host, op: &SwarmOp) -> Result<()> {
     match op {
-        SwarmOp::Leave => leave(host),
+        SwarmOp::Leave { wait_seconds } => {
+            let until = Instant::now() + Duration::from_secs(*wait_seconds);
+            loop {
+                match info(host)?.swarm.local_node_state.as_str() {
+                    "active" => {
+                        tracing::info!("swarm: the unfinished join finished on its own");
+                        return Ok(());
+                    }
+                    "pending" if Instant::now() < until => {
+                        std::thread::sleep(Duration::from_millis(500))
+                    }
+                    "inactive" => return Ok(()),
+                    _ => return leave(host),
+                }
+            }
+        }
         SwarmOp::Join(spec) => join(host, spec),
     }
 }

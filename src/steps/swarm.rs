@@ -18,6 +18,9 @@ use crate::host::{Action, Host};
 use crate::profile::{Role, Swarm, TokenSource, split_manager};
 use crate::steps::StepPlan;
 
+/// How long a pending node may finish its earlier join on its own before it is taken out.
+const PENDING_WAIT_SECONDS: u64 = 15;
+
 /// How long one command against a manager may take, beyond the ssh connect timeout.
 const MANAGER_COMMAND_SECONDS: u64 = 30;
 
@@ -222,7 +225,7 @@ pub fn plan(h: &Host, sw: &Swarm) -> Result<StepPlan> {
         }
         "pending" | "error" => {
             p.facts.push(format!(
-                "{} is {} (an earlier join did not finish{}): leaving, then joining again",
+                "{} is {} (an earlier join did not finish{}): out of it, then joining again",
                 info.name,
                 st.local_node_state,
                 if st.error.is_empty() {
@@ -234,7 +237,13 @@ pub fn plan(h: &Host, sw: &Swarm) -> Result<StepPlan> {
             p.actions.push(Action::swarm(
                 "swarm.leave",
                 "out of the unfinished join",
-                SwarmOp::Leave,
+                SwarmOp::Leave {
+                    wait_seconds: if st.local_node_state == "pending" {
+                        PENDING_WAIT_SECONDS.min(sw.join_timeout_seconds)
+                    } else {
+                        0
+                    },
+                },
             ));
             p.actions.push(join_action(h, sw, &mut p.facts));
         }
