@@ -46,6 +46,9 @@ pub enum Command {
     Storage(StorageArgs),
     /// Only the engine step: daemon.json, registry CAs, docker.service drop-ins, restart if changed.
     Engine(StorageArgs),
+    /// Only the mounts step: every NFS path of the profile is mounted, is NFS, and answers within
+    /// mounts.timeout_seconds (75 naming the path and server when it does not).
+    Mounts,
     /// Only the swarm step: fetch the join token from a manager (ssh, tls or a root-only file),
     /// join through the local Engine API, and have the manager set the node's labels.
     Join,
@@ -59,6 +62,7 @@ impl Command {
             Command::Storage(_) => "storage",
             Command::Engine(_) => "engine",
             Command::Join => "join",
+            Command::Mounts => "mounts",
         }
     }
     pub fn storage_args(&self) -> StorageArgs {
@@ -66,7 +70,7 @@ impl Command {
             Command::Plan(a) | Command::Apply(a) | Command::Storage(a) | Command::Engine(a) => {
                 a.clone()
             }
-            Command::Join => StorageArgs::default(),
+            Command::Join | Command::Mounts => StorageArgs::default(),
         }
     }
 }

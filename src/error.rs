@@ -36,6 +36,10 @@ pub enum Error {
     #[error("another swarmnode run (pid {pid}) holds {}; retry when it has finished", path.display())]
     Locked { path: PathBuf, pid: String },
 
+    /// Try again later: a remote that should answer does not (an NFS server).
+    #[error("{0}")]
+    Temporary(String),
+
     /// A required remote (a swarm manager) did not answer in time.
     #[error("{0}")]
     Unavailable(String),
@@ -62,7 +66,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Refused(_) | Error::Profile { .. } => exit::REFUSED,
-            Error::Locked { .. } => exit::TEMPORARY,
+            Error::Locked { .. } | Error::Temporary(_) => exit::TEMPORARY,
             Error::Unavailable(_) => exit::UNAVAILABLE,
             Error::Command(_) | Error::Engine(_) | Error::Io { .. } | Error::Failed(_) => {
                 exit::FAILURE

@@ -118,6 +118,7 @@ fn dispatch(cli: &Cli, report: &mut Report) -> Result<()> {
         Command::Storage(_) => Some("storage"),
         Command::Engine(_) => Some("engine"),
         Command::Join => Some("swarm"),
+        Command::Mounts => Some("mounts"),
         _ => None,
     };
     let wants = |step: &str| only.is_none_or(|o| o == step);
@@ -130,6 +131,11 @@ fn dispatch(cli: &Cli, report: &mut Report) -> Result<()> {
     if only == Some("engine") && profile.engine.is_none() {
         return Err(Error::Refused(
             "engine: the profile has no engine section; nothing to do".into(),
+        ));
+    }
+    if only == Some("mounts") && profile.mounts.is_none() {
+        return Err(Error::Refused(
+            "mounts: the profile has no mounts section; nothing to do".into(),
         ));
     }
     if only == Some("swarm") && profile.swarm.is_none() {
@@ -148,6 +154,17 @@ fn dispatch(cli: &Cli, report: &mut Report) -> Result<()> {
         )));
     }
     let planning = matches!(cli.command, Command::Plan(_));
+    // Offline (kickstart %post): `plan`/`apply` do what needs no running service and defer the rest.
+    let offline = match cli.command {
+        Command::Plan(_) | Command::Apply(_) => host.offline().map(str::to_string),
+        _ => None,
+    };
+    if let Some(why) = &offline {
+        out.line(format!(
+            "offline: {why}: doing what needs no running service; the rest is deferred to the first boot"
+        ));
+        report.offline = Some(why.clone());
+    }
     // The installed engine, read once for both steps.
     let version = if (profile.storage.is_some() && wants("storage"))
         || (profile.engine.is_some() && wants("engine"))
@@ -191,13 +208,23 @@ fn dispatch(cli: &Cli, report: &mut Report) -> Result<()> {
             apply_step(&host, &out, report, engine_plan)?;
         }
     }
-    if only.is_none() {
-        for p in steps::not_implemented(&profile) {
-            show_plan(&out, &p);
-            report.steps.push(StepReport::from_plan(&p, "skipped"));
-        }
+    if let Some(m) = profile.mounts.as_ref().filter(|_| wants("mounts")) {
+        // Checks only: nothing to apply.
+        let p = steps::mounts::plan(&host, m, offline.is_some())?;
+        show_plan(&out, &p);
+        let status = if planning { "planned" } else { "converged" };
+        report.steps.push(StepReport::from_plan(&p, status));
     }
-    if let Some(sw) = profile.swarm.as_ref().filter(|_| wants("swarm")) {
+    if let (Some(why), Some(_)) = (&offline, &profile.swarm) {
+        let p = StepPlan::skipped(
+            "swarm",
+            format!(
+                "deferred to the first boot ({why}): joining needs the network and a running docker"
+            ),
+        );
+        show_plan(&out, &p);
+        report.steps.push(StepReport::from_plan(&p, "deferred"));
+    } else if let Some(sw) = profile.swarm.as_ref().filter(|_| wants("swarm")) {
         let swarm_plan = |h: &Host| steps::swarm::plan(h, sw);
         if planning {
             let p = match swarm_plan(&host) {
@@ -216,6 +243,16 @@ fn dispatch(cli: &Cli, report: &mut Report) -> Result<()> {
             report.steps.push(StepReport::from_plan(&p, "planned"));
         } else {
             apply_step(&host, &out, report, swarm_plan)?;
+        }
+    }
+    if offline.is_some() {
+        let firstboot_plan = |h: &Host| steps::firstboot::plan(h, &profile);
+        if planning {
+            let p = firstboot_plan(&host)?;
+            show_plan(&out, &p);
+            report.steps.push(StepReport::from_plan(&p, "planned"));
+        } else {
+            apply_step(&host, &out, report, firstboot_plan)?;
         }
     }
     Ok(())

@@ -20,13 +20,16 @@ pub struct Report {
     pub exit_code: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why running services were out of reach (kickstart %post), when they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offline: Option<String>,
     pub steps: Vec<StepReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StepReport {
     pub step: &'static str,
-    /// planned | converged | changed | skipped | failed
+    /// planned | converged | changed | skipped | deferred | failed
     pub status: &'static str,
     pub facts: Vec<String>,
     pub warnings: Vec<String>,
@@ -78,6 +81,7 @@ impl Report {
             result: String::new(),
             exit_code: 0,
             error: None,
+            offline: None,
             steps: Vec::new(),
         }
     }

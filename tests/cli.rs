@@ -67,7 +67,7 @@ fn default_profile_is_read_under_root_and_cli_overrides_it() {
 }
 
 #[test]
-fn shipped_production_profile_plans_storage_and_engine_and_says_what_waits_for_docker() {
+fn shipped_production_profile_on_a_booted_node_checks_the_nfs_mounts_first() {
     let f = Fake::new();
     f.file(
         "mnt/docker/registry/ca.crt",
@@ -81,7 +81,14 @@ fn shipped_production_profile_plans_storage_and_engine_and_says_what_waits_for_d
         "--device",
         "/dev/disk/by-id/virtio-DATA1",
     ]);
-    expect_code(&o, 0);
+    expect_code(&o, 65);
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "mounts: /home is not mounted, and neither /etc/fstab nor a mount unit provides it"
+        ),
+        "{err}"
+    );
     let out = stdout(&o);
     assert!(out.contains("run    pvcreate /dev/vdb"), "{out}");
     assert!(
@@ -98,14 +105,6 @@ fn shipped_production_profile_plans_storage_and_engine_and_says_what_waits_for_d
     );
     assert!(
         out.contains("write  /etc/docker/certs.d/docker-registry.dccn.nl:5000/ca.crt (0644)"),
-        "{out}"
-    );
-    assert!(
-        out.contains("mounts: skipped: this version of swarmnode does not implement this step yet"),
-        "{out}"
-    );
-    assert!(
-        out.contains("swarm: skipped: cannot reach the docker engine at "),
         "{out}"
     );
     assert!(

@@ -500,6 +500,7 @@ fn overlay2_apply_keeps_fstab_and_is_idempotent_when_mounted() {
             "vgcreate docker /dev/vdb".into(),
             "lvcreate --yes --wipesignatures y --addtag swarmnode --name dockerdata --extents 95%VG docker".into(),
             "mkfs.xfs -n ftype=1 /dev/docker/dockerdata".into(),
+            "systemctl daemon-reload".into(),
             format!("mount -t xfs -o pquota /dev/docker/dockerdata {mp}"),
         ]
     );

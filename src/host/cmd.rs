@@ -5,9 +5,10 @@
 //! package that provides it.
 
 use std::collections::HashMap;
-use std::ffi::OsString;
 use std::fmt;
+use std::io::Read;
 use std::path::PathBuf;
+use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -121,6 +122,7 @@ pub fn package_of(tool: &str) -> &'static str {
         "dockerd" | "docker" => "docker-ce (or moby-engine / docker)",
         "systemctl" => "systemd",
         "ssh" => "openssh-clients",
+        "stat" | "install" => "coreutils",
         _ => "that provides it",
     }
 }
@@ -174,23 +176,47 @@ impl Runner {
             cmd: shown.clone(),
             source,
         };
-        let handle = duct::cmd(exe, cmd.argv[1..].iter().map(OsString::from))
-            .stdin_null()
-            .stdout_capture()
-            .stderr_capture()
+        let mut child = std::process::Command::new(exe)
+            .args(&cmd.argv[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .env("LC_ALL", "C")
             .env("LVM_SUPPRESS_FD_WARNINGS", "1")
-            .unchecked()
-            .start()
+            .spawn()
             .map_err(spawn)?;
-        let out = match limit {
-            None => handle.wait().map_err(spawn)?,
+        // Readers on their own threads, so a full pipe never stalls the child.
+        let read = |r: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                if let Some(mut r) = r {
+                    let _ = r.read_to_end(&mut buf);
+                }
+                buf
+            })
+        };
+        let out_t = read(
+            child
+                .stdout
+                .take()
+                .map(|r| Box::new(r) as Box<dyn Read + Send>),
+        );
+        let err_t = read(
+            child
+                .stderr
+                .take()
+                .map(|r| Box::new(r) as Box<dyn Read + Send>),
+        );
+        let status = match limit {
+            None => child.wait().map_err(spawn)?,
             Some(limit) => loop {
-                if let Some(out) = handle.try_wait().map_err(spawn)? {
-                    break out;
+                if let Some(st) = child.try_wait().map_err(spawn)? {
+                    break st;
                 }
                 if started.elapsed() >= limit {
-                    let _ = handle.kill();
+                    // SIGKILL and go: a child stuck on a dead NFS server may never be reaped,
+                    // and swarmnode must not wait for it (nor for its pipes).
+                    let _ = child.kill();
                     return Err(CommandError::Timeout {
                         cmd: shown,
                         secs: limit.as_secs(),
@@ -199,16 +225,18 @@ impl Runner {
                 std::thread::sleep(Duration::from_millis(20));
             },
         };
-        let code = out.status.code().unwrap_or(-1);
+        let stdout = out_t.join().unwrap_or_default();
+        let stderr = err_t.join().unwrap_or_default();
+        let code = status.code().unwrap_or(-1);
         tracing::debug!(cmd = %shown, code, ms = started.elapsed().as_millis() as u64, "done");
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stderr = String::from_utf8_lossy(&stderr);
         let keep = stderr.len().saturating_sub(STDERR_TAIL);
         let start = (keep..=stderr.len())
             .find(|i| stderr.is_char_boundary(*i))
             .unwrap_or(stderr.len());
         Ok(Output {
             code,
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: stderr[start..].to_string(),
         })
     }

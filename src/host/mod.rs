@@ -167,6 +167,7 @@ pub struct Host {
     root: PathBuf,
     pub runner: Runner,
     failpoint: Option<String>,
+    offline: Option<String>,
 }
 
 impl Host {
@@ -175,6 +176,7 @@ impl Host {
             root: root.to_path_buf(),
             runner: Runner::new(),
             failpoint: std::env::var(FAILPOINT_ENV).ok().filter(|s| !s.is_empty()),
+            offline: offline_reason(root),
         }
     }
 
@@ -208,9 +210,15 @@ impl Host {
         engine_api::Engine::at(&from_env.unwrap_or_else(|| self.path("/var/run/docker.sock")))
     }
 
-    /// Is systemd the running init (not true in a kickstart %post chroot)?
+    /// Is systemd the running init of this system (not in a kickstart %post chroot)?
     pub fn systemd_running(&self) -> bool {
-        self.path("/run/systemd/system").is_dir()
+        self.offline.is_none()
+    }
+
+    /// Why running services (systemd, docker, NFS, the network) are out of reach, as in a
+    /// kickstart %post chroot; `None` on a booted system.
+    pub fn offline(&self) -> Option<&str> {
+        self.offline.as_deref()
     }
 
     /// Saves swarmnode's own state (report, records) atomically: bookkeeping, not a planned change.
@@ -275,6 +283,27 @@ impl Host {
         }
         Ok(())
     }
+}
+
+/// Offline when systemd is not running, PID 1 is something else (a PID namespace), or this
+/// process is chrooted (Anaconda's %post: /run is the installer's, so /run/systemd/system exists).
+fn offline_reason(root: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    if !fs::under(root, "/run/systemd/system").is_dir() {
+        return Some("systemd is not running (no /run/systemd/system)".into());
+    }
+    let comm = std::fs::read_to_string(root.join("proc/1/comm")).unwrap_or_default();
+    if !comm.is_empty() && comm.trim() != "systemd" {
+        return Some(format!("PID 1 is {}, not systemd", comm.trim()));
+    }
+    // /proc/1/root is a magic link: followed as is, never resolved inside a --root.
+    if root == Path::new("/")
+        && let (Ok(a), Ok(b)) = (std::fs::metadata("/"), std::fs::metadata("/proc/1/root"))
+        && (a.dev(), a.ino()) != (b.dev(), b.ino())
+    {
+        return Some("running chrooted: / is not PID 1's root (kickstart %post)".into());
+    }
+    None
 }
 
 #[cfg(test)]

@@ -187,7 +187,9 @@ pub enum SwarmOp {
     Join(JoinSpec),
     /// Out of a pending or failed join: wait up to `wait_seconds` for it to finish on its own,
     /// else `POST /swarm/leave?force=true`.
-    Leave { wait_seconds: u64 },
+    Leave {
+        wait_seconds: u64,
+    },
 }
 
 impl fmt::Display for SwarmOp {

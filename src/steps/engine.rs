@@ -588,6 +588,30 @@ pub fn plan(
             Cmd::new("systemctl").arg("daemon-reload"),
         ));
     }
+    // Offline (kickstart %post): nothing runs yet; enabled, docker starts at boot.
+    if host.offline().is_some() {
+        p.facts.push(
+            "offline: docker is not reloaded, started or restarted now; it starts at boot".into(),
+        );
+    }
+    if host.offline().is_some() && units.unit.is_some() && e.start {
+        let enabled = host
+            .runner
+            .output(&crate::steps::firstboot::systemctl_is_enabled(
+                host,
+                "docker.service",
+            ))?
+            .stdout
+            .trim()
+            == "enabled";
+        if !enabled {
+            p.actions.push(Action::run(
+                "engine.enable",
+                "offline: docker starts at boot (the profile asks for a running docker)",
+                crate::steps::firstboot::systemctl(host, &["enable", "docker.service"]),
+            ));
+        }
+    }
     // Restart only what changed, only when running; start when asked.
     if host.systemd_running() && units.unit.is_some() {
         let active = host

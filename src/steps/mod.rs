@@ -3,6 +3,8 @@
 //! minus the effects.
 
 pub mod engine;
+pub mod firstboot;
+pub mod mounts;
 pub mod storage;
 pub mod swarm;
 
@@ -37,14 +39,4 @@ impl StepPlan {
             ..Default::default()
         }
     }
-}
-
-/// Steps of the profile that this version does not implement yet; `plan` and `apply` say so.
-pub fn not_implemented(profile: &crate::profile::Profile) -> Vec<StepPlan> {
-    let mut v = Vec::new();
-    let msg = "this version of swarmnode does not implement this step yet; the section is validated and skipped";
-    if profile.mounts.is_some() {
-        v.push(StepPlan::skipped("mounts", msg));
-    }
-    v
 }

@@ -57,6 +57,7 @@ const TOOLS: &[&str] = &[
     "dockerd",
     "docker",
     "ssh",
+    "stat",
 ];
 
 pub struct Fake {
@@ -70,8 +71,9 @@ pub fn fixture(name: &str) -> String {
 }
 
 impl Fake {
-    /// A host with a root disk vda (254:0, mounted at /) and a blank 4 GiB data disk vdb (254:16)
-    /// reachable as /dev/disk/by-id/virtio-DATA1; dockerd 20.10; LVM knows nothing.
+    /// A booted host (systemd runs) with a root disk vda (254:0, mounted at /) and a blank 4 GiB
+    /// data disk vdb (254:16) reachable as /dev/disk/by-id/virtio-DATA1; dockerd 20.10; LVM knows
+    /// nothing. [`Fake::offline`] makes it a kickstart %post chroot instead.
     pub fn new() -> Fake {
         assert!(
             nix::unistd::geteuid().is_root(),
@@ -84,7 +86,7 @@ impl Fake {
             "proc/self",
             "sys/class/block",
             "dev/disk/by-id",
-            "run",
+            "run/systemd/system",
             "etc",
             "var/lib",
         ] {
@@ -112,6 +114,11 @@ impl Fake {
         f.lvm_empty();
         f.out("wipefs", &fixture("wipefs-blank.json"));
         f
+    }
+
+    /// No running systemd: what a kickstart %post sees.
+    pub fn offline(&self) {
+        fs::remove_dir(self.root.join("run/systemd/system")).unwrap();
     }
 
     pub fn file(&self, rel: &str, text: &str) {

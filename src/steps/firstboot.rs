@@ -1,0 +1,111 @@
+//! The first-boot step, planned only offline (kickstart %post): what the first boot needs to
+//! finish the node. The binary at /usr/local/sbin/swarmnode, the effective profile (with the
+//! command line's --device and --driver in it) at /etc/swarmnode/profile.json, and the unit
+//! `swarmnode-firstboot.service` (kickstart/), enabled. The unit runs `swarmnode apply` once the
+//! network, remote file systems and docker are up, and writes the stamp
+//! /var/lib/swarmnode/firstboot.done only when it exits 0.
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::host::cmd::Cmd;
+use crate::host::{Action, Host};
+use crate::profile::Profile;
+use crate::steps::StepPlan;
+
+pub const UNIT: &str = include_str!("../../kickstart/swarmnode-firstboot.service");
+pub const UNIT_NAME: &str = "swarmnode-firstboot.service";
+pub const UNIT_PATH: &str = "/etc/systemd/system/swarmnode-firstboot.service";
+pub const WANTS_PATH: &str =
+    "/etc/systemd/system/multi-user.target.wants/swarmnode-firstboot.service";
+pub const BIN_PATH: &str = "/usr/local/sbin/swarmnode";
+pub const PROFILE_PATH: &str = "/etc/swarmnode/profile.json";
+pub const STAMP_PATH: &str = "/var/lib/swarmnode/firstboot.done";
+
+fn sha256_of(path: &std::path::Path) -> Option<Vec<u8>> {
+    std::fs::read(path)
+        .ok()
+        .map(|b| Sha256::digest(&b).to_vec())
+}
+
+/// `systemctl ARGS`, on the unit files under --root when there is one.
+pub fn systemctl(h: &Host, args: &[&str]) -> Cmd {
+    let c = Cmd::new("systemctl");
+    let c = if h.root() == std::path::Path::new("/") {
+        c
+    } else {
+        c.arg(format!("--root={}", h.root().display()))
+    };
+    c.args(args.iter().copied())
+}
+
+pub fn systemctl_is_enabled(h: &Host, unit: &str) -> Cmd {
+    systemctl(h, &["is-enabled", unit])
+}
+
+pub fn plan(h: &Host, effective: &Profile) -> Result<StepPlan> {
+    let mut p = StepPlan::new("firstboot");
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::io("firstboot: cannot find swarmnode's own binary", e))?;
+    let installed = h.path(BIN_PATH);
+    let len = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).ok();
+    let same = len(&exe).is_some()
+        && len(&exe) == len(&installed)
+        && sha256_of(&exe).is_some()
+        && sha256_of(&exe) == sha256_of(&installed);
+    if !same {
+        p.actions.push(Action::run(
+            "firstboot.binary",
+            "the first-boot unit runs this binary",
+            Cmd::new("install").args([
+                "-D",
+                "-m",
+                "0755",
+                &exe.to_string_lossy(),
+                &installed.to_string_lossy(),
+            ]),
+        ));
+    }
+    let text = serde_json::to_string_pretty(effective).expect("a profile serializes") + "\n";
+    let old = h.read_text(PROFILE_PATH)?;
+    let same = old.as_deref().is_some_and(|o| {
+        Profile::parse(std::path::Path::new(PROFILE_PATH), o).is_ok_and(|p| p == *effective)
+    });
+    if !same {
+        p.actions.push(Action::write(
+            "firstboot.profile",
+            "the profile of this run, --device and --driver included, for the first boot",
+            PROFILE_PATH,
+            0o600,
+            text,
+            old,
+        ));
+    }
+    let old = h.read_text(UNIT_PATH)?;
+    if old.as_deref() != Some(UNIT) {
+        p.actions.push(Action::write(
+            "firstboot.unit",
+            "finishes the node at first boot",
+            UNIT_PATH,
+            0o644,
+            UNIT.to_string(),
+            old,
+        ));
+    }
+    if std::fs::symlink_metadata(h.path(WANTS_PATH)).is_err() {
+        p.actions.push(Action::run(
+            "firstboot.enable",
+            "run at the next boot",
+            systemctl(h, &["enable", UNIT_NAME]),
+        ));
+    }
+    if h.path(STAMP_PATH).exists() {
+        p.warnings.push(format!(
+            "{STAMP_PATH} exists: the first-boot unit will not run; remove it to run it again"
+        ));
+    } else {
+        p.facts
+            .push(format!("{UNIT_NAME} finishes the node at the next boot"));
+    }
+    Ok(p)
+}

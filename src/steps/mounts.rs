@@ -1,0 +1,231 @@
+//! The mounts step: the NFS mounts the node needs are there, are NFS, and answer.
+//!
+//! It changes nothing (mounting is /etc/fstab's and remote-fs.target's job); it observes and
+//! refuses. Each path must be a mount point of type nfs or nfs4 that answers a `stat -f` (a
+//! STATFS round trip to the server, never served from a cache) within `timeout_seconds`. The probe
+//! runs in a child process that is killed and left behind at the deadline, so a hung server can
+//! never hang swarmnode: that path gives exit 75 with the server named.
+//! Offline (kickstart %post) the step checks that /etc/fstab or a mount unit provides each path.
+
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::host::Host;
+use crate::host::block::{self, Mount};
+use crate::host::cmd::{Cmd, CommandError};
+use crate::profile::Mounts;
+use crate::steps::StepPlan;
+
+/// An /etc/fstab line: what, where, type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FstabEntry {
+    pub source: String,
+    pub mount_point: String,
+    pub fstype: String,
+}
+
+pub fn parse_fstab(text: &str) -> Vec<FstabEntry> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 3).then(|| FstabEntry {
+                source: f[0].to_string(),
+                mount_point: f[1].trim_end_matches('/').to_string(),
+                fstype: f[2].to_string(),
+            })
+        })
+        .collect()
+}
+
+/// systemd's unit name for a mount point: `/mnt/docker` → `mnt-docker.mount`.
+pub fn mount_unit_name(path: &str) -> String {
+    let p = path.trim_matches('/');
+    if p.is_empty() {
+        return "-.mount".into();
+    }
+    let mut out = String::new();
+    for (i, c) in p.chars().enumerate() {
+        match c {
+            '/' => out.push('-'),
+            c if c.is_ascii_alphanumeric() || c == '_' || (c == '.' && i > 0) => out.push(c),
+            c => {
+                let mut b = [0u8; 4];
+                for byte in c.encode_utf8(&mut b).bytes() {
+                    out.push_str(&format!("\\x{byte:02x}"));
+                }
+            }
+        }
+    }
+    out + ".mount"
+}
+
+fn is_nfs(fstype: &str) -> bool {
+    fstype == "nfs" || fstype == "nfs4"
+}
+
+/// The problems found, worst first decides the exit code: refused (65) over temporary (75).
+#[derive(Default)]
+struct Problems {
+    refused: Vec<String>,
+    temporary: Vec<String>,
+}
+
+impl Problems {
+    fn into_result(self) -> Result<()> {
+        if !self.refused.is_empty() {
+            let mut all = self.refused;
+            all.extend(self.temporary);
+            return Err(Error::Refused(format!("mounts: {}", all.join("; "))));
+        }
+        if !self.temporary.is_empty() {
+            return Err(Error::Temporary(format!(
+                "mounts: {}; run again when the server answers",
+                self.temporary.join("; ")
+            )));
+        }
+        Ok(())
+    }
+}
+
+pub fn plan(h: &Host, m: &Mounts, offline: bool) -> Result<StepPlan> {
+    let mut p = StepPlan::new("mounts");
+    let fstab = parse_fstab(&h.read_text("/etc/fstab")?.unwrap_or_default());
+    let mut problems = Problems::default();
+    if offline {
+        for path in &m.nfs {
+            provided(h, &fstab, path, &mut p, &mut problems);
+        }
+        if problems.refused.is_empty() {
+            p.facts.push(
+                "whether the servers answer is checked at first boot (no network here)".into(),
+            );
+        }
+        problems.into_result()?;
+        return Ok(p);
+    }
+    let mounts = block::read_mounts(h.root())
+        .map_err(|e| Error::io("mounts: cannot read /proc/self/mountinfo", e))?;
+    let timeout = Duration::from_secs(m.timeout_seconds);
+    for path in &m.nfs {
+        // The last mount on a path is the one that is seen.
+        match mounts.iter().rev().find(|x| x.mount_point == *path) {
+            None => {
+                let from = fstab.iter().find(|e| e.mount_point == *path);
+                let unit = h
+                    .path(&format!("/etc/systemd/system/{}", mount_unit_name(path)))
+                    .exists();
+                match (from, unit) {
+                    (Some(e), _) => problems.temporary.push(format!(
+                        "{path} is not mounted (/etc/fstab: {} {}): its server may be down; \
+                         `mount {path}`",
+                        e.source, e.fstype
+                    )),
+                    (None, true) => problems.temporary.push(format!(
+                        "{path} is not mounted ({} exists): `systemctl start {}`",
+                        mount_unit_name(path),
+                        mount_unit_name(path)
+                    )),
+                    (None, false) => problems.refused.push(format!(
+                        "{path} is not mounted, and neither /etc/fstab nor a mount unit provides \
+                         it; add it, e.g. `SERVER:/export {path} nfs4 defaults,_netdev 0 0`"
+                    )),
+                }
+            }
+            Some(mt) if !is_nfs(&mt.fstype) => problems.refused.push(format!(
+                "{path} is {} from {}, not NFS",
+                mt.fstype, mt.source
+            )),
+            Some(mt) => match probe(h, path, mt, timeout)? {
+                Ok(ms) => p.facts.push(format!(
+                    "{path}: {} from {}, answered in {ms} ms",
+                    mt.fstype, mt.source
+                )),
+                Err(e) => problems.temporary.push(e),
+            },
+        }
+    }
+    problems.into_result()?;
+    Ok(p)
+}
+
+/// Offline: /etc/fstab (as nfs/nfs4) or a mount unit must provide the path.
+fn provided(h: &Host, fstab: &[FstabEntry], path: &str, p: &mut StepPlan, problems: &mut Problems) {
+    let unit = mount_unit_name(path);
+    match fstab.iter().rev().find(|e| e.mount_point == path) {
+        Some(e) if is_nfs(&e.fstype) => p.facts.push(format!(
+            "{path}: /etc/fstab mounts {} ({})",
+            e.source, e.fstype
+        )),
+        Some(e) => problems.refused.push(format!(
+            "{path}: /etc/fstab mounts {} as {}, not NFS",
+            e.source, e.fstype
+        )),
+        None if h.path(&format!("/etc/systemd/system/{unit}")).exists() => p
+            .facts
+            .push(format!("{path}: provided by /etc/systemd/system/{unit}")),
+        None => problems.refused.push(format!(
+            "{path}: neither /etc/fstab nor /etc/systemd/system/{unit} provides it; add it, \
+             e.g. `SERVER:/export {path} nfs4 defaults,_netdev 0 0`"
+        )),
+    }
+}
+
+/// `stat -f` in a child process, killed and abandoned at the deadline. Ok(Ok(milliseconds taken)),
+/// Ok(Err(why the server did not answer)), or Err when the probe itself could not run.
+fn probe(
+    h: &Host,
+    path: &str,
+    mt: &Mount,
+    timeout: Duration,
+) -> Result<std::result::Result<u128, String>> {
+    let cmd = Cmd::new("stat").args(["-f", "-c", "%T", "--", &h.tool_path(path)]);
+    let t = Instant::now();
+    Ok(match h.runner.output_timeout(&cmd, timeout) {
+        Ok(o) if o.code == 0 => Ok(t.elapsed().as_millis()),
+        Ok(o) => Err(format!(
+            "{path} (NFS from {}) fails: {}",
+            mt.source,
+            o.stderr.trim().replace('\n', " / ")
+        )),
+        Err(CommandError::Timeout { .. }) => Err(format!(
+            "{path} (NFS from {}) did not answer within {} s: the server is down or \
+             unreachable (swarmnode stopped waiting; the probe was killed)",
+            mt.source,
+            timeout.as_secs()
+        )),
+        Err(e) => return Err(e.into()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fstab_lines() {
+        let t = "# comment\n/dev/vda / ext4 defaults 0 1\n\nfs1:/home  /home nfs4 defaults,_netdev 0 0\n\
+                 127.0.0.1:/srv/project /project/ nfs vers=3 0 0\n";
+        let e = parse_fstab(t);
+        assert_eq!(e.len(), 3);
+        assert_eq!(
+            e[1],
+            FstabEntry {
+                source: "fs1:/home".into(),
+                mount_point: "/home".into(),
+                fstype: "nfs4".into()
+            }
+        );
+        assert_eq!(e[2].mount_point, "/project");
+    }
+
+    #[test]
+    fn mount_unit_names_as_systemd_escapes_them() {
+        // `systemd-escape --path --suffix=mount` gives the same.
+        assert_eq!(mount_unit_name("/home"), "home.mount");
+        assert_eq!(mount_unit_name("/mnt/docker"), "mnt-docker.mount");
+        assert_eq!(mount_unit_name("/mnt/my-data"), "mnt-my\\x2ddata.mount");
+        assert_eq!(mount_unit_name("/"), "-.mount");
+    }
+}

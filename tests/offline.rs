@@ -1,0 +1,185 @@
+//! Offline mode (a kickstart %post chroot: no running systemd, docker, NFS or network): `plan` and
+//! `apply` do what needs no running service, defer the rest one line each, and install the
+//! first-boot unit. Fake root without /run/systemd/system; `install` is the real one, and a fake
+//! `systemctl` that makes the symlinks `enable` would.
+
+mod common;
+
+use std::os::unix::fs::symlink;
+
+use common::*;
+
+const STOCK_UNIT: &str = "[Unit]\nDescription=Docker\n[Service]\nExecStart=/usr/bin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock\n";
+
+const FSTAB: &str = "/dev/vda / ext4 defaults 0 1\n\
+fs1.example.org:/home /home nfs4 defaults,_netdev 0 0\n\
+fs1.example.org:/project /project nfs4 defaults,_netdev 0 0\n\
+fs2.example.org:/docker /mnt/docker nfs defaults,_netdev 0 0\n";
+
+/// `systemctl [--root=R] enable|is-enabled UNIT` on the symlinks under R.
+const FAKE_SYSTEMCTL: &str = r#"#!/bin/sh
+echo "systemctl $*" >> "$FAKE/calls"
+root=/
+case "$1" in --root=*) root=${1#--root=}; shift ;; esac
+wants="$root/etc/systemd/system/multi-user.target.wants"
+case "$1" in
+  enable) /bin/mkdir -p "$wants" && /bin/ln -sf "/etc/systemd/system/$2" "$wants/$2" ;;
+  is-enabled) if [ -L "$wants/$2" ]; then echo enabled; else echo disabled; exit 1; fi ;;
+esac
+"#;
+
+fn kickstart_chroot() -> Fake {
+    let f = Fake::new();
+    f.offline();
+    f.file("etc/fstab", FSTAB);
+    f.file("usr/lib/systemd/system/docker.service", STOCK_UNIT);
+    f.file(
+        "mnt/docker/registry/ca.crt",
+        include_str!("fixtures/pki/registry-ca.crt"),
+    );
+    std::fs::write(f.fake.join("bin/systemctl"), FAKE_SYSTEMCTL).unwrap();
+    symlink("/usr/bin/install", f.fake.join("bin/install")).unwrap();
+    f
+}
+
+#[test]
+fn production_profile_plan_in_a_kickstart_chroot() {
+    let f = kickstart_chroot();
+    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/dccn-production.json");
+    let o = f.run(&[
+        "plan",
+        "--profile",
+        p,
+        "--device",
+        "/dev/disk/by-id/virtio-DATA1",
+    ]);
+    expect_code(&o, 0);
+    let out = stdout(&o);
+    let root = f.root.display();
+    for want in [
+        "offline: systemd is not running (no /run/systemd/system): doing what needs no running service; the rest is deferred to the first boot",
+        "run    pvcreate /dev/vdb",
+        "engine: offline: docker is not reloaded, started or restarted now; it starts at boot",
+        &format!("run    systemctl --root={root} enable docker.service"),
+        "mounts: /home: /etc/fstab mounts fs1.example.org:/home (nfs4)",
+        "mounts: /mnt/docker: /etc/fstab mounts fs2.example.org:/docker (nfs)",
+        "mounts: whether the servers answer is checked at first boot (no network here)",
+        "swarm: skipped: deferred to the first boot (systemd is not running (no /run/systemd/system)): joining needs the network and a running docker",
+        "firstboot: apply would do 4 action(s):",
+        &format!("{root}/usr/local/sbin/swarmnode    # the first-boot unit runs this binary"),
+        "write  /etc/swarmnode/profile.json (0600)",
+        "+     \"device\": \"/dev/disk/by-id/virtio-DATA1\",",
+        "write  /etc/systemd/system/swarmnode-firstboot.service (0644)",
+        &format!("run    systemctl --root={root} enable swarmnode-firstboot.service"),
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    assert!(!out.contains("daemon-reload"), "{out}");
+    assert!(!f.calls().iter().any(|c| c.starts_with("ssh ")));
+}
+
+#[test]
+fn offline_apply_installs_the_first_boot_and_a_second_run_changes_nothing() {
+    let f = kickstart_chroot();
+    f.file(
+        "var/lib/swarmnode/storage.json",
+        r#"{"driver": "devicemapper", "device": "/dev/vdb", "volume_group": "docker", "volume": "/dev/mapper/docker-thinpool"}"#,
+    );
+    let profile = r#"{"engine": {"hosts": ["unix:///var/run/docker.sock"], "start": true},
+      "mounts": {"nfs": ["/home", "/project", "/mnt/docker"]},
+      "swarm": {"managers": ["manager1:2377"], "token": {"source": "ssh"},
+                "labels": {"function": "production"}}}"#;
+    f.file("etc/swarmnode/profile.json", profile);
+    let o = f.run(&["--json", "apply"]);
+    expect_code(&o, 0);
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        r["offline"],
+        "systemd is not running (no /run/systemd/system)"
+    );
+    let status: Vec<(&str, &str)> = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["step"].as_str().unwrap(), s["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        status,
+        [
+            ("engine", "changed"),
+            ("mounts", "converged"),
+            ("swarm", "deferred"),
+            ("firstboot", "changed")
+        ]
+    );
+    assert_eq!(
+        f.read("etc/systemd/system/swarmnode-firstboot.service")
+            .unwrap(),
+        include_str!("../kickstart/swarmnode-firstboot.service")
+    );
+    for unit in ["docker.service", "swarmnode-firstboot.service"] {
+        let l = f
+            .root
+            .join("etc/systemd/system/multi-user.target.wants")
+            .join(unit);
+        assert!(l.is_symlink(), "{unit} not enabled");
+    }
+    let installed = std::fs::read(f.root.join("usr/local/sbin/swarmnode")).unwrap();
+    assert!(
+        installed == std::fs::read(BIN).unwrap(),
+        "binary not installed"
+    );
+    let saved: serde_json::Value =
+        serde_json::from_str(&f.read("etc/swarmnode/profile.json").unwrap()).unwrap();
+    assert_eq!(saved["swarm"]["labels"]["function"], "production");
+    assert!(
+        !f.calls()
+            .iter()
+            .any(|c| c.contains("daemon-reload") || c.contains(" start") || c.contains("restart")),
+        "{:?}",
+        f.calls()
+    );
+    // The same %post again (a re-run kickstart): nothing to do.
+    f.next_run();
+    let o = f.run(&["--json", "apply"]);
+    expect_code(&o, 0);
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["result"], "converged");
+    assert!(
+        !f.calls().iter().any(|c| c.contains(" enable ")),
+        "{:?}",
+        f.calls()
+    );
+}
+
+#[test]
+fn offline_nfs_path_nothing_provides_is_refused() {
+    let f = kickstart_chroot();
+    f.file(
+        "etc/fstab",
+        "/dev/vda / ext4 defaults 0 1\nfs1:/home /home xfs defaults 0 0\n",
+    );
+    f.file(
+        "etc/systemd/system/project.mount",
+        "[Mount]\nWhat=fs1:/project\nWhere=/project\nType=nfs4\n",
+    );
+    f.file(
+        "etc/swarmnode/profile.json",
+        r#"{"mounts": {"nfs": ["/home", "/project", "/mnt/docker"]}}"#,
+    );
+    let err = expect_refused(
+        &f,
+        &["plan"],
+        "mounts: /home: /etc/fstab mounts fs1:/home as xfs, not NFS",
+    );
+    assert!(
+        err.contains(
+            "/mnt/docker: neither /etc/fstab nor /etc/systemd/system/mnt-docker.mount provides it"
+        ),
+        "{err}"
+    );
+    assert!(
+        !err.contains("/project:"),
+        "a mount unit provides /project: {err}"
+    );
+}
