@@ -153,6 +153,39 @@ fn offline_apply_installs_the_first_boot_and_a_second_run_changes_nothing() {
 }
 
 #[test]
+fn a_registry_ca_on_nfs_waits_for_the_first_boot() {
+    let f = kickstart_chroot();
+    std::fs::remove_file(f.root.join("mnt/docker/registry/ca.crt")).unwrap();
+    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/dccn-production.json");
+    let o = f.run(&[
+        "plan",
+        "--profile",
+        p,
+        "--device",
+        "/dev/disk/by-id/virtio-DATA1",
+    ]);
+    expect_code(&o, 0);
+    let out = stdout(&o);
+    assert!(
+        out.contains("engine: offline: the CA of registry docker-registry.dccn.nl:5000 (/mnt/docker/registry/ca.crt) is not there yet (on NFS?): installed at first boot"),
+        "{out}"
+    );
+    assert!(!out.contains("certs.d"), "{out}");
+    // Online the same missing file is a refusal.
+    f.next_run();
+    std::fs::create_dir_all(f.root.join("run/systemd/system")).unwrap();
+    f.file(
+        "etc/swarmnode/profile.json",
+        r#"{"engine": {"registries": [{"host": "r:5000", "ca_file": "/mnt/docker/registry/ca.crt"}]}}"#,
+    );
+    expect_refused(
+        &f,
+        &["engine"],
+        "(/mnt/docker/registry/ca.crt) cannot be read",
+    );
+}
+
+#[test]
 fn offline_nfs_path_nothing_provides_is_refused() {
     let f = kickstart_chroot();
     f.file(

@@ -468,6 +468,15 @@ pub fn plan(
     // Registry CAs
     for r in &e.registries {
         let Some(ca) = &r.ca_file else { continue };
+        // Offline (kickstart %post) the CA often lives on NFS that is not mounted yet.
+        if host.offline().is_some() && !host.path(ca).exists() {
+            p.facts.push(format!(
+                "offline: the CA of registry {} ({ca}) is not there yet (on NFS?): installed at \
+                 first boot",
+                r.host
+            ));
+            continue;
+        }
         let bytes = std::fs::read(host.path(ca)).map_err(|err| {
             Error::Refused(format!(
                 "engine: the CA of registry {} ({ca}) cannot be read: {err}. nothing was changed",

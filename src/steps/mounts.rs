@@ -108,6 +108,7 @@ pub fn plan(h: &Host, m: &Mounts, offline: bool) -> Result<StepPlan> {
     let mounts = block::read_mounts(h.root())
         .map_err(|e| Error::io("mounts: cannot read /proc/self/mountinfo", e))?;
     let timeout = Duration::from_secs(m.timeout_seconds);
+    let mut to_probe: Vec<(&String, &Mount)> = Vec::new();
     for path in &m.nfs {
         // The last mount on a path is the one that is seen.
         match mounts.iter().rev().find(|x| x.mount_point == *path) {
@@ -137,13 +138,27 @@ pub fn plan(h: &Host, m: &Mounts, offline: bool) -> Result<StepPlan> {
                 "{path} is {} from {}, not NFS",
                 mt.fstype, mt.source
             )),
-            Some(mt) => match probe(h, path, mt, timeout)? {
-                Ok(ms) => p.facts.push(format!(
-                    "{path}: {} from {}, answered in {ms} ms",
-                    mt.fstype, mt.source
-                )),
-                Err(e) => problems.temporary.push(e),
-            },
+            Some(mt) => to_probe.push((path, mt)),
+        }
+    }
+    // All probes at once: the whole step is bounded by one timeout, however many servers hang.
+    let results: Vec<_> = std::thread::scope(|sc| {
+        let handles: Vec<_> = to_probe
+            .iter()
+            .map(|(path, mt)| sc.spawn(move || probe(h, path, mt, timeout)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|t| t.join().expect("a probe thread does not panic"))
+            .collect()
+    });
+    for ((path, mt), r) in to_probe.iter().zip(results) {
+        match r? {
+            Ok(ms) => p.facts.push(format!(
+                "{path}: {} from {}, answered in {ms} ms",
+                mt.fstype, mt.source
+            )),
+            Err(e) => problems.temporary.push(e),
         }
     }
     problems.into_result()?;

@@ -24,7 +24,8 @@ cat > /etc/docker/daemon.json <<'J'
 }
 J
 systemctl daemon-reload
-P=/payload/profiles/dccn-production.json
+# storage and engine only: the mounts and swarm steps have scenarios of their own
+P=/run/production-storage-engine.json; jq "del(.mounts, .swarm)" /payload/profiles/dccn-production.json > $P
 $S -v apply --profile $P --device "$D" >/run/swarmnode-apply1.log 2>&1; rc=$?
 grep -v DEBUG /run/swarmnode-apply1.log
 check "apply exits 0 (got $rc)" [ $rc = 0 ]
