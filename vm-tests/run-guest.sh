@@ -6,7 +6,8 @@
 #   serials DATA1, DATA2, ...
 #   (/dev/disk/by-id/virtio-DATA1 ...). Without any, one blank 4 GiB disk is made.
 # Env: TIMEOUT (s, default 900), APPEND (extra kernel args), MEM (MiB, default 2048), SMP (default 2),
-#      ROOTFS (a writable root image to boot instead of a throw-away snapshot of GUESTDIR/rootfs.img).
+#      ROOTFS (a writable root image to boot instead of a throw-away snapshot of GUESTDIR/rootfs.img),
+#      TAP + NETNS (a network card on the existing tap device TAP; qemu runs in network namespace NETNS).
 set -euo pipefail
 G=$1; P=$2; RES=$3; shift 3
 W=$(mktemp -d "${TMPDIR:-/tmp}/swarmnode-guest.XXXX")
@@ -25,15 +26,21 @@ done
 truncate -s 64M "$W/result.raw"
 if [ -n "${ROOTFS:-}" ]; then ROOTDRIVE="file=$ROOTFS,if=none,id=root,format=raw"
 else ROOTDRIVE="file=$G/rootfs.img,if=none,id=root,format=raw,snapshot=on"; fi
+net=(); wrap=()
+if [ -n "${TAP:-}" ]; then
+  net=(-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" -device "virtio-net-pci,netdev=n0,mac=52:54:00:77:00:32")
+  wrap=(ip netns exec "$NETNS")
+fi
 rc=0
-timeout "${TIMEOUT:-900}" qemu-system-x86_64 -accel tcg -m "${MEM:-2048}" -smp "${SMP:-2}" -no-reboot -display none -monitor none \
+"${wrap[@]}" timeout "${TIMEOUT:-900}" qemu-system-x86_64 -accel tcg -m "${MEM:-2048}" -smp "${SMP:-2}" -no-reboot -display none -monitor none \
   -serial "file:$W/serial.log" \
   -kernel "$G/vmlinuz" -initrd "$G/initrd.img" \
   -append "console=ttyS0 root=/dev/vda rw panic=-1 apparmor=0 systemd.unit=probe.target ${APPEND:-}" \
   -drive "$ROOTDRIVE" -device virtio-blk-pci,drive=root,serial=ROOT \
   "${drives[@]}" \
   -drive "file=$W/payload.img,if=none,id=pay,format=raw,readonly=on" -device virtio-blk-pci,drive=pay,serial=PAYLOAD \
-  -drive "file=$W/result.raw,if=none,id=res,format=raw" -device virtio-blk-pci,drive=res,serial=RESULT || rc=$?
+  -drive "file=$W/result.raw,if=none,id=res,format=raw" -device virtio-blk-pci,drive=res,serial=RESULT \
+  "${net[@]}" || rc=$?
 mkdir -p "$RES"; cp "$W/serial.log" "$RES/"
 tar -xf "$W/result.raw" -C "$RES" 2>/dev/null || echo "no result tar written (see $RES/serial.log)" >&2
 exit $rc

@@ -59,6 +59,7 @@ run_one() {
   P=$(mktemp -d)
   cp "$BIN" "$P/swarmnode"; cp vm-tests/guest/run.sh vm-tests/guest/lib.sh vm-tests/seed-thinpool.sh "$P/"
   cp "$f" "$P/scenario.sh"; echo "$s" > "$P/name"; cp -r profiles "$P/profiles"; cp -r vm-tests/scenarios "$P/scenarios"
+  cp -r kickstart "$P/kickstart"
   cp tests/fixtures/pki/registry-ca.crt "$P/"
   # "# disks: 4G 4G:ro 512M" → raw files; ":ro" makes the disk read-only
   read -r -a sizes <<<"$(sed -n 's/^# disks: *//p' "$f" | head -1)"
@@ -75,12 +76,23 @@ run_one() {
   echo "$boots" > "$P/boots"
   rootfs=""
   if [ "$boots" -gt 1 ]; then rootfs=$R/rootfs.img; cp --sparse=always "$G/rootfs.img" "$rootfs"; fi
+  # "# network: swarm": a swarm manager (swarm-tests/fixture.sh node 1: TLS API on 10.77.0.1:2376)
+  # in its own network namespace, and the guest's network card on a tap device on that bridge.
+  local tap="" netns=""
+  if grep -q '^# network: swarm' "$f"; then
+    manager_up "$R" "$P" || echo "FAIL $s: the swarm manager did not come up (see $R/fixture.log)"
+    tap=swtap0; netns=psw-br
+  fi
   t=$(date +%s)
   for b in $(seq 1 "$boots"); do
-    ROOTFS=$rootfs SMP=$SMP vm-tests/run-guest.sh "$G" "$P" "$R" "${disks[@]}" >>"$R/qemu.log" 2>&1
+    TAP=$tap NETNS=$netns ROOTFS=$rootfs SMP=$SMP vm-tests/run-guest.sh "$G" "$P" "$R" "${disks[@]}" >>"$R/qemu.log" 2>&1
     [ -f "$R/results.log" ] && mv "$R/results.log" "$R/results-boot$b.log"
     [ -f "$R/serial.log" ] && mv "$R/serial.log" "$R/serial-boot$b.log"
   done
+  if [ -n "$tap" ]; then
+    docker -H "unix://$R/psw/n1/docker.sock" node ls > "$R/manager-node-ls.txt" 2>&1
+    PSW_ROOT=$R/psw swarm-tests/fixture.sh down >> "$R/fixture.log" 2>&1
+  fi
   cat "$R"/results-boot*.log > "$R/results.log" 2>/dev/null
   cat "$R"/serial-boot*.log > "$R/serial.log" 2>/dev/null
   grep -E '^(PASS|FAIL|FIGURE) ' "$R/results.log" 2>/dev/null
@@ -92,6 +104,18 @@ run_one() {
   fi
   echo "scenario $s ($suite): $p passed, $m failed in $(( $(date +%s) - t )) s (log: $R/results.log)"
   rm -rf "$P"; rm -f "$R/rootfs.img"
+}
+
+# A swarm manager for a guest to join: one engine (swarm-tests/fixture.sh), swarm init, its client
+# certificate and CA digest in the payload, and a tap device on its bridge for the guest.
+manager_up() {
+  local R=$1 P=$2 sock=$1/psw/n1/docker.sock
+  PSW_ROOT=$R/psw swarm-tests/fixture.sh down > "$R/fixture.log" 2>&1
+  PSW_ROOT=$R/psw swarm-tests/fixture.sh up 1 >> "$R/fixture.log" 2>&1 || return 1
+  docker -H "unix://$sock" swarm init --advertise-addr 10.77.0.1 >> "$R/fixture.log" 2>&1 || return 1
+  mkdir -p "$P/pki"; cp "$R/psw/pki/ca.pem" "$R/psw/pki/cert.pem" "$R/psw/pki/key.pem" "$P/pki/"
+  docker -H "unix://$sock" swarm ca | sha256sum | cut -d' ' -f1 > "$P/ca-hash"
+  ip -n psw-br tuntap add dev swtap0 mode tap && ip -n psw-br link set swtap0 master psw-br0 up
 }
 
 # Guests are single-threaded work in TCG: JOBS guests of SMP vCPUs each share the host's cores.

@@ -1,0 +1,83 @@
+# The whole node, end to end, the way kickstart builds it.
+# Boot 1 is the installer's %post: kickstart/post.ks runs as it is (files fetched from a file:// "install
+# tree"), in a PID namespace where PID 1 is not systemd, so `swarmnode apply` runs offline: it builds the
+# thin pool, writes docker's configuration, enables docker, installs and enables the first-boot unit, and
+# defers the rest (the registry CA on NFS, the NFS answering check, the join), one line each.
+# Boot 2 is the first boot: swarmnode-firstboot.service finishes the node: docker on the pool, the NFS
+# mounts (served by this guest over loopback, standing in for the site's servers) answering, the CA from
+# NFS trusted, and the node joined (token over TLS from a real manager in a network namespace on the
+# host, CA pinned) and labelled function=production by that manager. The stamp is written.
+# Boot 3: the unit does not run again; the node is still in the swarm.
+# guest: bookworm
+# boots: 3
+# disks: 4G
+# network: swarm
+D=$(data 1)
+M=10.77.0.1
+manager() {  # the manager's Engine API over TLS, with the node's client certificate
+  docker -H tcp://$M:2376 --tlsverify --tlscacert /etc/swarmnode/pki/ca.pem \
+    --tlscert /etc/swarmnode/pki/cert.pem --tlskey /etc/swarmnode/pki/key.pem "$@"
+}
+if [ "$BOOT" = 1 ]; then
+  # What the kickstart's own sections give the node: an address on the cluster network, NFS in fstab.
+  mkdir -p /etc/systemd/network
+  printf '[Match]\nName=en*\n[Network]\nAddress=10.77.0.50/24\n' > /etc/systemd/network/10-cluster.network
+  systemctl enable systemd-networkd systemd-networkd-wait-online >/dev/null 2>&1
+  mkdir -p /srv/nfs/home /srv/nfs/project /srv/nfs/docker/registry /project /mnt/docker
+  cp /payload/registry-ca.crt /srv/nfs/docker/registry/ca.crt
+  for e in home project docker; do echo "/srv/nfs/$e 127.0.0.1(rw,sync,no_subtree_check,no_root_squash)"; done > /etc/exports
+  systemctl enable nfs-server >/dev/null 2>&1
+  for e in home:/home project:/project docker:/mnt/docker; do
+    echo "127.0.0.1:/srv/nfs/${e%%:*} ${e#*:} nfs4 defaults,_netdev,x-systemd.requires=nfs-server.service 0 0"
+  done >> /etc/fstab
+  # The install tree the %post fetches from, and the swarm credentials placed by the site.
+  mkdir -p /run/ks/profiles /etc/swarmnode/pki
+  cp /payload/swarmnode /run/ks/swarmnode; (cd /run/ks && sha256sum swarmnode > swarmnode.sha256)
+  jq --arg ca "sha256:$(cat /payload/ca-hash)" '.swarm = {"managers": ["10.77.0.1:2377"],
+      "token": {"source": "tls", "ca_file": "/etc/swarmnode/pki/ca.pem",
+                "cert_file": "/etc/swarmnode/pki/cert.pem", "key_file": "/etc/swarmnode/pki/key.pem"},
+      "ca_hash": $ca, "labels": {"function": "production"}, "join_timeout_seconds": 120}' \
+    /payload/profiles/dccn-production.json > /run/ks/profiles/node.json
+  cp /payload/pki/*.pem /etc/swarmnode/pki/ && chmod 600 /etc/swarmnode/pki/key.pem
+  sed -n '/^%post/,/^%end/p' /payload/kickstart/post.ks | sed '1d;$d' > /run/post.sh
+  SWARMNODE_URL=file:///run/ks DATA_DISK=$D PROFILE=node.json \
+    unshare --pid --fork --mount-proc bash /run/post.sh > /run/swarmnode-post.log 2>&1; rc=$?
+  cat /run/swarmnode-post.log
+  check "%post: exit 0 (got $rc)" [ $rc = 0 ]
+  check "%post: swarmnode saw it was offline" grep -q '^offline: PID 1 is bash, not systemd' /run/swarmnode-post.log
+  check "%post: the join is deferred" grep -q '^swarm: skipped: deferred to the first boot' /run/swarmnode-post.log
+  check "%post: the NFS check is deferred" grep -q '^mounts: whether the servers answer is checked at first boot' /run/swarmnode-post.log
+  check "%post: the registry CA on NFS is deferred" grep -q 'is not there yet (on NFS?): installed at first boot' /run/swarmnode-post.log
+  check "%post: the thin pool is made" lvs docker/thinpool
+  check "%post: docker was not started" sh -c '! systemctl is-active -q docker'
+  check "%post: docker is enabled" [ "$(systemctl is-enabled docker)" = enabled ]
+  check "%post: the first-boot unit is enabled" [ "$(systemctl is-enabled swarmnode-firstboot)" = enabled ]
+  check "%post: the unit passes systemd-analyze verify" systemd-analyze verify /etc/systemd/system/swarmnode-firstboot.service
+  check "%post: the binary is installed" cmp /payload/swarmnode /usr/local/sbin/swarmnode
+  check "%post: the saved profile has the device" [ "$(jq -r .storage.device /etc/swarmnode/profile.json)" = "$D" ]
+  check "%post: no stamp yet" [ ! -e /var/lib/swarmnode/firstboot.done ]
+elif [ "$BOOT" = 2 ]; then
+  journalctl -b -u swarmnode-firstboot --no-pager -o cat > /run/swarmnode-firstboot.log 2>&1
+  cat /run/swarmnode-firstboot.log
+  check "first boot: the unit succeeded" [ "$(systemctl show -p Result --value swarmnode-firstboot)" = success ]
+  check "first boot: the stamp is written" [ -e /var/lib/swarmnode/firstboot.done ]
+  check "first boot: report says exit 0" [ "$(jq .exit_code /var/lib/swarmnode/report.json)" = 0 ]
+  check "first boot: docker runs on the thin pool" [ "$(docker info --format '{{.Driver}}')" = devicemapper ]
+  check "first boot: pool docker-thinpool" sh -c "docker info 2>/dev/null | grep -q 'Pool Name: docker-thinpool'"
+  check "first boot: the three NFS mounts answered" [ "$(grep -c 'nfs4 from 127.0.0.1:/srv/nfs/.*answered in' /run/swarmnode-firstboot.log)" = 3 ]
+  check "first boot: the registry CA came from NFS" cmp /payload/registry-ca.crt /etc/docker/certs.d/docker-registry.dccn.nl:5000/ca.crt
+  check "first boot: the node is in the swarm" [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" = active ]
+  ID=$(docker info --format '{{.Swarm.NodeID}}')
+  manager node ls
+  check "first boot: the manager sees it ready" [ "$(manager node inspect -f '{{.Status.State}}' "$ID")" = ready ]
+  check "first boot: labelled function=production by the manager" [ "$(manager node inspect -f '{{index .Spec.Labels "function"}}' "$ID")" = production ]
+  check "first boot: advertised on the cluster network" [ "$(manager node inspect -f '{{.Status.Addr}}' "$ID")" = 10.77.0.50 ]
+  echo "$ID" > /var/lib/vmtest-node-id
+  sha256sum /var/lib/swarmnode/report.json > /var/lib/vmtest-report.sha
+  echo "FIGURE kickstart-firstboot: first-boot unit $(systemctl show -p ExecMainStartTimestampMonotonic --value swarmnode-firstboot) to $(systemctl show -p ExecMainExitTimestampMonotonic --value swarmnode-firstboot) us since boot"
+else
+  check "third boot: the unit did not run (stamp)" [ "$(systemctl show -p ConditionResult --value swarmnode-firstboot)" = no ]
+  check "third boot: the report is the first boot's" sha256sum -c --quiet /var/lib/vmtest-report.sha
+  for _ in $(seq 60); do [ "$(docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null)" = active ] && break; sleep 1; done
+  check "third boot: still in the swarm, same node" [ "$(docker info --format '{{.Swarm.NodeID}}')" = "$(cat /var/lib/vmtest-node-id)" ]
+fi
