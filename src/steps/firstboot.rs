@@ -28,15 +28,12 @@ fn sha256_of(path: &std::path::Path) -> Option<Vec<u8>> {
         .map(|b| Sha256::digest(&b).to_vec())
 }
 
-/// `systemctl ARGS`, on the unit files under --root when there is one.
+/// `systemctl --root=ROOT ARGS`: on the unit files, without asking a running systemd (there may be
+/// none, and from a PID namespace or a chroot it cannot be reached). Also with ROOT = /.
 pub fn systemctl(h: &Host, args: &[&str]) -> Cmd {
-    let c = Cmd::new("systemctl");
-    let c = if h.root() == std::path::Path::new("/") {
-        c
-    } else {
-        c.arg(format!("--root={}", h.root().display()))
-    };
-    c.args(args.iter().copied())
+    Cmd::new("systemctl")
+        .arg(format!("--root={}", h.root().display()))
+        .args(args.iter().copied())
 }
 
 pub fn systemctl_is_enabled(h: &Host, unit: &str) -> Cmd {
