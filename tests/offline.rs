@@ -222,6 +222,9 @@ fn the_example_kickstart_carries_the_post_snippet_verbatim() {
     let post = include_str!("../kickstart/post.ks");
     let node = include_str!("../kickstart/node.ks");
     let section = &post[post.find("\n%post").unwrap() + 1..];
-    assert!(node.contains(section), "kickstart/node.ks must end with post.ks's %post section");
+    assert!(
+        node.contains(section),
+        "kickstart/node.ks must end with post.ks's %post section"
+    );
     assert!(section.contains("swarmnode apply --device \"$DATA_DISK\""));
 }
