@@ -3,13 +3,15 @@
 # tree"), in a PID namespace where PID 1 is not systemd, so `swarmnode apply` runs offline: it builds the
 # thin pool, writes docker's configuration, enables docker, installs and enables the first-boot unit, and
 # defers the rest (the registry CA on NFS, the NFS answering check, the join), one line each.
-# Boot 2 is the first boot: swarmnode-firstboot.service finishes the node: docker on the pool, the NFS
-# mounts (served by this guest over loopback, standing in for the site's servers) answering, the CA from
-# NFS trusted, and the node joined (token over TLS from a real manager in a network namespace on the
-# host, CA pinned) and labelled function=production by that manager. The stamp is written.
-# Boot 3: the unit does not run again; the node is still in the swarm.
+# Boot 2 is the first boot, with the manager cut off (a test unit rejects traffic to it during this
+# boot only): the unit fails with 69 after join_timeout_seconds, visibly, and writes no stamp.
+# Boot 3, the manager reachable again: swarmnode-firstboot.service runs again and finishes the node:
+# docker on the pool, the NFS mounts (served by this guest over loopback, standing in for the site's
+# servers) answering, the CA from NFS trusted, and the node joined (token over TLS from a real manager
+# in a network namespace on the host, CA pinned) and labelled function=production by that manager.
+# The stamp is written. Boot 4: the unit does not run again; the node is still in the swarm.
 # guest: bookworm
-# boots: 3
+# boots: 4
 # disks: 4G
 # network: swarm
 D=$(data 1)
@@ -36,9 +38,23 @@ if [ "$BOOT" = 1 ]; then
   jq --arg ca "sha256:$(cat /payload/ca-hash)" '.swarm = {"managers": ["10.77.0.1:2377"],
       "token": {"source": "tls", "ca_file": "/etc/swarmnode/pki/ca.pem",
                 "cert_file": "/etc/swarmnode/pki/cert.pem", "key_file": "/etc/swarmnode/pki/key.pem"},
-      "ca_hash": $ca, "labels": {"function": "production"}, "join_timeout_seconds": 120}' \
+      "ca_hash": $ca, "labels": {"function": "production"}, "join_timeout_seconds": 30}' \
     /payload/profiles/dccn-production.json > /run/ks/profiles/node.json
   cp /payload/pki/*.pem /etc/swarmnode/pki/ && chmod 600 /etc/swarmnode/pki/key.pem
+  # Test only: during the next boot, and that boot only, the manager is unreachable.
+  cat > /etc/systemd/system/vmtest-cut-manager.service <<'U'
+[Unit]
+Description=test: reject traffic to the swarm manager during one boot
+Before=swarmnode-firstboot.service
+ConditionPathExists=!/var/lib/vmtest-cut-done
+[Service]
+Type=oneshot
+ExecStart=/usr/sbin/iptables -I OUTPUT -d 10.77.0.1 -j REJECT
+ExecStart=/usr/bin/touch /var/lib/vmtest-cut-done
+[Install]
+WantedBy=multi-user.target
+U
+  systemctl enable vmtest-cut-manager >/dev/null 2>&1
   sed -n '/^%post/,/^%end/p' /payload/kickstart/post.ks | sed '1d;$d' > /run/post.sh
   SWARMNODE_URL=file:///run/ks DATA_DISK=$D PROFILE=node.json \
     unshare --pid --fork --mount-proc bash /run/post.sh > /run/swarmnode-post.log 2>&1; rc=$?
@@ -57,27 +73,36 @@ if [ "$BOOT" = 1 ]; then
   check "%post: the saved profile has the device" [ "$(jq -r .storage.device /etc/swarmnode/profile.json)" = "$D" ]
   check "%post: no stamp yet" [ ! -e /var/lib/swarmnode/firstboot.done ]
 elif [ "$BOOT" = 2 ]; then
+  journalctl -b -u swarmnode-firstboot --no-pager -o cat > /run/swarmnode-firstboot-failed.log 2>&1
+  grep -v DEBUG /run/swarmnode-firstboot-failed.log | grep -E '^(swarm|Starting|Finished|swarmnode)|Failed'
+  systemctl status swarmnode-firstboot --no-pager 2>&1 | head -5
+  check "manager cut off: the unit failed" [ "$(systemctl show -p ActiveState --value swarmnode-firstboot)" = failed ]
+  check "manager cut off: exit 69" [ "$(systemctl show -p ExecMainStatus --value swarmnode-firstboot)" = 69 ]
+  check "manager cut off: says no manager took the join" grep -q 'could not join within 30 s' /run/swarmnode-firstboot-failed.log
+  check "manager cut off: no stamp" [ ! -e /var/lib/swarmnode/firstboot.done ]
+  check "manager cut off: the node is not left pending" [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" = inactive ]
+elif [ "$BOOT" = 3 ]; then
   journalctl -b -u swarmnode-firstboot --no-pager -o cat > /run/swarmnode-firstboot.log 2>&1
   cat /run/swarmnode-firstboot.log
-  check "first boot: the unit succeeded" [ "$(systemctl show -p Result --value swarmnode-firstboot)" = success ]
-  check "first boot: the stamp is written" [ -e /var/lib/swarmnode/firstboot.done ]
-  check "first boot: report says exit 0" [ "$(jq .exit_code /var/lib/swarmnode/report.json)" = 0 ]
-  check "first boot: docker runs on the thin pool" [ "$(docker info --format '{{.Driver}}')" = devicemapper ]
-  check "first boot: pool docker-thinpool" sh -c "docker info 2>/dev/null | grep -q 'Pool Name: docker-thinpool'"
-  check "first boot: the three NFS mounts answered" [ "$(grep -c 'nfs4 from 127.0.0.1:/srv/nfs/.*answered in' /run/swarmnode-firstboot.log)" = 3 ]
-  check "first boot: the registry CA came from NFS" cmp /payload/registry-ca.crt /etc/docker/certs.d/docker-registry.dccn.nl:5000/ca.crt
-  check "first boot: the node is in the swarm" [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" = active ]
+  check "first boot, again: the unit ran and succeeded" [ "$(systemctl show -p Result --value swarmnode-firstboot)" = success ]
+  check "first boot, again: the stamp is written" [ -e /var/lib/swarmnode/firstboot.done ]
+  check "first boot, again: report says exit 0" [ "$(jq .exit_code /var/lib/swarmnode/report.json)" = 0 ]
+  check "first boot, again: docker runs on the thin pool" [ "$(docker info --format '{{.Driver}}')" = devicemapper ]
+  check "first boot, again: pool docker-thinpool" sh -c "docker info 2>/dev/null | grep -q 'Pool Name: docker-thinpool'"
+  check "first boot, again: the three NFS mounts answered" [ "$(grep -c 'nfs4 from 127.0.0.1:/srv/nfs/.*answered in' /run/swarmnode-firstboot.log)" = 3 ]
+  check "first boot, again: the registry CA came from NFS" cmp /payload/registry-ca.crt /etc/docker/certs.d/docker-registry.dccn.nl:5000/ca.crt
+  check "first boot, again: the node is in the swarm" [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" = active ]
   ID=$(docker info --format '{{.Swarm.NodeID}}')
   manager node ls
-  check "first boot: the manager sees it ready" [ "$(manager node inspect -f '{{.Status.State}}' "$ID")" = ready ]
-  check "first boot: labelled function=production by the manager" [ "$(manager node inspect -f '{{index .Spec.Labels "function"}}' "$ID")" = production ]
-  check "first boot: advertised on the cluster network" [ "$(manager node inspect -f '{{.Status.Addr}}' "$ID")" = 10.77.0.50 ]
+  check "first boot, again: the manager sees it ready" [ "$(manager node inspect -f '{{.Status.State}}' "$ID")" = ready ]
+  check "first boot, again: labelled function=production by the manager" [ "$(manager node inspect -f '{{index .Spec.Labels "function"}}' "$ID")" = production ]
+  check "first boot, again: advertised on the cluster network" [ "$(manager node inspect -f '{{.Status.Addr}}' "$ID")" = 10.77.0.50 ]
   echo "$ID" > /var/lib/vmtest-node-id
   sha256sum /var/lib/swarmnode/report.json > /var/lib/vmtest-report.sha
   echo "FIGURE kickstart-firstboot: first-boot unit $(systemctl show -p ExecMainStartTimestampMonotonic --value swarmnode-firstboot) to $(systemctl show -p ExecMainExitTimestampMonotonic --value swarmnode-firstboot) us since boot"
 else
-  check "third boot: the unit did not run (stamp)" [ "$(systemctl show -p ConditionResult --value swarmnode-firstboot)" = no ]
-  check "third boot: the report is the first boot's" sha256sum -c --quiet /var/lib/vmtest-report.sha
+  check "fourth boot: the unit did not run (stamp)" [ "$(systemctl show -p ConditionResult --value swarmnode-firstboot)" = no ]
+  check "fourth boot: the report is the first boot's" sha256sum -c --quiet /var/lib/vmtest-report.sha
   for _ in $(seq 60); do [ "$(docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null)" = active ] && break; sleep 1; done
-  check "third boot: still in the swarm, same node" [ "$(docker info --format '{{.Swarm.NodeID}}')" = "$(cat /var/lib/vmtest-node-id)" ]
+  check "fourth boot: still in the swarm, same node" [ "$(docker info --format '{{.Swarm.NodeID}}')" = "$(cat /var/lib/vmtest-node-id)" ]
 fi
