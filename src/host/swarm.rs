@@ -453,18 +453,25 @@ fn fetch_token(host: &Host, via: &JoinVia, left: Duration) -> Result<Token, Atte
     })
 }
 
-/// A failed token command: authentication and certificate failures stop; the rest is retried.
-fn token_failure(manager: &str, cmd: &Cmd, stderr: &str) -> Attempt {
-    let tail = stderr.trim().replace('\n', " / ");
-    let auth = [
+/// Did ssh or the docker CLI fail to authenticate the manager (or be accepted by it)? Retrying
+/// does not help then: a wrong host key, key or certificate stays wrong.
+pub fn not_authenticated(stderr: &str) -> bool {
+    [
         "Host key verification failed",
         "REMOTE HOST IDENTIFICATION HAS CHANGED",
         "Permission denied",
         "x509:",
         "tls:",
         "certificate",
-    ];
-    if auth.iter().any(|a| stderr.contains(a)) {
+    ]
+    .iter()
+    .any(|a| stderr.contains(a))
+}
+
+/// A failed token command: authentication and certificate failures stop; the rest is retried.
+fn token_failure(manager: &str, cmd: &Cmd, stderr: &str) -> Attempt {
+    let tail = stderr.trim().replace('\n', " / ");
+    if not_authenticated(stderr) {
         Attempt::Stop(Error::Refused(format!(
             "swarm: manager {manager} could not be authenticated (or did not accept us): \
              `{cmd}`: {tail}; check the keys, known hosts or certificates of swarm.token"

@@ -387,7 +387,7 @@ fn active(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
         ));
     }
     if sw.remove_stale_nodes {
-        stale(h, &ch, info, &node, p)?;
+        stale(h, &ch, &node, p)?;
     }
     Ok(())
 }
@@ -447,14 +447,7 @@ fn ask(h: &Host, ch: &Channel, cmd: &Cmd) -> Result<std::result::Result<String, 
     {
         Ok(o) if o.code == 0 => Ok(Ok(o.stdout)),
         Ok(o) => {
-            let auth = [
-                "Host key verification failed",
-                "REMOTE HOST IDENTIFICATION HAS CHANGED",
-                "Permission denied",
-                "x509:",
-                "tls:",
-            ];
-            if auth.iter().any(|a| o.stderr.contains(a)) {
+            if swarm::not_authenticated(&o.stderr) {
                 return Err(Error::Refused(format!(
                     "swarm: manager {} could not be authenticated (or did not accept us): \
                      `{cmd}`: {}; check the keys, known hosts or certificates of swarm.token",
@@ -469,7 +462,7 @@ fn ask(h: &Host, ch: &Channel, cmd: &Cmd) -> Result<std::result::Result<String, 
     }
 }
 
-fn stale(h: &Host, ch: &Channel, info: &Info, me: &Node, p: &mut StepPlan) -> Result<()> {
+fn stale(h: &Host, ch: &Channel, me: &Node, p: &mut StepPlan) -> Result<()> {
     let cmd = ch
         .docker(h, &["node", "ls", "--format", "{{json .}}"])
         .expect("a channel");
@@ -487,7 +480,6 @@ fn stale(h: &Host, ch: &Channel, info: &Info, me: &Node, p: &mut StepPlan) -> Re
         source,
     })?;
     let hostname = &me.description.hostname;
-    let _ = info;
     for n in nodes
         .iter()
         .filter(|n| &n.hostname == hostname && n.id != me.id)
