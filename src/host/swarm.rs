@@ -277,6 +277,9 @@ enum Attempt {
     OutOfTime,
 }
 
+/// Less time than this left: no new attempt (it could only be cut off by the deadline).
+const MIN_ATTEMPT: Duration = Duration::from_secs(2);
+
 /// dockerd waits this long for a manager before it answers "Timeout was reached" (and leaves
 /// the node pending).
 const DOCKERD_JOIN_WAIT: Duration = Duration::from_secs(20);
@@ -290,8 +293,8 @@ fn join(host: &Host, spec: &JoinSpec) -> Result<()> {
     'rounds: loop {
         for via in &spec.via {
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
+            if left < MIN_ATTEMPT {
+                break 'rounds;
             }
             match attempt(host, spec, via, left, &mut posted) {
                 Ok(()) => return Ok(()),
@@ -308,7 +311,7 @@ fn join(host: &Host, spec: &JoinSpec) -> Result<()> {
             }
         }
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        if left < MIN_ATTEMPT {
             break;
         }
         let pause = jitter(delay).min(left);
@@ -437,8 +440,8 @@ fn fetch_token(host: &Host, via: &JoinVia, left: Duration) -> Result<Token, Atte
                 Ok(out) => return Err(token_failure(&via.manager, &cmd, &out.stderr)),
                 Err(CommandError::Timeout { .. }) => {
                     return Err(Attempt::Retry(format!(
-                        "`{cmd}` did not answer within {} s",
-                        limit.as_secs()
+                        "`{cmd}` did not answer within {:.1} s",
+                        limit.as_secs_f64()
                     )));
                 }
                 Err(e) => return Err(Attempt::Stop(e.into())),
