@@ -290,12 +290,14 @@ fn join(host: &Host, spec: &JoinSpec) -> Result<()> {
     let mut delay = Duration::from_secs(1);
     let mut last = String::from("no attempt was made");
     let mut posted = false;
+    let mut tried = false;
     'rounds: loop {
         for via in &spec.via {
             let left = deadline.saturating_duration_since(Instant::now());
-            if left < MIN_ATTEMPT {
+            if left.is_zero() || (tried && left < MIN_ATTEMPT) {
                 break 'rounds;
             }
+            tried = true;
             match attempt(host, spec, via, left, &mut posted) {
                 Ok(()) => return Ok(()),
                 Err(Attempt::Stop(e)) => {
