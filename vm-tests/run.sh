@@ -43,8 +43,9 @@ file "$BIN" | grep -q 'static' || { echo "$BIN is not statically linked" >&2; ex
 
 scenarios=("$@")
 if [ ${#scenarios[@]} -eq 0 ]; then
-  # every scenario but those marked "# ci: no" (the demo), longest (trixie) first
-  for f in $(ls vm-tests/scenarios/*.sh | sort -r); do
+  # every scenario but those marked "# ci: no"; the longest first: most boots, then trixie
+  for f in $(for g in vm-tests/scenarios/*.sh; do
+               echo "$(sed -n 's/^# boots: *//p' "$g" | head -1) $g"; done | sort -k1,1nr -k2,2r | cut -d' ' -f2); do
     grep -q '^# ci: no' "$f" || scenarios+=("$(basename "$f" .sh)")
   done
 fi
