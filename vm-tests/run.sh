@@ -45,7 +45,8 @@ scenarios=("$@")
 if [ ${#scenarios[@]} -eq 0 ]; then
   # every scenario but those marked "# ci: no"; the longest first: most boots, then trixie
   for f in $(for g in vm-tests/scenarios/*.sh; do
-               echo "$(sed -n 's/^# boots: *//p' "$g" | head -1) $g"; done | sort -k1,1nr -k2,2r | cut -d' ' -f2); do
+               b=$(sed -n 's/^# boots: *//p' "$g" | head -1); echo "${b:-1} $g"
+             done | sort -k1,1nr -k2,2r | cut -d' ' -f2); do
     grep -q '^# ci: no' "$f" || scenarios+=("$(basename "$f" .sh)")
   done
 fi
