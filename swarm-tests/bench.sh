@@ -8,8 +8,7 @@ cd "$(dirname "$0")"
 BIN=$(readlink -f "${SWARMNODE_BIN:-../target/debug/swarmnode}")
 ROUNDS=${1:-5}
 source ./fixture.sh
-api() { curl -s --unix-socket "$R/n$1/docker.sock" "http://localhost$2"; }
-on_manager() { docker -H "unix://$R/n1/docker.sock" "$@"; }
+source ./lib.sh
 tls() { docker -H tcp://$NET.1:2376 --tlsverify --tlscacert $P/ca.pem --tlscert $P/cert.pem --tlskey $P/key.pem "$@"; }
 ms() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%d", (b-a)*1000}'; }
 # until the manager has node $1 ready with function=production
@@ -25,14 +24,6 @@ reset_node() {
   docker -H "unix://$R/n$1/docker.sock" swarm leave --force > /dev/null 2>&1
   [ -n "$id" ] && on_manager node rm --force "$id" > /dev/null 2>&1
   true
-}
-node_root() {
-  local r=$R/n$1/root
-  rm -rf "$r"; mkdir -p "$r/run" "$r/var/lib" "$r/root/.ssh" "$r/etc/swarmnode/pki"
-  cp "$R/ssh/id_ed25519" "$r/root/.ssh/"; chmod 600 "$r/root/.ssh/id_ed25519"
-  cp "$R/ssh/known_hosts" "$r/etc/swarmnode/known_hosts"
-  cp "$P/ca.pem" "$P/cert.pem" "$P/key.pem" "$r/etc/swarmnode/pki/"; chmod 600 "$r/etc/swarmnode/pki/key.pem"
-  printf '%s\n' "$TOK" > "$r/etc/swarmnode/join-token"; chmod 600 "$r/etc/swarmnode/join-token"
 }
 declare -A SRC=(
   [ssh]='{"source": "ssh", "identity_file": "/root/.ssh/id_ed25519", "known_hosts_file": "/etc/swarmnode/known_hosts"}'
@@ -61,8 +52,7 @@ for src in ssh tls file; do
   for _ in $(seq "$ROUNDS"); do
     reset_node 2
     t=$(now)
-    ip netns exec psw-n2 env DOCKER_HOST="unix://$R/n2/docker.sock" DOCKER_CONFIG="$R/dockercfg" \
-      "$BIN" --root "$R/n2/root" -q join > /dev/null 2>&1 || { echo "swarmnode join ($src) failed"; exit 1; }
+    sn 2 -q join > /dev/null 2>&1 || { echo "swarmnode join ($src) failed"; exit 1; }
     if [ $src = file ]; then   # no channel to a manager: the label is set by hand, as the site does
       on_manager node update --label-add function=production "$(api 2 /info | jq -r .Swarm.NodeID)" > /dev/null
     fi

@@ -19,36 +19,22 @@ expect_rc() { local want=$1 got=$2 what=$3
   if [ "$got" = "$want" ]; then pass "$what (exit $got)"; else fail "$what: exit $got, wanted $want"; fi; }
 secs() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
 
-# ---- helpers on node i
-api() { curl -s --unix-socket "$R/n$1/docker.sock" "http://localhost$2"; }
+# ---- helpers on node i (api, on_manager, node_root, sn: lib.sh)
+source ./lib.sh
 state() { api "$1" /info | jq -r .Swarm.LocalNodeState; }
 nid() { api "$1" /info | jq -r .Swarm.NodeID; }
-on_manager() { docker -H "unix://$R/n1/docker.sock" "$@"; }
 labels_of() { on_manager node inspect -f '{{json .Spec.Labels}}' "$1" 2>&1; }
-# a root for swarmnode on node i: the ssh key and known_hosts, the TLS client certificate
-node_root() {
-  local i=$1 r=$R/n$1/root
-  rm -rf "$r"; mkdir -p "$r/run" "$r/var/lib" "$r/root/.ssh" "$r/etc/swarmnode/pki"
-  cp "$R/ssh/id_ed25519" "$r/root/.ssh/id_ed25519"; chmod 600 "$r/root/.ssh/id_ed25519"
-  cp "$R/ssh/known_hosts" "$r/etc/swarmnode/known_hosts"
-  cp "$P/ca.pem" "$P/cert.pem" "$P/key.pem" "$r/etc/swarmnode/pki/"; chmod 600 "$r/etc/swarmnode/pki/key.pem"
-}
 profile() { printf '%s\n' "$2" > "$R/n$1/root/etc/swarmnode/profile.json"; }
 SSH='{"source": "ssh", "identity_file": "/root/.ssh/id_ed25519", "known_hosts_file": "/etc/swarmnode/known_hosts", "connect_timeout_seconds": 3}'
 TLS='{"source": "tls", "ca_file": "/etc/swarmnode/pki/ca.pem", "cert_file": "/etc/swarmnode/pki/cert.pem", "key_file": "/etc/swarmnode/pki/key.pem"}'
-# swarmnode on node i: its network namespace, its engine, its root
-sn() { local i=$1; shift
-  ip netns exec "psw-n$i" env DOCKER_HOST="unix://$R/n$i/docker.sock" DOCKER_CONFIG="$R/dockercfg" \
-    "$BIN" --root "$R/n$i/root" "$@"; }
-
 trap 'down >/dev/null 2>&1' EXIT
 down >/dev/null 2>&1
 T0=$(now)
 up 1 2 3 4 5 6 7 > "$OUT/up.log" 2>&1 || { cat "$OUT/up.log"; echo "0 passed, 1 failed"; exit 1; }
 on_manager swarm init --advertise-addr $NET.1 > /dev/null
+for i in 2 3 4 5 6 7; do node_root "$i"; done    # before $TOK: no token file in these roots
 TOK=$(on_manager swarm join-token -q worker)
 CA_HASH=sha256:$(on_manager swarm ca | sha256sum | cut -d' ' -f1)
-for i in 2 3 4 5 6 7; do node_root "$i"; done
 echo "fixture: 7 engines and a swarm in $(secs "$T0") s"
 
 # ---- 1. join over ssh, labels set by the manager; no token in any argv or output

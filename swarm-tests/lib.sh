@@ -1,0 +1,20 @@
+# Helpers shared by run.sh and bench.sh (sourced after fixture.sh).
+# The API of node i's engine, and the manager's (node 1) docker CLI.
+api() { curl -s --unix-socket "$R/n$1/docker.sock" "http://localhost$2"; }
+on_manager() { docker -H "unix://$R/n1/docker.sock" "$@"; }
+# A --root for swarmnode on node i: the ssh key and known_hosts, the TLS client certificate, and the
+# join token when $TOK is set (mode 0600).
+node_root() {
+  local r=$R/n$1/root
+  rm -rf "$r"; mkdir -p "$r/run" "$r/var/lib" "$r/root/.ssh" "$r/etc/swarmnode/pki"
+  cp "$R/ssh/id_ed25519" "$r/root/.ssh/id_ed25519"; chmod 600 "$r/root/.ssh/id_ed25519"
+  cp "$R/ssh/known_hosts" "$r/etc/swarmnode/known_hosts"
+  cp "$P/ca.pem" "$P/cert.pem" "$P/key.pem" "$r/etc/swarmnode/pki/"; chmod 600 "$r/etc/swarmnode/pki/key.pem"
+  if [ -n "${TOK:-}" ]; then
+    printf '%s\n' "$TOK" > "$r/etc/swarmnode/join-token"; chmod 600 "$r/etc/swarmnode/join-token"
+  fi
+}
+# swarmnode on node i: in its network namespace, with its engine and its root
+sn() { local i=$1; shift
+  ip netns exec "psw-n$i" env DOCKER_HOST="unix://$R/n$i/docker.sock" DOCKER_CONFIG="$R/dockercfg" \
+    "$BIN" --root "$R/n$i/root" "$@"; }
