@@ -5,7 +5,7 @@
 # boot with the manager cut off: the unit fails (69) and writes no stamp; boot 3 runs it again and
 # it finishes the node and joins it; boot 4 does nothing.
 # Prints the %post log, the first-boot journal, the manager's node list and every check.
-# Needs root; installs what it needs; ~8 minutes the first time (the guest image is built), ~5 after.
+# Needs root; installs what it needs; about 10 minutes, plus 2 the first time (the guest image).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 .ci/setup-host
