@@ -73,14 +73,7 @@ fn shipped_production_profile_on_a_booted_node_checks_the_nfs_mounts_first() {
         "mnt/docker/registry/ca.crt",
         include_str!("fixtures/pki/registry-ca.crt"),
     );
-    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/dccn-production.json");
-    let o = f.run(&[
-        "plan",
-        "--profile",
-        p,
-        "--device",
-        "/dev/disk/by-id/virtio-DATA1",
-    ]);
+    let o = f.plan_production();
     expect_code(&o, 65);
     let err = stderr(&o);
     assert!(

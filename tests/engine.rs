@@ -21,7 +21,7 @@ const SEED_DAEMON_JSON: &str = r#"{
 "#;
 
 /// A node whose storage step recorded the thin pool, with docker-ce's stock unit, systemd running
-/// and docker active.
+/// (the fake root's default) and docker active.
 fn node() -> Fake {
     let f = Fake::new();
     f.file(
@@ -29,7 +29,6 @@ fn node() -> Fake {
         r#"{"driver": "devicemapper", "device": "/dev/vdb", "volume_group": "docker", "volume": "/dev/mapper/docker-thinpool"}"#,
     );
     f.file("usr/lib/systemd/system/docker.service", STOCK_UNIT);
-    std::fs::create_dir_all(f.root.join("run/systemd/system")).unwrap();
     f.out("systemctl", "active\n");
     f
 }

@@ -45,14 +45,7 @@ fn kickstart_chroot() -> Fake {
 #[test]
 fn production_profile_plan_in_a_kickstart_chroot() {
     let f = kickstart_chroot();
-    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/dccn-production.json");
-    let o = f.run(&[
-        "plan",
-        "--profile",
-        p,
-        "--device",
-        "/dev/disk/by-id/virtio-DATA1",
-    ]);
+    let o = f.plan_production();
     expect_code(&o, 0);
     let out = stdout(&o);
     let root = f.root.display();
@@ -156,14 +149,7 @@ fn offline_apply_installs_the_first_boot_and_a_second_run_changes_nothing() {
 fn a_registry_ca_on_nfs_waits_for_the_first_boot() {
     let f = kickstart_chroot();
     std::fs::remove_file(f.root.join("mnt/docker/registry/ca.crt")).unwrap();
-    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/dccn-production.json");
-    let o = f.run(&[
-        "plan",
-        "--profile",
-        p,
-        "--device",
-        "/dev/disk/by-id/virtio-DATA1",
-    ]);
+    let o = f.plan_production();
     expect_code(&o, 0);
     let out = stdout(&o);
     assert!(

@@ -5,13 +5,12 @@
 //! network, remote file systems and docker are up, and writes the stamp
 //! /var/lib/swarmnode/firstboot.done only when it exits 0.
 
-use sha2::{Digest, Sha256};
-
 use crate::error::{Error, Result};
 use crate::host::cmd::Cmd;
 use crate::host::{Action, Host};
 use crate::profile::Profile;
 use crate::steps::StepPlan;
+use crate::steps::engine::sha256_hex;
 
 pub const UNIT: &str = include_str!("../../kickstart/swarmnode-firstboot.service");
 pub const UNIT_NAME: &str = "swarmnode-firstboot.service";
@@ -21,12 +20,6 @@ pub const WANTS_PATH: &str =
 pub const BIN_PATH: &str = "/usr/local/sbin/swarmnode";
 pub const PROFILE_PATH: &str = "/etc/swarmnode/profile.json";
 pub const STAMP_PATH: &str = "/var/lib/swarmnode/firstboot.done";
-
-fn sha256_of(path: &std::path::Path) -> Option<Vec<u8>> {
-    std::fs::read(path)
-        .ok()
-        .map(|b| Sha256::digest(&b).to_vec())
-}
 
 /// `systemctl --root=ROOT ARGS`: on the unit files, without asking a running systemd (there may be
 /// none, and from a PID namespace or a chroot it cannot be reached). Also with ROOT = /.
@@ -45,11 +38,11 @@ pub fn plan(h: &Host, effective: &Profile) -> Result<StepPlan> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::io("firstboot: cannot find swarmnode's own binary", e))?;
     let installed = h.path(BIN_PATH);
+    // Sizes first: hashing is only needed when they agree.
     let len = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).ok();
-    let same = len(&exe).is_some()
-        && len(&exe) == len(&installed)
-        && sha256_of(&exe).is_some()
-        && sha256_of(&exe) == sha256_of(&installed);
+    let hash = |p: &std::path::Path| std::fs::read(p).ok().map(|b| sha256_hex(&b));
+    let same =
+        len(&exe).is_some() && len(&exe) == len(&installed) && hash(&exe) == hash(&installed);
     if !same {
         p.actions.push(Action::run(
             "firstboot.binary",

@@ -244,6 +244,18 @@ impl Fake {
         }
     }
 
+    /// `plan --profile profiles/dccn-production.json --device /dev/disk/by-id/virtio-DATA1`
+    pub fn plan_production(&self) -> Output {
+        let p = concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/dccn-production.json");
+        self.run(&[
+            "plan",
+            "--profile",
+            p,
+            "--device",
+            "/dev/disk/by-id/virtio-DATA1",
+        ])
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.run_env(args, &[])
     }
