@@ -377,9 +377,7 @@ impl Profile {
                     ));
                 }
             }
-            if m.timeout_seconds == 0 {
-                return Err(("mounts.timeout_seconds".into(), "must be at least 1".into()));
-            }
+            in_range("mounts.timeout_seconds", m.timeout_seconds, MOUNT_TIMEOUT)?;
         }
         if let Some(sw) = &self.swarm {
             if sw.managers.is_empty() {
@@ -429,9 +427,18 @@ impl Swarm {
                     .into(),
             );
         }
-        if self.join_timeout_seconds == 0 {
-            return err("join_timeout_seconds", "must be at least 1".into());
-        }
+        in_range(
+            "swarm.join_timeout_seconds",
+            self.join_timeout_seconds,
+            JOIN_TIMEOUT,
+        )?;
+        let port = match &self.token {
+            TokenSource::Ssh { port, .. }
+            | TokenSource::Tls { port, .. }
+            | TokenSource::Tcp { port, .. } => *port,
+            TokenSource::File { .. } => 1,
+        };
+        in_range("swarm.token.port", port.into(), PORT)?;
         match &self.token {
             TokenSource::Tcp {
                 allow_insecure_tcp: false,
@@ -457,13 +464,37 @@ impl Swarm {
                 );
             }
             TokenSource::Ssh {
-                connect_timeout_seconds: 0,
+                connect_timeout_seconds,
                 ..
-            } => return err("token.connect_timeout_seconds", "must be at least 1".into()),
+            } => in_range(
+                "swarm.token.connect_timeout_seconds",
+                *connect_timeout_seconds,
+                CONNECT_TIMEOUT,
+            )?,
             _ => {}
         }
         Ok(())
     }
+}
+
+/// The documented ranges of the profile's numbers (README "Profile").
+pub const MOUNT_TIMEOUT: std::ops::RangeInclusive<u64> = 1..=300;
+pub const JOIN_TIMEOUT: std::ops::RangeInclusive<u64> = 1..=86_400;
+pub const CONNECT_TIMEOUT: std::ops::RangeInclusive<u64> = 1..=300;
+pub const PORT: std::ops::RangeInclusive<u64> = 1..=65_535;
+
+fn in_range(
+    key: &str,
+    v: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> std::result::Result<(), (String, String)> {
+    if range.contains(&v) {
+        return Ok(());
+    }
+    Err((
+        key.to_string(),
+        format!("{v} is outside {}..{}", range.start(), range.end()),
+    ))
 }
 
 /// serde_json appends " at line L column C"; the caller reports the position itself.
@@ -595,7 +626,7 @@ pub fn chunk_bytes(s: &str) -> std::result::Result<u64, String> {
         "G" | "GB" | "GIB" => 1 << 30,
         _ => return Err(format!("'{s}' needs a unit K, M or G (e.g. 512K)")),
     };
-    let b = n * mul;
+    let b = n.saturating_mul(mul);
     if !(64 << 10..=1 << 30).contains(&b) || !b.is_multiple_of(64 << 10) {
         return Err(format!(
             "'{s}' must be a multiple of 64K between 64K and 1G"
@@ -708,6 +739,42 @@ mod tests {
     }
 
     #[test]
+    fn numbers_outside_their_range_are_refused_by_key() {
+        let big = u64::MAX;
+        let cases = [
+            (
+                format!(r#"{{"swarm": {{"managers": ["m"], "token": {{"source": "ssh"}}, "join_timeout_seconds": {big}}}}}"#),
+                "swarm.join_timeout_seconds",
+            ),
+            (
+                format!(r#"{{"swarm": {{"managers": ["m"], "token": {{"source": "ssh", "connect_timeout_seconds": {big}}}}}}}"#),
+                "swarm.token.connect_timeout_seconds",
+            ),
+            (
+                r#"{"swarm": {"managers": ["m"], "token": {"source": "tls", "ca_file": "/a", "cert_file": "/b", "key_file": "/c", "port": 0}}}"#.to_string(),
+                "swarm.token.port",
+            ),
+            (
+                // serde sees the internally tagged `token` whole: the error names the section.
+                r#"{"swarm": {"managers": ["m"], "token": {"source": "ssh", "port": 65536}}}"#.to_string(),
+                "swarm.token",
+            ),
+            (
+                format!(r#"{{"mounts": {{"nfs": ["/home"], "timeout_seconds": {big}}}}}"#),
+                "mounts.timeout_seconds",
+            ),
+            (
+                r#"{"storage": {"thinpool": {"chunk_size": "18446744073709551615K"}}}"#.to_string(),
+                "storage.thinpool.chunk_size",
+            ),
+        ];
+        for (t, key) in cases {
+            let m = parse(&t).unwrap_err().to_string();
+            assert!(m.contains(&format!(": {key}: ")), "{t}: {m}");
+        }
+    }
+
+    #[test]
     fn chunk_sizes() {
         assert_eq!(chunk_bytes("512K").unwrap(), 512 << 10);
         assert_eq!(chunk_bytes("1M").unwrap(), 1 << 20);
@@ -732,6 +799,52 @@ mod tests {
             .unwrap();
         assert_eq!(s.volume_group, "docker");
         assert_eq!(s.thinpool, ThinPool::default());
+    }
+
+    /// Any JSON number (huge, negative, fractional) in any numeric key of a profile.
+    fn number() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            any::<u64>().prop_map(|n| n.to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<f64>().prop_map(|n| format!("{n:?}")),
+            (0u64..400).prop_map(|n| n.to_string()),
+            Just("1e400".to_string()),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_text_makes_the_profile_parser_panic(t in "\\PC{0,200}") {
+            let _ = parse(&t);
+        }
+
+        #[test]
+        fn no_number_makes_the_profile_parser_panic(
+            a in number(), b in number(), c in number(), d in number(), e in number(),
+            f in number(), g in number(), h in number(), chunk in "[0-9]{0,25}[KMGkmgib]{0,3}",
+        ) {
+            let t = format!(
+                r#"{{"storage": {{"thinpool": {{"data_percent": {a}, "metadata_percent": {b},
+                  "chunk_size": "{chunk}", "autoextend_threshold": {c}, "autoextend_percent": {d}}},
+                  "overlay2": {{"data_percent": {e}}}}},
+                  "mounts": {{"nfs": ["/home"], "timeout_seconds": {f}}},
+                  "swarm": {{"managers": ["m:2377"], "join_timeout_seconds": {g},
+                    "token": {{"source": "ssh", "port": {h}, "connect_timeout_seconds": {h}}}}}}}"#
+            );
+            if let Ok(p) = parse(&t) {
+                // Whatever validates can be used as a deadline without overflow.
+                let sw = p.swarm.unwrap();
+                let _ = std::time::Instant::now() + std::time::Duration::from_secs(sw.join_timeout_seconds);
+                let m = p.mounts.unwrap();
+                let _ = std::time::Instant::now() + std::time::Duration::from_secs(m.timeout_seconds);
+            }
+        }
+
+        #[test]
+        fn no_manager_address_makes_split_manager_panic(t in "\\PC{0,40}") {
+            let _ = split_manager(&t);
+        }
     }
 
     #[test]

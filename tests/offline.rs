@@ -119,7 +119,7 @@ fn offline_apply_installs_the_first_boot_and_a_second_run_changes_nothing() {
     }
     let installed = std::fs::read(f.root.join("usr/local/sbin/swarmnode")).unwrap();
     assert!(
-        installed == std::fs::read(BIN).unwrap(),
+        installed == std::fs::read(bin()).unwrap(),
         "binary not installed"
     );
     let saved: serde_json::Value =

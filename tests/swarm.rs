@@ -287,3 +287,18 @@ fn plaintext_token_source_needs_the_opt_in_and_warns() {
         stdout(&o)
     );
 }
+
+#[test]
+fn a_join_timeout_beyond_its_range_is_refused_not_a_panic() {
+    let f = Fake::new();
+    let p = SSH_PROFILE.replace(
+        "\"advertise_addr\"",
+        "\"join_timeout_seconds\": 18446744073709551615, \"advertise_addr\"",
+    );
+    node(&f, &p, "info-inactive.json");
+    expect_refused(
+        &f,
+        &["join"],
+        "swarm.join_timeout_seconds: 18446744073709551615 is outside 1..86400",
+    );
+}

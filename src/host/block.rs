@@ -168,11 +168,11 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| b[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)))
+            .map(|d| d.iter().fold(0u32, |v, c| v * 8 + u32::from(c - b'0')));
+        if let Some(v) = octal.and_then(|v| u8::try_from(v).ok()) {
             out.push(v);
             i += 4;
         } else {
@@ -288,6 +288,24 @@ mod tests {
     fn swaps_names() {
         let t = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/dev/vdb                                partition\t1048572\t\t0\t\t-2\n";
         assert_eq!(parse_swaps(t), vec!["/dev/vdb".to_string()]);
+    }
+
+    #[test]
+    fn octal_escapes_beyond_a_byte_stay_as_they_are() {
+        assert_eq!(unescape("a\\777b\\101"), "a\\777bA");
+        assert_eq!(unescape("end\\04"), "end\\04");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_text_makes_the_proc_parsers_panic(t in "\\PC{0,300}", n in "[0-9 :\\\\/a-z-]{0,120}") {
+            let _ = parse_mountinfo(&t);
+            let _ = parse_mountinfo(&n);
+            let _ = parse_swaps(&t);
+            let _ = parse_devnum(&n);
+            let _ = parse_wipefs(&t);
+            let _ = unescape(&n);
+        }
     }
 
     #[test]

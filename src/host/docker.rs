@@ -58,6 +58,13 @@ mod tests {
         assert!(parse_dockerd_version("dockerd: command not found").is_none());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn no_text_makes_the_version_parser_panic(t in "(Docker version )?\\PC{0,40}") {
+            let _ = parse_dockerd_version(&t);
+        }
+    }
+
     #[test]
     fn fixture_version_is_parsed() {
         let t = std::fs::read_to_string(concat!(

@@ -229,6 +229,27 @@ mod tests {
         assert!(parse_response(b"garbage").is_err());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn no_answer_makes_the_http_parser_panic(raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            if let Ok(r) = parse_response(&raw) {
+                let _ = r.message();
+            }
+        }
+
+        #[test]
+        fn no_chunked_answer_makes_the_http_parser_panic(
+            sizes in proptest::collection::vec("[0-9a-fA-F]{1,20}(;[a-z=]{0,5})?", 0..5),
+            body in "\\PC{0,40}",
+        ) {
+            let mut raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+            for s in &sizes {
+                raw.extend_from_slice(format!("{s}\r\n{body}\r\n").as_bytes());
+            }
+            let _ = parse_response(&raw);
+        }
+    }
+
     #[test]
     fn no_socket_says_docker_is_not_running() {
         let e = Engine::at(Path::new("/nonexistent/docker.sock"))

@@ -233,6 +233,30 @@ mod tests {
         assert_eq!(pool.seg_monitor, "");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn no_report_makes_the_lvm_parsers_panic(
+            t in "\\PC{0,200}",
+            field in "[0-9a-z,-]{0,12}",
+            size in "\\PC{0,24}",
+        ) {
+            let _ = parse_pvs(&pvs_cmd(), &t);
+            let _ = parse_vgs(&vgs_cmd(), &t);
+            let _ = parse_lvs(&lvs_cmd(), &t);
+            // Well-formed reports with any field values.
+            let lv = format!(
+                r#"{{"report": [{{"lv": [{{"lv_name": "{field}", "vg_name": "v", "lv_attr": "{field}",
+                  "lv_size": {size:?}, "segtype": "x", "chunk_size": {size:?}, "zero": "", "lv_profile": "",
+                  "seg_monitor": "", "lv_tags": "{field}", "lv_active": ""}}]}}]}}"#
+            );
+            if let Ok(rows) = parse_lvs(&lvs_cmd(), &lv) {
+                for l in rows {
+                    let _ = (l.is_active(), l.is_open(), l.has_tag("swarmnode"));
+                }
+            }
+        }
+    }
+
     #[test]
     fn dm_names_double_dashes() {
         assert_eq!(dm_name("docker", "thinpool"), "docker-thinpool");

@@ -568,6 +568,22 @@ mod tests {
         serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
     }
 
+    proptest::proptest! {
+        #[test]
+        fn no_text_makes_the_token_parser_panic(
+            t in "\\PC{0,120}",
+            digest in "[0-9a-zA-Z]{45,55}",
+            secret in "[0-9a-z]{20,30}",
+        ) {
+            let _ = Token::parse(&t);
+            let _ = parse_ca_hash(&t);
+            let _ = parse_ca_hash(&digest);
+            if let Ok(tok) = Token::parse(&format!("SWMTKN-1-{digest}-{secret}")) {
+                assert_eq!(tok.ca_digest().len(), 64);
+            }
+        }
+    }
+
     #[test]
     fn info_of_real_engines() {
         let i = fixture("info-inactive.json");

@@ -808,6 +808,24 @@ mod tests {
         assert!(kept.contains(&"--log-driver=journald".to_string()));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn no_unit_file_makes_the_unit_parsers_panic(
+            unit in "(\\[Service\\]\n)?([A-Za-z]{0,12}=?[ -~$éß{}\\\\]{0,30}\n){0,8}",
+            t in "\\PC{0,200}",
+        ) {
+            for text in [&unit, &t] {
+                let s = parse_unit(text);
+                let env = parse_env(text);
+                for e in &s.exec_start {
+                    let words = expand(e, &env);
+                    let _ = strip_conflicts(&words, &["hosts".into(), "storage-opts".into()]);
+                }
+                let _ = expand(text, &env);
+            }
+        }
+    }
+
     #[test]
     fn conflicting_flag_forms() {
         let args: Vec<String> = [

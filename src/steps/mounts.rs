@@ -235,6 +235,16 @@ mod tests {
         assert_eq!(e[2].mount_point, "/project");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn no_text_makes_the_fstab_parser_panic(t in "\\PC{0,200}") {
+            for e in parse_fstab(&t) {
+                let _ = mount_unit_name(&e.mount_point);
+            }
+            let _ = mount_unit_name(&t);
+        }
+    }
+
     #[test]
     fn mount_unit_names_as_systemd_escapes_them() {
         // `systemd-escape --path --suffix=mount` gives the same.

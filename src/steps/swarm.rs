@@ -538,6 +538,14 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn no_text_makes_the_node_parsers_panic(t in "\\PC{0,200}") {
+            let _ = parse_node_ls(&t);
+            let _ = serde_json::from_str::<Vec<Node>>(&t);
+        }
+    }
+
     #[test]
     fn only_missing_or_different_labels_are_set() {
         let want: BTreeMap<_, _> = [("function", "production"), ("rack", "b 2")]

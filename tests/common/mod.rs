@@ -9,7 +9,11 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_swarmnode");
+/// The binary under test: this build's, or `SWARMNODE_TEST_BIN` (to show that a new test fails on
+/// an older build: `SWARMNODE_TEST_BIN=/path/to/old/swarmnode cargo test`).
+pub fn bin() -> String {
+    std::env::var("SWARMNODE_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_swarmnode").into())
+}
 pub const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bookworm");
 pub const DOCKER_FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/docker");
 pub const GIB: u64 = 1 << 30;
@@ -261,7 +265,7 @@ impl Fake {
     }
 
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut c = Command::new(BIN);
+        let mut c = Command::new(bin());
         c.arg("--root").arg(&self.root).args(args);
         c.env_clear()
             .env("PATH", self.fake.join("bin"))
@@ -292,31 +296,88 @@ impl Fake {
     }
 }
 
-/// A fake Docker engine on ROOT/var/run/docker.sock: answers `GET /info` with a captured answer
-/// (file under tests/fixtures/docker), and records every request line.
+/// A fake Docker engine on ROOT/var/run/docker.sock. Each route ("GET /info", "POST /swarm/join",
+/// matched as a prefix of the request line) answers from its list in order, the last answer
+/// again and again; anything else is a 500. Every request line is recorded, with its body.
 pub struct FakeEngine {
     pub requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    pub bodies: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    routes: std::sync::Arc<std::sync::Mutex<Vec<Route>>>,
+}
+
+struct Route {
+    prefix: String,
+    answers: Vec<(u16, String)>,
+    served: usize,
+}
+
+/// A captured `GET /info` answer (file under tests/fixtures/docker).
+pub fn info(fixture: &str) -> String {
+    fs::read_to_string(Path::new(DOCKER_FIX).join(fixture)).unwrap()
+}
+
+/// A captured `GET /info` answer with the swarm fields changed (NodeID, LocalNodeState, ...).
+pub fn info_with(fixture: &str, swarm: &[(&str, serde_json::Value)]) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(&info(fixture)).unwrap();
+    for (k, x) in swarm {
+        v["Swarm"][*k] = x.clone();
+    }
+    v.to_string()
+}
+
+impl FakeEngine {
+    /// Answers `prefix` with these (status, body) in turn, then the last one for ever.
+    pub fn route(&self, prefix: &str, answers: &[(u16, &str)]) {
+        let mut r = self.routes.lock().unwrap();
+        r.retain(|x| x.prefix != prefix);
+        r.push(Route {
+            prefix: prefix.to_string(),
+            answers: answers.iter().map(|(c, b)| (*c, b.to_string())).collect(),
+            served: 0,
+        });
+    }
+
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
 }
 
 impl Fake {
+    /// A fake engine whose `GET /info` is the captured answer `info_fixture`.
     pub fn engine(&self, info_fixture: &str) -> FakeEngine {
+        let e = self.engine_with(&[]);
+        e.route("GET /info ", &[(200, &info(info_fixture))]);
+        e
+    }
+
+    pub fn engine_with(&self, routes: &[(&str, &[(u16, &str)])]) -> FakeEngine {
         use std::io::{BufRead, BufReader, Read, Write};
-        let info = fs::read_to_string(Path::new(DOCKER_FIX).join(info_fixture)).unwrap();
         let sock = self.root.join("var/run/docker.sock");
         fs::create_dir_all(sock.parent().unwrap()).unwrap();
         let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
-        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let log = requests.clone();
+        let e = FakeEngine {
+            requests: Default::default(),
+            bodies: Default::default(),
+            routes: Default::default(),
+        };
+        for (p, a) in routes {
+            e.route(p, a);
+        }
+        let (log, bodies, table) = (e.requests.clone(), e.bodies.clone(), e.routes.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(mut conn) = conn else { return };
                 let mut r = BufReader::new(conn.try_clone().unwrap());
                 let mut line = String::new();
-                r.read_line(&mut line).unwrap();
+                if r.read_line(&mut line).is_err() {
+                    continue;
+                }
                 let mut len = 0;
                 loop {
                     let mut h = String::new();
-                    r.read_line(&mut h).unwrap();
+                    if r.read_line(&mut h).is_err() {
+                        break;
+                    }
                     if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
                         len = v.trim().parse().unwrap();
                     }
@@ -325,24 +386,31 @@ impl Fake {
                     }
                 }
                 let mut body = vec![0; len];
-                r.read_exact(&mut body).unwrap();
+                let _ = r.read_exact(&mut body);
                 log.lock().unwrap().push(line.trim().to_string());
-                let (status, answer) = if line.starts_with("GET /info ") {
-                    ("200 OK", info.clone())
-                } else {
-                    (
-                        "500 Internal Server Error",
-                        r#"{"message":"not in this fake"}"#.to_string(),
-                    )
+                bodies
+                    .lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&body).into_owned());
+                let (status, answer) = {
+                    let mut t = table.lock().unwrap();
+                    match t.iter_mut().find(|x| line.starts_with(&x.prefix)) {
+                        Some(x) => {
+                            let a = x.answers[x.served.min(x.answers.len() - 1)].clone();
+                            x.served += 1;
+                            a
+                        }
+                        None => (500, r#"{"message":"not in this fake"}"#.to_string()),
+                    }
                 };
                 let _ = write!(
                     conn,
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
                     answer.len()
                 );
             }
         });
-        FakeEngine { requests }
+        e
     }
 }
 
