@@ -300,6 +300,40 @@ pub fn split_manager(addr: &str) -> Option<(String, u16)> {
     (!host.is_empty() && host.chars().all(ok) && !host.starts_with('-')).then_some((host, port))
 }
 
+/// `HOST[:PORT]` as in image names: a DNS name (labels of letters, digits and inner dashes), an
+/// IPv4 address or `[IPv6]`, and an optional port 1-65535. Never `/`, `..` or anything else that
+/// would make it more than one directory name.
+pub fn is_host_port(s: &str) -> bool {
+    let (host, port) = match s.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((v6, tail)) if v6.parse::<std::net::Ipv6Addr>().is_ok() => (None, tail),
+            _ => return false,
+        },
+        None => match s.split_once(':') {
+            Some((h, _)) => (Some(h), &s[h.len()..]),
+            None => (Some(s), ""),
+        },
+    };
+    let port_ok = match port.strip_prefix(':') {
+        None => port.is_empty(),
+        Some(p) => {
+            !p.is_empty()
+                && p.chars().all(|c| c.is_ascii_digit())
+                && p.parse::<u16>().is_ok_and(|n| n > 0)
+        }
+    };
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let host_ok = host.is_none_or(|h| {
+        h.len() <= 253 && (h.parse::<std::net::Ipv4Addr>().is_ok() || h.split('.').all(label_ok))
+    });
+    port_ok && host_ok
+}
+
 /// Storage options given on the command line; they win over the profile.
 #[derive(Debug, Clone, Default)]
 pub struct StorageOverrides {
@@ -515,10 +549,14 @@ impl Engine {
             ));
         }
         for (i, r) in self.registries.iter().enumerate() {
-            if r.host.is_empty() || r.host.contains('/') || r.host.contains(char::is_whitespace) {
+            if !is_host_port(&r.host) {
                 return Err((
                     format!("engine.registries[{i}].host"),
-                    format!("'{}' is not HOST[:PORT]", r.host),
+                    format!(
+                        "'{}' is not HOST[:PORT] (a DNS name, an IPv4 address or [IPv6], and a \
+                         port 1-65535); it names the directory /etc/docker/certs.d/HOST[:PORT]",
+                        r.host
+                    ),
                 ));
             }
             if let Some(h) = &r.ca_sha256
@@ -772,6 +810,52 @@ mod tests {
             let m = parse(&t).unwrap_err().to_string();
             assert!(m.contains(&format!(": {key}: ")), "{t}: {m}");
         }
+    }
+
+    #[test]
+    fn registry_hosts_are_one_directory_name() {
+        for good in [
+            "docker-registry.dccn.nl:5000",
+            "localhost",
+            "10.0.0.1:5000",
+            "[fd00::1]:5000",
+            "[::1]",
+            "Reg-1.example.org",
+        ] {
+            assert!(is_host_port(good), "{good}");
+        }
+        for bad in [
+            "",
+            "..",
+            ".",
+            "a..b",
+            "../../etc",
+            "a/b",
+            "-x",
+            "x-",
+            "x:0",
+            "x:99999",
+            "x:",
+            "x:+5",
+            "x y",
+            "[::1",
+            "[zz]:5000",
+            "a_b",
+            ":5000",
+            "x:5000:1",
+            "[::1]x",
+            "a.",
+            ".a",
+        ] {
+            assert!(!is_host_port(bad), "{bad}");
+        }
+        let m = parse(r#"{"engine": {"registries": [{"host": ".."}]}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            m.contains("engine.registries[0].host: '..' is not HOST[:PORT]"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -185,7 +185,7 @@ fn seed_swarm_conf_is_moved_aside_and_the_seed_daemon_json_needs_the_opt_in() {
     let e = expect_refused(
         &f,
         &["engine", "--profile", &p],
-        "tcp://0.0.0.0:2375 without TLS",
+        "tcp://0.0.0.0:2375 without tlsverify",
     );
     assert!(e.contains("allow_insecure_tcp"), "{e}");
     assert_eq!(f.read("etc/docker/daemon.json").unwrap(), SEED_DAEMON_JSON);
@@ -226,7 +226,7 @@ fn plaintext_tcp_with_the_opt_in_warns_on_every_run() {
         let o = f.run(&["engine", "--profile", &p]);
         expect_code(&o, 0);
         assert!(
-            stderr(&o).contains("without TLS (allow_insecure_tcp)"),
+            stderr(&o).contains("without tlsverify (allow_insecure_tcp"),
             "{}",
             stderr(&o)
         );
@@ -399,4 +399,71 @@ fn a_drop_in_whose_flags_come_from_another_drop_ins_environment_file_is_moved_as
             .is_some(),
         "a drop-in without flags stays"
     );
+}
+
+#[test]
+fn plaintext_tcp_is_found_however_dockerd_would_read_it() {
+    // No scheme, spaces, an empty host (every address), and TLS without tlsverify: all refused.
+    for hosts in [
+        r#"["unix:///var/run/docker.sock", "0.0.0.0:2375"]"#,
+        r#"[" tcp://0.0.0.0:2375 "]"#,
+        r#"["tcp://:2375"]"#,
+    ] {
+        let f = node();
+        let daemon = format!(r#"{{"hosts": {hosts}}}"#);
+        f.file("etc/docker/daemon.json", &daemon);
+        let p = profile(&f, "{}");
+        expect_refused(&f, &["engine", "--profile", &p], "without tlsverify");
+        assert_eq!(f.read("etc/docker/daemon.json").unwrap(), daemon);
+    }
+    let f = node();
+    let p = profile(
+        &f,
+        r#"{"hosts": ["tcp://0.0.0.0:2376"], "daemon_json": {"tls": true, "tlscert": "/c", "tlskey": "/k"}}"#,
+    );
+    expect_refused(
+        &f,
+        &["engine", "--profile", &p],
+        "TLS without tlsverify checks no client",
+    );
+}
+
+#[test]
+fn a_unit_that_opens_plaintext_tcp_with_dash_h_is_refused() {
+    let f = node();
+    f.file(
+        "etc/systemd/system/docker.service.d/swarm.conf",
+        "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H unix:///var/run/docker.sock -H tcp://0.0.0.0:2375\n",
+    );
+    // The profile sets no hosts: the drop-in's flags stay, and with them the open port.
+    let p = profile(&f, r#"{"insecure_registries": ["reg.local:5000"]}"#);
+    let e = expect_refused(
+        &f,
+        &["engine", "--profile", &p],
+        "/usr/lib/systemd/system/docker.service and its drop-ins (-H) would make dockerd listen on tcp://0.0.0.0:2375 without tlsverify",
+    );
+    assert!(e.contains("nothing was changed"), "{e}");
+    assert!(f.read("etc/docker/daemon.json").is_none());
+    // With client certificates required it is fine.
+    f.file(
+        "etc/systemd/system/docker.service.d/swarm.conf",
+        "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H unix:///var/run/docker.sock -H tcp://0.0.0.0:2376 --tlsverify\n",
+    );
+    expect_code(&f.run(&["engine", "--profile", &p]), 0);
+}
+
+#[test]
+fn a_registry_host_that_is_not_one_directory_name_is_refused() {
+    let f = node();
+    f.file("mnt/docker/registry/ca.crt", CA);
+    let p = profile(
+        &f,
+        r#"{"registries": [{"host": "..", "ca_file": "/mnt/docker/registry/ca.crt"}]}"#,
+    );
+    expect_refused(
+        &f,
+        &["engine", "--profile", &p],
+        "engine.registries[0].host: '..' is not HOST[:PORT]",
+    );
+    assert!(f.read("etc/docker/ca.crt").is_none());
 }

@@ -92,9 +92,7 @@ pub fn merge(
     for (k, v) in &e.daemon_json {
         new.insert(k.clone(), v.clone());
     }
-    // The result, whoever set it, must not expose a plaintext API to the network.
-    let tls = new.get("tlsverify").and_then(Value::as_bool) == Some(true)
-        || new.get("tls").and_then(Value::as_bool) == Some(true);
+    // The result, whoever set it, must not expose an unauthenticated API to the network.
     let hosts: Vec<String> = new
         .get("hosts")
         .and_then(Value::as_array)
@@ -102,36 +100,94 @@ pub fn merge(
         .flatten()
         .filter_map(|h| h.as_str().map(str::to_string))
         .collect();
-    for h in hosts.iter().filter(|h| is_remote_tcp(h)) {
-        if tls {
-            continue;
-        }
+    let exposed = unauthenticated_tcp(&hosts, tlsverify_of(&new));
+    guard_tcp(&exposed, "daemon.json", e, &mut warnings)?;
+    Ok((new, warnings))
+}
+
+/// daemon.json's `tlsverify` (client certificates required). `tls` alone encrypts but lets anyone in.
+fn tlsverify_of(m: &Map<String, Value>) -> bool {
+    m.get("tlsverify").and_then(Value::as_bool) == Some(true)
+}
+
+/// Refuses (or, with `allow_insecure_tcp`, warns about) listeners anyone on the network can use.
+fn guard_tcp(exposed: &[String], by: &str, e: &Engine, warnings: &mut Vec<String>) -> Result<()> {
+    for h in exposed {
         if e.allow_insecure_tcp {
             warnings.push(format!(
-                "dockerd listens on {h} without TLS (allow_insecure_tcp): anyone who can reach it is root on this node"
+                "dockerd listens on {h} without tlsverify (allow_insecure_tcp, set by {by}): anyone \
+                 who can reach it is root on this node"
             ));
         } else {
             return Err(Error::Refused(format!(
-                "engine: daemon.json would make dockerd listen on {h} without TLS, which gives root to anyone who can \
-                 reach it; set engine.tls_ca/tls_cert/tls_key (tlsverify, port 2376), or use SSH, or set \
+                "engine: {by} would make dockerd listen on {h} without tlsverify, which gives root to \
+                 anyone who can reach it (TLS without tlsverify checks no client); set \
+                 engine.tls_ca/tls_cert/tls_key (tlsverify, port 2376), or use SSH, or set \
                  engine.allow_insecure_tcp to accept the risk. nothing was changed"
             )));
         }
     }
-    Ok((new, warnings))
+    Ok(())
 }
 
-/// `tcp://` on something else than loopback.
-fn is_remote_tcp(h: &str) -> bool {
-    let Some(rest) = h.strip_prefix("tcp://") else {
-        return false;
+/// The listeners among `hosts` that accept TCP from beyond this host without client certificates.
+pub fn unauthenticated_tcp(hosts: &[String], tlsverify: bool) -> Vec<String> {
+    if tlsverify {
+        return Vec::new();
+    }
+    hosts
+        .iter()
+        .filter(|h| tcp_host(h).is_some_and(|host| !is_loopback(&host)))
+        .cloned()
+        .collect()
+}
+
+/// The host part of a TCP listener as dockerd reads `hosts` and `-H` (opts.ParseHost): surrounding
+/// spaces trimmed, no scheme means tcp, `tcp://:2375` (empty host) is every address. `None` for
+/// unix://, fd:// and the rest.
+pub fn tcp_host(h: &str) -> Option<String> {
+    let h = h.trim();
+    let addr = match h.split_once("://") {
+        Some(("tcp", addr)) => addr,
+        Some(_) => return None,
+        None if h.is_empty() => return None,
+        None => h,
     };
-    let host = rest
-        .rsplit_once(':')
-        .map(|(h, _)| h)
-        .unwrap_or(rest)
-        .trim_matches(['[', ']']);
-    !(host == "localhost" || host == "::1" || host.starts_with("127."))
+    let hostport = addr.split('/').next().unwrap_or_default();
+    let host = match hostport.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => hostport.rsplit_once(':').map_or(hostport, |(h, _)| h),
+    };
+    Some(host.to_string())
+}
+
+/// localhost, 127.0.0.0/8 and ::1. An empty host is every address; a name other than localhost
+/// may resolve anywhere.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_loopback())
+}
+
+/// The values of `-H`/`--host` in a dockerd command line (`-H x`, `-Hx`, `-H=x`, `--host x`,
+/// `--host=x`), and whether it has `--tlsverify` (or `--tlsverify=true`).
+pub fn host_flags(args: &[String]) -> (Vec<String>, bool) {
+    let mut hosts = Vec::new();
+    let mut tlsverify = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-H" | "--host" => hosts.extend(it.next().cloned()),
+            "--tlsverify" | "--tlsverify=true" => tlsverify = true,
+            s if s.starts_with("--host=") => hosts.push(s["--host=".len()..].to_string()),
+            s if s.starts_with("-H") && !s.starts_with("--") => {
+                hosts.push(s[2..].trim_start_matches('=').to_string())
+            }
+            _ => {}
+        }
+    }
+    (hosts, tlsverify)
 }
 
 /// The daemon.json text: pretty, keys sorted, newline-terminated.
@@ -556,6 +612,17 @@ pub fn plan(
             let prefix: String = exec.chars().take_while(|c| "-@+!:".contains(*c)).collect();
             let words = expand(&exec[prefix.len()..], &env);
             let (args, dropped) = strip_conflicts(words.get(1..).unwrap_or_default(), &keys);
+            // Listeners the unit itself opens (-H flags daemon.json does not override).
+            let (flag_hosts, flag_verify) = host_flags(&args);
+            let exposed = unauthenticated_tcp(&flag_hosts, flag_verify || tlsverify_of(&new));
+            let mut w = Vec::new();
+            guard_tcp(
+                &exposed,
+                &format!("{unit} and its drop-ins (-H)"),
+                e,
+                &mut w,
+            )?;
+            p.warnings.extend(w);
             let want = (!dropped.is_empty()).then(|| {
                 format!(
                     "# written by swarmnode: dockerd refuses flags that daemon.json also sets ({})\n[Service]\nExecStart=\nExecStart={prefix}{} {}\n",
@@ -725,7 +792,8 @@ mod tests {
         let e = merge(&seed, &Engine::default(), None, "").unwrap_err();
         assert_eq!(e.exit_code(), 65);
         assert!(
-            e.to_string().contains("tcp://0.0.0.0:2375 without TLS"),
+            e.to_string()
+                .contains("tcp://0.0.0.0:2375 without tlsverify"),
             "{e}"
         );
         let allow = Engine {
@@ -753,6 +821,78 @@ mod tests {
             ..Default::default()
         };
         assert!(merge(&Map::new(), &local, None, "").is_ok());
+    }
+
+    #[test]
+    fn tcp_listeners_are_read_as_dockerd_reads_them() {
+        let open = |h: &str| !unauthenticated_tcp(&[h.to_string()], false).is_empty();
+        for h in [
+            "tcp://0.0.0.0:2375",
+            "0.0.0.0:2375",
+            " tcp://0.0.0.0:2375 ",
+            "tcp://:2375",
+            ":2375",
+            "tcp://[::]:2375",
+            "tcp://10.0.0.5:2375",
+            "tcp://node1.example.org:2375",
+            "tcp://0.0.0.0",
+            "tcp://127.0.0.1.example.org:2375",
+        ] {
+            assert!(open(h), "{h:?} is off loopback");
+        }
+        for h in [
+            "unix:///var/run/docker.sock",
+            "fd://",
+            "tcp://127.0.0.1:2375",
+            "127.0.0.2:2375",
+            "tcp://localhost:2375",
+            "tcp://[::1]:2375",
+            "",
+        ] {
+            assert!(!open(h), "{h:?} is not");
+        }
+        assert!(unauthenticated_tcp(&["tcp://0.0.0.0:2376".into()], true).is_empty());
+        let args: Vec<String> = [
+            "-H",
+            "fd://",
+            "-Htcp://0.0.0.0:2375",
+            "--host=unix:///x",
+            "-H=:2375",
+            "--host",
+            "1.2.3.4:2375",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            host_flags(&args),
+            (
+                vec![
+                    "fd://".to_string(),
+                    "tcp://0.0.0.0:2375".into(),
+                    "unix:///x".into(),
+                    ":2375".into(),
+                    "1.2.3.4:2375".into()
+                ],
+                false
+            )
+        );
+    }
+
+    #[test]
+    fn tls_without_tlsverify_is_not_enough() {
+        let m = obj(
+            json!({"hosts": ["tcp://0.0.0.0:2376"], "tls": true, "tlscert": "/c", "tlskey": "/k"}),
+        );
+        let e = merge(&m, &Engine::default(), None, "").unwrap_err();
+        assert!(e.to_string().contains("without tlsverify"), "{e}");
+        let m = obj(json!({"hosts": [" 0.0.0.0:2375"]}));
+        assert_eq!(
+            merge(&m, &Engine::default(), None, "")
+                .unwrap_err()
+                .exit_code(),
+            65
+        );
     }
 
     #[test]
