@@ -112,7 +112,9 @@ fn dispatch(cli: &Cli, report: &mut Report) -> Result<()> {
     let args = cli.command.storage_args();
     let _lock = match cli.command {
         Command::Plan(_) => None,
-        _ => Some(host::lock::acquire(&host.path(host::lock::LOCK_PATH))?),
+        _ => Some(host::lock::acquire(
+            &host.path_nofollow(host::lock::LOCK_PATH),
+        )?),
     };
     let only = match cli.command {
         Command::Storage(_) => Some("storage"),

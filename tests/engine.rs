@@ -467,3 +467,105 @@ fn a_registry_host_that_is_not_one_directory_name_is_refused() {
     );
     assert!(f.read("etc/docker/ca.crt").is_none());
 }
+
+#[test]
+fn an_existing_file_keeps_its_mode_and_owner_and_the_original_is_kept_once() {
+    use std::os::unix::fs::MetadataExt;
+    let f = node();
+    f.file("etc/docker/daemon.json", "{\"log-driver\": \"journald\"}\n");
+    let path = f.root.join("etc/docker/daemon.json");
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
+    std::os::unix::fs::chown(&path, Some(0), Some(4242)).unwrap();
+    let p = profile(&f, r#"{"insecure_registries": ["reg.local:5000"]}"#);
+    expect_code(&f.run(&["engine", "--profile", &p]), 0);
+    let m = std::fs::metadata(&path).unwrap();
+    assert_eq!(
+        (m.mode() & 0o7777, m.gid()),
+        (0o640, 4242),
+        "mode and group kept"
+    );
+    let orig = f.root.join("etc/docker/daemon.json.swarmnode.orig");
+    assert_eq!(
+        std::fs::read_to_string(&orig).unwrap(),
+        "{\"log-driver\": \"journald\"}\n"
+    );
+    let bak = std::fs::metadata(f.root.join("etc/docker/daemon.json.swarmnode.bak")).unwrap();
+    assert_eq!(
+        bak.mode() & 0o7777,
+        0o640,
+        "the backup has the old file's mode"
+    );
+    // A second change keeps the administrator's original as it was.
+    f.next_run();
+    let p = profile(&f, r#"{"insecure_registries": ["reg.local:5001"]}"#);
+    expect_code(&f.run(&["engine", "--profile", &p]), 0);
+    assert_eq!(
+        std::fs::read_to_string(&orig).unwrap(),
+        "{\"log-driver\": \"journald\"}\n"
+    );
+    // A file swarmnode created has no "original".
+    assert!(
+        f.read("etc/systemd/system/docker.service.d/swarmnode.conf.swarmnode.orig")
+            .is_none()
+    );
+}
+
+#[test]
+fn reports_hold_no_file_contents_and_are_root_only() {
+    let f = node();
+    let p = profile(
+        &f,
+        r#"{"daemon_json": {"log-opts": {"tag": "canary-4f1e"}}}"#,
+    );
+    let o = f.run(&["--json", "engine", "--profile", &p]);
+    expect_code(&o, 0);
+    let daemon = f.read("etc/docker/daemon.json").unwrap();
+    assert!(daemon.contains("canary-4f1e"));
+    let report = f.read("var/lib/swarmnode/report.json").unwrap();
+    for (what, text) in [("--json", stdout(&o)), ("report.json", report.clone())] {
+        assert!(
+            !text.contains("canary-4f1e"),
+            "{what} holds file contents:\n{text}"
+        );
+    }
+    let r: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let w = r["steps"][0]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "engine.daemon-json")
+        .unwrap()
+        .clone();
+    assert_eq!(w["size"], daemon.len());
+    assert_eq!(w["sha256"].as_str().unwrap().len(), 64);
+    assert!(w.get("content").is_none(), "{w}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(f.root.join("var/lib/swarmnode/report.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn a_symlink_under_the_root_never_leads_out_of_it() {
+    let f = node();
+    // ROOT/etc/docker points at an absolute path that also exists outside the root.
+    let outside = f.tmp.path().join("outside-etc-docker");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, f.root.join("etc/docker")).unwrap();
+    let p = profile(&f, r#"{"insecure_registries": ["reg.local:5000"]}"#);
+    expect_code(&f.run(&["engine", "--profile", &p]), 0);
+    assert!(
+        !outside.join("daemon.json").exists(),
+        "daemon.json was written outside the root"
+    );
+    let inside = f
+        .root
+        .join(outside.strip_prefix("/").unwrap())
+        .join("daemon.json");
+    assert!(
+        inside.exists(),
+        "daemon.json is at the link's target inside the root"
+    );
+}

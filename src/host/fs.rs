@@ -75,28 +75,119 @@ fn components(p: &str) -> Vec<String> {
         .collect()
 }
 
-/// Writes `contents` to `path` atomically: a temporary file in the same directory, the mode set
-/// before any byte is written, fsync, rename over the target, fsync of the directory. When the
-/// target exists with other content, its previous version is kept as `NAME.swarmnode.bak`.
-/// Returns false (and writes nothing) when the content is already there.
-pub fn atomic_write(path: &Path, contents: &[u8], mode: u32) -> io::Result<bool> {
-    let old = read_opt(path)?;
-    if old.as_deref() == Some(contents) {
-        let meta = fs::metadata(path)?;
-        if meta.permissions().mode() & 0o7777 == mode {
-            return Ok(false);
+/// The real location of a host path under `root`, resolved inside the root: every symlink on the
+/// way is followed as if `root` were `/` (an absolute target starts again at `root`, `..` stops at
+/// `root`), so no symlink inside the root leads out of it. Components that do not exist yet are
+/// appended as they are. With `follow_last` false, a final symlink is not followed (to open it
+/// with `O_NOFOLLOW`, to rename or replace the link itself).
+pub fn in_root(root: &Path, host_path: &str, follow_last: bool) -> io::Result<PathBuf> {
+    let mut todo: Vec<String> = components(host_path);
+    todo.reverse();
+    let mut done: Vec<String> = Vec::new();
+    let mut hops = 0;
+    let mut missing = false;
+    while let Some(c) = todo.pop() {
+        match c.as_str() {
+            "." => continue,
+            ".." => {
+                done.pop();
+                continue;
+            }
+            _ => {}
         }
+        done.push(c);
+        if missing || (!follow_last && todo.is_empty()) {
+            continue;
+        }
+        let here = root.join(done.join("/"));
+        match fs::symlink_metadata(&here) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => missing = true,
+            Err(e) => return Err(e),
+            Ok(m) if m.file_type().is_symlink() => {
+                hops += 1;
+                if hops > 40 {
+                    return Err(io::Error::other(format!(
+                        "too many symlinks resolving {host_path}"
+                    )));
+                }
+                let target = fs::read_link(&here)?.to_string_lossy().to_string();
+                done.pop();
+                if target.starts_with('/') {
+                    done.clear();
+                }
+                let mut more = components(&target);
+                more.reverse();
+                todo.extend(more);
+            }
+            Ok(_) => {}
+        }
+    }
+    Ok(root.join(done.join("/")))
+}
+
+/// How a write treats the mode of a file that is already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModePolicy {
+    /// An existing file keeps its mode and owner (never widened, never taken from its owner);
+    /// the mode is for a new file.
+    KeepExisting,
+    /// swarmnode's own state: always this mode.
+    Exact,
+}
+
+/// Suffix of the previous version of a file swarmnode changed.
+pub const BAK: &str = ".swarmnode.bak";
+/// Suffix of the administrator's original: the file as it was before swarmnode first changed it,
+/// made once and never overwritten.
+pub const ORIG: &str = ".swarmnode.orig";
+
+/// `path` with a suffix added to its file name.
+pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// Writes `contents` to `path` atomically: a temporary file in the same directory, its mode (and
+/// owner) set before any byte is written, fsync, rename over the target, fsync of the directory.
+/// When the target exists with other content, its previous version is kept as `NAME.swarmnode.bak`
+/// (with the old mode and owner), and with `keep_orig` also as `NAME.swarmnode.orig` unless that
+/// exists already. Returns false (and writes nothing) when the content and mode are already there.
+pub fn atomic_write(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    policy: ModePolicy,
+    keep_orig: bool,
+) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let old = read_opt(path)?;
+    let meta = match &old {
+        Some(_) => Some(fs::metadata(path)?),
+        None => None,
+    };
+    let old_mode = meta.as_ref().map(|m| m.permissions().mode() & 0o7777);
+    let owner = meta.as_ref().map(|m| (m.uid(), m.gid()));
+    let mode = match (policy, old_mode) {
+        (ModePolicy::KeepExisting, Some(m)) => m,
+        _ => mode,
+    };
+    if old.as_deref() == Some(contents) && old_mode == Some(mode) {
+        return Ok(false);
     }
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other(format!("{} has no parent directory", path.display())))?;
     fs::create_dir_all(dir)?;
-    if let Some(old) = old.as_deref().filter(|o| *o != contents) {
-        let mut bak = path.as_os_str().to_owned();
-        bak.push(".swarmnode.bak");
-        write_replace(dir, Path::new(&bak), old, mode)?;
+    if let (Some(old), Some(m)) = (old.as_deref().filter(|o| *o != contents), old_mode) {
+        let orig = with_suffix(path, ORIG);
+        if keep_orig && fs::symlink_metadata(&orig).is_err() {
+            write_replace(dir, &orig, old, m, owner)?;
+        }
+        write_replace(dir, &with_suffix(path, BAK), old, m, owner)?;
     }
-    write_replace(dir, path, contents, mode)?;
+    let owner = owner.filter(|_| policy == ModePolicy::KeepExisting);
+    write_replace(dir, path, contents, mode, owner)?;
     Ok(true)
 }
 
@@ -108,18 +199,36 @@ pub fn sync_dir_of(path: &Path) -> io::Result<()> {
     }
 }
 
-fn write_replace(dir: &Path, path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+fn write_replace(
+    dir: &Path,
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    owner: Option<(u32, u32)>,
+) -> io::Result<()> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".swarmnode-")
-        .permissions(fs::Permissions::from_mode(mode))
+        .permissions(fs::Permissions::from_mode(mode & 0o700))
         .tempfile_in(dir)?;
-    // The umask may have narrowed the mode given at creation; set it exactly, still before writing.
+    // Owner first, then the exact mode (the umask may have narrowed it), still before writing.
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid))?;
+    }
     tmp.as_file()
         .set_permissions(fs::Permissions::from_mode(mode))?;
     tmp.write_all(contents)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     fs::File::open(dir)?.sync_all()
+}
+
+/// The SHA-256 of some bytes, as 64 lowercase hex digits.
+pub fn sha256_hex(b: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -150,27 +259,99 @@ mod tests {
         assert!(resolve(r, "/dev/loop").is_err());
     }
 
+    fn mode_of(p: &Path) -> u32 {
+        fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
     #[test]
     fn atomic_write_skips_same_content_and_keeps_a_backup() {
+        use ModePolicy::*;
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join("etc/x.conf");
-        assert!(atomic_write(&p, b"one\n", 0o644).unwrap());
-        assert!(!atomic_write(&p, b"one\n", 0o644).unwrap());
-        assert!(atomic_write(&p, b"two\n", 0o600).unwrap());
+        assert!(atomic_write(&p, b"one\n", 0o644, Exact, true).unwrap());
+        assert!(!atomic_write(&p, b"one\n", 0o644, Exact, true).unwrap());
+        assert!(atomic_write(&p, b"two\n", 0o600, Exact, false).unwrap());
         assert_eq!(fs::read(&p).unwrap(), b"two\n");
-        assert_eq!(
-            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(mode_of(&p), 0o600);
         assert_eq!(
             fs::read(t.path().join("etc/x.conf.swarmnode.bak")).unwrap(),
             b"one\n"
         );
+        // The backup has the old file's mode, not the new one.
+        assert_eq!(mode_of(&t.path().join("etc/x.conf.swarmnode.bak")), 0o644);
         let left: Vec<_> = fs::read_dir(t.path().join("etc"))
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
             .filter(|n| n.starts_with(".swarmnode-"))
             .collect();
         assert!(left.is_empty(), "temp files left: {left:?}");
+    }
+
+    #[test]
+    fn an_existing_file_keeps_its_mode_and_owner_and_its_original_once() {
+        use std::os::unix::fs::MetadataExt;
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("daemon.json");
+        fs::write(&p, b"admin\n").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::chown(&p, Some(4321), Some(4322)).unwrap();
+        // Asked for 0644: the file stays 0600 (never widened) and keeps its owner.
+        assert!(atomic_write(&p, b"one\n", 0o644, ModePolicy::KeepExisting, true).unwrap());
+        let m = fs::metadata(&p).unwrap();
+        assert_eq!((m.mode() & 0o7777, m.uid(), m.gid()), (0o600, 4321, 4322));
+        let orig = with_suffix(&p, ORIG);
+        assert_eq!(fs::read(&orig).unwrap(), b"admin\n");
+        assert_eq!(mode_of(&orig), 0o600);
+        assert!(atomic_write(&p, b"two\n", 0o644, ModePolicy::KeepExisting, true).unwrap());
+        assert_eq!(
+            fs::read(&orig).unwrap(),
+            b"admin\n",
+            "the original is never overwritten"
+        );
+        assert_eq!(fs::read(with_suffix(&p, BAK)).unwrap(), b"one\n");
+        assert!(!atomic_write(&p, b"two\n", 0o644, ModePolicy::KeepExisting, true).unwrap());
+    }
+
+    #[test]
+    fn in_root_keeps_every_symlink_inside_the_root() {
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path().join("root");
+        let outside = t.path().join("outside");
+        fs::create_dir_all(r.join("etc")).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        // ROOT/etc/docker -> /<tmp>/outside (absolute): stays under ROOT.
+        symlink(&outside, r.join("etc/docker")).unwrap();
+        let got = in_root(&r, "/etc/docker/daemon.json", true).unwrap();
+        assert_eq!(
+            got,
+            r.join(outside.strip_prefix("/").unwrap())
+                .join("daemon.json")
+        );
+        // ../../.. cannot climb above ROOT.
+        symlink("../../../../../../outside", r.join("etc/up")).unwrap();
+        assert_eq!(in_root(&r, "/etc/up/x", true).unwrap(), r.join("outside/x"));
+        // Missing components are kept; a final link is left alone when asked.
+        assert_eq!(
+            in_root(&r, "/var/lib/x", true).unwrap(),
+            r.join("var/lib/x")
+        );
+        symlink("/etc/shadow", r.join("etc/token")).unwrap();
+        assert_eq!(
+            in_root(&r, "/etc/token", false).unwrap(),
+            r.join("etc/token")
+        );
+        assert_eq!(
+            in_root(&r, "/etc/token", true).unwrap(),
+            r.join("etc/shadow")
+        );
+        // With / as the root it is the file the kernel would open.
+        assert_eq!(
+            in_root(Path::new("/"), "/proc/self/../self/comm", true)
+                .unwrap()
+                .parent()
+                .unwrap()
+                .parent(),
+            Some(Path::new("/proc"))
+        );
     }
 }

@@ -27,9 +27,13 @@ pub fn acquire(path: &Path) -> Result<Lock> {
         .write(true)
         .create(true)
         .truncate(false)
-        .mode(0o644)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW)
         .open(path)
         .map_err(|e| Error::io(format!("cannot open lock file {}", path.display()), e))?;
+    // Only root needs to read the holder's pid: narrow a lock file an older run left wider.
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .map_err(|e| Error::io(format!("cannot narrow lock file {}", path.display()), e))?;
     match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
         Ok(mut f) => {
             let pid = std::process::id().to_string();
@@ -67,7 +71,18 @@ mod tests {
     fn second_holder_is_refused_with_the_first_pid() {
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join("run/swarmnode.lock");
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(t.path().join("elsewhere"), &p).unwrap();
+        let e = acquire(&p).err().expect("a symlinked lock file is refused");
+        assert!(e.to_string().contains("cannot open lock file"), "{e}");
+        assert!(!t.path().join("elsewhere").exists());
+        std::fs::remove_file(&p).unwrap();
         let first = acquire(&p).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         let e = acquire(&p).err().expect("second lock must fail");
         assert_eq!(e.exit_code(), 75);
         assert!(

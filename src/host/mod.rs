@@ -24,6 +24,9 @@ use cmd::{Cmd, Runner};
 /// with SIGKILL right after that action, to prove that the next run converges (vm-tests).
 pub const FAILPOINT_ENV: &str = "SWARMNODE_FAILPOINT";
 
+/// Files swarmnode created (host paths, one per line): they have no administrator's original.
+pub const CREATED_PATH: &str = "/var/lib/swarmnode/created";
+
 /// One change to the host, as planned and as applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Action {
@@ -40,12 +43,17 @@ pub struct Action {
 pub enum Effect {
     /// Run a command.
     Run { argv: Vec<String> },
-    /// Write a whole file atomically (host path), keeping the previous version as a backup.
+    /// Write a whole file atomically (host path), keeping the previous version as a backup. An
+    /// existing file keeps its mode and owner; `mode` is for a new one. Reports show the size and
+    /// sha256 of the content, never the content.
     Write {
         path: String,
         #[serde(serialize_with = "octal")]
         mode: u32,
+        #[serde(skip)]
         content: String,
+        size: usize,
+        sha256: String,
         #[serde(skip)]
         previous: Option<String>,
     },
@@ -87,6 +95,8 @@ impl Action {
             effect: Effect::Write {
                 path: path.to_string(),
                 mode,
+                size: content.len(),
+                sha256: fs::sha256_hex(content.as_bytes()),
                 content,
                 previous,
             },
@@ -137,6 +147,7 @@ impl fmt::Display for Action {
                 mode,
                 content,
                 previous,
+                ..
             } => {
                 write!(f, "write  {path} ({mode:04o})")?;
                 let old: Vec<&str> = previous
@@ -184,9 +195,18 @@ impl Host {
         &self.root
     }
 
-    /// The real location of a host path (`/etc/fstab` → `ROOT/etc/fstab`).
+    /// The real location of a host path (`/etc/fstab` → `ROOT/etc/fstab`), resolved inside the
+    /// root: a symlink under the root never leads out of it (see [`fs::in_root`]).
     pub fn path(&self, host_path: &str) -> PathBuf {
-        fs::under(&self.root, host_path)
+        fs::in_root(&self.root, host_path, true)
+            .unwrap_or_else(|_| fs::under(&self.root, host_path))
+    }
+
+    /// Like [`Host::path`], but a final symlink is not followed: the link itself (to open with
+    /// `O_NOFOLLOW`, so that a link is refused rather than followed).
+    pub fn path_nofollow(&self, host_path: &str) -> PathBuf {
+        fs::in_root(&self.root, host_path, false)
+            .unwrap_or_else(|_| fs::under(&self.root, host_path))
     }
 
     /// The path to give to a tool that runs on this host (`mount ... ROOT/var/lib/docker`).
@@ -221,12 +241,45 @@ impl Host {
         self.offline.as_deref()
     }
 
-    /// Saves swarmnode's own state (report, records) atomically: bookkeeping, not a planned change.
+    /// Saves swarmnode's own state (report, records) atomically, readable by root only:
+    /// bookkeeping, not a planned change.
     pub fn write_state(&self, host_path: &str, content: &str) -> Result<()> {
         let p = self.path(host_path);
-        fs::atomic_write(&p, content.as_bytes(), 0o644)
+        fs::atomic_write(&p, content.as_bytes(), 0o600, fs::ModePolicy::Exact, false)
             .map(|_| ())
             .map_err(|e| Error::io(format!("cannot write {}", p.display()), e))
+    }
+
+    /// Host paths of the files swarmnode created (they have no administrator's original).
+    fn created(&self) -> Result<Vec<String>> {
+        Ok(self
+            .read_text(CREATED_PATH)?
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect())
+    }
+
+    /// Writes a file of a planned action. The first time swarmnode changes a file it did not
+    /// create, the administrator's version is kept as NAME.swarmnode.orig; a file it is about to
+    /// create is recorded first (so a crash in between never makes swarmnode's file an "original").
+    fn write_file(&self, host_path: &str, content: &str, mode: u32) -> Result<()> {
+        let p = self.path(host_path);
+        let mut created = self.created()?;
+        let mine = created.iter().any(|c| c == host_path);
+        if !mine && std::fs::symlink_metadata(&p).is_err() {
+            created.push(host_path.to_string());
+            self.write_state(CREATED_PATH, &(created.join("\n") + "\n"))?;
+        }
+        fs::atomic_write(
+            &p,
+            content.as_bytes(),
+            mode,
+            fs::ModePolicy::KeepExisting,
+            !mine,
+        )
+        .map(|_| ())
+        .map_err(|e| Error::io(format!("cannot write {}", p.display()), e))
     }
 
     /// Carries out one action. This is the only place where swarmnode changes the host.
@@ -241,13 +294,9 @@ impl Host {
                 mode,
                 content,
                 ..
-            } => {
-                let p = self.path(path);
-                fs::atomic_write(&p, content.as_bytes(), *mode)
-                    .map_err(|e| Error::io(format!("cannot write {}", p.display()), e))?;
-            }
+            } => self.write_file(path, content, *mode)?,
             Effect::Rename { from, to } => {
-                let (a, b) = (self.path(from), self.path(to));
+                let (a, b) = (self.path_nofollow(from), self.path_nofollow(to));
                 std::fs::rename(&a, &b)
                     .and_then(|_| fs::sync_dir_of(&b))
                     .map_err(|e| {
@@ -258,17 +307,20 @@ impl Host {
                     })?;
             }
             Effect::Mkdir { path, mode } => {
+                // Only a directory made here gets the mode: an existing one keeps its own.
                 let p = self.path(path);
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(*mode)
-                    .create(&p)
-                    .and_then(|_| {
-                        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(*mode))
-                    })
-                    .map_err(|e| {
-                        Error::io(format!("cannot create directory {}", p.display()), e)
-                    })?;
+                if !p.is_dir() {
+                    std::fs::DirBuilder::new()
+                        .recursive(true)
+                        .mode(*mode)
+                        .create(&p)
+                        .and_then(|_| {
+                            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(*mode))
+                        })
+                        .map_err(|e| {
+                            Error::io(format!("cannot create directory {}", p.display()), e)
+                        })?;
+                }
             }
             Effect::Swarm(op) => swarm::execute(self, op)?,
         }

@@ -9,10 +9,10 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::host::cmd::Cmd;
+use crate::host::fs::sha256_hex;
 use crate::host::{Action, Host};
 use crate::profile::{Driver, Engine};
 
@@ -224,13 +224,6 @@ pub fn check_pem(text: &str) -> std::result::Result<usize, String> {
         return Err("no PEM certificate (-----BEGIN CERTIFICATE-----) in it".into());
     }
     Ok(n)
-}
-
-pub fn sha256_hex(b: &[u8]) -> String {
-    Sha256::digest(b)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
 }
 
 // ---- systemd units

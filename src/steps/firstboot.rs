@@ -7,10 +7,10 @@
 
 use crate::error::{Error, Result};
 use crate::host::cmd::Cmd;
+use crate::host::fs::sha256_hex;
 use crate::host::{Action, Host};
 use crate::profile::Profile;
 use crate::steps::StepPlan;
-use crate::steps::engine::sha256_hex;
 
 pub const UNIT: &str = include_str!("../../kickstart/swarmnode-firstboot.service");
 pub const UNIT_NAME: &str = "swarmnode-firstboot.service";
