@@ -101,5 +101,5 @@ pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
         out.push_str(&e.to_string());
         cur = e.source();
     }
-    out
+    crate::host::secret::scrub(&out).into_owned()
 }

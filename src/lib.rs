@@ -19,6 +19,7 @@ use std::time::Instant;
 use cli::{Cli, Command};
 use error::{Error, Result, exit};
 use host::Host;
+use host::secret::scrub;
 use profile::{Profile, StorageOverrides};
 use report::{ActionReport, REPORT_PATH, Report, StepReport};
 use steps::StepPlan;
@@ -35,7 +36,7 @@ struct Out {
 impl Out {
     fn line(&self, s: impl AsRef<str>) {
         if self.on {
-            println!("{}", s.as_ref());
+            println!("{}", scrub(s.as_ref()));
         }
     }
 }
@@ -65,7 +66,9 @@ pub fn run(cli: &Cli) -> Result<()> {
     // A run refused at the lock must not overwrite the report of the run that holds it.
     if mutating && !matches!(result, Err(Error::Locked { .. })) {
         let host = Host::new(&cli.root);
-        let text = serde_json::to_string_pretty(&report).expect("serializable") + "\n";
+        let text = scrub(&serde_json::to_string_pretty(&report).expect("serializable"))
+            .into_owned()
+            + "\n";
         if let Err(e) = host.write_state(REPORT_PATH, &text) {
             tracing::warn!("{}", error::chain(&e));
         }
@@ -73,7 +76,7 @@ pub fn run(cli: &Cli) -> Result<()> {
     if cli.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&report).expect("serializable")
+            scrub(&serde_json::to_string_pretty(&report).expect("serializable"))
         );
     }
     result
@@ -293,7 +296,7 @@ fn show_facts(out: &Out, p: &StepPlan) {
         out.line(format!("{}: {f}", p.step));
     }
     for w in &p.warnings {
-        tracing::warn!("{}: {w}", p.step);
+        tracing::warn!("{}: {}", p.step, scrub(w));
     }
 }
 

@@ -302,3 +302,77 @@ fn a_join_timeout_beyond_its_range_is_refused_not_a_panic() {
         "swarm.join_timeout_seconds: 18446744073709551615 is outside 1..86400",
     );
 }
+
+const TOKEN: &str =
+    "SWMTKN-1-0ntb7o7jfldybt5d7v2mgz72ey7iuk4u66b360u4icoonygl53-0123456789abcdefghijklmno";
+
+fn file_profile() -> &'static str {
+    r#"{"swarm": {"managers": ["10.77.0.1"],
+        "token": {"source": "file", "path": "/etc/swarmnode/join-token"}}}"#
+}
+
+fn token_file(f: &Fake, mode: u32) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    f.file("etc/swarmnode/join-token", &format!("{TOKEN}\n"));
+    let p = f.root.join("etc/swarmnode/join-token");
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+    std::fs::set_permissions(
+        f.root.join("etc/swarmnode"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn a_token_file_that_is_a_symlink_or_in_a_writable_directory_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fake::new();
+    node(&f, file_profile(), "info-inactive.json");
+    let p = token_file(&f, 0o600);
+    // A link to a root-only file elsewhere: not followed.
+    std::fs::rename(&p, f.root.join("etc/swarmnode/real-token")).unwrap();
+    std::os::unix::fs::symlink("real-token", &p).unwrap();
+    expect_refused(&f, &["join"], "is a symbolic link");
+    std::fs::remove_file(&p).unwrap();
+    std::fs::rename(f.root.join("etc/swarmnode/real-token"), &p).unwrap();
+    // Others could replace it.
+    std::fs::set_permissions(
+        f.root.join("etc/swarmnode"),
+        std::fs::Permissions::from_mode(0o777),
+    )
+    .unwrap();
+    expect_refused(&f, &["plan"], "that others can write to");
+    std::fs::set_permissions(
+        f.root.join("etc/swarmnode"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    expect_code(&f.run(&["plan"]), 0);
+}
+
+#[test]
+fn tokens_in_what_an_engine_or_manager_says_are_scrubbed() {
+    let f = Fake::new();
+    let e = node(&f, SSH_PROFILE, "info-inactive.json");
+    f.out("ssh", &format!("{TOKEN}\n"));
+    let echo = format!(r#"{{"message": "invalid join token {TOKEN}"}}"#);
+    e.route("POST /swarm/join", &[(400, &echo)]);
+    let o = f.run(&["--json", "join"]);
+    expect_code(&o, 65);
+    let report = f.read("var/lib/swarmnode/report.json").unwrap();
+    for (what, text) in [
+        ("stderr", stderr(&o)),
+        ("--json", stdout(&o)),
+        ("report.json", report),
+    ] {
+        assert!(!text.contains("SWMTKN-1-"), "{what} shows a token:\n{text}");
+        assert!(
+            text.contains("invalid join token SWMTKN-<redacted>"),
+            "{what}:\n{text}"
+        );
+    }
+    // The token itself went to the engine, in the request body only.
+    let bodies = e.bodies.lock().unwrap().clone();
+    assert!(bodies.iter().any(|b| b.contains(TOKEN)), "{bodies:?}");
+}

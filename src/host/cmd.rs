@@ -14,7 +14,11 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
+use super::secret::{Secret, scrub};
+
 const STDERR_TAIL: usize = 1024;
+/// The most a command that prints a secret may print.
+const SECRET_MAX: usize = 64 << 10;
 
 /// A command line: a program name (resolved on PATH) and its arguments.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -167,7 +171,32 @@ impl Runner {
         self.output_within(cmd, Some(limit))
     }
 
+    /// Like [`Runner::output_timeout`] for a command that prints a secret (a join token): stdout
+    /// is read into a [`Secret`] of at most 64 KiB that is zeroed when dropped, and `Output::stdout`
+    /// stays empty.
+    pub fn output_secret(
+        &self,
+        cmd: &Cmd,
+        limit: Duration,
+    ) -> Result<(Output, Secret), CommandError> {
+        let mut secret = None;
+        let out = self.spawn_wait(cmd, Some(limit), Some(&mut secret))?;
+        Ok((
+            out,
+            secret.unwrap_or_else(|| Secret::read_from(&b""[..], 0).expect("empty")),
+        ))
+    }
+
     fn output_within(&self, cmd: &Cmd, limit: Option<Duration>) -> Result<Output, CommandError> {
+        self.spawn_wait(cmd, limit, None)
+    }
+
+    fn spawn_wait(
+        &self,
+        cmd: &Cmd,
+        limit: Option<Duration>,
+        secret: Option<&mut Option<Secret>>,
+    ) -> Result<Output, CommandError> {
         let exe = self.resolve(cmd.program())?;
         let shown = cmd.to_string();
         tracing::debug!(cmd = %shown, "run");
@@ -195,12 +224,22 @@ impl Runner {
                 buf
             })
         };
-        let out_t = read(
-            child
-                .stdout
-                .take()
-                .map(|r| Box::new(r) as Box<dyn Read + Send>),
-        );
+        let keep_secret = secret.is_some();
+        let stdout_pipe = child.stdout.take();
+        let out_t = std::thread::spawn(move || {
+            let mut plain = Vec::new();
+            let mut hidden = None;
+            if let Some(mut r) = stdout_pipe {
+                if keep_secret {
+                    hidden = Secret::read_from(&mut r, SECRET_MAX).ok();
+                    // Drain what did not fit, so the child never blocks on a full pipe.
+                    let _ = std::io::copy(&mut r, &mut std::io::sink());
+                } else {
+                    let _ = r.read_to_end(&mut plain);
+                }
+            }
+            (plain, hidden)
+        });
         let err_t = read(
             child
                 .stderr
@@ -225,7 +264,10 @@ impl Runner {
                 std::thread::sleep(Duration::from_millis(20));
             },
         };
-        let stdout = out_t.join().unwrap_or_default();
+        let (stdout, hidden) = out_t.join().unwrap_or_default();
+        if let Some(slot) = secret {
+            *slot = hidden;
+        }
         let stderr = err_t.join().unwrap_or_default();
         let code = status.code().unwrap_or(-1);
         tracing::debug!(cmd = %shown, code, ms = started.elapsed().as_millis() as u64, "done");
@@ -237,7 +279,7 @@ impl Runner {
         Ok(Output {
             code,
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: stderr[start..].to_string(),
+            stderr: scrub(&stderr[start..]).into_owned(),
         })
     }
 

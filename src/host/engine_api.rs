@@ -1,10 +1,13 @@
 //! The local Docker Engine API on its unix socket: a small HTTP/1.1 client, one request per
 //! connection. Request bodies can carry a join token: they are never logged, only method and path.
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// The largest answer read from the engine (`GET /info` is a few KiB).
+pub const MAX_ANSWER: usize = 16 << 20;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -23,10 +26,11 @@ impl Response {
         struct Msg {
             message: String,
         }
-        match serde_json::from_slice::<Msg>(&self.body) {
+        let text = match serde_json::from_slice::<Msg>(&self.body) {
             Ok(m) => m.message,
             Err(_) => String::from_utf8_lossy(&self.body).trim().to_string(),
-        }
+        };
+        crate::host::secret::scrub(&text).into_owned()
     }
 }
 
@@ -78,7 +82,8 @@ impl Engine {
         &self.socket
     }
 
-    /// Sends one request and reads the whole answer; `timeout` bounds each read and write.
+    /// Sends one request and reads the whole answer. `timeout` bounds the whole exchange, however
+    /// slowly the engine answers, and the answer may be at most [`MAX_ANSWER`] bytes.
     pub fn request(
         &self,
         method: &str,
@@ -97,30 +102,57 @@ impl Engine {
             request: request.clone(),
             source,
         };
-        s.set_read_timeout(Some(timeout)).map_err(io)?;
-        s.set_write_timeout(Some(timeout)).map_err(io)?;
+        let deadline = Instant::now() + timeout;
+        let left = || {
+            deadline
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| ApiError::Protocol {
+                    request: request.clone(),
+                    what: format!("no whole answer within {} s", timeout.as_secs()),
+                })
+        };
+        s.set_write_timeout(Some(left()?)).map_err(io)?;
         let body = body.unwrap_or_default();
-        let mut msg = format!(
+        let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: swarmnode/{}\r\nConnection: close\r\n",
             env!("CARGO_PKG_VERSION")
-        )
-        .into_bytes();
+        );
         if method != "GET" {
-            msg.extend_from_slice(
-                format!(
-                    "Content-Type: application/json\r\nContent-Length: {}\r\n",
-                    body.len()
-                )
-                .as_bytes(),
-            );
+            head.push_str(&format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
         }
-        msg.extend_from_slice(b"\r\n");
-        msg.extend_from_slice(body);
-        let sent = s.write_all(&msg);
-        msg.fill(0); // the body may hold a token
-        sent.map_err(io)?;
+        head.push_str("\r\n");
+        // The body (it may hold a token) is written from the caller's buffer, never copied.
+        s.write_all(head.as_bytes())
+            .and_then(|_| s.write_all(body))
+            .map_err(io)?;
         let mut raw = Vec::new();
-        s.read_to_end(&mut raw).map_err(io)?;
+        let mut chunk = [0u8; 8192];
+        loop {
+            s.set_read_timeout(Some(left()?)).map_err(io)?;
+            let n = match s.read(&mut chunk) {
+                Ok(n) => n,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    left()?;
+                    continue;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io(e)),
+            };
+            if n == 0 {
+                break;
+            }
+            if raw.len() + n > MAX_ANSWER {
+                return Err(ApiError::Protocol {
+                    request: request.clone(),
+                    what: format!("the answer is larger than {} MiB", MAX_ANSWER >> 20),
+                });
+            }
+            raw.extend_from_slice(&chunk[..n]);
+        }
         parse_response(&raw).map_err(|what| ApiError::Protocol {
             request: request.clone(),
             what,
@@ -248,6 +280,51 @@ mod tests {
             }
             let _ = parse_response(&raw);
         }
+    }
+
+    /// An engine on a socket in a temporary directory that answers with `serve`.
+    fn engine(serve: impl FnOnce(UnixStream) + Send + 'static) -> (tempfile::TempDir, Engine) {
+        let t = tempfile::tempdir().unwrap();
+        let sock = t.path().join("docker.sock");
+        let l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        std::thread::spawn(move || {
+            if let Ok((c, _)) = l.accept() {
+                serve(c)
+            }
+        });
+        (t, Engine::at(&sock))
+    }
+
+    #[test]
+    fn a_slow_engine_is_cut_off_at_the_deadline() {
+        let (_t, e) = engine(|mut c| {
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\n");
+            for _ in 0..100 {
+                std::thread::sleep(Duration::from_millis(100));
+                if c.write_all(b"X").is_err() {
+                    return;
+                }
+            }
+        });
+        let t = Instant::now();
+        let err = e
+            .request("GET", "/info", None, Duration::from_millis(800))
+            .unwrap_err();
+        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+        assert!(err.to_string().contains("no whole answer within"), "{err}");
+    }
+
+    #[test]
+    fn an_endless_answer_is_cut_off_at_the_cap() {
+        let (_t, e) = engine(|mut c| {
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\n\r\n");
+            let junk = vec![b'x'; 1 << 16];
+            while c.write_all(&junk).is_ok() {}
+        });
+        let err = e
+            .request("GET", "/info", None, Duration::from_secs(20))
+            .unwrap_err();
+        assert!(err.to_string().contains("larger than 16 MiB"), "{err}");
     }
 
     #[test]

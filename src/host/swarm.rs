@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::host::cmd::{Cmd, CommandError};
+use crate::host::secret::{NonDumpable, Secret};
 
 /// `SWMTKN-1-<digest of the cluster root CA, base36, 50>-<secret, base36, 25>`.
 const DIGEST_LEN: usize = 50;
@@ -285,6 +286,8 @@ const MIN_ATTEMPT: Duration = Duration::from_secs(2);
 const DOCKERD_JOIN_WAIT: Duration = Duration::from_secs(20);
 
 fn join(host: &Host, spec: &JoinSpec) -> Result<()> {
+    // No core dump or ptrace of this process while a token may be in its memory.
+    let _guard = NonDumpable::new();
     let started = Instant::now();
     let deadline = started + Duration::from_secs(spec.timeout_seconds);
     let mut delay = Duration::from_secs(1);
@@ -372,17 +375,20 @@ fn attempt(
         ))));
     }
     let json = |s: &str| serde_json::to_string(s).expect("a string serializes");
-    let mut body = format!(
-        "{{\"ListenAddr\":{},\"RemoteAddrs\":[{}],{}\"JoinToken\":\"{}\"}}",
+    let head = format!(
+        "{{\"ListenAddr\":{},\"RemoteAddrs\":[{}],{}\"JoinToken\":\"",
         json(&spec.listen_addr),
         json(&via.manager),
         spec.advertise_addr
             .as_deref()
             .map(|a| format!("\"AdvertiseAddr\":{},", json(a)))
             .unwrap_or_default(),
-        token.expose()
-    )
-    .into_bytes();
+    );
+    // Sized once: a buffer that grows leaves copies of the token behind in freed memory.
+    let mut body = Vec::with_capacity(head.len() + token.expose().len() + 2);
+    body.extend_from_slice(head.as_bytes());
+    body.extend_from_slice(token.expose().as_bytes());
+    body.extend_from_slice(b"\"}");
     drop(token);
     // dockerd gives up on its own after ~20 s; allow for that plus slack.
     let timeout = left.max(Duration::from_secs(5)) + Duration::from_secs(30);
@@ -424,12 +430,14 @@ fn attempt(
 }
 
 fn fetch_token(host: &Host, via: &JoinVia, left: Duration) -> Result<Token, Attempt> {
-    let text = match &via.token_from {
+    let secret = match &via.token_from {
         TokenFrom::File { path } => {
-            check_token_file(host, path).map_err(Attempt::Stop)?;
-            host.read_text(path)
-                .map_err(Attempt::Stop)?
-                .ok_or_else(|| Attempt::Stop(Error::Refused(format!("swarm: {path} is gone"))))?
+            let f = open_token_file(host, path).map_err(Attempt::Stop)?;
+            Secret::read_from(f, TOKEN_FILE_MAX).map_err(|e| {
+                Attempt::Stop(Error::Refused(format!(
+                    "swarm: cannot read the token file {path}: {e}"
+                )))
+            })?
         }
         TokenFrom::Command {
             argv,
@@ -437,9 +445,9 @@ fn fetch_token(host: &Host, via: &JoinVia, left: Duration) -> Result<Token, Atte
         } => {
             let cmd = Cmd { argv: argv.clone() };
             let limit = Duration::from_secs(*timeout_seconds).min(left);
-            match host.runner.output_timeout(&cmd, limit) {
-                Ok(out) if out.code == 0 => out.stdout,
-                Ok(out) => return Err(token_failure(&via.manager, &cmd, &out.stderr)),
+            match host.runner.output_secret(&cmd, limit) {
+                Ok((out, secret)) if out.code == 0 => secret,
+                Ok((out, _)) => return Err(token_failure(&via.manager, &cmd, &out.stderr)),
                 Err(CommandError::Timeout { .. }) => {
                     return Err(Attempt::Retry(format!(
                         "`{cmd}` did not answer within {:.1} s",
@@ -450,7 +458,8 @@ fn fetch_token(host: &Host, via: &JoinVia, left: Duration) -> Result<Token, Atte
             }
         }
     };
-    Token::parse(&text).map_err(|why| {
+    let text = std::str::from_utf8(secret.expose()).unwrap_or_default();
+    Token::parse(text).map_err(|why| {
         Attempt::Stop(Error::Refused(format!(
             "swarm: what came from {} is not a join token: {why}; nothing was joined",
             via.token_from
@@ -486,29 +495,60 @@ fn token_failure(manager: &str, cmd: &Cmd, stderr: &str) -> Attempt {
     }
 }
 
-/// The token file must be a regular file, owned by root, and neither group- nor world-readable.
-pub fn check_token_file(host: &Host, path: &str) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let p = host.path(path);
-    let m = std::fs::metadata(&p).map_err(|e| {
+/// A token file is small; anything bigger is not one.
+const TOKEN_FILE_MAX: usize = 4096;
+
+/// Opens the token file once, without following a symlink, and checks what was opened (on the
+/// descriptor, so nothing can be swapped in between): a regular file owned by root (or by the
+/// user running swarmnode), with no group or other bits, in a directory that neither group nor
+/// others can write to (they could replace the file).
+pub fn open_token_file(host: &Host, path: &str) -> Result<std::fs::File> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let p = host.path_nofollow(path);
+    let refuse = |why: String| {
         Error::Refused(format!(
-            "swarm: cannot read the token file {}: {e}; create it (mode 0600, owner root) with \
-             the output of `docker swarm join-token -q ROLE` on a manager",
-            p.display()
+            "swarm: the token file {path} {why}; a join token must be readable by root only: \
+             `chown root: {path} && chmod 600 {path}` in a directory only root can write to \
+             (and rotate the token if others could read it)"
         ))
-    })?;
+    };
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NOCTTY | nix::libc::O_NONBLOCK)
+        .open(&p)
+        .map_err(|e| match e.raw_os_error() {
+            Some(nix::libc::ELOOP) => refuse("is a symbolic link".into()),
+            _ => Error::Refused(format!(
+                "swarm: cannot open the token file {path} ({}): {e}; create it (mode 0600, owner \
+                 root) with the output of `docker swarm join-token -q ROLE` on a manager",
+                p.display()
+            )),
+        })?;
+    let m = f
+        .metadata()
+        .map_err(|e| Error::io(format!("swarm: cannot stat the token file {path}"), e))?;
     let euid = nix::unistd::geteuid().as_raw();
-    if !m.is_file() || m.mode() & 0o077 != 0 || (m.uid() != 0 && m.uid() != euid) {
-        return Err(Error::Refused(format!(
-            "swarm: the token file {} is mode {:04o}, owner uid {}: a join token must be readable \
-             by root only; `chown root: {path} && chmod 600 {path}` (and rotate the token if \
-             others could read it)",
-            p.display(),
+    if !m.is_file() {
+        return Err(refuse("is not a regular file".into()));
+    }
+    if m.mode() & 0o077 != 0 || (m.uid() != 0 && m.uid() != euid) {
+        return Err(refuse(format!(
+            "is mode {:04o}, owner uid {}",
             m.mode() & 0o7777,
             m.uid()
         )));
     }
-    Ok(())
+    let dir = p.parent().unwrap_or(std::path::Path::new("/"));
+    let d = std::fs::metadata(dir)
+        .map_err(|e| Error::io(format!("swarm: cannot stat {}", dir.display()), e))?;
+    if d.mode() & 0o022 != 0 || (d.uid() != 0 && d.uid() != euid) {
+        return Err(refuse(format!(
+            "is in a directory of mode {:04o}, owner uid {}, that others can write to",
+            d.mode() & 0o7777,
+            d.uid()
+        )));
+    }
+    Ok(f)
 }
 
 #[cfg(test)]

@@ -199,7 +199,7 @@ pub fn plan(h: &Host, sw: &Swarm) -> Result<StepPlan> {
             "the join token comes from the managers' plaintext Engine API (port {port}): anyone \
              on the network can take it, and root on the managers with it (allow_insecure_tcp)"
         )),
-        TokenSource::File { path } => swarm::check_token_file(h, path)?,
+        TokenSource::File { path } => drop(swarm::open_token_file(h, path)?),
         _ => {}
     }
     let info = swarm::info(h)?;

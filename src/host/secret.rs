@@ -1,0 +1,147 @@
+//! Secrets in memory: buffers zeroed when dropped, the process non-dumpable while it holds one,
+//! and token-shaped text scrubbed from anything that came from an engine or a manager before it
+//! is logged, printed or reported.
+
+use std::borrow::Cow;
+
+/// Bytes that are zeroed when dropped. Filled only up to a capacity fixed at creation, so the
+/// buffer never moves (a reallocation would leave a copy behind).
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Reads at most `max` bytes from `r` into a buffer that never reallocates.
+    pub fn read_from(mut r: impl std::io::Read, max: usize) -> std::io::Result<Secret> {
+        let mut s = Secret(Vec::with_capacity(max + 1));
+        let mut chunk = [0u8; 256];
+        loop {
+            let n = r.read(&mut chunk)?;
+            if n == 0 {
+                break;
+            }
+            let room = max - s.0.len();
+            s.0.extend_from_slice(&chunk[..n.min(room)]);
+            if n > room {
+                chunk.fill(0);
+                return Err(std::io::Error::other(format!(
+                    "more than {max} bytes: not a join token"
+                )));
+            }
+        }
+        chunk.fill(0);
+        Ok(s)
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        self.0.fill(0);
+        // The spare capacity may hold bytes of a partial read too.
+        let spare = self.0.spare_capacity_mut();
+        for b in spare {
+            b.write(0);
+        }
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// While alive, the process is not dumpable: no core file, and no ptrace or /proc/PID/mem access
+/// by the same unprivileged user. Restores the previous setting when dropped.
+pub struct NonDumpable {
+    was: bool,
+}
+
+impl NonDumpable {
+    pub fn new() -> NonDumpable {
+        let was = nix::sys::prctl::get_dumpable().unwrap_or(true);
+        if let Err(e) = nix::sys::prctl::set_dumpable(false) {
+            tracing::warn!("cannot make the process non-dumpable while it holds a token: {e}");
+        }
+        NonDumpable { was }
+    }
+}
+
+impl Default for NonDumpable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for NonDumpable {
+    fn drop(&mut self) {
+        if self.was {
+            let _ = nix::sys::prctl::set_dumpable(true);
+        }
+    }
+}
+
+/// `text` with every `SWMTKN-...` replaced by `SWMTKN-<redacted>`. Applied to everything an engine
+/// or a manager said before it is logged, printed or reported.
+pub fn scrub(text: &str) -> Cow<'_, str> {
+    const MARK: &str = "SWMTKN-";
+    if !text.contains(MARK) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(MARK) {
+        out.push_str(&rest[..i]);
+        out.push_str("SWMTKN-<redacted>");
+        let after = &rest[i + MARK.len()..];
+        let end = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .unwrap_or(after.len());
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_scrubbed_wherever_they_are() {
+        let t =
+            "SWMTKN-1-0ntb7o7jfldybt5d7v2mgz72ey7iuk4u66b360u4icoonygl53-0123456789abcdefghijklmno";
+        assert_eq!(
+            scrub(&format!("bad token {t}: rejected; again {t}.")),
+            "bad token SWMTKN-<redacted>: rejected; again SWMTKN-<redacted>."
+        );
+        assert_eq!(scrub("nothing here"), "nothing here");
+        assert_eq!(scrub("SWMTKN-"), "SWMTKN-<redacted>");
+    }
+
+    #[test]
+    fn a_secret_is_bounded_and_the_process_is_not_dumpable_while_guarded() {
+        let s = Secret::read_from(&b"abc"[..], 8).unwrap();
+        assert_eq!(s.expose(), b"abc");
+        assert!(Secret::read_from(&[1u8; 9][..], 8).is_err());
+        assert!(nix::sys::prctl::get_dumpable().unwrap());
+        {
+            let _g = NonDumpable::new();
+            assert!(!nix::sys::prctl::get_dumpable().unwrap());
+        }
+        assert!(nix::sys::prctl::get_dumpable().unwrap());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn scrubbed_text_has_no_token_left(a in "\\PC{0,40}", b in "[A-Za-z0-9-]{0,90}", c in "\\PC{0,40}") {
+            let t = format!("{a}SWMTKN-{b}{c}");
+            let s = scrub(&t);
+            for (i, _) in s.match_indices("SWMTKN-") {
+                proptest::prop_assert!(s[i..].starts_with("SWMTKN-<redacted>"), "{}", s);
+            }
+        }
+    }
+}
