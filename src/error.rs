@@ -60,6 +60,12 @@ pub enum Error {
     /// A step ran all its actions but the host is still not in the wanted state.
     #[error("{0}")]
     Failed(String),
+
+    /// SIGTERM or SIGINT: the running command was allowed to finish, nothing after it was done.
+    #[error(
+        "interrupted by {signal} {during}; nothing after that was done; run swarmnode again to          finish (every step picks up where this run stopped)"
+    )]
+    Interrupted { signal: String, during: String },
 }
 
 impl Error {
@@ -68,9 +74,11 @@ impl Error {
             Error::Refused(_) | Error::Profile { .. } => exit::REFUSED,
             Error::Locked { .. } | Error::Temporary(_) => exit::TEMPORARY,
             Error::Unavailable(_) => exit::UNAVAILABLE,
-            Error::Command(_) | Error::Engine(_) | Error::Io { .. } | Error::Failed(_) => {
-                exit::FAILURE
-            }
+            Error::Command(_)
+            | Error::Engine(_)
+            | Error::Io { .. }
+            | Error::Failed(_)
+            | Error::Interrupted { .. } => exit::FAILURE,
         }
     }
 
@@ -80,6 +88,7 @@ impl Error {
             exit::REFUSED => "refused",
             exit::TEMPORARY => "temporary",
             exit::UNAVAILABLE => "unavailable",
+            _ if matches!(self, Error::Interrupted { .. }) => "interrupted",
             _ => "failed",
         }
     }

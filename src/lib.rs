@@ -44,6 +44,9 @@ impl Out {
 /// Runs one command; returns the error that decides the exit code.
 pub fn run(cli: &Cli) -> Result<()> {
     let started = Instant::now();
+    if !matches!(cli.command, Command::Plan(_)) {
+        host::signals::catch();
+    }
     let mut report = Report::new(cli.command.name());
     let result = dispatch(cli, &mut report);
     report.duration_ms = started.elapsed().as_millis() as u64;
@@ -327,13 +330,24 @@ fn apply_step(
                 )));
             }
             for a in &p.actions {
+                host::signals::check(|| format!("before `{}`", a.id))?;
                 out.line(format!("  {a}"));
                 let t = Instant::now();
-                host.execute(a)?;
+                host.execute(a).map_err(|e| match e {
+                    Error::Interrupted { signal, during } => Error::Interrupted {
+                        signal,
+                        during: format!("{during} in `{}`", a.id),
+                    },
+                    e => e,
+                })?;
                 report.steps[idx].actions.push(ActionReport {
                     action: a.clone(),
                     duration_ms: Some(t.elapsed().as_millis() as u64),
                 });
+                // The action that was running when the signal came was allowed to finish.
+                host::signals::check(|| {
+                    format!("while `{}` ran (it was allowed to finish)", a.id)
+                })?;
             }
             p = plan(host)?;
         }

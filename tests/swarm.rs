@@ -376,3 +376,185 @@ fn tokens_in_what_an_engine_or_manager_says_are_scrubbed() {
     let bodies = e.bodies.lock().unwrap().clone();
     assert!(bodies.iter().any(|b| b.contains(TOKEN)), "{bodies:?}");
 }
+
+const NODE_ID: &str = "l8s526d06sna2jckb05a27o7r";
+
+fn member(state: &str, manager: bool) -> String {
+    use serde_json::json;
+    info_with(
+        "info-worker.json",
+        &[
+            ("LocalNodeState", json!(state)),
+            ("ControlAvailable", json!(manager)),
+            (
+                "Error",
+                json!(if state == "error" {
+                    "rpc error: raft restarting"
+                } else {
+                    ""
+                }),
+            ),
+        ],
+    )
+}
+
+fn short(profile: &str, secs: u32) -> String {
+    profile.replace(
+        "\"advertise_addr\"",
+        &format!("\"join_timeout_seconds\": {secs}, \"advertise_addr\""),
+    )
+}
+
+#[test]
+fn an_established_member_that_is_pending_or_in_error_is_waited_for_never_left() {
+    for (state, manager) in [("pending", false), ("error", false), ("error", true)] {
+        let f = Fake::new();
+        f.file("etc/swarmnode/profile.json", &short(SSH_PROFILE, 2));
+        let e = f.engine_with(&[("GET /info ", &[(200, &member(state, manager))])]);
+        let o = f.run(&["plan"]);
+        expect_code(&o, 0);
+        let out = stdout(&o);
+        assert!(
+            out.contains(&format!(
+                "swarm  wait up to 2 s for node {NODE_ID} to reach its managers again (never left)"
+            )),
+            "{out}"
+        );
+        assert!(!out.contains("leave"), "{out}");
+        let t = std::time::Instant::now();
+        let o = f.run(&["join"]);
+        expect_code(&o, 69);
+        assert!(t.elapsed() >= std::time::Duration::from_secs(2));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("(node {NODE_ID}) is still {state} after 2 s")),
+            "{err}"
+        );
+        assert!(
+            err.contains("never takes an established node out of its swarm"),
+            "{err}"
+        );
+        let posts: Vec<String> = e
+            .requests()
+            .into_iter()
+            .filter(|r| !r.starts_with("GET "))
+            .collect();
+        assert!(posts.is_empty(), "{state}: a member was sent {posts:?}");
+        assert!(
+            f.calls().is_empty(),
+            "no manager is asked meanwhile: {:?}",
+            f.calls()
+        );
+    }
+}
+
+#[test]
+fn a_member_that_comes_back_is_labelled_and_was_never_left() {
+    let f = Fake::new();
+    f.file("etc/swarmnode/profile.json", &short(SSH_PROFILE, 30));
+    let pending = member("pending", false);
+    let active = info("info-worker.json");
+    // plan, then the wait polls twice before the node is active again
+    let e = f.engine_with(&[(
+        "GET /info ",
+        &[
+            (200, &pending),
+            (200, &pending),
+            (200, &pending),
+            (200, &active),
+        ],
+    )]);
+    f.out("ssh.1", &node_inspect("{}"));
+    f.out("ssh", &node_inspect(r#"{"function": "production"}"#));
+    let o = f.run(&["join"]);
+    expect_code(&o, 0);
+    assert!(stdout(&o).contains("wait up to 30 s"), "{}", stdout(&o));
+    assert!(
+        e.requests().iter().all(|r| r.starts_with("GET ")),
+        "{:?}",
+        e.requests()
+    );
+    assert!(
+        f.calls()
+            .iter()
+            .any(|c| c.contains("node update --label-add function=production")),
+        "{:?}",
+        f.calls()
+    );
+}
+
+#[test]
+fn a_join_that_continues_in_the_background_is_followed_not_undone() {
+    let f = Fake::new();
+    f.file("etc/swarmnode/profile.json", &short(SSH_PROFILE, 60));
+    let inactive = info("info-inactive.json");
+    let pending = info("info-pending.json");
+    let active = info("info-worker.json");
+    let e = f.engine_with(&[
+        (
+            "GET /info ",
+            &[(200, &inactive), (200, &pending), (200, &pending), (200, &active)],
+        ),
+        (
+            "POST /swarm/join ",
+            &[(503, r#"{"message":"Timeout was reached before node joined. The attempt to join the swarm will continue in the background. Use the \"docker info\" command to see the current swarm status of your node."}"#)],
+        ),
+    ]);
+    f.out("ssh.1", &format!("{TOKEN}\n"));
+    f.out("ssh", &node_inspect(r#"{"function": "production"}"#));
+    let o = f.run(&["join"]);
+    expect_code(&o, 0);
+    let posts: Vec<String> = e
+        .requests()
+        .into_iter()
+        .filter(|r| !r.starts_with("GET "))
+        .collect();
+    assert_eq!(
+        posts,
+        ["POST /swarm/join HTTP/1.1"],
+        "one join, no leave, no second join"
+    );
+}
+
+#[test]
+fn a_manager_without_docker_or_out_of_reach_is_unavailable_not_another_swarm() {
+    for (code, err) in [
+        (127, "bash: line 1: docker: command not found\n"),
+        (
+            255,
+            "ssh: connect to host 10.77.0.1 port 22: Connection refused\n",
+        ),
+        (
+            1,
+            "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n",
+        ),
+    ] {
+        let f = Fake::new();
+        node(&f, SSH_PROFILE, "info-worker.json");
+        f.rc("ssh", code, err);
+        let o = f.run(&["join"]);
+        expect_code(&o, 69);
+        let e = stderr(&o);
+        assert!(!e.contains("another swarm"), "{e}");
+        assert!(e.contains("no manager answered"), "{e}");
+        assert!(e.contains(&format!("(exit {code})")), "{e}");
+    }
+}
+
+#[test]
+fn labels_are_quoted_whole_for_the_manager_s_shell() {
+    let f = Fake::new();
+    let p = SSH_PROFILE.replace(
+        r#""labels": {"function": "production"}"#,
+        r##""labels": {"home": "~", "rack": "b[12]", "note": "a#b !c 'd'"}"##,
+    );
+    node(&f, &p, "info-worker.json");
+    f.out("ssh", &node_inspect("{}"));
+    let o = f.run(&["plan"]);
+    expect_code(&o, 0);
+    let out = stdout(&o);
+    // argv[i] of ssh is the remote word already quoted; shown quoted once more for copy-paste.
+    for word in [r"'\''home=~'\''", r"'\''rack=b[12]'\''"] {
+        assert!(out.contains(word), "{word} in\n{out}");
+    }
+}

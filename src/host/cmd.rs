@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Mutex;
@@ -49,19 +50,27 @@ impl Cmd {
     }
 }
 
+/// A word as a POSIX shell reads it back unchanged: left alone when it has only letters, digits
+/// and `_ - . / : , + @` (and `=` or `%` after the first character), else in single quotes. Everything
+/// else, `~ [ # ! * ?` quotes and spaces included, is quoted.
+pub fn sh_quote(a: &str) -> std::borrow::Cow<'_, str> {
+    let safe = |(i, c): (usize, char)| {
+        c.is_ascii_alphanumeric() || "_-./:,+@".contains(c) || ("=%".contains(c) && i > 0)
+    };
+    if !a.is_empty() && a.char_indices().all(safe) {
+        std::borrow::Cow::Borrowed(a)
+    } else {
+        std::borrow::Cow::Owned(format!("'{}'", a.replace('\'', r"'\''")))
+    }
+}
+
 impl fmt::Display for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, a) in self.argv.iter().enumerate() {
             if i > 0 {
                 f.write_str(" ")?;
             }
-            if a.is_empty()
-                || a.contains(|c: char| c.is_whitespace() || "'\"$\\`|&;<>(){}*?".contains(c))
-            {
-                write!(f, "'{}'", a.replace('\'', r"'\''"))?;
-            } else {
-                f.write_str(a)?;
-            }
+            f.write_str(&sh_quote(a))?;
         }
         Ok(())
     }
@@ -205,7 +214,10 @@ impl Runner {
             cmd: shown.clone(),
             source,
         };
+        // Its own process group: a Ctrl-C on the terminal reaches swarmnode, which lets the
+        // command finish, and not the command itself.
         let mut child = std::process::Command::new(exe)
+            .process_group(0)
             .args(&cmd.argv[1..])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -323,6 +335,35 @@ mod tests {
     fn display_quotes_what_a_shell_would_split() {
         let c = Cmd::new("lvs").args(["-o", "lv_name,vg_name", "a b", ""]);
         assert_eq!(c.to_string(), "lvs -o lv_name,vg_name 'a b' ''");
+    }
+
+    #[test]
+    fn quoting_leaves_nothing_for_a_shell_to_expand() {
+        for (word, quoted) in [
+            ("function=production", "function=production"),
+            ("home=~", "'home=~'"),
+            ("rack=b[12]", "'rack=b[12]'"),
+            ("a#b", "'a#b'"),
+            ("hi!", "'hi!'"),
+            ("it's", "'it'\\''s'"),
+            ("=cmd", "'=cmd'"),
+            ("~", "'~'"),
+            ("$(id)", "'$(id)'"),
+            ("", "''"),
+        ] {
+            assert_eq!(sh_quote(word), quoted, "{word}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn sh_reads_every_quoted_word_back_unchanged(w in "[ -~]{0,20}") {
+            let out = std::process::Command::new("sh")
+                .args(["-c", &format!("printf %s {}", sh_quote(&w))])
+                .output()
+                .unwrap();
+            proptest::prop_assert_eq!(String::from_utf8_lossy(&out.stdout), w);
+        }
     }
 
     #[test]

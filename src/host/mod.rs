@@ -9,6 +9,9 @@ pub mod fs;
 pub mod lock;
 pub mod lvm;
 pub mod secret;
+pub mod signals;
+
+pub use signals::pause;
 pub mod swarm;
 
 use std::fmt;

@@ -182,24 +182,38 @@ pub struct JoinSpec {
 }
 
 /// A change of membership, as planned and as applied.
+///
+/// The rule that keeps a working cluster working: only a join this run started, or a node that
+/// has no NodeID (an unfinished join that never got an identity), is ever left, never with
+/// `force`, and never a manager. A node with a NodeID is waited for, never taken out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum SwarmOp {
     Join(JoinSpec),
-    /// Out of a pending or failed join: wait up to `wait_seconds` for it to finish on its own,
-    /// else `POST /swarm/leave?force=true`.
+    /// Out of an unfinished join without a NodeID: wait up to `wait_seconds` for it to finish on
+    /// its own, else `POST /swarm/leave` (not forced).
     Leave {
         wait_seconds: u64,
+    },
+    /// A member (it has a NodeID) whose local state is pending or error: wait up to `seconds` for
+    /// it to reach its managers again; never leave.
+    Wait {
+        node_id: String,
+        seconds: u64,
     },
 }
 
 impl fmt::Display for SwarmOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SwarmOp::Leave { wait_seconds: 0 } => f.write_str("POST /swarm/leave?force=true"),
+            SwarmOp::Leave { wait_seconds: 0 } => f.write_str("POST /swarm/leave"),
             SwarmOp::Leave { wait_seconds } => write!(
                 f,
-                "wait up to {wait_seconds} s for the unfinished join, else POST /swarm/leave?force=true"
+                "wait up to {wait_seconds} s for the unfinished join, else POST /swarm/leave"
+            ),
+            SwarmOp::Wait { node_id, seconds } => write!(
+                f,
+                "wait up to {seconds} s for node {node_id} to reach its managers again (never left)"
             ),
             SwarmOp::Join(j) => {
                 write!(
@@ -227,40 +241,85 @@ impl fmt::Display for SwarmOp {
     }
 }
 
+/// How often the local state is read while waiting.
+const POLL: Duration = Duration::from_millis(500);
+
 /// Carries out a membership change (called by [`Host::execute`] only).
 pub fn execute(host: &Host, op: &SwarmOp) -> Result<()> {
     match op {
         SwarmOp::Leave { wait_seconds } => {
             let until = Instant::now() + Duration::from_secs(*wait_seconds);
             loop {
-                match info(host)?.swarm.local_node_state.as_str() {
+                let st = info(host)?.swarm;
+                match st.local_node_state.as_str() {
                     "active" => {
                         tracing::info!("swarm: the unfinished join finished on its own");
                         return Ok(());
                     }
-                    "pending" if Instant::now() < until => {
-                        std::thread::sleep(Duration::from_millis(500))
-                    }
                     "inactive" => return Ok(()),
+                    // It got an identity meanwhile: a member now, never left (the next
+                    // observation waits for it).
+                    _ if !st.node_id.is_empty() || st.control_available => return Ok(()),
+                    "pending" if Instant::now() < until => crate::host::pause(POLL)?,
                     _ => return leave(host),
                 }
             }
         }
+        SwarmOp::Wait { node_id, seconds } => wait_for_member(host, node_id, *seconds),
         SwarmOp::Join(spec) => join(host, spec),
     }
 }
 
+/// Polls the local state of an established member until it is active again, or 69 with what
+/// the node reports. Never leaves.
+fn wait_for_member(host: &Host, node_id: &str, seconds: u64) -> Result<()> {
+    let until = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let i = info(host)?;
+        let st = &i.swarm;
+        if st.local_node_state == "active" {
+            tracing::info!("swarm: node {node_id} is active again");
+            return Ok(());
+        }
+        if Instant::now() >= until {
+            let managers: Vec<String> = st
+                .remote_managers
+                .iter()
+                .flatten()
+                .map(|m| m.addr.clone())
+                .collect();
+            return Err(Error::Unavailable(format!(
+                "swarm: {} (node {node_id}) is still {} after {seconds} s{}: it is a member of \
+                 its swarm but does not reach its managers ({}); check that they are up and that \
+                 this node reaches them on port 2377, then run again; swarmnode never takes an \
+                 established node out of its swarm",
+                i.name,
+                st.local_node_state,
+                if st.error.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", st.error)
+                },
+                if managers.is_empty() {
+                    "none known".to_string()
+                } else {
+                    managers.join(", ")
+                }
+            )));
+        }
+        crate::host::pause(POLL)?;
+    }
+}
+
+/// `POST /swarm/leave`, never forced: dockerd itself refuses to let a manager go that way.
 fn leave(host: &Host) -> Result<()> {
-    let r = host.engine().request(
-        "POST",
-        "/swarm/leave?force=true",
-        None,
-        Duration::from_secs(60),
-    )?;
+    let r = host
+        .engine()
+        .request("POST", "/swarm/leave", None, Duration::from_secs(60))?;
     // 503 "This node is not part of a swarm": already out.
     if r.status != 200 && r.status != 503 {
         return Err(Error::Failed(format!(
-            "docker engine: POST /swarm/leave?force=true: HTTP {}: {}",
+            "docker engine: POST /swarm/leave: HTTP {}: {}",
             r.status,
             r.message()
         )));
@@ -301,17 +360,17 @@ fn join(host: &Host, spec: &JoinSpec) -> Result<()> {
                 break 'rounds;
             }
             tried = true;
-            match attempt(host, spec, via, left, &mut posted) {
+            match attempt(host, spec, via, deadline, &mut posted) {
                 Ok(()) => return Ok(()),
                 Err(Attempt::Stop(e)) => {
-                    not_pending(host)?;
+                    not_pending(host, posted)?;
                     return Err(e);
                 }
                 Err(Attempt::OutOfTime) => break 'rounds,
                 Err(Attempt::Retry(why)) => {
                     tracing::info!("swarm: manager {}: {why}; trying on", via.manager);
                     last = format!("manager {}: {why}", via.manager);
-                    not_pending(host)?;
+                    not_pending(host, posted)?;
                 }
             }
         }
@@ -321,10 +380,10 @@ fn join(host: &Host, spec: &JoinSpec) -> Result<()> {
         }
         let pause = jitter(delay).min(left);
         tracing::info!("swarm: no manager took the join yet; next round in {pause:.1?}");
-        std::thread::sleep(pause);
+        crate::host::pause(pause)?;
         delay = (delay * 2).min(Duration::from_secs(30));
     }
-    not_pending(host)?;
+    not_pending(host, posted)?;
     let managers: Vec<&str> = spec.via.iter().map(|v| v.manager.as_str()).collect();
     Err(Error::Unavailable(format!(
         "swarm: could not join within {} s: no manager of {} took the join; last error: {last}; \
@@ -334,14 +393,47 @@ fn join(host: &Host, spec: &JoinSpec) -> Result<()> {
     )))
 }
 
-/// Leaves a pending join behind, so that the next attempt (or the next run) starts clean.
-fn not_pending(host: &Host) -> Result<()> {
-    let state = info(host)?.swarm.local_node_state;
-    if state == "pending" || state == "error" {
-        tracing::info!("swarm: the node is {state} after a failed attempt; leaving");
+/// Leaves an unfinished join behind, so that the next attempt (or the next run) starts clean;
+/// but only a join this run started (`posted`) or one that never got a NodeID, and never on a
+/// manager.
+fn not_pending(host: &Host, posted: bool) -> Result<()> {
+    let st = info(host)?.swarm;
+    let unfinished = st.local_node_state == "pending" || st.local_node_state == "error";
+    if unfinished && (posted || st.node_id.is_empty()) && !st.control_available {
+        tracing::info!(
+            "swarm: the node is {} after this run's join attempt; leaving it",
+            st.local_node_state
+        );
         leave(host)?;
     }
     Ok(())
+}
+
+/// dockerd answered that its join "will continue in the background" (it waited 20 s for a
+/// manager): not a failure. Polls the local state until active, or until the join gave up
+/// (retry), or the deadline.
+fn follow_background_join(host: &Host, deadline: Instant) -> Result<(), Attempt> {
+    tracing::info!("swarm: the join continues in the background; waiting for it");
+    loop {
+        let st = info(host).map_err(Attempt::Stop)?.swarm;
+        match st.local_node_state.as_str() {
+            "active" => return Ok(()),
+            "pending" if Instant::now() < deadline => {
+                crate::host::pause(POLL).map_err(Attempt::Stop)?
+            }
+            "pending" => return Err(Attempt::OutOfTime),
+            other => {
+                return Err(Attempt::Retry(format!(
+                    "the join that continued in the background ended {other}{}",
+                    if st.error.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", st.error)
+                    }
+                )));
+            }
+        }
+    }
 }
 
 /// ±50% around `d`, from the clock's nanoseconds (no need for a random generator).
@@ -357,9 +449,10 @@ fn attempt(
     host: &Host,
     spec: &JoinSpec,
     via: &JoinVia,
-    left: Duration,
+    deadline: Instant,
     posted: &mut bool,
 ) -> Result<(), Attempt> {
+    let left = deadline.saturating_duration_since(Instant::now());
     // The first request is always made; later ones only when they can finish in time.
     if *posted && left < DOCKERD_JOIN_WAIT {
         return Err(Attempt::OutOfTime);
@@ -415,6 +508,10 @@ fn attempt(
             via.manager
         ))));
     }
+    if low.contains("timeout was reached before node") || low.contains("continue in the background")
+    {
+        return follow_background_join(host, deadline);
+    }
     if low.contains("already part of a swarm") {
         return match info(host)
             .map_err(Attempt::Stop)?
@@ -447,7 +544,9 @@ fn fetch_token(host: &Host, via: &JoinVia, left: Duration) -> Result<Token, Atte
             let limit = Duration::from_secs(*timeout_seconds).min(left);
             match host.runner.output_secret(&cmd, limit) {
                 Ok((out, secret)) if out.code == 0 => secret,
-                Ok((out, _)) => return Err(token_failure(&via.manager, &cmd, &out.stderr)),
+                Ok((out, _)) => {
+                    return Err(token_failure(&via.manager, &cmd, out.code, &out.stderr));
+                }
                 Err(CommandError::Timeout { .. }) => {
                     return Err(Attempt::Retry(format!(
                         "`{cmd}` did not answer within {:.1} s",
@@ -467,31 +566,70 @@ fn fetch_token(host: &Host, via: &JoinVia, left: Duration) -> Result<Token, Atte
     })
 }
 
-/// Did ssh or the docker CLI fail to authenticate the manager (or be accepted by it)? Retrying
-/// does not help then: a wrong host key, key or certificate stays wrong.
-pub fn not_authenticated(stderr: &str) -> bool {
-    [
+/// What a failed command on the manager channel (ssh, or the docker CLI against a manager's
+/// API) means, read from its exit status and the exact messages of ssh and docker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The manager could not be authenticated, or did not accept us (host key, key,
+    /// certificate): retrying does not help.
+    NotAuthenticated,
+    /// The manager is out of reach or not serving (ssh could not connect: 255; no docker there:
+    /// 127; connection refused or reset; not a manager): try the next one, 69 in the end.
+    Unavailable,
+    /// Anything else the command said: tried on the next manager too.
+    Other,
+}
+
+pub fn classify(code: i32, stderr: &str) -> Fault {
+    const AUTH: [&str; 6] = [
         "Host key verification failed",
         "REMOTE HOST IDENTIFICATION HAS CHANGED",
         "Permission denied",
         "x509:",
-        "tls:",
+        "tls: ",
         "certificate",
-    ]
-    .iter()
-    .any(|a| stderr.contains(a))
+    ];
+    const GONE: [&str; 11] = [
+        "Connection refused",
+        "connection refused",
+        "Connection reset",
+        "connection reset",
+        "Connection closed",
+        "Connection timed out",
+        "No route to host",
+        "Cannot connect to the Docker daemon",
+        "error during connect",
+        "This node is not a swarm manager",
+        "rpc error: code = Unavailable",
+    ];
+    if AUTH.iter().any(|a| stderr.contains(a)) {
+        Fault::NotAuthenticated
+    } else if code == 255 || code == 127 || GONE.iter().any(|g| stderr.contains(g)) {
+        Fault::Unavailable
+    } else {
+        Fault::Other
+    }
+}
+
+/// Did docker on the manager say, in its own words, that it does not know this node? (`Error:
+/// No such node: ID` from the CLI, `node ID not found` from older daemons.) Nothing else counts:
+/// "docker: command not found" is not an answer about the node.
+pub fn no_such_node(code: i32, stderr: &str, id: &str) -> bool {
+    code == 1
+        && !id.is_empty()
+        && (stderr.contains(&format!("No such node: {id}"))
+            || stderr.contains(&format!("node {id} not found")))
 }
 
 /// A failed token command: authentication and certificate failures stop; the rest is retried.
-fn token_failure(manager: &str, cmd: &Cmd, stderr: &str) -> Attempt {
+fn token_failure(manager: &str, cmd: &Cmd, code: i32, stderr: &str) -> Attempt {
     let tail = stderr.trim().replace('\n', " / ");
-    if not_authenticated(stderr) {
-        Attempt::Stop(Error::Refused(format!(
+    match classify(code, stderr) {
+        Fault::NotAuthenticated => Attempt::Stop(Error::Refused(format!(
             "swarm: manager {manager} could not be authenticated (or did not accept us): \
              `{cmd}`: {tail}; check the keys, known hosts or certificates of swarm.token"
-        )))
-    } else {
-        Attempt::Retry(format!("`{cmd}` failed: {tail}"))
+        ))),
+        _ => Attempt::Retry(format!("`{cmd}` failed (exit {code}): {tail}")),
     }
 }
 
@@ -622,6 +760,63 @@ mod tests {
                 assert_eq!(tok.ca_digest().len(), 64);
             }
         }
+    }
+
+    #[test]
+    fn channel_failures_are_read_by_exit_status_and_docker_s_words() {
+        use Fault::*;
+        let id = "l8s526d06sna2jckb05a27o7r";
+        let cases = [
+            (
+                255,
+                "ssh: connect to host 10.77.0.1 port 22: Connection refused\n",
+                Unavailable,
+            ),
+            (
+                255,
+                "kex_exchange_identification: Connection closed by remote host\n",
+                Unavailable,
+            ),
+            (
+                127,
+                "bash: line 1: docker: command not found\n",
+                Unavailable,
+            ),
+            (
+                1,
+                "Cannot connect to the Docker daemon at tcp://10.77.0.1:2376. Is the docker daemon running?\n",
+                Unavailable,
+            ),
+            (
+                1,
+                "Error response from daemon: This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.\n",
+                Unavailable,
+            ),
+            (255, "Host key verification failed.\n", NotAuthenticated),
+            (
+                255,
+                "root@10.77.0.1: Permission denied (publickey).\n",
+                NotAuthenticated,
+            ),
+            (
+                1,
+                "error during connect: Get \"https://10.77.0.1:2376/v1.41/info\": tls: failed to verify certificate: x509: certificate signed by unknown authority\n",
+                NotAuthenticated,
+            ),
+            (1, "Error: No such node: xyz\n", Other),
+        ];
+        for (code, err, want) in cases {
+            assert_eq!(classify(code, err), want, "{code} {err}");
+        }
+        assert!(no_such_node(1, &format!("Error: No such node: {id}\n"), id));
+        assert!(no_such_node(
+            1,
+            &format!("Error response from daemon: node {id} not found\n"),
+            id
+        ));
+        assert!(!no_such_node(127, "bash: docker: command not found\n", id));
+        assert!(!no_such_node(1, "bash: docker: command not found\n", id));
+        assert!(!no_such_node(1, "Error: No such node: another\n", id));
     }
 
     #[test]

@@ -81,7 +81,9 @@ impl Channel<'_> {
                     c = c.args(["-o", "IdentitiesOnly=yes", "-i", &h.tool_path(i)]);
                 }
                 // ssh hands the remote side one command line: quote each argument for its shell.
-                let remote = args.iter().map(|a| Cmd::new(a).to_string());
+                let remote = args
+                    .iter()
+                    .map(|a| crate::host::cmd::sh_quote(a).into_owned());
                 Some(
                     c.args([
                         "-p",
@@ -223,9 +225,34 @@ pub fn plan(h: &Host, sw: &Swarm) -> Result<StepPlan> {
                 ));
             }
         }
+        "pending" | "error" if !st.node_id.is_empty() || st.control_available => {
+            // A member of its swarm that does not reach its managers right now (a reboot while
+            // they are away, a manager whose raft part is restarting): waited for, never left.
+            p.facts.push(format!(
+                "{} is {} but is a member of its swarm (node {}{}): waiting for it, never \
+                 taking it out",
+                info.name,
+                st.local_node_state,
+                st.node_id,
+                if st.error.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", st.error)
+                }
+            ));
+            p.actions.push(Action::swarm(
+                "swarm.wait",
+                "an established node reaches its managers again on its own",
+                SwarmOp::Wait {
+                    node_id: st.node_id.clone(),
+                    seconds: sw.join_timeout_seconds,
+                },
+            ));
+        }
         "pending" | "error" => {
             p.facts.push(format!(
-                "{} is {} (an earlier join did not finish{}): out of it, then joining again",
+                "{} is {} without a NodeID (an earlier join did not finish{}): out of it, then \
+                 joining again",
                 info.name,
                 st.local_node_state,
                 if st.error.is_empty() {
@@ -398,8 +425,7 @@ fn inspect_self<'a>(h: &Host, sw: &'a Swarm, info: &Info) -> Result<(Channel<'a>
     let mut tried = Vec::new();
     for ch in Channel::all(sw) {
         let cmd = ch.docker(h, &["node", "inspect", id]).expect("a channel");
-        let out = ask(h, &ch, &cmd)?;
-        match out {
+        match ask(h, &ch, &cmd)? {
             Ok(text) => {
                 let mut nodes: Vec<Node> = crate::host::cmd::parse_json(&cmd, &text)?;
                 if nodes.is_empty() {
@@ -407,7 +433,7 @@ fn inspect_self<'a>(h: &Host, sw: &'a Swarm, info: &Info) -> Result<(Channel<'a>
                 }
                 return Ok((ch, nodes.remove(0)));
             }
-            Err(stderr) if stderr.contains("not found") || stderr.contains("No such node") => {
+            Err((code, stderr)) if swarm::no_such_node(code, &stderr, id) => {
                 let theirs: Vec<String> = info
                     .swarm
                     .remote_managers
@@ -428,7 +454,11 @@ fn inspect_self<'a>(h: &Host, sw: &'a Swarm, info: &Info) -> Result<(Channel<'a>
                     ch.manager
                 )));
             }
-            Err(stderr) => tried.push(format!("{}: {}", ch.manager, stderr.trim())),
+            Err((code, stderr)) => tried.push(format!(
+                "{} (exit {code}): {}",
+                ch.manager,
+                stderr.trim().replace('\n', " / ")
+            )),
         }
     }
     Err(Error::Unavailable(format!(
@@ -438,16 +468,17 @@ fn inspect_self<'a>(h: &Host, sw: &'a Swarm, info: &Info) -> Result<(Channel<'a>
     )))
 }
 
-/// Runs a command on a manager: Ok(stdout), or Err(stderr) for an answer worth trying elsewhere.
-/// Authentication failures stop here.
-fn ask(h: &Host, ch: &Channel, cmd: &Cmd) -> Result<std::result::Result<String, String>> {
+/// Runs a command on a manager: Ok(stdout), or Err((exit status, stderr)) for an answer worth
+/// trying elsewhere (a timeout reads as 124). A manager that cannot be authenticated stops here.
+#[allow(clippy::type_complexity)]
+fn ask(h: &Host, ch: &Channel, cmd: &Cmd) -> Result<std::result::Result<String, (i32, String)>> {
     match h
         .runner
         .output_timeout(cmd, Duration::from_secs(ch.timeout_seconds()))
     {
         Ok(o) if o.code == 0 => Ok(Ok(o.stdout)),
         Ok(o) => {
-            if swarm::not_authenticated(&o.stderr) {
+            if swarm::classify(o.code, &o.stderr) == swarm::Fault::NotAuthenticated {
                 return Err(Error::Refused(format!(
                     "swarm: manager {} could not be authenticated (or did not accept us): \
                      `{cmd}`: {}; check the keys, known hosts or certificates of swarm.token",
@@ -455,9 +486,9 @@ fn ask(h: &Host, ch: &Channel, cmd: &Cmd) -> Result<std::result::Result<String, 
                     o.stderr.trim().replace('\n', " / ")
                 )));
             }
-            Ok(Err(o.stderr))
+            Ok(Err((o.code, o.stderr)))
         }
-        Err(e @ CommandError::Timeout { .. }) => Ok(Err(e.to_string())),
+        Err(e @ CommandError::Timeout { .. }) => Ok(Err((124, e.to_string()))),
         Err(e) => Err(e.into()),
     }
 }
@@ -468,9 +499,9 @@ fn stale(h: &Host, ch: &Channel, me: &Node, p: &mut StepPlan) -> Result<()> {
         .expect("a channel");
     let text = match ask(h, ch, &cmd)? {
         Ok(t) => t,
-        Err(e) => {
+        Err((code, e)) => {
             return Err(Error::Unavailable(format!(
-                "swarm: `{cmd}` failed: {}",
+                "swarm: `{cmd}` failed (exit {code}): {}",
                 e.trim()
             )));
         }
