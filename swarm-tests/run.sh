@@ -39,8 +39,10 @@ echo "fixture: 7 engines and a swarm in $(secs "$T0") s"
 
 # ---- 1. join over ssh, labels set by the manager; no token in any argv or output
 echo "== join over ssh (node 2)"
+# Labels with characters a remote shell would expand (~, [...], #, !, quotes, spaces).
+LABELS2='{"function": "production", "rack": "b 2", "home": "~", "slot": "b[12]", "note": "a#b !c '"'d'"'"}'
 profile 2 "{\"swarm\": {\"managers\": [\"$NET.1:2377\"], \"token\": $SSH, \"ca_hash\": \"$CA_HASH\",
-  \"labels\": {\"function\": \"production\", \"rack\": \"b 2\"}}}"
+  \"labels\": $LABELS2}}"
 SCAN=$OUT/scan; mkdir -p "$SCAN"
 ( n=0; while [ ! -e "$SCAN/stop" ]; do
     cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' '\n' | grep -a 'SWMTK[N]-1-' >> "$SCAN/hits"; n=$((n+1))
@@ -53,7 +55,8 @@ expect_rc 0 $rc "ssh: join and label in ${dt} s"
 check "ssh: node 2 is active" [ "$(state 2)" = active ]
 N2=$(nid 2)
 check "ssh: the manager sees node 2 ready" [ "$(on_manager node inspect -f '{{.Status.State}}' "$N2")" = ready ]
-check "ssh: labels on the manager, by node ID" [ "$(labels_of "$N2")" = '{"function":"production","rack":"b 2"}' ]
+check "ssh: labels on the manager, by node ID, exactly as written (~, [], #, !, quotes)" \
+  [ "$(labels_of "$N2")" = "{\"function\":\"production\",\"home\":\"~\",\"note\":\"a#b !c 'd'\",\"rack\":\"b 2\",\"slot\":\"b[12]\"}" ]
 check "secrets: the cmdline scanner works (saw the canary)" grep -q 'SWMTKN-1-canary-in-argv' "$SCAN/hits"
 check "secrets: no token in any process's argv ($(cat "$SCAN/scans") scans of /proc/*/cmdline)" \
   bash -c "! grep -v canary '$SCAN/hits' | grep -q ."
@@ -91,6 +94,31 @@ check "stale: a new node ID" [ -n "$N3B" ] && [ "$N3B" != "$N3" ]
 check "stale: the old entry is gone from the manager" bash -c "! docker -H unix://$R/n1/docker.sock node ls -q | grep -qx '$N3'"
 check "stale: the new entry is labelled" [ "$(labels_of "$N3B")" = '{"function":"production"}' ]
 check "stale: the removal was planned and shown" grep -q "node rm $N3" "$OUT/n3-stale.out"
+
+# ---- 4b. a member whose only manager is away: waited for, never left; converges when it is back
+echo "== the only manager away (node 2)"
+restart_engine() {  # restart_engine i [dockerd args]: stop node i's engine and start it again
+  local i=$1; shift
+  stop_pid "$(cat "$R/n$i/dockerd.pid")" 30; stop_pid "$(cat "$R/n$i/containerd.pid")" 10
+  [ "${1:-}" = down ] || node_up "$i" "$@" >> "$OUT/restart.log" 2>&1
+}
+N2=$(nid 2)
+restart_engine 1 down                        # the manager stops
+restart_engine 2                             # the worker reboots while it is away
+check "away: node 2 comes back pending with its NodeID" [ "$(state 2)/$(nid 2)" = "pending/$N2" ]
+profile 2 "{\"swarm\": {\"managers\": [\"$NET.1:2377\"], \"token\": $SSH, \"labels\": $LABELS2, \"join_timeout_seconds\": 8}}"
+t=$(now); sn 2 join > "$OUT/n2-away.out" 2>&1; rc=$?
+expect_rc 69 $rc "away: unavailable after $(secs "$t") s"
+check "away: said it waits and never takes the node out" grep -q 'never takes an established node out of its swarm' "$OUT/n2-away.out"
+check "away: node 2 keeps its NodeID and was not left" [ "$(nid 2)" = "$N2" ] && [ "$(state 2)" = pending ]
+check "away: no leave request" bash -c "! grep -q 'swarm/leave' '$OUT/n2-away.out'"
+restart_engine 1 $(tls_args 1)               # the manager is back
+profile 2 "{\"swarm\": {\"managers\": [\"$NET.1:2377\"], \"token\": $SSH, \"labels\": $LABELS2, \"join_timeout_seconds\": 60}}"
+sn 2 --json join > "$OUT/n2-back.json" 2> "$OUT/n2-back.err"; rc=$?
+expect_rc 0 $rc "back: converges"
+check "back: node 2 active with the same NodeID" [ "$(state 2)/$(nid 2)" = "active/$N2" ]
+check "back: one node entry for psw-n2 on the manager, Ready" [ "$(on_manager node ls --format '{{.Hostname}} {{.Status}}' | grep -c '^psw-n2 ')/$(on_manager node inspect -f '{{.Status.State}}' "$N2")" = "1/ready" ]
+check "back: labels intact" [ "$(labels_of "$N2")" = "{\"function\":\"production\",\"home\":\"~\",\"note\":\"a#b !c 'd'\",\"rack\":\"b 2\",\"slot\":\"b[12]\"}" ]
 
 # ---- 5. manager role
 echo "== manager role (node 5)"
@@ -153,8 +181,24 @@ check "pending: node 6 is pending" [ "$(state 6)" = pending ]
 profile 6 "{\"swarm\": {\"managers\": [\"$NET.1:2377\"], \"token\": $SSH}}"
 sn 6 join > "$OUT/n6-join.out" 2>&1; rc=$?
 expect_rc 0 $rc "pending: joined"
-check "pending: waited, then left" grep -q 'swarm  wait up to 15 s for the unfinished join, else POST /swarm/leave?force=true' "$OUT/n6-join.out"
+check "pending: waited, then left (not forced)" grep -q 'swarm  wait up to 15 s for the unfinished join, else POST /swarm/leave ' "$OUT/n6-join.out"
 check "pending: node 6 is active" [ "$(state 6)" = active ]
+
+# ---- 11. a manager of three that lost a peer: the run changes nothing in the swarm
+echo "== three managers, one lost (node 5)"
+net_add 8 && node_up 8 >> "$OUT/restart.log" 2>&1
+dk 8 swarm join --token "$(on_manager swarm join-token -q manager)" $NET.1:2377 > /dev/null
+check "three: 3 managers" [ "$(on_manager info -f '{{.Swarm.Managers}}')" = 3 ]
+restart_engine 8 down
+for _ in $(seq 100); do on_manager node ls | grep psw-n8 | grep -q Unreachable && break; sleep 0.2; done
+check "three: node 8 is unreachable" bash -c "on_manager() { docker -H unix://$R/n1/docker.sock \"\$@\"; }; on_manager node ls | grep psw-n8 | grep -q Unreachable"
+N5=$(nid 5); V5=$(on_manager node inspect -f '{{.Version.Index}}' "$N5")
+sn 5 --json join > "$OUT/n5-three.json" 2> "$OUT/n5-three.err"; rc=$?
+expect_rc 0 $rc "three: converged"
+check "three: no action" bash -c "jq -e '.result == \"converged\" and ([.steps[].actions[]] | length == 0)' '$OUT/n5-three.json' >/dev/null"
+check "three: node 5 is still a reachable manager with its NodeID" [ "$(nid 5)/$(on_manager node inspect -f '{{.ManagerStatus.Reachability}}' "$N5")" = "$N5/reachable" ]
+check "three: node 5 unchanged on the manager (version $V5)" [ "$(on_manager node inspect -f '{{.Version.Index}}' "$N5")" = "$V5" ]
+check "three: still 3 managers, the cluster has a leader" bash -c "[ \"\$(docker -H unix://$R/n1/docker.sock info -f '{{.Swarm.Managers}}')\" = 3 ] && docker -H unix://$R/n1/docker.sock node ls | grep -q Leader"
 
 on_manager node ls > "$OUT/node-ls.txt" 2>&1
 echo "tier 3 wall time: $(secs "$T0") s"
