@@ -569,3 +569,78 @@ fn a_symlink_under_the_root_never_leads_out_of_it() {
         "daemon.json is at the link's target inside the root"
     );
 }
+
+#[test]
+fn a_restart_that_fails_with_the_new_configuration_puts_the_old_one_back() {
+    // docker 20.10 (no `dockerd --validate`): the new daemon.json is only tried by the restart.
+    let f = node();
+    let old = "{\n  \"log-driver\": \"journald\"\n}\n";
+    f.file("etc/docker/daemon.json", old);
+    let p = profile(
+        &f,
+        r#"{"hosts": ["unix:///var/run/docker.sock"], "daemon_json": {"no-such-option": true}}"#,
+    );
+    // systemctl: 1 is-active, 2 daemon-reload (the drop-in), 3 restart fails, then the undo
+    // reloads again (4) and the second restart (5) works.
+    f.rc_at(
+        "systemctl",
+        3,
+        1,
+        "Job for docker.service failed because the control process exited with error code.\n",
+    );
+    let o = f.run(&["engine", "--profile", &p]);
+    expect_code(&o, 1);
+    let err = stderr(&o);
+    assert!(
+        err.contains("`engine.restart` failed after this step's changes"),
+        "{err}"
+    );
+    assert!(
+        err.contains("put back the previous /etc/docker/daemon.json"),
+        "{err}"
+    );
+    assert!(
+        err.contains("remove /etc/systemd/system/docker.service.d/swarmnode.conf"),
+        "{err}"
+    );
+    assert!(
+        err.contains("the node is as it was before this run"),
+        "{err}"
+    );
+    assert_eq!(
+        f.read("etc/docker/daemon.json").unwrap(),
+        old,
+        "the old file is back"
+    );
+    assert!(
+        f.read("etc/systemd/system/docker.service.d/swarmnode.conf")
+            .is_none()
+    );
+    let sc: Vec<String> = f
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("systemctl"))
+        .collect();
+    assert_eq!(
+        sc,
+        [
+            "systemctl is-active docker",
+            "systemctl daemon-reload",
+            "systemctl restart docker",
+            "systemctl daemon-reload",
+            "systemctl restart docker"
+        ]
+    );
+    let report = f.read("var/lib/swarmnode/report.json").unwrap();
+    assert!(report.contains("\"result\": \"failed\""), "{report}");
+    // The plan says so beforehand.
+    f.next_run();
+    std::fs::remove_dir_all(f.fake.join("rc")).unwrap();
+    std::fs::create_dir_all(f.fake.join("rc")).unwrap();
+    let o = f.run(&["plan", "--profile", &p]);
+    assert!(
+        stdout(&o).contains("if it fails: remove /etc/systemd/system/docker.service.d/swarmnode.conf, put back the previous /etc/docker/daemon.json, `systemctl daemon-reload`, then run it again"),
+        "{}",
+        stdout(&o)
+    );
+}

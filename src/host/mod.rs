@@ -40,6 +40,11 @@ pub struct Action {
     pub why: String,
     #[serde(flatten)]
     pub effect: Effect,
+    /// When this action fails: what puts back the state it started from (carried out in order),
+    /// after which the action runs once more, so the host is as it was before the step (a docker
+    /// that does not start with a new daemon.json gets the previous one back).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub on_failure: Vec<Action>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -63,6 +68,8 @@ pub enum Effect {
     },
     /// Rename a file or directory (same filesystem), e.g. to move a conflicting file aside.
     Rename { from: String, to: String },
+    /// Remove a file (one swarmnode created, when what it depends on is put back).
+    Remove { path: String },
     /// Create a directory (and its parents).
     Mkdir {
         path: String,
@@ -82,6 +89,7 @@ impl Action {
         Action {
             id: id.to_string(),
             why: why.into(),
+            on_failure: Vec::new(),
             effect: Effect::Run { argv: cmd.argv },
         }
     }
@@ -96,6 +104,7 @@ impl Action {
         Action {
             id: id.to_string(),
             why: why.into(),
+            on_failure: Vec::new(),
             effect: Effect::Write {
                 path: path.to_string(),
                 mode,
@@ -110,6 +119,7 @@ impl Action {
         Action {
             id: id.to_string(),
             why: why.into(),
+            on_failure: Vec::new(),
             effect: Effect::Rename {
                 from: from.to_string(),
                 to: to.to_string(),
@@ -120,13 +130,32 @@ impl Action {
         Action {
             id: id.to_string(),
             why: why.into(),
+            on_failure: Vec::new(),
             effect: Effect::Swarm(op),
         }
     }
+    pub fn remove(id: &str, why: impl Into<String>, path: &str) -> Action {
+        Action {
+            id: id.to_string(),
+            why: why.into(),
+            on_failure: Vec::new(),
+            effect: Effect::Remove {
+                path: path.to_string(),
+            },
+        }
+    }
+
+    /// The same action, undone by `undo` (then run again) when it fails.
+    pub fn or_else_undo(mut self, undo: Vec<Action>) -> Action {
+        self.on_failure = undo;
+        self
+    }
+
     pub fn mkdir(id: &str, why: impl Into<String>, path: &str, mode: u32) -> Action {
         Action {
             id: id.to_string(),
             why: why.into(),
+            on_failure: Vec::new(),
             effect: Effect::Mkdir {
                 path: path.to_string(),
                 mode,
@@ -145,6 +174,7 @@ impl fmt::Display for Action {
             Effect::Run { argv } => write!(f, "run    {}", Cmd { argv: argv.clone() })?,
             Effect::Mkdir { path, mode } => write!(f, "mkdir  {path} ({mode:04o})")?,
             Effect::Rename { from, to } => write!(f, "rename {from} -> {to}")?,
+            Effect::Remove { path } => write!(f, "remove {path}")?,
             Effect::Swarm(op) => write!(f, "swarm  {op}")?,
             Effect::Write {
                 path,
@@ -174,7 +204,30 @@ impl fmt::Display for Action {
                 }
             }
         }
-        write!(f, "    # {}", self.why)
+        write!(f, "    # {}", self.why)?;
+        if !self.on_failure.is_empty() {
+            let undo: Vec<String> = self.on_failure.iter().map(|u| u.undo_text()).collect();
+            write!(
+                f,
+                "\n         if it fails: {}, then run it again",
+                undo.join(", ")
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Action {
+    /// One line for an undo step: what it puts back.
+    fn undo_text(&self) -> String {
+        match &self.effect {
+            Effect::Write { path, .. } => format!("put back the previous {path}"),
+            Effect::Remove { path } => format!("remove {path}"),
+            Effect::Rename { from, to } => format!("rename {from} back to {to}"),
+            Effect::Run { argv } => format!("`{}`", Cmd { argv: argv.clone() }),
+            Effect::Mkdir { path, .. } => format!("mkdir {path}"),
+            Effect::Swarm(op) => op.to_string(),
+        }
     }
 }
 
@@ -286,10 +339,72 @@ impl Host {
         .map_err(|e| Error::io(format!("cannot write {}", p.display()), e))
     }
 
-    /// Carries out one action. This is the only place where swarmnode changes the host.
+    /// Carries out one action. This is the only place where swarmnode changes the host. When the
+    /// action fails and says how to undo what it depends on, that is done and the action runs
+    /// again; the error then tells what was put back.
     pub fn execute(&self, action: &Action) -> Result<()> {
         tracing::debug!(id = %action.id, "apply");
-        match &action.effect {
+        if let Err(e) = self.carry_out(&action.effect) {
+            if action.on_failure.is_empty() {
+                return Err(e);
+            }
+            return Err(self.roll_back(action, e));
+        }
+        if self.failpoint.as_deref() == Some(action.id.as_str()) {
+            eprintln!(
+                "swarmnode: fail point {}: killing myself after this action",
+                action.id
+            );
+            let _ = std::io::stdout().flush();
+            let _ =
+                nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::Signal::SIGKILL);
+        }
+        Ok(())
+    }
+
+    /// `action` failed with `cause`: undo what it depends on, run it once more, and say so.
+    fn roll_back(&self, action: &Action, cause: Error) -> Error {
+        tracing::warn!(
+            "{} failed; putting back what this step changed: {}",
+            action.id,
+            crate::error::chain(&cause)
+        );
+        let mut problems = Vec::new();
+        for u in &action.on_failure {
+            if let Err(e) = self.carry_out(&u.effect) {
+                problems.push(format!("{}: {}", u.undo_text(), crate::error::chain(&e)));
+            }
+        }
+        let again = self.carry_out(&action.effect);
+        let undone: Vec<String> = action.on_failure.iter().map(|u| u.undo_text()).collect();
+        let outcome = match (&again, problems.is_empty()) {
+            (Ok(()), true) => "it ran with that: the node is as it was before this run".to_string(),
+            (Ok(()), false) => format!(
+                "it ran with that, but not all could be put back: {}",
+                problems.join("; ")
+            ),
+            (Err(e), _) => format!(
+                "and it failed again: {}{}",
+                crate::error::chain(e),
+                if problems.is_empty() {
+                    String::new()
+                } else {
+                    format!("; not put back: {}", problems.join("; "))
+                }
+            ),
+        };
+        Error::Failed(format!(
+            "`{}` failed after this step's changes: {}; so swarmnode did this: {}, then ran it \
+             again: {outcome}. Look at what the new configuration asks for (journalctl -u docker) \
+             and fix the profile",
+            action.id,
+            crate::error::chain(&cause),
+            undone.join(", ")
+        ))
+    }
+
+    fn carry_out(&self, effect: &Effect) -> Result<()> {
+        match effect {
             Effect::Run { argv } => {
                 self.runner.run(&Cmd { argv: argv.clone() })?;
             }
@@ -326,16 +441,18 @@ impl Host {
                         })?;
                 }
             }
+            Effect::Remove { path } => {
+                let p = self.path_nofollow(path);
+                match std::fs::remove_file(&p) {
+                    Ok(()) => fs::sync_dir_of(&p)
+                        .map_err(|e| Error::io(format!("cannot sync {}", p.display()), e))?,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(Error::io(format!("cannot remove {}", p.display()), e));
+                    }
+                }
+            }
             Effect::Swarm(op) => swarm::execute(self, op)?,
-        }
-        if self.failpoint.as_deref() == Some(action.id.as_str()) {
-            eprintln!(
-                "swarmnode: fail point {}: killing myself after this action",
-                action.id
-            );
-            let _ = std::io::stdout().flush();
-            let _ =
-                nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::Signal::SIGKILL);
         }
         Ok(())
     }

@@ -690,11 +690,15 @@ pub fn plan(
             .trim()
             == "active";
         if active && (changed_config || changed_units) {
-            p.actions.push(Action::run(
-                "engine.restart",
-                "docker's configuration changed",
-                Cmd::new("systemctl").args(["restart", "docker"]),
-            ));
+            let undo = undo_of(&p.actions, changed_units);
+            p.actions.push(
+                Action::run(
+                    "engine.restart",
+                    "docker's configuration changed",
+                    Cmd::new("systemctl").args(["restart", "docker"]),
+                )
+                .or_else_undo(undo),
+            );
         } else if !active && e.start {
             p.actions.push(Action::run(
                 "engine.start",
@@ -707,6 +711,44 @@ pub fn plan(
         }
     }
     Ok(p)
+}
+
+/// What puts back the files this step changes, last change first (then a daemon-reload when
+/// units changed): the running docker must never be left unable to start.
+fn undo_of(actions: &[Action], units_changed: bool) -> Vec<Action> {
+    use crate::host::Effect;
+    let mut undo: Vec<Action> = actions
+        .iter()
+        .rev()
+        .filter_map(|a| match &a.effect {
+            Effect::Write {
+                path,
+                mode,
+                previous: Some(old),
+                ..
+            } => Some(Action::write(
+                "engine.undo",
+                "put back",
+                path,
+                *mode,
+                old.clone(),
+                None,
+            )),
+            Effect::Write { path, .. } => Some(Action::remove("engine.undo", "put back", path)),
+            Effect::Rename { from, to } => {
+                Some(Action::rename("engine.undo", "put back", to, from))
+            }
+            _ => None,
+        })
+        .collect();
+    if units_changed {
+        undo.push(Action::run(
+            "engine.undo",
+            "put back",
+            Cmd::new("systemctl").arg("daemon-reload"),
+        ));
+    }
+    undo
 }
 
 /// `dockerd --validate` on the candidate file, before anything is written.

@@ -32,7 +32,8 @@ pub const MUTATING: &[&str] = &[
 ];
 
 const FAKE_TOOL: &str = r#"#!/bin/sh
-# recording fake: logs argv, prints out/NAME.N (Nth call), out/NAME@LASTARG or out/NAME, exits rc/NAME
+# recording fake: logs argv, prints out/NAME.N (Nth call), out/NAME@LASTARG or out/NAME, and
+# err/NAME.N or err/NAME on stderr, exits rc/NAME.N or rc/NAME
 name=${0##*/}
 for last in "$@"; do :; done
 echo "$name $*" >> "$FAKE/calls"
@@ -40,8 +41,12 @@ n=$(/bin/grep -c "^$name " "$FAKE/calls")
 for f in "$FAKE/out/$name.$n" "$FAKE/out/$name@${last##*/}" "$FAKE/out/$name"; do
   if [ -f "$f" ]; then /bin/cat "$f"; break; fi
 done
-if [ -f "$FAKE/err/$name" ]; then /bin/cat "$FAKE/err/$name" >&2; fi
-if [ -f "$FAKE/rc/$name" ]; then exit "$(/bin/cat "$FAKE/rc/$name")"; fi
+for f in "$FAKE/err/$name.$n" "$FAKE/err/$name"; do
+  if [ -f "$f" ]; then /bin/cat "$f" >&2; break; fi
+done
+for f in "$FAKE/rc/$name.$n" "$FAKE/rc/$name"; do
+  if [ -f "$f" ]; then exit "$(/bin/cat "$f")"; fi
+done
 exit 0
 "#;
 
@@ -209,6 +214,16 @@ impl Fake {
         fs::write(self.fake.join("rc").join(tool), code.to_string()).unwrap();
         fs::write(self.fake.join("err").join(tool), stderr).unwrap();
     }
+    /// The Nth call of `tool` (counted from the start of the run) exits `code` with `stderr`.
+    pub fn rc_at(&self, tool: &str, n: usize, code: i32, stderr: &str) {
+        fs::write(
+            self.fake.join("rc").join(format!("{tool}.{n}")),
+            code.to_string(),
+        )
+        .unwrap();
+        fs::write(self.fake.join("err").join(format!("{tool}.{n}")), stderr).unwrap();
+    }
+
     pub fn no_tool(&self, tool: &str) {
         fs::remove_file(self.fake.join("bin").join(tool)).unwrap();
     }

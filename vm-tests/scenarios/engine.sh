@@ -49,3 +49,17 @@ check "second apply exits 0" [ $rc = 0 ]
 check "second apply ran no changing command" [ "$(mutating_in /run/swarmnode-apply2.log)" = 0 ]
 check "second apply: dockerd's PID unchanged ($pid1)" [ "$(systemctl show -p MainPID --value docker)" = "$pid1" ]
 check "second apply: engine converged" grep -q "engine: converged: nothing to do" /run/swarmnode-apply2.log
+# docker 20.10 has no `dockerd --validate`: a daemon.json it refuses is only found by the restart.
+# The restart fails, the previous daemon.json is put back, docker is restarted with it and runs.
+cp /etc/docker/daemon.json /run/daemon.json.before
+B=/run/production-bad-option.json; jq '.engine.daemon_json["no-such-option"] = true' $P > $B
+$S apply --profile $B --device "$D" >/run/swarmnode-apply3.log 2>&1; rc=$?
+cat /run/swarmnode-apply3.log
+check "a daemon.json dockerd refuses: apply exits 1 (got $rc)" [ $rc = 1 ]
+check "it says the previous daemon.json was put back and docker runs as before" \
+  grep -q "put back the previous /etc/docker/daemon.json.*the node is as it was before this run" /run/swarmnode-apply3.log
+check "daemon.json is the previous one, byte for byte" cmp -s /etc/docker/daemon.json /run/daemon.json.before
+check "docker is running again" systemctl is-active -q docker
+check "docker still on the pool" sh -c "docker info 2>/dev/null | grep -q 'Pool Name: docker-thinpool'"
+$S -v apply --profile $P --device "$D" >/run/swarmnode-apply4.log 2>&1; rc=$?
+check "the good profile again: converged, nothing to do (exit $rc)" sh -c "[ $rc = 0 ] && grep -q 'engine: converged: nothing to do' /run/swarmnode-apply4.log"
