@@ -62,7 +62,10 @@ fn default_profile_is_read_under_root_and_cli_overrides_it() {
     let o = f.run(&["plan", "--device", "/dev/disk/by-id/virtio-DATA1"]);
     expect_code(&o, 0);
     let out = stdout(&o);
-    assert!(out.contains("run    vgcreate dock /dev/vdb"), "{out}");
+    assert!(
+        out.contains("run    vgcreate --addtag swarmnode dock /dev/vdb"),
+        "{out}"
+    );
     assert!(out.contains("--extents 90%VG dock"), "{out}");
 }
 
@@ -83,7 +86,10 @@ fn shipped_production_profile_on_a_booted_node_checks_the_nfs_mounts_first() {
         "{err}"
     );
     let out = stdout(&o);
-    assert!(out.contains("run    pvcreate /dev/vdb"), "{out}");
+    assert!(
+        out.contains("run    vgcreate --addtag swarmnode docker /dev/vdb"),
+        "{out}"
+    );
     assert!(
         out.contains("engine: storage driver devicemapper (from the storage step)"),
         "{out}"

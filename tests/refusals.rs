@@ -216,7 +216,9 @@ fn ext4_signature_refused_then_wiped() {
     expect_code(&o, 0);
     let out = stdout(&o);
     let w = out.find("run    wipefs --all /dev/vdb").expect(&out);
-    let p = out.find("run    pvcreate /dev/vdb").expect(&out);
+    let p = out
+        .find("run    vgcreate --addtag swarmnode docker /dev/vdb")
+        .expect(&out);
     assert!(w < p, "wipefs must come first:\n{out}");
 }
 
@@ -264,7 +266,7 @@ fn pv_of_another_vg_refused_and_wipe_allowed_when_unused() {
         stdout(&o)
     );
     assert!(
-        stdout(&o).contains("run    pvcreate /dev/vdb"),
+        stdout(&o).contains("run    vgcreate --addtag swarmnode docker /dev/vdb"),
         "{}",
         stdout(&o)
     );

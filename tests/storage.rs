@@ -8,8 +8,7 @@ use common::*;
 const DEV: &str = "/dev/disk/by-id/virtio-DATA1";
 
 const FRESH_SEQUENCE: &[&str] = &[
-    "pvcreate /dev/vdb",
-    "vgcreate docker /dev/vdb",
+    "vgcreate --addtag swarmnode docker /dev/vdb",
     "lvcreate --yes --wipesignatures y --addtag swarmnode --name thinpool --extents 95%VG docker",
     "lvcreate --yes --wipesignatures y --addtag swarmnode --name thinpoolmeta --extents 1%VG docker",
     "lvconvert --yes --zero n --chunksize 512K --thinpool docker/thinpool --poolmetadata docker/thinpoolmeta",
@@ -197,19 +196,44 @@ fn second_apply_on_a_converged_node_changes_nothing() {
 }
 
 #[test]
-fn partial_pv_without_vg_is_completed_not_redone() {
+fn a_pv_without_a_vg_is_not_ours_and_needs_wipe() {
+    // swarmnode makes the PV and its VG in one command: a PV without a VG is someone else's.
     let f = Fake::new();
     f.out(
         "pvs",
         r#"{"report":[{"pv":[{"pv_name":"/dev/vdb", "vg_name":"", "pv_uuid":"x"}]}]}"#,
     );
     f.out("wipefs", &fixture("wipefs-pv.json"));
-    let o = f.run(&["plan", "--device", DEV]);
+    let err = expect_refused(
+        &f,
+        &["apply", "--device", DEV],
+        "it is an LVM physical volume without a volume group",
+    );
+    assert!(err.contains("run again with --wipe"), "{err}");
+    let o = f.run(&["plan", "--device", DEV, "--wipe"]);
     expect_code(&o, 0);
     let out = stdout(&o);
-    assert!(!out.contains("pvcreate"), "{out}");
-    assert!(out.contains("run    vgcreate docker /dev/vdb"), "{out}");
-    assert!(out.contains("--name thinpool --extents 95%VG"), "{out}");
+    let wipe = out.find("run    wipefs --all /dev/vdb").expect(&out);
+    let vg = out
+        .find("run    vgcreate --addtag swarmnode docker /dev/vdb")
+        .expect(&out);
+    assert!(wipe < vg, "{out}");
+}
+
+#[test]
+fn an_empty_vg_without_our_tag_is_not_ours_and_a_tagged_one_is_finished() {
+    let f = Fake::new();
+    f.lvm_pool();
+    f.out("lvs", &fixture("lvs-none.json"));
+    f.out(
+        "vgs",
+        &fixture("vgs-pool.json").replace(", \"vg_tags\":\"swarmnode\"", ""),
+    );
+    expect_refused(
+        &f,
+        &["apply", "--device", DEV],
+        "it is the PV of an empty volume group 'docker' that swarmnode did not make (no 'swarmnode' tag)",
+    );
 }
 
 #[test]
@@ -224,7 +248,7 @@ fn partial_vg_without_pool_is_completed_not_redone() {
         !out.contains("pvcreate") && !out.contains("vgcreate"),
         "{out}"
     );
-    for c in &FRESH_SEQUENCE[2..] {
+    for c in &FRESH_SEQUENCE[1..] {
         assert!(out.contains(c), "missing `{c}`:\n{out}");
     }
 }
@@ -357,13 +381,13 @@ fn a_failing_command_fails_the_run_and_nothing_after_it_runs() {
     expect_code(&o, 1);
     let err = stderr(&o);
     assert!(
-        err.contains("`vgcreate docker /dev/vdb` exited with status 5"),
+        err.contains("`vgcreate --addtag swarmnode docker /dev/vdb` exited with status 5"),
         "{err}"
     );
     assert!(err.contains("excluded by a filter"), "{err}");
     assert_eq!(
         f.mutating_calls(),
-        ["pvcreate /dev/vdb", "vgcreate docker /dev/vdb"]
+        ["vgcreate --addtag swarmnode docker /dev/vdb"]
     );
     assert!(f.read(PROFILE_FILE).is_none());
     let rep: serde_json::Value =
@@ -384,7 +408,7 @@ fn fail_point_kills_the_run_right_after_the_named_action() {
     assert_eq!(o.status.signal(), Some(9), "{}", stderr(&o));
     assert_eq!(
         f.mutating_calls(),
-        ["pvcreate /dev/vdb", "vgcreate docker /dev/vdb"]
+        ["vgcreate --addtag swarmnode docker /dev/vdb"]
     );
 }
 
@@ -452,7 +476,7 @@ fn auto_on_engine_26_plans_xfs_for_overlay2() {
     let root = f.root.display().to_string();
     for c in [
         "driver overlay2 (auto): dockerd 26.1.5+dfsg1 >= 25".to_string(),
-        "run    pvcreate /dev/vdb".into(),
+        "run    vgcreate --addtag swarmnode docker /dev/vdb".into(),
         "run    lvcreate --yes --wipesignatures y --addtag swarmnode --name dockerdata --extents 95%VG docker".into(),
         "run    mkfs.xfs -n ftype=1 /dev/docker/dockerdata".into(),
         "write  /etc/fstab (0644)\n         + /dev/docker/dockerdata /var/lib/docker xfs defaults,pquota 0 0".into(),
@@ -496,8 +520,7 @@ fn overlay2_apply_keeps_fstab_and_is_idempotent_when_mounted() {
     assert_eq!(
         f.mutating_calls(),
         [
-            "pvcreate /dev/vdb".to_string(),
-            "vgcreate docker /dev/vdb".into(),
+            "vgcreate --addtag swarmnode docker /dev/vdb".to_string(),
             "lvcreate --yes --wipesignatures y --addtag swarmnode --name dockerdata --extents 95%VG docker".into(),
             "mkfs.xfs -n ftype=1 /dev/docker/dockerdata".into(),
             "systemctl daemon-reload".into(),

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use super::cmd::{Cmd, CommandError, Runner, parse_json};
 
 pub const PV_FIELDS: &str = "pv_name,vg_name,pv_uuid";
-pub const VG_FIELDS: &str = "vg_name,vg_uuid,vg_size,vg_free,vg_extent_size,vg_extent_count,vg_free_count,vg_seqno,pv_count";
+pub const VG_FIELDS: &str = "vg_name,vg_uuid,vg_size,vg_free,vg_extent_size,vg_extent_count,vg_free_count,vg_seqno,pv_count,vg_tags";
 pub const LV_FIELDS: &str = "lv_name,vg_name,lv_attr,lv_size,segtype,chunk_size,zero,lv_profile,seg_monitor,lv_tags,lv_active";
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -35,6 +35,15 @@ pub struct Vg {
     pub vg_seqno: u64,
     #[serde(deserialize_with = "num")]
     pub pv_count: u64,
+    /// Comma-separated.
+    #[serde(default)]
+    pub vg_tags: String,
+}
+
+impl Vg {
+    pub fn has_tag(&self, tag: &str) -> bool {
+        self.vg_tags.split(',').any(|t| t == tag)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -269,10 +269,7 @@ struct Verdict {
 fn judge(host: &Host, disk: &Disk, vg: &str, lvm: &Lvm) -> Result<Verdict> {
     let mut v = Verdict::default();
     let blk = &disk.blk;
-    let own_pv = disk
-        .pv
-        .as_ref()
-        .is_some_and(|p| p.vg_name == vg || p.vg_name.is_empty());
+    let own_pv = disk.pv.as_ref().is_some_and(|p| p.vg_name == vg);
     if blk.read_only {
         v.hard.push("it is read-only".into());
     }
@@ -368,9 +365,25 @@ fn judge(host: &Host, disk: &Disk, vg: &str, lvm: &Lvm) -> Result<Verdict> {
             on.join(", ")
         ));
     }
+    // What swarmnode may finish must carry its tag: it makes the PV and the VG in one command
+    // (`vgcreate --addtag`), so a PV without a VG, or an untagged VG with nothing in it, is not
+    // a half-made state of its own.
     match &disk.pv {
-        Some(p) if p.vg_name == vg => {}
-        Some(p) if p.vg_name.is_empty() => {}
+        Some(p) if p.vg_name == vg => {
+            let tagged = lvm.vg(vg).is_some_and(|g| g.has_tag(TAG));
+            let has_lvs = lvm.lvs.iter().any(|l| l.vg_name == vg);
+            if !tagged && !has_lvs {
+                v.soft.push(format!(
+                    "it is the PV of an empty volume group '{vg}' that swarmnode did not make (no \
+                     '{TAG}' tag)"
+                ));
+            }
+        }
+        Some(p) if p.vg_name.is_empty() => v.soft.push(
+            "it is an LVM physical volume without a volume group, which swarmnode does not make \
+             (it creates the PV and its VG in one command)"
+                .into(),
+        ),
         Some(p) => v.soft.push(format!(
             "it is an LVM physical volume of volume group '{}'",
             p.vg_name
@@ -459,28 +472,11 @@ pub fn plan(host: &Host, req: &Request) -> Result<StepPlan> {
         disk.pv.as_ref().map(|p| p.vg_name.as_str())
     };
     match pv_vg {
-        None => {
-            p.actions.push(Action::run(
-                "storage.pvcreate",
-                "make the device an LVM physical volume",
-                Cmd::new("pvcreate").arg(dev),
-            ));
-            p.actions.push(Action::run(
-                "storage.vgcreate",
-                format!("volume group {vg}"),
-                Cmd::new("vgcreate").args([vg, dev]),
-            ));
-        }
-        Some("") => {
-            p.facts.push(format!(
-                "{dev} is already a physical volume without a volume group"
-            ));
-            p.actions.push(Action::run(
-                "storage.vgcreate",
-                format!("volume group {vg}"),
-                Cmd::new("vgcreate").args([vg, dev]),
-            ));
-        }
+        None => p.actions.push(Action::run(
+            "storage.vgcreate",
+            format!("volume group {vg} on {dev} (the PV is made with it), tagged '{TAG}'"),
+            Cmd::new("vgcreate").args(["--addtag", TAG, vg, dev]),
+        )),
         Some(_) => p.facts.push(format!(
             "{dev} is already a physical volume of volume group {vg}"
         )),

@@ -1,8 +1,9 @@
 # Bad disks: each must be refused with exit 65 and left exactly as it was (first and last MiB,
 # blkid, marker files). With --wipe, the unused signature cases are accepted and provisioned;
 # mounted, swap, held and system disks stay refused.
-# disks: 4G 4G 4G 4G 4G 512M 4G:ro
+# disks: 4G 4G 4G 4G 4G 512M 4G:ro 4G
 EXT4=$(data 1); MOUNTED=$(data 2); SWAP=$(data 3); OTHERPV=$(data 4); PTABLE=$(data 5); SMALL=$(data 6); RO=$(data 7)
+BAREPV=$(data 8)
 ROOT=/dev/disk/by-id/virtio-ROOT
 
 mkfs.ext4 -q -L precious "$EXT4"; mkdir -p /mnt/x; mount "$EXT4" /mnt/x; echo data > /mnt/x/marker; umount /mnt/x
@@ -41,11 +42,21 @@ refuse "smaller than 1 GiB" "$SMALL" "smaller than 1 GiB"
 refuse "read-only" "$RO" "it is read-only" --wipe
 vgchange -q -an other
 refuse "PV of another VG (inactive)" "$OTHERPV" "physical volume of volume group 'other'"
+# A PV without a VG is not swarmnode's (it makes the PV and its tagged VG in one command); nor is
+# an empty VG of its name without its tag.
+pvcreate -q "$BAREPV"
+refuse "PV without a VG" "$BAREPV" "an LVM physical volume without a volume group"
+vgcreate -q docker "$BAREPV"
+out=$($S apply --device "$BAREPV" 2>&1); rc=$?
+check "empty untagged VG 'docker': exit 65 (got $rc)" [ $rc = 65 ]
+check "empty untagged VG 'docker': says so" grep -q "empty volume group 'docker' that swarmnode did not make" <<<"$out"
+check "empty untagged VG 'docker': left as it was (no LV, no tag)" [ "$(vgs --noheadings -o lv_count,vg_tags docker | tr -d ' ')" = 0 ]
+vgremove -q -y docker
 mount "$EXT4" /mnt/x && { check "ext4 with files: marker intact" grep -q data /mnt/x/marker; umount /mnt/x; }
 vgchange -q -ay other && { mount /dev/other/keep /mnt/x && { check "other VG: marker intact" grep -q data /mnt/x/marker; umount /mnt/x; }; vgchange -q -an other; }
 
 # --wipe on the unused signature cases: accepted and provisioned.
-for c in "ext4:$EXT4" "partition table:$PTABLE" "PV of another VG:$OTHERPV"; do
+for c in "ext4:$EXT4" "partition table:$PTABLE" "PV of another VG:$OTHERPV" "PV without a VG:$BAREPV"; do
   what=${c%%:*}; dev=${c#*:}
   $S apply --device "$dev" --wipe >/run/swarmnode-wipe.log 2>&1; rc=$?
   check "$what with --wipe: accepted (exit $rc)" [ $rc = 0 ]
