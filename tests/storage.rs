@@ -221,7 +221,7 @@ fn a_pv_without_a_vg_is_not_ours_and_needs_wipe() {
 }
 
 #[test]
-fn an_empty_vg_without_our_tag_is_not_ours_and_a_tagged_one_is_finished() {
+fn an_empty_vg_without_our_tag_is_not_ours() {
     let f = Fake::new();
     f.lvm_pool();
     f.out("lvs", &fixture("lvs-none.json"));
