@@ -214,3 +214,63 @@ fn the_example_kickstart_carries_the_post_snippet_verbatim() {
     );
     assert!(section.contains("swarmnode apply --device \"$DATA_DISK\""));
 }
+
+/// Runs post.ks's `fetch` function (the kickstart's own check) in bash.
+fn ks_fetch(url: &str, dest: &std::path::Path, sum: &str) -> std::process::Output {
+    let post = include_str!("../kickstart/post.ks");
+    let f = &post[post.find("\nfetch() {").unwrap()..];
+    let f = &f[..f.find("\n}\n").unwrap() + 3];
+    std::process::Command::new("bash")
+        .args([
+            "-c",
+            &format!("set -eu\n{f}\nfetch \"$1\" \"$2\" \"$3\" 0600"),
+            "ks",
+        ])
+        .args([url, &dest.display().to_string(), sum])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_kickstart_checks_downloads_against_sums_written_in_it() {
+    let t = tempfile::tempdir().unwrap();
+    let served = t.path().join("swarmnode");
+    std::fs::write(&served, b"the release binary\n").unwrap();
+    let url = format!("file://{}", served.display());
+    let good = {
+        use sha2::Digest;
+        sha2::Sha256::digest(b"the release binary\n")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let dest = t.path().join("installed");
+    let o = ks_fetch(&url, &dest, &good);
+    expect_code(&o, 0);
+    assert_eq!(std::fs::read(&dest).unwrap(), b"the release binary\n");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Another file behind the same URL: refused, nothing in place, nothing left behind.
+    let dest = t.path().join("tampered");
+    let o = ks_fetch(&url, &dest, &"0".repeat(64));
+    expect_code(&o, 1);
+    assert!(stderr(&o).contains("does not have the sha256 written in the kickstart"));
+    assert!(!dest.exists() && !t.path().join("tampered.new").exists());
+    // The placeholder was never replaced: refused before any download.
+    let o = ks_fetch(&url, &dest, "REPLACE-with-the-sha256-of-swarmnode");
+    expect_code(&o, 1);
+    assert!(
+        stderr(&o).contains("is not set in the kickstart"),
+        "{}",
+        stderr(&o)
+    );
+    // No sum is fetched from beside the files.
+    let post = include_str!("../kickstart/post.ks");
+    assert!(
+        !post.contains(".sha256\""),
+        "post.ks must not download a sum"
+    );
+}

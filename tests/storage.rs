@@ -637,3 +637,84 @@ fn moving_docker_data_is_refused_while_docker_runs() {
     );
     assert!(f.root.join("var/lib/docker/volumes/keep/marker").exists());
 }
+
+/// A fake lvcreate that takes a while, noting when it starts and ends.
+fn slow_lvcreate(f: &Fake) {
+    use std::os::unix::fs::PermissionsExt;
+    let p = f.fake.join("bin/lvcreate");
+    std::fs::write(
+        &p,
+        "#!/bin/sh\necho \"lvcreate $*\" >> \"$FAKE/calls\"\necho start >> \"$FAKE/lv\"\n/bin/sleep 1.5\necho end >> \"$FAKE/lv\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn interrupt_during_lvcreate(f: &Fake, signal_group: bool) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let mut c = std::process::Command::new(bin());
+    c.arg("--root")
+        .arg(&f.root)
+        .args(["apply", "--device", DEV])
+        .env_clear()
+        .env("PATH", f.fake.join("bin"))
+        .env("FAKE", &f.fake)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0);
+    let child = c.spawn().unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(f.fake.join("lv")).is_err() {
+        assert!(started.elapsed().as_secs() < 20, "lvcreate never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    if signal_group {
+        // Ctrl-C on a terminal: SIGINT to the foreground process group.
+        nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    } else {
+        // `systemctl stop` with KillMode=mixed: SIGTERM to swarmnode alone.
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_signal_lets_the_running_command_finish_then_stops_with_the_report_written() {
+    for (group, name) in [(false, "SIGTERM"), (true, "SIGINT")] {
+        let f = Fake::new();
+        slow_lvcreate(&f);
+        let o = interrupt_during_lvcreate(&f, group);
+        expect_code(&o, 1);
+        assert_eq!(
+            std::fs::read_to_string(f.fake.join("lv")).unwrap(),
+            "start\nend\n",
+            "the running lvcreate was allowed to finish"
+        );
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!(
+                "interrupted by {name} while `storage.lvcreate-data` ran (it was allowed to finish)"
+            )),
+            "{err}"
+        );
+        let calls = f.mutating_calls();
+        assert_eq!(
+            calls.last().map(String::as_str),
+            Some(FRESH_SEQUENCE[1]),
+            "nothing after the interrupted action: {calls:?}"
+        );
+        let rep: serde_json::Value =
+            serde_json::from_str(&f.read("var/lib/swarmnode/report.json").unwrap()).unwrap();
+        assert_eq!(
+            (rep["result"].as_str(), rep["exit_code"].as_i64()),
+            (Some("interrupted"), Some(1))
+        );
+        // The lock went with the process.
+        let o = f.run(&["plan", "--device", DEV]);
+        expect_code(&o, 0);
+        let p = f.root.join("run/swarmnode.lock");
+        let file = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+        assert!(nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock).is_ok());
+    }
+}

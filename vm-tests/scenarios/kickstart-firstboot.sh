@@ -34,7 +34,7 @@ if [ "$BOOT" = 1 ]; then
   done >> /etc/fstab
   # The install tree the %post fetches from, and the swarm credentials placed by the site.
   mkdir -p /run/ks/profiles /etc/swarmnode/pki
-  cp /payload/swarmnode /run/ks/swarmnode; (cd /run/ks && sha256sum swarmnode > swarmnode.sha256)
+  cp /payload/swarmnode /run/ks/swarmnode
   jq --arg ca "sha256:$(cat /payload/ca-hash)" '.swarm = {"managers": ["10.77.0.1:2377"],
       "token": {"source": "tls", "ca_file": "/etc/swarmnode/pki/ca.pem",
                 "cert_file": "/etc/swarmnode/pki/cert.pem", "key_file": "/etc/swarmnode/pki/key.pem"},
@@ -55,7 +55,19 @@ ExecStart=/usr/bin/touch /var/lib/vmtest-cut-done
 WantedBy=multi-user.target
 U
   systemctl enable vmtest-cut-manager >/dev/null 2>&1
-  sed -n '/^%post/,/^%end/p' /payload/kickstart/post.ks | sed '1d;$d' > /run/post.sh
+  # The site writes the two sums into its kickstart (the trust root), as post.ks says.
+  sed -n '/^%post/,/^%end/p' /payload/kickstart/post.ks | sed '1d;$d' |
+    sed -e "s/REPLACE-with-the-sha256-of-swarmnode/$(sha256sum < /run/ks/swarmnode | cut -d' ' -f1)/" \
+        -e "s/REPLACE-with-the-sha256-of-the-profile/$(sha256sum < /run/ks/profiles/node.json | cut -d' ' -f1)/" > /run/post.sh
+  # A download server that serves another binary than the kickstart names: nothing is installed.
+  cp /run/ks/swarmnode /run/ks/swarmnode.good; printf 'x' >> /run/ks/swarmnode
+  SWARMNODE_URL=file:///run/ks DATA_DISK=$D PROFILE=node.json \
+    unshare --pid --fork --mount-proc bash /run/post.sh > /run/swarmnode-post-tampered.log 2>&1; rc=$?
+  cat /run/swarmnode-post-tampered.log
+  check "%post with a tampered binary: fails (exit $rc)" [ $rc != 0 ]
+  check "%post with a tampered binary: says it does not match the kickstart" grep -q 'does not have the sha256 written in the kickstart' /run/swarmnode-post-tampered.log
+  check "%post with a tampered binary: nothing installed, no VG" sh -c '[ ! -e /usr/local/sbin/swarmnode ] && [ ! -e /usr/local/sbin/swarmnode.new ] && ! vgs docker >/dev/null 2>&1'
+  mv /run/ks/swarmnode.good /run/ks/swarmnode
   SWARMNODE_URL=file:///run/ks DATA_DISK=$D PROFILE=node.json \
     unshare --pid --fork --mount-proc bash /run/post.sh > /run/swarmnode-post.log 2>&1; rc=$?
   cat /run/swarmnode-post.log
