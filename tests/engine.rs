@@ -581,7 +581,7 @@ fn a_restart_that_fails_with_the_new_configuration_puts_the_old_one_back() {
         r#"{"hosts": ["unix:///var/run/docker.sock"], "daemon_json": {"no-such-option": true}}"#,
     );
     // systemctl: 1 is-active, 2 daemon-reload (the drop-in), 3 restart fails, then the undo
-    // reloads again (4) and the second restart (5) works.
+    // reloads again (4), clears the start limit (5) and the second restart (6) works.
     f.rc_at(
         "systemctl",
         3,
@@ -628,6 +628,7 @@ fn a_restart_that_fails_with_the_new_configuration_puts_the_old_one_back() {
             "systemctl daemon-reload",
             "systemctl restart docker",
             "systemctl daemon-reload",
+            "systemctl reset-failed docker.service",
             "systemctl restart docker"
         ]
     );
@@ -639,7 +640,7 @@ fn a_restart_that_fails_with_the_new_configuration_puts_the_old_one_back() {
     std::fs::create_dir_all(f.fake.join("rc")).unwrap();
     let o = f.run(&["plan", "--profile", &p]);
     assert!(
-        stdout(&o).contains("if it fails: remove /etc/systemd/system/docker.service.d/swarmnode.conf, put back the previous /etc/docker/daemon.json, `systemctl daemon-reload`, then run it again"),
+        stdout(&o).contains("if it fails: remove /etc/systemd/system/docker.service.d/swarmnode.conf, put back the previous /etc/docker/daemon.json, `systemctl daemon-reload`, `systemctl reset-failed docker.service`, then run it again"),
         "{}",
         stdout(&o)
     );

@@ -748,6 +748,13 @@ fn undo_of(actions: &[Action], units_changed: bool) -> Vec<Action> {
             Cmd::new("systemctl").arg("daemon-reload"),
         ));
     }
+    // docker.service restarts itself after a failure (Restart=always) and soon hits its start
+    // limit ("start of the service was attempted too often"): clear it before the next restart.
+    undo.push(Action::run(
+        "engine.undo",
+        "clear the start limit",
+        Cmd::new("systemctl").args(["reset-failed", "docker.service"]),
+    ));
     undo
 }
 
