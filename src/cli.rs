@@ -6,6 +6,27 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::profile::Driver;
 
+/// `--driver`: the profile's [`Driver`], named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DriverArg {
+    /// devicemapper below Docker Engine 25, overlay2 from 25 (reads `dockerd --version`).
+    Auto,
+    /// The direct-lvm thin pool (Docker Engine < 25 only).
+    Devicemapper,
+    /// An XFS (ftype=1) logical volume mounted at /var/lib/docker.
+    Overlay2,
+}
+
+impl From<DriverArg> for Driver {
+    fn from(d: DriverArg) -> Driver {
+        match d {
+            DriverArg::Auto => Driver::Auto,
+            DriverArg::Devicemapper => Driver::Devicemapper,
+            DriverArg::Overlay2 => Driver::Overlay2,
+        }
+    }
+}
+
 /// Turns a freshly installed CentOS/RHEL-family host into a Docker Swarm node: the Docker data disk
 /// on LVM, the engine's configuration, NFS mounts, and joining the swarm.
 #[derive(Debug, Parser)]
@@ -84,7 +105,7 @@ pub struct StorageArgs {
     /// Storage driver (overrides storage.driver): auto picks devicemapper below Docker Engine 25,
     /// overlay2 from 25.
     #[arg(long, value_enum, value_name = "DRIVER")]
-    pub driver: Option<Driver>,
+    pub driver: Option<DriverArg>,
 
     /// Erase existing signatures (filesystem, partition table, RAID, PV of another VG) on an
     /// unused device. Never overrides a device that is mounted, swap, held, read-only or the system disk.

@@ -20,7 +20,7 @@ use cli::{Cli, Command};
 use error::{Error, Result, exit};
 use host::Host;
 use host::secret::scrub;
-use profile::{Profile, StorageOverrides};
+use profile::{Driver, Profile, StorageOverrides};
 use report::{ActionReport, REPORT_PATH, Report, StepReport};
 use steps::StepPlan;
 
@@ -99,7 +99,7 @@ fn load_profile(cli: &Cli) -> Result<Profile> {
     };
     let profile = profile.with_storage_overrides(&StorageOverrides {
         device: args.device.clone(),
-        driver: args.driver,
+        driver: args.driver.map(Driver::from),
     });
     profile.validate().map_err(|(key, msg)| Error::Profile {
         path: path.clone(),

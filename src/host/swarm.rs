@@ -78,7 +78,7 @@ pub fn parse_ca_hash(s: &str) -> Option<String> {
 }
 
 /// A 256-bit number written in base 36 (swarmkit's digest form) as 64 hex digits.
-fn base36_to_hex(s: &str) -> Option<String> {
+pub fn base36_to_hex(s: &str) -> Option<String> {
     let mut n = [0u8; 32]; // big-endian
     for c in s.chars() {
         let d = c.to_digit(36)?;

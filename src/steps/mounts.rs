@@ -107,7 +107,7 @@ pub fn plan(h: &Host, m: &Mounts, offline: bool) -> Result<StepPlan> {
     }
     let mounts = block::read_mounts(h.root())
         .map_err(|e| Error::io("mounts: cannot read /proc/self/mountinfo", e))?;
-    let timeout = Duration::from_secs(m.timeout_seconds);
+    let timeout = m.timeout_seconds.secs();
     let mut to_probe: Vec<(&String, &Mount)> = Vec::new();
     for path in &m.nfs {
         // The last mount on a path is the one that is seen.

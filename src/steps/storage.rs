@@ -19,7 +19,7 @@ use crate::host::cmd::Cmd;
 use crate::host::docker::EngineVersion;
 use crate::host::lvm::{self, Lvm, Pv};
 use crate::host::{Action, Host};
-use crate::profile::{Driver, Storage, chunk_bytes};
+use crate::profile::{Driver, Storage};
 
 use super::StepPlan;
 
@@ -607,7 +607,7 @@ fn plan_thinpool(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) 
                 "--zero",
                 "n",
                 "--chunksize",
-                &t.chunk_size,
+                t.chunk_size.as_str(),
                 "--thinpool",
                 &pool_name,
                 "--poolmetadata",
@@ -632,7 +632,7 @@ fn plan_thinpool(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) 
             Cmd::new("lvchange").args(["--metadataprofile", LVM_PROFILE, &pool_name]),
         ));
     }
-    let want_chunk = chunk_bytes(&t.chunk_size).unwrap_or(0);
+    let want_chunk = t.chunk_size.bytes();
     if let Some(l) = pool {
         p.facts.push(format!(
             "thin pool {pool_name} exists ({}): never converted or recreated",
@@ -642,7 +642,7 @@ fn plan_thinpool(host: &Host, s: &Storage, lvm: Option<&Lvm>, p: &mut StepPlan) 
             p.warnings.push(format!(
                 "{pool_name} has chunk size {} but the profile asks for {}; a pool's chunk size cannot change: left as it is",
                 human(l.chunk_size),
-                t.chunk_size
+                t.chunk_size.as_str()
             ));
         }
         if l.zero == "1" {

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::host::cmd::{Cmd, CommandError};
 use crate::host::swarm::{self, Info, JoinSpec, JoinVia, SwarmOp, TokenFrom};
 use crate::host::{Action, Host};
-use crate::profile::{Role, Swarm, TokenSource, split_manager};
+use crate::profile::{ManagerAddr, Role, Swarm, TokenSource};
 use crate::steps::StepPlan;
 
 /// How long a pending node may finish its earlier join on its own before it is taken out.
@@ -28,7 +28,7 @@ const MANAGER_COMMAND_SECONDS: u64 = 30;
 struct Channel<'a> {
     /// The swarm address, HOST:PORT.
     manager: String,
-    host: String,
+    addr: &'a ManagerAddr,
     source: &'a TokenSource,
 }
 
@@ -36,14 +36,9 @@ impl Channel<'_> {
     fn all<'a>(sw: &'a Swarm) -> Vec<Channel<'a>> {
         sw.managers
             .iter()
-            .filter_map(|m| split_manager(m))
-            .map(|(host, port)| Channel {
-                manager: if host.contains(':') {
-                    format!("[{host}]:{port}")
-                } else {
-                    format!("{host}:{port}")
-                },
-                host,
+            .map(|m| Channel {
+                manager: m.swarm_addr(),
+                addr: m,
                 source: &sw.token,
             })
             .collect()
@@ -51,13 +46,6 @@ impl Channel<'_> {
 
     /// `docker ARGS` on this manager; `None` for the file source, which has no channel.
     fn docker(&self, h: &Host, args: &[&str]) -> Option<Cmd> {
-        let bracket = |host: &str| {
-            if host.contains(':') {
-                format!("[{host}]")
-            } else {
-                host.to_string()
-            }
-        };
         match self.source {
             TokenSource::Ssh {
                 user,
@@ -91,7 +79,7 @@ impl Channel<'_> {
                         "-l",
                         user,
                         "--",
-                        &self.host,
+                        self.addr.host(),
                         "docker",
                     ])
                     .args(remote),
@@ -106,7 +94,7 @@ impl Channel<'_> {
                 Cmd::new("docker")
                     .args([
                         "-H",
-                        &format!("tcp://{}:{port}", bracket(&self.host)),
+                        &format!("tcp://{}:{port}", self.addr.host_for_url()),
                         "--tlsverify",
                         "--tlscacert",
                         &h.tool_path(ca_file),
@@ -119,7 +107,7 @@ impl Channel<'_> {
             ),
             TokenSource::Tcp { port, .. } => Some(
                 Cmd::new("docker")
-                    .args(["-H", &format!("tcp://{}:{port}", bracket(&self.host))])
+                    .args(["-H", &format!("tcp://{}:{port}", self.addr.host_for_url())])
                     .args(args.iter().copied()),
             ),
             TokenSource::File { .. } => None,
@@ -131,7 +119,7 @@ impl Channel<'_> {
             TokenSource::Ssh {
                 connect_timeout_seconds,
                 ..
-            } => connect_timeout_seconds + MANAGER_COMMAND_SECONDS,
+            } => connect_timeout_seconds.get() + MANAGER_COMMAND_SECONDS,
             _ => MANAGER_COMMAND_SECONDS,
         }
     }
@@ -245,7 +233,7 @@ pub fn plan(h: &Host, sw: &Swarm) -> Result<StepPlan> {
                 "an established node reaches its managers again on its own",
                 SwarmOp::Wait {
                     node_id: st.node_id.clone(),
-                    seconds: sw.join_timeout_seconds,
+                    seconds: sw.join_timeout_seconds.get(),
                 },
             ));
         }
@@ -266,7 +254,7 @@ pub fn plan(h: &Host, sw: &Swarm) -> Result<StepPlan> {
                 "out of the unfinished join",
                 SwarmOp::Leave {
                     wait_seconds: if st.local_node_state == "pending" {
-                        PENDING_WAIT_SECONDS.min(sw.join_timeout_seconds)
+                        PENDING_WAIT_SECONDS.min(sw.join_timeout_seconds.get())
                     } else {
                         0
                     },
@@ -310,18 +298,18 @@ fn join_action(h: &Host, sw: &Swarm, facts: &mut Vec<String>) -> Action {
         .collect();
     let advertise_addr = sw.advertise_addr.clone().or_else(|| {
         let c = channels.first()?;
-        match local_addr_toward(&c.host) {
+        match local_addr_toward(c.addr.host()) {
             Ok(a) => {
                 facts.push(format!(
                     "advertise address {a}: this host's address toward {}",
-                    c.host
+                    c.addr.host()
                 ));
                 Some(a)
             }
             Err(e) => {
                 facts.push(format!(
                     "advertise address left to docker: no local address toward {}: {e}",
-                    c.host
+                    c.addr.host()
                 ));
                 None
             }
@@ -335,8 +323,8 @@ fn join_action(h: &Host, sw: &Swarm, facts: &mut Vec<String>) -> Action {
             listen_addr: sw.listen_addr.clone(),
             advertise_addr,
             via,
-            ca_hash: sw.ca_hash.as_deref().and_then(swarm::parse_ca_hash),
-            timeout_seconds: sw.join_timeout_seconds,
+            ca_hash: sw.ca_hash.as_ref().map(|c| c.hex().to_string()),
+            timeout_seconds: sw.join_timeout_seconds.get(),
         }),
     )
 }

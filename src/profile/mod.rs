@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod types;
+pub use types::{Bounded, CaPin, ChunkSize, JoinSecs, ManagerAddr, Port, ShortSecs};
+
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
@@ -22,7 +25,7 @@ pub struct Profile {
     pub swarm: Option<Swarm>,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Driver {
     /// devicemapper below Docker Engine 25, overlay2 from 25 (reads `dockerd --version`).
@@ -81,7 +84,7 @@ fn default_vg() -> String {
 pub struct ThinPool {
     pub data_percent: u32,
     pub metadata_percent: u32,
-    pub chunk_size: String,
+    pub chunk_size: ChunkSize,
     pub autoextend_threshold: u32,
     pub autoextend_percent: u32,
 }
@@ -91,7 +94,7 @@ impl Default for ThinPool {
         ThinPool {
             data_percent: 95,
             metadata_percent: 1,
-            chunk_size: "512K".to_string(),
+            chunk_size: ChunkSize::default(),
             autoextend_threshold: 80,
             autoextend_percent: 20,
         }
@@ -162,19 +165,20 @@ pub struct Registry {
 pub struct Mounts {
     #[serde(default)]
     pub nfs: Vec<String>,
+    /// For all answers together.
     #[serde(default = "default_timeout")]
-    pub timeout_seconds: u64,
+    pub timeout_seconds: ShortSecs,
 }
 
-fn default_timeout() -> u64 {
-    5
+fn default_timeout() -> ShortSecs {
+    ShortSecs::new(5)
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Swarm {
     /// The managers' swarm addresses, `HOST[:PORT]` (port 2377 when absent), tried in order.
-    pub managers: Vec<String>,
+    pub managers: Vec<ManagerAddr>,
     #[serde(default)]
     pub role: Role,
     /// Where the join token comes from; the same channel is used to label the node.
@@ -186,10 +190,10 @@ pub struct Swarm {
     /// manager) or the 50-character digest part of a join token. A token for another cluster is
     /// refused before any join attempt.
     #[serde(default)]
-    pub ca_hash: Option<String>,
+    pub ca_hash: Option<CaPin>,
     /// How long the join may take in all, across managers and retries.
     #[serde(default = "default_join_timeout")]
-    pub join_timeout_seconds: u64,
+    pub join_timeout_seconds: JoinSecs,
     /// The address other nodes reach this node on; detected (the local address toward the first
     /// manager) when absent.
     #[serde(default)]
@@ -201,8 +205,8 @@ pub struct Swarm {
     pub remove_stale_nodes: bool,
 }
 
-fn default_join_timeout() -> u64 {
-    300
+fn default_join_timeout() -> JoinSecs {
+    JoinSecs::new(300)
 }
 
 fn default_listen_addr() -> String {
@@ -240,9 +244,9 @@ pub enum TokenSource {
         #[serde(default)]
         known_hosts_file: Option<String>,
         #[serde(default = "default_ssh_port")]
-        port: u16,
+        port: Port,
         #[serde(default = "default_connect_timeout")]
-        connect_timeout_seconds: u64,
+        connect_timeout_seconds: ShortSecs,
     },
     /// The manager's Engine API with client certificates (`docker -H tcp://MANAGER:2376 --tlsverify`).
     Tls {
@@ -250,12 +254,12 @@ pub enum TokenSource {
         cert_file: String,
         key_file: String,
         #[serde(default = "default_tls_port")]
-        port: u16,
+        port: Port,
     },
     /// The manager's plaintext Engine API: anyone on the network can do the same. Opt-in only.
     Tcp {
         #[serde(default = "default_tcp_port")]
-        port: u16,
+        port: Port,
         #[serde(default)]
         allow_insecure_tcp: bool,
     },
@@ -266,38 +270,17 @@ pub enum TokenSource {
 fn default_ssh_user() -> String {
     "root".to_string()
 }
-fn default_ssh_port() -> u16 {
-    22
+fn default_ssh_port() -> Port {
+    Port::new(22)
 }
-fn default_connect_timeout() -> u64 {
-    10
+fn default_connect_timeout() -> ShortSecs {
+    ShortSecs::new(10)
 }
-fn default_tls_port() -> u16 {
-    2376
+fn default_tls_port() -> Port {
+    Port::new(2376)
 }
-fn default_tcp_port() -> u16 {
-    2375
-}
-
-/// `HOST[:PORT]` or `[V6]:PORT`, port 2377 when absent.
-pub fn split_manager(addr: &str) -> Option<(String, u16)> {
-    let (host, port) = if let Some(rest) = addr.strip_prefix('[') {
-        let (h, p) = rest.split_once(']')?;
-        (h.to_string(), p.strip_prefix(':'))
-    } else if addr.matches(':').count() > 1 {
-        return None; // a bare IPv6 address is ambiguous: write [ADDR]:PORT
-    } else {
-        match addr.split_once(':') {
-            Some((h, p)) => (h.to_string(), Some(p)),
-            None => (addr.to_string(), None),
-        }
-    };
-    let port = match port {
-        Some(p) => p.parse().ok().filter(|p| *p > 0)?,
-        None => 2377,
-    };
-    let ok = |c: char| c.is_ascii_alphanumeric() || ".-_:".contains(c);
-    (!host.is_empty() && host.chars().all(ok) && !host.starts_with('-')).then_some((host, port))
+fn default_tcp_port() -> Port {
+    Port::new(2375)
 }
 
 /// `HOST[:PORT]` as in image names: a DNS name (labels of letters, digits and inner dashes), an
@@ -411,7 +394,6 @@ impl Profile {
                     ));
                 }
             }
-            in_range("mounts.timeout_seconds", m.timeout_seconds, MOUNT_TIMEOUT)?;
         }
         if let Some(sw) = &self.swarm {
             if sw.managers.is_empty() {
@@ -429,14 +411,6 @@ impl Profile {
 impl Swarm {
     fn validate(&self) -> std::result::Result<(), (String, String)> {
         let err = |k: &str, m: String| Err((format!("swarm.{k}"), m));
-        for (i, m) in self.managers.iter().enumerate() {
-            if split_manager(m).is_none() {
-                return err(
-                    &format!("managers[{i}]"),
-                    format!("'{m}' is not HOST[:PORT] (IPv6: [ADDR]:PORT)"),
-                );
-            }
-        }
         for (k, v) in &self.labels {
             let key_ok = |c: char| c.is_ascii_alphanumeric() || "._-/".contains(c);
             if k.is_empty() || !k.chars().all(key_ok) {
@@ -452,27 +426,6 @@ impl Swarm {
                 );
             }
         }
-        if let Some(h) = &self.ca_hash
-            && crate::host::swarm::parse_ca_hash(h).is_none()
-        {
-            return err(
-                "ca_hash",
-                "is neither sha256:<64 hex digits> nor the 50-character digest of a join token"
-                    .into(),
-            );
-        }
-        in_range(
-            "swarm.join_timeout_seconds",
-            self.join_timeout_seconds,
-            JOIN_TIMEOUT,
-        )?;
-        let port = match &self.token {
-            TokenSource::Ssh { port, .. }
-            | TokenSource::Tls { port, .. }
-            | TokenSource::Tcp { port, .. } => *port,
-            TokenSource::File { .. } => 1,
-        };
-        in_range("swarm.token.port", port.into(), PORT)?;
         match &self.token {
             TokenSource::Tcp {
                 allow_insecure_tcp: false,
@@ -497,38 +450,10 @@ impl Swarm {
                         .into(),
                 );
             }
-            TokenSource::Ssh {
-                connect_timeout_seconds,
-                ..
-            } => in_range(
-                "swarm.token.connect_timeout_seconds",
-                *connect_timeout_seconds,
-                CONNECT_TIMEOUT,
-            )?,
             _ => {}
         }
         Ok(())
     }
-}
-
-/// The documented ranges of the profile's numbers (README "Profile").
-pub const MOUNT_TIMEOUT: std::ops::RangeInclusive<u64> = 1..=300;
-pub const JOIN_TIMEOUT: std::ops::RangeInclusive<u64> = 1..=86_400;
-pub const CONNECT_TIMEOUT: std::ops::RangeInclusive<u64> = 1..=300;
-pub const PORT: std::ops::RangeInclusive<u64> = 1..=65_535;
-
-fn in_range(
-    key: &str,
-    v: u64,
-    range: std::ops::RangeInclusive<u64>,
-) -> std::result::Result<(), (String, String)> {
-    if range.contains(&v) {
-        return Ok(());
-    }
-    Err((
-        key.to_string(),
-        format!("{v} is outside {}..{}", range.start(), range.end()),
-    ))
 }
 
 /// serde_json appends " at line L column C"; the caller reports the position itself.
@@ -623,9 +548,6 @@ impl Storage {
                 ),
             );
         }
-        if let Err(m) = chunk_bytes(&t.chunk_size) {
-            return err("thinpool.chunk_size", m);
-        }
         if !(50..=100).contains(&t.autoextend_threshold) {
             return err(
                 "thinpool.autoextend_threshold",
@@ -649,28 +571,6 @@ impl Storage {
         }
         Ok(())
     }
-}
-
-/// A thin-pool chunk size such as `512K` in bytes: 64 KiB to 1 GiB, a multiple of 64 KiB.
-pub fn chunk_bytes(s: &str) -> std::result::Result<u64, String> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size such as 512K"))?;
-    let mul = match unit.to_ascii_uppercase().as_str() {
-        "K" | "KB" | "KIB" => 1 << 10,
-        "M" | "MB" | "MIB" => 1 << 20,
-        "G" | "GB" | "GIB" => 1 << 30,
-        _ => return Err(format!("'{s}' needs a unit K, M or G (e.g. 512K)")),
-    };
-    let b = n.saturating_mul(mul);
-    if !(64 << 10..=1 << 30).contains(&b) || !b.is_multiple_of(64 << 10) {
-        return Err(format!(
-            "'{s}' must be a multiple of 64K between 64K and 1G"
-        ));
-    }
-    Ok(b)
 }
 
 #[cfg(test)]
@@ -786,11 +686,11 @@ mod tests {
             ),
             (
                 format!(r#"{{"swarm": {{"managers": ["m"], "token": {{"source": "ssh", "connect_timeout_seconds": {big}}}}}}}"#),
-                "swarm.token.connect_timeout_seconds",
+                "swarm.token",
             ),
             (
                 r#"{"swarm": {"managers": ["m"], "token": {"source": "tls", "ca_file": "/a", "cert_file": "/b", "key_file": "/c", "port": 0}}}"#.to_string(),
-                "swarm.token.port",
+                "swarm.token",
             ),
             (
                 // serde sees the internally tagged `token` whole: the error names the section.
@@ -859,15 +759,6 @@ mod tests {
     }
 
     #[test]
-    fn chunk_sizes() {
-        assert_eq!(chunk_bytes("512K").unwrap(), 512 << 10);
-        assert_eq!(chunk_bytes("1M").unwrap(), 1 << 20);
-        assert!(chunk_bytes("512").is_err());
-        assert!(chunk_bytes("32K").is_err());
-        assert!(chunk_bytes("2G").is_err());
-    }
-
-    #[test]
     fn overrides_win_and_device_alone_makes_a_storage_section() {
         let p = parse(r#"{"storage": {"device": "/dev/sdb", "driver": "overlay2"}}"#).unwrap();
         let o = StorageOverrides {
@@ -919,15 +810,15 @@ mod tests {
             if let Ok(p) = parse(&t) {
                 // Whatever validates can be used as a deadline without overflow.
                 let sw = p.swarm.unwrap();
-                let _ = std::time::Instant::now() + std::time::Duration::from_secs(sw.join_timeout_seconds);
+                let _ = std::time::Instant::now() + sw.join_timeout_seconds.secs();
                 let m = p.mounts.unwrap();
-                let _ = std::time::Instant::now() + std::time::Duration::from_secs(m.timeout_seconds);
+                let _ = std::time::Instant::now() + m.timeout_seconds.secs();
             }
         }
 
         #[test]
-        fn no_manager_address_makes_split_manager_panic(t in "\\PC{0,40}") {
-            let _ = split_manager(&t);
+        fn no_manager_address_makes_its_parser_panic(t in "\\PC{0,40}") {
+            let _ = ManagerAddr::try_from(t);
         }
     }
 
