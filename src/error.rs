@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use crate::host::cmd::CommandError;
+use crate::host::swarm::JoinError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -18,11 +19,83 @@ pub mod exit {
     pub const TEMPORARY: i32 = 75;
 }
 
+/// Why swarmnode will not go on, as data: what it refused, every reason it found, and the way
+/// out. Nothing was changed when one is returned. Rendered in one place ([`std::fmt::Display`]):
+///
+/// ```text
+/// STEP: refusing SUBJECT:
+///   - REASON
+///   - REASON
+/// nothing was changed. REMEDY
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Refusal {
+    /// The step or command that refused (`storage`, `engine`, `swarm`, `mounts`, `apply`, ...).
+    pub step: String,
+    /// What was refused: a device, a file, a manager, the profile.
+    pub subject: String,
+    pub reasons: Vec<String>,
+    /// What to do about it; may be empty.
+    pub remedy: String,
+}
+
+impl Refusal {
+    pub fn new(step: &str, subject: impl Into<String>, reason: impl Into<String>) -> Refusal {
+        Refusal {
+            step: step.to_string(),
+            subject: subject.into(),
+            reasons: vec![reason.into()],
+            remedy: String::new(),
+        }
+    }
+
+    /// Every reason at once.
+    pub fn all(step: &str, subject: impl Into<String>, reasons: Vec<String>) -> Refusal {
+        Refusal {
+            step: step.to_string(),
+            subject: subject.into(),
+            reasons,
+            remedy: String::new(),
+        }
+    }
+
+    pub fn remedy(mut self, remedy: impl Into<String>) -> Refusal {
+        self.remedy = remedy.into();
+        self
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: refusing {}:", self.step, self.subject)?;
+        for r in &self.reasons {
+            write!(f, "\n  - {r}")?;
+        }
+        f.write_str("\nnothing was changed.")?;
+        if !self.remedy.is_empty() {
+            write!(f, " {}", self.remedy)?;
+        }
+        Ok(())
+    }
+}
+
+impl From<JoinError> for Error {
+    fn from(j: JoinError) -> Error {
+        Error::Join(Box::new(j))
+    }
+}
+
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Error {
+        Error::Refused(Box::new(r))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Unsafe or invalid input (device, profile, token); nothing was changed.
     #[error("{0}")]
-    Refused(String),
+    Refused(Box<Refusal>),
 
     /// The profile could not be read or is invalid; `key` is a JSON path such as `storage.thinpool.chunk_size`.
     #[error("profile {}: {key}: {msg}", path.display())]
@@ -50,6 +123,10 @@ pub enum Error {
     #[error(transparent)]
     Engine(#[from] crate::host::engine_api::ApiError),
 
+    /// A join that did not happen, as facts (the swarm step words it for the user).
+    #[error(transparent)]
+    Join(Box<JoinError>),
+
     #[error("{context}")]
     Io {
         context: String,
@@ -74,6 +151,10 @@ impl Error {
             Error::Refused(_) | Error::Profile { .. } => exit::REFUSED,
             Error::Locked { .. } | Error::Temporary(_) => exit::TEMPORARY,
             Error::Unavailable(_) => exit::UNAVAILABLE,
+            Error::Join(j) => match **j {
+                JoinError::NoManager { .. } | JoinError::MemberAway { .. } => exit::UNAVAILABLE,
+                _ => exit::REFUSED,
+            },
             Error::Command(_)
             | Error::Engine(_)
             | Error::Io { .. }

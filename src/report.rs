@@ -1,9 +1,12 @@
-//! What a run did: printed as it happens (text), printed whole with `--json`, and saved after
-//! `apply`/`storage` as /var/lib/swarmnode/report.json.
+//! What a run did: the one record of it, printed whole with `--json`, rendered as text for a
+//! person (once, after the work), and saved after a changing command as
+//! /var/lib/swarmnode/report.json.
 
 use serde::Serialize;
 
+use crate::error::Refusal;
 use crate::host::Action;
+use crate::host::secret::scrub;
 use crate::steps::StepPlan;
 
 pub const REPORT_PATH: &str = "/var/lib/swarmnode/report.json";
@@ -15,11 +18,14 @@ pub struct Report {
     /// Seconds since the epoch.
     pub started: u64,
     pub duration_ms: u64,
-    /// planned | converged | changed | refused | temporary | unavailable | failed
+    /// planned | converged | changed | refused | temporary | unavailable | interrupted | failed
     pub result: String,
     pub exit_code: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A refusal as data: what was refused, every reason, the way out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Refusal>,
     /// Why running services were out of reach (kickstart %post), when they were.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offline: Option<String>,
@@ -37,6 +43,9 @@ pub struct StepReport {
     pub skipped: Option<String>,
     pub actions: Vec<ActionReport>,
     pub duration_ms: u64,
+    /// How many facts the first observation found (the rest came after the actions).
+    #[serde(skip)]
+    pub facts_before: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -64,6 +73,22 @@ impl StepReport {
                 })
                 .collect(),
             duration_ms: 0,
+            facts_before: p.facts.len(),
+        }
+    }
+
+    /// The observation after a round of actions: what it found that the first could not (the
+    /// swarm after a join), and every warning once.
+    pub fn observed_again(&mut self, p: &StepPlan) {
+        for f in &p.facts {
+            if !self.facts.contains(f) {
+                self.facts.push(f.clone());
+            }
+        }
+        for w in &p.warnings {
+            if !self.warnings.contains(w) {
+                self.warnings.push(w.clone());
+            }
         }
     }
 }
@@ -81,8 +106,75 @@ impl Report {
             result: String::new(),
             exit_code: 0,
             error: None,
+            refusal: None,
             offline: None,
             steps: Vec::new(),
+        }
+    }
+
+    /// The report as JSON, any token-shaped text scrubbed.
+    pub fn json(&self) -> String {
+        scrub(&serde_json::to_string_pretty(self).expect("serializable")).into_owned()
+    }
+
+    /// The text a person reads on stdout: per step its facts, then what it would do (`plan`) or
+    /// did (`apply`). Warnings go to the log (stderr) instead, through `warn`.
+    pub fn text(&self, planning: bool, warn: &mut dyn FnMut(&str)) -> String {
+        let mut out = Vec::new();
+        if let Some(why) = &self.offline {
+            out.push(format!(
+                "offline: {why}: doing what needs no running service; the rest is deferred to the first boot"
+            ));
+        }
+        for s in &self.steps {
+            for w in &s.warnings {
+                warn(&format!("{}: {w}", s.step));
+            }
+            s.render(planning, &mut out);
+        }
+        out.iter().map(|l| scrub(l).into_owned() + "\n").collect()
+    }
+}
+
+impl StepReport {
+    fn render(&self, planning: bool, out: &mut Vec<String>) {
+        if let Some(why) = &self.skipped {
+            out.push(format!("{}: skipped: {why}", self.step));
+            return;
+        }
+        let shown = |f: &&String| !f.starts_with("converged");
+        let (before, after) = self.facts.split_at(self.facts_before.min(self.facts.len()));
+        out.extend(
+            before
+                .iter()
+                .filter(shown)
+                .map(|f| format!("{}: {f}", self.step)),
+        );
+        if planning && !self.actions.is_empty() {
+            out.push(format!(
+                "{}: apply would do {} action(s):",
+                self.step,
+                self.actions.len()
+            ));
+        }
+        out.extend(self.actions.iter().map(|a| format!("  {}", a.action)));
+        out.extend(
+            after
+                .iter()
+                .filter(shown)
+                .map(|f| format!("{}: {f}", self.step)),
+        );
+        match self.status {
+            _ if self.actions.is_empty() && self.status != "failed" => {
+                out.push(format!("{}: converged: nothing to do", self.step))
+            }
+            "changed" => out.push(format!(
+                "{}: done: {} action(s) in {:.1} s; now converged",
+                self.step,
+                self.actions.len(),
+                self.duration_ms as f64 / 1000.0
+            )),
+            _ => {}
         }
     }
 }

@@ -259,7 +259,7 @@ fn malformed_daemon_json_is_refused_untouched() {
     expect_refused(
         &f,
         &["engine", "--profile", &p],
-        "/etc/docker/daemon.json is not valid JSON",
+        "it is not valid JSON (key must be a string",
     );
     assert_eq!(
         f.read("etc/docker/daemon.json").unwrap(),
@@ -303,13 +303,13 @@ fn registry_ca_is_checked_pinned_and_installed() {
     expect_refused(
         &f,
         &["engine", "--profile", &profile(&f, &reg(""))],
-        "(/mnt/docker/registry/ca.crt) cannot be read",
+        "it cannot be read: No such file",
     );
     f.file("mnt/docker/registry/ca.crt", "not a certificate\n");
     expect_refused(
         &f,
         &["engine", "--profile", &profile(&f, &reg(""))],
-        "/mnt/docker/registry/ca.crt (CA of registry docker-registry.dccn.nl:5000) is not a PEM certificate",
+        "it is not a PEM certificate: no PEM certificate",
     );
 }
 

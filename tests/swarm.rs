@@ -233,7 +233,8 @@ fn token_file_readable_by_others_is_refused() {
     let p = f.root.join("etc/swarmnode/join-token");
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let err = expect_refused(&f, &["plan"], "must be readable by root only");
+    let err = expect_refused(&f, &["plan"], "it is mode 0644, owner uid 0");
+    assert!(err.contains("must be readable by root only"), "{err}");
     assert!(!err.contains("SWMTKN"), "{err}");
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
     let o = f.run(&["plan"]);

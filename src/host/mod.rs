@@ -13,6 +13,7 @@ pub mod signals;
 
 pub use signals::pause;
 pub mod swarm;
+pub mod systemd;
 
 use std::fmt;
 use std::io::Write as _;

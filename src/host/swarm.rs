@@ -159,6 +159,57 @@ impl fmt::Display for TokenFrom {
     }
 }
 
+/// Why a join did not happen, as facts. The swarm step words them for the person reading (what
+/// to check, which profile key); host code knows nothing of the profile.
+#[derive(Debug, thiserror::Error)]
+pub enum JoinError {
+    #[error(
+        "the token from manager {manager} is for a cluster whose root CA is sha256:{got}, not the \
+         pinned sha256:{pinned}"
+    )]
+    CaMismatch {
+        manager: String,
+        got: String,
+        pinned: String,
+    },
+    #[error("manager {manager} refused the join: {message}")]
+    TokenRejected { manager: String, message: String },
+    #[error("what came from {from} is not a join token: {why}")]
+    NotAToken { from: String, why: &'static str },
+    #[error(
+        "manager {manager} could not be authenticated (or did not accept us): `{cmd}`: {stderr}"
+    )]
+    NotAuthenticated {
+        manager: String,
+        cmd: String,
+        stderr: String,
+    },
+    #[error("the token file {path} {why}")]
+    TokenFile { path: String, why: String },
+    #[error(
+        "could not join within {seconds} s: no manager of {managers} took the join; last error: \
+         {last}"
+    )]
+    NoManager {
+        seconds: u64,
+        managers: String,
+        last: String,
+    },
+    #[error(
+        "{name} (node {node_id}) is still {state} after {seconds} s{}: it is a member of its swarm \
+         but does not reach its managers ({managers})",
+        if error.is_empty() { String::new() } else { format!(" ({error})") }
+    )]
+    MemberAway {
+        name: String,
+        node_id: String,
+        state: String,
+        seconds: u64,
+        error: String,
+        managers: String,
+    },
+}
+
 /// One manager to try: its swarm address and where its token comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct JoinVia {
@@ -288,24 +339,19 @@ fn wait_for_member(host: &Host, node_id: &str, seconds: u64) -> Result<()> {
                 .flatten()
                 .map(|m| m.addr.clone())
                 .collect();
-            return Err(Error::Unavailable(format!(
-                "swarm: {} (node {node_id}) is still {} after {seconds} s{}: it is a member of \
-                 its swarm but does not reach its managers ({}); check that they are up and that \
-                 this node reaches them on port 2377, then run again; swarmnode never takes an \
-                 established node out of its swarm",
-                i.name,
-                st.local_node_state,
-                if st.error.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", st.error)
-                },
-                if managers.is_empty() {
+            return Err(JoinError::MemberAway {
+                name: i.name.clone(),
+                node_id: node_id.to_string(),
+                state: st.local_node_state.clone(),
+                seconds,
+                error: st.error.clone(),
+                managers: if managers.is_empty() {
                     "none known".to_string()
                 } else {
                     managers.join(", ")
-                }
-            )));
+                },
+            }
+            .into());
         }
         crate::host::pause(POLL)?;
     }
@@ -385,12 +431,12 @@ fn join(host: &Host, spec: &JoinSpec) -> Result<()> {
     }
     not_pending(host, posted)?;
     let managers: Vec<&str> = spec.via.iter().map(|v| v.manager.as_str()).collect();
-    Err(Error::Unavailable(format!(
-        "swarm: could not join within {} s: no manager of {} took the join; last error: {last}; \
-         the node is not in a swarm; check that a manager is up and reachable, then run again",
-        spec.timeout_seconds,
-        managers.join(", ")
-    )))
+    Err(JoinError::NoManager {
+        seconds: spec.timeout_seconds,
+        managers: managers.join(", "),
+        last,
+    }
+    .into())
 }
 
 /// Leaves an unfinished join behind, so that the next attempt (or the next run) starts clean;
@@ -460,12 +506,14 @@ fn attempt(
     let token = fetch_token(host, via, left)?;
     let digest = token.ca_digest();
     if let Some(pin) = spec.ca_hash.as_ref().filter(|pin| **pin != digest) {
-        return Err(Attempt::Stop(Error::Refused(format!(
-            "swarm: the token from manager {} is for a cluster whose root CA is sha256:{digest}, \
-             not the pinned sha256:{pin} (swarm.ca_hash); no join was attempted; check that \
-             the profile names the right managers, or update the pin",
-            via.manager
-        ))));
+        return Err(Attempt::Stop(
+            JoinError::CaMismatch {
+                manager: via.manager.clone(),
+                got: digest,
+                pinned: pin.clone(),
+            }
+            .into(),
+        ));
     }
     let json = |s: &str| serde_json::to_string(s).expect("a string serializes");
     let head = format!(
@@ -502,11 +550,13 @@ fn attempt(
         "does not match fingerprint",
     ];
     if definitive.iter().any(|d| low.contains(d)) {
-        return Err(Attempt::Stop(Error::Refused(format!(
-            "swarm: manager {} refused the join: {msg}; the token is wrong for this cluster \
-             (rotated, or from another swarm); nothing was joined",
-            via.manager
-        ))));
+        return Err(Attempt::Stop(
+            JoinError::TokenRejected {
+                manager: via.manager.clone(),
+                message: msg,
+            }
+            .into(),
+        ));
     }
     if low.contains("timeout was reached before node") || low.contains("continue in the background")
     {
@@ -531,9 +581,13 @@ fn fetch_token(host: &Host, via: &JoinVia, left: Duration) -> Result<Token, Atte
         TokenFrom::File { path } => {
             let f = open_token_file(host, path).map_err(Attempt::Stop)?;
             Secret::read_from(f, TOKEN_FILE_MAX).map_err(|e| {
-                Attempt::Stop(Error::Refused(format!(
-                    "swarm: cannot read the token file {path}: {e}"
-                )))
+                Attempt::Stop(
+                    JoinError::TokenFile {
+                        path: path.clone(),
+                        why: format!("cannot be read: {e}"),
+                    }
+                    .into(),
+                )
             })?
         }
         TokenFrom::Command {
@@ -559,10 +613,13 @@ fn fetch_token(host: &Host, via: &JoinVia, left: Duration) -> Result<Token, Atte
     };
     let text = std::str::from_utf8(secret.expose()).unwrap_or_default();
     Token::parse(text).map_err(|why| {
-        Attempt::Stop(Error::Refused(format!(
-            "swarm: what came from {} is not a join token: {why}; nothing was joined",
-            via.token_from
-        )))
+        Attempt::Stop(
+            JoinError::NotAToken {
+                from: via.token_from.to_string(),
+                why,
+            }
+            .into(),
+        )
     })
 }
 
@@ -625,10 +682,14 @@ pub fn no_such_node(code: i32, stderr: &str, id: &str) -> bool {
 fn token_failure(manager: &str, cmd: &Cmd, code: i32, stderr: &str) -> Attempt {
     let tail = stderr.trim().replace('\n', " / ");
     match classify(code, stderr) {
-        Fault::NotAuthenticated => Attempt::Stop(Error::Refused(format!(
-            "swarm: manager {manager} could not be authenticated (or did not accept us): \
-             `{cmd}`: {tail}; check the keys, known hosts or certificates of swarm.token"
-        ))),
+        Fault::NotAuthenticated => Attempt::Stop(
+            JoinError::NotAuthenticated {
+                manager: manager.to_string(),
+                cmd: cmd.to_string(),
+                stderr: tail,
+            }
+            .into(),
+        ),
         _ => Attempt::Retry(format!("`{cmd}` failed (exit {code}): {tail}")),
     }
 }
@@ -644,11 +705,10 @@ pub fn open_token_file(host: &Host, path: &str) -> Result<std::fs::File> {
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let p = host.path_nofollow(path);
     let refuse = |why: String| {
-        Error::Refused(format!(
-            "swarm: the token file {path} {why}; a join token must be readable by root only: \
-             `chown root: {path} && chmod 600 {path}` in a directory only root can write to \
-             (and rotate the token if others could read it)"
-        ))
+        Error::from(JoinError::TokenFile {
+            path: path.to_string(),
+            why,
+        })
     };
     let f = std::fs::OpenOptions::new()
         .read(true)
@@ -656,15 +716,11 @@ pub fn open_token_file(host: &Host, path: &str) -> Result<std::fs::File> {
         .open(&p)
         .map_err(|e| match e.raw_os_error() {
             Some(nix::libc::ELOOP) => refuse("is a symbolic link".into()),
-            _ => Error::Refused(format!(
-                "swarm: cannot open the token file {path} ({}): {e}; create it (mode 0600, owner \
-                 root) with the output of `docker swarm join-token -q ROLE` on a manager",
-                p.display()
-            )),
+            _ => refuse(format!("cannot be opened ({}): {e}", p.display())),
         })?;
     let m = f
         .metadata()
-        .map_err(|e| Error::io(format!("swarm: cannot stat the token file {path}"), e))?;
+        .map_err(|e| refuse(format!("cannot be examined: {e}")))?;
     let euid = nix::unistd::geteuid().as_raw();
     if !m.is_file() {
         return Err(refuse("is not a regular file".into()));
@@ -677,8 +733,12 @@ pub fn open_token_file(host: &Host, path: &str) -> Result<std::fs::File> {
         )));
     }
     let dir = p.parent().unwrap_or(std::path::Path::new("/"));
-    let d = std::fs::metadata(dir)
-        .map_err(|e| Error::io(format!("swarm: cannot stat {}", dir.display()), e))?;
+    let d = std::fs::metadata(dir).map_err(|e| {
+        refuse(format!(
+            "is in {}, which cannot be examined: {e}",
+            dir.display()
+        ))
+    })?;
     if d.mode() & 0o022 != 0 || (d.uid() != 0 && d.uid() != euid) {
         return Err(refuse(format!(
             "is in a directory of mode {:04o}, owner uid {}, that others can write to",

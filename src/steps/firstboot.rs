@@ -8,6 +8,7 @@
 use crate::error::{Error, Result};
 use crate::host::cmd::Cmd;
 use crate::host::fs::sha256_hex;
+use crate::host::systemd;
 use crate::host::{Action, Host};
 use crate::profile::Profile;
 use crate::steps::StepPlan;
@@ -20,18 +21,6 @@ pub const WANTS_PATH: &str =
 pub const BIN_PATH: &str = "/usr/local/sbin/swarmnode";
 pub const PROFILE_PATH: &str = "/etc/swarmnode/profile.json";
 pub const STAMP_PATH: &str = "/var/lib/swarmnode/firstboot.done";
-
-/// `systemctl --root=ROOT ARGS`: on the unit files, without asking a running systemd (there may be
-/// none, and from a PID namespace or a chroot it cannot be reached). Also with ROOT = /.
-pub fn systemctl(h: &Host, args: &[&str]) -> Cmd {
-    Cmd::new("systemctl")
-        .arg(format!("--root={}", h.root().display()))
-        .args(args.iter().copied())
-}
-
-pub fn systemctl_is_enabled(h: &Host, unit: &str) -> Cmd {
-    systemctl(h, &["is-enabled", unit])
-}
 
 pub fn plan(h: &Host, effective: &Profile) -> Result<StepPlan> {
     let mut p = StepPlan::new("firstboot");
@@ -71,22 +60,20 @@ pub fn plan(h: &Host, effective: &Profile) -> Result<StepPlan> {
             old,
         ));
     }
-    let old = h.read_text(UNIT_PATH)?;
-    if old.as_deref() != Some(UNIT) {
-        p.actions.push(Action::write(
-            "firstboot.unit",
-            "finishes the node at first boot",
-            UNIT_PATH,
-            0o644,
-            UNIT.to_string(),
-            old,
-        ));
-    }
+    crate::steps::plan_write(
+        h,
+        &mut p,
+        "firstboot.unit",
+        "finishes the node at first boot",
+        UNIT_PATH,
+        0o644,
+        UNIT.to_string(),
+    )?;
     if std::fs::symlink_metadata(h.path(WANTS_PATH)).is_err() {
         p.actions.push(Action::run(
             "firstboot.enable",
             "run at the next boot",
-            systemctl(h, &["enable", UNIT_NAME]),
+            systemd::offline(h, &["enable", UNIT_NAME]),
         ));
     }
     if h.path(STAMP_PATH).exists() {

@@ -10,7 +10,9 @@ pub mod swarm;
 
 use serde::Serialize;
 
-use crate::host::Action;
+use crate::error::{Error, Result};
+use crate::host::{Action, Host};
+use crate::runner::Run;
 
 /// What a step found and what it would do.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -23,6 +25,9 @@ pub struct StepPlan {
     /// Set when the step does not run at all, with the reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// Skipped now and left to the first boot (offline).
+    #[serde(skip)]
+    pub deferred: bool,
 }
 
 impl StepPlan {
@@ -39,4 +44,100 @@ impl StepPlan {
             ..Default::default()
         }
     }
+    pub fn deferred(step: &'static str, why: impl Into<String>) -> Self {
+        StepPlan {
+            deferred: true,
+            ..Self::skipped(step, why)
+        }
+    }
+}
+
+// ---- each step as the runner calls it: `plan(&Host, &Run)`
+
+/// The storage step; what it decides is kept in the run for the engine step.
+pub fn plan_storage(h: &Host, run: &Run) -> Result<StepPlan> {
+    let s = run.profile.storage.as_ref().expect("wanted");
+    let (p, rec) = storage::plan(
+        h,
+        &storage::Request {
+            storage: s,
+            wipe: run.wipe,
+            move_data: run.move_data,
+            engine: run.engine.as_ref(),
+        },
+    )?;
+    run.storage.replace(Some(rec));
+    Ok(p)
+}
+
+/// The engine step, on what the storage step decided in this run, or recorded in an earlier one.
+pub fn plan_engine(h: &Host, run: &Run) -> Result<StepPlan> {
+    let e = run.profile.engine.as_ref().expect("wanted");
+    let rec = match run.storage.borrow().clone() {
+        Some(r) => Some(r),
+        None => storage::Recorded::read(h)?,
+    };
+    let driver = rec.as_ref().map(|r| r.driver);
+    let pool = rec.map(|r| r.volume).unwrap_or_default();
+    engine::plan(h, e, driver, &pool, run.engine.as_ref())
+}
+
+/// The mounts step: checks only, so it has no actions.
+pub fn plan_mounts(h: &Host, run: &Run) -> Result<StepPlan> {
+    let m = run.profile.mounts.as_ref().expect("wanted");
+    mounts::plan(h, m, run.offline.is_some())
+}
+
+/// The swarm step; offline it is left to the first boot.
+pub fn plan_swarm(h: &Host, run: &Run) -> Result<StepPlan> {
+    let sw = run.profile.swarm.as_ref().expect("wanted");
+    if let Some(why) = &run.offline {
+        return Ok(StepPlan::deferred(
+            "swarm",
+            format!(
+                "deferred to the first boot ({why}): joining needs the network and a running docker"
+            ),
+        ));
+    }
+    match swarm::plan(h, sw) {
+        // `plan` of every step: before the engine step has started docker there is nothing to
+        // observe yet.
+        Err(Error::Engine(e @ crate::host::engine_api::ApiError::Connect { .. }))
+            if run.planning && !run.alone =>
+        {
+            Ok(StepPlan::skipped(
+                "swarm",
+                format!(
+                    "{}; apply joins once the engine answers",
+                    crate::error::chain(&e)
+                ),
+            ))
+        }
+        r => r,
+    }
+}
+
+/// Offline only: what the first boot needs.
+pub fn plan_firstboot(h: &Host, run: &Run) -> Result<StepPlan> {
+    firstboot::plan(h, run.profile)
+}
+
+/// Plans writing `content` to `path` when the file does not already hold it; true when it does
+/// not. The one read-compare-write of the steps.
+pub fn plan_write(
+    host: &Host,
+    p: &mut StepPlan,
+    id: &str,
+    why: &str,
+    path: &str,
+    mode: u32,
+    content: String,
+) -> Result<bool> {
+    let previous = host.read_text(path)?;
+    let changed = previous.as_deref() != Some(content.as_str());
+    if changed {
+        p.actions
+            .push(Action::write(id, why, path, mode, content, previous));
+    }
+    Ok(changed)
 }

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::host::Host;
 use crate::host::block::{self, Mount};
 use crate::host::cmd::{Cmd, CommandError};
@@ -77,7 +77,7 @@ impl Problems {
         if !self.refused.is_empty() {
             let mut all = self.refused;
             all.extend(self.temporary);
-            return Err(Error::Refused(format!("mounts: {}", all.join("; "))));
+            return Err(Refusal::all("mounts", "the NFS mounts", all).into());
         }
         if !self.temporary.is_empty() {
             return Err(Error::Temporary(format!(

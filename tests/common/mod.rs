@@ -451,18 +451,35 @@ pub fn expect_code(o: &Output, want: i32) {
     );
 }
 
-/// Runs the binary and checks a refusal: exit 65, `reason` in the message, nothing mutating ran.
-/// Returns stderr.
+/// Runs the binary (with `--json`) and checks a refusal: exit 65, one of the refusal's reasons
+/// (or, for a profile error, the error) holds `reason`, nothing mutating ran. Returns stderr.
 #[track_caller]
 pub fn expect_refused(f: &Fake, args: &[&str], reason: &str) -> String {
-    let o = f.run(args);
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let o = f.run(&all);
     expect_code(&o, 65);
-    let err = stderr(&o);
-    assert!(err.contains(reason), "reason `{reason}` missing:\n{err}");
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}):\n{}\n{}", stdout(&o), stderr(&o)));
+    let said: Vec<String> = match r["refusal"]["reasons"].as_array() {
+        Some(rs) => rs.iter().map(|x| x.as_str().unwrap().to_string()).collect(),
+        None => vec![r["error"].as_str().unwrap_or_default().to_string()],
+    };
+    assert!(
+        said.iter().any(|x| x.contains(reason)),
+        "reason `{reason}` missing from {said:#?}\n{}",
+        stderr(&o)
+    );
     assert!(
         f.mutating_calls().is_empty(),
         "refused run changed something: {:?}",
         f.mutating_calls()
     );
-    err
+    stderr(&o)
+}
+
+/// The refusal of a run's `--json` report.
+pub fn refusal(o: &Output) -> serde_json::Value {
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    r["refusal"].clone()
 }

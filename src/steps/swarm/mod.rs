@@ -2,185 +2,28 @@
 //!
 //! observe: the local engine's swarm state (`GET /info` on its socket) and, once the node is in a
 //! swarm, the node as a manager sees it (`docker node inspect ID` over the token's channel).
-//! plan: leave a pending join, join (token fetched at apply time, checked and pinned, sent in the
-//! API request body), labels that are missing or different, `Down` nodes of the same hostname.
-//! The manager channel is the token's: ssh to the manager, or the docker CLI against its API.
+//! plan: wait for a member that lost its managers (never leave it), leave a join that never got
+//! an identity, join (token fetched at apply time, checked and pinned, sent in the API request
+//! body), labels that are missing or different, `Down` nodes of the same hostname.
+//!
+//! - [`channel`]: the managers, reached the token's way, and what their answers mean;
+//! - [`nodes`]: nodes as a manager shows them, labels, stale entries.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+pub mod channel;
+pub mod nodes;
 
-use serde::Deserialize;
-
-use crate::error::{Error, Result};
-use crate::host::cmd::{Cmd, CommandError};
-use crate::host::swarm::{self, Info, JoinSpec, JoinVia, SwarmOp, TokenFrom};
+use crate::error::{Error, Refusal, Result};
+use crate::host::swarm::{self, Info, JoinError, JoinSpec, JoinVia, SwarmOp, TokenFrom};
 use crate::host::{Action, Host};
-use crate::profile::{ManagerAddr, Role, Swarm, TokenSource};
+use crate::profile::{Role, Swarm, TokenSource};
 use crate::steps::StepPlan;
 
-/// How long a pending node may finish its earlier join on its own before it is taken out.
+use channel::{Channel, Reply, ask};
+pub use nodes::{Node, NodeLine, labels_to_set, parse_node_ls};
+
+/// How long a pending node without a NodeID may finish its earlier join on its own before it is
+/// taken out.
 const PENDING_WAIT_SECONDS: u64 = 15;
-
-/// How long one command against a manager may take, beyond the ssh connect timeout.
-const MANAGER_COMMAND_SECONDS: u64 = 30;
-
-/// One manager reached the way the token comes: every command is `docker ARGS` run there.
-struct Channel<'a> {
-    /// The swarm address, HOST:PORT.
-    manager: String,
-    addr: &'a ManagerAddr,
-    source: &'a TokenSource,
-}
-
-impl Channel<'_> {
-    fn all<'a>(sw: &'a Swarm) -> Vec<Channel<'a>> {
-        sw.managers
-            .iter()
-            .map(|m| Channel {
-                manager: m.swarm_addr(),
-                addr: m,
-                source: &sw.token,
-            })
-            .collect()
-    }
-
-    /// `docker ARGS` on this manager; `None` for the file source, which has no channel.
-    fn docker(&self, h: &Host, args: &[&str]) -> Option<Cmd> {
-        match self.source {
-            TokenSource::Ssh {
-                user,
-                identity_file,
-                known_hosts_file,
-                port,
-                connect_timeout_seconds,
-            } => {
-                let mut c = Cmd::new("ssh").args([
-                    "-o",
-                    "BatchMode=yes",
-                    "-o",
-                    &format!("ConnectTimeout={connect_timeout_seconds}"),
-                    "-o",
-                    "StrictHostKeyChecking=yes",
-                ]);
-                if let Some(k) = known_hosts_file {
-                    c = c.args(["-o", &format!("UserKnownHostsFile={}", h.tool_path(k))]);
-                }
-                if let Some(i) = identity_file {
-                    c = c.args(["-o", "IdentitiesOnly=yes", "-i", &h.tool_path(i)]);
-                }
-                // ssh hands the remote side one command line: quote each argument for its shell.
-                let remote = args
-                    .iter()
-                    .map(|a| crate::host::cmd::sh_quote(a).into_owned());
-                Some(
-                    c.args([
-                        "-p",
-                        &port.to_string(),
-                        "-l",
-                        user,
-                        "--",
-                        self.addr.host(),
-                        "docker",
-                    ])
-                    .args(remote),
-                )
-            }
-            TokenSource::Tls {
-                ca_file,
-                cert_file,
-                key_file,
-                port,
-            } => Some(
-                Cmd::new("docker")
-                    .args([
-                        "-H",
-                        &format!("tcp://{}:{port}", self.addr.host_for_url()),
-                        "--tlsverify",
-                        "--tlscacert",
-                        &h.tool_path(ca_file),
-                        "--tlscert",
-                        &h.tool_path(cert_file),
-                        "--tlskey",
-                        &h.tool_path(key_file),
-                    ])
-                    .args(args.iter().copied()),
-            ),
-            TokenSource::Tcp { port, .. } => Some(
-                Cmd::new("docker")
-                    .args(["-H", &format!("tcp://{}:{port}", self.addr.host_for_url())])
-                    .args(args.iter().copied()),
-            ),
-            TokenSource::File { .. } => None,
-        }
-    }
-
-    fn timeout_seconds(&self) -> u64 {
-        match self.source {
-            TokenSource::Ssh {
-                connect_timeout_seconds,
-                ..
-            } => connect_timeout_seconds.get() + MANAGER_COMMAND_SECONDS,
-            _ => MANAGER_COMMAND_SECONDS,
-        }
-    }
-}
-
-/// A node as `docker node inspect` shows it (the parts swarmnode reads).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Node {
-    #[serde(rename = "ID")]
-    pub id: String,
-    pub spec: NodeSpec,
-    pub description: NodeDescription,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct NodeSpec {
-    #[serde(default)]
-    pub labels: Option<BTreeMap<String, String>>,
-    pub role: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct NodeDescription {
-    #[serde(default)]
-    pub hostname: String,
-}
-
-/// One line of `docker node ls --format '{{json .}}'`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct NodeLine {
-    #[serde(rename = "ID")]
-    pub id: String,
-    pub hostname: String,
-    /// Ready | Down | Unknown | Disconnected
-    pub status: String,
-    /// "" for workers; Leader | Reachable | Unreachable for managers.
-    #[serde(default)]
-    pub manager_status: String,
-}
-
-pub fn parse_node_ls(text: &str) -> serde_json::Result<Vec<NodeLine>> {
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(serde_json::from_str)
-        .collect()
-}
-
-/// Labels the manager must add or change (others on the node are left alone).
-pub fn labels_to_set(
-    want: &BTreeMap<String, String>,
-    have: &BTreeMap<String, String>,
-) -> Vec<String> {
-    want.iter()
-        .filter(|(k, v)| have.get(*k) != Some(*v))
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect()
-}
 
 pub fn plan(h: &Host, sw: &Swarm) -> Result<StepPlan> {
     let mut p = StepPlan::new("swarm");
@@ -263,11 +106,15 @@ pub fn plan(h: &Host, sw: &Swarm) -> Result<StepPlan> {
             p.actions.push(join_action(h, sw, &mut p.facts));
         }
         "locked" => {
-            return Err(Error::Refused(format!(
-                "swarm: the swarm on {} is locked (autolock); unlock it with `docker swarm unlock` \
-                 and the cluster's unlock key, then run again",
-                info.name
-            )));
+            return Err(Refusal::new(
+                "swarm",
+                format!("the swarm on {}", info.name),
+                "it is locked (autolock)",
+            )
+            .remedy(
+                "unlock it with `docker swarm unlock` and the cluster's unlock key, then run again",
+            )
+            .into());
         }
         "active" => active(h, sw, &info, &mut p)?,
         other => {
@@ -282,34 +129,38 @@ pub fn plan(h: &Host, sw: &Swarm) -> Result<StepPlan> {
 fn join_action(h: &Host, sw: &Swarm, facts: &mut Vec<String>) -> Action {
     let channels = Channel::all(sw);
     let role = sw.role.as_str();
-    let via = channels
-        .iter()
-        .map(|c| JoinVia {
-            manager: c.manager.clone(),
-            token_from: match (&sw.token, c.docker(h, &["swarm", "join-token", "-q", role])) {
-                (TokenSource::File { path }, _) => TokenFrom::File { path: path.clone() },
-                (_, Some(cmd)) => TokenFrom::Command {
-                    argv: cmd.argv,
+    let via = match &sw.token {
+        TokenSource::File { path } => sw
+            .managers
+            .iter()
+            .map(|m| JoinVia {
+                manager: m.swarm_addr(),
+                token_from: TokenFrom::File { path: path.clone() },
+            })
+            .collect(),
+        _ => channels
+            .iter()
+            .map(|c| JoinVia {
+                manager: c.manager.clone(),
+                token_from: TokenFrom::Command {
+                    argv: c.docker(h, &["swarm", "join-token", "-q", role]).argv,
                     timeout_seconds: c.timeout_seconds(),
                 },
-                (_, None) => unreachable!("every source but file has a channel"),
-            },
-        })
-        .collect();
+            })
+            .collect(),
+    };
     let advertise_addr = sw.advertise_addr.clone().or_else(|| {
-        let c = channels.first()?;
-        match local_addr_toward(c.addr.host()) {
+        let host = sw.managers.first()?.host();
+        match local_addr_toward(host) {
             Ok(a) => {
                 facts.push(format!(
-                    "advertise address {a}: this host's address toward {}",
-                    c.addr.host()
+                    "advertise address {a}: this host's address toward {host}"
                 ));
                 Some(a)
             }
             Err(e) => {
                 facts.push(format!(
-                    "advertise address left to docker: no local address toward {}: {e}",
-                    c.addr.host()
+                    "advertise address left to docker: no local address toward {host}: {e}"
                 ));
                 None
             }
@@ -353,7 +204,7 @@ fn active(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
             ""
         }
     ));
-    if matches!(sw.token, TokenSource::File { .. }) {
+    if Channel::all(sw).is_empty() {
         p.facts.push(
             "the file token source has no channel to a manager: which cluster the node is in \
              is not checked"
@@ -394,7 +245,7 @@ fn active(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
             args.extend(["--label-add", l.as_str()]);
         }
         args.push(&node.id);
-        let cmd = ch.docker(h, &args).expect("not the file source");
+        let cmd = ch.docker(h, &args);
         p.actions.push(Action::run(
             "swarm.labels",
             format!("labels missing or different: {}", set.join(" ")),
@@ -402,7 +253,7 @@ fn active(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
         ));
     }
     if sw.remove_stale_nodes {
-        stale(h, &ch, &node, p)?;
+        nodes::plan_stale(h, &ch, &node, p)?;
     }
     Ok(())
 }
@@ -412,16 +263,16 @@ fn inspect_self<'a>(h: &Host, sw: &'a Swarm, info: &Info) -> Result<(Channel<'a>
     let id = &info.swarm.node_id;
     let mut tried = Vec::new();
     for ch in Channel::all(sw) {
-        let cmd = ch.docker(h, &["node", "inspect", id]).expect("a channel");
+        let cmd = ch.docker(h, &["node", "inspect", id]);
         match ask(h, &ch, &cmd)? {
-            Ok(text) => {
+            Reply::Out(text) => {
                 let mut nodes: Vec<Node> = crate::host::cmd::parse_json(&cmd, &text)?;
                 if nodes.is_empty() {
                     return Err(Error::Failed(format!("`{cmd}` printed no node")));
                 }
                 return Ok((ch, nodes.remove(0)));
             }
-            Err((code, stderr)) if swarm::no_such_node(code, &stderr, id) => {
+            Reply::Failed(code, stderr) if swarm::no_such_node(code, &stderr, id) => {
                 let theirs: Vec<String> = info
                     .swarm
                     .remote_managers
@@ -429,20 +280,27 @@ fn inspect_self<'a>(h: &Host, sw: &'a Swarm, info: &Info) -> Result<(Channel<'a>
                     .flatten()
                     .map(|m| m.addr.clone())
                     .collect();
-                return Err(Error::Refused(format!(
-                    "swarm: {} is active in another swarm (its managers: {}): manager {} does not \
-                     know node {id}; to move it, drain it there and run `docker swarm leave` on \
-                     it (`--force` on a manager), then run swarmnode again",
-                    info.name,
-                    if theirs.is_empty() {
-                        "unknown".into()
-                    } else {
-                        theirs.join(", ")
-                    },
-                    ch.manager
-                )));
+                return Err(Refusal::new(
+                    "swarm",
+                    info.name.clone(),
+                    format!(
+                        "it is active in another swarm (its managers: {}): manager {} does not \
+                         know node {id}",
+                        if theirs.is_empty() {
+                            "unknown".into()
+                        } else {
+                            theirs.join(", ")
+                        },
+                        ch.manager
+                    ),
+                )
+                .remedy(
+                    "to move it, drain it there and run `docker swarm leave` on it (`--force` on \
+                     a manager), then run swarmnode again",
+                )
+                .into());
             }
-            Err((code, stderr)) => tried.push(format!(
+            Reply::Failed(code, stderr) => tried.push(format!(
                 "{} (exit {code}): {}",
                 ch.manager,
                 stderr.trim().replace('\n', " / ")
@@ -456,79 +314,49 @@ fn inspect_self<'a>(h: &Host, sw: &'a Swarm, info: &Info) -> Result<(Channel<'a>
     )))
 }
 
-/// Runs a command on a manager: Ok(stdout), or Err((exit status, stderr)) for an answer worth
-/// trying elsewhere (a timeout reads as 124). A manager that cannot be authenticated stops here.
-#[allow(clippy::type_complexity)]
-fn ask(h: &Host, ch: &Channel, cmd: &Cmd) -> Result<std::result::Result<String, (i32, String)>> {
-    match h
-        .runner
-        .output_timeout(cmd, Duration::from_secs(ch.timeout_seconds()))
-    {
-        Ok(o) if o.code == 0 => Ok(Ok(o.stdout)),
-        Ok(o) => {
-            if swarm::classify(o.code, &o.stderr) == swarm::Fault::NotAuthenticated {
-                return Err(Error::Refused(format!(
-                    "swarm: manager {} could not be authenticated (or did not accept us): \
-                     `{cmd}`: {}; check the keys, known hosts or certificates of swarm.token",
-                    ch.manager,
-                    o.stderr.trim().replace('\n', " / ")
-                )));
-            }
-            Ok(Err((o.code, o.stderr)))
-        }
-        Err(e @ CommandError::Timeout { .. }) => Ok(Err((124, e.to_string()))),
-        Err(e) => Err(e.into()),
+/// What a join that did not happen means to the person reading: the host's facts, with what to
+/// check and which profile key is involved.
+pub fn explain(e: Error) -> Error {
+    let Error::Join(j) = e else { return e };
+    let fact = j.to_string();
+    match *j {
+        JoinError::CaMismatch { manager, .. } => Refusal::new("swarm", format!("manager {manager}"), fact)
+            .remedy("no join was attempted; check that the profile names the right managers (swarm.managers), or update the pin (swarm.ca_hash)")
+            .into(),
+        JoinError::TokenRejected { manager, .. } => Refusal::new("swarm", format!("manager {manager}"), fact)
+            .remedy("the token is wrong for this cluster (rotated, or from another swarm); nothing was joined")
+            .into(),
+        JoinError::NotAToken { from, .. } => Refusal::new("swarm", from, fact)
+            .remedy("nothing was joined")
+            .into(),
+        JoinError::NotAuthenticated { manager, .. } => Refusal::new("swarm", format!("manager {manager}"), fact)
+            .remedy("check the keys, known hosts or certificates of swarm.token")
+            .into(),
+        JoinError::TokenFile { path, why } => Refusal::new("swarm", format!("the token file {path}"), format!("it {why}"))
+            .remedy(format!(
+                "a join token must be readable by root only: `chown root: {path} && chmod 600 {path}` \
+                 in a directory only root can write to (and rotate the token if others could read \
+                 it); it is made with `docker swarm join-token -q ROLE` on a manager"
+            ))
+            .into(),
+        JoinError::NoManager { .. } => Error::Unavailable(format!(
+            "swarm: {fact}; the node is not in a swarm; check that a manager is up and reachable, \
+             then run again"
+        )),
+        JoinError::MemberAway { .. } => Error::Unavailable(format!(
+            "swarm: {fact}; check that they are up and that this node reaches them on port 2377, \
+             then run again; swarmnode never takes an established node out of its swarm"
+        )),
     }
-}
-
-fn stale(h: &Host, ch: &Channel, me: &Node, p: &mut StepPlan) -> Result<()> {
-    let cmd = ch
-        .docker(h, &["node", "ls", "--format", "{{json .}}"])
-        .expect("a channel");
-    let text = match ask(h, ch, &cmd)? {
-        Ok(t) => t,
-        Err((code, e)) => {
-            return Err(Error::Unavailable(format!(
-                "swarm: `{cmd}` failed (exit {code}): {}",
-                e.trim()
-            )));
-        }
-    };
-    let nodes = parse_node_ls(&text).map_err(|source| CommandError::Parse {
-        cmd: cmd.to_string(),
-        source,
-    })?;
-    let hostname = &me.description.hostname;
-    for n in nodes
-        .iter()
-        .filter(|n| &n.hostname == hostname && n.id != me.id)
-    {
-        if n.status != "Down" {
-            p.facts.push(format!(
-                "another node named {hostname} ({}) is {}: left alone",
-                n.id, n.status
-            ));
-        } else if !n.manager_status.is_empty() {
-            p.warnings.push(format!(
-                "a Down manager named {hostname} ({}) is left alone: demote it first \
-                 (`docker node demote {}`)",
-                n.id, n.id
-            ));
-        } else {
-            let cmd = ch.docker(h, &["node", "rm", &n.id]).expect("a channel");
-            p.actions.push(Action::run(
-                "swarm.remove-stale",
-                format!("a Down node with this hostname ({hostname}) and another ID"),
-                cmd,
-            ));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::channel::Channel;
+    use super::nodes::*;
+    use crate::host::Host;
+    use crate::profile::Swarm;
+    use std::collections::BTreeMap;
 
     fn fixture(name: &str) -> String {
         std::fs::read_to_string(format!(
@@ -588,9 +416,7 @@ mod tests {
         let ch = Channel::all(&sw);
         assert_eq!(ch[0].manager, "m1:2377");
         assert_eq!(ch[1].manager, "[fd00::1]:2377");
-        let c = ch[0]
-            .docker(&h, &["node", "update", "--label-add", "rack=b 2", "ID"])
-            .unwrap();
+        let c = ch[0].docker(&h, &["node", "update", "--label-add", "rack=b 2", "ID"]);
         assert_eq!(
             c.to_string(),
             "ssh -o BatchMode=yes -o ConnectTimeout=10 -o StrictHostKeyChecking=yes \
@@ -602,9 +428,7 @@ mod tests {
                 "cert_file": "/c/cert.pem", "key_file": "/c/key.pem"}}"#,
         )
         .unwrap();
-        let c = Channel::all(&tls)[0]
-            .docker(&h, &["swarm", "join-token", "-q", "worker"])
-            .unwrap();
+        let c = Channel::all(&tls)[0].docker(&h, &["swarm", "join-token", "-q", "worker"]);
         assert_eq!(
             c.to_string(),
             "docker -H tcp://m1:2376 --tlsverify --tlscacert /c/ca.pem --tlscert /c/cert.pem \

@@ -1,0 +1,187 @@
+//! The step runner: a command is a list of steps, each planned the same way (`plan(&Host, &Run)`),
+//! then shown (`plan`) or carried out (`apply`): observe → plan → apply, then observe again until
+//! nothing is left to do. What happened goes into the report; nothing is printed here.
+
+use std::cell::RefCell;
+use std::time::Instant;
+
+use crate::error::{Error, Refusal, Result};
+use crate::host::Host;
+use crate::host::docker::EngineVersion;
+use crate::profile::Profile;
+use crate::report::{ActionReport, Report, StepReport};
+use crate::steps::storage::Recorded;
+use crate::steps::{self, StepPlan};
+
+/// Rounds of apply → observe again before a step is declared not converging.
+const MAX_ROUNDS: usize = 3;
+
+/// What one run knows before any step plans, read once and shared by every step.
+pub struct Run<'a> {
+    pub profile: &'a Profile,
+    /// `plan`: nothing is applied.
+    pub planning: bool,
+    /// Why running services are out of reach (kickstart %post), when they are.
+    pub offline: Option<String>,
+    /// The installed engine, read once (`dockerd --version`) when a step needs it.
+    pub engine: Option<EngineVersion>,
+    pub wipe: bool,
+    pub move_data: bool,
+    /// The run's command is this one step alone (`storage`, `engine`, `mounts`, `join`).
+    pub alone: bool,
+    /// What the storage step decided in this run (planned or applied), for the engine step.
+    pub storage: RefCell<Option<Recorded>>,
+}
+
+/// One step: its name, whether the profile asks for it, how it plans, and how its errors read.
+pub struct Step {
+    pub name: &'static str,
+    /// The profile key that asks for the step (`storage`, `engine`, `mounts`, `swarm`).
+    pub section: &'static str,
+    pub wanted: fn(&Run) -> bool,
+    pub plan: fn(&Host, &Run) -> Result<StepPlan>,
+    /// Turns typed host errors into what the person reads (identity for most steps).
+    pub explain: fn(Error) -> Error,
+}
+
+/// Every step, in the order a node is built.
+pub const STEPS: &[Step] = &[
+    Step {
+        name: "storage",
+        section: "storage",
+        wanted: |r| r.profile.storage.is_some(),
+        plan: steps::plan_storage,
+        explain: |e| e,
+    },
+    Step {
+        name: "engine",
+        section: "engine",
+        wanted: |r| r.profile.engine.is_some(),
+        plan: steps::plan_engine,
+        explain: |e| e,
+    },
+    Step {
+        name: "mounts",
+        section: "mounts",
+        wanted: |r| r.profile.mounts.is_some(),
+        plan: steps::plan_mounts,
+        explain: |e| e,
+    },
+    Step {
+        name: "swarm",
+        section: "swarm",
+        wanted: |r| r.profile.swarm.is_some(),
+        plan: steps::plan_swarm,
+        explain: steps::swarm::explain,
+    },
+    Step {
+        name: "firstboot",
+        section: "",
+        wanted: |r| r.offline.is_some(),
+        plan: steps::plan_firstboot,
+        explain: |e| e,
+    },
+];
+
+pub fn step(name: &str) -> &'static Step {
+    STEPS.iter().find(|s| s.name == name).expect("a known step")
+}
+
+/// Runs the steps: each one planned, then (unless planning) applied until converged. Stops at the
+/// first error; the report holds every step done so far.
+pub fn run_steps(host: &Host, run: &Run, steps: &[&Step], report: &mut Report) -> Result<()> {
+    for s in steps {
+        let started = Instant::now();
+        let r = if run.planning {
+            (s.plan)(host, run).map(|p| {
+                report.steps.push(StepReport::from_plan(&p, status_of(&p)));
+            })
+        } else {
+            apply(host, run, s, report)
+        };
+        if let Some(last) = report.steps.last_mut().filter(|l| l.step == s.name) {
+            last.duration_ms = started.elapsed().as_millis() as u64;
+        }
+        r.map_err(s.explain)?;
+    }
+    Ok(())
+}
+
+fn status_of(p: &StepPlan) -> &'static str {
+    match &p.skipped {
+        Some(_) if p.deferred => "deferred",
+        Some(_) => "skipped",
+        None => "planned",
+    }
+}
+
+/// observe → plan → apply, then observe again; repeat until nothing is left to do.
+fn apply(host: &Host, run: &Run, s: &Step, report: &mut Report) -> Result<()> {
+    let mut p = (s.plan)(host, run)?;
+    let mut sr = StepReport::from_plan(&p, "converged");
+    sr.actions.clear();
+    if p.skipped.is_some() {
+        sr.status = status_of(&p);
+        report.steps.push(sr);
+        return Ok(());
+    }
+    report.steps.push(sr);
+    let idx = report.steps.len() - 1;
+    let mut rounds = 0;
+    while !p.actions.is_empty() {
+        rounds += 1;
+        if rounds > MAX_ROUNDS {
+            report.steps[idx].status = "failed";
+            let left: Vec<String> = p.actions.iter().map(|a| a.to_string()).collect();
+            return Err(Error::Failed(format!(
+                "{}: still not in the wanted state after {MAX_ROUNDS} rounds; left to do:\n  {}",
+                p.step,
+                left.join("\n  ")
+            )));
+        }
+        if let Err(e) = apply_round(host, &p, &mut report.steps[idx]) {
+            report.steps[idx].status = "failed";
+            return Err(e);
+        }
+        p = (s.plan)(host, run)?;
+        report.steps[idx].observed_again(&p);
+    }
+    if !report.steps[idx].actions.is_empty() {
+        report.steps[idx].status = "changed";
+    }
+    Ok(())
+}
+
+/// Carries out every action of one round; a signal stops it between two actions.
+fn apply_round(host: &Host, p: &StepPlan, sr: &mut StepReport) -> Result<()> {
+    for a in &p.actions {
+        crate::host::signals::check(|| format!("before `{}`", a.id))?;
+        let t = Instant::now();
+        host.execute(a).map_err(|e| match e {
+            Error::Interrupted { signal, during } => Error::Interrupted {
+                signal,
+                during: format!("{during} in `{}`", a.id),
+            },
+            e => e,
+        })?;
+        sr.actions.push(ActionReport {
+            action: a.clone(),
+            duration_ms: Some(t.elapsed().as_millis() as u64),
+        });
+        // The action that was running when the signal came was allowed to finish.
+        crate::host::signals::check(|| format!("while `{}` ran (it was allowed to finish)", a.id))?;
+    }
+    Ok(())
+}
+
+/// A single-step command whose section the profile does not have: nothing to do, say so.
+pub fn missing_section(command: &str, s: &Step) -> Error {
+    let why = if s.name == "storage" {
+        "the profile has no storage section and no --device was given".to_string()
+    } else {
+        format!("the profile has no {} section", s.section)
+    };
+    Refusal::new(command, "the profile", why)
+        .remedy("nothing to do")
+        .into()
+}

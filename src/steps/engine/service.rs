@@ -1,0 +1,121 @@
+//! docker.service itself: reloaded when a unit changed, enabled offline (kickstart %post) when the
+//! profile wants a running docker, restarted only when its configuration changed and it runs
+//! (with the step's changes put back if it does not come up with them), started when asked.
+
+use crate::error::Result;
+use crate::host::systemd::{self, Service};
+use crate::host::{Action, Host};
+use crate::profile::Engine;
+use crate::steps::StepPlan;
+
+/// Plans reload, enable, restart or start, after the file changes already in `p`.
+pub fn plan(
+    host: &Host,
+    e: &Engine,
+    svc: &Service,
+    config_changed: bool,
+    units_changed: bool,
+    p: &mut StepPlan,
+) -> Result<()> {
+    if units_changed && host.systemd_running() {
+        p.actions.push(Action::run(
+            "engine.daemon-reload",
+            "docker.service changed",
+            systemd::daemon_reload(),
+        ));
+    }
+    if host.offline().is_some() {
+        // Nothing runs yet in a kickstart %post: enabled, docker starts at boot.
+        p.facts.push(
+            "offline: docker is not reloaded, started or restarted now; it starts at boot".into(),
+        );
+        if svc.unit.is_some() && e.start && !systemd::is_enabled(host, "docker.service")? {
+            p.actions.push(Action::run(
+                "engine.enable",
+                "offline: docker starts at boot (the profile asks for a running docker)",
+                systemd::offline(host, &["enable", "docker.service"]),
+            ));
+        }
+    }
+    if host.systemd_running() && svc.unit.is_some() {
+        plan_running(host, e, config_changed || units_changed, units_changed, p)?;
+    }
+    Ok(())
+}
+
+/// Restart only what changed, only when running; start when asked.
+fn plan_running(
+    host: &Host,
+    e: &Engine,
+    changed: bool,
+    units_changed: bool,
+    p: &mut StepPlan,
+) -> Result<()> {
+    let active = systemd::is_active(host, "docker")?;
+    if active && changed {
+        let undo = undo_of(&p.actions, units_changed);
+        p.actions.push(
+            Action::run(
+                "engine.restart",
+                "docker's configuration changed",
+                systemd::online(&["restart", "docker"]),
+            )
+            .or_else_undo(undo),
+        );
+    } else if !active && e.start {
+        p.actions.push(Action::run(
+            "engine.start",
+            "the profile asks for a running docker",
+            systemd::online(&["start", "docker"]),
+        ));
+    } else if active {
+        p.facts
+            .push("docker is running and its configuration is unchanged: not restarted".into());
+    }
+    Ok(())
+}
+
+/// What puts back the files this step changes, last change first (then a daemon-reload when
+/// units changed): the running docker must never be left unable to start.
+fn undo_of(actions: &[Action], units_changed: bool) -> Vec<Action> {
+    use crate::host::Effect;
+    let mut undo: Vec<Action> = actions
+        .iter()
+        .rev()
+        .filter_map(|a| match &a.effect {
+            Effect::Write {
+                path,
+                mode,
+                previous: Some(old),
+                ..
+            } => Some(Action::write(
+                "engine.undo",
+                "put back",
+                path,
+                *mode,
+                old.clone(),
+                None,
+            )),
+            Effect::Write { path, .. } => Some(Action::remove("engine.undo", "put back", path)),
+            Effect::Rename { from, to } => {
+                Some(Action::rename("engine.undo", "put back", to, from))
+            }
+            _ => None,
+        })
+        .collect();
+    if units_changed {
+        undo.push(Action::run(
+            "engine.undo",
+            "put back",
+            systemd::daemon_reload(),
+        ));
+    }
+    // docker.service restarts itself after a failure (Restart=always) and soon hits its start
+    // limit ("start of the service was attempted too often"): clear it before the next restart.
+    undo.push(Action::run(
+        "engine.undo",
+        "clear the start limit",
+        systemd::online(&["reset-failed", "docker.service"]),
+    ));
+    undo
+}

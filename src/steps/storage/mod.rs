@@ -1,0 +1,338 @@
+//! The storage step: the Docker data disk on LVM.
+//!
+//! devicemapper: VG (with its PV, tagged) → thin pool `VG/thinpool` (data, metadata as %VG, chunk,
+//! zeroing off) → LVM profile `docker-thinpool` (autoextend) attached → pool active and monitored.
+//! overlay2: VG → `VG/dockerdata` → XFS (ftype=1) → fstab entry with pquota → mounted at
+//! /var/lib/docker.
+//!
+//! - [`disk`]: the device and its surroundings read once, then judged (refused with every reason
+//!   when doubtful; nothing touched);
+//! - [`thinpool`] and [`overlay2`]: the two layouts on a disk that passed.
+//!
+//! A device that already carries this VG, tagged, is not refused: it is completed.
+
+pub mod disk;
+pub mod overlay2;
+pub mod thinpool;
+
+use serde::Serialize;
+
+use crate::error::{Error, Refusal, Result};
+use crate::host::cmd::Cmd;
+use crate::host::docker::EngineVersion;
+use crate::host::lvm::{self, Lvm};
+use crate::host::{Action, Host};
+use crate::profile::{Driver, Storage};
+
+use super::StepPlan;
+
+pub use thinpool::lvm_profile_text;
+
+pub const LVM_PROFILE: &str = "docker-thinpool";
+pub const LVM_PROFILE_PATH: &str = "/etc/lvm/profile/docker-thinpool.profile";
+/// Where the chosen driver is recorded for the engine step.
+pub const STATE_PATH: &str = "/var/lib/swarmnode/storage.json";
+pub const DOCKER_ROOT: &str = "/var/lib/docker";
+/// Tag on the VG and every LV swarmnode creates: a half-made volume with this tag is ours to finish.
+pub const TAG: &str = "swarmnode";
+pub const POOL_LV: &str = "thinpool";
+pub const META_LV: &str = "thinpoolmeta";
+pub const DATA_LV: &str = "dockerdata";
+/// devicemapper was removed in Docker Engine 25.0.
+const DEVICEMAPPER_REMOVED_IN: u32 = 25;
+
+/// The two layouts; `auto` is decided before anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    ThinPool,
+    Xfs,
+}
+
+impl From<Layout> for Driver {
+    fn from(l: Layout) -> Driver {
+        match l {
+            Layout::ThinPool => Driver::Devicemapper,
+            Layout::Xfs => Driver::Overlay2,
+        }
+    }
+}
+
+/// Picks the layout; refuses devicemapper on an engine that no longer has it.
+pub fn choose_driver(wanted: Driver, engine: Option<&EngineVersion>) -> Result<(Layout, String)> {
+    match (wanted, engine) {
+        (Driver::Auto, None) => Err(Refusal::new(
+            "storage",
+            "--driver auto",
+            "it reads the installed engine's version, but no docker engine is installed (dockerd not found on PATH)",
+        )
+        .remedy("install docker first, or choose with --driver devicemapper|overlay2")
+        .into()),
+        (Driver::Auto, Some(e)) if e.major < DEVICEMAPPER_REMOVED_IN => Ok((
+            Layout::ThinPool,
+            format!("driver devicemapper (auto): dockerd {} < {DEVICEMAPPER_REMOVED_IN} still has devicemapper", e.version),
+        )),
+        (Driver::Auto, Some(e)) => Ok((
+            Layout::Xfs,
+            format!(
+                "driver overlay2 (auto): dockerd {} >= {DEVICEMAPPER_REMOVED_IN}, where devicemapper was removed",
+                e.version
+            ),
+        )),
+        (Driver::Devicemapper, Some(e)) if e.major >= DEVICEMAPPER_REMOVED_IN => Err(Refusal::new(
+            "storage",
+            "--driver devicemapper",
+            format!(
+                "the installed engine is Docker {}, and the devicemapper storage driver was removed in \
+                 Docker Engine {DEVICEMAPPER_REMOVED_IN}.0 (docker would not start)",
+                e.version
+            ),
+        )
+        .remedy("use --driver overlay2 (or auto)")
+        .into()),
+        (d, Some(e)) => Ok((layout(d), format!("driver {d} (asked for; dockerd {})", e.version))),
+        (d, None) => Ok((layout(d), format!("driver {d} (asked for; no engine installed yet)"))),
+    }
+}
+
+fn layout(d: Driver) -> Layout {
+    match d {
+        Driver::Overlay2 => Layout::Xfs,
+        _ => Layout::ThinPool,
+    }
+}
+
+/// What the storage step records for the engine step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Recorded {
+    pub driver: Driver,
+    pub device: String,
+    pub volume_group: String,
+    /// devicemapper: the pool's device (`/dev/mapper/docker-thinpool`); overlay2: the mounted LV.
+    pub volume: String,
+}
+
+impl Recorded {
+    /// What an earlier run recorded in /var/lib/swarmnode/storage.json.
+    pub fn read(host: &Host) -> Result<Option<Recorded>> {
+        Ok(host
+            .read_text(STATE_PATH)?
+            .and_then(|t| serde_json::from_str(&t).ok()))
+    }
+}
+
+pub fn human(b: u64) -> String {
+    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < U.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", U[i])
+    }
+}
+
+/// `lvcreate` of a tagged volume of `percent`% of the VG, wiping stale signatures where it lands.
+fn lvcreate(id: &str, why: &str, vg: &str, name: &str, percent: u32) -> Action {
+    Action::run(
+        id,
+        why,
+        Cmd::new("lvcreate").args([
+            "--yes",
+            "--wipesignatures",
+            "y",
+            "--addtag",
+            TAG,
+            "--name",
+            name,
+            "--extents",
+            &format!("{percent}%VG"),
+            vg,
+        ]),
+    )
+}
+
+fn other_layout(vg: &str, lv: &str, wanted: &str) -> Error {
+    Refusal::new(
+        "storage",
+        format!("volume group {vg}"),
+        format!(
+            "it already holds {vg}/{lv}, the layout of the other driver; it cannot be mixed with {wanted}"
+        ),
+    )
+    .remedy(format!(
+        "Pick the driver this node was provisioned with, or re-provision the disk (vgremove {vg}, then --wipe)"
+    ))
+    .into()
+}
+
+/// A volume named like ours that swarmnode did not make: never converted.
+fn foreign_lv(vg: &str, lv: &lvm::Lv, wanted: &str) -> Error {
+    Refusal::new(
+        "storage",
+        format!("{vg}/{}", lv.lv_name),
+        format!(
+            "it exists as a {} volume that swarmnode did not make (no '{TAG}' tag); turning it into {wanted} could lose its data",
+            lv.segtype
+        ),
+    )
+    .into()
+}
+
+/// What the storage step is asked to do, with the installed engine's version (read once per run
+/// by the caller: `dockerd --version` is slow on small machines).
+pub struct Request<'a> {
+    pub storage: &'a Storage,
+    pub wipe: bool,
+    /// overlay2: copy what /var/lib/docker holds into the new volume instead of refusing.
+    pub move_data: bool,
+    pub engine: Option<&'a EngineVersion>,
+}
+
+/// Observes the host and plans the storage step; also returns what it would record for the
+/// engine step.
+pub fn plan(host: &Host, req: &Request) -> Result<(StepPlan, Recorded)> {
+    let s = req.storage;
+    let mut p = StepPlan::new("storage");
+    let given = s.device.clone().ok_or_else(|| {
+        Refusal::new("storage", "the storage step", "no device was given")
+            .remedy("pass --device /dev/disk/by-id/... or set storage.device in the profile")
+    })?;
+    let (layout, why) = choose_driver(s.driver, req.engine)?;
+    p.facts.push(why);
+    let lvm = Lvm::read(&host.runner)?;
+    let around = disk::Surroundings::read(host)?;
+    let ours = plan_device(host, req, &given, &lvm, &around, &mut p)?;
+    let empty = Lvm::default();
+    let lvm = if ours { &lvm } else { &empty };
+    match layout {
+        Layout::ThinPool => thinpool::plan(host, s, lvm, &mut p)?,
+        Layout::Xfs => overlay2::plan(host, s, req.move_data, lvm, &around, &mut p)?,
+    }
+    let vg = s.volume_group.as_str();
+    let rec = Recorded {
+        driver: layout.into(),
+        device: given,
+        volume_group: vg.to_string(),
+        volume: match layout {
+            Layout::Xfs => format!("/dev/{vg}/{DATA_LV}"),
+            Layout::ThinPool => format!("/dev/mapper/{}", lvm::dm_name(vg, POOL_LV)),
+        },
+    };
+    let text = serde_json::to_string_pretty(&rec).expect("serializable") + "\n";
+    crate::steps::plan_write(
+        host,
+        &mut p,
+        "storage.record",
+        "record the driver for the engine step",
+        STATE_PATH,
+        0o644,
+        text,
+    )?;
+    if p.actions.is_empty() {
+        p.facts.push("converged: nothing to do".into());
+    }
+    Ok((p, rec))
+}
+
+/// The device judged, wiped when asked and allowed, and given its VG; true when it already
+/// carries ours (its volumes are then what the layout builds on).
+fn plan_device(
+    host: &Host,
+    req: &Request,
+    given: &str,
+    lvm: &Lvm,
+    around: &disk::Surroundings,
+    p: &mut StepPlan,
+) -> Result<bool> {
+    let vg = req.storage.volume_group.as_str();
+    let disk = disk::inspect(host, given, lvm)?;
+    let shown = disk.describe();
+    p.facts.push(format!("device {shown}"));
+    let verdict = disk::judge(host, &disk, around, vg, lvm);
+    if !verdict.hard.is_empty() {
+        let mut all = verdict.hard;
+        all.extend(verdict.soft);
+        return Err(Refusal::all("storage", &shown, all)
+            .remedy("--wipe cannot override these: free the device first, or pick another one.")
+            .into());
+    }
+    let dev = disk.path.as_str();
+    let mut blank = disk.pv.is_none();
+    if !verdict.soft.is_empty() {
+        if !req.wipe {
+            return Err(Refusal::all("storage", &shown, verdict.soft)
+                .remedy("If this is the right disk and everything on it may be destroyed, run again with --wipe.")
+                .into());
+        }
+        p.warnings.push(format!(
+            "--wipe: erasing every signature on {shown}: {}",
+            verdict.soft.join("; ")
+        ));
+        p.actions.push(Action::run(
+            "storage.wipefs",
+            "--wipe: erase the signatures found above",
+            Cmd::new("wipefs").args(["--all", dev]),
+        ));
+        blank = true;
+    }
+    if blank {
+        p.actions.push(Action::run(
+            "storage.vgcreate",
+            format!("volume group {vg} on {dev} (the PV is made with it), tagged '{TAG}'"),
+            Cmd::new("vgcreate").args(["--addtag", TAG, vg, dev]),
+        ));
+        return Ok(false);
+    }
+    p.facts.push(format!(
+        "{dev} is already a physical volume of volume group {vg}"
+    ));
+    Ok(disk.pv.is_some_and(|pv| pv.vg_name == vg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn driver_choice() {
+        let old = EngineVersion {
+            version: "20.10.24".into(),
+            major: 20,
+        };
+        let new = EngineVersion {
+            version: "26.1.5".into(),
+            major: 26,
+        };
+        assert_eq!(
+            choose_driver(Driver::Auto, Some(&old)).unwrap().0,
+            Layout::ThinPool
+        );
+        assert_eq!(
+            choose_driver(Driver::Auto, Some(&new)).unwrap().0,
+            Layout::Xfs
+        );
+        let e = choose_driver(Driver::Auto, None).unwrap_err();
+        assert_eq!(e.exit_code(), 65);
+        assert!(e.to_string().contains("--driver"), "{e}");
+        let e = choose_driver(Driver::Devicemapper, Some(&new)).unwrap_err();
+        assert_eq!(e.exit_code(), 65);
+        assert!(
+            e.to_string().contains("26.1.5") && e.to_string().contains("removed"),
+            "{e}"
+        );
+        assert_eq!(
+            choose_driver(Driver::Overlay2, None).unwrap().0,
+            Layout::Xfs
+        );
+    }
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human(4 << 30), "4.0 GiB");
+        assert_eq!(human(512), "512 B");
+    }
+}

@@ -1,0 +1,378 @@
+//! overlay2 on its own volume (Docker Engine >= 25, which removed devicemapper): the tagged
+//! `VG/dockerdata`, XFS with ftype=1, one /etc/fstab entry with project quotas, mounted at
+//! /var/lib/docker. Data already in /var/lib/docker is never hidden: refused, or copied in with
+//! `--move-docker-data`.
+
+use crate::error::{Error, Refusal, Result};
+use crate::host::block::Mount;
+use crate::host::cmd::Cmd;
+use crate::host::lvm::{self, Lvm};
+use crate::host::systemd;
+use crate::host::{Action, Host};
+use crate::profile::Storage;
+use crate::steps::StepPlan;
+
+use super::disk::{Surroundings, signatures};
+use super::{DATA_LV, DOCKER_ROOT, POOL_LV, TAG, foreign_lv, lvcreate, other_layout};
+
+/// Where `--move-docker-data` mounts the new volume while it copies, and where the old tree is kept.
+pub const MOVE_MOUNT: &str = "/run/swarmnode/dockerdata";
+pub const MOVED_ASIDE: &str = "/var/lib/docker.swarmnode-old";
+
+/// The volume's two names: `/dev/VG/dockerdata` and `/dev/mapper/VG-dockerdata`.
+struct Volume {
+    path: String,
+    mapper: String,
+}
+
+pub fn plan(
+    host: &Host,
+    s: &Storage,
+    move_data: bool,
+    lvm: &Lvm,
+    around: &Surroundings,
+    p: &mut StepPlan,
+) -> Result<()> {
+    let vg = s.volume_group.as_str();
+    if let Some(l) = lvm.lv(vg, POOL_LV) {
+        return Err(other_layout(vg, &l.lv_name, "an overlay2 volume"));
+    }
+    let v = Volume {
+        path: format!("/dev/{vg}/{DATA_LV}"),
+        mapper: format!("/dev/mapper/{}", lvm::dm_name(vg, DATA_LV)),
+    };
+    plan_volume(host, s, lvm, &v, p)?;
+    let fstab = host.read_text("/etc/fstab")?.unwrap_or_default();
+    let (text, warnings) = fstab_with_entry(&fstab, &v.path, &v.mapper)?;
+    p.warnings.extend(warnings);
+    if let Some(text) = text {
+        p.actions.push(Action::write(
+            "storage.fstab",
+            "mount the data volume at every boot",
+            "/etc/fstab",
+            0o644,
+            text,
+            Some(fstab),
+        ));
+        if host.systemd_running() {
+            p.actions.push(Action::run(
+                "storage.daemon-reload",
+                "let systemd see the new fstab entry",
+                systemd::daemon_reload(),
+            ));
+        }
+    }
+    plan_mount(host, &v, move_data, &around.mounts, p)
+}
+
+/// The volume: created, activated, or checked; formatted when it has no file system yet.
+fn plan_volume(host: &Host, s: &Storage, lvm: &Lvm, v: &Volume, p: &mut StepPlan) -> Result<()> {
+    let vg = s.volume_group.as_str();
+    let mkfs = match lvm.lv(vg, DATA_LV) {
+        None => {
+            p.actions.push(lvcreate(
+                "storage.lvcreate-data",
+                "the docker data volume",
+                vg,
+                DATA_LV,
+                s.overlay2.data_percent,
+            ));
+            true
+        }
+        Some(l) if l.segtype != "linear" || !l.has_tag(TAG) => {
+            return Err(foreign_lv(vg, l, "the docker data volume"));
+        }
+        Some(l) if !l.is_active() => {
+            p.actions.push(Action::run(
+                "storage.activate",
+                "the data volume is inactive",
+                Cmd::new("lvchange").args(["--activate", "y", &format!("{vg}/{DATA_LV}")]),
+            ));
+            p.facts.push(format!(
+                "{} is inactive: its filesystem is checked after activation",
+                v.path
+            ));
+            false
+        }
+        Some(_) => needs_mkfs(host, &v.path, p)?,
+    };
+    if mkfs {
+        p.actions.push(Action::run(
+            "storage.mkfs",
+            "XFS with d_type (ftype=1), which overlay2 needs",
+            Cmd::new("mkfs.xfs").args(["-n", "ftype=1", &v.path]),
+        ));
+    }
+    Ok(())
+}
+
+/// An active volume of ours: blank (format it), XFS (keep it), or anything else (refused).
+fn needs_mkfs(host: &Host, lv_path: &str, p: &mut StepPlan) -> Result<bool> {
+    let sigs = signatures(host, lv_path)?;
+    let kinds: Vec<&str> = sigs.iter().map(|s| s.kind.as_str()).collect();
+    match kinds.as_slice() {
+        [] => Ok(true),
+        ["xfs"] => {
+            p.facts
+                .push(format!("{lv_path} already has an XFS filesystem"));
+            Ok(false)
+        }
+        _ => {
+            let found: Vec<String> = sigs.iter().map(|s| s.to_string()).collect();
+            Err(Refusal::new(
+                "storage",
+                lv_path,
+                format!(
+                    "it carries {}; formatting over it would destroy that",
+                    found.join(", ")
+                ),
+            )
+            .into())
+        }
+    }
+}
+
+/// /etc/fstab with our entry for /var/lib/docker (with project quotas), or `None` when it is
+/// already there; warnings for an entry of ours without pquota. Another entry for /var/lib/docker
+/// is refused. Pure: text in, text out.
+pub fn fstab_with_entry(
+    fstab: &str,
+    lv_path: &str,
+    mapper: &str,
+) -> Result<(Option<String>, Vec<String>)> {
+    let mut warnings = Vec::new();
+    let mut has_entry = false;
+    for line in fstab.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.first().is_none_or(|x| x.starts_with('#')) || f.len() < 2 || f[1] != DOCKER_ROOT {
+            continue;
+        }
+        if f[0] != lv_path && f[0] != mapper {
+            return Err(Refusal::new(
+                "storage",
+                "/etc/fstab",
+                format!(
+                    "it already mounts something else at {DOCKER_ROOT}: `{line}`; a second entry \
+                     would fight it"
+                ),
+            )
+            .remedy("Remove that line if it is obsolete")
+            .into());
+        }
+        has_entry = true;
+        let quota = |o: &&str| o.split(',').any(|o| o == "pquota" || o == "prjquota");
+        if !f.get(3).is_some_and(quota) {
+            warnings.push(format!(
+                "/etc/fstab mounts {DOCKER_ROOT} without pquota; overlay2 size limits need it: {line}"
+            ));
+        }
+    }
+    if has_entry {
+        return Ok((None, warnings));
+    }
+    let mut text = fstab.to_string();
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "{lv_path} {DOCKER_ROOT} xfs defaults,pquota 0 0\n"
+    ));
+    Ok((Some(text), warnings))
+}
+
+/// Mounted now? If not, mount it (after moving the data there with `--move-docker-data`).
+fn plan_mount(
+    host: &Host,
+    v: &Volume,
+    move_data: bool,
+    mounts: &[Mount],
+    p: &mut StepPlan,
+) -> Result<()> {
+    let target = host.tool_path(DOCKER_ROOT);
+    match mounts.iter().rev().find(|m| m.mount_point == target) {
+        Some(m) if m.source == v.path || m.source == v.mapper => {
+            if !m
+                .options
+                .split(',')
+                .any(|o| o == "prjquota" || o == "pquota")
+            {
+                p.warnings.push(format!(
+                    "{DOCKER_ROOT} is mounted without project quotas; stop docker and remount it to enable them"
+                ));
+            }
+            Ok(())
+        }
+        Some(m) => Err(Refusal::new(
+            "storage",
+            DOCKER_ROOT,
+            format!(
+                "it is already a mount of {} ({}); mounting the data volume over it would hide it",
+                m.source, m.fstype
+            ),
+        )
+        .into()),
+        None => {
+            prepare_mount_point(host, &v.path, move_data, mounts, p)?;
+            p.actions.push(Action::run(
+                "storage.mount",
+                "mount it now",
+                mount_xfs(&v.path, &target),
+            ));
+            Ok(())
+        }
+    }
+}
+
+/// /var/lib/docker made when missing; data in it moved first (`--move-docker-data`) or refused.
+fn prepare_mount_point(
+    host: &Host,
+    lv_path: &str,
+    move_data: bool,
+    mounts: &[Mount],
+    p: &mut StepPlan,
+) -> Result<()> {
+    let dir = host.path(DOCKER_ROOT);
+    match std::fs::read_dir(&dir).map(|mut rd| rd.next().is_some()) {
+        Ok(true) => {
+            if !move_data {
+                return Err(Refusal::new(
+                    "storage",
+                    DOCKER_ROOT,
+                    "it already holds data, which mounting the data volume would hide",
+                )
+                .remedy(
+                    "Stop docker and run again with --move-docker-data to copy it into the new \
+                     volume, or move it away yourself",
+                )
+                .into());
+            }
+            plan_move(host, lv_path, mounts, p)
+        }
+        Ok(false) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            p.actions.push(Action::mkdir(
+                "storage.mkdir",
+                "mount point",
+                DOCKER_ROOT,
+                0o711,
+            ));
+            Ok(())
+        }
+        Err(e) => Err(Error::io(
+            format!("storage: cannot read {}", dir.display()),
+            e,
+        )),
+    }
+}
+
+/// Mounts the data volume with project quotas (overlay2's size limits need them; only at mount time).
+fn mount_xfs(lv_path: &str, target: &str) -> Cmd {
+    Cmd::new("mount").args(["-t", "xfs", "-o", "pquota", lv_path, target])
+}
+
+/// `--move-docker-data`: copy /var/lib/docker into the new volume (mounted aside), then keep the old
+/// tree as /var/lib/docker.swarmnode-old. A run killed anywhere here copies again next time.
+fn plan_move(host: &Host, lv_path: &str, mounts: &[Mount], p: &mut StepPlan) -> Result<()> {
+    if let Some(pid) = docker_pid(host)? {
+        return Err(Refusal::new(
+            "storage",
+            DOCKER_ROOT,
+            format!("docker is running (pid {pid}), and its data cannot be moved under it"),
+        )
+        .remedy("stop it (systemctl stop docker docker.socket), then run again")
+        .into());
+    }
+    if host.path(MOVED_ASIDE).exists() {
+        return Err(Refusal::new(
+            "storage",
+            MOVED_ASIDE,
+            "it already exists (an earlier move)",
+        )
+        .remedy("remove it or rename it first")
+        .into());
+    }
+    let tmp = host.tool_path(MOVE_MOUNT);
+    p.warnings.push(format!(
+        "--move-docker-data: copying {DOCKER_ROOT} into {lv_path}; the old tree stays at {MOVED_ASIDE} until you remove it"
+    ));
+    if !mounts.iter().any(|m| m.mount_point == tmp) {
+        p.actions.push(Action::mkdir(
+            "storage.move-mkdir",
+            "temporary mount point",
+            MOVE_MOUNT,
+            0o700,
+        ));
+        p.actions.push(Action::run(
+            "storage.move-mount",
+            "mount the new volume aside",
+            mount_xfs(lv_path, &tmp),
+        ));
+    }
+    p.actions.push(Action::run(
+        "storage.move-copy",
+        "copy the docker data (owners, modes, links, xattrs)",
+        Cmd::new("cp").args([
+            "-a",
+            "--reflink=auto",
+            &format!("{}/.", host.tool_path(DOCKER_ROOT)),
+            &format!("{tmp}/"),
+        ]),
+    ));
+    p.actions.push(Action::run(
+        "storage.move-umount",
+        "done copying",
+        Cmd::new("umount").arg(&tmp),
+    ));
+    p.actions.push(Action::rename(
+        "storage.move-aside",
+        "keep the old tree",
+        DOCKER_ROOT,
+        MOVED_ASIDE,
+    ));
+    p.actions.push(Action::mkdir(
+        "storage.mkdir",
+        "mount point",
+        DOCKER_ROOT,
+        0o711,
+    ));
+    Ok(())
+}
+
+/// The pid in /run/docker.pid when that process is alive.
+fn docker_pid(host: &Host) -> Result<Option<i32>> {
+    let Some(text) = host.read_text("/run/docker.pid")? else {
+        return Ok(None);
+    };
+    let Ok(pid) = text.trim().parse::<i32>() else {
+        return Ok(None);
+    };
+    let alive = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
+    Ok(alive.then_some(pid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LV: &str = "/dev/docker/dockerdata";
+    const MAPPER: &str = "/dev/mapper/docker-dockerdata";
+
+    #[test]
+    fn fstab_gets_one_entry_of_ours() {
+        let (t, w) = fstab_with_entry("/dev/vda / ext4 defaults 0 1", LV, MAPPER).unwrap();
+        assert_eq!(
+            t.unwrap(),
+            "/dev/vda / ext4 defaults 0 1\n/dev/docker/dockerdata /var/lib/docker xfs defaults,pquota 0 0\n"
+        );
+        assert!(w.is_empty());
+        let ours = "/dev/mapper/docker-dockerdata /var/lib/docker xfs defaults 0 0\n";
+        let (t, w) = fstab_with_entry(ours, LV, MAPPER).unwrap();
+        assert!(t.is_none());
+        assert!(w[0].contains("without pquota"), "{w:?}");
+        let (t, _) = fstab_with_entry("# /x /var/lib/docker xfs\n", LV, MAPPER).unwrap();
+        assert!(t.is_some(), "a comment is not an entry");
+        let e = fstab_with_entry("/dev/sdc1 /var/lib/docker ext4 defaults 0 0\n", LV, MAPPER)
+            .unwrap_err();
+        assert_eq!(e.exit_code(), 65);
+    }
+}

@@ -1,0 +1,144 @@
+//! The channel to the managers: each manager reached the way the token comes (ssh, or the docker
+//! CLI against its TLS or plaintext API), every command `docker ARGS` run there, and what its
+//! answers mean.
+
+use std::time::Duration;
+
+use crate::error::Result;
+use crate::host::Host;
+use crate::host::cmd::{Cmd, CommandError};
+use crate::host::swarm::{self, JoinError};
+use crate::profile::{ManagerAddr, Swarm, TokenSource};
+
+/// How long one command against a manager may take, beyond the ssh connect timeout.
+const MANAGER_COMMAND_SECONDS: u64 = 30;
+
+/// One manager reached the way the token comes: every command is `docker ARGS` run there.
+pub struct Channel<'a> {
+    /// The swarm address, HOST:PORT.
+    pub manager: String,
+    pub addr: &'a ManagerAddr,
+    source: &'a TokenSource,
+}
+
+impl Channel<'_> {
+    /// The managers in order, each reached the token's way; none for the file source, which has
+    /// no channel to a manager.
+    pub fn all<'a>(sw: &'a Swarm) -> Vec<Channel<'a>> {
+        if matches!(sw.token, TokenSource::File { .. }) {
+            return Vec::new();
+        }
+        sw.managers
+            .iter()
+            .map(|m| Channel {
+                manager: m.swarm_addr(),
+                addr: m,
+                source: &sw.token,
+            })
+            .collect()
+    }
+
+    /// `docker ARGS` on this manager.
+    pub fn docker(&self, h: &Host, args: &[&str]) -> Cmd {
+        match self.source {
+            TokenSource::Ssh {
+                user,
+                identity_file,
+                known_hosts_file,
+                port,
+                connect_timeout_seconds,
+            } => {
+                let mut c = Cmd::new("ssh").args([
+                    "-o",
+                    "BatchMode=yes",
+                    "-o",
+                    &format!("ConnectTimeout={connect_timeout_seconds}"),
+                    "-o",
+                    "StrictHostKeyChecking=yes",
+                ]);
+                if let Some(k) = known_hosts_file {
+                    c = c.args(["-o", &format!("UserKnownHostsFile={}", h.tool_path(k))]);
+                }
+                if let Some(i) = identity_file {
+                    c = c.args(["-o", "IdentitiesOnly=yes", "-i", &h.tool_path(i)]);
+                }
+                // ssh hands the remote side one command line: quote each argument for its shell.
+                let remote = args
+                    .iter()
+                    .map(|a| crate::host::cmd::sh_quote(a).into_owned());
+                c.args([
+                    "-p",
+                    &port.to_string(),
+                    "-l",
+                    user,
+                    "--",
+                    self.addr.host(),
+                    "docker",
+                ])
+                .args(remote)
+            }
+            TokenSource::Tls {
+                ca_file,
+                cert_file,
+                key_file,
+                port,
+            } => Cmd::new("docker")
+                .args([
+                    "-H",
+                    &format!("tcp://{}:{port}", self.addr.host_for_url()),
+                    "--tlsverify",
+                    "--tlscacert",
+                    &h.tool_path(ca_file),
+                    "--tlscert",
+                    &h.tool_path(cert_file),
+                    "--tlskey",
+                    &h.tool_path(key_file),
+                ])
+                .args(args.iter().copied()),
+            TokenSource::Tcp { port, .. } => Cmd::new("docker")
+                .args(["-H", &format!("tcp://{}:{port}", self.addr.host_for_url())])
+                .args(args.iter().copied()),
+            TokenSource::File { .. } => unreachable!("Channel::all makes none for the file source"),
+        }
+    }
+
+    pub fn timeout_seconds(&self) -> u64 {
+        match self.source {
+            TokenSource::Ssh {
+                connect_timeout_seconds,
+                ..
+            } => connect_timeout_seconds.get() + MANAGER_COMMAND_SECONDS,
+            _ => MANAGER_COMMAND_SECONDS,
+        }
+    }
+}
+
+/// What one manager answered to one command.
+pub enum Reply {
+    /// Its stdout.
+    Out(String),
+    /// A failure worth trying elsewhere: exit status (124: it did not answer in time) and stderr.
+    Failed(i32, String),
+}
+
+/// Runs a command on a manager. A manager that cannot be authenticated stops here (retrying, or
+/// asking another, does not help a wrong key or host key).
+pub fn ask(h: &Host, ch: &Channel, cmd: &Cmd) -> Result<Reply> {
+    match h
+        .runner
+        .output_timeout(cmd, Duration::from_secs(ch.timeout_seconds()))
+    {
+        Ok(o) if o.code == 0 => Ok(Reply::Out(o.stdout)),
+        Ok(o) if swarm::classify(o.code, &o.stderr) == swarm::Fault::NotAuthenticated => {
+            Err(JoinError::NotAuthenticated {
+                manager: ch.manager.clone(),
+                cmd: cmd.to_string(),
+                stderr: o.stderr.trim().replace('\n', " / "),
+            }
+            .into())
+        }
+        Ok(o) => Ok(Reply::Failed(o.code, o.stderr)),
+        Err(e @ CommandError::Timeout { .. }) => Ok(Reply::Failed(124, e.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,115 @@
+//! Nodes as a manager shows them (`docker node inspect`, `docker node ls`), the labels a node
+//! still needs, and stale entries of this node left by re-provisioning.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::host::cmd::CommandError;
+use crate::host::{Action, Host};
+use crate::steps::StepPlan;
+
+use super::channel::{Channel, Reply, ask};
+
+/// A node as `docker node inspect` shows it (the parts swarmnode reads).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Node {
+    #[serde(rename = "ID")]
+    pub id: String,
+    pub spec: NodeSpec,
+    pub description: NodeDescription,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NodeSpec {
+    #[serde(default)]
+    pub labels: Option<BTreeMap<String, String>>,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NodeDescription {
+    #[serde(default)]
+    pub hostname: String,
+}
+
+/// One line of `docker node ls --format '{{json .}}'`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NodeLine {
+    #[serde(rename = "ID")]
+    pub id: String,
+    pub hostname: String,
+    /// Ready | Down | Unknown | Disconnected
+    pub status: String,
+    /// "" for workers; Leader | Reachable | Unreachable for managers.
+    #[serde(default)]
+    pub manager_status: String,
+}
+
+pub fn parse_node_ls(text: &str) -> serde_json::Result<Vec<NodeLine>> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect()
+}
+
+/// Labels the manager must add or change (others on the node are left alone).
+pub fn labels_to_set(
+    want: &BTreeMap<String, String>,
+    have: &BTreeMap<String, String>,
+) -> Vec<String> {
+    want.iter()
+        .filter(|(k, v)| have.get(*k) != Some(*v))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect()
+}
+
+/// With `remove_stale_nodes`: `Down` workers with this node's hostname and another ID (left by
+/// re-provisioning) are removed; a `Down` manager is left alone with a warning.
+pub fn plan_stale(h: &Host, ch: &Channel, me: &Node, p: &mut StepPlan) -> Result<()> {
+    let cmd = ch.docker(h, &["node", "ls", "--format", "{{json .}}"]);
+    let text = match ask(h, ch, &cmd)? {
+        Reply::Out(t) => t,
+        Reply::Failed(code, e) => {
+            return Err(Error::Unavailable(format!(
+                "swarm: `{cmd}` failed (exit {code}): {}",
+                e.trim()
+            )));
+        }
+    };
+    let nodes = parse_node_ls(&text).map_err(|source| CommandError::Parse {
+        cmd: cmd.to_string(),
+        source,
+    })?;
+    let hostname = &me.description.hostname;
+    for n in nodes
+        .iter()
+        .filter(|n| &n.hostname == hostname && n.id != me.id)
+    {
+        if n.status != "Down" {
+            p.facts.push(format!(
+                "another node named {hostname} ({}) is {}: left alone",
+                n.id, n.status
+            ));
+        } else if !n.manager_status.is_empty() {
+            p.warnings.push(format!(
+                "a Down manager named {hostname} ({}) is left alone: demote it first \
+                 (`docker node demote {}`)",
+                n.id, n.id
+            ));
+        } else {
+            let cmd = ch.docker(h, &["node", "rm", &n.id]);
+            p.actions.push(Action::run(
+                "swarm.remove-stale",
+                format!("a Down node with this hostname ({hostname}) and another ID"),
+                cmd,
+            ));
+        }
+    }
+    Ok(())
+}
