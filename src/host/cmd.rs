@@ -124,6 +124,67 @@ pub struct Output {
     pub stderr: String,
 }
 
+/// Reads a child's stdout on its own thread: plain, or (for a secret) into a [`Secret`] of at most
+/// [`SECRET_MAX`] bytes that never moves, the rest drained.
+fn read_stdout(
+    pipe: Option<std::process::ChildStdout>,
+    secret: bool,
+) -> std::thread::JoinHandle<(Vec<u8>, Option<Secret>)> {
+    std::thread::spawn(move || {
+        let mut plain = Vec::new();
+        let mut hidden = None;
+        if let Some(mut r) = pipe {
+            if secret {
+                hidden = Secret::read_from(&mut r, SECRET_MAX).ok();
+                let _ = std::io::copy(&mut r, &mut std::io::sink());
+            } else {
+                let _ = r.read_to_end(&mut plain);
+            }
+        }
+        (plain, hidden)
+    })
+}
+
+fn read_stderr(pipe: Option<std::process::ChildStderr>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut r) = pipe {
+            let _ = r.read_to_end(&mut buf);
+        }
+        buf
+    })
+}
+
+/// Waits for the child until `limit` after `started`; `None` when it ran out. Then the child is
+/// SIGKILLed and left: one stuck on a dead NFS server may never be reaped, and swarmnode must not
+/// wait for it (nor for its pipes).
+fn wait_within(
+    child: &mut std::process::Child,
+    started: Instant,
+    limit: Duration,
+) -> std::io::Result<Option<std::process::ExitStatus>> {
+    loop {
+        if let Some(st) = child.try_wait()? {
+            return Ok(Some(st));
+        }
+        if started.elapsed() >= limit {
+            let _ = child.kill();
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The last [`STDERR_TAIL`] bytes of stderr (on a character boundary), token-shaped text scrubbed.
+fn tail_of(stderr: &[u8]) -> String {
+    let stderr = String::from_utf8_lossy(stderr);
+    let keep = stderr.len().saturating_sub(STDERR_TAIL);
+    let start = (keep..=stderr.len())
+        .find(|i| stderr.is_char_boundary(*i))
+        .unwrap_or(stderr.len());
+    scrub(&stderr[start..]).into_owned()
+}
+
 /// The package that provides a tool, for the "install ..." hint (RHEL-family names).
 pub fn package_of(tool: &str) -> &'static str {
     match tool {
@@ -227,54 +288,16 @@ impl Runner {
             .spawn()
             .map_err(spawn)?;
         // Readers on their own threads, so a full pipe never stalls the child.
-        let read = |r: Option<Box<dyn Read + Send>>| {
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                if let Some(mut r) = r {
-                    let _ = r.read_to_end(&mut buf);
-                }
-                buf
-            })
-        };
-        let keep_secret = secret.is_some();
-        let stdout_pipe = child.stdout.take();
-        let out_t = std::thread::spawn(move || {
-            let mut plain = Vec::new();
-            let mut hidden = None;
-            if let Some(mut r) = stdout_pipe {
-                if keep_secret {
-                    hidden = Secret::read_from(&mut r, SECRET_MAX).ok();
-                    // Drain what did not fit, so the child never blocks on a full pipe.
-                    let _ = std::io::copy(&mut r, &mut std::io::sink());
-                } else {
-                    let _ = r.read_to_end(&mut plain);
-                }
-            }
-            (plain, hidden)
-        });
-        let err_t = read(
-            child
-                .stderr
-                .take()
-                .map(|r| Box::new(r) as Box<dyn Read + Send>),
-        );
+        let out_t = read_stdout(child.stdout.take(), secret.is_some());
+        let err_t = read_stderr(child.stderr.take());
         let status = match limit {
             None => child.wait().map_err(spawn)?,
-            Some(limit) => loop {
-                if let Some(st) = child.try_wait().map_err(spawn)? {
-                    break st;
-                }
-                if started.elapsed() >= limit {
-                    // SIGKILL and go: a child stuck on a dead NFS server may never be reaped,
-                    // and swarmnode must not wait for it (nor for its pipes).
-                    let _ = child.kill();
-                    return Err(CommandError::Timeout {
-                        cmd: shown,
-                        secs: limit.as_secs(),
-                    });
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            },
+            Some(limit) => wait_within(&mut child, started, limit)
+                .map_err(spawn)?
+                .ok_or_else(|| CommandError::Timeout {
+                    cmd: shown.clone(),
+                    secs: limit.as_secs(),
+                })?,
         };
         let (stdout, hidden) = out_t.join().unwrap_or_default();
         if let Some(slot) = secret {
@@ -283,15 +306,10 @@ impl Runner {
         let stderr = err_t.join().unwrap_or_default();
         let code = status.code().unwrap_or(-1);
         tracing::debug!(cmd = %shown, code, ms = started.elapsed().as_millis() as u64, "done");
-        let stderr = String::from_utf8_lossy(&stderr);
-        let keep = stderr.len().saturating_sub(STDERR_TAIL);
-        let start = (keep..=stderr.len())
-            .find(|i| stderr.is_char_boundary(*i))
-            .unwrap_or(stderr.len());
         Ok(Output {
             code,
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: scrub(&stderr[start..]).into_owned(),
+            stderr: tail_of(&stderr),
         })
     }
 

@@ -129,30 +129,14 @@ impl Engine {
         s.write_all(head.as_bytes())
             .and_then(|_| s.write_all(body))
             .map_err(io)?;
-        let mut raw = Vec::new();
-        let mut chunk = [0u8; 8192];
-        loop {
-            s.set_read_timeout(Some(left()?)).map_err(io)?;
-            let n = match s.read(&mut chunk) {
-                Ok(n) => n,
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    left()?;
-                    continue;
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io(e)),
-            };
-            if n == 0 {
-                break;
-            }
-            if raw.len() + n > MAX_ANSWER {
-                return Err(ApiError::Protocol {
-                    request: request.clone(),
-                    what: format!("the answer is larger than {} MiB", MAX_ANSWER >> 20),
-                });
-            }
-            raw.extend_from_slice(&chunk[..n]);
-        }
+        let raw = read_capped(&mut s, &left).map_err(|e| match e {
+            ReadError::Io(e) => io(e),
+            ReadError::Late(e) => e,
+            ReadError::TooLarge => ApiError::Protocol {
+                request: request.clone(),
+                what: format!("the answer is larger than {} MiB", MAX_ANSWER >> 20),
+            },
+        })?;
         parse_response(&raw).map_err(|what| ApiError::Protocol {
             request: request.clone(),
             what,
@@ -174,6 +158,38 @@ impl Engine {
             request,
             what: format!("unexpected JSON: {e}"),
         })
+    }
+}
+
+enum ReadError {
+    Io(std::io::Error),
+    /// Out of time (the deadline's own error).
+    Late(ApiError),
+    TooLarge,
+}
+
+/// Reads the whole answer, each read bounded by what is `left` of the request's deadline, and at
+/// most [`MAX_ANSWER`] bytes.
+fn read_capped(
+    s: &mut UnixStream,
+    left: &dyn Fn() -> Result<Duration, ApiError>,
+) -> Result<Vec<u8>, ReadError> {
+    let mut raw = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let limit = left().map_err(ReadError::Late)?;
+        s.set_read_timeout(Some(limit)).map_err(ReadError::Io)?;
+        let n = match s.read(&mut chunk) {
+            Ok(0) => return Ok(raw),
+            Ok(n) => n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => continue,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReadError::Io(e)),
+        };
+        if raw.len() + n > MAX_ANSWER {
+            return Err(ReadError::TooLarge);
+        }
+        raw.extend_from_slice(&chunk[..n]);
     }
 }
 

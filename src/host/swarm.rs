@@ -515,22 +515,7 @@ fn attempt(
             .into(),
         ));
     }
-    let json = |s: &str| serde_json::to_string(s).expect("a string serializes");
-    let head = format!(
-        "{{\"ListenAddr\":{},\"RemoteAddrs\":[{}],{}\"JoinToken\":\"",
-        json(&spec.listen_addr),
-        json(&via.manager),
-        spec.advertise_addr
-            .as_deref()
-            .map(|a| format!("\"AdvertiseAddr\":{},", json(a)))
-            .unwrap_or_default(),
-    );
-    // Sized once: a buffer that grows leaves copies of the token behind in freed memory.
-    let mut body = Vec::with_capacity(head.len() + token.expose().len() + 2);
-    body.extend_from_slice(head.as_bytes());
-    body.extend_from_slice(token.expose().as_bytes());
-    body.extend_from_slice(b"\"}");
-    drop(token);
+    let mut body = join_body(spec, via, token);
     // dockerd gives up on its own after ~20 s; allow for that plus slack.
     let timeout = left.max(Duration::from_secs(5)) + Duration::from_secs(30);
     *posted = true;
@@ -542,7 +527,39 @@ fn attempt(
     if r.status == 200 {
         return Ok(());
     }
-    let msg = r.message();
+    read_refusal(host, via, r.status, r.message(), deadline)
+}
+
+/// The join request's body. Sized once: a buffer that grows leaves copies of the token behind
+/// in freed memory. The token is dropped (zeroed) here; the caller zeroes the body after sending.
+fn join_body(spec: &JoinSpec, via: &JoinVia, token: Token) -> Vec<u8> {
+    let json = |s: &str| serde_json::to_string(s).expect("a string serializes");
+    let head = format!(
+        "{{\"ListenAddr\":{},\"RemoteAddrs\":[{}],{}\"JoinToken\":\"",
+        json(&spec.listen_addr),
+        json(&via.manager),
+        spec.advertise_addr
+            .as_deref()
+            .map(|a| format!("\"AdvertiseAddr\":{},", json(a)))
+            .unwrap_or_default(),
+    );
+    let mut body = Vec::with_capacity(head.len() + token.expose().len() + 2);
+    body.extend_from_slice(head.as_bytes());
+    body.extend_from_slice(token.expose().as_bytes());
+    body.extend_from_slice(b"\"}");
+    body
+}
+
+/// What dockerd's answer other than 200 means: a token that is wrong stops; a join that goes on in
+/// the background is followed; "already part of a swarm" is success when the node is active; the
+/// rest is tried again.
+fn read_refusal(
+    host: &Host,
+    via: &JoinVia,
+    status: u16,
+    msg: String,
+    deadline: Instant,
+) -> Result<(), Attempt> {
     let low = msg.to_ascii_lowercase();
     let definitive = [
         "invalid join token",
@@ -563,17 +580,14 @@ fn attempt(
         return follow_background_join(host, deadline);
     }
     if low.contains("already part of a swarm") {
-        return match info(host)
-            .map_err(Attempt::Stop)?
-            .swarm
-            .local_node_state
-            .as_str()
-        {
-            "active" => Ok(()),
-            _ => Err(Attempt::Retry(msg)),
+        let state = info(host).map_err(Attempt::Stop)?.swarm.local_node_state;
+        return if state == "active" {
+            Ok(())
+        } else {
+            Err(Attempt::Retry(msg))
         };
     }
-    Err(Attempt::Retry(format!("HTTP {}: {msg}", r.status)))
+    Err(Attempt::Retry(format!("HTTP {status}: {msg}")))
 }
 
 fn fetch_token(host: &Host, via: &JoinVia, left: Duration) -> Result<Token, Attempt> {

@@ -512,65 +512,74 @@ impl Storage {
             return err("device", format!("'{d}' is not a path under /dev"));
         }
         let vg = &self.volume_group;
+        let vg_char = |c: char| c.is_ascii_alphanumeric() || "+_.-".contains(c);
         if vg.is_empty()
             || vg.starts_with('-')
             || vg == "."
             || vg == ".."
-            || !vg
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+_.-".contains(c))
+            || !vg.chars().all(vg_char)
         {
             return err(
                 "volume_group",
                 format!("'{vg}' is not a valid LVM volume group name"),
             );
         }
-        let t = &self.thinpool;
-        if !(1..=98).contains(&t.data_percent) {
-            return err(
-                "thinpool.data_percent",
-                format!("{} is outside 1..98", t.data_percent),
-            );
-        }
-        if !(1..=10).contains(&t.metadata_percent) {
-            return err(
-                "thinpool.metadata_percent",
-                format!("{} is outside 1..10", t.metadata_percent),
-            );
-        }
+        self.thinpool.validate()?;
+        percent(
+            "storage.overlay2.data_percent",
+            self.overlay2.data_percent,
+            1,
+            100,
+            "",
+        )
+    }
+}
+
+impl ThinPool {
+    fn validate(&self) -> std::result::Result<(), (String, String)> {
+        let key = |k: &str| format!("storage.thinpool.{k}");
+        percent(&key("data_percent"), self.data_percent, 1, 98, "")?;
+        percent(&key("metadata_percent"), self.metadata_percent, 1, 10, "")?;
         // LVM keeps a hidden spare as large as the metadata volume (pmspare).
-        if t.data_percent + 2 * t.metadata_percent > 100 {
-            return err(
-                "thinpool.data_percent",
+        if self.data_percent + 2 * self.metadata_percent > 100 {
+            return Err((
+                key("data_percent"),
                 format!(
                     "data {}% + metadata {}% + LVM's metadata spare {}% exceed the volume group",
-                    t.data_percent, t.metadata_percent, t.metadata_percent
+                    self.data_percent, self.metadata_percent, self.metadata_percent
                 ),
-            );
+            ));
         }
-        if !(50..=100).contains(&t.autoextend_threshold) {
-            return err(
-                "thinpool.autoextend_threshold",
-                format!(
-                    "{} is outside 50..100 (100 turns autoextend off)",
-                    t.autoextend_threshold
-                ),
-            );
-        }
-        if !(1..=100).contains(&t.autoextend_percent) {
-            return err(
-                "thinpool.autoextend_percent",
-                format!("{} is outside 1..100", t.autoextend_percent),
-            );
-        }
-        if !(1..=100).contains(&self.overlay2.data_percent) {
-            return err(
-                "overlay2.data_percent",
-                format!("{} is outside 1..100", self.overlay2.data_percent),
-            );
-        }
-        Ok(())
+        let threshold = self.autoextend_threshold;
+        percent(
+            &key("autoextend_threshold"),
+            threshold,
+            50,
+            100,
+            " (100 turns autoextend off)",
+        )?;
+        percent(
+            &key("autoextend_percent"),
+            self.autoextend_percent,
+            1,
+            100,
+            "",
+        )
     }
+}
+
+/// A percentage in `lo..=hi`, or the error naming `key`.
+fn percent(
+    key: &str,
+    v: u32,
+    lo: u32,
+    hi: u32,
+    note: &str,
+) -> std::result::Result<(), (String, String)> {
+    if (lo..=hi).contains(&v) {
+        return Ok(());
+    }
+    Err((key.to_string(), format!("{v} is outside {lo}..{hi}{note}")))
 }
 
 #[cfg(test)]

@@ -24,42 +24,8 @@ pub const STAMP_PATH: &str = "/var/lib/swarmnode/firstboot.done";
 
 pub fn plan(h: &Host, effective: &Profile) -> Result<StepPlan> {
     let mut p = StepPlan::new("firstboot");
-    let exe = std::env::current_exe()
-        .map_err(|e| Error::io("firstboot: cannot find swarmnode's own binary", e))?;
-    let installed = h.path(BIN_PATH);
-    // Sizes first: hashing is only needed when they agree.
-    let len = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).ok();
-    let hash = |p: &std::path::Path| std::fs::read(p).ok().map(|b| sha256_hex(&b));
-    let same =
-        len(&exe).is_some() && len(&exe) == len(&installed) && hash(&exe) == hash(&installed);
-    if !same {
-        p.actions.push(Action::run(
-            "firstboot.binary",
-            "the first-boot unit runs this binary",
-            Cmd::new("install").args([
-                "-D",
-                "-m",
-                "0755",
-                &exe.to_string_lossy(),
-                &installed.to_string_lossy(),
-            ]),
-        ));
-    }
-    let text = serde_json::to_string_pretty(effective).expect("a profile serializes") + "\n";
-    let old = h.read_text(PROFILE_PATH)?;
-    let same = old.as_deref().is_some_and(|o| {
-        Profile::parse(std::path::Path::new(PROFILE_PATH), o).is_ok_and(|p| p == *effective)
-    });
-    if !same {
-        p.actions.push(Action::write(
-            "firstboot.profile",
-            "the profile of this run, --device and --driver included, for the first boot",
-            PROFILE_PATH,
-            0o600,
-            text,
-            old,
-        ));
-    }
+    plan_binary(h, &mut p)?;
+    plan_profile(h, effective, &mut p)?;
     crate::steps::plan_write(
         h,
         &mut p,
@@ -85,4 +51,50 @@ pub fn plan(h: &Host, effective: &Profile) -> Result<StepPlan> {
             .push(format!("{UNIT_NAME} finishes the node at the next boot"));
     }
     Ok(p)
+}
+
+/// The binary the unit runs: this one, copied to /usr/local/sbin unless it is there already.
+fn plan_binary(h: &Host, p: &mut StepPlan) -> Result<()> {
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::io("firstboot: cannot find swarmnode's own binary", e))?;
+    let installed = h.path(BIN_PATH);
+    // Sizes first: hashing is only needed when they agree.
+    let len = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).ok();
+    let hash = |p: &std::path::Path| std::fs::read(p).ok().map(|b| sha256_hex(&b));
+    let same =
+        len(&exe).is_some() && len(&exe) == len(&installed) && hash(&exe) == hash(&installed);
+    if !same {
+        p.actions.push(Action::run(
+            "firstboot.binary",
+            "the first-boot unit runs this binary",
+            Cmd::new("install").args([
+                "-D",
+                "-m",
+                "0755",
+                &exe.to_string_lossy(),
+                &installed.to_string_lossy(),
+            ]),
+        ));
+    }
+    Ok(())
+}
+
+/// The profile of this run, saved for the first boot; compared as a profile, not as text.
+fn plan_profile(h: &Host, effective: &Profile, p: &mut StepPlan) -> Result<()> {
+    let text = serde_json::to_string_pretty(effective).expect("a profile serializes") + "\n";
+    let old = h.read_text(PROFILE_PATH)?;
+    let same = old.as_deref().is_some_and(|o| {
+        Profile::parse(std::path::Path::new(PROFILE_PATH), o).is_ok_and(|p| p == *effective)
+    });
+    if !same {
+        p.actions.push(Action::write(
+            "firstboot.profile",
+            "the profile of this run, --device and --driver included, for the first boot",
+            PROFILE_PATH,
+            0o600,
+            text,
+            old,
+        ));
+    }
+    Ok(())
 }

@@ -102,38 +102,29 @@ pub fn plan(h: &Host, m: &Mounts, offline: bool) -> Result<StepPlan> {
                 "whether the servers answer is checked at first boot (no network here)".into(),
             );
         }
-        problems.into_result()?;
-        return Ok(p);
+    } else {
+        check_online(h, m, &fstab, &mut p, &mut problems)?;
     }
+    problems.into_result()?;
+    Ok(p)
+}
+
+/// Booted: each path mounted, NFS, and answering; all probes at once, so the whole step is
+/// bounded by one timeout however many servers hang.
+fn check_online(
+    h: &Host,
+    m: &Mounts,
+    fstab: &[FstabEntry],
+    p: &mut StepPlan,
+    problems: &mut Problems,
+) -> Result<()> {
     let mounts = block::read_mounts(h.root())
         .map_err(|e| Error::io("mounts: cannot read /proc/self/mountinfo", e))?;
-    let timeout = m.timeout_seconds.secs();
     let mut to_probe: Vec<(&String, &Mount)> = Vec::new();
     for path in &m.nfs {
         // The last mount on a path is the one that is seen.
         match mounts.iter().rev().find(|x| x.mount_point == *path) {
-            None => {
-                let from = fstab.iter().find(|e| e.mount_point == *path);
-                let unit = h
-                    .path(&format!("/etc/systemd/system/{}", mount_unit_name(path)))
-                    .exists();
-                match (from, unit) {
-                    (Some(e), _) => problems.temporary.push(format!(
-                        "{path} is not mounted (/etc/fstab: {} {}): its server may be down; \
-                         `mount {path}`",
-                        e.source, e.fstype
-                    )),
-                    (None, true) => problems.temporary.push(format!(
-                        "{path} is not mounted ({} exists): `systemctl start {}`",
-                        mount_unit_name(path),
-                        mount_unit_name(path)
-                    )),
-                    (None, false) => problems.refused.push(format!(
-                        "{path} is not mounted, and neither /etc/fstab nor a mount unit provides \
-                         it; add it, e.g. `SERVER:/export {path} nfs4 defaults,_netdev 0 0`"
-                    )),
-                }
-            }
+            None => unmounted(h, fstab, path, problems),
             Some(mt) if !is_nfs(&mt.fstype) => problems.refused.push(format!(
                 "{path} is {} from {}, not NFS",
                 mt.fstype, mt.source
@@ -141,7 +132,7 @@ pub fn plan(h: &Host, m: &Mounts, offline: bool) -> Result<StepPlan> {
             Some(mt) => to_probe.push((path, mt)),
         }
     }
-    // All probes at once: the whole step is bounded by one timeout, however many servers hang.
+    let timeout = m.timeout_seconds.secs();
     let results: Vec<_> = std::thread::scope(|sc| {
         let handles: Vec<_> = to_probe
             .iter()
@@ -161,8 +152,27 @@ pub fn plan(h: &Host, m: &Mounts, offline: bool) -> Result<StepPlan> {
             Err(e) => problems.temporary.push(e),
         }
     }
-    problems.into_result()?;
-    Ok(p)
+    Ok(())
+}
+
+/// A path that is not mounted: later (fstab or a mount unit has it), or refused (nothing does).
+fn unmounted(h: &Host, fstab: &[FstabEntry], path: &str, problems: &mut Problems) {
+    let unit = mount_unit_name(path);
+    let from = fstab.iter().find(|e| e.mount_point == path);
+    let has_unit = h.path(&format!("/etc/systemd/system/{unit}")).exists();
+    match (from, has_unit) {
+        (Some(e), _) => problems.temporary.push(format!(
+            "{path} is not mounted (/etc/fstab: {} {}): its server may be down; `mount {path}`",
+            e.source, e.fstype
+        )),
+        (None, true) => problems.temporary.push(format!(
+            "{path} is not mounted ({unit} exists): `systemctl start {unit}`"
+        )),
+        (None, false) => problems.refused.push(format!(
+            "{path} is not mounted, and neither /etc/fstab nor a mount unit provides it; add it, \
+             e.g. `SERVER:/export {path} nfs4 defaults,_netdev 0 0`"
+        )),
+    }
 }
 
 /// Offline: /etc/fstab (as nfs/nfs4) or a mount unit must provide the path.

@@ -101,32 +101,7 @@ pub fn merge(
 ) -> Result<(Map<String, Value>, Vec<String>)> {
     let mut new = old.clone();
     let mut warnings = Vec::new();
-    match driver {
-        Some(Driver::Devicemapper) => {
-            new.insert("storage-driver".into(), json!("devicemapper"));
-            let opts: Vec<String> = THINPOOL_OPTS
-                .iter()
-                .map(|o| o.replace("/dev/mapper/docker-thinpool", pool))
-                .collect();
-            new.insert("storage-opts".into(), json!(opts));
-        }
-        Some(Driver::Overlay2) => {
-            new.insert("storage-driver".into(), json!("overlay2"));
-            // dm.* options make an overlay2 engine fail to start; keep anything else.
-            if let Some(Value::Array(opts)) = new.get("storage-opts").cloned() {
-                let kept: Vec<Value> = opts
-                    .into_iter()
-                    .filter(|o| !o.as_str().is_some_and(|s| s.starts_with("dm.")))
-                    .collect();
-                if kept.is_empty() {
-                    new.remove("storage-opts");
-                } else {
-                    new.insert("storage-opts".into(), Value::Array(kept));
-                }
-            }
-        }
-        _ => {}
-    }
+    set_storage(&mut new, driver, pool);
     if !e.hosts.is_empty() {
         new.insert("hosts".into(), json!(e.hosts));
     }
@@ -156,6 +131,36 @@ pub fn merge(
     let exposed = unauthenticated_tcp(&hosts, tlsverify_of(&new));
     guard_tcp(&exposed, "daemon.json", e, &mut warnings)?;
     Ok((new, warnings))
+}
+
+/// The storage keys for the driver the storage step chose; nothing when it has not run.
+fn set_storage(new: &mut Map<String, Value>, driver: Option<Driver>, pool: &str) {
+    match driver {
+        Some(Driver::Devicemapper) => {
+            new.insert("storage-driver".into(), json!("devicemapper"));
+            let opts: Vec<String> = THINPOOL_OPTS
+                .iter()
+                .map(|o| o.replace("/dev/mapper/docker-thinpool", pool))
+                .collect();
+            new.insert("storage-opts".into(), json!(opts));
+        }
+        Some(Driver::Overlay2) => {
+            new.insert("storage-driver".into(), json!("overlay2"));
+            // dm.* options make an overlay2 engine fail to start; keep anything else.
+            if let Some(Value::Array(opts)) = new.get("storage-opts").cloned() {
+                let kept: Vec<Value> = opts
+                    .into_iter()
+                    .filter(|o| !o.as_str().is_some_and(|s| s.starts_with("dm.")))
+                    .collect();
+                if kept.is_empty() {
+                    new.remove("storage-opts");
+                } else {
+                    new.insert("storage-opts".into(), Value::Array(kept));
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// daemon.json's `tlsverify` (client certificates required). `tls` alone encrypts but lets anyone in.

@@ -273,24 +273,7 @@ fn mount_xfs(lv_path: &str, target: &str) -> Cmd {
 /// `--move-docker-data`: copy /var/lib/docker into the new volume (mounted aside), then keep the old
 /// tree as /var/lib/docker.swarmnode-old. A run killed anywhere here copies again next time.
 fn plan_move(host: &Host, lv_path: &str, mounts: &[Mount], p: &mut StepPlan) -> Result<()> {
-    if let Some(pid) = docker_pid(host)? {
-        return Err(Refusal::new(
-            "storage",
-            DOCKER_ROOT,
-            format!("docker is running (pid {pid}), and its data cannot be moved under it"),
-        )
-        .remedy("stop it (systemctl stop docker docker.socket), then run again")
-        .into());
-    }
-    if host.path(MOVED_ASIDE).exists() {
-        return Err(Refusal::new(
-            "storage",
-            MOVED_ASIDE,
-            "it already exists (an earlier move)",
-        )
-        .remedy("remove it or rename it first")
-        .into());
-    }
+    can_move(host)?;
     let tmp = host.tool_path(MOVE_MOUNT);
     p.warnings.push(format!(
         "--move-docker-data: copying {DOCKER_ROOT} into {lv_path}; the old tree stays at {MOVED_ASIDE} until you remove it"
@@ -335,6 +318,29 @@ fn plan_move(host: &Host, lv_path: &str, mounts: &[Mount], p: &mut StepPlan) -> 
         DOCKER_ROOT,
         0o711,
     ));
+    Ok(())
+}
+
+/// The data can be moved only with docker stopped and no earlier move's tree in the way.
+fn can_move(host: &Host) -> Result<()> {
+    if let Some(pid) = docker_pid(host)? {
+        return Err(Refusal::new(
+            "storage",
+            DOCKER_ROOT,
+            format!("docker is running (pid {pid}), and its data cannot be moved under it"),
+        )
+        .remedy("stop it (systemctl stop docker docker.socket), then run again")
+        .into());
+    }
+    if host.path(MOVED_ASIDE).exists() {
+        return Err(Refusal::new(
+            "storage",
+            MOVED_ASIDE,
+            "it already exists (an earlier move)",
+        )
+        .remedy("remove it or rename it first")
+        .into());
+    }
     Ok(())
 }
 

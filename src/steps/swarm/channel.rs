@@ -41,42 +41,7 @@ impl Channel<'_> {
     /// `docker ARGS` on this manager.
     pub fn docker(&self, h: &Host, args: &[&str]) -> Cmd {
         match self.source {
-            TokenSource::Ssh {
-                user,
-                identity_file,
-                known_hosts_file,
-                port,
-                connect_timeout_seconds,
-            } => {
-                let mut c = Cmd::new("ssh").args([
-                    "-o",
-                    "BatchMode=yes",
-                    "-o",
-                    &format!("ConnectTimeout={connect_timeout_seconds}"),
-                    "-o",
-                    "StrictHostKeyChecking=yes",
-                ]);
-                if let Some(k) = known_hosts_file {
-                    c = c.args(["-o", &format!("UserKnownHostsFile={}", h.tool_path(k))]);
-                }
-                if let Some(i) = identity_file {
-                    c = c.args(["-o", "IdentitiesOnly=yes", "-i", &h.tool_path(i)]);
-                }
-                // ssh hands the remote side one command line: quote each argument for its shell.
-                let remote = args
-                    .iter()
-                    .map(|a| crate::host::cmd::sh_quote(a).into_owned());
-                c.args([
-                    "-p",
-                    &port.to_string(),
-                    "-l",
-                    user,
-                    "--",
-                    self.addr.host(),
-                    "docker",
-                ])
-                .args(remote)
-            }
+            TokenSource::Ssh { .. } => self.ssh(h, args),
             TokenSource::Tls {
                 ca_file,
                 cert_file,
@@ -100,6 +65,48 @@ impl Channel<'_> {
                 .args(args.iter().copied()),
             TokenSource::File { .. } => unreachable!("Channel::all makes none for the file source"),
         }
+    }
+
+    /// `ssh ... MANAGER docker ARGS`: BatchMode, strict host keys, a connect timeout; every
+    /// argument quoted for the remote shell (ssh hands it one command line).
+    fn ssh(&self, h: &Host, args: &[&str]) -> Cmd {
+        let TokenSource::Ssh {
+            user,
+            identity_file,
+            known_hosts_file,
+            port,
+            connect_timeout_seconds,
+        } = self.source
+        else {
+            unreachable!("called for the ssh source only")
+        };
+        let mut c = Cmd::new("ssh").args([
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            &format!("ConnectTimeout={connect_timeout_seconds}"),
+            "-o",
+            "StrictHostKeyChecking=yes",
+        ]);
+        if let Some(k) = known_hosts_file {
+            c = c.args(["-o", &format!("UserKnownHostsFile={}", h.tool_path(k))]);
+        }
+        if let Some(i) = identity_file {
+            c = c.args(["-o", "IdentitiesOnly=yes", "-i", &h.tool_path(i)]);
+        }
+        let remote = args
+            .iter()
+            .map(|a| crate::host::cmd::sh_quote(a).into_owned());
+        c.args([
+            "-p",
+            &port.to_string(),
+            "-l",
+            user,
+            "--",
+            self.addr.host(),
+            "docker",
+        ])
+        .args(remote)
     }
 
     pub fn timeout_seconds(&self) -> u64 {

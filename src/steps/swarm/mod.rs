@@ -37,74 +37,11 @@ pub fn plan(h: &Host, sw: &Swarm) -> Result<StepPlan> {
     }
     let info = swarm::info(h)?;
     let st = &info.swarm;
-    let want_labels = || {
-        sw.labels
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let member = !st.node_id.is_empty() || st.control_available;
     match st.local_node_state.as_str() {
-        "inactive" => {
-            p.facts
-                .push(format!("{} is not in a swarm: joining", info.name));
-            p.actions.push(join_action(h, sw, &mut p.facts));
-            if !sw.labels.is_empty() {
-                p.facts.push(format!(
-                    "once joined, a manager labels the node: {}",
-                    want_labels()
-                ));
-            }
-        }
-        "pending" | "error" if !st.node_id.is_empty() || st.control_available => {
-            // A member of its swarm that does not reach its managers right now (a reboot while
-            // they are away, a manager whose raft part is restarting): waited for, never left.
-            p.facts.push(format!(
-                "{} is {} but is a member of its swarm (node {}{}): waiting for it, never \
-                 taking it out",
-                info.name,
-                st.local_node_state,
-                st.node_id,
-                if st.error.is_empty() {
-                    String::new()
-                } else {
-                    format!(", {}", st.error)
-                }
-            ));
-            p.actions.push(Action::swarm(
-                "swarm.wait",
-                "an established node reaches its managers again on its own",
-                SwarmOp::Wait {
-                    node_id: st.node_id.clone(),
-                    seconds: sw.join_timeout_seconds.get(),
-                },
-            ));
-        }
-        "pending" | "error" => {
-            p.facts.push(format!(
-                "{} is {} without a NodeID (an earlier join did not finish{}): out of it, then \
-                 joining again",
-                info.name,
-                st.local_node_state,
-                if st.error.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", st.error)
-                }
-            ));
-            p.actions.push(Action::swarm(
-                "swarm.leave",
-                "out of the unfinished join",
-                SwarmOp::Leave {
-                    wait_seconds: if st.local_node_state == "pending" {
-                        PENDING_WAIT_SECONDS.min(sw.join_timeout_seconds.get())
-                    } else {
-                        0
-                    },
-                },
-            ));
-            p.actions.push(join_action(h, sw, &mut p.facts));
-        }
+        "inactive" => plan_inactive(h, sw, &info, &mut p),
+        "pending" | "error" if member => plan_member_away(sw, &info, &mut p),
+        "pending" | "error" => plan_unfinished(h, sw, &info, &mut p),
         "locked" => {
             return Err(Refusal::new(
                 "swarm",
@@ -124,6 +61,71 @@ pub fn plan(h: &Host, sw: &Swarm) -> Result<StepPlan> {
         }
     }
     Ok(p)
+}
+
+/// Not in a swarm: join; the labels follow once joined.
+fn plan_inactive(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) {
+    p.facts
+        .push(format!("{} is not in a swarm: joining", info.name));
+    p.actions.push(join_action(h, sw, &mut p.facts));
+    if !sw.labels.is_empty() {
+        let want: Vec<String> = sw.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        p.facts.push(format!(
+            "once joined, a manager labels the node: {}",
+            want.join(" ")
+        ));
+    }
+}
+
+/// A member of its swarm that does not reach its managers right now (a reboot while they are
+/// away, a manager whose raft part is restarting): waited for, never left.
+fn plan_member_away(sw: &Swarm, info: &Info, p: &mut StepPlan) {
+    let st = &info.swarm;
+    p.facts.push(format!(
+        "{} is {} but is a member of its swarm (node {}{}): waiting for it, never taking it out",
+        info.name,
+        st.local_node_state,
+        st.node_id,
+        if st.error.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", st.error)
+        }
+    ));
+    p.actions.push(Action::swarm(
+        "swarm.wait",
+        "an established node reaches its managers again on its own",
+        SwarmOp::Wait {
+            node_id: st.node_id.clone(),
+            seconds: sw.join_timeout_seconds.get(),
+        },
+    ));
+}
+
+/// A join that never got an identity: out of it (after a while for it to finish), then join.
+fn plan_unfinished(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) {
+    let st = &info.swarm;
+    p.facts.push(format!(
+        "{} is {} without a NodeID (an earlier join did not finish{}): out of it, then joining again",
+        info.name,
+        st.local_node_state,
+        if st.error.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", st.error)
+        }
+    ));
+    let wait_seconds = if st.local_node_state == "pending" {
+        PENDING_WAIT_SECONDS.min(sw.join_timeout_seconds.get())
+    } else {
+        0
+    };
+    p.actions.push(Action::swarm(
+        "swarm.leave",
+        "out of the unfinished join",
+        SwarmOp::Leave { wait_seconds },
+    ));
+    p.actions.push(join_action(h, sw, &mut p.facts));
 }
 
 fn join_action(h: &Host, sw: &Swarm, facts: &mut Vec<String>) -> Action {
@@ -213,6 +215,29 @@ fn active(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
         return Ok(());
     }
     let (ch, node) = inspect_self(h, sw, info)?;
+    check_role(sw, &node, info, p);
+    let have = node.spec.labels.clone().unwrap_or_default();
+    let set = labels_to_set(&sw.labels, &have);
+    if !set.is_empty() {
+        let mut args = vec!["node", "update"];
+        for l in &set {
+            args.extend(["--label-add", l.as_str()]);
+        }
+        args.push(&node.id);
+        p.actions.push(Action::run(
+            "swarm.labels",
+            format!("labels missing or different: {}", set.join(" ")),
+            ch.docker(h, &args),
+        ));
+    }
+    if sw.remove_stale_nodes {
+        nodes::plan_stale(h, &ch, &node, p)?;
+    }
+    Ok(())
+}
+
+/// The role is reported, never changed; a manager hears how many managers there are.
+fn check_role(sw: &Swarm, node: &Node, info: &Info, p: &mut StepPlan) {
     let role = sw.role.as_str();
     if node.spec.role != role {
         p.warnings.push(format!(
@@ -227,6 +252,7 @@ fn active(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
             node.id
         ));
     }
+    let st = &info.swarm;
     if let Some(n) = st.managers.filter(|_| st.control_available) {
         p.facts.push(format!("{n} manager(s) in the cluster"));
         if n % 2 == 0 {
@@ -237,25 +263,6 @@ fn active(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
             ));
         }
     }
-    let have = node.spec.labels.clone().unwrap_or_default();
-    let set = labels_to_set(&sw.labels, &have);
-    if !set.is_empty() {
-        let mut args = vec!["node", "update"];
-        for l in &set {
-            args.extend(["--label-add", l.as_str()]);
-        }
-        args.push(&node.id);
-        let cmd = ch.docker(h, &args);
-        p.actions.push(Action::run(
-            "swarm.labels",
-            format!("labels missing or different: {}", set.join(" ")),
-            cmd,
-        ));
-    }
-    if sw.remove_stale_nodes {
-        nodes::plan_stale(h, &ch, &node, p)?;
-    }
-    Ok(())
 }
 
 /// Asks the managers in order for this node; the first one that answers decides.
