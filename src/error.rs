@@ -4,10 +4,134 @@
 
 use std::path::PathBuf;
 
-use crate::host::cmd::CommandError;
-use crate::host::swarm::JoinError;
-
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+// ---- what the host boundary reports; defined here, at the bottom floor, so that host/ depends
+// on this module and this module on nothing of the crate.
+
+/// A command that could not run or did not succeed (host/cmd.rs runs them).
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("{tool} was not found on PATH; install the {package} package")]
+    Missing { tool: String, package: &'static str },
+
+    #[error("could not start `{cmd}`")]
+    Spawn {
+        cmd: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("`{cmd}` {status}{}", tail(.stderr))]
+    Failed {
+        cmd: String,
+        status: String,
+        code: Option<i32>,
+        stderr: String,
+    },
+
+    #[error("`{cmd}` did not finish within {secs} s and was stopped")]
+    Timeout { cmd: String, secs: u64 },
+
+    #[error("could not parse the output of `{cmd}`")]
+    Parse {
+        cmd: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+fn tail(stderr: &str) -> String {
+    let s = stderr.trim();
+    if s.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", s.replace('\n', " / "))
+    }
+}
+
+/// The local Engine API could not be used (host/engine_api.rs).
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(
+        "cannot reach the docker engine at {}; is docker running? (systemctl start docker)",
+        socket.display()
+    )]
+    Connect {
+        socket: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("docker engine at {}: {request}", socket.display())]
+    Io {
+        socket: PathBuf,
+        request: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("docker engine: {request}: HTTP {status}: {message}")]
+    Status {
+        request: String,
+        status: u16,
+        message: String,
+    },
+
+    #[error("docker engine: {request}: {what}")]
+    Protocol { request: String, what: String },
+}
+
+/// Why a join did not happen, as facts. The swarm step words them for the person reading (what
+/// to check, which profile key); host code knows nothing of the profile.
+#[derive(Debug, thiserror::Error)]
+pub enum JoinError {
+    #[error(
+        "the token from manager {manager} is for a cluster whose root CA is sha256:{got}, not the \
+         pinned sha256:{pinned}"
+    )]
+    CaMismatch {
+        manager: String,
+        got: String,
+        pinned: String,
+    },
+    #[error("manager {manager} refused the join: {message}")]
+    TokenRejected { manager: String, message: String },
+    #[error("what came from {from} is not a join token: {why}")]
+    NotAToken { from: String, why: &'static str },
+    #[error(
+        "manager {manager} could not be authenticated (or did not accept us): `{cmd}`: {stderr}"
+    )]
+    NotAuthenticated {
+        manager: String,
+        cmd: String,
+        stderr: String,
+    },
+    #[error("the token file {path} {why}")]
+    TokenFile { path: String, why: String },
+    #[error(
+        "could not join within {seconds} s: no manager of {managers} took the join; last error: \
+         {last}"
+    )]
+    NoManager {
+        seconds: u64,
+        managers: String,
+        last: String,
+    },
+    #[error(
+        "{name} (node {node_id}) is still {state} after {seconds} s{}: it is a member of its swarm \
+         but does not reach its managers ({managers})",
+        if error.is_empty() { String::new() } else { format!(" ({error})") }
+    )]
+    MemberAway {
+        name: String,
+        node_id: String,
+        state: String,
+        seconds: u64,
+        error: String,
+        managers: String,
+    },
+}
 
 /// Exit codes of the contract.
 pub mod exit {
@@ -121,7 +245,7 @@ pub enum Error {
     Command(#[from] CommandError),
 
     #[error(transparent)]
-    Engine(#[from] crate::host::engine_api::ApiError),
+    Engine(#[from] ApiError),
 
     /// A join that did not happen, as facts (the swarm step words it for the user).
     #[error(transparent)]
@@ -191,5 +315,5 @@ pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
         out.push_str(&e.to_string());
         cur = e.source();
     }
-    crate::host::secret::scrub(&out).into_owned()
+    out
 }

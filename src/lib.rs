@@ -23,7 +23,8 @@ use error::{Error, Refusal, Result, exit};
 use host::Host;
 use profile::{Driver, Profile, StorageOverrides};
 use report::{REPORT_PATH, Report};
-use runner::{Run, STEPS, Step};
+use runner::{STEPS, Step};
+use steps::Run;
 
 pub const DEFAULT_PROFILE: &str = "/etc/swarmnode/profile.json";
 

@@ -18,7 +18,8 @@ fn main() {
         .without_time()
         .init();
     if let Err(e) = swarmnode::run(&cli) {
-        eprintln!("swarmnode: error: {}", swarmnode::error::chain(&e));
+        let msg = swarmnode::error::chain(&e);
+        eprintln!("swarmnode: error: {}", swarmnode::host::secret::scrub(&msg));
         std::process::exit(e.exit_code());
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::error::Refusal;
 use crate::host::Action;
 use crate::host::secret::scrub;
-use crate::steps::StepPlan;
+use crate::steps::plan::StepPlan;
 
 pub const REPORT_PATH: &str = "/var/lib/swarmnode/report.json";
 

@@ -2,36 +2,16 @@
 //! then shown (`plan`) or carried out (`apply`): observe → plan → apply, then observe again until
 //! nothing is left to do. What happened goes into the report; nothing is printed here.
 
-use std::cell::RefCell;
 use std::time::Instant;
 
 use crate::error::{Error, Refusal, Result};
 use crate::host::Host;
-use crate::host::docker::EngineVersion;
-use crate::profile::Profile;
 use crate::report::{ActionReport, Report, StepReport};
-use crate::steps::storage::Recorded;
-use crate::steps::{self, StepPlan};
+use crate::steps::plan::StepPlan;
+use crate::steps::{self, Run};
 
 /// Rounds of apply → observe again before a step is declared not converging.
 const MAX_ROUNDS: usize = 3;
-
-/// What one run knows before any step plans, read once and shared by every step.
-pub struct Run<'a> {
-    pub profile: &'a Profile,
-    /// `plan`: nothing is applied.
-    pub planning: bool,
-    /// Why running services are out of reach (kickstart %post), when they are.
-    pub offline: Option<String>,
-    /// The installed engine, read once (`dockerd --version`) when a step needs it.
-    pub engine: Option<EngineVersion>,
-    pub wipe: bool,
-    pub move_data: bool,
-    /// The run's command is this one step alone (`storage`, `engine`, `mounts`, `join`).
-    pub alone: bool,
-    /// What the storage step decided in this run (planned or applied), for the engine step.
-    pub storage: RefCell<Option<Recorded>>,
-}
 
 /// One step: its name, whether the profile asks for it, how it plans, and how its errors read.
 pub struct Step {

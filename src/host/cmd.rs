@@ -4,6 +4,7 @@
 //! last KiB of stderr is kept in the error. Tools are resolved once on PATH; a missing tool names the
 //! package that provides it.
 
+pub use crate::error::CommandError;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
@@ -73,46 +74,6 @@ impl fmt::Display for Cmd {
             f.write_str(&sh_quote(a))?;
         }
         Ok(())
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CommandError {
-    #[error("{tool} was not found on PATH; install the {package} package")]
-    Missing { tool: String, package: &'static str },
-
-    #[error("could not start `{cmd}`")]
-    Spawn {
-        cmd: String,
-        #[source]
-        source: std::io::Error,
-    },
-
-    #[error("`{cmd}` {status}{}", tail(.stderr))]
-    Failed {
-        cmd: String,
-        status: String,
-        code: Option<i32>,
-        stderr: String,
-    },
-
-    #[error("`{cmd}` did not finish within {secs} s and was stopped")]
-    Timeout { cmd: String, secs: u64 },
-
-    #[error("could not parse the output of `{cmd}`")]
-    Parse {
-        cmd: String,
-        #[source]
-        source: serde_json::Error,
-    },
-}
-
-fn tail(stderr: &str) -> String {
-    let s = stderr.trim();
-    if s.is_empty() {
-        String::new()
-    } else {
-        format!(": {}", s.replace('\n', " / "))
     }
 }
 

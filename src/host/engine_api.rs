@@ -1,6 +1,7 @@
 //! The local Docker Engine API on its unix socket: a small HTTP/1.1 client, one request per
 //! connection. Request bodies can carry a join token: they are never logged, only method and path.
 
+pub use crate::error::ApiError;
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -32,37 +33,6 @@ impl Response {
         };
         crate::host::secret::scrub(&text).into_owned()
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error(
-        "cannot reach the docker engine at {}; is docker running? (systemctl start docker)",
-        socket.display()
-    )]
-    Connect {
-        socket: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-
-    #[error("docker engine at {}: {request}", socket.display())]
-    Io {
-        socket: PathBuf,
-        request: String,
-        #[source]
-        source: std::io::Error,
-    },
-
-    #[error("docker engine: {request}: HTTP {status}: {message}")]
-    Status {
-        request: String,
-        status: u16,
-        message: String,
-    },
-
-    #[error("docker engine: {request}: {what}")]
-    Protocol { request: String, what: String },
 }
 
 /// A client for the engine at `socket`.

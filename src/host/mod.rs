@@ -11,7 +11,6 @@ pub mod lvm;
 pub mod secret;
 pub mod signals;
 
-pub use signals::pause;
 pub mod swarm;
 pub mod systemd;
 
@@ -288,6 +287,15 @@ impl Host {
         engine_api::Engine::at(&from_env.unwrap_or_else(|| self.path("/var/run/docker.sock")))
     }
 
+    /// What the swarm effects and observations need of the host.
+    pub fn local(&self) -> swarm::Local<'_> {
+        swarm::Local {
+            engine: self.engine(),
+            runner: &self.runner,
+            root: &self.root,
+        }
+    }
+
     /// Is systemd the running init of this system (not in a kickstart %post chroot)?
     pub fn systemd_running(&self) -> bool {
         self.offline.is_none()
@@ -453,7 +461,7 @@ impl Host {
                     }
                 }
             }
-            Effect::Swarm(op) => swarm::execute(self, op)?,
+            Effect::Swarm(op) => swarm::execute(&self.local(), op)?,
         }
         Ok(())
     }

@@ -2,15 +2,19 @@
 //! never shown), and the two effects that change membership, join and leave, carried out through
 //! the local Engine API so the token travels in a request body and never in any process's argv.
 
+pub use crate::error::JoinError;
 use std::fmt;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::host::Host;
+use crate::host::cmd::Runner;
 use crate::host::cmd::{Cmd, CommandError};
+use crate::host::engine_api::Engine;
+use crate::host::fs;
 use crate::host::secret::{NonDumpable, Secret};
+use crate::host::signals::pause;
 
 /// `SWMTKN-1-<digest of the cluster root CA, base36, 50>-<secret, base36, 25>`.
 const DIGEST_LEN: usize = 50;
@@ -133,7 +137,7 @@ pub struct Peer {
     pub addr: String,
 }
 
-pub fn info(host: &Host) -> Result<Info> {
+pub fn info(host: &Local) -> Result<Info> {
     Ok(host.engine().get_json("/info")?)
 }
 
@@ -157,57 +161,6 @@ impl fmt::Display for TokenFrom {
             TokenFrom::File { path } => write!(f, "the file {path}"),
         }
     }
-}
-
-/// Why a join did not happen, as facts. The swarm step words them for the person reading (what
-/// to check, which profile key); host code knows nothing of the profile.
-#[derive(Debug, thiserror::Error)]
-pub enum JoinError {
-    #[error(
-        "the token from manager {manager} is for a cluster whose root CA is sha256:{got}, not the \
-         pinned sha256:{pinned}"
-    )]
-    CaMismatch {
-        manager: String,
-        got: String,
-        pinned: String,
-    },
-    #[error("manager {manager} refused the join: {message}")]
-    TokenRejected { manager: String, message: String },
-    #[error("what came from {from} is not a join token: {why}")]
-    NotAToken { from: String, why: &'static str },
-    #[error(
-        "manager {manager} could not be authenticated (or did not accept us): `{cmd}`: {stderr}"
-    )]
-    NotAuthenticated {
-        manager: String,
-        cmd: String,
-        stderr: String,
-    },
-    #[error("the token file {path} {why}")]
-    TokenFile { path: String, why: String },
-    #[error(
-        "could not join within {seconds} s: no manager of {managers} took the join; last error: \
-         {last}"
-    )]
-    NoManager {
-        seconds: u64,
-        managers: String,
-        last: String,
-    },
-    #[error(
-        "{name} (node {node_id}) is still {state} after {seconds} s{}: it is a member of its swarm \
-         but does not reach its managers ({managers})",
-        if error.is_empty() { String::new() } else { format!(" ({error})") }
-    )]
-    MemberAway {
-        name: String,
-        node_id: String,
-        state: String,
-        seconds: u64,
-        error: String,
-        managers: String,
-    },
 }
 
 /// One manager to try: its swarm address and where its token comes from.
@@ -295,8 +248,22 @@ impl fmt::Display for SwarmOp {
 /// How often the local state is read while waiting.
 const POLL: Duration = Duration::from_millis(500);
 
-/// Carries out a membership change (called by [`Host::execute`] only).
-pub fn execute(host: &Host, op: &SwarmOp) -> Result<()> {
+/// What swarm membership needs of the host: the local engine, the command runner (the token
+/// commands), and the root the token file is under. Made by `Host::local`.
+pub struct Local<'a> {
+    pub engine: Engine,
+    pub runner: &'a Runner,
+    pub root: &'a std::path::Path,
+}
+
+impl Local<'_> {
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+/// Carries out a membership change (called by `Host::execute` only).
+pub fn execute(host: &Local, op: &SwarmOp) -> Result<()> {
     match op {
         SwarmOp::Leave { wait_seconds } => {
             let until = Instant::now() + Duration::from_secs(*wait_seconds);
@@ -311,7 +278,7 @@ pub fn execute(host: &Host, op: &SwarmOp) -> Result<()> {
                     // It got an identity meanwhile: a member now, never left (the next
                     // observation waits for it).
                     _ if !st.node_id.is_empty() || st.control_available => return Ok(()),
-                    "pending" if Instant::now() < until => crate::host::pause(POLL)?,
+                    "pending" if Instant::now() < until => pause(POLL)?,
                     _ => return leave(host),
                 }
             }
@@ -323,7 +290,7 @@ pub fn execute(host: &Host, op: &SwarmOp) -> Result<()> {
 
 /// Polls the local state of an established member until it is active again, or 69 with what
 /// the node reports. Never leaves.
-fn wait_for_member(host: &Host, node_id: &str, seconds: u64) -> Result<()> {
+fn wait_for_member(host: &Local, node_id: &str, seconds: u64) -> Result<()> {
     let until = Instant::now() + Duration::from_secs(seconds);
     loop {
         let i = info(host)?;
@@ -353,12 +320,12 @@ fn wait_for_member(host: &Host, node_id: &str, seconds: u64) -> Result<()> {
             }
             .into());
         }
-        crate::host::pause(POLL)?;
+        pause(POLL)?;
     }
 }
 
 /// `POST /swarm/leave`, never forced: dockerd itself refuses to let a manager go that way.
-fn leave(host: &Host) -> Result<()> {
+fn leave(host: &Local) -> Result<()> {
     let r = host
         .engine()
         .request("POST", "/swarm/leave", None, Duration::from_secs(60))?;
@@ -390,7 +357,7 @@ const MIN_ATTEMPT: Duration = Duration::from_secs(2);
 /// the node pending).
 const DOCKERD_JOIN_WAIT: Duration = Duration::from_secs(20);
 
-fn join(host: &Host, spec: &JoinSpec) -> Result<()> {
+fn join(host: &Local, spec: &JoinSpec) -> Result<()> {
     // No core dump or ptrace of this process while a token may be in its memory.
     let _guard = NonDumpable::new();
     let started = Instant::now();
@@ -424,9 +391,9 @@ fn join(host: &Host, spec: &JoinSpec) -> Result<()> {
         if left < MIN_ATTEMPT {
             break;
         }
-        let pause = jitter(delay).min(left);
-        tracing::info!("swarm: no manager took the join yet; next round in {pause:.1?}");
-        crate::host::pause(pause)?;
+        let wait = jitter(delay).min(left);
+        tracing::info!("swarm: no manager took the join yet; next round in {wait:.1?}");
+        pause(wait)?;
         delay = (delay * 2).min(Duration::from_secs(30));
     }
     not_pending(host, posted)?;
@@ -442,7 +409,7 @@ fn join(host: &Host, spec: &JoinSpec) -> Result<()> {
 /// Leaves an unfinished join behind, so that the next attempt (or the next run) starts clean;
 /// but only a join this run started (`posted`) or one that never got a NodeID, and never on a
 /// manager.
-fn not_pending(host: &Host, posted: bool) -> Result<()> {
+fn not_pending(host: &Local, posted: bool) -> Result<()> {
     let st = info(host)?.swarm;
     let unfinished = st.local_node_state == "pending" || st.local_node_state == "error";
     if unfinished && (posted || st.node_id.is_empty()) && !st.control_available {
@@ -458,15 +425,13 @@ fn not_pending(host: &Host, posted: bool) -> Result<()> {
 /// dockerd answered that its join "will continue in the background" (it waited 20 s for a
 /// manager): not a failure. Polls the local state until active, or until the join gave up
 /// (retry), or the deadline.
-fn follow_background_join(host: &Host, deadline: Instant) -> Result<(), Attempt> {
+fn follow_background_join(host: &Local, deadline: Instant) -> Result<(), Attempt> {
     tracing::info!("swarm: the join continues in the background; waiting for it");
     loop {
         let st = info(host).map_err(Attempt::Stop)?.swarm;
         match st.local_node_state.as_str() {
             "active" => return Ok(()),
-            "pending" if Instant::now() < deadline => {
-                crate::host::pause(POLL).map_err(Attempt::Stop)?
-            }
+            "pending" if Instant::now() < deadline => pause(POLL).map_err(Attempt::Stop)?,
             "pending" => return Err(Attempt::OutOfTime),
             other => {
                 return Err(Attempt::Retry(format!(
@@ -492,7 +457,7 @@ fn jitter(d: Duration) -> Duration {
 }
 
 fn attempt(
-    host: &Host,
+    host: &Local,
     spec: &JoinSpec,
     via: &JoinVia,
     deadline: Instant,
@@ -554,7 +519,7 @@ fn join_body(spec: &JoinSpec, via: &JoinVia, token: Token) -> Vec<u8> {
 /// the background is followed; "already part of a swarm" is success when the node is active; the
 /// rest is tried again.
 fn read_refusal(
-    host: &Host,
+    host: &Local,
     via: &JoinVia,
     status: u16,
     msg: String,
@@ -590,7 +555,7 @@ fn read_refusal(
     Err(Attempt::Retry(format!("HTTP {status}: {msg}")))
 }
 
-fn fetch_token(host: &Host, via: &JoinVia, left: Duration) -> Result<Token, Attempt> {
+fn fetch_token(host: &Local, via: &JoinVia, left: Duration) -> Result<Token, Attempt> {
     let secret = match &via.token_from {
         TokenFrom::File { path } => {
             let f = open_token_file(host, path).map_err(Attempt::Stop)?;
@@ -715,9 +680,10 @@ const TOKEN_FILE_MAX: usize = 4096;
 /// descriptor, so nothing can be swapped in between): a regular file owned by root (or by the
 /// user running swarmnode), with no group or other bits, in a directory that neither group nor
 /// others can write to (they could replace the file).
-pub fn open_token_file(host: &Host, path: &str) -> Result<std::fs::File> {
+pub fn open_token_file(host: &Local, path: &str) -> Result<std::fs::File> {
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-    let p = host.path_nofollow(path);
+    let p = fs::in_root(host.root, path, false)
+        .map_err(|e| Error::io(format!("swarm: cannot resolve {path}"), e))?;
     let refuse = |why: String| {
         Error::from(JoinError::TokenFile {
             path: path.to_string(),

@@ -11,7 +11,7 @@ use crate::host::fs::sha256_hex;
 use crate::host::systemd;
 use crate::host::{Action, Host};
 use crate::profile::Profile;
-use crate::steps::StepPlan;
+use crate::steps::plan::StepPlan;
 
 pub const UNIT: &str = include_str!("../../kickstart/swarmnode-firstboot.service");
 pub const UNIT_NAME: &str = "swarmnode-firstboot.service";
@@ -26,7 +26,7 @@ pub fn plan(h: &Host, effective: &Profile) -> Result<StepPlan> {
     let mut p = StepPlan::new("firstboot");
     plan_binary(h, &mut p)?;
     plan_profile(h, effective, &mut p)?;
-    crate::steps::plan_write(
+    crate::steps::plan::plan_write(
         h,
         &mut p,
         "firstboot.unit",

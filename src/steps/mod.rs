@@ -5,51 +5,32 @@
 pub mod engine;
 pub mod firstboot;
 pub mod mounts;
+pub mod plan;
 pub mod storage;
 pub mod swarm;
 
-use serde::Serialize;
+pub use plan::{StepPlan, plan_write};
 
 use crate::error::{Error, Result};
-use crate::host::{Action, Host};
-use crate::runner::Run;
+use crate::host::Host;
+use crate::host::docker::EngineVersion;
+use crate::profile::Profile;
 
-/// What a step found and what it would do.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct StepPlan {
-    pub step: &'static str,
-    /// What was observed and decided (device resolution, driver choice, ...).
-    pub facts: Vec<String>,
-    pub warnings: Vec<String>,
-    pub actions: Vec<Action>,
-    /// Set when the step does not run at all, with the reason.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped: Option<String>,
-    /// Skipped now and left to the first boot (offline).
-    #[serde(skip)]
-    pub deferred: bool,
-}
-
-impl StepPlan {
-    pub fn new(step: &'static str) -> Self {
-        StepPlan {
-            step,
-            ..Default::default()
-        }
-    }
-    pub fn skipped(step: &'static str, why: impl Into<String>) -> Self {
-        StepPlan {
-            step,
-            skipped: Some(why.into()),
-            ..Default::default()
-        }
-    }
-    pub fn deferred(step: &'static str, why: impl Into<String>) -> Self {
-        StepPlan {
-            deferred: true,
-            ..Self::skipped(step, why)
-        }
-    }
+/// What one run knows before any step plans, read once and shared by every step.
+pub struct Run<'a> {
+    pub profile: &'a Profile,
+    /// `plan`: nothing is applied.
+    pub planning: bool,
+    /// Why running services are out of reach (kickstart %post), when they are.
+    pub offline: Option<String>,
+    /// The installed engine, read once (`dockerd --version`) when a step needs it.
+    pub engine: Option<EngineVersion>,
+    pub wipe: bool,
+    pub move_data: bool,
+    /// The run's command is this one step alone (`storage`, `engine`, `mounts`, `join`).
+    pub alone: bool,
+    /// What the storage step decided in this run (planned or applied), for the engine step.
+    pub storage: std::cell::RefCell<Option<storage::Recorded>>,
 }
 
 // ---- each step as the runner calls it: `plan(&Host, &Run)`
@@ -120,24 +101,4 @@ pub fn plan_swarm(h: &Host, run: &Run) -> Result<StepPlan> {
 /// Offline only: what the first boot needs.
 pub fn plan_firstboot(h: &Host, run: &Run) -> Result<StepPlan> {
     firstboot::plan(h, run.profile)
-}
-
-/// Plans writing `content` to `path` when the file does not already hold it; true when it does
-/// not. The one read-compare-write of the steps.
-pub fn plan_write(
-    host: &Host,
-    p: &mut StepPlan,
-    id: &str,
-    why: &str,
-    path: &str,
-    mode: u32,
-    content: String,
-) -> Result<bool> {
-    let previous = host.read_text(path)?;
-    let changed = previous.as_deref() != Some(content.as_str());
-    if changed {
-        p.actions
-            .push(Action::write(id, why, path, mode, content, previous));
-    }
-    Ok(changed)
 }

@@ -14,7 +14,7 @@ use crate::host::Host;
 use crate::host::block::{self, Mount};
 use crate::host::cmd::{Cmd, CommandError};
 use crate::profile::Mounts;
-use crate::steps::StepPlan;
+use crate::steps::plan::StepPlan;
 
 /// An /etc/fstab line: what, where, type.
 #[derive(Debug, Clone, PartialEq, Eq)]

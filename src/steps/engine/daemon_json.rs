@@ -10,7 +10,7 @@ use crate::host::Host;
 use crate::host::cmd::Cmd;
 use crate::host::docker::EngineVersion;
 use crate::profile::{Driver, Engine};
-use crate::steps::StepPlan;
+use crate::steps::plan::StepPlan;
 
 pub const DAEMON_JSON: &str = "/etc/docker/daemon.json";
 /// `dockerd --validate` exists from Docker Engine 23.

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::host::systemd::{self, Dropin, Service};
 use crate::host::{Action, Host};
 use crate::profile::Engine;
-use crate::steps::StepPlan;
+use crate::steps::plan::StepPlan;
 
 use super::daemon_json::{guard_tcp, tlsverify_of, unauthenticated_tcp};
 
@@ -111,7 +111,7 @@ fn plan_own_dropin(
     p: &mut StepPlan,
 ) -> Result<bool> {
     match want {
-        Some(w) => crate::steps::plan_write(
+        Some(w) => crate::steps::plan::plan_write(
             host,
             p,
             "engine.dropin",

@@ -18,7 +18,7 @@ use crate::host::docker::EngineVersion;
 use crate::host::systemd;
 use crate::profile::{Driver, Engine};
 
-use super::StepPlan;
+use crate::steps::plan::StepPlan;
 
 pub use daemon_json::DAEMON_JSON;
 pub use dropins::DROPIN;

@@ -5,7 +5,7 @@ use crate::error::{Refusal, Result};
 use crate::host::Host;
 use crate::host::fs::sha256_hex;
 use crate::profile::{Engine, Registry};
-use crate::steps::StepPlan;
+use crate::steps::plan::StepPlan;
 
 pub const CERTS_D: &str = "/etc/docker/certs.d";
 
@@ -24,7 +24,7 @@ pub fn plan(host: &Host, e: &Engine, p: &mut StepPlan) -> Result<bool> {
             continue;
         }
         let (text, n) = checked_ca(host, r, ca)?;
-        changed |= crate::steps::plan_write(
+        changed |= crate::steps::plan::plan_write(
             host,
             p,
             "engine.registry-ca",

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::host::systemd::{self, Service};
 use crate::host::{Action, Host};
 use crate::profile::Engine;
-use crate::steps::StepPlan;
+use crate::steps::plan::StepPlan;
 
 /// Plans reload, enable, restart or start, after the file changes already in `p`.
 pub fn plan(

@@ -11,7 +11,7 @@ use crate::host::block::{self, BlockDev, DevNum, Mount, Signature};
 use crate::host::cmd::Cmd;
 use crate::host::lvm::{self, Lvm, Pv};
 
-use super::{TAG, human};
+use super::volumes::{TAG, human};
 
 const MIN_BYTES: u64 = 1 << 30;
 

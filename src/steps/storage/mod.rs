@@ -14,30 +14,24 @@
 pub mod disk;
 pub mod overlay2;
 pub mod thinpool;
+pub mod volumes;
 
 use serde::Serialize;
 
-use crate::error::{Error, Refusal, Result};
+use crate::error::{Refusal, Result};
 use crate::host::cmd::Cmd;
 use crate::host::docker::EngineVersion;
 use crate::host::lvm::{self, Lvm};
 use crate::host::{Action, Host};
 use crate::profile::{Driver, Storage};
 
-use super::StepPlan;
+use crate::steps::plan::StepPlan;
 
 pub use thinpool::lvm_profile_text;
+pub use volumes::{
+    DATA_LV, DOCKER_ROOT, LVM_PROFILE, LVM_PROFILE_PATH, META_LV, POOL_LV, STATE_PATH, TAG, human,
+};
 
-pub const LVM_PROFILE: &str = "docker-thinpool";
-pub const LVM_PROFILE_PATH: &str = "/etc/lvm/profile/docker-thinpool.profile";
-/// Where the chosen driver is recorded for the engine step.
-pub const STATE_PATH: &str = "/var/lib/swarmnode/storage.json";
-pub const DOCKER_ROOT: &str = "/var/lib/docker";
-/// Tag on the VG and every LV swarmnode creates: a half-made volume with this tag is ours to finish.
-pub const TAG: &str = "swarmnode";
-pub const POOL_LV: &str = "thinpool";
-pub const META_LV: &str = "thinpoolmeta";
-pub const DATA_LV: &str = "dockerdata";
 /// devicemapper was removed in Docker Engine 25.0.
 const DEVICEMAPPER_REMOVED_IN: u32 = 25;
 
@@ -120,68 +114,6 @@ impl Recorded {
     }
 }
 
-pub fn human(b: u64) -> String {
-    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < U.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", U[i])
-    }
-}
-
-/// `lvcreate` of a tagged volume of `percent`% of the VG, wiping stale signatures where it lands.
-fn lvcreate(id: &str, why: &str, vg: &str, name: &str, percent: u32) -> Action {
-    Action::run(
-        id,
-        why,
-        Cmd::new("lvcreate").args([
-            "--yes",
-            "--wipesignatures",
-            "y",
-            "--addtag",
-            TAG,
-            "--name",
-            name,
-            "--extents",
-            &format!("{percent}%VG"),
-            vg,
-        ]),
-    )
-}
-
-fn other_layout(vg: &str, lv: &str, wanted: &str) -> Error {
-    Refusal::new(
-        "storage",
-        format!("volume group {vg}"),
-        format!(
-            "it already holds {vg}/{lv}, the layout of the other driver; it cannot be mixed with {wanted}"
-        ),
-    )
-    .remedy(format!(
-        "Pick the driver this node was provisioned with, or re-provision the disk (vgremove {vg}, then --wipe)"
-    ))
-    .into()
-}
-
-/// A volume named like ours that swarmnode did not make: never converted.
-fn foreign_lv(vg: &str, lv: &lvm::Lv, wanted: &str) -> Error {
-    Refusal::new(
-        "storage",
-        format!("{vg}/{}", lv.lv_name),
-        format!(
-            "it exists as a {} volume that swarmnode did not make (no '{TAG}' tag); turning it into {wanted} could lose its data",
-            lv.segtype
-        ),
-    )
-    .into()
-}
-
 /// What the storage step is asked to do, with the installed engine's version (read once per run
 /// by the caller: `dockerd --version` is slow on small machines).
 pub struct Request<'a> {
@@ -223,7 +155,7 @@ pub fn plan(host: &Host, req: &Request) -> Result<(StepPlan, Recorded)> {
         },
     };
     let text = serde_json::to_string_pretty(&rec).expect("serializable") + "\n";
-    crate::steps::plan_write(
+    crate::steps::plan::plan_write(
         host,
         &mut p,
         "storage.record",

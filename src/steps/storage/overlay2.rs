@@ -10,10 +10,10 @@ use crate::host::lvm::{self, Lvm};
 use crate::host::systemd;
 use crate::host::{Action, Host};
 use crate::profile::Storage;
-use crate::steps::StepPlan;
+use crate::steps::plan::StepPlan;
 
 use super::disk::{Surroundings, signatures};
-use super::{DATA_LV, DOCKER_ROOT, POOL_LV, TAG, foreign_lv, lvcreate, other_layout};
+use super::volumes::{DATA_LV, DOCKER_ROOT, POOL_LV, TAG, foreign_lv, lvcreate, other_layout};
 
 /// Where `--move-docker-data` mounts the new volume while it copies, and where the old tree is kept.
 pub const MOVE_MOUNT: &str = "/run/swarmnode/dockerdata";

@@ -9,9 +9,9 @@ use crate::host::cmd::Cmd;
 use crate::host::lvm::{Lv, Lvm};
 use crate::host::{Action, Host};
 use crate::profile::{Storage, ThinPool};
-use crate::steps::StepPlan;
+use crate::steps::plan::StepPlan;
 
-use super::{
+use super::volumes::{
     DATA_LV, LVM_PROFILE, LVM_PROFILE_PATH, META_LV, POOL_LV, TAG, foreign_lv, human, lvcreate,
     other_layout,
 };
@@ -25,7 +25,7 @@ pub fn plan(host: &Host, s: &Storage, lvm: &Lvm, p: &mut StepPlan) -> Result<()>
     if pool.is_none() {
         plan_creation(vg, &s.thinpool, lvm, p)?;
     }
-    crate::steps::plan_write(
+    crate::steps::plan::plan_write(
         host,
         p,
         "storage.lvm-profile",

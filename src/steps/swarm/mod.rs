@@ -16,7 +16,7 @@ use crate::error::{Error, Refusal, Result};
 use crate::host::swarm::{self, Info, JoinError, JoinSpec, JoinVia, SwarmOp, TokenFrom};
 use crate::host::{Action, Host};
 use crate::profile::{Role, Swarm, TokenSource};
-use crate::steps::StepPlan;
+use crate::steps::plan::StepPlan;
 
 use channel::{Channel, Reply, ask};
 pub use nodes::{Node, NodeLine, labels_to_set, parse_node_ls};
@@ -32,10 +32,10 @@ pub fn plan(h: &Host, sw: &Swarm) -> Result<StepPlan> {
             "the join token comes from the managers' plaintext Engine API (port {port}): anyone \
              on the network can take it, and root on the managers with it (allow_insecure_tcp)"
         )),
-        TokenSource::File { path } => drop(swarm::open_token_file(h, path)?),
+        TokenSource::File { path } => drop(swarm::open_token_file(&h.local(), path)?),
         _ => {}
     }
-    let info = swarm::info(h)?;
+    let info = swarm::info(&h.local())?;
     let st = &info.swarm;
     let member = !st.node_id.is_empty() || st.control_available;
     match st.local_node_state.as_str() {

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::host::cmd::CommandError;
 use crate::host::{Action, Host};
-use crate::steps::StepPlan;
+use crate::steps::plan::StepPlan;
 
 use super::channel::{Channel, Reply, ask};
 

@@ -1,0 +1,80 @@
+//! The volumes swarmnode makes and how it knows them: their names, the tag that proves them its
+//! own, the one `lvcreate`, the refusal of a volume named like one of them that is not its own,
+//! and sizes as people read them.
+
+use crate::error::{Error, Refusal};
+use crate::host::Action;
+use crate::host::cmd::Cmd;
+use crate::host::lvm;
+
+pub const LVM_PROFILE: &str = "docker-thinpool";
+pub const LVM_PROFILE_PATH: &str = "/etc/lvm/profile/docker-thinpool.profile";
+/// Where the chosen driver is recorded for the engine step.
+pub const STATE_PATH: &str = "/var/lib/swarmnode/storage.json";
+pub const DOCKER_ROOT: &str = "/var/lib/docker";
+/// Tag on the VG and every LV swarmnode creates: a half-made volume with this tag is ours to finish.
+pub const TAG: &str = "swarmnode";
+pub const POOL_LV: &str = "thinpool";
+pub const META_LV: &str = "thinpoolmeta";
+pub const DATA_LV: &str = "dockerdata";
+pub fn human(b: u64) -> String {
+    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < U.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", U[i])
+    }
+}
+
+/// `lvcreate` of a tagged volume of `percent`% of the VG, wiping stale signatures where it lands.
+pub fn lvcreate(id: &str, why: &str, vg: &str, name: &str, percent: u32) -> Action {
+    Action::run(
+        id,
+        why,
+        Cmd::new("lvcreate").args([
+            "--yes",
+            "--wipesignatures",
+            "y",
+            "--addtag",
+            TAG,
+            "--name",
+            name,
+            "--extents",
+            &format!("{percent}%VG"),
+            vg,
+        ]),
+    )
+}
+
+pub fn other_layout(vg: &str, lv: &str, wanted: &str) -> Error {
+    Refusal::new(
+        "storage",
+        format!("volume group {vg}"),
+        format!(
+            "it already holds {vg}/{lv}, the layout of the other driver; it cannot be mixed with {wanted}"
+        ),
+    )
+    .remedy(format!(
+        "Pick the driver this node was provisioned with, or re-provision the disk (vgremove {vg}, then --wipe)"
+    ))
+    .into()
+}
+
+/// A volume named like ours that swarmnode did not make: never converted.
+pub fn foreign_lv(vg: &str, lv: &lvm::Lv, wanted: &str) -> Error {
+    Refusal::new(
+        "storage",
+        format!("{vg}/{}", lv.lv_name),
+        format!(
+            "it exists as a {} volume that swarmnode did not make (no '{TAG}' tag); turning it into {wanted} could lose its data",
+            lv.segtype
+        ),
+    )
+    .into()
+}
