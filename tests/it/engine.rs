@@ -2,11 +2,9 @@
 //! docker.service drop-in fixes for the stock docker-ce unit, CentOS 7's docker package with its
 //! sysconfig files, and the seed's swarm.conf; restarts only when something changed.
 
-mod common;
+use crate::common::*;
 
-use common::*;
-
-const CA: &str = include_str!("fixtures/pki/registry-ca.crt");
+const CA: &str = include_str!("../fixtures/pki/registry-ca.crt");
 const CA_SHA256: &str = "830a3cf2c245c93b2cba1d0c649fad74a8ea1668fac6ada059552d6e80091e32";
 const STOCK_UNIT: &str = "[Unit]\nDescription=Docker Application Container Engine\n[Service]\nType=notify\nExecStart=/usr/bin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock\nExecReload=/bin/kill -s HUP $MAINPID\n";
 const SEED_DAEMON_JSON: &str = r#"{

@@ -3,11 +3,9 @@
 //! first-boot unit. Fake root without /run/systemd/system; `install` is the real one, and a fake
 //! `systemctl` that makes the symlinks `enable` would.
 
-mod common;
-
 use std::os::unix::fs::symlink;
 
-use common::*;
+use crate::common::*;
 
 const STOCK_UNIT: &str = "[Unit]\nDescription=Docker\n[Service]\nExecStart=/usr/bin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock\n";
 
@@ -35,7 +33,7 @@ fn kickstart_chroot() -> Fake {
     f.file("usr/lib/systemd/system/docker.service", STOCK_UNIT);
     f.file(
         "mnt/docker/registry/ca.crt",
-        include_str!("fixtures/pki/registry-ca.crt"),
+        include_str!("../fixtures/pki/registry-ca.crt"),
     );
     std::fs::write(f.fake.join("bin/systemctl"), FAKE_SYSTEMCTL).unwrap();
     symlink("/usr/bin/install", f.fake.join("bin/install")).unwrap();
@@ -108,7 +106,7 @@ fn offline_apply_installs_the_first_boot_and_a_second_run_changes_nothing() {
     assert_eq!(
         f.read("etc/systemd/system/swarmnode-firstboot.service")
             .unwrap(),
-        include_str!("../kickstart/swarmnode-firstboot.service")
+        include_str!("../../kickstart/swarmnode-firstboot.service")
     );
     for unit in ["docker.service", "swarmnode-firstboot.service"] {
         let l = f
@@ -201,8 +199,8 @@ fn offline_nfs_path_nothing_provides_is_refused() {
 
 #[test]
 fn the_example_kickstart_carries_the_post_snippet_verbatim() {
-    let post = include_str!("../kickstart/post.ks");
-    let node = include_str!("../kickstart/node.ks");
+    let post = include_str!("../../kickstart/post.ks");
+    let node = include_str!("../../kickstart/node.ks");
     let section = &post[post.find("\n%post").unwrap() + 1..];
     assert!(
         node.contains(section),
@@ -213,7 +211,7 @@ fn the_example_kickstart_carries_the_post_snippet_verbatim() {
 
 /// Runs post.ks's `fetch` function (the kickstart's own check) in bash.
 fn ks_fetch(url: &str, dest: &std::path::Path, sum: &str) -> std::process::Output {
-    let post = include_str!("../kickstart/post.ks");
+    let post = include_str!("../../kickstart/post.ks");
     let f = &post[post.find("\nfetch() {").unwrap()..];
     let f = &f[..f.find("\n}\n").unwrap() + 3];
     std::process::Command::new("bash")
@@ -264,7 +262,7 @@ fn the_kickstart_checks_downloads_against_sums_written_in_it() {
         stderr(&o)
     );
     // No sum is fetched from beside the files.
-    let post = include_str!("../kickstart/post.ks");
+    let post = include_str!("../../kickstart/post.ks");
     assert!(
         !post.contains(".sha256\""),
         "post.ks must not download a sum"

@@ -2,9 +2,7 @@
 //! change, naming the device as given and as resolved, and the reason. `--wipe` overrides only
 //! signatures on an unused device.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const DEV: &str = "/dev/disk/by-id/virtio-DATA1";
 

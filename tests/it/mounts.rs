@@ -1,11 +1,9 @@
 //! The mounts step on a booted node: NFS present, NFS, and answering a `stat -f` in time. A fake
 //! `stat` stands in for the server: answering, failing, or hanging (a dead server).
 
-mod common;
-
 use std::time::Instant;
 
-use common::*;
+use crate::common::*;
 
 const PROFILE: &str =
     r#"{"mounts": {"nfs": ["/home", "/project", "/mnt/docker"], "timeout_seconds": 1}}"#;

@@ -1,8 +1,6 @@
 //! Tier 2: profiles, usage errors and exit codes of the binary.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn usage_errors_exit_2() {
@@ -79,7 +77,7 @@ fn shipped_production_profile_on_a_booted_node_checks_the_nfs_mounts_first() {
     let f = Fake::new();
     f.file(
         "mnt/docker/registry/ca.crt",
-        include_str!("fixtures/pki/registry-ca.crt"),
+        include_str!("../fixtures/pki/registry-ca.crt"),
     );
     let o = f.plan_production();
     expect_code(&o, 65);

@@ -3,9 +3,7 @@
 //! durations 0). A change of any plan fails here until it is recorded on purpose:
 //! `SWARMNODE_BLESS=1 cargo test --test plans`, and the diff reviewed.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const DEV: &str = "/dev/disk/by-id/virtio-DATA1";
 const STOCK_UNIT: &str = "[Unit]\nDescription=Docker\n[Service]\nExecStart=/usr/bin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock\n";
@@ -111,7 +109,7 @@ fn production_profile_plans() {
     f.file("usr/lib/systemd/system/docker.service", STOCK_UNIT);
     f.file(
         "mnt/docker/registry/ca.crt",
-        include_str!("fixtures/pki/registry-ca.crt"),
+        include_str!("../fixtures/pki/registry-ca.crt"),
     );
     f.out("systemctl", "active\n");
     check(

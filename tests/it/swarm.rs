@@ -2,9 +2,7 @@
 //! answers of real engines, and recording fake `ssh`/`docker` for the manager channel.
 //! Joining for real is tier 3 (swarm-tests/).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const SSH_PROFILE: &str = r#"{"swarm": {
   "managers": ["10.77.0.1:2377"],

@@ -1,9 +1,7 @@
 //! Tier 2: the binary against a fake root with recording fake tools.
 //! Plans, commands issued (and their order), files written, refusals and exit codes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const DEV: &str = "/dev/disk/by-id/virtio-DATA1";
 

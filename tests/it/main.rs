@@ -1,0 +1,12 @@
+//! The binary against fake roots (tier 2), in one test binary: each module is one area, all of
+//! them share the fake root and its recording fake tools (common.rs).
+
+mod cli;
+mod common;
+mod engine;
+mod mounts;
+mod offline;
+mod plans;
+mod refusals;
+mod storage;
+mod swarm;
