@@ -138,8 +138,10 @@ fn chosen_steps(cli: &Cli, run: &Run, alone: Option<&'static Step>) -> Result<Ve
         }
         return Ok(vec![s]);
     }
-    let p = run.profile;
-    if p.storage.is_none() && p.engine.is_none() && p.mounts.is_none() && p.swarm.is_none() {
+    let asked = STEPS
+        .iter()
+        .any(|s| !s.section.is_empty() && (s.wanted)(run));
+    if !asked {
         return Err(Refusal::new(
             cli.command.name(),
             "the profile",

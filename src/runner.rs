@@ -16,15 +16,17 @@ const MAX_ROUNDS: usize = 3;
 /// One step: its name, whether the profile asks for it, how it plans, and how its errors read.
 pub struct Step {
     pub name: &'static str,
-    /// The profile key that asks for the step (`storage`, `engine`, `mounts`, `swarm`).
+    /// The profile key that asks for the step (`storage`, `engine`, `mounts`, `swarm`), for
+    /// messages; empty for a step no profile section asks for (firstboot).
     pub section: &'static str,
+    /// Whether this run takes the step (the profile has its section; firstboot: offline).
     pub wanted: fn(&Run) -> bool,
     pub plan: fn(&Host, &Run) -> Result<StepPlan>,
     /// Turns typed host errors into what the person reads (identity for most steps).
     pub explain: fn(Error) -> Error,
 }
 
-/// Every step, in the order a node is built.
+/// Every step, in the order a node is built: the order they run in.
 pub const STEPS: &[Step] = &[
     Step {
         name: "storage",
@@ -73,7 +75,7 @@ pub fn run_steps(host: &Host, run: &Run, steps: &[&Step], report: &mut Report) -
     for s in steps {
         let started = Instant::now();
         let r = if run.planning {
-            (s.plan)(host, run).map(|p| {
+            plan_step(host, run, s).map(|p| {
                 report.steps.push(StepReport::from_plan(&p, status_of(&p)));
             })
         } else {
@@ -87,6 +89,13 @@ pub fn run_steps(host: &Host, run: &Run, steps: &[&Step], report: &mut Report) -
     Ok(())
 }
 
+/// The step's plan, under the step's name whatever the plan calls itself.
+fn plan_step(host: &Host, run: &Run, s: &Step) -> Result<StepPlan> {
+    let mut p = (s.plan)(host, run)?;
+    p.step = s.name;
+    Ok(p)
+}
+
 fn status_of(p: &StepPlan) -> &'static str {
     match &p.skipped {
         Some(_) if p.deferred => "deferred",
@@ -97,7 +106,7 @@ fn status_of(p: &StepPlan) -> &'static str {
 
 /// observe → plan → apply, then observe again; repeat until nothing is left to do.
 fn apply(host: &Host, run: &Run, s: &Step, report: &mut Report) -> Result<()> {
-    let mut p = (s.plan)(host, run)?;
+    let mut p = plan_step(host, run, s)?;
     let mut sr = StepReport::from_plan(&p, "converged");
     sr.actions.clear();
     if p.skipped.is_some() {
@@ -123,7 +132,7 @@ fn apply(host: &Host, run: &Run, s: &Step, report: &mut Report) -> Result<()> {
             report.steps[idx].status = "failed";
             return Err(e);
         }
-        p = (s.plan)(host, run)?;
+        p = plan_step(host, run, s)?;
         report.steps[idx].observed_again(&p);
     }
     if !report.steps[idx].actions.is_empty() {

@@ -638,7 +638,51 @@ fn a_restart_that_fails_with_the_new_configuration_puts_the_old_one_back() {
     std::fs::create_dir_all(f.fake.join("rc")).unwrap();
     let o = f.run(&["plan", "--profile", &p]);
     assert!(
-        stdout(&o).contains("if it fails: remove /etc/systemd/system/docker.service.d/swarmnode.conf, put back the previous /etc/docker/daemon.json, `systemctl daemon-reload`, `systemctl reset-failed docker.service`, then run it again"),
+        stdout(&o).contains("if it fails: remove /etc/systemd/system/docker.service.d/swarmnode.conf, put back the previous /etc/docker/daemon.json, remove /var/lib/swarmnode/engine.pending, `systemctl daemon-reload`, `systemctl reset-failed docker.service`, then run it again"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn a_run_killed_after_the_new_configuration_still_restarts_docker_next_time() {
+    let f = node();
+    let p = profile(&f, r#"{"hosts": ["unix:///var/run/docker.sock"]}"#);
+    // Killed right after daemon.json is written: no reload, no restart yet.
+    let o = f.run_env(
+        &["engine", "--profile", &p],
+        &[("SWARMNODE_FAILPOINT", "engine.daemon-json")],
+    );
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(o.status.signal(), Some(9), "{}", stderr(&o));
+    assert!(f.read("etc/docker/daemon.json").is_some());
+    assert_eq!(
+        f.read("var/lib/swarmnode/engine.pending").as_deref(),
+        Some("reload\nrestart\n"),
+        "the owed restart was noted before the first change"
+    );
+    // The next run finds daemon.json as wanted, and still reloads and restarts.
+    f.next_run();
+    let o = f.run(&["engine", "--profile", &p]);
+    expect_code(&o, 0);
+    let sc: Vec<String> = f
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("systemctl") && !c.contains("is-active"))
+        .collect();
+    assert_eq!(
+        sc,
+        ["systemctl daemon-reload", "systemctl restart docker"],
+        "{}",
+        stdout(&o)
+    );
+    assert!(f.read("var/lib/swarmnode/engine.pending").is_none());
+    // And then nothing is owed.
+    f.next_run();
+    let o = f.run(&["engine", "--profile", &p]);
+    expect_code(&o, 0);
+    assert!(
+        stdout(&o).contains("engine: converged: nothing to do"),
         "{}",
         stdout(&o)
     );

@@ -8,6 +8,12 @@ use crate::host::{Action, Host};
 use crate::profile::Engine;
 use crate::steps::plan::StepPlan;
 
+/// A restart (and reload) this step still owes docker: written before the first change that
+/// needs one, removed after it. A run killed in between finds it and does what is owed, so a
+/// crash never leaves docker running on its old configuration. Its text is `reload` and/or
+/// `restart`, one per line.
+pub const PENDING: &str = "/var/lib/swarmnode/engine.pending";
+
 /// Plans reload, enable, restart or start, after the file changes already in `p`.
 pub fn plan(
     host: &Host,
@@ -17,13 +23,6 @@ pub fn plan(
     units_changed: bool,
     p: &mut StepPlan,
 ) -> Result<()> {
-    if units_changed && host.systemd_running() {
-        p.actions.push(Action::run(
-            "engine.daemon-reload",
-            "docker.service changed",
-            systemd::daemon_reload(),
-        ));
-    }
     if host.offline().is_some() {
         // Nothing runs yet in a kickstart %post: enabled, docker starts at boot.
         p.facts.push(
@@ -36,28 +35,60 @@ pub fn plan(
                 systemd::offline(host, &["enable", "docker.service"]),
             ));
         }
+        return Ok(());
     }
-    if host.systemd_running() && svc.unit.is_some() {
-        plan_running(host, e, config_changed || units_changed, units_changed, p)?;
+    let owed = host.read_text(PENDING)?.unwrap_or_default();
+    let reload = units_changed || owed.lines().any(|l| l == "reload");
+    if reload {
+        p.actions.push(Action::run(
+            "engine.daemon-reload",
+            "docker.service changed",
+            systemd::daemon_reload(),
+        ));
+    }
+    if svc.unit.is_some() {
+        let owed_restart = owed.lines().any(|l| l == "restart");
+        plan_running(
+            host,
+            e,
+            config_changed || units_changed,
+            owed_restart,
+            reload,
+            p,
+        )?;
     }
     Ok(())
 }
 
-/// Restart only what changed, only when running; start when asked.
+/// Restart only what changed (or what an interrupted run still owes), only when running; start
+/// when asked.
 fn plan_running(
     host: &Host,
     e: &Engine,
     changed: bool,
-    units_changed: bool,
+    owed: bool,
+    reload: bool,
     p: &mut StepPlan,
 ) -> Result<()> {
     let active = systemd::is_active(host, "docker")?;
-    if active && changed {
-        let undo = undo_of(&p.actions, units_changed);
+    if active && (changed || owed) {
+        if changed && !owed {
+            let text = if reload {
+                "reload\nrestart\n"
+            } else {
+                "restart\n"
+            };
+            p.actions.insert(0, pending_note(text));
+        }
+        let undo = undo_of(&p.actions, reload);
         p.actions.push(
             Action::run(
                 "engine.restart",
-                "docker's configuration changed",
+                if changed {
+                    "docker's configuration changed"
+                } else {
+                    "an interrupted run changed docker's configuration and did not restart it"
+                },
                 systemd::online(&["restart", "docker"]),
             )
             .or_else_undo(undo),
@@ -72,12 +103,30 @@ fn plan_running(
         p.facts
             .push("docker is running and its configuration is unchanged: not restarted".into());
     }
+    if owed || (active && changed) {
+        p.actions.push(Action::remove(
+            "engine.pending-done",
+            "docker runs on its configuration now",
+            PENDING,
+        ));
+    }
     Ok(())
+}
+
+fn pending_note(text: &str) -> Action {
+    Action::write(
+        "engine.pending",
+        "note the restart owed, before the first change (a crash in between does not lose it)",
+        PENDING,
+        0o600,
+        text.to_string(),
+        None,
+    )
 }
 
 /// What puts back the files this step changes, last change first (then a daemon-reload when
 /// units changed): the running docker must never be left unable to start.
-fn undo_of(actions: &[Action], units_changed: bool) -> Vec<Action> {
+fn undo_of(actions: &[Action], reload: bool) -> Vec<Action> {
     use crate::host::Effect;
     let mut undo: Vec<Action> = actions
         .iter()
@@ -103,7 +152,7 @@ fn undo_of(actions: &[Action], units_changed: bool) -> Vec<Action> {
             _ => None,
         })
         .collect();
-    if units_changed {
+    if reload {
         undo.push(Action::run(
             "engine.undo",
             "put back",
