@@ -93,7 +93,7 @@ N3B=$(nid 3)
 check "stale: a new node ID" [ -n "$N3B" ] && [ "$N3B" != "$N3" ]
 check "stale: the old entry is gone from the manager" bash -c "! docker -H unix://$R/n1/docker.sock node ls -q | grep -qx '$N3'"
 check "stale: the new entry is labelled" [ "$(labels_of "$N3B")" = '{"function":"production"}' ]
-check "stale: the removal was planned and shown" grep -q "node rm $N3" "$OUT/n3-stale.out"
+check "stale: the removal was planned and shown" grep -q "node rm -- $N3" "$OUT/n3-stale.out"
 
 # ---- 4b. a member whose only manager is away: waited for, never left; converges when it is back
 echo "== the only manager away (node 2)"

@@ -348,6 +348,8 @@ enum Attempt {
     Stop(Error),
     /// Less time is left than a join request may take: stop before the deadline, not after.
     OutOfTime,
+    /// The node is not inactive (any more): not this attempt's to join.
+    NotInactive(String),
 }
 
 /// Less time than this left: no new attempt (it could only be cut off by the deadline).
@@ -380,6 +382,13 @@ fn join(host: &Local, spec: &JoinSpec) -> Result<()> {
                     return Err(e);
                 }
                 Err(Attempt::OutOfTime) => break 'rounds,
+                Err(Attempt::NotInactive(state)) => {
+                    tracing::info!(
+                        "swarm: the node is {state} now, not inactive: no join; the next \
+                         observation decides"
+                    );
+                    return Ok(());
+                }
                 Err(Attempt::Retry(why)) => {
                     tracing::info!("swarm: manager {}: {why}; trying on", via.manager);
                     last = format!("manager {}: {why}", via.manager);
@@ -468,6 +477,12 @@ fn attempt(
     if *posted && left < DOCKERD_JOIN_WAIT {
         return Err(Attempt::OutOfTime);
     }
+    // Only an inactive node is joined: one that is anything else now (a member that got its
+    // identity meanwhile, a join still going on) is left to the next observation, never touched.
+    let st = info(host).map_err(Attempt::Stop)?.swarm;
+    if st.local_node_state != "inactive" {
+        return Err(Attempt::NotInactive(st.local_node_state));
+    }
     let token = fetch_token(host, via, left)?;
     let digest = token.ca_digest();
     if let Some(pin) = spec.ca_hash.as_ref().filter(|pin| **pin != digest) {
@@ -483,7 +498,6 @@ fn attempt(
     let mut body = join_body(spec, via, token);
     // dockerd gives up on its own after ~20 s; allow for that plus slack.
     let timeout = left.max(Duration::from_secs(5)) + Duration::from_secs(30);
-    *posted = true;
     let sent = host
         .engine()
         .request("POST", "/swarm/join", Some(&body), timeout);
@@ -492,7 +506,7 @@ fn attempt(
     if r.status == 200 {
         return Ok(());
     }
-    read_refusal(host, via, r.status, r.message(), deadline)
+    read_refusal(host, via, r.status, r.message(), deadline, posted)
 }
 
 /// The join request's body. Sized once: a buffer that grows leaves copies of the token behind
@@ -524,6 +538,7 @@ fn read_refusal(
     status: u16,
     msg: String,
     deadline: Instant,
+    posted: &mut bool,
 ) -> Result<(), Attempt> {
     let low = msg.to_ascii_lowercase();
     let definitive = [
@@ -542,6 +557,8 @@ fn read_refusal(
     }
     if low.contains("timeout was reached before node") || low.contains("continue in the background")
     {
+        // dockerd took the join and goes on with it: from here on it is this run's join.
+        *posted = true;
         return follow_background_join(host, deadline);
     }
     if low.contains("already part of a swarm") {
@@ -617,33 +634,45 @@ pub enum Fault {
 }
 
 pub fn classify(code: i32, stderr: &str) -> Fault {
-    const AUTH: [&str; 6] = [
+    // ssh's own failures (exit 255): its exact words for a key or host key it will not accept.
+    const SSH_AUTH: [&str; 3] = [
         "Host key verification failed",
         "REMOTE HOST IDENTIFICATION HAS CHANGED",
-        "Permission denied",
-        "x509:",
-        "tls: ",
-        "certificate",
+        "Permission denied (",
     ];
-    const GONE: [&str; 11] = [
+    // The docker CLI against a manager: a manager that is there but cannot serve now (its raft,
+    // its own TLS to the leader), which says nothing of our credentials ...
+    const BUSY: [&str; 2] = [
+        "rpc error: code = Unavailable",
+        "rpc error: code = DeadlineExceeded",
+    ];
+    // ... or out of reach.
+    const GONE: [&str; 9] = [
         "Connection refused",
         "connection refused",
         "Connection reset",
         "connection reset",
-        "Connection closed",
-        "Connection timed out",
         "No route to host",
+        "i/o timeout",
         "Cannot connect to the Docker daemon",
         "error during connect",
         "This node is not a swarm manager",
-        "rpc error: code = Unavailable",
     ];
-    if AUTH.iter().any(|a| stderr.contains(a)) {
-        Fault::NotAuthenticated
-    } else if code == 255 || code == 127 || GONE.iter().any(|g| stderr.contains(g)) {
-        Fault::Unavailable
-    } else {
-        Fault::Other
+    // ... a certificate either side will not accept, or a user docker will not serve ...
+    const REJECTED: [&str; 4] = [
+        "x509:",
+        "tls: ",
+        "certificate",
+        "permission denied while trying to connect to the Docker daemon",
+    ];
+    let has = |words: &[&str]| words.iter().any(|w| stderr.contains(w));
+    match code {
+        255 if has(&SSH_AUTH) => Fault::NotAuthenticated,
+        255 | 127 => Fault::Unavailable,
+        _ if has(&BUSY) => Fault::Unavailable,
+        _ if has(&REJECTED) => Fault::NotAuthenticated,
+        _ if has(&GONE) => Fault::Unavailable,
+        _ => Fault::Other,
     }
 }
 
@@ -844,6 +873,17 @@ mod tests {
                 NotAuthenticated,
             ),
             (1, "Error: No such node: xyz\n", Other),
+            (
+                1,
+                "Error response from daemon: rpc error: code = Unavailable desc = connection error: desc = \"transport: authentication handshake failed: tls: first record does not look like a TLS handshake\"\n",
+                Unavailable,
+            ),
+            (126, "bash: /usr/bin/docker: Permission denied\n", Other),
+            (
+                1,
+                "permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock\n",
+                NotAuthenticated,
+            ),
         ];
         for (code, err, want) in cases {
             assert_eq!(classify(code, err), want, "{code} {err}");

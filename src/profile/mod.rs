@@ -283,6 +283,14 @@ fn default_tcp_port() -> Port {
     Port::new(2375)
 }
 
+/// A login name as ssh sends it: letters, digits, `_ . -`, not starting with `-`, at most 32.
+fn is_user_name(u: &str) -> bool {
+    (1..=32).contains(&u.len())
+        && !u.starts_with('-')
+        && u.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
 /// `HOST[:PORT]` as in image names: a DNS name (labels of letters, digits and inner dashes), an
 /// IPv4 address or `[IPv6]`, and an optional port 1-65535. Never `/`, `..` or anything else that
 /// would make it more than one directory name.
@@ -437,6 +445,12 @@ impl Swarm {
                      gives root to anyone on the network; use ssh or tls, or set \
                      allow_insecure_tcp: true"
                         .into(),
+                );
+            }
+            TokenSource::Ssh { user, .. } if !is_user_name(user) => {
+                return err(
+                    "token.user",
+                    format!("'{user}' is not a user name (letters, digits, _ . -; not first -)"),
                 );
             }
             TokenSource::File { path } if !path.starts_with('/') => {

@@ -223,7 +223,7 @@ fn active(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
         for l in &set {
             args.extend(["--label-add", l.as_str()]);
         }
-        args.push(&node.id);
+        args.extend(["--", &node.id]);
         p.actions.push(Action::run(
             "swarm.labels",
             format!("labels missing or different: {}", set.join(" ")),
@@ -255,11 +255,11 @@ fn check_role(sw: &Swarm, node: &Node, info: &Info, p: &mut StepPlan) {
     let st = &info.swarm;
     if let Some(n) = st.managers.filter(|_| st.control_available) {
         p.facts.push(format!("{n} manager(s) in the cluster"));
-        if n % 2 == 0 {
+        if n > 0 && n % 2 == 0 {
             p.warnings.push(format!(
                 "{n} managers: an even number tolerates no more failures than {} (quorum \
                  needs a majority); add or remove one",
-                n - 1
+                n.saturating_sub(1)
             ));
         }
     }
@@ -270,7 +270,7 @@ fn inspect_self<'a>(h: &Host, sw: &'a Swarm, info: &Info) -> Result<(Channel<'a>
     let id = &info.swarm.node_id;
     let mut tried = Vec::new();
     for ch in Channel::all(sw) {
-        let cmd = ch.docker(h, &["node", "inspect", id]);
+        let cmd = ch.docker(h, &["node", "inspect", "--", id]);
         match ask(h, &ch, &cmd)? {
             Reply::Out(text) => {
                 let mut nodes: Vec<Node> = crate::host::cmd::parse_json(&cmd, &text)?;

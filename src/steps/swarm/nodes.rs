@@ -103,7 +103,7 @@ pub fn plan_stale(h: &Host, ch: &Channel, me: &Node, p: &mut StepPlan) -> Result
                 n.id, n.id
             ));
         } else {
-            let cmd = ch.docker(h, &["node", "rm", &n.id]);
+            let cmd = ch.docker(h, &["node", "rm", "--", &n.id]);
             p.actions.push(Action::run(
                 "swarm.remove-stale",
                 format!("a Down node with this hostname ({hostname}) and another ID"),
