@@ -87,7 +87,7 @@ fn execute(cli: &Cli, report: &mut Report) -> Result<()> {
         None
     } else {
         Some(host::lock::acquire(
-            &host.path_nofollow(host::lock::LOCK_PATH),
+            &host.path_nofollow(host::lock::LOCK_PATH)?,
         )?)
     };
     let alone = alone_step(&cli.command);
@@ -160,7 +160,15 @@ fn load_profile(cli: &Cli) -> Result<Profile> {
     let args = cli.command.storage_args();
     let (path, explicit): (PathBuf, bool) = match &cli.profile {
         Some(p) => (p.clone(), true),
-        None => (host::fs::under(&cli.root, DEFAULT_PROFILE), false),
+        None => (
+            host::fs::in_root(&cli.root, DEFAULT_PROFILE, true).map_err(|e| {
+                Error::io(
+                    format!("cannot resolve {DEFAULT_PROFILE} inside the root"),
+                    e,
+                )
+            })?,
+            false,
+        ),
     };
     let profile = if explicit || path.exists() {
         Profile::load(&path)?

@@ -8,11 +8,11 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::fs::{in_root, under};
+use super::fs::in_root;
 
 /// A host path under `root`, resolved inside it.
-fn at(root: &Path, host_path: &str) -> std::path::PathBuf {
-    in_root(root, host_path, true).unwrap_or_else(|_| under(root, host_path))
+fn at(root: &Path, host_path: &str) -> io::Result<std::path::PathBuf> {
+    in_root(root, host_path, true)
 }
 
 /// A device number, `major:minor`.
@@ -88,7 +88,7 @@ fn read_trim(p: &Path) -> io::Result<String> {
 
 /// Reads `ROOT/sys/class/block/NAME`. `None` when the kernel has no such block device.
 pub fn probe(root: &Path, name: &str) -> io::Result<Option<BlockDev>> {
-    let dir = at(root, &format!("/sys/class/block/{name}"));
+    let dir = at(root, &format!("/sys/class/block/{name}"))?;
     if !dir.exists() {
         return Ok(None);
     }
@@ -141,7 +141,7 @@ fn read_holders(root: &Path, devdir: &Path, depth: u32) -> io::Result<Vec<Holder
     }
     let mut out = Vec::new();
     for h in sorted_entries(&devdir.join("holders"))? {
-        let hdir = at(root, &format!("/sys/class/block/{h}"));
+        let hdir = at(root, &format!("/sys/class/block/{h}"))?;
         let dev = parse_devnum(&read_trim(&hdir.join("dev"))?)
             .ok_or_else(|| io::Error::other(format!("unreadable {}/dev", hdir.display())))?;
         let dm_name = read_trim(&hdir.join("dm/name")).ok();
@@ -216,7 +216,7 @@ pub fn read_mounts(root: &Path) -> io::Result<Vec<Mount>> {
     Ok(parse_mountinfo(&fs::read_to_string(at(
         root,
         "/proc/self/mountinfo",
-    ))?))
+    )?)?))
 }
 
 /// File names of active swap areas from `/proc/swaps`.
@@ -229,7 +229,7 @@ pub fn parse_swaps(text: &str) -> Vec<String> {
 }
 
 pub fn read_swaps(root: &Path) -> io::Result<Vec<String>> {
-    match fs::read_to_string(at(root, "/proc/swaps")) {
+    match fs::read_to_string(at(root, "/proc/swaps")?) {
         Ok(t) => Ok(parse_swaps(&t)),
         Err(e) => Err(e),
     }

@@ -85,23 +85,31 @@ pub fn in_root(root: &Path, host_path: &str, follow_last: bool) -> io::Result<Pa
     todo.reverse();
     let mut done: Vec<String> = Vec::new();
     let mut hops = 0;
-    let mut missing = false;
+    // From this many components on, nothing exists: they are taken as they are.
+    let mut missing_from: Option<usize> = None;
     while let Some(c) = todo.pop() {
         match c.as_str() {
             "." => continue,
             ".." => {
                 done.pop();
+                // Back in a directory that exists: its next components are checked again.
+                if missing_from.is_some_and(|m| done.len() <= m) {
+                    missing_from = None;
+                }
                 continue;
             }
             _ => {}
         }
         done.push(c);
-        if missing || (!follow_last && todo.is_empty()) {
+        if missing_from.is_some() || (!follow_last && todo.is_empty()) {
             continue;
         }
         let here = root.join(done.join("/"));
         match fs::symlink_metadata(&here) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => missing = true,
+            // Nothing there, or under something that is not a directory: no link can follow.
+            Err(e) if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(20) => {
+                missing_from = Some(done.len() - 1)
+            }
             Err(e) => return Err(e),
             Ok(m) if m.file_type().is_symlink() => {
                 hops += 1;
@@ -344,6 +352,25 @@ mod tests {
             in_root(&r, "/etc/token", true).unwrap(),
             r.join("etc/shadow")
         );
+        // Under a regular file nothing exists, and the link that led there is not followed again.
+        fs::create_dir_all(r.join("tmp")).unwrap();
+        fs::write(r.join("tmp/X"), b"a file").unwrap();
+        fs::create_dir_all(r.join("var/lib")).unwrap();
+        symlink("/tmp/X", r.join("var/lib/swarmnode")).unwrap();
+        assert_eq!(
+            in_root(&r, "/var/lib/swarmnode/report.json", true).unwrap(),
+            r.join("tmp/X/report.json")
+        );
+        // `..` out of a missing directory checks what follows again.
+        symlink(&outside, r.join("etc/docker2")).unwrap();
+        assert_eq!(
+            in_root(&r, "/nope/../etc/docker2/x", true).unwrap(),
+            r.join(outside.strip_prefix("/").unwrap()).join("x")
+        );
+        // A loop is an error, never a path.
+        symlink("loop2", r.join("etc/loop1")).unwrap();
+        symlink("loop1", r.join("etc/loop2")).unwrap();
+        assert!(in_root(&r, "/etc/loop1/x", true).is_err());
         // With / as the root it is the file the kernel would open.
         assert_eq!(
             in_root(Path::new("/"), "/proc/self/../self/comm", true)

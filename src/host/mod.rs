@@ -253,26 +253,32 @@ impl Host {
     }
 
     /// The real location of a host path (`/etc/fstab` → `ROOT/etc/fstab`), resolved inside the
-    /// root: a symlink under the root never leads out of it (see [`fs::in_root`]).
-    pub fn path(&self, host_path: &str) -> PathBuf {
-        fs::in_root(&self.root, host_path, true)
-            .unwrap_or_else(|_| fs::under(&self.root, host_path))
+    /// root: a symlink under the root never leads out of it (see [`fs::in_root`]). A path that
+    /// cannot be resolved (a symlink loop) is an error, never a guess.
+    pub fn path(&self, host_path: &str) -> Result<PathBuf> {
+        fs::in_root(&self.root, host_path, true).map_err(|e| self.unresolved(host_path, e))
     }
 
     /// Like [`Host::path`], but a final symlink is not followed: the link itself (to open with
-    /// `O_NOFOLLOW`, so that a link is refused rather than followed).
-    pub fn path_nofollow(&self, host_path: &str) -> PathBuf {
-        fs::in_root(&self.root, host_path, false)
-            .unwrap_or_else(|_| fs::under(&self.root, host_path))
+    /// `O_NOFOLLOW`, so that a link is refused rather than followed, or to rename it).
+    pub fn path_nofollow(&self, host_path: &str) -> Result<PathBuf> {
+        fs::in_root(&self.root, host_path, false).map_err(|e| self.unresolved(host_path, e))
+    }
+
+    fn unresolved(&self, host_path: &str, e: std::io::Error) -> Error {
+        Error::io(
+            format!("cannot resolve {host_path} inside {}", self.root.display()),
+            e,
+        )
     }
 
     /// The path to give to a tool that runs on this host (`mount ... ROOT/var/lib/docker`).
-    pub fn tool_path(&self, host_path: &str) -> String {
-        self.path(host_path).to_string_lossy().into_owned()
+    pub fn tool_path(&self, host_path: &str) -> Result<String> {
+        Ok(self.path(host_path)?.to_string_lossy().into_owned())
     }
 
     pub fn read_text(&self, host_path: &str) -> Result<Option<String>> {
-        let p = self.path(host_path);
+        let p = self.path(host_path)?;
         fs::read_opt(&p)
             .map(|o| o.map(|b| String::from_utf8_lossy(&b).into_owned()))
             .map_err(|e| Error::io(format!("cannot read {}", p.display()), e))
@@ -280,20 +286,23 @@ impl Host {
 
     /// The local Docker engine's API socket: `DOCKER_HOST` when it names a unix socket, else
     /// /var/run/docker.sock under the root.
-    pub fn engine(&self) -> engine_api::Engine {
+    pub fn engine(&self) -> Result<engine_api::Engine> {
         let from_env = std::env::var("DOCKER_HOST")
             .ok()
             .and_then(|h| h.strip_prefix("unix://").map(PathBuf::from));
-        engine_api::Engine::at(&from_env.unwrap_or_else(|| self.path("/var/run/docker.sock")))
+        Ok(engine_api::Engine::at(&match from_env {
+            Some(p) => p,
+            None => self.path("/var/run/docker.sock")?,
+        }))
     }
 
     /// What the swarm effects and observations need of the host.
-    pub fn local(&self) -> swarm::Local<'_> {
-        swarm::Local {
-            engine: self.engine(),
+    pub fn local(&self) -> Result<swarm::Local<'_>> {
+        Ok(swarm::Local {
+            engine: self.engine()?,
             runner: &self.runner,
             root: &self.root,
-        }
+        })
     }
 
     /// Is systemd the running init of this system (not in a kickstart %post chroot)?
@@ -310,7 +319,7 @@ impl Host {
     /// Saves swarmnode's own state (report, records) atomically, readable by root only:
     /// bookkeeping, not a planned change.
     pub fn write_state(&self, host_path: &str, content: &str) -> Result<()> {
-        let p = self.path(host_path);
+        let p = self.path(host_path)?;
         fs::atomic_write(&p, content.as_bytes(), 0o600, fs::ModePolicy::Exact, false)
             .map(|_| ())
             .map_err(|e| Error::io(format!("cannot write {}", p.display()), e))
@@ -330,7 +339,7 @@ impl Host {
     /// create, the administrator's version is kept as NAME.swarmnode.orig; a file it is about to
     /// create is recorded first (so a crash in between never makes swarmnode's file an "original").
     fn write_file(&self, host_path: &str, content: &str, mode: u32) -> Result<()> {
-        let p = self.path(host_path);
+        let p = self.path(host_path)?;
         let mut created = self.created()?;
         let mine = created.iter().any(|c| c == host_path);
         if !mine && std::fs::symlink_metadata(&p).is_err() {
@@ -424,7 +433,7 @@ impl Host {
                 ..
             } => self.write_file(path, content, *mode)?,
             Effect::Rename { from, to } => {
-                let (a, b) = (self.path_nofollow(from), self.path_nofollow(to));
+                let (a, b) = (self.path_nofollow(from)?, self.path_nofollow(to)?);
                 std::fs::rename(&a, &b)
                     .and_then(|_| fs::sync_dir_of(&b))
                     .map_err(|e| {
@@ -436,7 +445,7 @@ impl Host {
             }
             Effect::Mkdir { path, mode } => {
                 // Only a directory made here gets the mode: an existing one keeps its own.
-                let p = self.path(path);
+                let p = self.path(path)?;
                 if !p.is_dir() {
                     std::fs::DirBuilder::new()
                         .recursive(true)
@@ -451,7 +460,7 @@ impl Host {
                 }
             }
             Effect::Remove { path } => {
-                let p = self.path_nofollow(path);
+                let p = self.path_nofollow(path)?;
                 match std::fs::remove_file(&p) {
                     Ok(()) => fs::sync_dir_of(&p)
                         .map_err(|e| Error::io(format!("cannot sync {}", p.display()), e))?,
@@ -461,7 +470,7 @@ impl Host {
                     }
                 }
             }
-            Effect::Swarm(op) => swarm::execute(&self.local(), op)?,
+            Effect::Swarm(op) => swarm::execute(&self.local()?, op)?,
         }
         Ok(())
     }
@@ -471,10 +480,13 @@ impl Host {
 /// process is chrooted (Anaconda's %post: /run is the installer's, so /run/systemd/system exists).
 fn offline_reason(root: &Path) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
-    if !fs::under(root, "/run/systemd/system").is_dir() {
+    let inside = |p: &str| fs::in_root(root, p, true).ok();
+    if !inside("/run/systemd/system").is_some_and(|p| p.is_dir()) {
         return Some("systemd is not running (no /run/systemd/system)".into());
     }
-    let comm = std::fs::read_to_string(root.join("proc/1/comm")).unwrap_or_default();
+    let comm = inside("/proc/1/comm")
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default();
     if !comm.is_empty() && comm.trim() != "systemd" {
         return Some(format!("PID 1 is {}, not systemd", comm.trim()));
     }

@@ -141,7 +141,7 @@ pub fn read_service(host: &Host, name: &str) -> Result<Service> {
             unit = Some((u, text));
         }
         let dd = format!("{d}/{name}.d");
-        let Ok(rd) = std::fs::read_dir(host.path(&dd)) else {
+        let Ok(rd) = std::fs::read_dir(host.path(&dd)?) else {
             continue;
         };
         let mut names: Vec<String> = rd

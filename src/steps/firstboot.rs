@@ -35,14 +35,14 @@ pub fn plan(h: &Host, effective: &Profile) -> Result<StepPlan> {
         0o644,
         UNIT.to_string(),
     )?;
-    if std::fs::symlink_metadata(h.path(WANTS_PATH)).is_err() {
+    if std::fs::symlink_metadata(h.path_nofollow(WANTS_PATH)?).is_err() {
         p.actions.push(Action::run(
             "firstboot.enable",
             "run at the next boot",
             systemd::offline(h, &["enable", UNIT_NAME]),
         ));
     }
-    if h.path(STAMP_PATH).exists() {
+    if h.path(STAMP_PATH)?.exists() {
         p.warnings.push(format!(
             "{STAMP_PATH} exists: the first-boot unit will not run; remove it to run it again"
         ));
@@ -57,7 +57,7 @@ pub fn plan(h: &Host, effective: &Profile) -> Result<StepPlan> {
 fn plan_binary(h: &Host, p: &mut StepPlan) -> Result<()> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::io("firstboot: cannot find swarmnode's own binary", e))?;
-    let installed = h.path(BIN_PATH);
+    let installed = h.path(BIN_PATH)?;
     // Sizes first: hashing is only needed when they agree.
     let len = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).ok();
     let hash = |p: &std::path::Path| std::fs::read(p).ok().map(|b| sha256_hex(&b));

@@ -95,7 +95,7 @@ pub fn plan(h: &Host, m: &Mounts, offline: bool) -> Result<StepPlan> {
     let mut problems = Problems::default();
     if offline {
         for path in &m.nfs {
-            provided(h, &fstab, path, &mut p, &mut problems);
+            provided(h, &fstab, path, &mut p, &mut problems)?;
         }
         if problems.refused.is_empty() {
             p.facts.push(
@@ -124,7 +124,7 @@ fn check_online(
     for path in &m.nfs {
         // The last mount on a path is the one that is seen.
         match mounts.iter().rev().find(|x| x.mount_point == *path) {
-            None => unmounted(h, fstab, path, problems),
+            None => unmounted(h, fstab, path, problems)?,
             Some(mt) if !is_nfs(&mt.fstype) => problems.refused.push(format!(
                 "{path} is {} from {}, not NFS",
                 mt.fstype, mt.source
@@ -156,10 +156,10 @@ fn check_online(
 }
 
 /// A path that is not mounted: later (fstab or a mount unit has it), or refused (nothing does).
-fn unmounted(h: &Host, fstab: &[FstabEntry], path: &str, problems: &mut Problems) {
+fn unmounted(h: &Host, fstab: &[FstabEntry], path: &str, problems: &mut Problems) -> Result<()> {
     let unit = mount_unit_name(path);
     let from = fstab.iter().find(|e| e.mount_point == path);
-    let has_unit = h.path(&format!("/etc/systemd/system/{unit}")).exists();
+    let has_unit = h.path(&format!("/etc/systemd/system/{unit}"))?.exists();
     match (from, has_unit) {
         (Some(e), _) => problems.temporary.push(format!(
             "{path} is not mounted (/etc/fstab: {} {}): its server may be down; `mount {path}`",
@@ -173,10 +173,17 @@ fn unmounted(h: &Host, fstab: &[FstabEntry], path: &str, problems: &mut Problems
              e.g. `SERVER:/export {path} nfs4 defaults,_netdev 0 0`"
         )),
     }
+    Ok(())
 }
 
 /// Offline: /etc/fstab (as nfs/nfs4) or a mount unit must provide the path.
-fn provided(h: &Host, fstab: &[FstabEntry], path: &str, p: &mut StepPlan, problems: &mut Problems) {
+fn provided(
+    h: &Host,
+    fstab: &[FstabEntry],
+    path: &str,
+    p: &mut StepPlan,
+    problems: &mut Problems,
+) -> Result<()> {
     let unit = mount_unit_name(path);
     match fstab.iter().rev().find(|e| e.mount_point == path) {
         Some(e) if is_nfs(&e.fstype) => p.facts.push(format!(
@@ -187,7 +194,7 @@ fn provided(h: &Host, fstab: &[FstabEntry], path: &str, p: &mut StepPlan, proble
             "{path}: /etc/fstab mounts {} as {}, not NFS",
             e.source, e.fstype
         )),
-        None if h.path(&format!("/etc/systemd/system/{unit}")).exists() => p
+        None if h.path(&format!("/etc/systemd/system/{unit}"))?.exists() => p
             .facts
             .push(format!("{path}: provided by /etc/systemd/system/{unit}")),
         None => problems.refused.push(format!(
@@ -195,6 +202,7 @@ fn provided(h: &Host, fstab: &[FstabEntry], path: &str, p: &mut StepPlan, proble
              e.g. `SERVER:/export {path} nfs4 defaults,_netdev 0 0`"
         )),
     }
+    Ok(())
 }
 
 /// `stat -f` in a child process, killed and abandoned at the deadline. Ok(Ok(milliseconds taken)),
@@ -205,7 +213,7 @@ fn probe(
     mt: &Mount,
     timeout: Duration,
 ) -> Result<std::result::Result<u128, String>> {
-    let cmd = Cmd::new("stat").args(["-f", "-c", "%T", "--", &h.tool_path(path)]);
+    let cmd = Cmd::new("stat").args(["-f", "-c", "%T", "--", &h.tool_path(path)?]);
     let t = Instant::now();
     Ok(match h.runner.output_timeout(&cmd, timeout) {
         Ok(o) if o.code == 0 => Ok(t.elapsed().as_millis()),

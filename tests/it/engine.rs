@@ -687,3 +687,23 @@ fn a_run_killed_after_the_new_configuration_still_restarts_docker_next_time() {
         stdout(&o)
     );
 }
+
+#[test]
+fn a_path_that_cannot_be_resolved_inside_the_root_is_never_taken_outside_it() {
+    // Found in review: ROOT/var/lib/swarmnode -> /OUT, where ROOT/OUT is a regular file. The
+    // resolution stops there; it must not fall back to a plain join that the kernel would follow
+    // to the real /OUT.
+    let f = node();
+    let outside = f.tmp.path().join("outside-state");
+    std::fs::create_dir_all(&outside).unwrap();
+    let inside = f.root.join(outside.strip_prefix("/").unwrap());
+    std::fs::create_dir_all(inside.parent().unwrap()).unwrap();
+    std::fs::write(&inside, "a file, not a directory").unwrap();
+    std::fs::remove_dir_all(f.root.join("var/lib")).ok();
+    std::fs::create_dir_all(f.root.join("var/lib")).unwrap();
+    std::os::unix::fs::symlink(&outside, f.root.join("var/lib/swarmnode")).unwrap();
+    let p = profile(&f, r#"{"insecure_registries": ["reg.local:5000"]}"#);
+    let _ = f.run(&["engine", "--profile", &p]);
+    let leaked: Vec<_> = std::fs::read_dir(&outside).unwrap().collect();
+    assert!(leaked.is_empty(), "written outside the root: {leaked:?}");
+}

@@ -94,7 +94,10 @@ enum Probe {
 
 /// The kernel's view of a block device node, checked against its sysfs entry.
 fn block_device(host: &Host, path: &str) -> std::result::Result<BlockDev, Probe> {
-    let meta = std::fs::metadata(host.path(path)).map_err(|e| Probe::Io("stat", e))?;
+    let real = host
+        .path(path)
+        .map_err(|_| Probe::Refused(format!("{path} cannot be resolved inside the root")))?;
+    let meta = std::fs::metadata(real).map_err(|e| Probe::Io("stat", e))?;
     if !meta.file_type().is_block_device() {
         let kind = if meta.is_dir() {
             "a directory"
@@ -167,11 +170,9 @@ impl Surroundings {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        system.extend(
-            ["/", "/boot", "/boot/efi"]
-                .iter()
-                .map(|s| host.tool_path(s).trim_end_matches('/').to_string()),
-        );
+        for s in ["/", "/boot", "/boot/efi"] {
+            system.push(host.tool_path(s)?.trim_end_matches('/').to_string());
+        }
         Ok(Surroundings {
             mounts,
             swaps,

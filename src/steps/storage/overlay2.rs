@@ -188,7 +188,7 @@ fn plan_mount(
     mounts: &[Mount],
     p: &mut StepPlan,
 ) -> Result<()> {
-    let target = host.tool_path(DOCKER_ROOT);
+    let target = host.tool_path(DOCKER_ROOT)?;
     match mounts.iter().rev().find(|m| m.mount_point == target) {
         Some(m) if m.source == v.path || m.source == v.mapper => {
             if !m
@@ -231,7 +231,7 @@ fn prepare_mount_point(
     mounts: &[Mount],
     p: &mut StepPlan,
 ) -> Result<()> {
-    let dir = host.path(DOCKER_ROOT);
+    let dir = host.path(DOCKER_ROOT)?;
     match std::fs::read_dir(&dir).map(|mut rd| rd.next().is_some()) {
         Ok(true) => {
             if !move_data {
@@ -274,7 +274,7 @@ fn mount_xfs(lv_path: &str, target: &str) -> Cmd {
 /// tree as /var/lib/docker.swarmnode-old. A run killed anywhere here copies again next time.
 fn plan_move(host: &Host, lv_path: &str, mounts: &[Mount], p: &mut StepPlan) -> Result<()> {
     can_move(host)?;
-    let tmp = host.tool_path(MOVE_MOUNT);
+    let tmp = host.tool_path(MOVE_MOUNT)?;
     p.warnings.push(format!(
         "--move-docker-data: copying {DOCKER_ROOT} into {lv_path}; the old tree stays at {MOVED_ASIDE} until you remove it"
     ));
@@ -297,7 +297,7 @@ fn plan_move(host: &Host, lv_path: &str, mounts: &[Mount], p: &mut StepPlan) -> 
         Cmd::new("cp").args([
             "-a",
             "--reflink=auto",
-            &format!("{}/.", host.tool_path(DOCKER_ROOT)),
+            &format!("{}/.", host.tool_path(DOCKER_ROOT)?),
             &format!("{tmp}/"),
         ]),
     ));
@@ -332,7 +332,7 @@ fn can_move(host: &Host) -> Result<()> {
         .remedy("stop it (systemctl stop docker docker.socket), then run again")
         .into());
     }
-    if host.path(MOVED_ASIDE).exists() {
+    if host.path(MOVED_ASIDE)?.exists() {
         return Err(Refusal::new(
             "storage",
             MOVED_ASIDE,

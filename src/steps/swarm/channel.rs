@@ -38,10 +38,10 @@ impl Channel<'_> {
             .collect()
     }
 
-    /// `docker ARGS` on this manager.
-    pub fn docker(&self, h: &Host, args: &[&str]) -> Cmd {
-        match self.source {
-            TokenSource::Ssh { .. } => self.ssh(h, args),
+    /// `docker ARGS` on this manager (the channel's files are taken under --root).
+    pub fn docker(&self, h: &Host, args: &[&str]) -> Result<Cmd> {
+        Ok(match self.source {
+            TokenSource::Ssh { .. } => self.ssh(h, args)?,
             TokenSource::Tls {
                 ca_file,
                 cert_file,
@@ -53,23 +53,23 @@ impl Channel<'_> {
                     &format!("tcp://{}:{port}", self.addr.host_for_url()),
                     "--tlsverify",
                     "--tlscacert",
-                    &h.tool_path(ca_file),
+                    &h.tool_path(ca_file)?,
                     "--tlscert",
-                    &h.tool_path(cert_file),
+                    &h.tool_path(cert_file)?,
                     "--tlskey",
-                    &h.tool_path(key_file),
+                    &h.tool_path(key_file)?,
                 ])
                 .args(args.iter().copied()),
             TokenSource::Tcp { port, .. } => Cmd::new("docker")
                 .args(["-H", &format!("tcp://{}:{port}", self.addr.host_for_url())])
                 .args(args.iter().copied()),
             TokenSource::File { .. } => unreachable!("Channel::all makes none for the file source"),
-        }
+        })
     }
 
     /// `ssh ... MANAGER docker ARGS`: BatchMode, strict host keys, a connect timeout; every
     /// argument quoted for the remote shell (ssh hands it one command line).
-    fn ssh(&self, h: &Host, args: &[&str]) -> Cmd {
+    fn ssh(&self, h: &Host, args: &[&str]) -> Result<Cmd> {
         let TokenSource::Ssh {
             user,
             identity_file,
@@ -89,15 +89,15 @@ impl Channel<'_> {
             "StrictHostKeyChecking=yes",
         ]);
         if let Some(k) = known_hosts_file {
-            c = c.args(["-o", &format!("UserKnownHostsFile={}", h.tool_path(k))]);
+            c = c.args(["-o", &format!("UserKnownHostsFile={}", h.tool_path(k)?)]);
         }
         if let Some(i) = identity_file {
-            c = c.args(["-o", "IdentitiesOnly=yes", "-i", &h.tool_path(i)]);
+            c = c.args(["-o", "IdentitiesOnly=yes", "-i", &h.tool_path(i)?]);
         }
         let remote = args
             .iter()
             .map(|a| crate::host::cmd::sh_quote(a).into_owned());
-        c.args([
+        Ok(c.args([
             "-p",
             &port.to_string(),
             "-l",
@@ -106,7 +106,7 @@ impl Channel<'_> {
             self.addr.host(),
             "docker",
         ])
-        .args(remote)
+        .args(remote))
     }
 
     pub fn timeout_seconds(&self) -> u64 {

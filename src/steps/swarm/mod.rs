@@ -32,16 +32,16 @@ pub fn plan(h: &Host, sw: &Swarm) -> Result<StepPlan> {
             "the join token comes from the managers' plaintext Engine API (port {port}): anyone \
              on the network can take it, and root on the managers with it (allow_insecure_tcp)"
         )),
-        TokenSource::File { path } => drop(swarm::open_token_file(&h.local(), path)?),
+        TokenSource::File { path } => drop(swarm::open_token_file(&h.local()?, path)?),
         _ => {}
     }
-    let info = swarm::info(&h.local())?;
+    let info = swarm::info(&h.local()?)?;
     let st = &info.swarm;
     let member = !st.node_id.is_empty() || st.control_available;
     match st.local_node_state.as_str() {
-        "inactive" => plan_inactive(h, sw, &info, &mut p),
+        "inactive" => plan_inactive(h, sw, &info, &mut p)?,
         "pending" | "error" if member => plan_member_away(sw, &info, &mut p),
-        "pending" | "error" => plan_unfinished(h, sw, &info, &mut p),
+        "pending" | "error" => plan_unfinished(h, sw, &info, &mut p)?,
         "locked" => {
             return Err(Refusal::new(
                 "swarm",
@@ -64,10 +64,10 @@ pub fn plan(h: &Host, sw: &Swarm) -> Result<StepPlan> {
 }
 
 /// Not in a swarm: join; the labels follow once joined.
-fn plan_inactive(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) {
+fn plan_inactive(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
     p.facts
         .push(format!("{} is not in a swarm: joining", info.name));
-    p.actions.push(join_action(h, sw, &mut p.facts));
+    p.actions.push(join_action(h, sw, &mut p.facts)?);
     if !sw.labels.is_empty() {
         let want: Vec<String> = sw.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
         p.facts.push(format!(
@@ -75,6 +75,7 @@ fn plan_inactive(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) {
             want.join(" ")
         ));
     }
+    Ok(())
 }
 
 /// A member of its swarm that does not reach its managers right now (a reboot while they are
@@ -103,7 +104,7 @@ fn plan_member_away(sw: &Swarm, info: &Info, p: &mut StepPlan) {
 }
 
 /// A join that never got an identity: out of it (after a while for it to finish), then join.
-fn plan_unfinished(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) {
+fn plan_unfinished(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
     let st = &info.swarm;
     p.facts.push(format!(
         "{} is {} without a NodeID (an earlier join did not finish{}): out of it, then joining again",
@@ -125,10 +126,11 @@ fn plan_unfinished(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) {
         "out of the unfinished join",
         SwarmOp::Leave { wait_seconds },
     ));
-    p.actions.push(join_action(h, sw, &mut p.facts));
+    p.actions.push(join_action(h, sw, &mut p.facts)?);
+    Ok(())
 }
 
-fn join_action(h: &Host, sw: &Swarm, facts: &mut Vec<String>) -> Action {
+fn join_action(h: &Host, sw: &Swarm, facts: &mut Vec<String>) -> Result<Action> {
     let channels = Channel::all(sw);
     let role = sw.role.as_str();
     let via = match &sw.token {
@@ -142,14 +144,16 @@ fn join_action(h: &Host, sw: &Swarm, facts: &mut Vec<String>) -> Action {
             .collect(),
         _ => channels
             .iter()
-            .map(|c| JoinVia {
-                manager: c.manager.clone(),
-                token_from: TokenFrom::Command {
-                    argv: c.docker(h, &["swarm", "join-token", "-q", role]).argv,
-                    timeout_seconds: c.timeout_seconds(),
-                },
+            .map(|c| {
+                Ok(JoinVia {
+                    manager: c.manager.clone(),
+                    token_from: TokenFrom::Command {
+                        argv: c.docker(h, &["swarm", "join-token", "-q", role])?.argv,
+                        timeout_seconds: c.timeout_seconds(),
+                    },
+                })
             })
-            .collect(),
+            .collect::<Result<_>>()?,
     };
     let advertise_addr = sw.advertise_addr.clone().or_else(|| {
         let host = sw.managers.first()?.host();
@@ -168,7 +172,7 @@ fn join_action(h: &Host, sw: &Swarm, facts: &mut Vec<String>) -> Action {
             }
         }
     });
-    Action::swarm(
+    Ok(Action::swarm(
         "swarm.join",
         format!("join the swarm as {role}"),
         SwarmOp::Join(JoinSpec {
@@ -179,7 +183,7 @@ fn join_action(h: &Host, sw: &Swarm, facts: &mut Vec<String>) -> Action {
             ca_hash: sw.ca_hash.as_ref().map(|c| c.hex().to_string()),
             timeout_seconds: sw.join_timeout_seconds.get(),
         }),
-    )
+    ))
 }
 
 /// The source address the kernel picks toward `host` (a UDP connect sends nothing).
@@ -227,7 +231,7 @@ fn active(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
         p.actions.push(Action::run(
             "swarm.labels",
             format!("labels missing or different: {}", set.join(" ")),
-            ch.docker(h, &args),
+            ch.docker(h, &args)?,
         ));
     }
     if sw.remove_stale_nodes {
@@ -270,7 +274,7 @@ fn inspect_self<'a>(h: &Host, sw: &'a Swarm, info: &Info) -> Result<(Channel<'a>
     let id = &info.swarm.node_id;
     let mut tried = Vec::new();
     for ch in Channel::all(sw) {
-        let cmd = ch.docker(h, &["node", "inspect", "--", id]);
+        let cmd = ch.docker(h, &["node", "inspect", "--", id])?;
         match ask(h, &ch, &cmd)? {
             Reply::Out(text) => {
                 let mut nodes: Vec<Node> = crate::host::cmd::parse_json(&cmd, &text)?;

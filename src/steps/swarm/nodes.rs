@@ -72,7 +72,7 @@ pub fn labels_to_set(
 /// With `remove_stale_nodes`: `Down` workers with this node's hostname and another ID (left by
 /// re-provisioning) are removed; a `Down` manager is left alone with a warning.
 pub fn plan_stale(h: &Host, ch: &Channel, me: &Node, p: &mut StepPlan) -> Result<()> {
-    let cmd = ch.docker(h, &["node", "ls", "--format", "{{json .}}"]);
+    let cmd = ch.docker(h, &["node", "ls", "--format", "{{json .}}"])?;
     let text = match ask(h, ch, &cmd)? {
         Reply::Out(t) => t,
         Reply::Failed(code, e) => {
@@ -103,7 +103,7 @@ pub fn plan_stale(h: &Host, ch: &Channel, me: &Node, p: &mut StepPlan) -> Result
                 n.id, n.id
             ));
         } else {
-            let cmd = ch.docker(h, &["node", "rm", "--", &n.id]);
+            let cmd = ch.docker(h, &["node", "rm", "--", &n.id])?;
             p.actions.push(Action::run(
                 "swarm.remove-stale",
                 format!("a Down node with this hostname ({hostname}) and another ID"),
