@@ -427,7 +427,9 @@ mod tests {
         let ch = Channel::all(&sw);
         assert_eq!(ch[0].manager, "m1:2377");
         assert_eq!(ch[1].manager, "[fd00::1]:2377");
-        let c = ch[0].docker(&h, &["node", "update", "--label-add", "rack=b 2", "ID"]);
+        let c = ch[0]
+            .docker(&h, &["node", "update", "--label-add", "rack=b 2", "ID"])
+            .unwrap();
         assert_eq!(
             c.to_string(),
             "ssh -o BatchMode=yes -o ConnectTimeout=10 -o StrictHostKeyChecking=yes \
@@ -439,7 +441,9 @@ mod tests {
                 "cert_file": "/c/cert.pem", "key_file": "/c/key.pem"}}"#,
         )
         .unwrap();
-        let c = Channel::all(&tls)[0].docker(&h, &["swarm", "join-token", "-q", "worker"]);
+        let c = Channel::all(&tls)[0]
+            .docker(&h, &["swarm", "join-token", "-q", "worker"])
+            .unwrap();
         assert_eq!(
             c.to_string(),
             "docker -H tcp://m1:2376 --tlsverify --tlscacert /c/ca.pem --tlscert /c/cert.pem \
