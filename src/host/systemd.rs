@@ -9,10 +9,15 @@ use crate::error::Result;
 use crate::host::Host;
 use crate::host::cmd::Cmd;
 
-/// Unit directories, highest priority first.
-pub const UNIT_DIRS: [&str; 4] = [
+/// Unit directories, highest priority first (systemd's search path for the system manager, with
+/// Debian's /lib).
+pub const UNIT_DIRS: [&str; 8] = [
+    "/etc/systemd/system.control",
+    "/run/systemd/system.control",
+    "/run/systemd/transient",
     "/etc/systemd/system",
     "/run/systemd/system",
+    "/usr/local/lib/systemd/system",
     "/usr/lib/systemd/system",
     "/lib/systemd/system",
 ];
@@ -22,6 +27,10 @@ pub const UNIT_DIRS: [&str; 4] = [
 pub struct ServiceLines {
     pub exec_start: Vec<String>,
     pub environment_files: Vec<String>,
+    /// `Environment=` assignments, in order (`KEY=VALUE`, quotes removed).
+    pub environment: Vec<(String, String)>,
+    /// `[Socket]` `ListenStream=` values (of a .socket unit).
+    pub listen_stream: Vec<String>,
 }
 
 pub fn parse_unit(text: &str) -> ServiceLines {
@@ -45,15 +54,20 @@ pub fn parse_unit(text: &str) -> ServiceLines {
             section = l.to_string();
             continue;
         }
-        if section != "[Service]" {
+        let Some((k, v)) = l.split_once('=') else {
             continue;
-        }
-        if let Some((k, v)) = l.split_once('=') {
-            match k.trim() {
-                "ExecStart" => out.exec_start.push(v.trim().to_string()),
-                "EnvironmentFile" => out.environment_files.push(v.trim().to_string()),
-                _ => {}
-            }
+        };
+        let v = v.trim();
+        match (section.as_str(), k.trim()) {
+            ("[Service]", "ExecStart") => out.exec_start.push(v.to_string()),
+            ("[Service]", "EnvironmentFile") => out.environment_files.push(v.to_string()),
+            ("[Service]", "Environment") => out.environment.extend(
+                words(v)
+                    .into_iter()
+                    .filter_map(|w| w.value.split_once('=').map(|(a, b)| (a.into(), b.into()))),
+            ),
+            ("[Socket]", "ListenStream") => out.listen_stream.push(v.to_string()),
+            _ => {}
         }
     }
     out
@@ -79,35 +93,124 @@ pub fn parse_env(text: &str) -> BTreeMap<String, String> {
     m
 }
 
-/// An ExecStart command line as words, with $VAR and ${VAR} expanded from `env` (unset = empty).
-pub fn expand(cmdline: &str, env: &BTreeMap<String, String>) -> Vec<String> {
+/// One word of a command line as systemd splits it: the text as written (quotes and all), its
+/// value (quotes removed, escapes resolved), and the variable when the word is a bare `$NAME`
+/// (which systemd splits into several words at whitespace).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    pub raw: String,
+    pub value: String,
+    pub var: Option<String>,
+}
+
+/// Splits a command line as systemd does: at whitespace outside quotes; `"..."` and `'...'` group;
+/// a backslash escapes the next character (`\n`, `\t` as themselves in C).
+pub fn words(line: &str) -> Vec<Word> {
+    let mut out = Vec::new();
+    let mut it = line.char_indices().peekable();
+    while let Some(&(start, c)) = it.peek() {
+        if c.is_whitespace() {
+            it.next();
+            continue;
+        }
+        let (mut value, mut quote, mut quoted) = (String::new(), None::<char>, false);
+        let mut end = line.len();
+        while let Some(&(i, c)) = it.peek() {
+            match (quote, c) {
+                (None, c) if c.is_whitespace() => {
+                    end = i;
+                    break;
+                }
+                (None, '"' | '\'') => {
+                    quote = Some(c);
+                    quoted = true;
+                }
+                (Some(q), c) if c == q => quote = None,
+                (_, '\\') => {
+                    it.next();
+                    if let Some(&(_, n)) = it.peek() {
+                        value.push(match n {
+                            'n' => '\n',
+                            't' => '\t',
+                            n => n,
+                        });
+                    }
+                }
+                (_, c) => value.push(c),
+            }
+            it.next();
+        }
+        let raw = line[start..end].to_string();
+        let var = (!quoted)
+            .then(|| raw.strip_prefix('$'))
+            .flatten()
+            .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            .map(str::to_string);
+        out.push(Word { raw, value, var });
+    }
+    out
+}
+
+/// A word with the environment applied: a bare `$NAME` becomes the value's words (none when it
+/// is unset or empty); elsewhere `${NAME}` is replaced in place and `$$` is a `$`.
+pub fn expand_word(w: &Word, env: &BTreeMap<String, String>) -> Vec<String> {
+    if let Some(name) = &w.var {
+        return env
+            .get(name)
+            .map(|v| v.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default();
+    }
     let mut out = String::new();
-    let b = cmdline.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'$' {
-            let (name, next) = if b.get(i + 1) == Some(&b'{') {
-                let end = cmdline[i + 2..]
-                    .find('}')
-                    .map(|e| i + 2 + e)
-                    .unwrap_or(b.len());
-                (&cmdline[i + 2..end], end + 1)
-            } else {
-                let end = cmdline[i + 1..]
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .map(|e| i + 1 + e)
-                    .unwrap_or(b.len());
-                (&cmdline[i + 1..end], end)
-            };
+    let mut rest = w.value.as_str();
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+        } else if let Some((name, tail)) = after.strip_prefix('{').and_then(|a| a.split_once('}')) {
             out.push_str(env.get(name).map(String::as_str).unwrap_or(""));
-            i = next;
+            rest = tail;
         } else {
-            let c = cmdline[i..].chars().next().expect("in bounds");
-            out.push(c);
-            i += c.len_utf8();
+            out.push('$');
+            rest = after;
         }
     }
-    out.split_whitespace().map(str::to_string).collect()
+    out.push_str(rest);
+    vec![out]
+}
+
+/// A whole ExecStart command line as the words the program gets.
+pub fn expand(cmdline: &str, env: &BTreeMap<String, String>) -> Vec<String> {
+    words(cmdline)
+        .iter()
+        .flat_map(|w| expand_word(w, env))
+        .collect()
+}
+
+/// A word as it is written on an ExecStart line so that systemd passes `value` unchanged.
+pub fn quote_word(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| !c.is_whitespace() && !"\"'\\$%;".contains(c));
+    if plain {
+        return value.to_string();
+    }
+    let mut q = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' | '\\' => {
+                q.push('\\');
+                q.push(c);
+            }
+            '$' => q.push_str("$$"),
+            '%' => q.push_str("%%"),
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
 }
 
 /// A drop-in in effect: its file name, host path and text.
@@ -127,9 +230,9 @@ pub struct Service {
     pub dropins: Vec<Dropin>,
 }
 
-/// Reads `NAME.service` and its `NAME.service.d/*.conf` from every unit directory: the unit from
-/// the first directory that has it; a drop-in of the same name in a higher-priority directory
-/// masks the others.
+/// Reads `NAME.service` and its drop-ins (`NAME.service.d/*.conf`, and `service.d/*.conf` for
+/// every service) from every unit directory: the unit from the first directory that has it; a
+/// drop-in of the same name in a higher-priority directory masks the others.
 pub fn read_service(host: &Host, name: &str) -> Result<Service> {
     let mut unit = None;
     let mut by_name: BTreeMap<String, (String, String)> = BTreeMap::new();
@@ -140,20 +243,23 @@ pub fn read_service(host: &Host, name: &str) -> Result<Service> {
         {
             unit = Some((u, text));
         }
-        let dd = format!("{d}/{name}.d");
-        let Ok(rd) = std::fs::read_dir(host.path(&dd)?) else {
-            continue;
-        };
-        let mut names: Vec<String> = rd
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".conf") && !by_name.contains_key(n))
-            .collect();
-        names.sort();
-        for n in names {
-            let path = format!("{dd}/{n}");
-            if let Some(text) = host.read_text(&path)? {
-                by_name.insert(n, (path, text));
+        // The unit's own drop-ins, then those for every unit of its type (`service.d`).
+        let kind = name.rsplit('.').next().unwrap_or_default();
+        for dd in [format!("{d}/{name}.d"), format!("{d}/{kind}.d")] {
+            let Ok(rd) = std::fs::read_dir(host.path(&dd)?) else {
+                continue;
+            };
+            let mut names: Vec<String> = rd
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".conf") && !by_name.contains_key(n))
+                .collect();
+            names.sort();
+            for n in names {
+                let path = format!("{dd}/{n}");
+                if let Some(text) = host.read_text(&path)? {
+                    by_name.insert(n, (path, text));
+                }
             }
         }
     }
@@ -185,11 +291,15 @@ pub fn environment(
     unit_text: &str,
     dropins: &[&Dropin],
 ) -> Result<BTreeMap<String, String>> {
-    let mut files = parse_unit(unit_text).environment_files;
+    let base = parse_unit(unit_text);
+    let mut files = base.environment_files;
+    let mut env: BTreeMap<String, String> = base.environment.into_iter().collect();
     for d in dropins {
-        files.extend(parse_unit(&d.text).environment_files);
+        let lines = parse_unit(&d.text);
+        files.extend(lines.environment_files);
+        env.extend(lines.environment);
     }
-    let mut env = BTreeMap::new();
+    // Values from EnvironmentFile= win over Environment=.
     for f in files {
         if let Some(t) = host.read_text(f.trim_start_matches('-'))? {
             env.extend(parse_env(&t));

@@ -128,7 +128,7 @@ fn stock_docker_ce_unit_gets_a_drop_in_without_dash_h() {
         "{d}"
     );
     assert!(
-        d.contains("-H fd://"),
+        d.contains("also sets (-H)"),
         "the drop-in says what it removed: {d}"
     );
 }
@@ -163,10 +163,16 @@ fn centos7_docker_package_with_sysconfig_storage_options() {
         .read("etc/systemd/system/docker.service.d/swarmnode.conf")
         .expect("drop-in written");
     assert!(
-        d.contains("ExecStart=\nExecStart=/usr/bin/dockerd-current --add-runtime docker-runc=/usr/libexec/docker/docker-runc-current --default-runtime=docker-runc --exec-opt native.cgroupdriver=systemd --selinux-enabled --log-driver=journald --signature-verification=false\n"),
+        d.contains("ExecStart=\nExecStart=/usr/bin/dockerd-current --add-runtime docker-runc=/usr/libexec/docker/docker-runc-current --default-runtime=docker-runc --exec-opt native.cgroupdriver=systemd $OPTIONS $DOCKER_NETWORK_OPTIONS $INSECURE_REGISTRY\n"),
         "{d}"
     );
-    assert!(d.contains("--storage-driver overlay2"), "{d}");
+    // The variables are still read at start (EnvironmentFile= stays); their values are not
+    // copied into the drop-in, and a dropped flag is named without its value.
+    assert!(d.contains("(--storage-driver)"), "{d}");
+    assert!(
+        !d.contains("--selinux-enabled") && !d.contains("overlay2"),
+        "{d}"
+    );
     assert_eq!(daemon_json(&f)["storage-driver"], "devicemapper");
 }
 
@@ -706,4 +712,81 @@ fn a_path_that_cannot_be_resolved_inside_the_root_is_never_taken_outside_it() {
     let _ = f.run(&["engine", "--profile", &p]);
     let leaked: Vec<_> = std::fs::read_dir(&outside).unwrap().collect();
     assert!(leaked.is_empty(), "written outside the root: {leaked:?}");
+}
+
+#[test]
+fn listeners_are_found_wherever_systemd_and_dockerd_would_find_them() {
+    // Found in review: each of these opens the API on the network without tlsverify.
+    let cases = [
+        // quoted words
+        (
+            "usr/lib/systemd/system/docker.service.d/q.conf",
+            "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd \"-H\" \"tcp://0.0.0.0:2375\"\n",
+        ),
+        // grouped short flags
+        (
+            "usr/lib/systemd/system/docker.service.d/g.conf",
+            "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -DH tcp://0.0.0.0:2375\n",
+        ),
+        // the last --tlsverify wins
+        (
+            "usr/lib/systemd/system/docker.service.d/t.conf",
+            "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H tcp://0.0.0.0:2376 --tlsverify --tlsverify=false\n",
+        ),
+        // Environment=
+        (
+            "usr/lib/systemd/system/docker.service.d/e.conf",
+            "[Service]\nEnvironment=\"OPTS=-H tcp://0.0.0.0:2375\"\nExecStart=\nExecStart=/usr/bin/dockerd $OPTS\n",
+        ),
+        // a drop-in directory of the search path, and the one for every service
+        (
+            "usr/local/lib/systemd/system/docker.service.d/l.conf",
+            "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H tcp://0.0.0.0:2375\n",
+        ),
+        (
+            "etc/systemd/system/service.d/s.conf",
+            "[Service]\nEnvironment=X=1\n",
+        ),
+    ];
+    for (path, text) in cases {
+        let f = node();
+        f.file(path, text);
+        if path.contains("service.d/s.conf") {
+            // the unit itself opens it through a variable set for every service
+            f.file(
+                "etc/systemd/system/service.d/s.conf",
+                "[Service]\nEnvironment=\"X=-H tcp://0.0.0.0:2375\"\n",
+            );
+            f.file(
+                "usr/lib/systemd/system/docker.service.d/x.conf",
+                "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd $X\n",
+            );
+        }
+        let p = profile(&f, r#"{"insecure_registries": ["reg.local:5000"]}"#);
+        expect_refused(&f, &["engine", "--profile", &p], "without tlsverify");
+    }
+    // docker.socket behind -H fd://
+    let f = node();
+    f.file(
+        "usr/lib/systemd/system/docker.socket",
+        "[Socket]\nListenStream=/run/docker.sock\nListenStream=2375\n",
+    );
+    let p = profile(&f, r#"{"insecure_registries": ["reg.local:5000"]}"#);
+    let e = expect_refused(
+        &f,
+        &["engine", "--profile", &p],
+        "would make dockerd listen on tcp://:2375 without tlsverify",
+    );
+    assert!(e.contains("docker.socket"), "{e}");
+    // a command line that reads another daemon.json
+    let f = node();
+    f.file(
+        "etc/systemd/system/docker.service.d/c.conf",
+        "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd --config-file /etc/docker/other.json\n",
+    );
+    expect_refused(
+        &f,
+        &["engine", "--profile", &p],
+        "its dockerd reads /etc/docker/other.json (--config-file)",
+    );
 }

@@ -7,13 +7,13 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::host::systemd::{self, Dropin, Service};
 use crate::host::{Action, Host};
 use crate::profile::Engine;
 use crate::steps::plan::StepPlan;
 
-use super::daemon_json::{guard_tcp, tlsverify_of, unauthenticated_tcp};
+use super::daemon_json::{DAEMON_JSON, guard_tcp, tlsverify_of, unauthenticated_tcp};
 
 /// swarmnode's own drop-in, written only when the unit's command line has conflicting flags.
 pub const DROPIN: &str = "/etc/systemd/system/docker.service.d/swarmnode.conf";
@@ -38,27 +38,94 @@ pub fn plan(
     })?;
     let env = systemd::environment(host, unit_text, &kept)?;
     let prefix: String = exec.chars().take_while(|c| "-@+!:".contains(*c)).collect();
-    let words = systemd::expand(&exec[prefix.len()..], &env);
-    let (args, dropped) = strip_conflicts(words.get(1..).unwrap_or_default(), &keys);
-    // Listeners the unit itself opens (-H flags daemon.json does not override).
-    let (flag_hosts, flag_verify) = host_flags(&args);
-    let exposed = unauthenticated_tcp(&flag_hosts, flag_verify || tlsverify_of(daemon));
+    let line = CommandLine::read(&exec[prefix.len()..], &env, &keys);
+    check_listeners(host, e, unit, &line, daemon, p)?;
+    let want = (!line.dropped.is_empty()).then(|| {
+        format!(
+            "# written by swarmnode: dockerd refuses flags that daemon.json also sets ({})\n[Service]\nExecStart=\nExecStart={prefix}{}\n",
+            line.dropped.join(", "),
+            line.render()
+        )
+    });
+    changed |= plan_own_dropin(host, want, &line.dropped, p)?;
+    Ok(changed)
+}
+
+/// What the command line (and docker.socket, for `-H fd://`) makes dockerd listen on, checked
+/// like daemon.json's `hosts`; a command line that reads another daemon.json is refused.
+fn check_listeners(
+    host: &Host,
+    e: &Engine,
+    unit: &str,
+    line: &CommandLine,
+    daemon: &Map<String, Value>,
+    p: &mut StepPlan,
+) -> Result<()> {
+    if let Some(other) = line.config_file.as_deref().filter(|f| *f != DAEMON_JSON) {
+        return Err(Refusal::new(
+            "engine",
+            unit.to_string(),
+            format!("its dockerd reads {other} (--config-file), not {DAEMON_JSON}, which swarmnode manages"),
+        )
+        .remedy("drop --config-file from the unit, or merge that file into /etc/docker/daemon.json")
+        .into());
+    }
+    let verify = line.tlsverify.unwrap_or(false) || tlsverify_of(daemon);
+    let mut hosts = line.hosts.clone();
+    if line.hosts.is_empty() {
+        hosts.extend(daemon_hosts(daemon));
+    }
+    let exposed = unauthenticated_tcp(&hosts, verify);
     guard_tcp(
         &exposed,
         &format!("{unit} and its drop-ins (-H)"),
         e,
         &mut p.warnings,
     )?;
-    let want = (!dropped.is_empty()).then(|| {
-        format!(
-            "# written by swarmnode: dockerd refuses flags that daemon.json also sets ({})\n[Service]\nExecStart=\nExecStart={prefix}{} {}\n",
-            dropped.join(", "),
-            words[0],
-            args.join(" ")
-        )
-    });
-    changed |= plan_own_dropin(host, want, &dropped, p)?;
-    Ok(changed)
+    if hosts.iter().any(|h| h.trim().starts_with("fd://")) {
+        let socket = systemd::read_service(host, "docker.socket")?;
+        let streams = socket_listeners(&socket);
+        let exposed = unauthenticated_tcp(&streams, verify);
+        guard_tcp(
+            &exposed,
+            "docker.socket (ListenStream=, for -H fd://)",
+            e,
+            &mut p.warnings,
+        )?;
+    }
+    Ok(())
+}
+
+fn daemon_hosts(daemon: &Map<String, Value>) -> Vec<String> {
+    daemon
+        .get("hosts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|h| h.as_str().map(str::to_string))
+        .collect()
+}
+
+/// docker.socket's TCP listeners (`ListenStream=2375`, `0.0.0.0:2375`, `[::]:2375`) as `tcp://`.
+fn socket_listeners(socket: &systemd::Service) -> Vec<String> {
+    let mut texts: Vec<&str> = socket.unit.iter().map(|(_, t)| t.as_str()).collect();
+    texts.extend(socket.dropins.iter().map(|d| d.text.as_str()));
+    let mut streams: Vec<String> = Vec::new();
+    for t in texts {
+        for l in systemd::parse_unit(t).listen_stream {
+            if l.is_empty() {
+                streams.clear(); // an empty ListenStream= resets the list
+            } else if !l.starts_with('/') && !l.starts_with('@') {
+                let l = if l.chars().all(|c| c.is_ascii_digit()) {
+                    format!(":{l}") // a port alone: every address
+                } else {
+                    l
+                };
+                streams.push(format!("tcp://{l}"));
+            }
+        }
+    }
+    streams
 }
 
 /// Moves aside each drop-in in /etc whose command line passes flags daemon.json sets too; returns
@@ -76,15 +143,13 @@ fn set_aside_conflicting<'a>(
     let mut kept = Vec::new();
     let mut moved = false;
     for d in others {
-        let conflicts: Vec<String> = systemd::parse_unit(&d.text)
+        let mut conflicts: Vec<String> = systemd::parse_unit(&d.text)
             .exec_start
             .iter()
             .filter(|x| !x.is_empty())
-            .flat_map(|x| {
-                let words = systemd::expand(x, &env);
-                strip_conflicts(words.get(1..).unwrap_or_default(), keys).1
-            })
+            .flat_map(|x| CommandLine::read(x, &env, keys).dropped)
             .collect();
+        conflicts.dedup();
         if conflicts.is_empty() || !d.path.starts_with("/etc/") {
             kept.push(d);
             continue;
@@ -93,7 +158,7 @@ fn set_aside_conflicting<'a>(
             "engine.dropin-aside",
             format!(
                 "legacy drop-in passes {} which daemon.json sets too",
-                conflicts.join(" ")
+                conflicts.join(", ")
             ),
             &d.path,
             &format!("{}.bk", d.path),
@@ -159,51 +224,160 @@ pub fn flags_of(key: &str) -> Vec<String> {
     }
 }
 
-/// Splits `args` (after the program) into kept words and the flags that conflict with `keys`.
-pub fn strip_conflicts(args: &[String], keys: &[String]) -> (Vec<String>, Vec<String>) {
-    let flags: Vec<String> = keys.iter().flat_map(|k| flags_of(k)).collect();
-    let mut kept = Vec::new();
-    let mut dropped = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let a = &args[i];
-        let name = a.split_once('=').map(|(n, _)| n).unwrap_or(a);
-        let short_joined = flags.iter().find(|f| {
-            f.len() == 2 && a.len() > 2 && !a.starts_with("--") && a.starts_with(f.as_str())
-        });
-        if flags.iter().any(|f| f == name) {
-            let mut shown = a.clone();
-            if !a.contains('=') && args.get(i + 1).is_some_and(|n| !n.starts_with('-')) {
-                shown = format!("{a} {}", args[i + 1]);
-                i += 1;
-            }
-            dropped.push(shown);
-        } else if short_joined.is_some() {
-            dropped.push(a.clone());
-        } else {
-            kept.push(a.clone());
-        }
-        i += 1;
-    }
-    (kept, dropped)
+/// dockerd's one-letter flags that take a value (`-H x`, `-Hx`, `-H=x`); the others (`-D`, `-v`,
+/// `-h`) take none, and may be grouped (`-DH x`).
+const SHORT_WITH_VALUE: &str = "HlGsgbpe";
+
+/// A dockerd command line as systemd hands it over and pflag reads it: the words as written, each
+/// with the words it expands to; the flags that conflict with daemon.json and are dropped (names
+/// only: values may come from private environment files); and what the rest asks for.
+#[derive(Debug, Default)]
+pub struct CommandLine {
+    /// Per word as written: its text, the words it expands to, which of those are kept.
+    words: Vec<(String, Vec<String>, Vec<bool>)>,
+    /// Names of the dropped flags, in order, once each.
+    pub dropped: Vec<String>,
+    /// Values of the kept `-H`/`--host`.
+    pub hosts: Vec<String>,
+    /// The last kept `--tlsverify[=BOOL]`, if any (the last one wins).
+    pub tlsverify: Option<bool>,
+    pub config_file: Option<String>,
 }
 
-/// The values of `-H`/`--host` in a dockerd command line (`-H x`, `-Hx`, `-H=x`, `--host x`,
-/// `--host=x`), and whether it has `--tlsverify` (or `--tlsverify=true`).
-pub fn host_flags(args: &[String]) -> (Vec<String>, bool) {
-    let mut hosts = Vec::new();
-    let mut tlsverify = false;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "-H" | "--host" => hosts.extend(it.next().cloned()),
-            "--tlsverify" | "--tlsverify=true" => tlsverify = true,
-            s if s.starts_with("--host=") => hosts.push(s["--host=".len()..].to_string()),
-            s if s.starts_with("-H") && !s.starts_with("--") => {
-                hosts.push(s[2..].trim_start_matches('=').to_string())
+impl CommandLine {
+    /// Reads `line` (the program first) with `env`; flags daemon.json also sets (`keys`) drop.
+    pub fn read(
+        line: &str,
+        env: &std::collections::BTreeMap<String, String>,
+        keys: &[String],
+    ) -> CommandLine {
+        let conflicting: Vec<String> = keys.iter().flat_map(|k| flags_of(k)).collect();
+        let mut c = CommandLine::default();
+        for w in systemd::words(line) {
+            let expanded: Vec<String> = systemd::expand_word(&w, env)
+                .iter()
+                .flat_map(|x| split_short(x))
+                .collect();
+            let n = expanded.len();
+            c.words.push((w.raw, expanded, vec![true; n]));
+        }
+        // Every word after the program, with where it came from.
+        let flat: Vec<(usize, usize, String)> = c
+            .words
+            .iter()
+            .enumerate()
+            .skip(1)
+            .flat_map(|(i, (_, ex, _))| ex.iter().enumerate().map(move |(j, x)| (i, j, x.clone())))
+            .collect();
+        let mut k = 0;
+        while k < flat.len() {
+            let (name, inline) = match flat[k].2.split_once('=') {
+                Some((n, v)) if n.starts_with('-') => (n.to_string(), Some(v.to_string())),
+                _ => (flat[k].2.clone(), None),
+            };
+            let takes_next = inline.is_none()
+                && name.starts_with('-')
+                && !is_bool_flag(&name)
+                && flat.get(k + 1).is_some_and(|n| !n.2.starts_with('-'));
+            let value = inline.or_else(|| takes_next.then(|| flat[k + 1].2.clone()));
+            let span = if takes_next { 2 } else { 1 };
+            if conflicting.contains(&name) {
+                for (i, j, _) in &flat[k..k + span] {
+                    c.words[*i].2[*j] = false;
+                }
+                if !c.dropped.contains(&name) {
+                    c.dropped.push(name);
+                }
+            } else {
+                c.note(&name, value);
             }
+            k += span;
+        }
+        c
+    }
+
+    /// What a kept flag asks for.
+    fn note(&mut self, name: &str, value: Option<String>) {
+        match name {
+            "-H" | "--host" => self.hosts.extend(value),
+            "--tlsverify" => {
+                self.tlsverify = Some(!matches!(
+                    value.as_deref(),
+                    Some("false" | "0" | "f" | "False")
+                ))
+            }
+            "--config-file" => self.config_file = value,
             _ => {}
         }
     }
-    (hosts, tlsverify)
+
+    /// The command line with the dropped flags gone: every word left whole is written as it was
+    /// (its `$VAR`s still read at start), only a word that lost something is written expanded.
+    pub fn render(&self) -> String {
+        let mut out: Vec<String> = Vec::new();
+        for (raw, ex, keep) in &self.words {
+            let whole = keep.iter().all(|k| *k);
+            if whole && (ex.len() <= 1 || raw.starts_with('$')) {
+                out.push(raw.clone());
+            } else {
+                out.extend(
+                    ex.iter()
+                        .zip(keep)
+                        .filter(|(_, k)| **k)
+                        .map(|(x, _)| systemd::quote_word(x)),
+                );
+            }
+        }
+        out.join(" ")
+    }
+}
+
+/// dockerd's boolean flags (they never take the next word).
+fn is_bool_flag(name: &str) -> bool {
+    matches!(
+        name,
+        "-D" | "--debug"
+            | "-v"
+            | "--version"
+            | "-h"
+            | "--help"
+            | "--tlsverify"
+            | "--tls"
+            | "--live-restore"
+            | "--experimental"
+            | "--selinux-enabled"
+            | "--icc"
+            | "--ipv6"
+            | "--iptables"
+            | "--ip-forward"
+            | "--ip-masq"
+            | "--userland-proxy"
+            | "--no-new-privileges"
+            | "--init"
+            | "--validate"
+            | "--raw-logs"
+    )
+}
+
+/// A group of one-letter flags as pflag reads it: `-DH` → `-D -H`; `-Hx` / `-H=x` → `-H x`.
+fn split_short(w: &str) -> Vec<String> {
+    let Some(letters) = w
+        .strip_prefix('-')
+        .filter(|l| !l.starts_with('-') && l.len() > 1)
+    else {
+        return vec![w.to_string()];
+    };
+    let mut out = Vec::new();
+    for (i, ch) in letters.char_indices() {
+        out.push(format!("-{ch}"));
+        if SHORT_WITH_VALUE.contains(ch) {
+            let rest = &letters[i + ch.len_utf8()..];
+            let rest = rest.strip_prefix('=').unwrap_or(rest);
+            if !rest.is_empty() {
+                out.push(rest.to_string());
+            }
+            break;
+        }
+    }
+    out
 }

@@ -168,30 +168,89 @@ mod tests {
             assert!(!open(h), "{h:?} is not");
         }
         assert!(unauthenticated_tcp(&["tcp://0.0.0.0:2376".into()], true).is_empty());
-        let args: Vec<String> = [
-            "-H",
-            "fd://",
-            "-Htcp://0.0.0.0:2375",
-            "--host=unix:///x",
-            "-H=:2375",
-            "--host",
-            "1.2.3.4:2375",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let none = std::collections::BTreeMap::new();
+        let line = CommandLine::read(
+            "dockerd -H fd:// -Htcp://0.0.0.0:2375 --host=unix:///x -H=:2375 --host 1.2.3.4:2375",
+            &none,
+            &[],
+        );
         assert_eq!(
-            host_flags(&args),
-            (
-                vec![
-                    "fd://".to_string(),
-                    "tcp://0.0.0.0:2375".into(),
-                    "unix:///x".into(),
-                    ":2375".into(),
-                    "1.2.3.4:2375".into()
-                ],
-                false
-            )
+            line.hosts,
+            [
+                "fd://",
+                "tcp://0.0.0.0:2375",
+                "unix:///x",
+                ":2375",
+                "1.2.3.4:2375"
+            ]
+        );
+        assert_eq!(line.tlsverify, None);
+    }
+
+    #[test]
+    fn a_command_line_is_read_as_systemd_and_pflag_read_it() {
+        // Found in review: quotes, grouped short flags, the last --tlsverify, Environment=.
+        let mut env = std::collections::BTreeMap::new();
+        env.insert("OPTS".to_string(), "-H tcp://0.0.0.0:2376".to_string());
+        let line = CommandLine::read(
+            r#"/usr/bin/dockerd "-H" "tcp://0.0.0.0:2375" -DH tcp://[::]:2377 --tlsverify --tlsverify=false $OPTS"#,
+            &env,
+            &[],
+        );
+        assert_eq!(
+            line.hosts,
+            [
+                "tcp://0.0.0.0:2375",
+                "tcp://[::]:2377",
+                "tcp://0.0.0.0:2376"
+            ]
+        );
+        assert_eq!(line.tlsverify, Some(false), "the last one wins");
+        let u = parse_unit(
+            "[Service]\nEnvironment=\"OPTS=-H tcp://0.0.0.0:2375\" X=1\nExecStart=/usr/bin/dockerd $OPTS\n",
+        );
+        assert_eq!(
+            u.environment,
+            [
+                ("OPTS".to_string(), "-H tcp://0.0.0.0:2375".to_string()),
+                ("X".into(), "1".into())
+            ]
+        );
+        let line = CommandLine::read("dockerd --config-file /etc/other.json", &none(), &[]);
+        assert_eq!(line.config_file.as_deref(), Some("/etc/other.json"));
+    }
+
+    fn none() -> std::collections::BTreeMap<String, String> {
+        std::collections::BTreeMap::new()
+    }
+
+    #[test]
+    fn a_rewritten_command_line_keeps_what_it_can_as_written() {
+        // Found in review: expanded environment values must not be copied into a drop-in when
+        // the word they came from loses nothing.
+        let mut env = none();
+        env.insert(
+            "OPTIONS".into(),
+            "--selinux-enabled --log-driver=journald".into(),
+        );
+        env.insert(
+            "STORAGE".into(),
+            "--storage-driver devicemapper --storage-opt dm.x=1 --secret=s3".into(),
+        );
+        let keys = [
+            "storage-driver".to_string(),
+            "storage-opts".to_string(),
+            "hosts".to_string(),
+        ];
+        let line = CommandLine::read(
+            "/usr/bin/dockerd -DH fd:// --add-runtime r=/bin/r $OPTIONS $STORAGE \"--data-root\" /d",
+            &env,
+            &keys,
+        );
+        assert_eq!(line.dropped, ["-H", "--storage-driver", "--storage-opt"]);
+        assert_eq!(
+            line.render(),
+            "/usr/bin/dockerd -D --add-runtime r=/bin/r $OPTIONS --secret=s3 \"--data-root\" /d"
         );
     }
 
@@ -252,16 +311,13 @@ mod tests {
         let w = expand(&s.exec_start[0], &env);
         assert_eq!(w[0], "/usr/bin/dockerd-current");
         assert!(w.contains(&"--selinux-enabled".to_string()));
-        let (kept, dropped) =
-            strip_conflicts(&w[1..], &["storage-driver".into(), "storage-opts".into()]);
-        assert_eq!(
-            dropped,
-            [
-                "--storage-driver devicemapper",
-                "--storage-opt dm.thinpooldev=/dev/mapper/x"
-            ]
+        let line = CommandLine::read(
+            &s.exec_start[0],
+            &env,
+            &["storage-driver".into(), "storage-opts".into()],
         );
-        assert!(kept.contains(&"--log-driver=journald".to_string()));
+        assert_eq!(line.dropped, ["--storage-driver", "--storage-opt"]);
+        assert!(line.render().ends_with(" $OPTIONS"), "{}", line.render());
     }
 
     proptest::proptest! {
@@ -274,8 +330,8 @@ mod tests {
                 let s = parse_unit(text);
                 let env = parse_env(text);
                 for e in &s.exec_start {
-                    let words = expand(e, &env);
-                    let _ = strip_conflicts(&words, &["hosts".into(), "storage-opts".into()]);
+                    let line = CommandLine::read(e, &env, &["hosts".into(), "storage-opts".into()]);
+                    let _ = line.render();
                 }
                 let _ = expand(text, &env);
             }
@@ -284,28 +340,15 @@ mod tests {
 
     #[test]
     fn conflicting_flag_forms() {
-        let args: Vec<String> = [
-            "-H",
-            "fd://",
-            "--containerd=/run/containerd/containerd.sock",
-            "-Htcp://0.0.0.0:2375",
-            "--host=unix:///x",
-            "--tlsverify",
-            "-D",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let (kept, dropped) = strip_conflicts(&args, &["hosts".into(), "tlsverify".into()]);
-        assert_eq!(kept, ["--containerd=/run/containerd/containerd.sock", "-D"]);
-        assert_eq!(
-            dropped,
-            [
-                "-H fd://",
-                "-Htcp://0.0.0.0:2375",
-                "--host=unix:///x",
-                "--tlsverify"
-            ]
+        let line = CommandLine::read(
+            "dockerd -H fd:// --containerd=/run/containerd/containerd.sock -Htcp://0.0.0.0:2375 --host=unix:///x --tlsverify -D",
+            &none(),
+            &["hosts".into(), "tlsverify".into()],
         );
+        assert_eq!(
+            line.render(),
+            "dockerd --containerd=/run/containerd/containerd.sock -D"
+        );
+        assert_eq!(line.dropped, ["-H", "--host", "--tlsverify"]);
     }
 }
