@@ -36,7 +36,9 @@ pub fn run(cli: &Cli) -> Result<()> {
         host::signals::catch();
     }
     let mut report = Report::new(cli.command.name());
-    let result = execute(cli, &mut report);
+    // Held until the report is written, so that no other run's report can come in between.
+    let mut lock = None;
+    let result = execute(cli, &mut report, &mut lock);
     report.duration_ms = started.elapsed().as_millis() as u64;
     finish(&mut report, planning, &result);
     // A run refused at the lock must not overwrite the report of the run that holds it.
@@ -46,6 +48,7 @@ pub fn run(cli: &Cli) -> Result<()> {
             tracing::warn!("{}", error::chain(&e));
         }
     }
+    drop(lock);
     if cli.json {
         println!("{}", report.json());
     } else if !cli.quiet {
@@ -79,17 +82,15 @@ fn finish(report: &mut Report, planning: bool, result: &Result<()>) {
 }
 
 /// The command's steps, run under the lock (except `plan`).
-fn execute(cli: &Cli, report: &mut Report) -> Result<()> {
+fn execute(cli: &Cli, report: &mut Report, lock: &mut Option<host::lock::Lock>) -> Result<()> {
     let profile = load_profile(cli)?;
     let host = Host::new(&cli.root);
     let planning = matches!(cli.command, Command::Plan(_));
-    let _lock = if planning {
-        None
-    } else {
-        Some(host::lock::acquire(
+    if !planning {
+        *lock = Some(host::lock::acquire(
             &host.path_nofollow(host::lock::LOCK_PATH)?,
-        )?)
-    };
+        )?);
+    }
     let alone = alone_step(&cli.command);
     let args = cli.command.storage_args();
     let mut run = Run {

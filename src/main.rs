@@ -12,7 +12,7 @@ fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
             "swarmnode={level}"
         )))
-        .with_writer(std::io::stderr)
+        .with_writer(|| swarmnode::host::secret::ScrubbedStderr)
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()

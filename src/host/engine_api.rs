@@ -63,7 +63,8 @@ impl Engine {
     ) -> Result<Response, ApiError> {
         let request = format!("{method} {path}");
         tracing::debug!(%request, socket = %self.socket.display(), "engine api");
-        let mut s = UnixStream::connect(&self.socket).map_err(|source| ApiError::Connect {
+        let deadline = Instant::now() + timeout;
+        let mut s = connect(&self.socket, deadline).map_err(|source| ApiError::Connect {
             socket: self.socket.clone(),
             source,
         })?;
@@ -72,7 +73,6 @@ impl Engine {
             request: request.clone(),
             source,
         };
-        let deadline = Instant::now() + timeout;
         let left = || {
             deadline
                 .checked_duration_since(Instant::now())
@@ -129,6 +129,39 @@ impl Engine {
             what: format!("unexpected JSON: {e}"),
         })
     }
+}
+
+/// Connects without blocking past `deadline` (a unix socket whose listen backlog is full makes
+/// a plain connect wait for ever).
+fn connect(socket: &Path, deadline: Instant) -> std::io::Result<UnixStream> {
+    use nix::errno::Errno;
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr};
+    use std::os::fd::AsRawFd;
+    let fd = nix::sys::socket::socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    let addr = UnixAddr::new(socket)?;
+    loop {
+        match nix::sys::socket::connect(fd.as_raw_fd(), &addr) {
+            Ok(()) | Err(Errno::EINPROGRESS) => break,
+            Err(Errno::EAGAIN) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(Errno::EAGAIN) => {
+                return Err(std::io::Error::new(
+                    ErrorKind::TimedOut,
+                    "the engine accepts no connection (its queue is full)",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let s = UnixStream::from(fd);
+    s.set_nonblocking(false)?;
+    Ok(s)
 }
 
 enum ReadError {
@@ -298,6 +331,57 @@ mod tests {
             .unwrap_err();
         assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
         assert!(err.to_string().contains("no whole answer within"), "{err}");
+    }
+
+    #[test]
+    fn an_engine_that_accepts_nothing_is_cut_off_at_the_deadline() {
+        use nix::sys::socket::{AddressFamily, Backlog, SockFlag, SockType, UnixAddr};
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("docker.sock");
+        let fd = nix::sys::socket::socket(
+            AddressFamily::Unix,
+            SockType::Stream,
+            SockFlag::empty(),
+            None,
+        )
+        .unwrap();
+        nix::sys::socket::bind(
+            std::os::fd::AsRawFd::as_raw_fd(&fd),
+            &UnixAddr::new(&path).unwrap(),
+        )
+        .unwrap();
+        nix::sys::socket::listen(&fd, Backlog::new(0).unwrap()).unwrap();
+        // Fill the queue: nobody ever accepts.
+        let _held: Vec<_> = (0..4)
+            .filter_map(|_| {
+                let c = nix::sys::socket::socket(
+                    AddressFamily::Unix,
+                    SockType::Stream,
+                    SockFlag::SOCK_NONBLOCK,
+                    None,
+                )
+                .ok()?;
+                nix::sys::socket::connect(
+                    std::os::fd::AsRawFd::as_raw_fd(&c),
+                    &UnixAddr::new(&path).unwrap(),
+                )
+                .ok()?;
+                Some(c)
+            })
+            .collect();
+        let start = Instant::now();
+        let err = Engine::at(&path)
+            .request("GET", "/info", None, Duration::from_millis(700))
+            .unwrap_err();
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(
+            err.to_string().contains("cannot reach the docker engine"),
+            "{err}"
+        );
     }
 
     #[test]

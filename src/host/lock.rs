@@ -31,6 +31,17 @@ pub fn acquire(path: &Path) -> Result<Lock> {
         .custom_flags(nix::libc::O_NOFOLLOW)
         .open(path)
         .map_err(|e| Error::io(format!("cannot open lock file {}", path.display()), e))?;
+    // A hard link to some other file, a FIFO or a device is not ours to truncate or chmod.
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io(format!("cannot examine lock file {}", path.display()), e))?;
+    if !meta.is_file() || std::os::unix::fs::MetadataExt::nlink(&meta) != 1 {
+        return Err(Error::Failed(format!(
+            "the lock file {} is not a regular file of its own (a link or a special file); \
+             remove it and run again",
+            path.display()
+        )));
+    }
     // Only root needs to read the holder's pid: narrow a lock file an older run left wider.
     file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
         .map_err(|e| Error::io(format!("cannot narrow lock file {}", path.display()), e))?;
@@ -76,6 +87,15 @@ mod tests {
         let e = acquire(&p).err().expect("a symlinked lock file is refused");
         assert!(e.to_string().contains("cannot open lock file"), "{e}");
         assert!(!t.path().join("elsewhere").exists());
+        std::fs::remove_file(&p).unwrap();
+        // A hard link to another file is refused, and that file is left alone.
+        std::fs::write(t.path().join("precious"), "data").unwrap();
+        std::fs::hard_link(t.path().join("precious"), &p).unwrap();
+        assert!(acquire(&p).is_err());
+        assert_eq!(
+            std::fs::read_to_string(t.path().join("precious")).unwrap(),
+            "data"
+        );
         std::fs::remove_file(&p).unwrap();
         let first = acquire(&p).unwrap();
         use std::os::unix::fs::PermissionsExt;

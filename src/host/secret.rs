@@ -83,6 +83,22 @@ impl Drop for NonDumpable {
     }
 }
 
+/// stderr for the log: every event the log writes is scrubbed of token-shaped text first (the
+/// log writes each event in one call).
+pub struct ScrubbedStderr;
+
+impl std::io::Write for ScrubbedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr().write_all(scrub(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 /// `text` with every `SWMTKN-...` replaced by `SWMTKN-<redacted>`. Applied to everything an engine
 /// or a manager said before it is logged, printed or reported.
 pub fn scrub(text: &str) -> Cow<'_, str> {
