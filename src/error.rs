@@ -264,7 +264,7 @@ pub enum Error {
 
     /// SIGTERM or SIGINT: the running command was allowed to finish, nothing after it was done.
     #[error(
-        "interrupted by {signal} {during}; nothing after that was done; run swarmnode again to          finish (every step picks up where this run stopped)"
+        "interrupted by {signal} {during}; nothing after that was done; run swarmnode again to finish (every step picks up where this run stopped)"
     )]
     Interrupted { signal: String, during: String },
 }

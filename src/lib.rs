@@ -93,7 +93,7 @@ fn execute(cli: &Cli, report: &mut Report, lock: &mut Option<host::lock::Lock>) 
     }
     let alone = alone_step(&cli.command);
     let args = cli.command.storage_args();
-    let mut run = Run {
+    let run = Run {
         profile: &profile,
         planning,
         // Offline (kickstart %post): `plan`/`apply` do what needs no running service, defer the rest.
@@ -101,20 +101,13 @@ fn execute(cli: &Cli, report: &mut Report, lock: &mut Option<host::lock::Lock>) 
             Command::Plan(_) | Command::Apply(_) => host.offline().map(str::to_string),
             _ => None,
         },
-        engine: None,
+        engine: std::cell::OnceCell::new(),
         wipe: args.wipe,
         move_data: args.move_docker_data,
         alone: alone.is_some(),
         storage: RefCell::new(None),
     };
     let steps = chosen_steps(cli, &run, alone)?;
-    // The installed engine, read once for both steps that need it.
-    if steps
-        .iter()
-        .any(|s| s.name == "storage" || s.name == "engine")
-    {
-        run.engine = host::docker::engine_version(&host)?;
-    }
     report.offline = run.offline.clone();
     runner::run_steps(&host, &run, &steps, report)
 }

@@ -178,6 +178,11 @@ impl Runner {
         self.resolve(tool).is_ok()
     }
 
+    /// Where the tool is on PATH, if it is.
+    pub fn path_of(&self, tool: &str) -> Option<PathBuf> {
+        self.resolve(tool).ok()
+    }
+
     fn resolve(&self, tool: &str) -> Result<PathBuf, CommandError> {
         let mut cache = self.resolved.lock().expect("runner cache poisoned");
         if let Some(p) = cache.get(tool) {

@@ -1,11 +1,17 @@
-//! The installed Docker engine as seen without a running daemon: `dockerd --version` works offline
-//! (in a kickstart %post chroot too). Read once per run and shared by the steps.
+//! The installed Docker engine as seen without a running daemon. Its version decides the storage
+//! driver (devicemapper was removed in 25) and whether `dockerd --validate` exists (23). It is read
+//! from the package that owns the dockerd on PATH (dpkg's files; `rpm -qf`), which costs a few
+//! file reads or one small command; `dockerd --version` (a 100 MB Go program that is slow to start
+//! on small machines) only when no package owns it. Read at most once per run, and only when a
+//! step needs it.
+
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::host::cmd::Cmd;
 
-/// The installed engine's version, from `dockerd --version`.
+/// The installed engine's version, and where it was read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineVersion {
     pub version: String,
@@ -16,15 +22,109 @@ pub struct EngineVersion {
 pub fn parse_dockerd_version(text: &str) -> Option<EngineVersion> {
     let rest = text.trim().strip_prefix("Docker version ")?;
     let version = rest.split([',', ' ']).next()?.to_string();
-    let major = version.split('.').next()?.parse().ok()?;
-    Some(EngineVersion { version, major })
+    version_of(&version)
 }
+
+fn version_of(version: &str) -> Option<EngineVersion> {
+    let major = version.split('.').next()?.parse().ok()?;
+    Some(EngineVersion {
+        version: version.to_string(),
+        major,
+    })
+}
+
+/// A package version as the engine names itself: no epoch, no packaging revision
+/// (`5:24.0.7-1~debian.12~bookworm` → `24.0.7`, `20.10.24+dfsg1-1+deb12u1` → `20.10.24+dfsg1`).
+pub fn upstream_version(pkg: &str) -> &str {
+    let v = pkg.split_once(':').map_or(pkg, |(_, v)| v);
+    v.rsplit_once('-').map_or(v, |(u, _)| u)
+}
+
+/// Packages that ship dockerd, by the names distributions give them.
+const PACKAGES: [&str; 5] = [
+    "docker-ce",
+    "docker.io",
+    "moby-engine",
+    "docker-engine",
+    "docker",
+];
 
 /// `None` when no engine is installed (no dockerd on PATH).
 pub fn engine_version(host: &Host) -> Result<Option<EngineVersion>> {
-    if !host.runner.has("dockerd") {
+    let Some(exe) = host.runner.path_of("dockerd") else {
+        return Ok(None);
+    };
+    // The binary as a host path (under --root in tests), both as found and with links resolved.
+    let rel = exe
+        .strip_prefix(host.root())
+        .map_or(exe.clone(), |r| Path::new("/").join(r));
+    let real = std::fs::canonicalize(&exe)
+        .ok()
+        .and_then(|r| {
+            r.strip_prefix(host.root())
+                .ok()
+                .map(|r| Path::new("/").join(r))
+        })
+        .unwrap_or_else(|| rel.clone());
+    let names = [
+        rel.to_string_lossy().into_owned(),
+        real.to_string_lossy().into_owned(),
+    ];
+    if let Some(v) = from_dpkg(host, &names)? {
+        return Ok(Some(v));
+    }
+    if let Some(v) = from_rpm(host, &names[1])? {
+        return Ok(Some(v));
+    }
+    from_dockerd(host)
+}
+
+/// dpkg's own files: the package whose file list has the binary, its version in the status file.
+fn from_dpkg(host: &Host, names: &[String; 2]) -> Result<Option<EngineVersion>> {
+    for pkg in PACKAGES {
+        for list in [format!("{pkg}.list"), format!("{pkg}:amd64.list")] {
+            let Some(files) = host.read_text(&format!("/var/lib/dpkg/info/{list}"))? else {
+                continue;
+            };
+            if !files.lines().any(|l| names.iter().any(|n| n == l)) {
+                continue;
+            }
+            let status = host.read_text("/var/lib/dpkg/status")?.unwrap_or_default();
+            return Ok(dpkg_version(&status, pkg).and_then(|v| version_of(upstream_version(&v))));
+        }
+    }
+    Ok(None)
+}
+
+/// The version of an installed package in dpkg's status file.
+pub fn dpkg_version(status: &str, pkg: &str) -> Option<String> {
+    status.split("\n\n").find_map(|stanza| {
+        let field = |k: &str| {
+            stanza
+                .lines()
+                .find_map(|l| l.strip_prefix(k).map(|v| v.trim().to_string()))
+        };
+        (field("Package:")? == pkg && field("Status:")?.ends_with(" installed"))
+            .then(|| field("Version:"))
+            .flatten()
+    })
+}
+
+/// `rpm -qf --qf %{VERSION} BINARY` where rpm is there (EL): the owning package's version.
+fn from_rpm(host: &Host, binary: &str) -> Result<Option<EngineVersion>> {
+    if !host.runner.has("rpm") {
         return Ok(None);
     }
+    let cmd = Cmd::new("rpm")
+        .arg(format!("--root={}", host.root().display()))
+        .args(["-qf", "--qf", "%{VERSION}\\n", binary]);
+    let out = host.runner.output(&cmd)?;
+    Ok((out.code == 0)
+        .then(|| out.stdout.lines().next().and_then(version_of))
+        .flatten())
+}
+
+fn from_dockerd(host: &Host) -> Result<Option<EngineVersion>> {
     let cmd = Cmd::new("dockerd").arg("--version");
     let out = host.runner.run(&cmd)?;
     parse_dockerd_version(&out.stdout).map(Some).ok_or_else(|| {
@@ -63,6 +163,27 @@ mod tests {
         fn no_text_makes_the_version_parser_panic(t in "(Docker version )?\\PC{0,40}") {
             let _ = parse_dockerd_version(&t);
         }
+    }
+
+    #[test]
+    fn package_versions_as_the_engine_names_itself() {
+        assert_eq!(upstream_version("5:24.0.7-1~debian.12~bookworm"), "24.0.7");
+        assert_eq!(
+            upstream_version("20.10.24+dfsg1-1+deb12u1"),
+            "20.10.24+dfsg1"
+        );
+        assert_eq!(upstream_version("26.1.5+dfsg1-9+b3"), "26.1.5+dfsg1");
+        assert_eq!(upstream_version("24.0.7"), "24.0.7");
+        let status = "Package: docker.io\nStatus: install ok installed\nVersion: 20.10.24+dfsg1-1+deb12u1\n\nPackage: docker-ce\nStatus: deinstall ok config-files\nVersion: 5:24.0.7-1\n";
+        assert_eq!(
+            dpkg_version(status, "docker.io").as_deref(),
+            Some("20.10.24+dfsg1-1+deb12u1")
+        );
+        assert_eq!(
+            dpkg_version(status, "docker-ce"),
+            None,
+            "only an installed package counts"
+        );
     }
 
     #[test]

@@ -1,14 +1,17 @@
-//! LVM's JSON reports (`pvs`/`vgs`/`lvs --reportformat json --units b --nosuffix --binary`),
-//! parsed into typed rows. LVM prints every value as a string; sizes are bytes.
+//! What LVM knows, read with one command (`lvm fullreport --reportformat json --units b --nosuffix
+//! --binary`, its VG, PV, LV and segment subreports), parsed into typed rows. LVM prints every
+//! value as a string; sizes are bytes.
 
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
 use super::cmd::{Cmd, CommandError, Runner, parse_json};
 
 pub const PV_FIELDS: &str = "pv_name,vg_name,pv_uuid";
 pub const VG_FIELDS: &str = "vg_name,vg_uuid,vg_size,vg_free,vg_extent_size,vg_extent_count,vg_free_count,vg_seqno,pv_count,vg_tags";
-pub const LV_FIELDS: &str = "lv_name,vg_name,lv_attr,lv_size,segtype,chunk_size,zero,lv_profile,seg_monitor,lv_tags,lv_active";
+/// fullreport's LV subreport takes LV fields only; the segment fields come from its seg subreport.
+pub const LV_FIELDS: &str =
+    "lv_name,vg_name,lv_attr,lv_size,lv_profile,lv_tags,lv_active,data_percent,metadata_percent";
+pub const SEG_FIELDS: &str = "lv_name,segtype,chunk_size,zero,seg_monitor";
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Pv {
@@ -46,7 +49,7 @@ impl Vg {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Lv {
     /// Hidden volumes are bracketed: `[thinpool_tmeta]`.
     pub lv_name: String,
@@ -65,6 +68,11 @@ pub struct Lv {
     /// Comma-separated.
     pub lv_tags: String,
     pub lv_active: String,
+    /// Used data and metadata of a thin pool, percent ("" when not applicable or inactive).
+    #[serde(default)]
+    pub data_percent: String,
+    #[serde(default)]
+    pub metadata_percent: String,
 }
 
 impl Lv {
@@ -87,60 +95,7 @@ fn num<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     s.parse().map_err(serde::de::Error::custom)
 }
 
-#[derive(Deserialize)]
-struct Report<T> {
-    report: Vec<Section<T>>,
-}
-
-#[derive(Deserialize)]
-struct Section<T> {
-    #[serde(alias = "pv", alias = "vg", alias = "lv")]
-    rows: Vec<T>,
-}
-
-fn rows<T: DeserializeOwned>(cmd: &Cmd, text: &str) -> Result<Vec<T>, CommandError> {
-    let r: Report<T> = parse_json(cmd, text)?;
-    Ok(r.report.into_iter().flat_map(|s| s.rows).collect())
-}
-
-fn report_cmd(tool: &str, fields: &str) -> Cmd {
-    let mut c = Cmd::new(tool);
-    if tool == "lvs" {
-        c = c.arg("-a");
-    }
-    c.args([
-        "--reportformat",
-        "json",
-        "--units",
-        "b",
-        "--nosuffix",
-        "--binary",
-        "-o",
-        fields,
-    ])
-}
-
-pub fn pvs_cmd() -> Cmd {
-    report_cmd("pvs", PV_FIELDS)
-}
-pub fn vgs_cmd() -> Cmd {
-    report_cmd("vgs", VG_FIELDS)
-}
-pub fn lvs_cmd() -> Cmd {
-    report_cmd("lvs", LV_FIELDS)
-}
-
-pub fn parse_pvs(cmd: &Cmd, text: &str) -> Result<Vec<Pv>, CommandError> {
-    rows(cmd, text)
-}
-pub fn parse_vgs(cmd: &Cmd, text: &str) -> Result<Vec<Vg>, CommandError> {
-    rows(cmd, text)
-}
-pub fn parse_lvs(cmd: &Cmd, text: &str) -> Result<Vec<Lv>, CommandError> {
-    rows(cmd, text)
-}
-
-/// Everything LVM knows, read with three report commands.
+/// Everything LVM knows.
 #[derive(Debug, Clone, Default)]
 pub struct Lvm {
     pub pvs: Vec<Pv>,
@@ -148,14 +103,118 @@ pub struct Lvm {
     pub lvs: Vec<Lv>,
 }
 
+/// One VG's part of a fullreport (orphan PVs come in a part without a VG).
+#[derive(Deserialize)]
+struct FullPart {
+    #[serde(default)]
+    vg: Vec<Vg>,
+    #[serde(default)]
+    pv: Vec<Pv>,
+    #[serde(default)]
+    lv: Vec<LvRow>,
+    #[serde(default)]
+    seg: Vec<SegRow>,
+}
+
+#[derive(Deserialize)]
+struct Full {
+    report: Vec<FullPart>,
+}
+
+/// An LV row of a fullreport: the LV fields only.
+#[derive(Deserialize)]
+struct LvRow {
+    lv_name: String,
+    vg_name: String,
+    lv_attr: String,
+    #[serde(deserialize_with = "num")]
+    lv_size: u64,
+    lv_profile: String,
+    lv_tags: String,
+    lv_active: String,
+    #[serde(default)]
+    data_percent: String,
+    #[serde(default)]
+    metadata_percent: String,
+}
+
+/// A segment row of a fullreport: what the LV's (first) segment says.
+#[derive(Deserialize)]
+struct SegRow {
+    lv_name: String,
+    segtype: String,
+    #[serde(deserialize_with = "num")]
+    chunk_size: u64,
+    zero: String,
+    seg_monitor: String,
+}
+
+pub fn fullreport_cmd() -> Cmd {
+    Cmd::new("lvm").args([
+        "fullreport",
+        "--reportformat",
+        "json",
+        "--units",
+        "b",
+        "--nosuffix",
+        "--binary",
+        "--configreport",
+        "vg",
+        "-o",
+        VG_FIELDS,
+        "--configreport",
+        "pv",
+        "-o",
+        PV_FIELDS,
+        "--configreport",
+        "lv",
+        "-o",
+        LV_FIELDS,
+        "--configreport",
+        "pvseg",
+        "-o",
+        "pv_name",
+        "--configreport",
+        "seg",
+        "-o",
+        SEG_FIELDS,
+    ])
+}
+
+/// Parses `lvm fullreport` into PVs, VGs and LVs (each LV with its first segment's fields).
+pub fn parse_fullreport(cmd: &Cmd, text: &str) -> Result<Lvm, CommandError> {
+    let full: Full = parse_json(cmd, text)?;
+    let mut lvm = Lvm::default();
+    for part in full.report {
+        for row in part.lv {
+            let seg = part.seg.iter().find(|s| s.lv_name == row.lv_name);
+            lvm.lvs.push(Lv {
+                segtype: seg.map(|s| s.segtype.clone()).unwrap_or_default(),
+                chunk_size: seg.map_or(0, |s| s.chunk_size),
+                zero: seg.map(|s| s.zero.clone()).unwrap_or_default(),
+                seg_monitor: seg.map(|s| s.seg_monitor.clone()).unwrap_or_default(),
+                lv_name: row.lv_name,
+                vg_name: row.vg_name,
+                lv_attr: row.lv_attr,
+                lv_size: row.lv_size,
+                lv_profile: row.lv_profile,
+                lv_tags: row.lv_tags,
+                lv_active: row.lv_active,
+                data_percent: row.data_percent,
+                metadata_percent: row.metadata_percent,
+            });
+        }
+        lvm.vgs.extend(part.vg);
+        lvm.pvs.extend(part.pv);
+    }
+    Ok(lvm)
+}
+
 impl Lvm {
+    /// One `lvm fullreport`: every PV (orphans too), VG and LV.
     pub fn read(r: &Runner) -> Result<Lvm, CommandError> {
-        let (pc, vc, lc) = (pvs_cmd(), vgs_cmd(), lvs_cmd());
-        Ok(Lvm {
-            pvs: parse_pvs(&pc, &r.run(&pc)?.stdout)?,
-            vgs: parse_vgs(&vc, &r.run(&vc)?.stdout)?,
-            lvs: parse_lvs(&lc, &r.run(&lc)?.stdout)?,
-        })
+        let cmd = fullreport_cmd();
+        parse_fullreport(&cmd, &r.run(&cmd)?.stdout)
     }
 
     pub fn vg(&self, name: &str) -> Option<&Vg> {
@@ -188,58 +247,65 @@ mod tests {
         .unwrap()
     }
 
+    fn read(name: &str) -> Lvm {
+        parse_fullreport(
+            &fullreport_cmd(),
+            &fixture(&format!("fullreport-{name}.json")),
+        )
+        .unwrap()
+    }
+
     #[test]
-    fn empty_reports() {
-        assert!(
-            parse_pvs(&pvs_cmd(), &fixture("pvs-none.json"))
-                .unwrap()
-                .is_empty()
+    fn nothing_an_orphan_pv_and_an_empty_tagged_vg() {
+        let l = read("blank");
+        assert!(l.pvs.is_empty() && l.vgs.is_empty() && l.lvs.is_empty());
+        let l = read("orphan-pv");
+        assert_eq!(
+            (l.pvs[0].pv_name.as_str(), l.pvs[0].vg_name.as_str()),
+            ("/dev/vdb", "")
         );
-        assert!(
-            parse_vgs(&vgs_cmd(), &fixture("vgs-none.json"))
-                .unwrap()
-                .is_empty()
-        );
-        assert!(
-            parse_lvs(&lvs_cmd(), &fixture("lvs-none.json"))
-                .unwrap()
-                .is_empty()
-        );
+        assert!(l.vgs.is_empty());
+        let l = read("tagged-vg");
+        let g = l.vg("docker").unwrap();
+        assert!(g.has_tag("swarmnode"));
+        assert_eq!((g.vg_extent_count, g.vg_free_count), (1023, 1023));
+        assert!(l.lvs.is_empty());
     }
 
     #[test]
     fn thin_pool_as_lvm_reports_it() {
-        let pvs = parse_pvs(&pvs_cmd(), &fixture("pvs-pool.json")).unwrap();
-        assert_eq!(pvs[0].pv_name, "/dev/vdb");
-        assert_eq!(pvs[0].vg_name, "docker");
-        let vgs = parse_vgs(&vgs_cmd(), &fixture("vgs-pool.json")).unwrap();
-        assert_eq!(vgs[0].vg_extent_count, 1023);
-        assert_eq!(vgs[0].vg_free_count, 32);
-        assert_eq!(vgs[0].vg_seqno, 6);
-        let l = Lvm {
-            pvs,
-            vgs,
-            lvs: parse_lvs(&lvs_cmd(), &fixture("lvs-pool.json")).unwrap(),
-        };
+        let l = read("pool");
+        assert_eq!(l.pvs_of("docker")[0].pv_name, "/dev/vdb");
+        assert_eq!(l.vg("docker").unwrap().vg_free_count, 32);
         let pool = l.lv("docker", "thinpool").unwrap();
         assert_eq!(pool.segtype, "thin-pool");
         assert_eq!(pool.chunk_size, 512 * 1024);
         assert_eq!(pool.zero, "0");
         assert_eq!(pool.lv_profile, "docker-thinpool");
         assert_eq!(pool.seg_monitor, "monitored");
-        assert!(pool.is_active());
+        assert!(pool.is_active() && pool.has_tag("swarmnode"));
         assert_eq!(
-            l.lv("docker", "[thinpool_tmeta]").unwrap().lv_size,
-            41943040
+            (pool.data_percent.as_str(), pool.metadata_percent.as_str()),
+            ("0.00", "10.09")
         );
+        let two = read("pool-and-other");
+        assert_eq!(two.vgs.len(), 2);
+        assert!(two.lv("other", "keep").is_some());
     }
 
     #[test]
-    fn inactive_pool() {
-        let lvs = parse_lvs(&lvs_cmd(), &fixture("lvs-pool-inactive.json")).unwrap();
-        let pool = lvs.iter().find(|l| l.lv_name == "thinpool").unwrap();
+    fn inactive_and_unmonitored_pools() {
+        let pool = read("pool-inactive")
+            .lv("docker", "thinpool")
+            .cloned()
+            .unwrap();
         assert!(!pool.is_active());
         assert_eq!(pool.seg_monitor, "");
+        let pool = read("pool-unmonitored")
+            .lv("docker", "thinpool")
+            .cloned()
+            .unwrap();
+        assert_eq!(pool.seg_monitor, "not monitored");
     }
 
     proptest::proptest! {
@@ -249,17 +315,16 @@ mod tests {
             field in "[0-9a-z,-]{0,12}",
             size in "\\PC{0,24}",
         ) {
-            let _ = parse_pvs(&pvs_cmd(), &t);
-            let _ = parse_vgs(&vgs_cmd(), &t);
-            let _ = parse_lvs(&lvs_cmd(), &t);
+            let _ = parse_fullreport(&fullreport_cmd(), &t);
             // Well-formed reports with any field values.
             let lv = format!(
                 r#"{{"report": [{{"lv": [{{"lv_name": "{field}", "vg_name": "v", "lv_attr": "{field}",
-                  "lv_size": {size:?}, "segtype": "x", "chunk_size": {size:?}, "zero": "", "lv_profile": "",
-                  "seg_monitor": "", "lv_tags": "{field}", "lv_active": ""}}]}}]}}"#
+                  "lv_size": {size:?}, "lv_profile": "", "lv_tags": "{field}", "lv_active": ""}}],
+                  "seg": [{{"lv_name": "{field}", "segtype": "x", "chunk_size": {size:?}, "zero": "",
+                  "seg_monitor": ""}}]}}]}}"#
             );
-            if let Ok(rows) = parse_lvs(&lvs_cmd(), &lv) {
-                for l in rows {
+            if let Ok(lvm) = parse_fullreport(&fullreport_cmd(), &lv) {
+                for l in lvm.lvs {
                     let _ = (l.is_active(), l.is_open(), l.has_tag("swarmnode"));
                 }
             }

@@ -23,8 +23,8 @@ pub struct Run<'a> {
     pub planning: bool,
     /// Why running services are out of reach (kickstart %post), when they are.
     pub offline: Option<String>,
-    /// The installed engine, read once (`dockerd --version`) when a step needs it.
-    pub engine: Option<EngineVersion>,
+    /// The installed engine, read at most once, when a step first needs it (see [`Run::engine`]).
+    pub engine: std::cell::OnceCell<Option<EngineVersion>>,
     pub wipe: bool,
     pub move_data: bool,
     /// The run's command is this one step alone (`storage`, `engine`, `mounts`, `join`).
@@ -32,6 +32,21 @@ pub struct Run<'a> {
     /// What the storage step decided in this run (planned or applied), for the engine step.
     pub storage: std::cell::RefCell<Option<storage::Recorded>>,
 }
+
+impl Run<'_> {
+    /// The installed engine's version (`None`: no engine installed), read on first use only.
+    pub fn engine(&self, host: &Host) -> Result<Option<EngineVersion>> {
+        if let Some(v) = self.engine.get() {
+            return Ok(v.clone());
+        }
+        let v = crate::host::docker::engine_version(host)?;
+        let _ = self.engine.set(v.clone());
+        Ok(v)
+    }
+}
+
+/// How a step reads the engine version when it needs it.
+pub type EngineLookup<'a> = &'a dyn Fn() -> Result<Option<EngineVersion>>;
 
 // ---- each step as the runner calls it: `plan(&Host, &Run)`
 
@@ -44,7 +59,7 @@ pub fn plan_storage(h: &Host, run: &Run) -> Result<StepPlan> {
             storage: s,
             wipe: run.wipe,
             move_data: run.move_data,
-            engine: run.engine.as_ref(),
+            engine: &|| run.engine(h),
         },
     )?;
     run.storage.replace(Some(rec));
@@ -60,7 +75,7 @@ pub fn plan_engine(h: &Host, run: &Run) -> Result<StepPlan> {
     };
     let driver = rec.as_ref().map(|r| r.driver);
     let pool = rec.map(|r| r.volume).unwrap_or_default();
-    engine::plan(h, e, driver, &pool, run.engine.as_ref())
+    engine::plan(h, e, driver, &pool, &|| run.engine(h))
 }
 
 /// The mounts step: checks only, so it has no actions.

@@ -69,7 +69,7 @@ fn default_profile_is_read_under_root_and_cli_overrides_it() {
         out.contains("run    vgcreate --addtag swarmnode dock /dev/vdb"),
         "{out}"
     );
-    assert!(out.contains("--extents 90%VG dock"), "{out}");
+    assert!(out.contains("--extents 90%VG --poolmetadatasize"), "{out}");
 }
 
 #[test]
@@ -139,11 +139,11 @@ fn storage_command_needs_a_device() {
 #[test]
 fn missing_lvm_names_the_package() {
     let f = Fake::new();
-    f.no_tool("pvs");
+    f.no_tool("lvm");
     let o = f.run(&["plan", "--device", "/dev/disk/by-id/virtio-DATA1"]);
     expect_code(&o, 1);
     assert!(
-        stderr(&o).contains("pvs was not found on PATH; install the lvm2 package"),
+        stderr(&o).contains("lvm was not found on PATH; install the lvm2 package"),
         "{}",
         stderr(&o)
     );

@@ -51,9 +51,7 @@ exit 0
 "#;
 
 const TOOLS: &[&str] = &[
-    "pvs",
-    "vgs",
-    "lvs",
+    "lvm",
     "pvcreate",
     "vgcreate",
     "lvcreate",
@@ -77,6 +75,52 @@ pub struct Fake {
 
 pub fn fixture(name: &str) -> String {
     fs::read_to_string(Path::new(FIX).join(name)).unwrap()
+}
+
+/// `lvm fullreport` as captured in the guest (tests/fixtures/bookworm/fullreport-NAME.json), with
+/// `edit` applied to every LV row and every segment row (both carry `lv_name`).
+pub fn lvm_report(name: &str, edit: impl Fn(&mut serde_json::Value)) -> String {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&fixture(&format!("fullreport-{name}.json"))).unwrap();
+    for part in v["report"].as_array_mut().unwrap() {
+        for key in ["lv", "seg"] {
+            for row in part[key].as_array_mut().into_iter().flatten() {
+                edit(row);
+            }
+        }
+    }
+    v.to_string()
+}
+
+/// A fullreport of one part: a VG row (or none: orphan PVs), PV rows, LV rows and segment rows.
+pub fn lvm_part(
+    vg: Option<serde_json::Value>,
+    pvs: &[(&str, &str)],
+    lvs: &[serde_json::Value],
+    segs: &[serde_json::Value],
+) -> String {
+    let pv: Vec<serde_json::Value> = pvs
+        .iter()
+        .map(|(n, g)| serde_json::json!({"pv_name": n, "vg_name": g, "pv_uuid": "x"}))
+        .collect();
+    serde_json::json!({"report": [{"vg": vg.into_iter().collect::<Vec<_>>(), "pv": pv, "lv": lvs, "seg": segs}]})
+        .to_string()
+}
+
+/// A VG row of 4 GiB (1023 extents of 4 MiB), all free, with these tags.
+pub fn vg_row(name: &str, tags: &str) -> serde_json::Value {
+    serde_json::json!({"vg_name": name, "vg_uuid": "y", "vg_size": "4290772992", "vg_free": "4290772992",
+        "vg_extent_size": "4194304", "vg_extent_count": "1023", "vg_free_count": "1023",
+        "vg_seqno": "1", "pv_count": "1", "vg_tags": tags})
+}
+
+/// A plain (linear) LV and its segment, as a fullreport shows them.
+pub fn linear_lv(name: &str, attr: &str, tags: &str) -> (serde_json::Value, serde_json::Value) {
+    (
+        serde_json::json!({"lv_name": name, "vg_name": "docker", "lv_attr": attr, "lv_size": "4072669184",
+            "lv_profile": "", "lv_tags": tags, "lv_active": "active", "data_percent": "", "metadata_percent": ""}),
+        serde_json::json!({"lv_name": name, "segtype": "linear", "chunk_size": "0", "zero": "0", "seg_monitor": ""}),
+    )
 }
 
 impl Fake {
@@ -229,17 +273,13 @@ impl Fake {
     }
 
     pub fn lvm_empty(&self) {
-        self.out("pvs", &fixture("pvs-none.json"));
-        self.out("vgs", &fixture("vgs-none.json"));
-        self.out("lvs", &fixture("lvs-none.json"));
+        self.out("lvm", &fixture("fullreport-blank.json"));
     }
 
     /// The state of a converged devicemapper node: PV vdb, VG docker, active monitored pool with the
     /// profile attached, held by its dm devices, with the profile file and the record written.
     pub fn lvm_pool(&self) {
-        self.out("pvs", &fixture("pvs-pool.json"));
-        self.out("vgs", &fixture("vgs-pool.json"));
-        self.out("lvs", &fixture("lvs-pool.json"));
+        self.out("lvm", &fixture("fullreport-pool.json"));
         self.out("wipefs", &fixture("wipefs-pv.json"));
         self.holder("vdb", "dm-0", (253, 0), "docker-thinpool_tmeta");
         self.holder("vdb", "dm-1", (253, 1), "docker-thinpool_tdata");

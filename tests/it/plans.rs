@@ -84,7 +84,7 @@ fn storage_plans() {
         &f,
         &["--device", DEV],
     );
-    f.out("lvs", &fixture("lvs-pool-inactive.json"));
+    f.out("lvm", &fixture("fullreport-pool-inactive.json"));
     check("inactive-pool", &f, &["--device", DEV]);
     let f = Fake::new();
     f.out("dockerd", "Docker version 26.1.5+dfsg1, build a72d7cd\n");
@@ -94,10 +94,7 @@ fn storage_plans() {
     check("refused-ext4", &f, &["--device", DEV]);
     check("wipe-ext4", &f, &["--device", DEV, "--wipe"]);
     let f = Fake::new();
-    f.out(
-        "pvs",
-        r#"{"report":[{"pv":[{"pv_name":"/dev/vdb", "vg_name":"", "pv_uuid":"x"}]}]}"#,
-    );
+    f.out("lvm", &fixture("fullreport-orphan-pv.json"));
     f.out("wipefs", &fixture("wipefs-pv.json"));
     check("refused-pv-without-vg", &f, &["--device", DEV]);
 }

@@ -127,8 +127,8 @@ fn held_by_device_mapper_of_another_vg() {
     let f = Fake::new();
     f.holder("vdb", "dm-3", (253, 3), "data-lv0");
     f.out(
-        "pvs",
-        r#"{"report":[{"pv":[{"pv_name":"/dev/vdb", "vg_name":"data", "pv_uuid":"x"}]}]}"#,
+        "lvm",
+        &lvm_part(Some(vg_row("data", "")), &[("/dev/vdb", "data")], &[], &[]),
     );
     f.out("wipefs", &fixture("wipefs-pv.json"));
     let e = refused(
@@ -246,10 +246,14 @@ fn raid_member_refused() {
 fn pv_of_another_vg_refused_and_wipe_allowed_when_unused() {
     let f = Fake::new();
     f.out(
-        "pvs",
-        r#"{"report":[{"pv":[{"pv_name":"/dev/vdb", "vg_name":"scratch", "pv_uuid":"x"}]}]}"#,
+        "lvm",
+        &lvm_part(
+            Some(vg_row("scratch", "")),
+            &[("/dev/vdb", "scratch")],
+            &[],
+            &[],
+        ),
     );
-    f.out("vgs", r#"{"report":[{"vg":[{"vg_name":"scratch", "vg_uuid":"y", "vg_size":"4290772992", "vg_free":"4290772992", "vg_extent_size":"4194304", "vg_extent_count":"1023", "vg_free_count":"1023", "vg_seqno":"1", "pv_count":"1"}]}]}"#);
     f.out("wipefs", &fixture("wipefs-pv.json"));
     refused(
         &f,
@@ -274,10 +278,14 @@ fn pv_of_another_vg_refused_and_wipe_allowed_when_unused() {
 fn our_vg_already_on_another_disk() {
     let f = Fake::new();
     f.out(
-        "pvs",
-        r#"{"report":[{"pv":[{"pv_name":"/dev/vdc", "vg_name":"docker", "pv_uuid":"x"}]}]}"#,
+        "lvm",
+        &lvm_part(
+            Some(vg_row("docker", "swarmnode")),
+            &[("/dev/vdc", "docker")],
+            &[],
+            &[],
+        ),
     );
-    f.out("vgs", &fixture("vgs-pool.json"));
     refused(
         &f,
         &["--device", DEV, "--wipe"],

@@ -7,33 +7,22 @@ const DEV: &str = "/dev/disk/by-id/virtio-DATA1";
 
 const FRESH_SEQUENCE: &[&str] = &[
     "vgcreate --addtag swarmnode docker /dev/vdb",
-    "lvcreate --yes --wipesignatures y --addtag swarmnode --name thinpool --extents 95%VG docker",
-    "lvcreate --yes --wipesignatures y --addtag swarmnode --name thinpoolmeta --extents 1%VG docker",
-    "lvconvert --yes --zero n --chunksize 512K --thinpool docker/thinpool --poolmetadata docker/thinpoolmeta",
-    "lvchange --metadataprofile docker-thinpool docker/thinpool",
+    "lvcreate --yes --type thin-pool --name thinpool --extents 95%VG --poolmetadatasize 40m --chunksize 512K --zero n --metadataprofile docker-thinpool --monitor y --addtag swarmnode docker",
 ];
 
 const PROFILE_FILE: &str = "etc/lvm/profile/docker-thinpool.profile";
 
 /// A blank disk now; after the first round of changes LVM reports the converged pool.
 fn fresh_then_pool(f: &Fake) {
-    f.out_after("pvs", 1, &fixture("pvs-none.json"));
-    f.out_after("vgs", 1, &fixture("vgs-none.json"));
-    f.out_after("lvs", 1, &fixture("lvs-none.json"));
+    f.out_after("lvm", 1, &fixture("fullreport-blank.json"));
     f.out_after("wipefs", 1, &fixture("wipefs-blank.json"));
-    f.out("pvs", &fixture("pvs-pool.json"));
-    f.out("vgs", &fixture("vgs-pool.json"));
-    f.out("lvs", &fixture("lvs-pool.json"));
+    f.out("lvm", &fixture("fullreport-pool.json"));
     f.out("wipefs", &fixture("wipefs-pv.json"));
 }
 
-/// lvs JSON for the pool fixture with one LV's fields replaced.
+/// The pool's fullreport with its LV and segment rows edited.
 fn lvs_with(edit: impl Fn(&mut serde_json::Value)) -> String {
-    let mut v: serde_json::Value = serde_json::from_str(&fixture("lvs-pool.json")).unwrap();
-    for lv in v["report"][0]["lv"].as_array_mut().unwrap() {
-        edit(lv);
-    }
-    v.to_string()
+    lvm_report("pool", edit)
 }
 
 #[test]
@@ -197,10 +186,7 @@ fn second_apply_on_a_converged_node_changes_nothing() {
 fn a_pv_without_a_vg_is_not_ours_and_needs_wipe() {
     // swarmnode makes the PV and its VG in one command: a PV without a VG is someone else's.
     let f = Fake::new();
-    f.out(
-        "pvs",
-        r#"{"report":[{"pv":[{"pv_name":"/dev/vdb", "vg_name":"", "pv_uuid":"x"}]}]}"#,
-    );
+    f.out("lvm", &fixture("fullreport-orphan-pv.json"));
     f.out("wipefs", &fixture("wipefs-pv.json"));
     let err = expect_refused(
         &f,
@@ -222,10 +208,10 @@ fn a_pv_without_a_vg_is_not_ours_and_needs_wipe() {
 fn an_empty_vg_without_our_tag_is_not_ours() {
     let f = Fake::new();
     f.lvm_pool();
-    f.out("lvs", &fixture("lvs-none.json"));
     f.out(
-        "vgs",
-        &fixture("vgs-pool.json").replace(", \"vg_tags\":\"swarmnode\"", ""),
+        "lvm",
+        &fixture("fullreport-tagged-vg.json")
+            .replace("\"vg_tags\":\"swarmnode\"", "\"vg_tags\":\"\""),
     );
     expect_refused(
         &f,
@@ -238,7 +224,7 @@ fn an_empty_vg_without_our_tag_is_not_ours() {
 fn partial_vg_without_pool_is_completed_not_redone() {
     let f = Fake::new();
     f.lvm_pool();
-    f.out("lvs", &fixture("lvs-none.json"));
+    f.out("lvm", &fixture("fullreport-tagged-vg.json"));
     let o = f.run(&["plan", "--device", DEV]);
     expect_code(&o, 0);
     let out = stdout(&o);
@@ -255,7 +241,7 @@ fn partial_vg_without_pool_is_completed_not_redone() {
 fn partial_pool_without_profile_gets_only_the_profile() {
     let f = Fake::new();
     f.lvm_pool();
-    f.out("lvs", &lvs_with(|lv| lv["lv_profile"] = "".into()));
+    f.out("lvm", &lvs_with(|lv| lv["lv_profile"] = "".into()));
     let o = f.run(&["plan", "--device", DEV]);
     expect_code(&o, 0);
     let out = stdout(&o);
@@ -266,32 +252,42 @@ fn partial_pool_without_profile_gets_only_the_profile() {
 }
 
 #[test]
-fn interrupted_creation_tagged_data_volume_is_finished() {
+fn volumes_an_older_version_left_half_made_are_refused_with_how_to_remove_them() {
+    // The pool is made in one command now: a plain, tagged `thinpool` can only be what an older
+    // swarmnode (which made it from two plain volumes) left when it was killed.
     let f = Fake::new();
     f.lvm_pool();
-    // Killed after the first lvcreate: a plain, tagged `thinpool`, no metadata volume.
+    let (lv, seg) = linear_lv("thinpool", "-wi-a-----", "swarmnode");
     f.out(
-        "lvs",
-        r#"{"report":[{"lv":[{"lv_name":"thinpool", "vg_name":"docker", "lv_attr":"-wi-a-----", "lv_size":"4072669184", "segtype":"linear", "chunk_size":"0", "zero":"-1", "lv_profile":"", "seg_monitor":"", "lv_tags":"swarmnode", "lv_active":"active"}]}]}"#,
+        "lvm",
+        &lvm_part(
+            Some(vg_row("docker", "swarmnode")),
+            &[("/dev/vdb", "docker")],
+            &[lv],
+            &[seg],
+        ),
     );
-    let o = f.run(&["plan", "--device", DEV]);
-    expect_code(&o, 0);
-    let out = stdout(&o);
-    assert!(
-        !out.contains("--name thinpool "),
-        "data volume must not be made twice:\n{out}"
+    let e = expect_refused(
+        &f,
+        &["apply", "--device", DEV],
+        "left half-made by an interrupted run of an older swarmnode",
     );
-    assert!(out.contains("--name thinpoolmeta --extents 1%VG"), "{out}");
-    assert!(out.contains("lvconvert --yes --zero n"), "{out}");
+    assert!(e.contains("lvremove docker/thinpool"), "{e}");
 }
 
 #[test]
 fn a_plain_volume_we_did_not_make_is_never_converted() {
     let f = Fake::new();
     f.lvm_pool();
+    let (lv, seg) = linear_lv("thinpool", "-wi-a-----", "");
     f.out(
-        "lvs",
-        r#"{"report":[{"lv":[{"lv_name":"thinpool", "vg_name":"docker", "lv_attr":"-wi-a-----", "lv_size":"4072669184", "segtype":"linear", "chunk_size":"0", "zero":"-1", "lv_profile":"", "seg_monitor":"", "lv_tags":"", "lv_active":"active"}]}]}"#,
+        "lvm",
+        &lvm_part(
+            Some(vg_row("docker", "swarmnode")),
+            &[("/dev/vdb", "docker")],
+            &[lv],
+            &[seg],
+        ),
     );
     expect_refused(&f, &["apply", "--device", DEV], "did not make");
 }
@@ -300,7 +296,7 @@ fn a_plain_volume_we_did_not_make_is_never_converted() {
 fn an_inactive_pool_is_activated_never_converted() {
     let f = Fake::new();
     converged(&f);
-    f.out_after("lvs", 1, &fixture("lvs-pool-inactive.json"));
+    f.out_after("lvm", 1, &fixture("fullreport-pool-inactive.json"));
     let o = f.run(&["apply", "--device", DEV]);
     expect_code(&o, 0);
     assert_eq!(
@@ -314,12 +310,12 @@ fn an_unmonitored_pool_gets_monitored_and_zeroing_is_turned_off() {
     let f = Fake::new();
     converged(&f);
     f.out_after(
-        "lvs",
+        "lvm",
         1,
-        &lvs_with(|lv| {
-            if lv["lv_name"] == "thinpool" {
-                lv["seg_monitor"] = "not monitored".into();
-                lv["zero"] = "1".into();
+        &lvs_with(|row| {
+            if row.get("segtype").is_some() {
+                row["seg_monitor"] = "not monitored".into();
+                row["zero"] = "1".into();
             }
         }),
     );
@@ -338,7 +334,7 @@ fn an_unmonitored_pool_gets_monitored_and_zeroing_is_turned_off() {
 fn a_step_that_does_not_converge_fails_after_three_rounds() {
     let f = Fake::new();
     converged(&f);
-    f.out("lvs", &fixture("lvs-pool-inactive.json"));
+    f.out("lvm", &fixture("fullreport-pool-inactive.json"));
     let o = f.run(&["apply", "--device", DEV]);
     expect_code(&o, 1);
     assert!(
@@ -354,10 +350,10 @@ fn a_chunk_size_that_differs_is_reported_not_changed() {
     let f = Fake::new();
     converged(&f);
     f.out(
-        "lvs",
-        &lvs_with(|lv| {
-            if lv["lv_name"] == "thinpool" {
-                lv["chunk_size"] = "65536".into()
+        "lvm",
+        &lvs_with(|row| {
+            if row.get("chunk_size").is_some() {
+                row["chunk_size"] = "65536".into()
             }
         }),
     );
@@ -492,15 +488,15 @@ fn overlay2_apply_keeps_fstab_and_is_idempotent_when_mounted() {
     let f = Fake::new();
     f.out("dockerd", "Docker version 26.1.5+dfsg1, build a72d7cd\n");
     f.file("etc/fstab", "# static\n/dev/vda / ext4 defaults 0 1\n");
-    f.out_after("pvs", 1, &fixture("pvs-none.json"));
-    f.out_after("vgs", 1, &fixture("vgs-none.json"));
-    f.out_after("lvs", 1, &fixture("lvs-none.json"));
+    f.out_after("lvm", 1, &fixture("fullreport-blank.json"));
     f.out_after("wipefs", 1, &fixture("wipefs-blank.json"));
-    f.out("pvs", &fixture("pvs-pool.json"));
-    f.out("vgs", &fixture("vgs-pool.json"));
     f.out(
-        "lvs",
-        r#"{"report":[{"lv":[{"lv_name":"dockerdata", "vg_name":"docker", "lv_attr":"-wi-ao----", "lv_size":"4072669184", "segtype":"linear", "chunk_size":"0", "zero":"-1", "lv_profile":"", "seg_monitor":"", "lv_tags":"swarmnode", "lv_active":"active"}]}]}"#,
+        "lvm",
+        &lvm_report("overlay2-volume", |row| {
+            if row.get("lv_attr").is_some() {
+                row["lv_attr"] = "-wi-ao----".into();
+            }
+        }),
     );
     f.out("wipefs@vdb", &fixture("wipefs-pv.json"));
     f.out("wipefs@dockerdata", &fixture("wipefs-xfs.json"));
@@ -693,7 +689,7 @@ fn a_signal_lets_the_running_command_finish_then_stops_with_the_report_written()
         let err = stderr(&o);
         assert!(
             err.contains(&format!(
-                "interrupted by {name} while `storage.lvcreate-data` ran (it was allowed to finish)"
+                "interrupted by {name} while `storage.lvcreate-pool` ran (it was allowed to finish)"
             )),
             "{err}"
         );

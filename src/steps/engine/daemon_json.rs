@@ -34,7 +34,7 @@ pub fn plan(
     e: &Engine,
     driver: Option<Driver>,
     pool: &str,
-    version: Option<&EngineVersion>,
+    version: crate::steps::EngineLookup,
     p: &mut StepPlan,
 ) -> Result<Wanted> {
     let old_text = host.read_text(DAEMON_JSON)?;
@@ -48,8 +48,8 @@ pub fn plan(
     let text = render(&new);
     let changed = old_text.as_deref() != Some(text.as_str());
     if changed {
-        if let Some(v) = version.filter(|v| v.major >= VALIDATE_FROM) {
-            validate(host, &text, v)?;
+        if let Some(v) = version()?.filter(|v| v.major >= VALIDATE_FROM) {
+            validate(host, &text, &v)?;
         }
         let keys: Vec<&str> = new
             .keys()

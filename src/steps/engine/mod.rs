@@ -14,7 +14,6 @@ pub mod service;
 
 use crate::error::Result;
 use crate::host::Host;
-use crate::host::docker::EngineVersion;
 use crate::host::systemd;
 use crate::profile::{Driver, Engine};
 
@@ -31,7 +30,7 @@ pub fn plan(
     e: &Engine,
     driver: Option<Driver>,
     pool: &str,
-    version: Option<&EngineVersion>,
+    version: crate::steps::EngineLookup,
 ) -> Result<StepPlan> {
     let mut p = StepPlan::new("engine");
     let daemon = daemon_json::plan(host, e, driver, pool, version, &mut p)?;

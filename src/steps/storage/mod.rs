@@ -84,6 +84,7 @@ pub fn choose_driver(wanted: Driver, engine: Option<&EngineVersion>) -> Result<(
         .remedy("use --driver overlay2 (or auto)")
         .into()),
         (d, Some(e)) => Ok((layout(d), format!("driver {d} (asked for; dockerd {})", e.version))),
+        (Driver::Overlay2, None) => Ok((Layout::Xfs, "driver overlay2 (asked for)".into())),
         (d, None) => Ok((layout(d), format!("driver {d} (asked for; no engine installed yet)"))),
     }
 }
@@ -121,7 +122,8 @@ pub struct Request<'a> {
     pub wipe: bool,
     /// overlay2: copy what /var/lib/docker holds into the new volume instead of refusing.
     pub move_data: bool,
-    pub engine: Option<&'a EngineVersion>,
+    /// The installed engine, read only when the driver depends on it.
+    pub engine: crate::steps::EngineLookup<'a>,
 }
 
 /// Observes the host and plans the storage step; also returns what it would record for the
@@ -133,15 +135,20 @@ pub fn plan(host: &Host, req: &Request) -> Result<(StepPlan, Recorded)> {
         Refusal::new("storage", "the storage step", "no device was given")
             .remedy("pass --device /dev/disk/by-id/... or set storage.device in the profile")
     })?;
-    let (layout, why) = choose_driver(s.driver, req.engine)?;
+    // The engine decides `auto`, and refuses devicemapper from 25; overlay2 needs no version.
+    let engine = match s.driver {
+        Driver::Overlay2 => None,
+        _ => (req.engine)()?,
+    };
+    let (layout, why) = choose_driver(s.driver, engine.as_ref())?;
     p.facts.push(why);
     let lvm = Lvm::read(&host.runner)?;
     let around = disk::Surroundings::read(host)?;
-    let ours = plan_device(host, req, &given, &lvm, &around, &mut p)?;
+    let (ours, device_bytes) = plan_device(host, req, &given, &lvm, &around, &mut p)?;
     let empty = Lvm::default();
     let lvm = if ours { &lvm } else { &empty };
     match layout {
-        Layout::ThinPool => thinpool::plan(host, s, lvm, &mut p)?,
+        Layout::ThinPool => thinpool::plan(host, s, lvm, device_bytes, &mut p)?,
         Layout::Xfs => overlay2::plan(host, s, req.move_data, lvm, &around, &mut p)?,
     }
     let vg = s.volume_group.as_str();
@@ -171,7 +178,7 @@ pub fn plan(host: &Host, req: &Request) -> Result<(StepPlan, Recorded)> {
 }
 
 /// The device judged, wiped when asked and allowed, and given its VG; true when it already
-/// carries ours (its volumes are then what the layout builds on).
+/// carries ours (its volumes are then what the layout builds on); and its size.
 fn plan_device(
     host: &Host,
     req: &Request,
@@ -179,7 +186,7 @@ fn plan_device(
     lvm: &Lvm,
     around: &disk::Surroundings,
     p: &mut StepPlan,
-) -> Result<bool> {
+) -> Result<(bool, u64)> {
     let vg = req.storage.volume_group.as_str();
     let disk = disk::inspect(host, given, lvm)?;
     let shown = disk.describe();
@@ -217,12 +224,15 @@ fn plan_device(
             format!("volume group {vg} on {dev} (the PV is made with it), tagged '{TAG}'"),
             Cmd::new("vgcreate").args(["--addtag", TAG, vg, dev]),
         ));
-        return Ok(false);
+        return Ok((false, disk.blk.size_bytes));
     }
     p.facts.push(format!(
         "{dev} is already a physical volume of volume group {vg}"
     ));
-    Ok(disk.pv.is_some_and(|pv| pv.vg_name == vg))
+    Ok((
+        disk.pv.as_ref().is_some_and(|pv| pv.vg_name == vg),
+        disk.blk.size_bytes,
+    ))
 }
 
 #[cfg(test)]

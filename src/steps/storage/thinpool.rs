@@ -1,8 +1,9 @@
-//! The devicemapper direct-lvm thin pool: `VG/thinpool` from two tagged linear volumes joined by
-//! `lvconvert` (data and metadata as %VG, chunk size, zeroing off), the LVM profile
-//! `docker-thinpool` (autoextend) attached, the pool active and monitored. A half-made pool (tagged
-//! volumes an interrupted run left) is finished; an existing pool is never converted, recreated or
-//! given new metadata.
+//! The devicemapper direct-lvm thin pool: `VG/thinpool`, made by one `lvcreate --type thin-pool`
+//! (data as %VG, metadata as a size worked out from %VG, chunk size, zeroing off, the LVM profile
+//! `docker-thinpool` with its autoextend settings attached, monitored, tagged), so that it either
+//! exists whole or not at all: a run killed anywhere leaves nothing half-made to finish. An
+//! existing pool is never converted, recreated or given new metadata; what it lacks (the profile,
+//! zeroing off, activation, monitoring) is set on it.
 
 use crate::error::Result;
 use crate::host::cmd::Cmd;
@@ -12,19 +13,25 @@ use crate::profile::{Storage, ThinPool};
 use crate::steps::plan::StepPlan;
 
 use super::volumes::{
-    DATA_LV, LVM_PROFILE, LVM_PROFILE_PATH, META_LV, POOL_LV, TAG, foreign_lv, human, lvcreate,
-    other_layout,
+    DATA_LV, LVM_PROFILE, LVM_PROFILE_PATH, META_LV, POOL_LV, TAG, foreign_lv, human, other_layout,
 };
 
-pub fn plan(host: &Host, s: &Storage, lvm: &Lvm, p: &mut StepPlan) -> Result<()> {
+/// `device_bytes`: the disk's size, to work out the metadata size before its VG exists.
+pub fn plan(
+    host: &Host,
+    s: &Storage,
+    lvm: &Lvm,
+    device_bytes: u64,
+    p: &mut StepPlan,
+) -> Result<()> {
     let vg = s.volume_group.as_str();
     if let Some(l) = lvm.lv(vg, DATA_LV) {
         return Err(other_layout(vg, &l.lv_name, "a devicemapper thin pool"));
     }
-    let pool = lvm.lv(vg, POOL_LV).filter(|l| l.segtype == "thin-pool");
-    if pool.is_none() {
-        plan_creation(vg, &s.thinpool, lvm, p)?;
+    if let Some(l) = lvm.lv(vg, META_LV) {
+        return Err(leftover(vg, l));
     }
+    // The profile first: the pool is made with it attached.
     crate::steps::plan::plan_write(
         host,
         p,
@@ -35,14 +42,23 @@ pub fn plan(host: &Host, s: &Storage, lvm: &Lvm, p: &mut StepPlan) -> Result<()>
         lvm_profile_text(s),
     )?;
     let pool_name = format!("{vg}/{POOL_LV}");
-    if pool.is_none_or(|l| l.lv_profile != LVM_PROFILE) {
-        p.actions.push(Action::run(
-            "storage.lvchange-profile",
-            "attach the autoextend profile to the pool",
-            Cmd::new("lvchange").args(["--metadataprofile", LVM_PROFILE, &pool_name]),
-        ));
-    }
+    let pool = match lvm.lv(vg, POOL_LV) {
+        None => {
+            p.actions.push(create(vg, &s.thinpool, lvm, device_bytes));
+            None
+        }
+        Some(l) if l.segtype == "thin-pool" => Some(l),
+        Some(l) if l.has_tag(TAG) => return Err(leftover(vg, l)),
+        Some(l) => return Err(foreign_lv(vg, l, "a thin pool")),
+    };
     if let Some(l) = pool {
+        if l.lv_profile != LVM_PROFILE {
+            p.actions.push(Action::run(
+                "storage.lvchange-profile",
+                "attach the autoextend profile to the pool",
+                Cmd::new("lvchange").args(["--metadataprofile", LVM_PROFILE, &pool_name]),
+            ));
+        }
         plan_existing(&pool_name, l, &s.thinpool, p);
     }
     if let Some(w) = autoextend_warning(vg, &s.thinpool, lvm, pool) {
@@ -51,50 +67,69 @@ pub fn plan(host: &Host, s: &Storage, lvm: &Lvm, p: &mut StepPlan) -> Result<()>
     Ok(())
 }
 
-/// Not a pool yet: fresh, or left half-made by an interrupted run (tagged linear volumes).
-fn plan_creation(vg: &str, t: &ThinPool, lvm: &Lvm, p: &mut StepPlan) -> Result<()> {
-    let pool_name = format!("{vg}/{POOL_LV}");
-    let half_made = |l: &Lv| l.has_tag(TAG) && l.segtype == "linear" && !l.is_open();
-    match lvm.lv(vg, POOL_LV) {
-        None => p.actions.push(lvcreate(
-            "storage.lvcreate-data",
-            "thin pool data volume",
-            vg,
-            POOL_LV,
-            t.data_percent,
-        )),
-        Some(l) if half_made(l) => p.facts.push(format!(
-            "{pool_name} was left as a plain volume by an interrupted run: finishing it"
-        )),
-        Some(l) => return Err(foreign_lv(vg, l, "a thin pool")),
-    }
-    match lvm.lv(vg, META_LV) {
-        None => p.actions.push(lvcreate(
-            "storage.lvcreate-meta",
-            "thin pool metadata volume",
-            vg,
-            META_LV,
-            t.metadata_percent,
-        )),
-        Some(l) if half_made(l) => {}
-        Some(l) => return Err(foreign_lv(vg, l, "thin pool metadata")),
-    }
-    p.actions.push(Action::run(
-        "storage.lvconvert",
-        "join data and metadata into the thin pool (only ever on volumes made by this step)",
-        Cmd::new("lvconvert").args([
+/// The one `lvcreate` of the pool: whole, or nothing.
+fn create(vg: &str, t: &ThinPool, lvm: &Lvm, device_bytes: u64) -> Action {
+    Action::run(
+        "storage.lvcreate-pool",
+        "the thin pool, whole in one command: profile attached, zeroing off, monitored, tagged",
+        Cmd::new("lvcreate").args([
             "--yes",
-            "--zero",
-            "n",
+            "--type",
+            "thin-pool",
+            "--name",
+            POOL_LV,
+            "--extents",
+            &format!("{}%VG", t.data_percent),
+            "--poolmetadatasize",
+            &metadata_size(vg, t, lvm, device_bytes),
             "--chunksize",
             t.chunk_size.as_str(),
-            "--thinpool",
-            &pool_name,
-            "--poolmetadata",
-            &format!("{vg}/{META_LV}"),
+            "--zero",
+            "n",
+            "--metadataprofile",
+            LVM_PROFILE,
+            "--monitor",
+            "y",
+            "--addtag",
+            TAG,
+            vg,
         ]),
-    ));
-    Ok(())
+    )
+}
+
+/// The metadata size for `metadata_percent`% of the VG, in whole extents (at least one), as
+/// `lvcreate --poolmetadatasize` takes it. Before the VG exists it is worked out from the disk the
+/// way vgcreate lays it out: the first MiB for LVM's labels and metadata, then 4 MiB extents.
+pub fn metadata_size(vg: &str, t: &ThinPool, lvm: &Lvm, device_bytes: u64) -> String {
+    const MIB: u64 = 1 << 20;
+    let (extent, count) = match lvm.vg(vg) {
+        Some(g) if g.vg_extent_size > 0 => (g.vg_extent_size, g.vg_extent_count),
+        _ => (4 * MIB, device_bytes.saturating_sub(MIB) / (4 * MIB)),
+    };
+    let extents = (count * u64::from(t.metadata_percent) / 100).max(1);
+    let bytes = extents * extent;
+    if bytes.is_multiple_of(MIB) {
+        format!("{}m", bytes / MIB)
+    } else {
+        format!("{}k", bytes / 1024)
+    }
+}
+
+/// Volumes an older swarmnode's interrupted run left (it made the pool from two plain volumes).
+fn leftover(vg: &str, l: &Lv) -> crate::error::Error {
+    crate::error::Refusal::new(
+        "storage",
+        format!("{vg}/{}", l.lv_name),
+        format!(
+            "it is a {} volume left half-made by an interrupted run of an older swarmnode",
+            l.segtype
+        ),
+    )
+    .remedy(format!(
+        "nothing is in it: remove it (lvremove {vg}/{}) and run again",
+        l.lv_name
+    ))
+    .into()
 }
 
 /// An existing pool: zeroing off, active, monitored; its chunk size can only be reported.
