@@ -20,7 +20,7 @@ if [ "$BOOT" = 1 ]; then
   mkdir -p /var/lib/docker/swarmnode-test && echo data > /var/lib/docker/swarmnode-test/marker
   out=$($S apply --device "$D" 2>&1); rc=$?; echo "$out"
   check "data in /var/lib/docker: exit 65 (got $rc)" [ $rc = 65 ]
-  check "data in /var/lib/docker: says so" sh -c "echo \"\$1\" | grep -q '/var/lib/docker already holds data'" _ "$out"
+  check "data in /var/lib/docker: says so" sh -c "echo \"\$1\" | grep -q 'it already holds data, which mounting the data volume would hide'" _ "$out"
   check "data in /var/lib/docker: still there, nothing mounted" sh -c "grep -q data /var/lib/docker/swarmnode-test/marker && ! findmnt /var/lib/docker >/dev/null"
   check "data in /var/lib/docker: no VG made" sh -c '! vgs docker >/dev/null 2>&1'
   $S -v apply --device "$D" --move-docker-data >/run/swarmnode-apply1.log 2>&1; rc=$?
