@@ -41,7 +41,7 @@ pub fn plan(
         path: format!("/dev/{vg}/{DATA_LV}"),
         mapper: format!("/dev/mapper/{}", lvm::dm_name(vg, DATA_LV)),
     };
-    plan_volume(host, s, lvm, &v, p)?;
+    plan_volume(host, s, lvm, &v, &around.mounts, p)?;
     let fstab = host.read_text("/etc/fstab")?.unwrap_or_default();
     let (text, warnings) = fstab_with_entry(&fstab, &v.path, &v.mapper)?;
     p.warnings.extend(warnings);
@@ -65,8 +65,16 @@ pub fn plan(
     plan_mount(host, &v, move_data, &around.mounts, p)
 }
 
-/// The volume: created, activated, or checked; formatted when it has no file system yet.
-fn plan_volume(host: &Host, s: &Storage, lvm: &Lvm, v: &Volume, p: &mut StepPlan) -> Result<()> {
+/// The volume: created, activated, or checked; formatted when it has no file system yet. One the
+/// kernel has mounted as XFS needs no look at its signatures.
+fn plan_volume(
+    host: &Host,
+    s: &Storage,
+    lvm: &Lvm,
+    v: &Volume,
+    mounts: &[Mount],
+    p: &mut StepPlan,
+) -> Result<()> {
     let vg = s.volume_group.as_str();
     let mkfs = match lvm.lv(vg, DATA_LV) {
         None => {
@@ -94,6 +102,7 @@ fn plan_volume(host: &Host, s: &Storage, lvm: &Lvm, v: &Volume, p: &mut StepPlan
             ));
             false
         }
+        Some(_) if mounted_xfs(v, mounts) => false,
         Some(_) => needs_mkfs(host, &v.path, p)?,
     };
     if mkfs {
@@ -104,6 +113,13 @@ fn plan_volume(host: &Host, s: &Storage, lvm: &Lvm, v: &Volume, p: &mut StepPlan
         ));
     }
     Ok(())
+}
+
+/// The volume is mounted somewhere as XFS (the kernel read its filesystem, so it has one).
+fn mounted_xfs(v: &Volume, mounts: &[Mount]) -> bool {
+    mounts
+        .iter()
+        .any(|m| (m.source == v.path || m.source == v.mapper) && m.fstype == "xfs")
 }
 
 /// An active volume of ours: blank (format it), XFS (keep it), or anything else (refused).
