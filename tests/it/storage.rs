@@ -540,7 +540,9 @@ fn overlay2_apply_keeps_fstab_and_is_idempotent_when_mounted() {
     assert!(stdout(&o).contains("converged"), "{}", stdout(&o));
     // Mounted as XFS: the kernel has read its filesystem, so its signatures are not probed.
     assert!(
-        !f.calls().iter().any(|c| c.contains("/dev/docker/dockerdata")),
+        !f.calls()
+            .iter()
+            .any(|c| c.contains("/dev/docker/dockerdata")),
         "{:?}",
         f.calls()
     );

@@ -196,3 +196,45 @@ pub fn lvm_profile_text(s: &Storage) -> String {
         s.thinpool.autoextend_threshold, s.thinpool.autoextend_percent
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::lvm::{fullreport_cmd, parse_fullreport};
+
+    fn report(name: &str) -> Lvm {
+        let path = format!(
+            "{}/tests/fixtures/bookworm/fullreport-{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        parse_fullreport(&fullreport_cmd(), &std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn metadata_size_before_the_vg_matches_what_vgcreate_lays_out() {
+        let t = ThinPool::default();
+        // The guest's 4 GiB disk: vgcreate made 1023 extents of 4 MiB (fixture), 1% is 10 extents.
+        let vg = report("tagged-vg");
+        assert_eq!(vg.vg("docker").unwrap().vg_extent_count, 1023);
+        assert_eq!(metadata_size("docker", &t, &vg, 4 << 30), "40m");
+        assert_eq!(metadata_size("docker", &t, &Lvm::default(), 4 << 30), "40m");
+        // 1 GiB: 255 extents, 1% rounds down to 2; never below one extent.
+        assert_eq!(metadata_size("docker", &t, &Lvm::default(), 1 << 30), "8m");
+        let tiny = ThinPool {
+            metadata_percent: 1,
+            ..t
+        };
+        assert_eq!(
+            metadata_size("docker", &tiny, &Lvm::default(), 64 << 20),
+            "4m"
+        );
+        let ten = ThinPool {
+            metadata_percent: 10,
+            ..ThinPool::default()
+        };
+        assert_eq!(
+            metadata_size("docker", &ten, &Lvm::default(), 4 << 30),
+            "408m"
+        );
+    }
+}
