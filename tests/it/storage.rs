@@ -172,6 +172,12 @@ fn second_apply_on_a_converged_node_changes_nothing() {
         stdout(&o)
     );
     assert_eq!(f.read(PROFILE_FILE), before);
+    // The PV of our tagged VG: LVM has read its label, wipefs is not asked again.
+    assert!(
+        !f.calls().iter().any(|c| c.starts_with("wipefs")),
+        "{:?}",
+        f.calls()
+    );
     assert!(
         !f.root
             .join("etc/lvm/profile/docker-thinpool.profile.swarmnode.bak")
@@ -217,6 +223,12 @@ fn an_empty_vg_without_our_tag_is_not_ours() {
         &f,
         &["apply", "--device", DEV],
         "it is the PV of an empty volume group 'docker' that swarmnode did not make (no 'swarmnode' tag)",
+    );
+    // Not ours: its signatures are read like any other disk's.
+    assert!(
+        f.calls().iter().any(|c| c.starts_with("wipefs --no-act")),
+        "{:?}",
+        f.calls()
     );
 }
 

@@ -66,7 +66,6 @@ pub fn inspect(host: &Host, given: &str, lvm: &Lvm) -> Result<Disk> {
         Probe::Io(what, e) => io(what, e),
         Probe::Refused(r) => refuse(&shown, r, ""),
     })?;
-    let signatures = signatures(host, &path)?;
     let pv = lvm
         .pvs
         .iter()
@@ -78,6 +77,17 @@ pub fn inspect(host: &Host, given: &str, lvm: &Lvm) -> Result<Disk> {
                 == Some(path.as_str())
         })
         .cloned();
+    // The PV of a VG swarmnode made (tagged): LVM has read its label and metadata, and LVM takes
+    // no device that has a partition table or is a RAID member, so there is nothing for wipefs to
+    // add (one command less on every re-run and on the observation that proves an apply).
+    let own = pv.as_ref().is_some_and(|p| {
+        !p.vg_name.is_empty() && lvm.vg(&p.vg_name).is_some_and(|g| g.has_tag(TAG))
+    });
+    let signatures = if own {
+        Vec::new()
+    } else {
+        signatures(host, &path)?
+    };
     Ok(Disk {
         given: given.to_string(),
         path,
