@@ -1,6 +1,6 @@
-//! What LVM knows, read with one command (`lvm fullreport --reportformat json --units b --nosuffix
-//! --binary`, its VG, PV, LV and segment subreports), parsed into typed rows. LVM prints every
-//! value as a string; sizes are bytes.
+//! What LVM knows, read with one command (`lvm fullreport --all --reportformat json --units b
+//! --nosuffix --binary`, its VG, PV, LV and segment subreports, hidden volumes included), parsed
+//! into typed rows. LVM prints every value as a string; sizes are bytes.
 
 use serde::Deserialize;
 
@@ -9,8 +9,7 @@ use super::cmd::{Cmd, CommandError, Runner, parse_json};
 pub const PV_FIELDS: &str = "pv_name,vg_name,pv_uuid";
 pub const VG_FIELDS: &str = "vg_name,vg_uuid,vg_size,vg_free,vg_extent_size,vg_extent_count,vg_free_count,vg_seqno,pv_count,vg_tags";
 /// fullreport's LV subreport takes LV fields only; the segment fields come from its seg subreport.
-pub const LV_FIELDS: &str =
-    "lv_name,vg_name,lv_attr,lv_size,lv_profile,lv_tags,lv_active,data_percent,metadata_percent";
+pub const LV_FIELDS: &str = "lv_name,vg_name,lv_attr,lv_size,lv_profile,lv_tags,lv_active,data_percent,metadata_percent,lv_time,lv_host";
 pub const SEG_FIELDS: &str = "lv_name,segtype,chunk_size,zero,seg_monitor";
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -73,9 +72,18 @@ pub struct Lv {
     pub data_percent: String,
     #[serde(default)]
     pub metadata_percent: String,
+    /// When and on which host LVM made it (`2026-11-22 11:17:47 +0000`, `node7`).
+    #[serde(default)]
+    pub lv_time: String,
+    #[serde(default)]
+    pub lv_host: String,
 }
 
 impl Lv {
+    /// LVM's own volumes (a pool's `[thinpool_tmeta]`, `[lvol0_pmspare]`) are bracketed.
+    pub fn is_hidden(&self) -> bool {
+        self.lv_name.starts_with('[')
+    }
     pub fn is_active(&self) -> bool {
         self.lv_attr.as_bytes().get(4) == Some(&b'a')
     }
@@ -136,6 +144,10 @@ struct LvRow {
     data_percent: String,
     #[serde(default)]
     metadata_percent: String,
+    #[serde(default)]
+    lv_time: String,
+    #[serde(default)]
+    lv_host: String,
 }
 
 /// A segment row of a fullreport: what the LV's (first) segment says.
@@ -152,6 +164,7 @@ struct SegRow {
 pub fn fullreport_cmd() -> Cmd {
     Cmd::new("lvm").args([
         "fullreport",
+        "--all",
         "--reportformat",
         "json",
         "--units",
@@ -202,6 +215,8 @@ pub fn parse_fullreport(cmd: &Cmd, text: &str) -> Result<Lvm, CommandError> {
                 lv_active: row.lv_active,
                 data_percent: row.data_percent,
                 metadata_percent: row.metadata_percent,
+                lv_time: row.lv_time,
+                lv_host: row.lv_host,
             });
         }
         lvm.vgs.extend(part.vg);
@@ -224,6 +239,13 @@ impl Lvm {
         self.lvs
             .iter()
             .find(|l| l.vg_name == vg && l.lv_name == name)
+    }
+    /// The volumes of a VG that people see and name (not LVM's hidden ones).
+    pub fn visible_lvs(&self, vg: &str) -> Vec<&Lv> {
+        self.lvs
+            .iter()
+            .filter(|l| l.vg_name == vg && !l.is_hidden())
+            .collect()
     }
     pub fn pvs_of(&self, vg: &str) -> Vec<&Pv> {
         self.pvs.iter().filter(|p| p.vg_name == vg).collect()
@@ -294,6 +316,28 @@ mod tests {
     }
 
     #[test]
+    fn hidden_volumes_creation_and_use() {
+        let l = read("pool");
+        let names: Vec<&str> = l.lvs.iter().map(|l| l.lv_name.as_str()).collect();
+        assert!(names.contains(&"[thinpool_tmeta]") && names.contains(&"[lvol0_pmspare]"));
+        let visible: Vec<&str> = l
+            .visible_lvs("docker")
+            .iter()
+            .map(|l| l.lv_name.as_str())
+            .collect();
+        assert_eq!(visible, ["thinpool"]);
+        let pool = l.lv("docker", "thinpool").unwrap();
+        assert_eq!(pool.lv_host, "guest");
+        assert!(pool.lv_time.starts_with("2026-"), "{}", pool.lv_time);
+        let used = read("pool-used");
+        let pool = used.lv("docker", "thinpool").unwrap();
+        assert!(pool.data_percent.parse::<f64>().unwrap() > 0.0);
+        let k = read("killed-components-active");
+        assert!(!k.lv("docker", "thinpool").unwrap().is_active());
+        assert!(k.lv("docker", "[thinpool_tmeta]").unwrap().is_active());
+    }
+
+    #[test]
     fn inactive_and_unmonitored_pools() {
         let pool = read("pool-inactive")
             .lv("docker", "thinpool")
@@ -328,6 +372,38 @@ mod tests {
                     let _ = (l.is_active(), l.is_open(), l.has_tag("swarmnode"));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_fixtures_are_captured_with_the_fields_swarmnode_asks_for() {
+        let script = std::fs::read_to_string(format!(
+            "{}/vm-tests/scenarios/capture-lvm.sh",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let argv = fullreport_cmd().to_string();
+        assert!(
+            argv.starts_with(
+                "lvm fullreport --all --reportformat json --units b --nosuffix --binary"
+            )
+        );
+        assert!(
+            script
+                .contains("lvm fullreport --all --reportformat json --units b --nosuffix --binary")
+        );
+        for (report, fields) in [
+            ("vg", VG_FIELDS),
+            ("pv", PV_FIELDS),
+            ("lv", LV_FIELDS),
+            ("seg", SEG_FIELDS),
+        ] {
+            let want = format!("--configreport {report} -o {fields}");
+            assert!(
+                script.contains(&format!("{want}\n")) || script.contains(&format!("{want}\"")),
+                "capture-lvm.sh lacks `{want}`"
+            );
+            assert!(argv.contains(&want), "{argv}");
         }
     }
 
