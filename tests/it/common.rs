@@ -25,9 +25,16 @@ pub const MUTATING: &[&str] = &[
     "lvcreate",
     "lvconvert",
     "lvchange",
+    "lvremove",
+    "vgchange",
+    "vgremove",
+    "pvremove",
+    "vgreduce",
+    "lvm lvmdevices",
     "wipefs --all",
     "mkfs.xfs",
     "mount",
+    "umount",
     "systemctl",
 ];
 
@@ -57,6 +64,12 @@ const TOOLS: &[&str] = &[
     "lvcreate",
     "lvconvert",
     "lvchange",
+    "lvremove",
+    "vgchange",
+    "vgremove",
+    "pvremove",
+    "vgreduce",
+    "umount",
     "wipefs",
     "mkfs.xfs",
     "mount",
@@ -86,6 +99,24 @@ pub fn lvm_report(name: &str, edit: impl Fn(&mut serde_json::Value)) -> String {
         for key in ["lv", "seg"] {
             for row in part[key].as_array_mut().into_iter().flatten() {
                 edit(row);
+            }
+        }
+    }
+    v.to_string()
+}
+
+/// `lvm fullreport` as captured, with every VG's and LV's tags replaced by `tags` (hidden LVs
+/// keep none).
+pub fn lvm_report_tagged(name: &str, tags: &str) -> String {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&fixture(&format!("fullreport-{name}.json"))).unwrap();
+    for part in v["report"].as_array_mut().unwrap() {
+        for row in part["vg"].as_array_mut().into_iter().flatten() {
+            row["vg_tags"] = tags.into();
+        }
+        for row in part["lv"].as_array_mut().into_iter().flatten() {
+            if !row["lv_name"].as_str().unwrap_or_default().starts_with('[') {
+                row["lv_tags"] = tags.into();
             }
         }
     }

@@ -214,11 +214,7 @@ fn a_pv_without_a_vg_is_not_ours_and_needs_wipe() {
 fn an_empty_vg_without_our_tag_is_not_ours() {
     let f = Fake::new();
     f.lvm_pool();
-    f.out(
-        "lvm",
-        &fixture("fullreport-tagged-vg.json")
-            .replace("\"vg_tags\":\"swarmnode\"", "\"vg_tags\":\"\""),
-    );
+    f.out("lvm", &lvm_report_tagged("tagged-vg", ""));
     expect_refused(
         &f,
         &["apply", "--device", DEV],
@@ -264,12 +260,80 @@ fn partial_pool_without_profile_gets_only_the_profile() {
 }
 
 #[test]
-fn volumes_an_older_version_left_half_made_are_refused_with_how_to_remove_them() {
-    // The pool is made in one command now: a plain, tagged `thinpool` can only be what an older
-    // swarmnode (which made it from two plain volumes) left when it was killed.
+fn tagged_plain_volumes_an_interrupted_run_left_are_removed_and_the_pool_made_whole() {
+    // A plain, tagged `thinpool` (this version's lvcreate killed before the conversion) and
+    // `thinpoolmeta` (an older version's second volume): nothing was ever put in them.
     let f = Fake::new();
     f.lvm_pool();
     let (lv, seg) = linear_lv("thinpool", "-wi-a-----", "swarmnode");
+    let (meta, meta_seg) = linear_lv("thinpoolmeta", "-wi-------", "swarmnode");
+    f.out_after(
+        "lvm",
+        1,
+        &lvm_part(
+            Some(vg_row("docker", "swarmnode")),
+            &[("/dev/vdb", "docker")],
+            &[lv, meta],
+            &[seg, meta_seg],
+        ),
+    );
+    let o = f.run(&["apply", "--device", DEV]);
+    expect_code(&o, 0);
+    let m = f.mutating_calls();
+    assert_eq!(
+        m[0], "lvremove --yes docker/thinpool docker/thinpoolmeta",
+        "{m:?}"
+    );
+    assert!(m[1].starts_with("lvcreate --yes --type thin-pool"), "{m:?}");
+    assert!(
+        stdout(&o).contains("left half-made by an interrupted run"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn what_an_lvcreate_killed_midway_leaves_is_finished_or_refused() {
+    // Captured in the guest (vm-tests/scenarios/capture-lvm.sh): the tagged data volume still
+    // plain: removed, and the pool made whole.
+    let f = Fake::new();
+    f.lvm_pool();
+    f.out_after("lvm", 1, &fixture("fullreport-killed-linear.json"));
+    let o = f.run(&["apply", "--device", DEV]);
+    expect_code(&o, 0);
+    let m = f.mutating_calls();
+    assert_eq!(m[0], "lvremove --yes docker/thinpool", "{m:?}");
+    assert!(m[1].starts_with("lvcreate --yes --type thin-pool"), "{m:?}");
+    // The pool made but inactive, its components active: they are deactivated first.
+    let f = Fake::new();
+    f.lvm_pool();
+    f.out_after(
+        "lvm",
+        1,
+        &fixture("fullreport-killed-components-active.json"),
+    );
+    let o = f.run(&["apply", "--device", DEV]);
+    expect_code(&o, 0);
+    assert_eq!(
+        f.mutating_calls(),
+        [
+            "lvchange --activate n docker/thinpool_tmeta docker/thinpool_tdata",
+            "lvchange --activate y docker/thinpool"
+        ]
+    );
+    // LVM's untagged metadata volume being zeroed: not proven ours.
+    let f = Fake::new();
+    f.lvm_pool();
+    f.out("lvm", &fixture("fullreport-killed-lvol0.json"));
+    let e = expect_refused(&f, &["apply", "--device", DEV], "killed midway");
+    assert!(e.contains("lvremove docker/lvol0"), "{e}");
+}
+
+#[test]
+fn an_open_plain_volume_named_like_the_pool_is_refused() {
+    let f = Fake::new();
+    f.lvm_pool();
+    let (lv, seg) = linear_lv("thinpool", "-wi-ao----", "swarmnode");
     f.out(
         "lvm",
         &lvm_part(
@@ -279,12 +343,26 @@ fn volumes_an_older_version_left_half_made_are_refused_with_how_to_remove_them()
             &[seg],
         ),
     );
-    let e = expect_refused(
-        &f,
-        &["apply", "--device", DEV],
-        "left half-made by an interrupted run of an older swarmnode",
+    expect_refused(&f, &["apply", "--device", DEV], "something has open");
+}
+
+#[test]
+fn an_untagged_lvol_in_our_vg_without_a_pool_is_refused_naming_the_lvremove() {
+    // What an lvcreate of the pool killed while it zeroes the metadata volume leaves.
+    let f = Fake::new();
+    f.lvm_pool();
+    let (lv, seg) = linear_lv("lvol0", "-wi-a-----", "");
+    f.out(
+        "lvm",
+        &lvm_part(
+            Some(vg_row("docker", "swarmnode")),
+            &[("/dev/vdb", "docker")],
+            &[lv],
+            &[seg],
+        ),
     );
-    assert!(e.contains("lvremove docker/thinpool"), "{e}");
+    let e = expect_refused(&f, &["apply", "--device", DEV], "killed midway");
+    assert!(e.contains("lvremove docker/lvol0"), "{e}");
 }
 
 #[test]
@@ -569,6 +647,35 @@ fn overlay2_refuses_to_hide_data_in_var_lib_docker() {
         &["apply", "--device", DEV, "--driver", "overlay2"],
         "it already holds data, which mounting the data volume would hide",
     );
+}
+
+#[test]
+fn overlay2_makes_again_an_xfs_whose_mkfs_was_killed() {
+    // mkfs.xfs killed midway (seen in the trixie guest): blkid says xfs, sb_inprogress is set, the
+    // kernel will not mount it. Without -f, mkfs.xfs would refuse to write over it.
+    let f = Fake::new();
+    f.out("lvm", &fixture("fullreport-overlay2-volume.json"));
+    f.out("wipefs@vdb", &fixture("wipefs-pv.json"));
+    f.out("wipefs@dockerdata", &fixture("wipefs-xfs.json"));
+    let mut sb = vec![0u8; 512];
+    sb[..4].copy_from_slice(b"XFSB");
+    sb[126] = 1;
+    std::fs::create_dir_all(f.root.join("dev/docker")).unwrap();
+    std::fs::write(f.root.join("dev/docker/dockerdata"), &sb).unwrap();
+    let o = f.run(&["plan", "--device", DEV, "--driver", "overlay2"]);
+    expect_code(&o, 0);
+    let out = stdout(&o);
+    assert!(out.contains("mkfs.xfs never finished"), "{out}");
+    assert!(
+        out.contains("run    mkfs.xfs -f -n ftype=1 /dev/docker/dockerdata"),
+        "{out}"
+    );
+    // A finished one is kept.
+    sb[126] = 0;
+    std::fs::write(f.root.join("dev/docker/dockerdata"), &sb).unwrap();
+    let o = f.run(&["plan", "--device", DEV, "--driver", "overlay2"]);
+    expect_code(&o, 0);
+    assert!(!stdout(&o).contains("mkfs.xfs"), "{}", stdout(&o));
 }
 
 #[test]

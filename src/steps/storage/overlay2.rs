@@ -85,7 +85,7 @@ fn plan_volume(
                 DATA_LV,
                 s.overlay2.data_percent,
             ));
-            true
+            Mkfs::Blank
         }
         Some(l) if l.segtype != "linear" || !l.has_tag(TAG) => {
             return Err(foreign_lv(vg, l, "the docker data volume"));
@@ -100,19 +100,59 @@ fn plan_volume(
                 "{} is inactive: its filesystem is checked after activation",
                 v.path
             ));
-            false
+            Mkfs::No
         }
-        Some(_) if mounted_xfs(v, mounts) => false,
+        Some(_) if mounted_xfs(v, mounts) => Mkfs::No,
         Some(_) => needs_mkfs(host, &v.path, p)?,
     };
-    if mkfs {
-        p.actions.push(Action::run(
+    match mkfs {
+        Mkfs::No => {}
+        Mkfs::Blank => p.actions.push(Action::run(
             "storage.mkfs",
             "XFS with d_type (ftype=1), which overlay2 needs",
             Cmd::new("mkfs.xfs").args(["-n", "ftype=1", &v.path]),
-        ));
+        )),
+        Mkfs::Unfinished => p.actions.push(Action::run(
+            "storage.mkfs",
+            "XFS with d_type (ftype=1), made again over the one an interrupted mkfs.xfs left",
+            Cmd::new("mkfs.xfs").args(["-f", "-n", "ftype=1", &v.path]),
+        )),
     }
     Ok(())
+}
+
+/// Whether the volume needs a file system: no, yes (it has none), or yes over an unfinished one.
+enum Mkfs {
+    No,
+    Blank,
+    Unfinished,
+}
+
+/// XFS's superblock: its magic at 0, and `sb_inprogress` at byte 126, which mkfs.xfs sets while
+/// it works and clears when it is done (the kernel will not mount a file system that has it).
+const XFS_MAGIC: &[u8; 4] = b"XFSB";
+const XFS_SB_INPROGRESS: usize = 126;
+
+/// The first bytes of an XFS superblock say its mkfs never finished.
+pub fn xfs_unfinished(superblock: &[u8]) -> bool {
+    superblock.starts_with(XFS_MAGIC) && superblock.get(XFS_SB_INPROGRESS).is_some_and(|b| *b != 0)
+}
+
+/// Reads the start of the volume (only reads) to see whether its XFS was finished.
+fn read_superblock(host: &Host, lv_path: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let path = host.path(lv_path)?;
+    let mut buf = vec![0u8; 512];
+    let n = std::fs::File::open(&path)
+        .and_then(|mut f| f.read(&mut buf))
+        .map_err(|e| {
+            Error::io(
+                format!("storage: cannot read the superblock of {lv_path}"),
+                e,
+            )
+        })?;
+    buf.truncate(n);
+    Ok(buf)
 }
 
 /// The volume is mounted somewhere as XFS (the kernel read its filesystem, so it has one).
@@ -122,16 +162,24 @@ fn mounted_xfs(v: &Volume, mounts: &[Mount]) -> bool {
         .any(|m| (m.source == v.path || m.source == v.mapper) && m.fstype == "xfs")
 }
 
-/// An active volume of ours: blank (format it), XFS (keep it), or anything else (refused).
-fn needs_mkfs(host: &Host, lv_path: &str, p: &mut StepPlan) -> Result<bool> {
+/// An active volume of ours: blank (format it), XFS (keep it, unless its mkfs never finished),
+/// or anything else (refused).
+fn needs_mkfs(host: &Host, lv_path: &str, p: &mut StepPlan) -> Result<Mkfs> {
     let sigs = signatures(host, lv_path)?;
     let kinds: Vec<&str> = sigs.iter().map(|s| s.kind.as_str()).collect();
     match kinds.as_slice() {
-        [] => Ok(true),
+        [] => Ok(Mkfs::Blank),
+        ["xfs"] if xfs_unfinished(&read_superblock(host, lv_path)?) => {
+            p.facts.push(format!(
+                "{lv_path} has an XFS file system that mkfs.xfs never finished (sb_inprogress is \
+                 set; the kernel will not mount it): it is made again"
+            ));
+            Ok(Mkfs::Unfinished)
+        }
         ["xfs"] => {
             p.facts
                 .push(format!("{lv_path} already has an XFS filesystem"));
-            Ok(false)
+            Ok(Mkfs::No)
         }
         _ => {
             let found: Vec<String> = sigs.iter().map(|s| s.to_string()).collect();
@@ -396,5 +444,29 @@ mod tests {
         let e = fstab_with_entry("/dev/sdc1 /var/lib/docker ext4 defaults 0 0\n", LV, MAPPER)
             .unwrap_err();
         assert_eq!(e.exit_code(), 65);
+    }
+}
+
+#[cfg(test)]
+mod superblock_tests {
+    use super::xfs_unfinished;
+
+    #[test]
+    fn only_an_xfs_superblock_with_sb_inprogress_is_unfinished() {
+        let mut sb = vec![0u8; 512];
+        assert!(!xfs_unfinished(&sb), "no magic");
+        sb[..4].copy_from_slice(b"XFSB");
+        assert!(!xfs_unfinished(&sb));
+        sb[126] = 1;
+        assert!(xfs_unfinished(&sb));
+        assert!(!xfs_unfinished(&sb[..100]), "too short to say");
+        assert!(!xfs_unfinished(b""));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_bytes_make_it_panic(b in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
+            let _ = xfs_unfinished(&b);
+        }
     }
 }

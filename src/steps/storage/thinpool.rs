@@ -1,11 +1,16 @@
 //! The devicemapper direct-lvm thin pool: `VG/thinpool`, made by one `lvcreate --type thin-pool`
 //! (data as %VG, metadata as a size worked out from %VG, chunk size, zeroing off, the LVM profile
-//! `docker-thinpool` with its autoextend settings attached, monitored, tagged), so that it either
-//! exists whole or not at all: a run killed anywhere leaves nothing half-made to finish. An
-//! existing pool is never converted, recreated or given new metadata; what it lacks (the profile,
-//! zeroing off, activation, monitoring) is set on it.
+//! `docker-thinpool` with its autoextend settings attached, monitored, tagged). An existing pool
+//! is never converted, recreated or given new metadata; what it lacks (the profile, zeroing off,
+//! activation, monitoring) is set on it.
+//!
+//! That `lvcreate` is one command but not one step for LVM, and a run killed while it runs (power
+//! lost, SIGKILL) can leave, as seen in the guest: LVM's untagged metadata volume `lvol0` while it
+//! is being zeroed (refused: it carries no tag, so it is not proven ours); the tagged data volume
+//! `thinpool` still linear (removed and made again: it never held anything); or the pool made but
+//! inactive with its two hidden components active (they are deactivated, then the pool activated).
 
-use crate::error::Result;
+use crate::error::{Refusal, Result};
 use crate::host::cmd::Cmd;
 use crate::host::lvm::{Lv, Lvm};
 use crate::host::{Action, Host};
@@ -28,9 +33,6 @@ pub fn plan(
     if let Some(l) = lvm.lv(vg, DATA_LV) {
         return Err(other_layout(vg, &l.lv_name, "a devicemapper thin pool"));
     }
-    if let Some(l) = lvm.lv(vg, META_LV) {
-        return Err(leftover(vg, l));
-    }
     // The profile first: the pool is made with it attached.
     crate::steps::plan::plan_write(
         host,
@@ -42,29 +44,96 @@ pub fn plan(
         lvm_profile_text(s),
     )?;
     let pool_name = format!("{vg}/{POOL_LV}");
-    let pool = match lvm.lv(vg, POOL_LV) {
+    let pool = lvm.lv(vg, POOL_LV).filter(|l| l.segtype == "thin-pool");
+    match pool {
         None => {
+            plan_half_made(vg, lvm, p)?;
             p.actions.push(create(vg, &s.thinpool, lvm, device_bytes));
-            None
         }
-        Some(l) if l.segtype == "thin-pool" => Some(l),
-        Some(l) if l.has_tag(TAG) => return Err(leftover(vg, l)),
-        Some(l) => return Err(foreign_lv(vg, l, "a thin pool")),
-    };
-    if let Some(l) = pool {
-        if l.lv_profile != LVM_PROFILE {
-            p.actions.push(Action::run(
-                "storage.lvchange-profile",
-                "attach the autoextend profile to the pool",
-                Cmd::new("lvchange").args(["--metadataprofile", LVM_PROFILE, &pool_name]),
-            ));
+        Some(l) => {
+            if l.lv_profile != LVM_PROFILE {
+                p.actions.push(Action::run(
+                    "storage.lvchange-profile",
+                    "attach the autoextend profile to the pool",
+                    Cmd::new("lvchange").args(["--metadataprofile", LVM_PROFILE, &pool_name]),
+                ));
+            }
+            plan_existing(vg, l, lvm, &s.thinpool, p);
         }
-        plan_existing(&pool_name, l, &s.thinpool, p);
     }
     if let Some(w) = autoextend_warning(vg, &s.thinpool, lvm, pool) {
         p.warnings.push(w);
     }
     Ok(())
+}
+
+/// No pool yet: what an interrupted run left in the VG is removed when it carries the tag (plain
+/// volumes named `thinpool`/`thinpoolmeta`: this version's lvcreate killed before the conversion,
+/// or an older version's two volumes; nothing was ever put in them), refused when it does not.
+fn plan_half_made(vg: &str, lvm: &Lvm, p: &mut StepPlan) -> Result<()> {
+    let mut remove = Vec::new();
+    for name in [POOL_LV, META_LV] {
+        let Some(l) = lvm.lv(vg, name) else { continue };
+        if !l.has_tag(TAG) {
+            return Err(foreign_lv(vg, l, "a thin pool"));
+        }
+        if l.is_open() {
+            return Err(Refusal::new(
+                "storage",
+                format!("{vg}/{name}"),
+                format!("it is a plain {} volume that something has open", l.segtype),
+            )
+            .remedy("find what uses it (lsblk, findmnt), stop that, and run again")
+            .into());
+        }
+        remove.push(format!("{vg}/{name}"));
+    }
+    if let Some(l) = lvm
+        .visible_lvs(vg)
+        .into_iter()
+        .find(|l| is_lvm_temporary(l))
+    {
+        return Err(lvm_temporary(vg, l));
+    }
+    if !remove.is_empty() {
+        p.facts.push(format!(
+            "{} left half-made by an interrupted run (tagged '{TAG}', never used)",
+            remove.join(" and ")
+        ));
+        p.actions.push(Action::run(
+            "storage.lvremove-half-made",
+            "remove what the interrupted run left, then make the pool whole",
+            Cmd::new("lvremove").arg("--yes").args(remove),
+        ));
+    }
+    Ok(())
+}
+
+/// LVM's name for a volume made without one (`lvol0`), untagged and plain: what an lvcreate of
+/// the pool killed midway leaves (its metadata volume, being zeroed).
+fn is_lvm_temporary(l: &Lv) -> bool {
+    l.lv_name
+        .strip_prefix("lvol")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && l.segtype == "linear"
+        && !l.has_tag(TAG)
+}
+
+fn lvm_temporary(vg: &str, l: &Lv) -> crate::error::Error {
+    Refusal::new(
+        "storage",
+        format!("{vg}/{}", l.lv_name),
+        format!(
+            "volume group {vg} has no thin pool yet but holds this untagged plain volume ({}, made {});              an lvcreate of the pool killed midway leaves one like it (the metadata volume it was              preparing), but without the '{TAG}' tag swarmnode cannot know it is not yours",
+            human(l.lv_size),
+            if l.lv_time.is_empty() { "at an unknown time" } else { l.lv_time.as_str() }
+        ),
+    )
+    .remedy(format!(
+        "if nothing of yours is in it: lvremove {vg}/{}, then run again",
+        l.lv_name
+    ))
+    .into()
 }
 
 /// The one `lvcreate` of the pool: whole, or nothing.
@@ -115,25 +184,9 @@ pub fn metadata_size(vg: &str, t: &ThinPool, lvm: &Lvm, device_bytes: u64) -> St
     }
 }
 
-/// Volumes an older swarmnode's interrupted run left (it made the pool from two plain volumes).
-fn leftover(vg: &str, l: &Lv) -> crate::error::Error {
-    crate::error::Refusal::new(
-        "storage",
-        format!("{vg}/{}", l.lv_name),
-        format!(
-            "it is a {} volume left half-made by an interrupted run of an older swarmnode",
-            l.segtype
-        ),
-    )
-    .remedy(format!(
-        "nothing is in it: remove it (lvremove {vg}/{}) and run again",
-        l.lv_name
-    ))
-    .into()
-}
-
 /// An existing pool: zeroing off, active, monitored; its chunk size can only be reported.
-fn plan_existing(pool_name: &str, l: &Lv, t: &ThinPool, p: &mut StepPlan) {
+fn plan_existing(vg: &str, l: &Lv, lvm: &Lvm, t: &ThinPool, p: &mut StepPlan) {
+    let pool_name = format!("{vg}/{POOL_LV}");
     p.facts.push(format!(
         "thin pool {pool_name} exists ({}): never converted or recreated",
         human(l.lv_size)
@@ -149,20 +202,37 @@ fn plan_existing(pool_name: &str, l: &Lv, t: &ThinPool, p: &mut StepPlan) {
         p.actions.push(Action::run(
             "storage.lvchange-zero",
             "turn zeroing of new blocks off",
-            Cmd::new("lvchange").args(["--zero", "n", pool_name]),
+            Cmd::new("lvchange").args(["--zero", "n", &pool_name]),
         ));
     }
     if !l.is_active() {
+        // LVM will not activate a pool while its components are active on their own (an
+        // lvcreate killed midway leaves them so).
+        let parts: Vec<String> = ["tmeta", "tdata"]
+            .iter()
+            .filter(|c| {
+                lvm.lv(vg, &format!("[{POOL_LV}_{c}]"))
+                    .is_some_and(Lv::is_active)
+            })
+            .map(|c| format!("{pool_name}_{c}"))
+            .collect();
+        if !parts.is_empty() {
+            p.actions.push(Action::run(
+                "storage.deactivate-components",
+                "the pool's components are active on their own, which keeps the pool from activating",
+                Cmd::new("lvchange").args(["--activate", "n"]).args(parts),
+            ));
+        }
         p.actions.push(Action::run(
             "storage.activate",
             "the pool is inactive: activate it (never re-convert)",
-            Cmd::new("lvchange").args(["--activate", "y", pool_name]),
+            Cmd::new("lvchange").args(["--activate", "y", &pool_name]),
         ));
     } else if l.seg_monitor != "monitored" {
         p.actions.push(Action::run(
             "storage.monitor",
             "autoextend only happens while dmeventd monitors the pool",
-            Cmd::new("lvchange").args(["--monitor", "y", pool_name]),
+            Cmd::new("lvchange").args(["--monitor", "y", &pool_name]),
         ));
     }
 }
