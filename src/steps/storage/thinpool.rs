@@ -124,7 +124,9 @@ fn lvm_temporary(vg: &str, l: &Lv) -> crate::error::Error {
         "storage",
         format!("{vg}/{}", l.lv_name),
         format!(
-            "volume group {vg} has no thin pool yet but holds this untagged plain volume ({}, made {});              an lvcreate of the pool killed midway leaves one like it (the metadata volume it was              preparing), but without the '{TAG}' tag swarmnode cannot know it is not yours",
+            "volume group {vg} has no thin pool yet but holds this untagged plain volume ({}, made {}); \
+             an lvcreate of the pool killed midway leaves one like it (the metadata volume it was \
+             preparing), but without the '{TAG}' tag swarmnode cannot know it is not yours",
             human(l.lv_size),
             if l.lv_time.is_empty() { "at an unknown time" } else { l.lv_time.as_str() }
         ),
