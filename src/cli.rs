@@ -116,6 +116,13 @@ pub struct StorageArgs {
     /// volume and keep the old tree as /var/lib/docker.swarmnode-old, instead of refusing.
     #[arg(long)]
     pub move_docker_data: bool,
+
+    /// The device holds a previous installation of this node (it was re-kickstarted): remove
+    /// swarmnode's own tagged volumes there and make them again (their data is lost). Volumes
+    /// swarmnode did not make, or that are in use, are still refused. Same as the profile key
+    /// storage.previous_installation: "recreate".
+    #[arg(long)]
+    pub reprovision: bool,
 }
 
 #[cfg(test)]

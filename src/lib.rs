@@ -104,6 +104,7 @@ fn execute(cli: &Cli, report: &mut Report, lock: &mut Option<host::lock::Lock>) 
         engine: std::cell::OnceCell::new(),
         wipe: args.wipe,
         move_data: args.move_docker_data,
+        reprovision: args.reprovision,
         alone: alone.is_some(),
         storage: RefCell::new(None),
     };

@@ -61,6 +61,21 @@ pub struct Storage {
     pub thinpool: ThinPool,
     #[serde(default)]
     pub overlay2: Overlay2,
+    /// What to do with the volumes of a previous installation of this node found on the device.
+    #[serde(default)]
+    pub previous_installation: PreviousInstallation,
+}
+
+/// `storage.previous_installation`: a data disk that still holds the volumes of a previous
+/// installation (the node was re-kickstarted) is refused, or its tagged volumes made again.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PreviousInstallation {
+    /// Refuse (65) and say what is there: nothing is reused or destroyed silently.
+    #[default]
+    Refuse,
+    /// Remove swarmnode's own tagged volumes and make them again (what `--reprovision` does).
+    Recreate,
 }
 
 impl Default for Storage {
@@ -71,6 +86,7 @@ impl Default for Storage {
             volume_group: default_vg(),
             thinpool: ThinPool::default(),
             overlay2: Overlay2::default(),
+            previous_installation: PreviousInstallation::default(),
         }
     }
 }

@@ -27,6 +27,8 @@ pub struct Run<'a> {
     pub engine: std::cell::OnceCell<Option<EngineVersion>>,
     pub wipe: bool,
     pub move_data: bool,
+    /// `--reprovision`: a previous installation's own volumes may be made again.
+    pub reprovision: bool,
     /// The run's command is this one step alone (`storage`, `engine`, `mounts`, `join`).
     pub alone: bool,
     /// What the storage step decided in this run (planned or applied), for the engine step.
@@ -59,6 +61,8 @@ pub fn plan_storage(h: &Host, run: &Run) -> Result<StepPlan> {
             storage: s,
             wipe: run.wipe,
             move_data: run.move_data,
+            reprovision: run.reprovision
+                || s.previous_installation == crate::profile::PreviousInstallation::Recreate,
             engine: &|| run.engine(h),
         },
     )?;

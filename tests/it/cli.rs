@@ -66,7 +66,7 @@ fn default_profile_is_read_under_root_and_cli_overrides_it() {
     expect_code(&o, 0);
     let out = stdout(&o);
     assert!(
-        out.contains("run    vgcreate --addtag swarmnode dock /dev/vdb"),
+        out.contains("run    vgcreate --addtag swarmnode --addtag swarmnode-machine-70e03b4e35e541b38c27ba78376af77f dock /dev/vdb"),
         "{out}"
     );
     assert!(out.contains("--extents 90%VG --poolmetadatasize"), "{out}");
@@ -90,7 +90,7 @@ fn shipped_production_profile_on_a_booted_node_checks_the_nfs_mounts_first() {
     );
     let out = stdout(&o);
     assert!(
-        out.contains("run    vgcreate --addtag swarmnode docker /dev/vdb"),
+        out.contains("run    vgcreate --addtag swarmnode --addtag swarmnode-machine-70e03b4e35e541b38c27ba78376af77f docker /dev/vdb"),
         "{out}"
     );
     assert!(

@@ -17,6 +17,13 @@ pub fn bin() -> String {
 pub const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bookworm");
 pub const DOCKER_FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/docker");
 pub const GIB: u64 = 1 << 30;
+/// The machine-id of the guest the LVM fixtures were captured in (their machine tags name it).
+pub const GUEST_MACHINE_ID: &str = "70e03b4e35e541b38c27ba78376af77f";
+
+/// The tags swarmnode gives what it makes in the guest (and in a fake root).
+pub fn guest_tags() -> String {
+    format!("swarmnode,swarmnode-machine-{GUEST_MACHINE_ID}")
+}
 
 /// Tools whose calls change something; a converged run must call none of them.
 pub const MUTATING: &[&str] = &[
@@ -197,6 +204,8 @@ impl Fake {
         f.out("dockerd", &fixture("dockerd-version.txt"));
         f.lvm_empty();
         f.out("wipefs", &fixture("wipefs-blank.json"));
+        // The guest's machine-id: the captured volumes carry its machine tag.
+        f.file("etc/machine-id", &format!("{GUEST_MACHINE_ID}\n"));
         f
     }
 

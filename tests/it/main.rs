@@ -8,5 +8,6 @@ mod mounts;
 mod offline;
 mod plans;
 mod refusals;
+mod reprovision;
 mod storage;
 mod swarm;

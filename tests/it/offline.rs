@@ -49,7 +49,7 @@ fn production_profile_plan_in_a_kickstart_chroot() {
     let root = f.root.display();
     for want in [
         "offline: systemd is not running (no /run/systemd/system): doing what needs no running service; the rest is deferred to the first boot",
-        "run    vgcreate --addtag swarmnode docker /dev/vdb",
+        "run    vgcreate --addtag swarmnode --addtag swarmnode-machine-70e03b4e35e541b38c27ba78376af77f docker /dev/vdb",
         "engine: offline: docker is not reloaded, started or restarted now; it starts at boot",
         &format!("run    systemctl --root={root} enable docker.service"),
         "mounts: /home: /etc/fstab mounts fs1.example.org:/home (nfs4)",

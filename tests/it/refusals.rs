@@ -215,7 +215,7 @@ fn ext4_signature_refused_then_wiped() {
     let out = stdout(&o);
     let w = out.find("run    wipefs --all /dev/vdb").expect(&out);
     let p = out
-        .find("run    vgcreate --addtag swarmnode docker /dev/vdb")
+        .find("run    vgcreate --addtag swarmnode --addtag swarmnode-machine-70e03b4e35e541b38c27ba78376af77f docker /dev/vdb")
         .expect(&out);
     assert!(w < p, "wipefs must come first:\n{out}");
 }
@@ -268,7 +268,7 @@ fn pv_of_another_vg_refused_and_wipe_allowed_when_unused() {
         stdout(&o)
     );
     assert!(
-        stdout(&o).contains("run    vgcreate --addtag swarmnode docker /dev/vdb"),
+        stdout(&o).contains("run    vgcreate --addtag swarmnode --addtag swarmnode-machine-70e03b4e35e541b38c27ba78376af77f docker /dev/vdb"),
         "{}",
         stdout(&o)
     );

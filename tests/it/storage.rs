@@ -6,8 +6,8 @@ use crate::common::*;
 const DEV: &str = "/dev/disk/by-id/virtio-DATA1";
 
 const FRESH_SEQUENCE: &[&str] = &[
-    "vgcreate --addtag swarmnode docker /dev/vdb",
-    "lvcreate --yes --type thin-pool --name thinpool --extents 95%VG --poolmetadatasize 40m --chunksize 512K --zero n --metadataprofile docker-thinpool --monitor y --addtag swarmnode docker",
+    "vgcreate --addtag swarmnode --addtag swarmnode-machine-70e03b4e35e541b38c27ba78376af77f docker /dev/vdb",
+    "lvcreate --yes --type thin-pool --name thinpool --extents 95%VG --poolmetadatasize 40m --chunksize 512K --zero n --metadataprofile docker-thinpool --monitor y --addtag swarmnode --addtag swarmnode-machine-70e03b4e35e541b38c27ba78376af77f docker",
 ];
 
 const PROFILE_FILE: &str = "etc/lvm/profile/docker-thinpool.profile";
@@ -205,7 +205,7 @@ fn a_pv_without_a_vg_is_not_ours_and_needs_wipe() {
     let out = stdout(&o);
     let wipe = out.find("run    wipefs --all /dev/vdb").expect(&out);
     let vg = out
-        .find("run    vgcreate --addtag swarmnode docker /dev/vdb")
+        .find("run    vgcreate --addtag swarmnode --addtag swarmnode-machine-70e03b4e35e541b38c27ba78376af77f docker /dev/vdb")
         .expect(&out);
     assert!(wipe < vg, "{out}");
 }
@@ -271,7 +271,7 @@ fn tagged_plain_volumes_an_interrupted_run_left_are_removed_and_the_pool_made_wh
         "lvm",
         1,
         &lvm_part(
-            Some(vg_row("docker", "swarmnode")),
+            Some(vg_row("docker", &guest_tags())),
             &[("/dev/vdb", "docker")],
             &[lv, meta],
             &[seg, meta_seg],
@@ -465,13 +465,15 @@ fn a_failing_command_fails_the_run_and_nothing_after_it_runs() {
     expect_code(&o, 1);
     let err = stderr(&o);
     assert!(
-        err.contains("`vgcreate --addtag swarmnode docker /dev/vdb` exited with status 5"),
+        err.contains("`vgcreate --addtag swarmnode --addtag swarmnode-machine-70e03b4e35e541b38c27ba78376af77f docker /dev/vdb` exited with status 5"),
         "{err}"
     );
     assert!(err.contains("excluded by a filter"), "{err}");
     assert_eq!(
         f.mutating_calls(),
-        ["vgcreate --addtag swarmnode docker /dev/vdb"]
+        [
+            "vgcreate --addtag swarmnode --addtag swarmnode-machine-70e03b4e35e541b38c27ba78376af77f docker /dev/vdb"
+        ]
     );
     assert!(f.read(PROFILE_FILE).is_none());
     let rep: serde_json::Value =
@@ -492,7 +494,9 @@ fn fail_point_kills_the_run_right_after_the_named_action() {
     assert_eq!(o.status.signal(), Some(9), "{}", stderr(&o));
     assert_eq!(
         f.mutating_calls(),
-        ["vgcreate --addtag swarmnode docker /dev/vdb"]
+        [
+            "vgcreate --addtag swarmnode --addtag swarmnode-machine-70e03b4e35e541b38c27ba78376af77f docker /dev/vdb"
+        ]
     );
 }
 
@@ -561,8 +565,8 @@ fn auto_on_engine_26_plans_xfs_for_overlay2() {
     let root = f.root.display().to_string();
     for c in [
         "driver overlay2 (auto): dockerd 26.1.5+dfsg1 >= 25".to_string(),
-        "run    vgcreate --addtag swarmnode docker /dev/vdb".into(),
-        "run    lvcreate --yes --wipesignatures y --addtag swarmnode --name dockerdata --extents 95%VG docker".into(),
+        "run    vgcreate --addtag swarmnode --addtag swarmnode-machine-70e03b4e35e541b38c27ba78376af77f docker /dev/vdb".into(),
+        "run    lvcreate --yes --wipesignatures y --addtag swarmnode --addtag swarmnode-machine-70e03b4e35e541b38c27ba78376af77f --name dockerdata --extents 95%VG docker".into(),
         "run    mkfs.xfs -n ftype=1 /dev/docker/dockerdata".into(),
         "write  /etc/fstab (0644)\n         + /dev/docker/dockerdata /var/lib/docker xfs defaults,pquota 0 0".into(),
         "mkdir  /var/lib/docker (0711)".into(),
@@ -605,8 +609,8 @@ fn overlay2_apply_keeps_fstab_and_is_idempotent_when_mounted() {
     assert_eq!(
         f.mutating_calls(),
         [
-            "vgcreate --addtag swarmnode docker /dev/vdb".to_string(),
-            "lvcreate --yes --wipesignatures y --addtag swarmnode --name dockerdata --extents 95%VG docker".into(),
+            "vgcreate --addtag swarmnode --addtag swarmnode-machine-70e03b4e35e541b38c27ba78376af77f docker /dev/vdb".to_string(),
+            "lvcreate --yes --wipesignatures y --addtag swarmnode --addtag swarmnode-machine-70e03b4e35e541b38c27ba78376af77f --name dockerdata --extents 95%VG docker".into(),
             "mkfs.xfs -n ftype=1 /dev/docker/dockerdata".into(),
             "systemctl daemon-reload".into(),
             format!("mount -t xfs -o pquota /dev/docker/dockerdata {mp}"),

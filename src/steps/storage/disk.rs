@@ -23,6 +23,8 @@ pub struct Disk {
     pub blk: BlockDev,
     pub signatures: Vec<Signature>,
     pub pv: Option<Pv>,
+    /// The PV was found only beyond LVM's devices file.
+    pub outside_devices_file: bool,
 }
 
 impl Disk {
@@ -66,17 +68,7 @@ pub fn inspect(host: &Host, given: &str, lvm: &Lvm) -> Result<Disk> {
         Probe::Io(what, e) => io(what, e),
         Probe::Refused(r) => refuse(&shown, r, ""),
     })?;
-    let pv = lvm
-        .pvs
-        .iter()
-        .find(|p| {
-            crate::host::fs::resolve(root, &p.pv_name)
-                .ok()
-                .flatten()
-                .as_deref()
-                == Some(path.as_str())
-        })
-        .cloned();
+    let pv = pv_of(host, lvm, &path);
     // The PV of a VG swarmnode made (tagged): LVM has read its label and metadata, and LVM takes
     // no device that has a partition table or is a RAID member, so there is nothing for wipefs to
     // add (one command less on every re-run and on the observation that proves an apply).
@@ -94,6 +86,56 @@ pub fn inspect(host: &Host, given: &str, lvm: &Lvm) -> Result<Disk> {
         blk,
         signatures,
         pv,
+        outside_devices_file: false,
+    })
+}
+
+/// The PV LVM reports on the device node `path`.
+fn pv_of(host: &Host, lvm: &Lvm, path: &str) -> Option<Pv> {
+    lvm.pvs
+        .iter()
+        .find(|p| {
+            crate::host::fs::resolve(host.root(), &p.pv_name)
+                .ok()
+                .flatten()
+                .as_deref()
+                == Some(path)
+        })
+        .cloned()
+}
+
+/// [`inspect`], and when the device carries an LVM label that LVM does not report (the LVM
+/// devices file, as Anaconda writes it on EL9, lists only the disks the installer used), a second
+/// look with `--devicesfile ""` (every device). Returns the disk and the view to go on with: the
+/// wider one when it shows the device's PV (the disk is then added to the devices file before
+/// anything uses it, see [`add_to_devices_file`]).
+pub fn inspect_beyond_devices_file(host: &Host, given: &str, lvm: Lvm) -> Result<(Disk, Lvm)> {
+    let mut disk = inspect(host, given, &lvm)?;
+    if disk.pv.is_some() || !disk.signatures.iter().any(|s| s.kind == "LVM2_member") {
+        return Ok((disk, lvm));
+    }
+    let cmd = lvm::fullreport_cmd().args(["--devicesfile", ""]);
+    let wide = lvm::parse_fullreport(&cmd, &host.runner.run(&cmd)?.stdout)?;
+    match pv_of(host, &wide, &disk.path) {
+        Some(pv) => {
+            disk.pv = Some(pv);
+            disk.outside_devices_file = true;
+            Ok((disk, wide))
+        }
+        None => Ok((disk, lvm)),
+    }
+}
+
+/// `lvm lvmdevices --adddev` for a PV of our VG that the devices file does not list, so that LVM
+/// uses it now and activates its VG at boot. (Debian ships no `lvmdevices` link; `lvm
+/// lvmdevices` is the same command everywhere.)
+pub fn add_to_devices_file(disk: &Disk, vg: &str) -> Option<crate::host::Action> {
+    (disk.outside_devices_file && disk.pv.as_ref().is_some_and(|p| p.vg_name == vg)).then(|| {
+        crate::host::Action::run(
+            "storage.devicesfile-add",
+            "add the disk to LVM's devices file, so LVM sees its volume group and activates it at boot",
+            Cmd::new("lvm").args(["lvmdevices", "--adddev", disk.path.as_str()]),
+        )
     })
 }
 

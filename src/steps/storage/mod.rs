@@ -12,6 +12,7 @@
 //! A device that already carries this VG, tagged, is not refused: it is completed.
 
 pub mod disk;
+pub mod installation;
 pub mod overlay2;
 pub mod thinpool;
 pub mod volumes;
@@ -29,7 +30,8 @@ use crate::steps::plan::StepPlan;
 
 pub use thinpool::lvm_profile_text;
 pub use volumes::{
-    DATA_LV, DOCKER_ROOT, LVM_PROFILE, LVM_PROFILE_PATH, META_LV, POOL_LV, STATE_PATH, TAG, human,
+    DATA_LV, DOCKER_ROOT, LVM_PROFILE, LVM_PROFILE_PATH, MACHINE_TAG, META_LV, POOL_LV, STATE_PATH,
+    TAG, Tags, human,
 };
 
 /// devicemapper was removed in Docker Engine 25.0.
@@ -122,6 +124,8 @@ pub struct Request<'a> {
     pub wipe: bool,
     /// overlay2: copy what /var/lib/docker holds into the new volume instead of refusing.
     pub move_data: bool,
+    /// A previous installation's own volumes may be removed and made again.
+    pub reprovision: bool,
     /// The installed engine, read only when the driver depends on it.
     pub engine: crate::steps::EngineLookup<'a>,
 }
@@ -142,14 +146,26 @@ pub fn plan(host: &Host, req: &Request) -> Result<(StepPlan, Recorded)> {
     };
     let (layout, why) = choose_driver(s.driver, engine.as_ref())?;
     p.facts.push(why);
+    let tags = Tags::read(host)?;
+    if tags.machine.is_none() {
+        p.warnings.push(
+            "this system has no machine-id yet (/etc/machine-id): the volumes are tagged as \
+             swarmnode's but not as this installation's; the next run with a machine-id adds it"
+                .into(),
+        );
+    }
     let lvm = Lvm::read(&host.runner)?;
     let around = disk::Surroundings::read(host)?;
-    let (ours, device_bytes) = plan_device(host, req, &given, &lvm, &around, &mut p)?;
+    let (disk, lvm) = disk::inspect_beyond_devices_file(host, &given, lvm)?;
+    let (ours, device_bytes) = plan_device(host, req, &disk, &lvm, &around, &tags, &mut p)?;
     let empty = Lvm::default();
-    let lvm = if ours { &lvm } else { &empty };
+    let mut lvm = if ours { lvm } else { empty };
+    if ours {
+        lvm = plan_installation(host, req, layout, &disk, lvm, &around, &tags, &mut p)?;
+    }
     match layout {
-        Layout::ThinPool => thinpool::plan(host, s, lvm, device_bytes, &mut p)?,
-        Layout::Xfs => overlay2::plan(host, s, req.move_data, lvm, &around, &mut p)?,
+        Layout::ThinPool => thinpool::plan(host, s, &lvm, device_bytes, &tags, &mut p)?,
+        Layout::Xfs => overlay2::plan(host, s, req.move_data, &lvm, &around, &tags, &mut p)?,
     }
     let vg = s.volume_group.as_str();
     let rec = Recorded {
@@ -177,21 +193,63 @@ pub fn plan(host: &Host, req: &Request) -> Result<(StepPlan, Recorded)> {
     Ok((p, rec))
 }
 
+/// Our VG judged: this installation's (tagged as such when it is not yet), or a previous one's
+/// (refused, or its volumes made again with the opt-in). Returns LVM's view for the layout.
+#[allow(clippy::too_many_arguments)]
+fn plan_installation(
+    host: &Host,
+    req: &Request,
+    layout: Layout,
+    disk: &disk::Disk,
+    lvm: Lvm,
+    around: &disk::Surroundings,
+    tags: &Tags,
+    p: &mut StepPlan,
+) -> Result<Lvm> {
+    let name = req.storage.volume_group.as_str();
+    let Some(vg) = lvm.vg(name) else {
+        return Ok(lvm);
+    };
+    let local = installation::Local::read(host, name, layout, &around.mounts)?;
+    match installation::judge(vg, &lvm, layout, tags, local) {
+        installation::Judged::This => Ok(lvm),
+        installation::Judged::Retag(old) => {
+            if let Some(a) = installation::retag(name, &old, tags) {
+                p.actions.push(a);
+            }
+            Ok(lvm)
+        }
+        installation::Judged::Previous(why) if req.reprovision => {
+            installation::plan_recreate(vg, &lvm, tags, &why, p)
+        }
+        installation::Judged::Previous(why) => {
+            Err(installation::refuse(vg, &lvm, &disk.describe(), &why))
+        }
+    }
+}
+
 /// The device judged, wiped when asked and allowed, and given its VG; true when it already
 /// carries ours (its volumes are then what the layout builds on); and its size.
 fn plan_device(
     host: &Host,
     req: &Request,
-    given: &str,
+    disk: &disk::Disk,
     lvm: &Lvm,
     around: &disk::Surroundings,
+    tags: &Tags,
     p: &mut StepPlan,
 ) -> Result<(bool, u64)> {
     let vg = req.storage.volume_group.as_str();
-    let disk = disk::inspect(host, given, lvm)?;
     let shown = disk.describe();
     p.facts.push(format!("device {shown}"));
-    let verdict = disk::judge(host, &disk, around, vg, lvm);
+    if let Some(a) = disk::add_to_devices_file(disk, vg) {
+        p.facts.push(format!(
+            "{} is a physical volume of {vg} that LVM's devices file does not list: LVM ignores it until it is added",
+            disk.path
+        ));
+        p.actions.push(a);
+    }
+    let verdict = disk::judge(host, disk, around, vg, lvm);
     if !verdict.hard.is_empty() {
         let mut all = verdict.hard;
         all.extend(verdict.soft);
@@ -222,7 +280,7 @@ fn plan_device(
         p.actions.push(Action::run(
             "storage.vgcreate",
             format!("volume group {vg} on {dev} (the PV is made with it), tagged '{TAG}'"),
-            Cmd::new("vgcreate").args(["--addtag", TAG, vg, dev]),
+            Cmd::new("vgcreate").args(tags.args()).args([vg, dev]),
         ));
         return Ok((false, disk.blk.size_bytes));
     }

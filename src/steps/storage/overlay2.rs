@@ -13,7 +13,9 @@ use crate::profile::Storage;
 use crate::steps::plan::StepPlan;
 
 use super::disk::{Surroundings, signatures};
-use super::volumes::{DATA_LV, DOCKER_ROOT, POOL_LV, TAG, foreign_lv, lvcreate, other_layout};
+use super::volumes::{
+    DATA_LV, DOCKER_ROOT, POOL_LV, TAG, Tags, foreign_lv, lvcreate, other_layout,
+};
 
 /// Where `--move-docker-data` mounts the new volume while it copies, and where the old tree is kept.
 pub const MOVE_MOUNT: &str = "/run/swarmnode/dockerdata";
@@ -31,6 +33,7 @@ pub fn plan(
     move_data: bool,
     lvm: &Lvm,
     around: &Surroundings,
+    tags: &Tags,
     p: &mut StepPlan,
 ) -> Result<()> {
     let vg = s.volume_group.as_str();
@@ -41,7 +44,7 @@ pub fn plan(
         path: format!("/dev/{vg}/{DATA_LV}"),
         mapper: format!("/dev/mapper/{}", lvm::dm_name(vg, DATA_LV)),
     };
-    plan_volume(host, s, lvm, &v, &around.mounts, p)?;
+    plan_volume(host, s, lvm, &v, &around.mounts, tags, p)?;
     let fstab = host.read_text("/etc/fstab")?.unwrap_or_default();
     let (text, warnings) = fstab_with_entry(&fstab, &v.path, &v.mapper)?;
     p.warnings.extend(warnings);
@@ -73,6 +76,7 @@ fn plan_volume(
     lvm: &Lvm,
     v: &Volume,
     mounts: &[Mount],
+    tags: &Tags,
     p: &mut StepPlan,
 ) -> Result<()> {
     let vg = s.volume_group.as_str();
@@ -84,6 +88,7 @@ fn plan_volume(
                 vg,
                 DATA_LV,
                 s.overlay2.data_percent,
+                tags,
             ));
             Mkfs::Blank
         }

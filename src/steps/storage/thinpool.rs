@@ -18,7 +18,8 @@ use crate::profile::{Storage, ThinPool};
 use crate::steps::plan::StepPlan;
 
 use super::volumes::{
-    DATA_LV, LVM_PROFILE, LVM_PROFILE_PATH, META_LV, POOL_LV, TAG, foreign_lv, human, other_layout,
+    DATA_LV, LVM_PROFILE, LVM_PROFILE_PATH, META_LV, POOL_LV, TAG, Tags, foreign_lv, human,
+    other_layout,
 };
 
 /// `device_bytes`: the disk's size, to work out the metadata size before its VG exists.
@@ -27,6 +28,7 @@ pub fn plan(
     s: &Storage,
     lvm: &Lvm,
     device_bytes: u64,
+    tags: &Tags,
     p: &mut StepPlan,
 ) -> Result<()> {
     let vg = s.volume_group.as_str();
@@ -48,7 +50,8 @@ pub fn plan(
     match pool {
         None => {
             plan_half_made(vg, lvm, p)?;
-            p.actions.push(create(vg, &s.thinpool, lvm, device_bytes));
+            p.actions
+                .push(create(vg, &s.thinpool, lvm, device_bytes, tags));
         }
         Some(l) => {
             if l.lv_profile != LVM_PROFILE {
@@ -139,32 +142,32 @@ fn lvm_temporary(vg: &str, l: &Lv) -> crate::error::Error {
 }
 
 /// The one `lvcreate` of the pool: whole, or nothing.
-fn create(vg: &str, t: &ThinPool, lvm: &Lvm, device_bytes: u64) -> Action {
+fn create(vg: &str, t: &ThinPool, lvm: &Lvm, device_bytes: u64, tags: &Tags) -> Action {
     Action::run(
         "storage.lvcreate-pool",
         "the thin pool, whole in one command: profile attached, zeroing off, monitored, tagged",
-        Cmd::new("lvcreate").args([
-            "--yes",
-            "--type",
-            "thin-pool",
-            "--name",
-            POOL_LV,
-            "--extents",
-            &format!("{}%VG", t.data_percent),
-            "--poolmetadatasize",
-            &metadata_size(vg, t, lvm, device_bytes),
-            "--chunksize",
-            t.chunk_size.as_str(),
-            "--zero",
-            "n",
-            "--metadataprofile",
-            LVM_PROFILE,
-            "--monitor",
-            "y",
-            "--addtag",
-            TAG,
-            vg,
-        ]),
+        Cmd::new("lvcreate")
+            .args([
+                "--yes",
+                "--type",
+                "thin-pool",
+                "--name",
+                POOL_LV,
+                "--extents",
+                &format!("{}%VG", t.data_percent),
+                "--poolmetadatasize",
+                &metadata_size(vg, t, lvm, device_bytes),
+                "--chunksize",
+                t.chunk_size.as_str(),
+                "--zero",
+                "n",
+                "--metadataprofile",
+                LVM_PROFILE,
+                "--monitor",
+                "y",
+            ])
+            .args(tags.args())
+            .arg(vg),
     )
 }
 

@@ -2,10 +2,10 @@
 //! own, the one `lvcreate`, the refusal of a volume named like one of them that is not its own,
 //! and sizes as people read them.
 
-use crate::error::{Error, Refusal};
-use crate::host::Action;
+use crate::error::{Error, Refusal, Result};
 use crate::host::cmd::Cmd;
 use crate::host::lvm;
+use crate::host::{Action, Host};
 
 pub const LVM_PROFILE: &str = "docker-thinpool";
 pub const LVM_PROFILE_PATH: &str = "/etc/lvm/profile/docker-thinpool.profile";
@@ -14,6 +14,8 @@ pub const STATE_PATH: &str = "/var/lib/swarmnode/storage.json";
 pub const DOCKER_ROOT: &str = "/var/lib/docker";
 /// Tag on the VG and every LV swarmnode creates: a half-made volume with this tag is ours to finish.
 pub const TAG: &str = "swarmnode";
+/// Prefix of the tag naming the installation that made a volume: this host's machine-id follows.
+pub const MACHINE_TAG: &str = "swarmnode-machine-";
 pub const POOL_LV: &str = "thinpool";
 pub const META_LV: &str = "thinpoolmeta";
 pub const DATA_LV: &str = "dockerdata";
@@ -32,23 +34,47 @@ pub fn human(b: u64) -> String {
     }
 }
 
+/// The tags of everything a run creates: `swarmnode`, and this installation's machine tag when
+/// the host has a machine-id (a %post chroot may not have one yet).
+#[derive(Debug, Clone, Default)]
+pub struct Tags {
+    pub machine: Option<String>,
+}
+
+impl Tags {
+    /// This host's tags, from /etc/machine-id (32 hex digits; anything else is no machine-id).
+    pub fn read(host: &Host) -> Result<Tags> {
+        let text = host.read_text("/etc/machine-id")?.unwrap_or_default();
+        Ok(Tags {
+            machine: machine_tag(&text),
+        })
+    }
+
+    /// `--addtag T` for each tag.
+    pub fn args(&self) -> Vec<String> {
+        std::iter::once(TAG)
+            .chain(self.machine.as_deref())
+            .flat_map(|t| ["--addtag".to_string(), t.to_string()])
+            .collect()
+    }
+}
+
+/// The machine tag for the contents of /etc/machine-id, when they are a machine-id.
+pub fn machine_tag(text: &str) -> Option<String> {
+    let id = text.trim();
+    (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| format!("{MACHINE_TAG}{}", id.to_ascii_lowercase()))
+}
+
 /// `lvcreate` of a tagged volume of `percent`% of the VG, wiping stale signatures where it lands.
-pub fn lvcreate(id: &str, why: &str, vg: &str, name: &str, percent: u32) -> Action {
+pub fn lvcreate(id: &str, why: &str, vg: &str, name: &str, percent: u32, tags: &Tags) -> Action {
     Action::run(
         id,
         why,
-        Cmd::new("lvcreate").args([
-            "--yes",
-            "--wipesignatures",
-            "y",
-            "--addtag",
-            TAG,
-            "--name",
-            name,
-            "--extents",
-            &format!("{percent}%VG"),
-            vg,
-        ]),
+        Cmd::new("lvcreate")
+            .args(["--yes", "--wipesignatures", "y"])
+            .args(tags.args())
+            .args(["--name", name, "--extents", &format!("{percent}%VG"), vg]),
     )
 }
 

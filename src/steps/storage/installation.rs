@@ -1,0 +1,516 @@
+//! Which installation the volumes on the data disk belong to.
+//!
+//! Re-provisioning replaces a node's OS and keeps its data disk, so the next `apply --device`
+//! finds the VG, thin pool or XFS volume a previous installation made, with its images,
+//! containers and swarm identity in them. Reusing them fails (docker does not take over a thin
+//! pool holding blocks it has no metadata for) or brings the old swarm identity back; removing
+//! them silently loses data. So a VG of ours is judged:
+//!
+//! - *this installation*: it holds nothing of ours yet; or this system knows it (the storage
+//!   record names it; docker has metadata for the pool; fstab or the mount table names the data
+//!   volume); or it carries this host's machine tag. A VG without this host's tag is then given
+//!   it (made before the machine-id existed, or by a swarmnode that did not tag).
+//! - *a previous installation*: a thin pool with used blocks that docker has no metadata for
+//!   (whatever the tags say: docker cannot take it over); volumes with another machine's tag that
+//!   nothing here knows; or, untagged, an XFS volume nothing here knows.
+//!
+//! A previous installation is refused with what is there, unless re-provisioning was asked for
+//! (`--reprovision`, `storage.previous_installation: "recreate"`): swarmnode's own tagged volumes
+//! are then removed (never a foreign or an open one), the VG given this host's tag, and the layout
+//! made as on a blank VG. A run killed between the two finds an empty tagged VG: it is adopted.
+
+use crate::error::{Error, Refusal, Result};
+use crate::host::block::Mount;
+use crate::host::cmd::Cmd;
+use crate::host::lvm::{self, Lv, Lvm, Vg};
+use crate::host::{Action, Host};
+use crate::steps::plan::StepPlan;
+
+use super::Layout;
+use super::volumes::{DATA_LV, DOCKER_ROOT, MACHINE_TAG, POOL_LV, TAG, Tags, human};
+
+/// What this system (not the disk) knows of the VG.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Local {
+    /// The storage record names the VG.
+    pub recorded: bool,
+    /// devicemapper: docker has metadata for a pool; overlay2: fstab or the mount table names
+    /// the data volume.
+    pub docker_knows: bool,
+}
+
+impl Local {
+    pub fn read(host: &Host, vg: &str, layout: Layout, mounts: &[Mount]) -> Result<Local> {
+        let recorded = super::Recorded::read(host)?.is_some_and(|r| r.volume_group == vg);
+        let docker_knows = match layout {
+            Layout::ThinPool => {
+                let dir = format!("{}/devicemapper/metadata", docker_root(host)?);
+                match host.path(&dir) {
+                    Ok(p) => std::fs::read_dir(p).is_ok_and(|mut d| d.next().is_some()),
+                    Err(_) => false,
+                }
+            }
+            Layout::Xfs => {
+                let names = [
+                    format!("/dev/{vg}/{DATA_LV}"),
+                    format!("/dev/mapper/{}", lvm::dm_name(vg, DATA_LV)),
+                ];
+                let fstab = host.read_text("/etc/fstab")?.unwrap_or_default();
+                fstab.lines().any(|l| {
+                    l.split_whitespace()
+                        .next()
+                        .is_some_and(|d| names.iter().any(|n| n == d))
+                }) || mounts.iter().any(|m| names.contains(&m.source))
+            }
+        };
+        Ok(Local {
+            recorded,
+            docker_knows,
+        })
+    }
+}
+
+/// Docker's data root: `data-root` of /etc/docker/daemon.json when it names one, else the default.
+fn docker_root(host: &Host) -> Result<String> {
+    let text = host
+        .read_text("/etc/docker/daemon.json")?
+        .unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    Ok(["data-root", "graph"]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(|r| r.as_str()))
+        .filter(|r| r.starts_with('/') && !r.split('/').any(|c| c == ".."))
+        .unwrap_or(DOCKER_ROOT)
+        .trim_end_matches('/')
+        .to_string())
+}
+
+/// The judgement of a VG of ours.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Judged {
+    /// This installation's, tagged as such.
+    This,
+    /// This installation's, but without this host's machine tag: the old machine tags to drop.
+    Retag(Vec<String>),
+    /// A previous installation's: why.
+    Previous(String),
+}
+
+/// The machine tags a VG carries.
+fn machines(vg: &Vg) -> Vec<String> {
+    vg.vg_tags
+        .split(',')
+        .filter(|t| t.starts_with(MACHINE_TAG))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Judges the VG `vg` (ours: tagged) from LVM's view, this host's tags and what this system knows.
+pub fn judge(vg: &Vg, lvm: &Lvm, layout: Layout, tags: &Tags, local: Local) -> Judged {
+    let on_vg = machines(vg);
+    let mine = tags.machine.as_deref();
+    let tagged_mine = mine.is_some_and(|m| on_vg.iter().any(|t| t == m));
+    let adopt = || match mine {
+        Some(_) if !tagged_mine => Judged::Retag(on_vg.clone()),
+        _ => Judged::This,
+    };
+    let name = vg.vg_name.as_str();
+    let ours: Vec<&Lv> = lvm
+        .visible_lvs(name)
+        .into_iter()
+        .filter(|l| l.has_tag(TAG))
+        .collect();
+    if ours.is_empty() {
+        return adopt();
+    }
+    let used = lvm
+        .lv(name, POOL_LV)
+        .filter(|l| l.segtype == "thin-pool")
+        .and_then(|l| l.data_percent.parse::<f64>().ok())
+        .filter(|d| *d > 0.0);
+    if let Some(d) = used
+        && layout == Layout::ThinPool
+        && !local.docker_knows
+    {
+        return Judged::Previous(format!(
+            "its thin pool holds used blocks ({d}% of its data) but docker here has no metadata \
+             for them (nothing under {DOCKER_ROOT}/devicemapper/metadata): docker cannot take it over"
+        ));
+    }
+    if local.recorded || local.docker_knows {
+        return adopt();
+    }
+    if tagged_mine {
+        return Judged::This;
+    }
+    if let Some(other) = on_vg.first() {
+        return Judged::Previous(format!(
+            "its volumes were made by the installation with machine-id {}, and nothing on this \
+             system knows them (no storage record, no docker metadata, no fstab entry){}",
+            &other[MACHINE_TAG.len()..],
+            match mine {
+                Some(m) => format!(
+                    "; this installation's machine-id is {}",
+                    &m[MACHINE_TAG.len()..]
+                ),
+                None => "; this system has no machine-id yet".into(),
+            }
+        ));
+    }
+    // No machine tag at all (made by a swarmnode that did not tag them): an unused pool has
+    // nothing to lose and docker can take it over; a file system may hold anything.
+    if layout == Layout::ThinPool && used.is_none() && lvm.lv(name, DATA_LV).is_none() {
+        return adopt();
+    }
+    Judged::Previous(
+        "nothing on this system knows its volumes (no storage record, no docker metadata, no \
+         fstab entry) and they carry no machine tag to say which installation made them"
+            .into(),
+    )
+}
+
+/// The VG's volumes as a person would want them listed in a refusal.
+fn describe(vg: &Vg, lvm: &Lvm) -> String {
+    let lvs: Vec<String> = lvm
+        .visible_lvs(&vg.vg_name)
+        .into_iter()
+        .map(|l| {
+            let mut s = format!(
+                "{}/{} ({}, {}",
+                vg.vg_name,
+                l.lv_name,
+                l.segtype,
+                human(l.lv_size)
+            );
+            if !l.data_percent.is_empty() {
+                s.push_str(&format!(", data {}%", l.data_percent));
+            }
+            if !l.metadata_percent.is_empty() {
+                s.push_str(&format!(", metadata {}%", l.metadata_percent));
+            }
+            if !l.lv_time.is_empty() {
+                s.push_str(&format!(", made {}", l.lv_time));
+                if !l.lv_host.is_empty() {
+                    s.push_str(&format!(" on {}", l.lv_host));
+                }
+            }
+            if !l.has_tag(TAG) {
+                s.push_str(", not made by swarmnode");
+            }
+            s + ")"
+        })
+        .collect();
+    let tags = machines(vg);
+    format!(
+        "volume group {} ({}) holds {}{}",
+        vg.vg_name,
+        human(vg.vg_size),
+        lvs.join(", "),
+        match tags.first() {
+            Some(t) => format!("; made by machine-id {}", &t[MACHINE_TAG.len()..]),
+            None => String::new(),
+        }
+    )
+}
+
+/// The refusal of a previous installation, without the opt-in.
+pub fn refuse(vg: &Vg, lvm: &Lvm, dev: &str, why: &str) -> Error {
+    Refusal::all(
+        "storage",
+        dev,
+        vec![
+            format!("it holds a previous installation of this node: {why}"),
+            describe(vg, lvm),
+        ],
+    )
+    .remedy(
+        "If that installation's images, containers and swarm state may be lost, run again with \
+         --reprovision (or set storage.previous_installation to \"recreate\" in the profile, as the \
+         re-provisioning kickstart does): swarmnode's own volumes are then made again. To keep \
+         them, copy what you need out first.",
+    )
+    .into()
+}
+
+/// With the opt-in: swarmnode's own volumes removed and the VG tagged for this installation.
+/// Returns LVM's view as it will be afterwards (the VG without volumes) for the layout to plan on.
+pub fn plan_recreate(vg: &Vg, lvm: &Lvm, tags: &Tags, why: &str, p: &mut StepPlan) -> Result<Lvm> {
+    let name = vg.vg_name.as_str();
+    let visible = lvm.visible_lvs(name);
+    let foreign: Vec<String> = visible
+        .iter()
+        .filter(|l| !l.has_tag(TAG))
+        .map(|l| format!("{name}/{}", l.lv_name))
+        .collect();
+    if !foreign.is_empty() {
+        return Err(Refusal::all(
+            "storage",
+            format!("volume group {name}"),
+            vec![
+                format!("it holds a previous installation of this node: {why}"),
+                format!(
+                    "it also holds {}, which swarmnode did not make (no '{TAG}' tag): --reprovision never removes those",
+                    foreign.join(", ")
+                ),
+            ],
+        )
+        .remedy(format!(
+            "move or remove them yourself (lvremove), or give swarmnode a volume group of its own (storage.volume_group); {}",
+            describe(vg, lvm)
+        ))
+        .into());
+    }
+    let open: Vec<String> = visible
+        .iter()
+        .filter(|l| l.is_open())
+        .map(|l| format!("{name}/{}", l.lv_name))
+        .collect();
+    if !open.is_empty() {
+        return Err(Refusal::new(
+            "storage",
+            format!("volume group {name}"),
+            format!(
+                "--reprovision would remove {}, but it is in use (open)",
+                open.join(", ")
+            ),
+        )
+        .remedy("stop docker and unmount the volume (findmnt, lsblk), then run again")
+        .into());
+    }
+    let remove: Vec<String> = visible
+        .iter()
+        .map(|l| format!("{name}/{}", l.lv_name))
+        .collect();
+    p.warnings.push(format!(
+        "re-provisioning: the previous installation's volumes are removed and made again, their data is lost: {}",
+        describe(vg, lvm)
+    ));
+    p.actions.push(Action::run(
+        "storage.lvremove-previous",
+        "remove the previous installation's volumes (swarmnode's own, tagged)",
+        Cmd::new("lvremove").arg("--yes").args(remove),
+    ));
+    if let Some(a) = retag(name, &machines(vg), tags) {
+        p.actions.push(a);
+    }
+    let mut after = lvm.clone();
+    after.lvs.retain(|l| l.vg_name != name);
+    Ok(after)
+}
+
+/// `vgchange` giving the VG this host's machine tag (and dropping others); none without a machine-id.
+pub fn retag(vg: &str, old: &[String], tags: &Tags) -> Option<Action> {
+    let mine = tags.machine.as_deref()?;
+    let mut cmd = Cmd::new("vgchange");
+    for t in old.iter().filter(|t| *t != mine) {
+        cmd = cmd.args(["--deltag", t.as_str()]);
+    }
+    Some(Action::run(
+        "storage.vgchange-tag",
+        "tag the volume group as this installation's (its machine-id)",
+        cmd.args(["--addtag", mine, vg]),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::lvm::{fullreport_cmd, parse_fullreport};
+
+    const GUEST: &str = "swarmnode-machine-70e03b4e35e541b38c27ba78376af77f";
+    const OTHER: &str = "swarmnode-machine-0123456789abcdef0123456789abcdef";
+
+    fn report(name: &str) -> Lvm {
+        let path = format!(
+            "{}/tests/fixtures/bookworm/fullreport-{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        parse_fullreport(&fullreport_cmd(), &std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn tags(m: &str) -> Tags {
+        Tags {
+            machine: Some(m.into()),
+        }
+    }
+
+    fn judged(name: &str, layout: Layout, t: &Tags, local: Local) -> Judged {
+        let lvm = report(name);
+        judge(lvm.vg("docker").unwrap(), &lvm, layout, t, local)
+    }
+
+    const NOTHING: Local = Local {
+        recorded: false,
+        docker_knows: false,
+    };
+    const RECORDED: Local = Local {
+        recorded: true,
+        docker_knows: false,
+    };
+    const DOCKER: Local = Local {
+        recorded: false,
+        docker_knows: true,
+    };
+
+    #[test]
+    fn this_installation() {
+        let me = tags(GUEST);
+        // Tagged by this machine: ours even before anything else knows it (killed before the record).
+        assert_eq!(judged("pool", Layout::ThinPool, &me, NOTHING), Judged::This);
+        assert_eq!(
+            judged("overlay2-volume", Layout::Xfs, &me, NOTHING),
+            Judged::This
+        );
+        // A used pool docker has metadata for.
+        assert_eq!(
+            judged("pool-used", Layout::ThinPool, &me, DOCKER),
+            Judged::This
+        );
+        // An empty VG is adopted whoever made it.
+        assert_eq!(
+            judged("tagged-vg", Layout::ThinPool, &tags(OTHER), NOTHING),
+            Judged::Retag(vec![GUEST.into()])
+        );
+        // Known here under another machine-id (it changed): adopted, never refused.
+        assert_eq!(
+            judged("pool", Layout::ThinPool, &tags(OTHER), RECORDED),
+            Judged::Retag(vec![GUEST.into()])
+        );
+        // No machine-id on this host: nothing to tag with.
+        assert_eq!(
+            judged("pool", Layout::ThinPool, &Tags::default(), RECORDED),
+            Judged::This
+        );
+    }
+
+    #[test]
+    fn previous_installation() {
+        let other = tags(OTHER);
+        let Judged::Previous(why) = judged("pool", Layout::ThinPool, &other, NOTHING) else {
+            panic!()
+        };
+        assert!(why.contains("70e03b4e35e541b38c27ba78376af77f"), "{why}");
+        assert!(why.contains("0123456789abcdef0123456789abcdef"), "{why}");
+        // A used pool without docker's metadata, even tagged by this machine and recorded.
+        let Judged::Previous(why) = judged("pool-used", Layout::ThinPool, &tags(GUEST), RECORDED)
+        else {
+            panic!()
+        };
+        assert!(
+            why.contains("2.34%") && why.contains("cannot take it over"),
+            "{why}"
+        );
+        assert!(matches!(
+            judged("overlay2-volume", Layout::Xfs, &other, NOTHING),
+            Judged::Previous(_)
+        ));
+    }
+
+    #[test]
+    fn untagged_volumes_of_an_older_swarmnode() {
+        let strip = |name: &str| {
+            let mut lvm = report(name);
+            for g in &mut lvm.vgs {
+                g.vg_tags = TAG.into();
+            }
+            lvm
+        };
+        let me = tags(GUEST);
+        let lvm = strip("pool");
+        let vg = lvm.vg("docker").unwrap();
+        assert_eq!(
+            judge(vg, &lvm, Layout::ThinPool, &me, NOTHING),
+            Judged::Retag(vec![])
+        );
+        let lvm = strip("pool-used");
+        let vg = lvm.vg("docker").unwrap();
+        assert!(matches!(
+            judge(vg, &lvm, Layout::ThinPool, &me, NOTHING),
+            Judged::Previous(_)
+        ));
+        let lvm = strip("overlay2-volume");
+        let vg = lvm.vg("docker").unwrap();
+        assert!(matches!(
+            judge(vg, &lvm, Layout::Xfs, &me, NOTHING),
+            Judged::Previous(_)
+        ));
+        assert_eq!(
+            judge(vg, &lvm, Layout::Xfs, &me, DOCKER),
+            Judged::Retag(vec![])
+        );
+    }
+
+    #[test]
+    fn the_refusal_says_what_is_there() {
+        let lvm = report("pool-used");
+        let e = refuse(lvm.vg("docker").unwrap(), &lvm, "/dev/vdb", "why").to_string();
+        for want in [
+            "docker/thinpool",
+            "data 2.34%",
+            "metadata 10.13%",
+            "made 2026-11-22",
+            "on guest",
+            "70e03b4e35e541b38c27ba78376af77f",
+            "--reprovision",
+            "nothing was changed",
+        ] {
+            assert!(e.contains(want), "{want} not in {e}");
+        }
+    }
+
+    #[test]
+    fn recreate_removes_only_our_volumes() {
+        let lvm = report("pool-used");
+        let mut p = StepPlan::new("storage");
+        let after =
+            plan_recreate(lvm.vg("docker").unwrap(), &lvm, &tags(OTHER), "why", &mut p).unwrap();
+        assert!(after.visible_lvs("docker").is_empty());
+        let cmds: Vec<String> = p.actions.iter().map(|a| a.to_string()).collect();
+        assert!(
+            cmds[0].contains("lvremove --yes docker/thinpool"),
+            "{cmds:?}"
+        );
+        assert!(
+            cmds[1].contains(&format!(
+                "vgchange --deltag {GUEST} --addtag {OTHER} docker"
+            )),
+            "{cmds:?}"
+        );
+        // A foreign volume beside ours: refused even with the opt-in.
+        let mut lvm = report("pool-used");
+        let mut keep = lvm.lv("docker", "thinpool").unwrap().clone();
+        keep.lv_name = "keep".into();
+        keep.lv_tags = String::new();
+        keep.segtype = "linear".into();
+        lvm.lvs.push(keep);
+        let mut p = StepPlan::new("storage");
+        let e = plan_recreate(lvm.vg("docker").unwrap(), &lvm, &tags(OTHER), "why", &mut p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("never removes"), "{e}");
+        assert!(p.actions.is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_machine_id_file_gives_a_valid_tag_or_none(text in "\\PC*") {
+            if let Some(t) = super::super::volumes::machine_tag(&text) {
+                let id = &t[MACHINE_TAG.len()..];
+                proptest::prop_assert!(id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()));
+                proptest::prop_assert!(!id.bytes().any(|b| b.is_ascii_uppercase()));
+            }
+        }
+    }
+
+    #[test]
+    fn machine_tags() {
+        use super::super::volumes::machine_tag;
+        assert_eq!(
+            machine_tag("70E03B4E35E541B38C27BA78376AF77F\n").as_deref(),
+            Some(GUEST)
+        );
+        assert_eq!(machine_tag("uninitialized\n"), None);
+        assert_eq!(machine_tag(""), None);
+        assert_eq!(machine_tag("70e03b4e35e541b38c27ba78376af77"), None);
+    }
+}
