@@ -232,9 +232,8 @@ pub fn refuse(vg: &Vg, lvm: &Lvm, dev: &str, why: &str) -> Error {
     .into()
 }
 
-/// With the opt-in: swarmnode's own volumes removed and the VG tagged for this installation.
-/// Returns LVM's view as it will be afterwards (the VG without volumes) for the layout to plan on.
-pub fn plan_recreate(vg: &Vg, lvm: &Lvm, tags: &Tags, why: &str, p: &mut StepPlan) -> Result<Lvm> {
+/// Every visible volume of the VG, when all are swarmnode's own and none is open; else refused.
+fn removable(vg: &Vg, lvm: &Lvm, why: &str) -> Result<Vec<String>> {
     let name = vg.vg_name.as_str();
     let visible = lvm.visible_lvs(name);
     let foreign: Vec<String> = visible
@@ -277,10 +276,17 @@ pub fn plan_recreate(vg: &Vg, lvm: &Lvm, tags: &Tags, why: &str, p: &mut StepPla
         .remedy("stop docker and unmount the volume (findmnt, lsblk), then run again")
         .into());
     }
-    let remove: Vec<String> = visible
+    Ok(visible
         .iter()
         .map(|l| format!("{name}/{}", l.lv_name))
-        .collect();
+        .collect())
+}
+
+/// With the opt-in: swarmnode's own volumes removed and the VG tagged for this installation.
+/// Returns LVM's view as it will be afterwards (the VG without volumes) for the layout to plan on.
+pub fn plan_recreate(vg: &Vg, lvm: &Lvm, tags: &Tags, why: &str, p: &mut StepPlan) -> Result<Lvm> {
+    let name = vg.vg_name.as_str();
+    let remove = removable(vg, lvm, why)?;
     p.warnings.push(format!(
         "re-provisioning: the previous installation's volumes are removed and made again, their data is lost: {}",
         describe(vg, lvm)

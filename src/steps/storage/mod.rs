@@ -243,10 +243,7 @@ fn plan_device(
     let shown = disk.describe();
     p.facts.push(format!("device {shown}"));
     if let Some(a) = disk::add_to_devices_file(disk, vg) {
-        p.facts.push(format!(
-            "{} is a physical volume of {vg} that LVM's devices file does not list: LVM ignores it until it is added",
-            disk.path
-        ));
+        p.facts.push(format!("{} is a physical volume of {vg} that LVM's devices file does not list: LVM ignores it until it is added", disk.path));
         p.actions.push(a);
     }
     let verdict = disk::judge(host, disk, around, vg, lvm);
