@@ -86,8 +86,12 @@ run_one() {
     tap=swtap0; netns=psw-br
   fi
   t=$(date +%s)
+  # "# fresh-root: 2": before boot 2 the system disk is installed again (a fresh copy of the image,
+  # the data disks kept): a re-kickstarted node. The scenario gives it a new machine-id.
+  local fresh; fresh=" $(sed -n 's/^# fresh-root: *//p' "$f" | head -1) "
   for b in $(seq 1 "$boots"); do
-    TAP=$tap NETNS=$netns ROOTFS=$rootfs SMP=$SMP vm-tests/run-guest.sh "$G" "$P" "$R" "${disks[@]}" >>"$R/qemu.log" 2>&1
+    if [[ $fresh == *" $b "* ]] && [ -n "$rootfs" ]; then cp --sparse=always "$G/rootfs.img" "$rootfs"; fi
+    APPEND="swarmnode.boot=$b" TAP=$tap NETNS=$netns ROOTFS=$rootfs SMP=$SMP vm-tests/run-guest.sh "$G" "$P" "$R" "${disks[@]}" >>"$R/qemu.log" 2>&1
     [ -f "$R/results.log" ] && mv "$R/results.log" "$R/results-boot$b.log"
     [ -f "$R/serial.log" ] && mv "$R/serial.log" "$R/serial-boot$b.log"
   done

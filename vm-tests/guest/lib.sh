@@ -42,7 +42,7 @@ teardown() {
 }
 # The number of external commands a verbose run started, from its log.
 commands_in() { grep -c ' run cmd=' "$1"; }
-mutating_in() { grep ' run cmd=' "$1" | grep -E 'cmd=(pvcreate|vgcreate|lvcreate|lvconvert|lvchange|wipefs --all|mkfs|mount|cp|systemctl)' | grep -vc 'cmd=systemctl is-active'; }
+mutating_in() { grep ' run cmd=' "$1" | grep -E 'cmd=(pvcreate|vgcreate|lvcreate|lvconvert|lvchange|lvremove|vgchange|lvm lvmdevices|wipefs --all|mkfs|mount|cp|systemctl)' | grep -vc 'cmd=systemctl is-active'; }
 # A tiny image made from the static swarmnode binary: no registry, no network needed.
 docker_image() {
   local d; d=$(mktemp -d); cp "$S" "$d/swarmnode"

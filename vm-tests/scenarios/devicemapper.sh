@@ -11,7 +11,7 @@ t0=$(now); $S -v apply --device "$D" >/run/swarmnode-apply1.log 2>&1; rc=$?; t1=
 [ $rc = 0 ] && pass "apply on a blank disk (exit 0)" || { fail "apply on a blank disk: exit $rc"; cat /run/swarmnode-apply1.log; }
 echo "FIGURE swarmnode storage step: $(secs $t0 $t1) s wall, $(commands_in /run/swarmnode-apply1.log) external commands ($(mutating_in /run/swarmnode-apply1.log) changing)"
 lvs -a -o+seg_monitor,chunk_size,zero,lv_profile docker
-check "the VG carries swarmnode's tag" [ "$(vgfield vg_tags)" = swarmnode ]
+check "the VG carries swarmnode's tag and this installation's" [ "$(vgfield vg_tags)" = "swarmnode,swarmnode-machine-$(cat /etc/machine-id)" ]
 echo "CAPTURE vgs $(vgs --reportformat json --units b --nosuffix --binary -o vg_name,vg_uuid,vg_size,vg_free,vg_extent_size,vg_extent_count,vg_free_count,vg_seqno,pv_count,vg_tags | tr -d '\n')"
 check "pool is a thin pool" [ "$(lvfield thinpool segtype)" = thin-pool ]
 check "pool chunk 512K" [ "$(lvfield thinpool chunk_size)" = 524288 ]
