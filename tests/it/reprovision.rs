@@ -36,14 +36,11 @@ fn a_previous_installations_pool_is_refused_naming_what_is_there() {
 
 #[test]
 fn a_used_pool_docker_has_no_metadata_for_is_refused_even_on_this_installation() {
-    // Same machine-id and record, but /var/lib/docker was removed: docker cannot take the pool.
+    // This machine's tag, but no record and no docker metadata (/var/lib/docker was removed, or a
+    // run was killed before the record): docker cannot take the pool.
     let f = Fake::new();
     f.lvm_pool();
     f.out("lvm", &fixture("fullreport-pool-used.json"));
-    f.file(
-        "var/lib/swarmnode/storage.json",
-        r#"{"driver": "devicemapper", "device": "/dev/disk/by-id/virtio-DATA1", "volume_group": "docker", "volume": "/dev/mapper/docker-thinpool"}"#,
-    );
     expect_refused(&f, &["apply", "--device", DEV], "cannot take it over");
     // With docker's metadata for it, the node is simply converged.
     f.file("var/lib/docker/devicemapper/metadata/base", "{}");
@@ -57,8 +54,19 @@ fn a_used_pool_docker_has_no_metadata_for_is_refused_even_on_this_installation()
     );
     // data-root moved in daemon.json: the metadata is looked for there.
     std::fs::remove_dir_all(f.root.join("var/lib/docker")).unwrap();
+    std::fs::remove_file(f.root.join("var/lib/swarmnode/storage.json")).unwrap();
     f.file("etc/docker/daemon.json", r#"{"data-root": "/srv/docker"}"#);
     f.file("srv/docker/devicemapper/metadata/base", "{}");
+    f.next_run();
+    let o = f.run(&["plan", "--device", DEV, "--driver", "devicemapper"]);
+    expect_code(&o, 0);
+    // The record of this system names the VG on this device: never refused (docker may have
+    // been given its data root on its command line), whatever docker's metadata.
+    std::fs::remove_dir_all(f.root.join("srv/docker")).unwrap();
+    f.file(
+        "var/lib/swarmnode/storage.json",
+        r#"{"driver": "devicemapper", "device": "/dev/disk/by-id/virtio-DATA1", "volume_group": "docker", "volume": "/dev/mapper/docker-thinpool"}"#,
+    );
     f.next_run();
     let o = f.run(&["plan", "--device", DEV, "--driver", "devicemapper"]);
     expect_code(&o, 0);
@@ -97,8 +105,9 @@ fn reprovision_recreates_only_our_volumes_and_converges_as_on_a_blank_vg() {
         "{m:?}"
     );
     assert_eq!(m.len(), 3, "{m:?}");
-    // The profile key does the same (what the re-provisioning kickstart sets).
+    // The profile key does the same (what the re-provisioning kickstart can set).
     f.next_run();
+    std::fs::remove_file(f.root.join("var/lib/swarmnode/storage.json")).unwrap();
     f.file(
         "etc/swarmnode/profile.json",
         r#"{"storage": {"device": "/dev/disk/by-id/virtio-DATA1", "previous_installation": "recreate"}}"#,
@@ -199,6 +208,36 @@ fn a_vg_of_an_older_swarmnode_known_here_gets_the_machine_tag() {
         vec![format!(
             "vgchange --addtag swarmnode-machine-{GUEST_MACHINE_ID} docker"
         )]
+    );
+}
+
+#[test]
+fn a_vg_on_more_disks_than_lvm_sees_is_refused() {
+    let f = Fake::new();
+    f.lvm_pool();
+    f.out(
+        "lvm",
+        &fixture("fullreport-pool.json").replace("\"pv_count\":\"1\"", "\"pv_count\":\"2\""),
+    );
+    expect_refused(
+        &f,
+        &["apply", "--device", DEV],
+        "it has 2 physical volumes but LVM sees 1",
+    );
+}
+
+#[test]
+fn a_hidden_disk_whose_vg_name_is_in_use_elsewhere_is_refused() {
+    // The devices file hides this disk's VG 'docker', and LVM uses another VG 'docker' on vdc.
+    let f = Fake::new();
+    f.out("wipefs", &fixture("wipefs-pv.json"));
+    let hidden = fixture("fullreport-devicesfile-hidden.json").replace("\"system\"", "\"docker\"");
+    f.out_after("lvm", 1, &hidden);
+    f.out("lvm", &fixture("fullreport-devicesfile-all.json"));
+    expect_refused(
+        &f,
+        &["apply", "--device", DEV, "--driver", "devicemapper"],
+        "which LVM's devices file hides, and a volume group of that name is already in use on /dev/vdc",
     );
 }
 

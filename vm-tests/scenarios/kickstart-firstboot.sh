@@ -10,8 +10,13 @@
 # servers) answering, the CA from NFS trusted, and the node joined (token over TLS from a real manager
 # in a network namespace on the host, CA pinned) and labelled function=production by that manager.
 # The stamp is written. Boot 4: the unit does not run again; the node is still in the swarm.
+# Boot 5: the node is kickstarted again (`# fresh-root`: a new system disk and machine-id, the data
+# disk with the pool docker used kept): %post (REPROVISION=yes as post.ks has it) makes the pool
+# again. Boot 6: the first boot finishes the node as a new one; its old entry (Down, same hostname)
+# is removed on the manager (remove_stale_nodes).
 # guest: bookworm
-# boots: 4
+# boots: 6
+# fresh-root: 5
 # disks: 4G
 # network: swarm
 D=$(data 1)
@@ -20,7 +25,10 @@ manager() {  # the manager's Engine API over TLS, with the node's client certifi
   docker -H tcp://$M:2376 --tlsverify --tlscacert /etc/swarmnode/pki/ca.pem \
     --tlscert /etc/swarmnode/pki/cert.pem --tlskey /etc/swarmnode/pki/key.pem "$@"
 }
-if [ "$BOOT" = 1 ]; then
+# What the kickstart's own sections and the site give the node, alike at the first installation and
+# at the re-kickstart: network, NFS, the install tree with the profile ($1: a jq edit of it), the
+# swarm credentials, and post.ks with the sums written in (/run/post.sh).
+site_setup() {
   # What the kickstart's own sections give the node: an address on the cluster network, NFS in fstab.
   mkdir -p /etc/systemd/network
   printf '[Match]\nName=en*\n[Network]\nAddress=10.77.0.50/24\n' > /etc/systemd/network/10-cluster.network
@@ -38,9 +46,38 @@ if [ "$BOOT" = 1 ]; then
   jq --arg ca "sha256:$(cat /payload/ca-hash)" '.swarm = {"managers": ["10.77.0.1:2377"],
       "token": {"source": "tls", "ca_file": "/etc/swarmnode/pki/ca.pem",
                 "cert_file": "/etc/swarmnode/pki/cert.pem", "key_file": "/etc/swarmnode/pki/key.pem"},
-      "ca_hash": $ca, "labels": {"function": "production"}, "join_timeout_seconds": 30}' \
+      "ca_hash": $ca, "labels": {"function": "production"}, "join_timeout_seconds": 30} | '"${1:-.}" \
     /payload/profiles/dccn-production.json > /run/ks/profiles/node.json
   cp /payload/pki/*.pem /etc/swarmnode/pki/ && chmod 600 /etc/swarmnode/pki/key.pem
+  # The site writes the two sums into its kickstart (the trust root), as post.ks says.
+  sed -n '/^%post/,/^%end/p' /payload/kickstart/post.ks | sed '1d;$d' |
+    sed -e "s/REPLACE-with-the-sha256-of-swarmnode/$(sha256sum < /run/ks/swarmnode | cut -d' ' -f1)/" \
+        -e "s/REPLACE-with-the-sha256-of-the-profile/$(sha256sum < /run/ks/profiles/node.json | cut -d' ' -f1)/" > /run/post.sh
+}
+run_post() {
+  SWARMNODE_URL=file:///run/ks DATA_DISK=$D PROFILE=node.json \
+    unshare --pid --fork --mount-proc bash /run/post.sh > /run/swarmnode-post.log 2>&1
+}
+# The first boot's unit finished the node ($1 names the boot in each check).
+finished() {
+  journalctl -b -u swarmnode-firstboot --no-pager -o cat > /run/swarmnode-firstboot.log 2>&1
+  cat /run/swarmnode-firstboot.log
+  check "$1: the unit ran and succeeded" [ "$(systemctl show -p Result --value swarmnode-firstboot)" = success ]
+  check "$1: the stamp is written" [ -e /var/lib/swarmnode/firstboot.done ]
+  check "$1: report says exit 0" [ "$(jq .exit_code /var/lib/swarmnode/report.json)" = 0 ]
+  check "$1: docker runs on the thin pool" [ "$(docker info --format '{{.Driver}}')" = devicemapper ]
+  check "$1: pool docker-thinpool" sh -c "docker info 2>/dev/null | grep -q 'Pool Name: docker-thinpool'"
+  check "$1: the three NFS mounts answered" [ "$(grep -c 'nfs4 from 127.0.0.1:/srv/nfs/.*answered in' /run/swarmnode-firstboot.log)" = 3 ]
+  check "$1: the registry CA came from NFS" cmp /payload/registry-ca.crt /etc/docker/certs.d/docker-registry.dccn.nl:5000/ca.crt
+  check "$1: the node is in the swarm" [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" = active ]
+  ID=$(docker info --format '{{.Swarm.NodeID}}')
+  manager node ls
+  check "$1: the manager sees it ready" [ "$(manager node inspect -f '{{.Status.State}}' "$ID")" = ready ]
+  check "$1: labelled function=production by the manager" [ "$(manager node inspect -f '{{index .Spec.Labels "function"}}' "$ID")" = production ]
+  check "$1: advertised on the cluster network" [ "$(manager node inspect -f '{{.Status.Addr}}' "$ID")" = 10.77.0.50 ]
+}
+if [ "$BOOT" = 1 ]; then
+  site_setup
   # Test only: during the next boot, and that boot only, the manager is unreachable.
   cat > /etc/systemd/system/vmtest-cut-manager.service <<'U'
 [Unit]
@@ -55,10 +92,6 @@ ExecStart=/usr/bin/touch /var/lib/vmtest-cut-done
 WantedBy=multi-user.target
 U
   systemctl enable vmtest-cut-manager >/dev/null 2>&1
-  # The site writes the two sums into its kickstart (the trust root), as post.ks says.
-  sed -n '/^%post/,/^%end/p' /payload/kickstart/post.ks | sed '1d;$d' |
-    sed -e "s/REPLACE-with-the-sha256-of-swarmnode/$(sha256sum < /run/ks/swarmnode | cut -d' ' -f1)/" \
-        -e "s/REPLACE-with-the-sha256-of-the-profile/$(sha256sum < /run/ks/profiles/node.json | cut -d' ' -f1)/" > /run/post.sh
   # A download server that serves another binary than the kickstart names: nothing is installed.
   cp /run/ks/swarmnode /run/ks/swarmnode.good; printf 'x' >> /run/ks/swarmnode
   SWARMNODE_URL=file:///run/ks DATA_DISK=$D PROFILE=node.json \
@@ -68,8 +101,7 @@ U
   check "%post with a tampered binary: says it does not match the kickstart" grep -q 'does not have the sha256 written in the kickstart' /run/swarmnode-post-tampered.log
   check "%post with a tampered binary: nothing installed, no VG" sh -c '[ ! -e /usr/local/sbin/swarmnode ] && [ ! -e /usr/local/sbin/swarmnode.new ] && ! vgs docker >/dev/null 2>&1'
   mv /run/ks/swarmnode.good /run/ks/swarmnode
-  SWARMNODE_URL=file:///run/ks DATA_DISK=$D PROFILE=node.json \
-    unshare --pid --fork --mount-proc bash /run/post.sh > /run/swarmnode-post.log 2>&1; rc=$?
+  run_post; rc=$?
   cat /run/swarmnode-post.log
   check "%post: exit 0 (got $rc)" [ $rc = 0 ]
   check "%post: swarmnode saw it was offline" grep -q '^offline: PID 1 is bash, not systemd' /run/swarmnode-post.log
@@ -94,27 +126,27 @@ elif [ "$BOOT" = 2 ]; then
   check "manager cut off: no stamp" [ ! -e /var/lib/swarmnode/firstboot.done ]
   check "manager cut off: the node is not left pending" [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" = inactive ]
 elif [ "$BOOT" = 3 ]; then
-  journalctl -b -u swarmnode-firstboot --no-pager -o cat > /run/swarmnode-firstboot.log 2>&1
-  cat /run/swarmnode-firstboot.log
-  check "first boot, again: the unit ran and succeeded" [ "$(systemctl show -p Result --value swarmnode-firstboot)" = success ]
-  check "first boot, again: the stamp is written" [ -e /var/lib/swarmnode/firstboot.done ]
-  check "first boot, again: report says exit 0" [ "$(jq .exit_code /var/lib/swarmnode/report.json)" = 0 ]
-  check "first boot, again: docker runs on the thin pool" [ "$(docker info --format '{{.Driver}}')" = devicemapper ]
-  check "first boot, again: pool docker-thinpool" sh -c "docker info 2>/dev/null | grep -q 'Pool Name: docker-thinpool'"
-  check "first boot, again: the three NFS mounts answered" [ "$(grep -c 'nfs4 from 127.0.0.1:/srv/nfs/.*answered in' /run/swarmnode-firstboot.log)" = 3 ]
-  check "first boot, again: the registry CA came from NFS" cmp /payload/registry-ca.crt /etc/docker/certs.d/docker-registry.dccn.nl:5000/ca.crt
-  check "first boot, again: the node is in the swarm" [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" = active ]
-  ID=$(docker info --format '{{.Swarm.NodeID}}')
-  manager node ls
-  check "first boot, again: the manager sees it ready" [ "$(manager node inspect -f '{{.Status.State}}' "$ID")" = ready ]
-  check "first boot, again: labelled function=production by the manager" [ "$(manager node inspect -f '{{index .Spec.Labels "function"}}' "$ID")" = production ]
-  check "first boot, again: advertised on the cluster network" [ "$(manager node inspect -f '{{.Status.Addr}}' "$ID")" = 10.77.0.50 ]
+  finished "first boot, again"
   echo "$ID" > /var/lib/vmtest-node-id
   sha256sum /var/lib/swarmnode/report.json > /var/lib/vmtest-report.sha
   echo "FIGURE kickstart-firstboot: first-boot unit $(systemctl show -p ExecMainStartTimestampMonotonic --value swarmnode-firstboot) to $(systemctl show -p ExecMainExitTimestampMonotonic --value swarmnode-firstboot) us since boot"
-else
+elif [ "$BOOT" = 4 ]; then
   check "fourth boot: the unit did not run (stamp)" [ "$(systemctl show -p ConditionResult --value swarmnode-firstboot)" = no ]
   check "fourth boot: the report is the first boot's" sha256sum -c --quiet /var/lib/vmtest-report.sha
   for _ in $(seq 60); do [ "$(docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null)" = active ] && break; sleep 1; done
   check "fourth boot: still in the swarm, same node" [ "$(docker info --format '{{.Swarm.NodeID}}')" = "$(cat /var/lib/vmtest-node-id)" ]
+elif [ "$BOOT" = 5 ]; then
+  # Kickstarted again: a new system disk (new machine-id); the data disk keeps the pool docker used.
+  systemd-id128 new > /etc/machine-id
+  check "re-kickstart: the data disk holds the old pool, used ($(lvfield thinpool data_percent)%)" awk -v d="$(lvfield thinpool data_percent)" 'BEGIN{exit !(d > 0)}'
+  site_setup '.swarm.remove_stale_nodes = true'
+  run_post; rc=$?
+  cat /run/swarmnode-post.log
+  check "re-kickstart %post: exit 0 (got $rc)" [ $rc = 0 ]
+  check "re-kickstart %post: the previous installation's pool is made again" grep -q 're-provisioning: the previous installation' /run/swarmnode-post.log
+  check "re-kickstart %post: the pool is new (no used blocks)" [ "$(lvfield thinpool data_percent)" = 0.00 ]
+  check "re-kickstart %post: the VG is this installation's" [ "$(vgfield vg_tags)" = "swarmnode,swarmnode-machine-$(cat /etc/machine-id)" ]
+else
+  finished "first boot after the re-kickstart"
+  check "first boot after the re-kickstart: one node named like this one (the old entry removed)" [ "$(manager node ls -q --filter name="$(hostname)" | wc -l)" = 1 ]
 fi

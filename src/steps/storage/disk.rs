@@ -118,6 +118,30 @@ pub fn inspect_beyond_devices_file(host: &Host, given: &str, lvm: Lvm) -> Result
     let wide = lvm::parse_fullreport(&cmd, &host.runner.run(&cmd)?.stdout)?;
     match pv_of(host, &wide, &disk.path) {
         Some(pv) => {
+            // A VG of that name that LVM does use (on another disk), or several of that name:
+            // taking this one in would give the host two VGs of one name.
+            let same: Vec<String> = lvm
+                .pvs_of(&pv.vg_name)
+                .iter()
+                .map(|p| p.pv_name.clone())
+                .collect();
+            let named = wide.vgs.iter().filter(|g| g.vg_name == pv.vg_name).count();
+            if !pv.vg_name.is_empty() && (!same.is_empty() || named > 1) {
+                return Err(refuse(
+                    &disk.describe(),
+                    format!(
+                        "it is a physical volume of volume group {}, which LVM's devices file hides, \
+                         and a volume group of that name is already {}",
+                        pv.vg_name,
+                        if same.is_empty() {
+                            "on another hidden disk".to_string()
+                        } else {
+                            format!("in use on {}", same.join(", "))
+                        }
+                    ),
+                    "Check --device: this is another disk than the one LVM uses for that volume group.",
+                ));
+            }
             disk.pv = Some(pv);
             disk.outside_devices_file = true;
             Ok((disk, wide))

@@ -6,13 +6,15 @@
 //! pool holding blocks it has no metadata for) or brings the old swarm identity back; removing
 //! them silently loses data. So a VG of ours is judged:
 //!
-//! - *this installation*: it holds nothing of ours yet; or this system knows it (the storage
-//!   record names it; docker has metadata for the pool; fstab or the mount table names the data
-//!   volume); or it carries this host's machine tag. A VG without this host's tag is then given
-//!   it (made before the machine-id existed, or by a swarmnode that did not tag).
-//! - *a previous installation*: a thin pool with used blocks that docker has no metadata for
-//!   (whatever the tags say: docker cannot take it over); volumes with another machine's tag that
-//!   nothing here knows; or, untagged, an XFS volume nothing here knows.
+//! - *this installation*: it holds nothing of ours; or this system made it (the storage record
+//!   names it on this device); or docker has metadata for the pool, or fstab or the mount table
+//!   names the data volume; or it carries this host's machine tag. A VG without this host's tag
+//!   is then given it (made before the machine-id existed, or by a swarmnode that did not tag).
+//! - *another installation* (a previous one of this node, or another machine's disk): a thin
+//!   pool with used blocks that docker has no metadata for and nothing here recorded (docker
+//!   cannot take it over); volumes with another machine's tag that nothing here knows; or,
+//!   untagged, volumes that may hold data (an XFS volume, a used pool, an inactive pool whose
+//!   fill cannot be read).
 //!
 //! A previous installation is refused with what is there, unless re-provisioning was asked for
 //! (`--reprovision`, `storage.previous_installation: "recreate"`): swarmnode's own tagged volumes
@@ -22,7 +24,7 @@
 use crate::error::{Error, Refusal, Result};
 use crate::host::block::Mount;
 use crate::host::cmd::Cmd;
-use crate::host::lvm::{self, Lv, Lvm, Vg};
+use crate::host::lvm::{self, Lvm, Vg};
 use crate::host::{Action, Host};
 use crate::steps::plan::StepPlan;
 
@@ -30,26 +32,33 @@ use super::Layout;
 use super::volumes::{DATA_LV, DOCKER_ROOT, MACHINE_TAG, POOL_LV, TAG, Tags, human};
 
 /// What this system (not the disk) knows of the VG.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct Local {
-    /// The storage record names the VG.
+    /// The storage record names this VG on this device: this system made it.
     pub recorded: bool,
     /// devicemapper: docker has metadata for a pool; overlay2: fstab or the mount table names
     /// the data volume.
     pub docker_knows: bool,
+    /// Where docker's devicemapper metadata was looked for.
+    pub metadata_dir: String,
 }
 
 impl Local {
-    pub fn read(host: &Host, vg: &str, layout: Layout, mounts: &[Mount]) -> Result<Local> {
-        let recorded = super::Recorded::read(host)?.is_some_and(|r| r.volume_group == vg);
+    pub fn read(
+        host: &Host,
+        vg: &str,
+        device: &str,
+        layout: Layout,
+        mounts: &[Mount],
+    ) -> Result<Local> {
+        let recorded = super::Recorded::read(host)?
+            .is_some_and(|r| r.volume_group == vg && r.device == device);
+        let metadata_dir = format!("{}/devicemapper/metadata", docker_root(host)?);
         let docker_knows = match layout {
-            Layout::ThinPool => {
-                let dir = format!("{}/devicemapper/metadata", docker_root(host)?);
-                match host.path(&dir) {
-                    Ok(p) => std::fs::read_dir(p).is_ok_and(|mut d| d.next().is_some()),
-                    Err(_) => false,
-                }
-            }
+            Layout::ThinPool => match host.path(&metadata_dir) {
+                Ok(p) => std::fs::read_dir(p).is_ok_and(|mut d| d.next().is_some()),
+                Err(_) => false,
+            },
             Layout::Xfs => {
                 let names = [
                     format!("/dev/{vg}/{DATA_LV}"),
@@ -66,6 +75,7 @@ impl Local {
         Ok(Local {
             recorded,
             docker_knows,
+            metadata_dir,
         })
     }
 }
@@ -106,7 +116,7 @@ fn machines(vg: &Vg) -> Vec<String> {
 }
 
 /// Judges the VG `vg` (ours: tagged) from LVM's view, this host's tags and what this system knows.
-pub fn judge(vg: &Vg, lvm: &Lvm, layout: Layout, tags: &Tags, local: Local) -> Judged {
+pub fn judge(vg: &Vg, lvm: &Lvm, layout: Layout, tags: &Tags, local: &Local) -> Judged {
     let on_vg = machines(vg);
     let mine = tags.machine.as_deref();
     let tagged_mine = mine.is_some_and(|m| on_vg.iter().any(|t| t == m));
@@ -115,38 +125,41 @@ pub fn judge(vg: &Vg, lvm: &Lvm, layout: Layout, tags: &Tags, local: Local) -> J
         _ => Judged::This,
     };
     let name = vg.vg_name.as_str();
-    let ours: Vec<&Lv> = lvm
-        .visible_lvs(name)
-        .into_iter()
-        .filter(|l| l.has_tag(TAG))
-        .collect();
-    if ours.is_empty() {
+    let ours = lvm.visible_lvs(name).into_iter().any(|l| l.has_tag(TAG));
+    // Nothing of ours in it, or made by this system (its record names this VG on this device: a
+    // data root docker was given elsewhere than daemon.json says is no reason to refuse it).
+    if !ours || local.recorded {
         return adopt();
     }
-    let used = lvm
+    // The pool's fill: None when it cannot be read (an inactive pool reports none).
+    let fill = lvm
         .lv(name, POOL_LV)
         .filter(|l| l.segtype == "thin-pool")
-        .and_then(|l| l.data_percent.parse::<f64>().ok())
-        .filter(|d| *d > 0.0);
-    if let Some(d) = used
+        .and_then(|l| l.data_percent.parse::<f64>().ok());
+    if let Some(d) = fill.filter(|d| *d > 0.0)
         && layout == Layout::ThinPool
         && !local.docker_knows
     {
         return Judged::Previous(format!(
             "its thin pool holds used blocks ({d}% of its data) but docker here has no metadata \
-             for them (nothing under {DOCKER_ROOT}/devicemapper/metadata): docker cannot take it over"
+             for them (nothing in {}): docker cannot take it over",
+            local.metadata_dir
         ));
     }
-    if local.recorded || local.docker_knows {
+    if local.docker_knows {
         return adopt();
     }
     if tagged_mine {
         return Judged::This;
     }
+    let unknown = match layout {
+        Layout::ThinPool => "no storage record, no docker metadata",
+        Layout::Xfs => "no storage record, no fstab entry, not mounted",
+    };
     if let Some(other) = on_vg.first() {
         return Judged::Previous(format!(
             "its volumes were made by the installation with machine-id {}, and nothing on this \
-             system knows them (no storage record, no docker metadata, no fstab entry){}",
+             system knows them ({unknown}){}",
             &other[MACHINE_TAG.len()..],
             match mine {
                 Some(m) => format!(
@@ -157,16 +170,26 @@ pub fn judge(vg: &Vg, lvm: &Lvm, layout: Layout, tags: &Tags, local: Local) -> J
             }
         ));
     }
-    // No machine tag at all (made by a swarmnode that did not tag them): an unused pool has
-    // nothing to lose and docker can take it over; a file system may hold anything.
-    if layout == Layout::ThinPool && used.is_none() && lvm.lv(name, DATA_LV).is_none() {
+    // No machine tag at all (made by a swarmnode that did not tag them, or on a host without a
+    // machine-id yet): no pool yet (what a killed run leaves: never used), or a pool known to be
+    // unused, has nothing to lose and docker can take it over; an inactive pool's fill is
+    // unknown, and a file system may hold anything.
+    let pool = lvm
+        .lv(name, POOL_LV)
+        .is_some_and(|l| l.segtype == "thin-pool");
+    if layout == Layout::ThinPool && lvm.lv(name, DATA_LV).is_none() && (!pool || fill == Some(0.0))
+    {
         return adopt();
     }
-    Judged::Previous(
-        "nothing on this system knows its volumes (no storage record, no docker metadata, no \
-         fstab entry) and they carry no machine tag to say which installation made them"
-            .into(),
-    )
+    Judged::Previous(format!(
+        "nothing on this system knows its volumes ({unknown}) and they carry no machine tag to \
+         say which installation made them{}",
+        if pool && fill.is_none() {
+            " (the pool is inactive, so whether it holds data cannot be read)"
+        } else {
+            ""
+        }
+    ))
 }
 
 /// The VG's volumes as a person would want them listed in a refusal.
@@ -219,15 +242,18 @@ pub fn refuse(vg: &Vg, lvm: &Lvm, dev: &str, why: &str) -> Error {
         "storage",
         dev,
         vec![
-            format!("it holds a previous installation of this node: {why}"),
+            format!(
+                "it holds another installation's volumes (a previous installation of this node, \
+                 or another machine's disk): {why}"
+            ),
             describe(vg, lvm),
         ],
     )
     .remedy(
-        "If that installation's images, containers and swarm state may be lost, run again with \
-         --reprovision (or set storage.previous_installation to \"recreate\" in the profile, as the \
-         re-provisioning kickstart does): swarmnode's own volumes are then made again. To keep \
-         them, copy what you need out first.",
+        "If this is the right disk and that installation's images, containers and swarm state \
+         may be lost, run again with --reprovision (or set storage.previous_installation to \
+         \"recreate\"): swarmnode's own volumes are then made again (volumes it did not make, or \
+         that are in use, are still refused). Otherwise check --device, or boot the old system.",
     )
     .into()
 }
@@ -246,7 +272,7 @@ fn removable(vg: &Vg, lvm: &Lvm, why: &str) -> Result<Vec<String>> {
             "storage",
             format!("volume group {name}"),
             vec![
-                format!("it holds a previous installation of this node: {why}"),
+                format!("it holds another installation's volumes: {why}"),
                 format!(
                     "it also holds {}, which swarmnode did not make (no '{TAG}' tag): --reprovision never removes those",
                     foreign.join(", ")
@@ -254,7 +280,7 @@ fn removable(vg: &Vg, lvm: &Lvm, why: &str) -> Result<Vec<String>> {
             ],
         )
         .remedy(format!(
-            "move or remove them yourself (lvremove), or give swarmnode a volume group of its own (storage.volume_group); {}",
+            "move what you need out of them and remove them yourself (lvremove), then run again; {}",
             describe(vg, lvm)
         ))
         .into());
@@ -304,17 +330,26 @@ pub fn plan_recreate(vg: &Vg, lvm: &Lvm, tags: &Tags, why: &str, p: &mut StepPla
     Ok(after)
 }
 
-/// `vgchange` giving the VG this host's machine tag (and dropping others); none without a machine-id.
+/// `vgchange` giving the VG this host's machine tag and dropping any other machine's; without a
+/// machine-id only the others are dropped. None when there is nothing to change.
 pub fn retag(vg: &str, old: &[String], tags: &Tags) -> Option<Action> {
-    let mine = tags.machine.as_deref()?;
+    let mine = tags.machine.as_deref();
+    let drop: Vec<&String> = old.iter().filter(|t| Some(t.as_str()) != mine).collect();
+    let add = mine.filter(|m| !old.iter().any(|t| t == m));
+    if drop.is_empty() && add.is_none() {
+        return None;
+    }
     let mut cmd = Cmd::new("vgchange");
-    for t in old.iter().filter(|t| *t != mine) {
+    for t in drop {
         cmd = cmd.args(["--deltag", t.as_str()]);
+    }
+    if let Some(m) = add {
+        cmd = cmd.args(["--addtag", m]);
     }
     Some(Action::run(
         "storage.vgchange-tag",
         "tag the volume group as this installation's (its machine-id)",
-        cmd.args(["--addtag", mine, vg]),
+        cmd.arg(vg),
     ))
 }
 
@@ -342,49 +377,56 @@ mod tests {
 
     fn judged(name: &str, layout: Layout, t: &Tags, local: Local) -> Judged {
         let lvm = report(name);
-        judge(lvm.vg("docker").unwrap(), &lvm, layout, t, local)
+        judge(lvm.vg("docker").unwrap(), &lvm, layout, t, &local)
     }
 
-    const NOTHING: Local = Local {
-        recorded: false,
-        docker_knows: false,
-    };
-    const RECORDED: Local = Local {
-        recorded: true,
-        docker_knows: false,
-    };
-    const DOCKER: Local = Local {
-        recorded: false,
-        docker_knows: true,
-    };
+    fn local(recorded: bool, docker_knows: bool) -> Local {
+        Local {
+            recorded,
+            docker_knows,
+            metadata_dir: "/var/lib/docker/devicemapper/metadata".into(),
+        }
+    }
+    fn unknown_here() -> Local {
+        local(false, false)
+    }
+    fn recorded_here() -> Local {
+        local(true, false)
+    }
+    fn docker_knows_it() -> Local {
+        local(false, true)
+    }
 
     #[test]
     fn this_installation() {
         let me = tags(GUEST);
         // Tagged by this machine: ours even before anything else knows it (killed before the record).
-        assert_eq!(judged("pool", Layout::ThinPool, &me, NOTHING), Judged::This);
         assert_eq!(
-            judged("overlay2-volume", Layout::Xfs, &me, NOTHING),
+            judged("pool", Layout::ThinPool, &me, unknown_here()),
+            Judged::This
+        );
+        assert_eq!(
+            judged("overlay2-volume", Layout::Xfs, &me, unknown_here()),
             Judged::This
         );
         // A used pool docker has metadata for.
         assert_eq!(
-            judged("pool-used", Layout::ThinPool, &me, DOCKER),
+            judged("pool-used", Layout::ThinPool, &me, docker_knows_it()),
             Judged::This
         );
         // An empty VG is adopted whoever made it.
         assert_eq!(
-            judged("tagged-vg", Layout::ThinPool, &tags(OTHER), NOTHING),
+            judged("tagged-vg", Layout::ThinPool, &tags(OTHER), unknown_here()),
             Judged::Retag(vec![GUEST.into()])
         );
         // Known here under another machine-id (it changed): adopted, never refused.
         assert_eq!(
-            judged("pool", Layout::ThinPool, &tags(OTHER), RECORDED),
+            judged("pool", Layout::ThinPool, &tags(OTHER), recorded_here()),
             Judged::Retag(vec![GUEST.into()])
         );
         // No machine-id on this host: nothing to tag with.
         assert_eq!(
-            judged("pool", Layout::ThinPool, &Tags::default(), RECORDED),
+            judged("pool", Layout::ThinPool, &Tags::default(), recorded_here()),
             Judged::This
         );
     }
@@ -392,22 +434,28 @@ mod tests {
     #[test]
     fn previous_installation() {
         let other = tags(OTHER);
-        let Judged::Previous(why) = judged("pool", Layout::ThinPool, &other, NOTHING) else {
+        let Judged::Previous(why) = judged("pool", Layout::ThinPool, &other, unknown_here()) else {
             panic!()
         };
         assert!(why.contains("70e03b4e35e541b38c27ba78376af77f"), "{why}");
         assert!(why.contains("0123456789abcdef0123456789abcdef"), "{why}");
-        // A used pool without docker's metadata, even tagged by this machine and recorded.
-        let Judged::Previous(why) = judged("pool-used", Layout::ThinPool, &tags(GUEST), RECORDED)
+        // A used pool without docker's metadata, even tagged by this machine.
+        let Judged::Previous(why) =
+            judged("pool-used", Layout::ThinPool, &tags(GUEST), unknown_here())
         else {
             panic!()
         };
+        // ... but never when this system's record names it (docker may keep its data elsewhere).
+        assert_eq!(
+            judged("pool-used", Layout::ThinPool, &tags(GUEST), recorded_here()),
+            Judged::This
+        );
         assert!(
             why.contains("2.34%") && why.contains("cannot take it over"),
             "{why}"
         );
         assert!(matches!(
-            judged("overlay2-volume", Layout::Xfs, &other, NOTHING),
+            judged("overlay2-volume", Layout::Xfs, &other, unknown_here()),
             Judged::Previous(_)
         ));
     }
@@ -425,23 +473,23 @@ mod tests {
         let lvm = strip("pool");
         let vg = lvm.vg("docker").unwrap();
         assert_eq!(
-            judge(vg, &lvm, Layout::ThinPool, &me, NOTHING),
+            judge(vg, &lvm, Layout::ThinPool, &me, &unknown_here()),
             Judged::Retag(vec![])
         );
         let lvm = strip("pool-used");
         let vg = lvm.vg("docker").unwrap();
         assert!(matches!(
-            judge(vg, &lvm, Layout::ThinPool, &me, NOTHING),
+            judge(vg, &lvm, Layout::ThinPool, &me, &unknown_here()),
             Judged::Previous(_)
         ));
         let lvm = strip("overlay2-volume");
         let vg = lvm.vg("docker").unwrap();
         assert!(matches!(
-            judge(vg, &lvm, Layout::Xfs, &me, NOTHING),
+            judge(vg, &lvm, Layout::Xfs, &me, &unknown_here()),
             Judged::Previous(_)
         ));
         assert_eq!(
-            judge(vg, &lvm, Layout::Xfs, &me, DOCKER),
+            judge(vg, &lvm, Layout::Xfs, &me, &docker_knows_it()),
             Judged::Retag(vec![])
         );
     }
@@ -506,6 +554,23 @@ mod tests {
                 proptest::prop_assert!(!id.bytes().any(|b| b.is_ascii_uppercase()));
             }
         }
+    }
+
+    #[test]
+    fn retagging_drops_other_machines_tags_even_without_a_machine_id() {
+        let old = vec![GUEST.to_string()];
+        let a = retag("docker", &old, &Tags::default()).unwrap().to_string();
+        assert!(
+            a.contains(&format!("vgchange --deltag {GUEST} docker")),
+            "{a}"
+        );
+        let a = retag("docker", &[], &tags(OTHER)).unwrap().to_string();
+        assert!(
+            a.contains(&format!("vgchange --addtag {OTHER} docker")),
+            "{a}"
+        );
+        assert!(retag("docker", &[OTHER.into()], &tags(OTHER)).is_none());
+        assert!(retag("docker", &[], &Tags::default()).is_none());
     }
 
     #[test]

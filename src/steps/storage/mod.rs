@@ -210,8 +210,22 @@ fn plan_installation(
     let Some(vg) = lvm.vg(name) else {
         return Ok(lvm);
     };
-    let local = installation::Local::read(host, name, layout, &around.mounts)?;
-    match installation::judge(vg, &lvm, layout, tags, local) {
+    let seen = lvm.pvs_of(name).len() as u64;
+    if vg.pv_count > seen {
+        return Err(Refusal::new(
+            "storage",
+            format!("volume group {name}"),
+            format!(
+                "it has {} physical volumes but LVM sees {seen} (a disk is missing, or hidden by \
+                 LVM's devices file): its volumes cannot be judged or used whole",
+                vg.pv_count
+            ),
+        )
+        .remedy("attach the missing disk (or add it to the devices file: lvm lvmdevices --adddev DEV), then run again")
+        .into());
+    }
+    let local = installation::Local::read(host, name, &disk.given, layout, &around.mounts)?;
+    match installation::judge(vg, &lvm, layout, tags, &local) {
         installation::Judged::This => Ok(lvm),
         installation::Judged::Retag(old) => {
             if let Some(a) = installation::retag(name, &old, tags) {
