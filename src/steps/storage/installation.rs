@@ -152,12 +152,26 @@ pub fn judge(vg: &Vg, lvm: &Lvm, layout: Layout, tags: &Tags, local: &Local) -> 
     if tagged_mine {
         return Judged::This;
     }
+    unknown_here(vg, lvm, layout, mine, &on_vg, fill).unwrap_or_else(adopt)
+}
+
+/// Ours by tag, but neither recorded, known to docker nor tagged by this host: another
+/// installation's, or (None) adoptable.
+fn unknown_here(
+    vg: &Vg,
+    lvm: &Lvm,
+    layout: Layout,
+    mine: Option<&str>,
+    on_vg: &[String],
+    fill: Option<f64>,
+) -> Option<Judged> {
+    let name = vg.vg_name.as_str();
     let unknown = match layout {
         Layout::ThinPool => "no storage record, no docker metadata",
         Layout::Xfs => "no storage record, no fstab entry, not mounted",
     };
     if let Some(other) = on_vg.first() {
-        return Judged::Previous(format!(
+        return Some(Judged::Previous(format!(
             "its volumes were made by the installation with machine-id {}, and nothing on this \
              system knows them ({unknown}){}",
             &other[MACHINE_TAG.len()..],
@@ -168,7 +182,7 @@ pub fn judge(vg: &Vg, lvm: &Lvm, layout: Layout, tags: &Tags, local: &Local) -> 
                 ),
                 None => "; this system has no machine-id yet".into(),
             }
-        ));
+        )));
     }
     // No machine tag at all (made by a swarmnode that did not tag them, or on a host without a
     // machine-id yet): no pool yet (what a killed run leaves: never used), or a pool known to be
@@ -179,9 +193,9 @@ pub fn judge(vg: &Vg, lvm: &Lvm, layout: Layout, tags: &Tags, local: &Local) -> 
         .is_some_and(|l| l.segtype == "thin-pool");
     if layout == Layout::ThinPool && lvm.lv(name, DATA_LV).is_none() && (!pool || fill == Some(0.0))
     {
-        return adopt();
+        return None;
     }
-    Judged::Previous(format!(
+    Some(Judged::Previous(format!(
         "nothing on this system knows its volumes ({unknown}) and they carry no machine tag to \
          say which installation made them{}",
         if pool && fill.is_none() {
@@ -189,7 +203,7 @@ pub fn judge(vg: &Vg, lvm: &Lvm, layout: Layout, tags: &Tags, local: &Local) -> 
         } else {
             ""
         }
-    ))
+    )))
 }
 
 /// The VG's volumes as a person would want them listed in a refusal.
