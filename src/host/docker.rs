@@ -41,6 +41,9 @@ pub fn upstream_version(pkg: &str) -> &str {
 }
 
 /// Packages that ship dockerd, by the names distributions give them.
+/// The engine's configuration file (the engine step writes it; storage reads its data root).
+pub const DAEMON_JSON: &str = "/etc/docker/daemon.json";
+
 const PACKAGES: [&str; 5] = [
     "docker-ce",
     "docker.io",

@@ -232,6 +232,12 @@ impl Lvm {
         parse_fullreport(&cmd, &r.run(&cmd)?.stdout)
     }
 
+    /// The same over every device, also those LVM's devices file leaves out (`--devicesfile ""`).
+    pub fn read_all_devices(r: &Runner) -> Result<Lvm, CommandError> {
+        let cmd = fullreport_cmd().args(["--devicesfile", ""]);
+        parse_fullreport(&cmd, &r.run(&cmd)?.stdout)
+    }
+
     pub fn vg(&self, name: &str) -> Option<&Vg> {
         self.vgs.iter().find(|v| v.vg_name == name)
     }

@@ -64,28 +64,16 @@ done
 exit 0
 "#;
 
-const TOOLS: &[&str] = &[
-    "lvm",
-    "pvcreate",
-    "vgcreate",
-    "lvcreate",
-    "lvconvert",
-    "lvchange",
-    "lvremove",
-    "vgchange",
-    "vgremove",
-    "pvremove",
-    "vgreduce",
-    "umount",
-    "wipefs",
-    "mkfs.xfs",
-    "mount",
-    "systemctl",
-    "dockerd",
-    "docker",
-    "ssh",
-    "stat",
-];
+/// Tools that only read; with the first word of each of [`MUTATING`], every fake on PATH.
+const READING: &[&str] = &["dockerd", "docker", "ssh", "stat"];
+
+fn tools() -> std::collections::BTreeSet<&'static str> {
+    MUTATING
+        .iter()
+        .filter_map(|m| m.split(' ').next())
+        .chain(READING.iter().copied())
+        .collect()
+}
 
 pub struct Fake {
     pub tmp: tempfile::TempDir,
@@ -145,6 +133,17 @@ pub fn lvm_part(
         .to_string()
 }
 
+/// A fullreport of VG `docker` on vdb, tagged `vg_tags`, holding one plain volume.
+pub fn one_plain_lv(vg_tags: &str, name: &str, attr: &str, lv_tags: &str) -> String {
+    let (lv, seg) = linear_lv(name, attr, lv_tags);
+    lvm_part(
+        Some(vg_row("docker", vg_tags)),
+        &[("/dev/vdb", "docker")],
+        &[lv],
+        &[seg],
+    )
+}
+
 /// A VG row of 4 GiB (1023 extents of 4 MiB), all free, with these tags.
 pub fn vg_row(name: &str, tags: &str) -> serde_json::Value {
     serde_json::json!({"vg_name": name, "vg_uuid": "y", "vg_size": "4290772992", "vg_free": "4290772992",
@@ -186,7 +185,7 @@ impl Fake {
         for d in ["bin", "out", "rc", "err"] {
             fs::create_dir_all(fake.join(d)).unwrap();
         }
-        for t in TOOLS {
+        for t in tools() {
             let p = fake.join("bin").join(t);
             fs::write(&p, FAKE_TOOL).unwrap();
             fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();

@@ -333,51 +333,20 @@ fn what_an_lvcreate_killed_midway_leaves_is_finished_or_refused() {
 fn an_open_plain_volume_named_like_the_pool_is_refused() {
     let f = Fake::new();
     f.lvm_pool();
-    let (lv, seg) = linear_lv("thinpool", "-wi-ao----", "swarmnode");
     f.out(
         "lvm",
-        &lvm_part(
-            Some(vg_row("docker", "swarmnode")),
-            &[("/dev/vdb", "docker")],
-            &[lv],
-            &[seg],
-        ),
+        &one_plain_lv("swarmnode", "thinpool", "-wi-ao----", "swarmnode"),
     );
     expect_refused(&f, &["apply", "--device", DEV], "something has open");
-}
-
-#[test]
-fn an_untagged_lvol_in_our_vg_without_a_pool_is_refused_naming_the_lvremove() {
-    // What an lvcreate of the pool killed while it zeroes the metadata volume leaves.
-    let f = Fake::new();
-    f.lvm_pool();
-    let (lv, seg) = linear_lv("lvol0", "-wi-a-----", "");
-    f.out(
-        "lvm",
-        &lvm_part(
-            Some(vg_row("docker", "swarmnode")),
-            &[("/dev/vdb", "docker")],
-            &[lv],
-            &[seg],
-        ),
-    );
-    let e = expect_refused(&f, &["apply", "--device", DEV], "killed midway");
-    assert!(e.contains("lvremove docker/lvol0"), "{e}");
 }
 
 #[test]
 fn a_plain_volume_we_did_not_make_is_never_converted() {
     let f = Fake::new();
     f.lvm_pool();
-    let (lv, seg) = linear_lv("thinpool", "-wi-a-----", "");
     f.out(
         "lvm",
-        &lvm_part(
-            Some(vg_row("docker", "swarmnode")),
-            &[("/dev/vdb", "docker")],
-            &[lv],
-            &[seg],
-        ),
+        &one_plain_lv("swarmnode", "thinpool", "-wi-a-----", ""),
     );
     expect_refused(&f, &["apply", "--device", DEV], "did not make");
 }

@@ -12,7 +12,7 @@ use crate::host::docker::EngineVersion;
 use crate::profile::{Driver, Engine};
 use crate::steps::plan::StepPlan;
 
-pub const DAEMON_JSON: &str = "/etc/docker/daemon.json";
+pub use crate::host::docker::DAEMON_JSON;
 /// `dockerd --validate` exists from Docker Engine 23.
 const VALIDATE_FROM: u32 = 23;
 const THINPOOL_OPTS: [&str; 3] = [

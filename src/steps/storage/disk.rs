@@ -114,8 +114,7 @@ pub fn inspect_beyond_devices_file(host: &Host, given: &str, lvm: Lvm) -> Result
     if disk.pv.is_some() || !disk.signatures.iter().any(|s| s.kind == "LVM2_member") {
         return Ok((disk, lvm));
     }
-    let cmd = lvm::fullreport_cmd().args(["--devicesfile", ""]);
-    let wide = lvm::parse_fullreport(&cmd, &host.runner.run(&cmd)?.stdout)?;
+    let wide = Lvm::read_all_devices(&host.runner)?;
     match pv_of(host, &wide, &disk.path) {
         Some(pv) => {
             // A VG of that name that LVM does use (on another disk), or several of that name:

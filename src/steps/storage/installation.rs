@@ -83,7 +83,7 @@ impl Local {
 /// Docker's data root: `data-root` of /etc/docker/daemon.json when it names one, else the default.
 fn docker_root(host: &Host) -> Result<String> {
     let text = host
-        .read_text("/etc/docker/daemon.json")?
+        .read_text(crate::host::docker::DAEMON_JSON)?
         .unwrap_or_default();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     Ok(["data-root", "graph"]
@@ -93,6 +93,26 @@ fn docker_root(host: &Host) -> Result<String> {
         .unwrap_or(DOCKER_ROOT)
         .trim_end_matches('/')
         .to_string())
+}
+
+/// A VG on more PVs than LVM sees (a disk missing, or hidden by the devices file) cannot be
+/// judged or used whole: refused.
+pub fn whole(vg: &Vg, lvm: &Lvm) -> Result<()> {
+    let seen = lvm.pvs_of(&vg.vg_name).len() as u64;
+    if vg.pv_count <= seen {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        "storage",
+        format!("volume group {}", vg.vg_name),
+        format!(
+            "it has {} physical volumes but LVM sees {seen} (a disk is missing, or hidden by \
+             LVM's devices file): its volumes cannot be judged or used whole",
+            vg.pv_count
+        ),
+    )
+    .remedy("attach the missing disk (or add it to the devices file: lvm lvmdevices --adddev DEV), then run again")
+    .into())
 }
 
 /// The judgement of a VG of ours.

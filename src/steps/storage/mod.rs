@@ -158,8 +158,7 @@ pub fn plan(host: &Host, req: &Request) -> Result<(StepPlan, Recorded)> {
     let around = disk::Surroundings::read(host)?;
     let (disk, lvm) = disk::inspect_beyond_devices_file(host, &given, lvm)?;
     let (ours, device_bytes) = plan_device(host, req, &disk, &lvm, &around, &tags, &mut p)?;
-    let empty = Lvm::default();
-    let mut lvm = if ours { lvm } else { empty };
+    let mut lvm = if ours { lvm } else { Lvm::default() };
     if ours {
         lvm = plan_installation(host, req, layout, &disk, lvm, &around, &tags, &mut p)?;
     }
@@ -210,20 +209,7 @@ fn plan_installation(
     let Some(vg) = lvm.vg(name) else {
         return Ok(lvm);
     };
-    let seen = lvm.pvs_of(name).len() as u64;
-    if vg.pv_count > seen {
-        return Err(Refusal::new(
-            "storage",
-            format!("volume group {name}"),
-            format!(
-                "it has {} physical volumes but LVM sees {seen} (a disk is missing, or hidden by \
-                 LVM's devices file): its volumes cannot be judged or used whole",
-                vg.pv_count
-            ),
-        )
-        .remedy("attach the missing disk (or add it to the devices file: lvm lvmdevices --adddev DEV), then run again")
-        .into());
-    }
+    installation::whole(vg, &lvm)?;
     let local = installation::Local::read(host, name, &disk.given, layout, &around.mounts)?;
     match installation::judge(vg, &lvm, layout, tags, &local) {
         installation::Judged::This => Ok(lvm),

@@ -319,12 +319,7 @@ fn prepare_mount_point(
         }
         Ok(false) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            p.actions.push(Action::mkdir(
-                "storage.mkdir",
-                "mount point",
-                DOCKER_ROOT,
-                0o711,
-            ));
+            p.actions.push(mkdir_mount_point());
             Ok(())
         }
         Err(e) => Err(Error::io(
@@ -332,6 +327,11 @@ fn prepare_mount_point(
             e,
         )),
     }
+}
+
+/// /var/lib/docker, made as docker makes it (0711).
+fn mkdir_mount_point() -> Action {
+    Action::mkdir("storage.mkdir", "mount point", DOCKER_ROOT, 0o711)
 }
 
 /// Mounts the data volume with project quotas (overlay2's size limits need them; only at mount time).
@@ -381,12 +381,7 @@ fn plan_move(host: &Host, lv_path: &str, mounts: &[Mount], p: &mut StepPlan) -> 
         DOCKER_ROOT,
         MOVED_ASIDE,
     ));
-    p.actions.push(Action::mkdir(
-        "storage.mkdir",
-        "mount point",
-        DOCKER_ROOT,
-        0o711,
-    ));
+    p.actions.push(mkdir_mount_point());
     Ok(())
 }
 
