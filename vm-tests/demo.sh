@@ -3,27 +3,28 @@
 # LVM, docker 20.10, NFS) with a blank data disk, and a real swarm manager in a network namespace on
 # the guest's network. Boot 1 runs kickstart/post.ks (swarmnode apply, offline); boot 2 is the first
 # boot with the manager cut off: the unit fails (69) and writes no stamp; boot 3 runs it again and
-# it finishes the node and joins it; boot 4 does nothing.
+# it finishes the node and joins it; boot 4 does nothing; boot 5 kickstarts it again (a new system
+# disk, the used data disk kept): %post makes its pool again; boot 6 finishes it as a new node.
 # Prints the %post log, the first-boot journal, the manager's node list and every check.
-# Needs root; installs what it needs; about 10 minutes, plus 2 the first time (the guest image).
+# Needs root; installs what it needs; about 12 minutes, plus 2 the first time (the guest image).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 .ci/setup-host
 R=${RESULTS:-$PWD/target/vm-results}
 RESULTS=$R vm-tests/run.sh kickstart-firstboot >/dev/null || true
 D=$R/kickstart-firstboot
-echo "=== boot 1: the kickstart %post runs kickstart/post.ks: swarmnode apply --device ... (offline)"
+echo "=== boot 5: the re-kickstart's %post runs kickstart/post.ks on the used data disk: swarmnode apply --device ... --reprovision (offline; boot 1's %post is in $D/results-boot1.log)"
 cat "$D/swarmnode-post.log" 2>/dev/null || echo "(no %post log: see $D/serial.log)"
 echo
 echo "=== boot 2: swarmnode-firstboot.service with the manager cut off (journal, the swarm step)"
 grep -E '^(swarm|Starting|Finished|swarmnode)|Failed' "$D/swarmnode-firstboot-failed.log" 2>/dev/null || true
 echo
-echo "=== boot 3: swarmnode-firstboot.service runs again (journal)"
+echo "=== boot 6: swarmnode-firstboot.service after the re-kickstart (journal; boot 3's is in $D/results-boot3.log)"
 cat "$D/swarmnode-firstboot.log" 2>/dev/null || echo "(no first-boot log: see $D/serial.log)"
 echo
 echo "=== the manager's view: docker node ls on 10.77.0.1"
 cat "$D/manager-node-ls.txt" 2>/dev/null || true
 echo
-echo "=== checks (boots 1 to 4)"
+echo "=== checks (boots 1 to 6)"
 grep -E '^(PASS|FAIL|FIGURE) ' "$D/results.log" 2>/dev/null || echo "FAIL: the guest wrote no results (see $D/serial.log)"
 ! grep -q '^FAIL ' "$D/out.txt"
