@@ -73,6 +73,26 @@ pub enum Command {
     /// Only the swarm step: fetch the join token from a manager (ssh, tls or a root-only file),
     /// join through the local Engine API, and have the manager set the node's labels.
     Join,
+    /// Take the node apart again, for re-provisioning by hand: out of the swarm, docker's
+    /// configuration put back, swarmnode's volumes removed, its state removed. Alone it prints
+    /// what it would remove and changes nothing; --yes does it.
+    Reset(ResetArgs),
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ResetArgs {
+    /// Do it (without it, reset only shows what it would do).
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Take out the swarm's last manager, or a manager whose going loses quorum, anyway (with
+    /// force: the last manager ends the swarm); go on when docker is down on a swarm member.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Leave the volumes, their fstab entry, the LVM profile and the storage record alone.
+    #[arg(long)]
+    pub keep_storage: bool,
 }
 
 impl Command {
@@ -84,6 +104,7 @@ impl Command {
             Command::Engine(_) => "engine",
             Command::Join => "join",
             Command::Mounts => "mounts",
+            Command::Reset(_) => "reset",
         }
     }
     pub fn storage_args(&self) -> StorageArgs {
@@ -91,7 +112,23 @@ impl Command {
             Command::Plan(a) | Command::Apply(a) | Command::Storage(a) | Command::Engine(a) => {
                 a.clone()
             }
-            Command::Join | Command::Mounts => StorageArgs::default(),
+            Command::Join | Command::Mounts | Command::Reset(_) => StorageArgs::default(),
+        }
+    }
+
+    /// Only shows what it would do: `plan`, and `reset` without --yes.
+    pub fn planning(&self) -> bool {
+        match self {
+            Command::Plan(_) => true,
+            Command::Reset(r) => !r.yes,
+            _ => false,
+        }
+    }
+
+    pub fn reset_args(&self) -> ResetArgs {
+        match self {
+            Command::Reset(r) => r.clone(),
+            _ => ResetArgs::default(),
         }
     }
 }

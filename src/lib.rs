@@ -31,7 +31,7 @@ pub const DEFAULT_PROFILE: &str = "/etc/swarmnode/profile.json";
 /// Runs one command; returns the error that decides the exit code.
 pub fn run(cli: &Cli) -> Result<()> {
     let started = Instant::now();
-    let planning = matches!(cli.command, Command::Plan(_));
+    let planning = cli.command.planning();
     if !planning {
         host::signals::catch();
     }
@@ -85,7 +85,7 @@ fn finish(report: &mut Report, planning: bool, result: &Result<()>) {
 fn execute(cli: &Cli, report: &mut Report, lock: &mut Option<host::lock::Lock>) -> Result<()> {
     let profile = load_profile(cli)?;
     let host = Host::new(&cli.root);
-    let planning = matches!(cli.command, Command::Plan(_));
+    let planning = cli.command.planning();
     if !planning {
         *lock = Some(host::lock::acquire(
             &host.path_nofollow(host::lock::LOCK_PATH)?,
@@ -93,6 +93,7 @@ fn execute(cli: &Cli, report: &mut Report, lock: &mut Option<host::lock::Lock>) 
     }
     let alone = alone_step(&cli.command);
     let args = cli.command.storage_args();
+    let reset = cli.command.reset_args();
     let run = Run {
         profile: &profile,
         planning,
@@ -105,6 +106,8 @@ fn execute(cli: &Cli, report: &mut Report, lock: &mut Option<host::lock::Lock>) 
         wipe: args.wipe,
         move_data: args.move_docker_data,
         reprovision: args.reprovision,
+        force: reset.force,
+        keep_storage: reset.keep_storage,
         alone: alone.is_some(),
         storage: RefCell::new(None),
     };
@@ -120,7 +123,7 @@ fn alone_step(c: &Command) -> Option<&'static Step> {
         Command::Engine(_) => Some(runner::step("engine")),
         Command::Mounts => Some(runner::step("mounts")),
         Command::Join => Some(runner::step("swarm")),
-        Command::Plan(_) | Command::Apply(_) => None,
+        Command::Plan(_) | Command::Apply(_) | Command::Reset(_) => None,
     }
 }
 
@@ -132,6 +135,12 @@ fn chosen_steps(cli: &Cli, run: &Run, alone: Option<&'static Step>) -> Result<Ve
             return Err(runner::missing_section(cli.command.name(), s));
         }
         return Ok(vec![s]);
+    }
+    if matches!(cli.command, Command::Reset(_)) {
+        return Ok(runner::RESET_STEPS
+            .iter()
+            .filter(|s| (s.wanted)(run))
+            .collect());
     }
     let asked = STEPS
         .iter()

@@ -130,14 +130,20 @@ impl Report {
             for w in &s.warnings {
                 warn(&format!("{}: {w}", s.step));
             }
-            s.render(planning, &mut out);
+            // What carries out the plan shown: `apply`, or `reset --yes` for a reset.
+            let doer = if self.command == "reset" {
+                "reset --yes"
+            } else {
+                "apply"
+            };
+            s.render(planning.then_some(doer), &mut out);
         }
         out.iter().map(|l| scrub(l).into_owned() + "\n").collect()
     }
 }
 
 impl StepReport {
-    fn render(&self, planning: bool, out: &mut Vec<String>) {
+    fn render(&self, planning: Option<&str>, out: &mut Vec<String>) {
         if let Some(why) = &self.skipped {
             out.push(format!("{}: skipped: {why}", self.step));
             return;
@@ -150,9 +156,9 @@ impl StepReport {
                 .filter(shown)
                 .map(|f| format!("{}: {f}", self.step)),
         );
-        if planning && !self.actions.is_empty() {
+        if let Some(doer) = planning.filter(|_| !self.actions.is_empty()) {
             out.push(format!(
-                "{}: apply would do {} action(s):",
+                "{}: {doer} would do {} action(s):",
                 self.step,
                 self.actions.len()
             ));

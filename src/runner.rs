@@ -65,6 +65,38 @@ pub const STEPS: &[Step] = &[
     },
 ];
 
+/// The phases of `reset`, in the order they run: the node's state built by [`STEPS`], undone.
+pub const RESET_STEPS: &[Step] = &[
+    Step {
+        name: "swarm",
+        section: "",
+        wanted: |_| true,
+        plan: steps::reset::swarm::plan,
+        explain: steps::swarm::explain,
+    },
+    Step {
+        name: "engine",
+        section: "",
+        wanted: |_| true,
+        plan: steps::reset::plan_engine,
+        explain: |e| e,
+    },
+    Step {
+        name: "storage",
+        section: "",
+        wanted: |r| !r.keep_storage,
+        plan: steps::reset::storage::plan,
+        explain: |e| e,
+    },
+    Step {
+        name: "state",
+        section: "",
+        wanted: |_| true,
+        plan: steps::reset::plan_state,
+        explain: |e| e,
+    },
+];
+
 pub fn step(name: &str) -> &'static Step {
     STEPS.iter().find(|s| s.name == name).expect("a known step")
 }

@@ -138,6 +138,19 @@ fn from_dockerd(host: &Host) -> Result<Option<EngineVersion>> {
     })
 }
 
+/// Docker's data root: `data-root` of /etc/docker/daemon.json when it names one, else the default.
+pub fn data_root(host: &crate::host::Host) -> Result<String> {
+    let text = host.read_text(DAEMON_JSON)?.unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    Ok(["data-root", "graph"]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(|r| r.as_str()))
+        .filter(|r| r.starts_with('/') && !r.split('/').any(|c| c == ".."))
+        .unwrap_or("/var/lib/docker")
+        .trim_end_matches('/')
+        .to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,8 +28,16 @@ use cmd::{Cmd, Runner};
 /// with SIGKILL right after that action, to prove that the next run converges (vm-tests).
 pub const FAILPOINT_ENV: &str = "SWARMNODE_FAILPOINT";
 
-/// Files swarmnode created (host paths, one per line): they have no administrator's original.
+/// swarmnode's own state (records, the report): written exactly as asked, never with an
+/// administrator's original kept, and never listed as created.
+pub const STATE_DIR: &str = "/var/lib/swarmnode/";
+
+/// Files and directories (ending in `/`) swarmnode created (host paths, one per line): they have
+/// no administrator's original, and `reset` removes them.
 pub const CREATED_PATH: &str = "/var/lib/swarmnode/created";
+
+/// Files swarmnode moved aside to NAME.bk (host paths, one per line), for `reset` to put back.
+pub const MOVED_PATH: &str = "/var/lib/swarmnode/moved";
 
 /// One change to the host, as planned and as applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -68,7 +76,8 @@ pub enum Effect {
     },
     /// Rename a file or directory (same filesystem), e.g. to move a conflicting file aside.
     Rename { from: String, to: String },
-    /// Remove a file (one swarmnode created, when what it depends on is put back).
+    /// Remove a file (one swarmnode created, when what it depends on is put back), or an empty
+    /// directory (a path ending in `/`).
     Remove { path: String },
     /// Create a directory (and its parents).
     Mkdir {
@@ -325,26 +334,58 @@ impl Host {
             .map_err(|e| Error::io(format!("cannot write {}", p.display()), e))
     }
 
-    /// Host paths of the files swarmnode created (they have no administrator's original).
-    fn created(&self) -> Result<Vec<String>> {
+    /// Host paths of the files (and directories, ending in `/`) swarmnode created.
+    pub fn created(&self) -> Result<Vec<String>> {
+        self.state_lines(CREATED_PATH)
+    }
+
+    /// Host paths of the files swarmnode moved aside to NAME.bk.
+    pub fn moved(&self) -> Result<Vec<String>> {
+        self.state_lines(MOVED_PATH)
+    }
+
+    fn state_lines(&self, record: &str) -> Result<Vec<String>> {
         Ok(self
-            .read_text(CREATED_PATH)?
+            .read_text(record)?
             .unwrap_or_default()
             .lines()
+            .filter(|l| !l.is_empty())
             .map(str::to_string)
             .collect())
     }
 
+    /// Adds host paths to a record of swarmnode's (created, moved), once each.
+    fn record(&self, record: &str, paths: &[String]) -> Result<()> {
+        let mut lines = self.state_lines(record)?;
+        let before = lines.len();
+        for p in paths {
+            if !lines.contains(p) {
+                lines.push(p.clone());
+            }
+        }
+        if lines.len() == before {
+            return Ok(());
+        }
+        self.write_state(record, &(lines.join("\n") + "\n"))
+    }
+
     /// Writes a file of a planned action. The first time swarmnode changes a file it did not
     /// create, the administrator's version is kept as NAME.swarmnode.orig; a file it is about to
-    /// create is recorded first (so a crash in between never makes swarmnode's file an "original").
+    /// create is recorded first, with the directories made for it (so a crash in between never
+    /// makes swarmnode's file an "original"). Its own state is written as it is.
     fn write_file(&self, host_path: &str, content: &str, mode: u32) -> Result<()> {
         let p = self.path(host_path)?;
-        let mut created = self.created()?;
-        let mine = created.iter().any(|c| c == host_path);
+        let err = |e| Error::io(format!("cannot write {}", p.display()), e);
+        if host_path.starts_with(STATE_DIR) {
+            return fs::atomic_write(&p, content.as_bytes(), mode, fs::ModePolicy::Exact, false)
+                .map(|_| ())
+                .map_err(err);
+        }
+        let mine = self.created()?.iter().any(|c| c == host_path);
         if !mine && std::fs::symlink_metadata(&p).is_err() {
-            created.push(host_path.to_string());
-            self.write_state(CREATED_PATH, &(created.join("\n") + "\n"))?;
+            let mut new = self.missing_dirs(host_path)?;
+            new.push(host_path.to_string());
+            self.record(CREATED_PATH, &new)?;
         }
         fs::atomic_write(
             &p,
@@ -354,7 +395,23 @@ impl Host {
             !mine,
         )
         .map(|_| ())
-        .map_err(|e| Error::io(format!("cannot write {}", p.display()), e))
+        .map_err(err)
+    }
+
+    /// The directories above a host path that do not exist yet, outermost first, each ending in `/`.
+    fn missing_dirs(&self, host_path: &str) -> Result<Vec<String>> {
+        let mut dirs = Vec::new();
+        let mut d = Path::new(host_path).parent();
+        while let Some(dir) = d.filter(|x| *x != Path::new("/")) {
+            let s = dir.to_string_lossy().into_owned();
+            if std::fs::symlink_metadata(self.path_nofollow(&s)?).is_ok() {
+                break;
+            }
+            dirs.push(format!("{s}/"));
+            d = dir.parent();
+        }
+        dirs.reverse();
+        Ok(dirs)
     }
 
     /// Carries out one action. This is the only place where swarmnode changes the host. When the
@@ -434,6 +491,10 @@ impl Host {
             } => self.write_file(path, content, *mode)?,
             Effect::Rename { from, to } => {
                 let (a, b) = (self.path_nofollow(from)?, self.path_nofollow(to)?);
+                // Moved aside (NAME -> NAME.bk): recorded first, for `reset` to put back.
+                if *to == format!("{from}.bk") {
+                    self.record(MOVED_PATH, std::slice::from_ref(from))?;
+                }
                 std::fs::rename(&a, &b)
                     .and_then(|_| fs::sync_dir_of(&b))
                     .map_err(|e| {
@@ -461,7 +522,13 @@ impl Host {
             }
             Effect::Remove { path } => {
                 let p = self.path_nofollow(path)?;
-                match std::fs::remove_file(&p) {
+                // A path ending in `/` is a directory, removed only when empty.
+                let removed = if path.ends_with('/') {
+                    std::fs::remove_dir(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                };
+                match removed {
                     Ok(()) => fs::sync_dir_of(&p)
                         .map_err(|e| Error::io(format!("cannot sync {}", p.display()), e))?,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

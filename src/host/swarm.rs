@@ -205,6 +205,22 @@ pub enum SwarmOp {
         node_id: String,
         seconds: u64,
     },
+    /// `reset` only: this manager becomes a worker (`POST /nodes/ID/update` with Role worker),
+    /// then its local state is waited for until it no longer manages (at most `seconds`).
+    Demote {
+        node_id: String,
+        seconds: u64,
+    },
+    /// `reset` only: `POST /swarm/leave` (forced only for the last manager with `--force`).
+    Quit {
+        force: bool,
+    },
+    /// `reset` only: the node's entry removed on a manager (`docker node rm --force ID`), each
+    /// manager of the list tried in turn; a manager that does not know the node is done.
+    Forget {
+        node_id: String,
+        via: Vec<JoinVia>,
+    },
 }
 
 impl fmt::Display for SwarmOp {
@@ -219,6 +235,24 @@ impl fmt::Display for SwarmOp {
                 f,
                 "wait up to {seconds} s for node {node_id} to reach its managers again (never left)"
             ),
+            SwarmOp::Demote { node_id, seconds } => write!(
+                f,
+                "POST /nodes/{node_id}/update with Role worker, then wait up to {seconds} s for it to stop managing"
+            ),
+            SwarmOp::Quit { force } => {
+                write!(
+                    f,
+                    "POST /swarm/leave{}",
+                    if *force { "?force=1" } else { "" }
+                )
+            }
+            SwarmOp::Forget { node_id, via } => {
+                write!(f, "remove node {node_id} on a manager")?;
+                for v in via {
+                    write!(f, "\n         manager {}: {}", v.manager, v.token_from)?;
+                }
+                Ok(())
+            }
             SwarmOp::Join(j) => {
                 write!(
                     f,
@@ -285,7 +319,110 @@ pub fn execute(host: &Local, op: &SwarmOp) -> Result<()> {
         }
         SwarmOp::Wait { node_id, seconds } => wait_for_member(host, node_id, *seconds),
         SwarmOp::Join(spec) => join(host, spec),
+        SwarmOp::Demote { node_id, seconds } => demote(host, node_id, *seconds),
+        SwarmOp::Quit { force } => quit(host, *force),
+        SwarmOp::Forget { node_id, via } => forget(host, node_id, via),
     }
+}
+
+/// The parts of `GET /nodes/ID` a demotion needs: its version and its whole spec, sent back with
+/// the role changed (an update replaces the whole spec).
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct NodeVersioned {
+    version: NodeVersion,
+    spec: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct NodeVersion {
+    index: u64,
+}
+
+/// A manager becomes a worker, and is waited for until it no longer manages.
+fn demote(host: &Local, node_id: &str, seconds: u64) -> Result<()> {
+    let until = Instant::now() + Duration::from_secs(seconds);
+    if info(host)?.swarm.control_available {
+        let n: NodeVersioned = host.engine().get_json(&format!("/nodes/{node_id}"))?;
+        let mut spec = n.spec;
+        spec.insert("Role".into(), "worker".into());
+        let body = serde_json::to_vec(&spec).expect("a JSON map serializes");
+        let path = format!("/nodes/{node_id}/update?version={}", n.version.index);
+        let r = host
+            .engine()
+            .request("POST", &path, Some(&body), Duration::from_secs(60))?;
+        if r.status != 200 {
+            return Err(Error::Failed(format!(
+                "docker engine: POST {path}: HTTP {}: {}",
+                r.status,
+                r.message()
+            )));
+        }
+    }
+    while info(host)?.swarm.control_available {
+        if Instant::now() >= until {
+            return Err(Error::Unavailable(format!(
+                "swarm: node {node_id} was demoted but still manages after {seconds} s; run reset \
+                 again once `docker node ls` on another manager shows it as a worker"
+            )));
+        }
+        pause(POLL)?;
+    }
+    Ok(())
+}
+
+/// `POST /swarm/leave`; a node already out is done.
+fn quit(host: &Local, force: bool) -> Result<()> {
+    let path = if force {
+        "/swarm/leave?force=1"
+    } else {
+        "/swarm/leave"
+    };
+    let r = host
+        .engine()
+        .request("POST", path, None, Duration::from_secs(60))?;
+    if r.status != 200 && r.status != 503 {
+        return Err(Error::Failed(format!(
+            "docker engine: POST {path}: HTTP {}: {}",
+            r.status,
+            r.message()
+        )));
+    }
+    Ok(())
+}
+
+/// `docker node rm --force ID` on the first manager that does it (or does not know the node).
+fn forget(host: &Local, node_id: &str, via: &[JoinVia]) -> Result<()> {
+    let mut tried = Vec::new();
+    for v in via {
+        let TokenFrom::Command {
+            argv,
+            timeout_seconds,
+        } = &v.token_from
+        else {
+            continue;
+        };
+        let cmd = Cmd { argv: argv.clone() };
+        match host
+            .runner
+            .output_timeout(&cmd, Duration::from_secs(*timeout_seconds))
+        {
+            Ok(o) if o.code == 0 || no_such_node(o.code, &o.stderr, node_id) => return Ok(()),
+            Ok(o) => tried.push(format!(
+                "{} (exit {}): {}",
+                v.manager,
+                o.code,
+                o.stderr.trim().replace('\n', " / ")
+            )),
+            Err(e) => tried.push(format!("{}: {e}", v.manager)),
+        }
+    }
+    Err(Error::Unavailable(format!(
+        "swarm: the node left, but no manager removed its entry {node_id}: {}; run `docker node \
+         rm {node_id}` on a manager, or run reset again",
+        tried.join("; ")
+    )))
 }
 
 /// Polls the local state of an established member until it is active again, or 69 with what

@@ -6,6 +6,7 @@ pub mod engine;
 pub mod firstboot;
 pub mod mounts;
 pub mod plan;
+pub mod reset;
 pub mod storage;
 pub mod swarm;
 
@@ -29,6 +30,10 @@ pub struct Run<'a> {
     pub move_data: bool,
     /// `--reprovision`: a previous installation's own volumes may be made again.
     pub reprovision: bool,
+    /// `reset --force`: the last manager (or one whose going loses quorum) is taken out anyway.
+    pub force: bool,
+    /// `reset --keep-storage`: the volumes, the fstab entry and the storage record stay.
+    pub keep_storage: bool,
     /// The run's command is this one step alone (`storage`, `engine`, `mounts`, `join`).
     pub alone: bool,
     /// What the storage step decided in this run (planned or applied), for the engine step.

@@ -9,5 +9,6 @@ mod offline;
 mod plans;
 mod refusals;
 mod reprovision;
+mod reset;
 mod storage;
 mod swarm;

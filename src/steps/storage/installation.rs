@@ -29,7 +29,7 @@ use crate::host::{Action, Host};
 use crate::steps::plan::StepPlan;
 
 use super::Layout;
-use super::volumes::{DATA_LV, DOCKER_ROOT, MACHINE_TAG, POOL_LV, TAG, Tags, human};
+use super::volumes::{DATA_LV, MACHINE_TAG, POOL_LV, TAG, Tags, human};
 
 /// What this system (not the disk) knows of the VG.
 #[derive(Debug, Default, Clone)]
@@ -53,7 +53,10 @@ impl Local {
     ) -> Result<Local> {
         let recorded = super::Recorded::read(host)?
             .is_some_and(|r| r.volume_group == vg && r.device == device);
-        let metadata_dir = format!("{}/devicemapper/metadata", docker_root(host)?);
+        let metadata_dir = format!(
+            "{}/devicemapper/metadata",
+            crate::host::docker::data_root(host)?
+        );
         let docker_knows = match layout {
             Layout::ThinPool => match host.path(&metadata_dir) {
                 Ok(p) => std::fs::read_dir(p).is_ok_and(|mut d| d.next().is_some()),
@@ -78,21 +81,6 @@ impl Local {
             metadata_dir,
         })
     }
-}
-
-/// Docker's data root: `data-root` of /etc/docker/daemon.json when it names one, else the default.
-fn docker_root(host: &Host) -> Result<String> {
-    let text = host
-        .read_text(crate::host::docker::DAEMON_JSON)?
-        .unwrap_or_default();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    Ok(["data-root", "graph"]
-        .iter()
-        .find_map(|k| v.get(*k).and_then(|r| r.as_str()))
-        .filter(|r| r.starts_with('/') && !r.split('/').any(|c| c == ".."))
-        .unwrap_or(DOCKER_ROOT)
-        .trim_end_matches('/')
-        .to_string())
 }
 
 /// A VG on more PVs than LVM sees (a disk missing, or hidden by the devices file) cannot be

@@ -1,0 +1,266 @@
+//! `swarmnode reset`: the guarded teardown, the node as it was before the first `apply`. Four
+//! phases, each a step of its own (observe → plan → apply, skipped when there is nothing to do),
+//! in this order:
+//!
+//! - [`swarm`]: out of the swarm (a manager demoted first when the others keep quorum), and the
+//!   node's entry removed on a manager;
+//! - [`plan_engine`]: docker stopped; daemon.json and every other file swarmnode changed put back
+//!   from the administrator's original (`NAME.swarmnode.orig`), the files it created removed, the
+//!   drop-ins it moved aside put back;
+//! - [`storage`]: unmounted, the fstab entry removed, swarmnode's tagged volumes removed, the VG
+//!   and PV only when nothing foreign is left (not with `--keep-storage`);
+//! - [`plan_state`]: the first-boot unit and stamp, the profile copy, the directories swarmnode
+//!   made, and last its own records.
+//!
+//! What swarmnode made is known from its records (`/var/lib/swarmnode/created`, `moved`) and its
+//! tags, never guessed from names. Each phase plans from what is there now, so a reset killed
+//! anywhere converges when run again.
+
+pub mod storage;
+pub mod swarm;
+
+use std::path::Path;
+
+use crate::error::Result;
+use crate::host::fs::{BAK, ORIG};
+use crate::host::{Action, CREATED_PATH, Host, MOVED_PATH, systemd};
+use crate::steps::Run;
+use crate::steps::plan::StepPlan;
+
+/// Where each phase's files live: the engine's (docker's configuration and its unit's drop-ins).
+const ENGINE_DIRS: [&str; 2] = ["/etc/docker/", "/etc/systemd/system/docker.service."];
+
+/// What swarmnode wrote, as its records say.
+pub struct Records {
+    /// Files swarmnode created (host paths).
+    pub files: Vec<String>,
+    /// Directories swarmnode created (host paths, without the trailing `/`), deepest first.
+    pub dirs: Vec<String>,
+    /// Files swarmnode moved aside to NAME.bk.
+    pub moved: Vec<String>,
+}
+
+impl Records {
+    pub fn read(h: &Host) -> Result<Records> {
+        let created = h.created()?;
+        let mut dirs: Vec<String> = created
+            .iter()
+            .filter_map(|c| c.strip_suffix('/').map(str::to_string))
+            .collect();
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.len()));
+        Ok(Records {
+            files: created.into_iter().filter(|c| !c.ends_with('/')).collect(),
+            dirs,
+            moved: h.moved()?,
+        })
+    }
+    fn created(&self, path: &str) -> bool {
+        self.files.iter().any(|f| f == path)
+    }
+}
+
+fn exists(h: &Host, path: &str) -> Result<bool> {
+    Ok(std::fs::symlink_metadata(h.path_nofollow(path)?).is_ok())
+}
+
+/// Puts one file back as it was before swarmnode: removed when swarmnode created it, its
+/// original renamed back over it when swarmnode changed it; its `.swarmnode.bak` removed.
+/// True when something is planned.
+pub fn plan_restore(h: &Host, rec: &Records, path: &str, p: &mut StepPlan) -> Result<bool> {
+    let before = p.actions.len();
+    let orig = format!("{path}{ORIG}");
+    if rec.created(path) {
+        if exists(h, path)? {
+            p.actions
+                .push(Action::remove("reset.remove", "swarmnode created it", path));
+        }
+    } else if exists(h, &orig)? {
+        p.actions.push(Action::rename(
+            "reset.restore",
+            "put back the administrator's original",
+            &orig,
+            path,
+        ));
+    }
+    // Its previous version, and swarmnode's own file moved aside.
+    let mut extras = vec![format!("{path}{BAK}")];
+    if rec.created(path) {
+        extras.push(format!("{path}.bk"));
+    }
+    for extra in extras {
+        if exists(h, &extra)? {
+            p.actions
+                .push(Action::remove("reset.remove", "swarmnode's copy", &extra));
+        }
+    }
+    Ok(p.actions.len() > before)
+}
+
+/// A drop-in (or other file) swarmnode moved aside to NAME.bk, put back (when nothing took its
+/// place). True when something is planned.
+fn plan_put_back(h: &Host, rec: &Records, path: &str, p: &mut StepPlan) -> Result<bool> {
+    let aside = format!("{path}.bk");
+    if rec.created(path) || !exists(h, &aside)? {
+        return Ok(false);
+    }
+    if exists(h, path)? {
+        p.warnings.push(format!(
+            "{aside} was moved aside by swarmnode, but {path} exists again: both left as they are"
+        ));
+        return Ok(false);
+    }
+    p.actions.push(Action::rename(
+        "reset.put-back",
+        "swarmnode moved it aside",
+        &aside,
+        path,
+    ));
+    Ok(true)
+}
+
+fn in_engine(path: &str) -> bool {
+    ENGINE_DIRS.iter().any(|d| path.starts_with(d))
+}
+
+/// The engine phase: docker stopped (when there is anything to undo under it), its files put back.
+pub fn plan_engine(h: &Host, run: &Run) -> Result<StepPlan> {
+    let mut p = StepPlan::new("engine");
+    let rec = Records::read(h)?;
+    let mut units = false;
+    let mut paths: Vec<String> = rec.files.iter().filter(|f| in_engine(f)).cloned().collect();
+    let daemon = crate::host::docker::DAEMON_JSON.to_string();
+    if !paths.contains(&daemon) {
+        paths.push(daemon);
+    }
+    for path in &paths {
+        units |= plan_restore(h, &rec, path, &mut p)? && path.starts_with("/etc/systemd/");
+    }
+    for path in rec.moved.iter().filter(|m| in_engine(m)) {
+        units |= plan_put_back(h, &rec, path, &mut p)?;
+    }
+    let storage_to_remove =
+        !run.keep_storage && crate::steps::storage::Recorded::read(h)?.is_some();
+    if h.systemd_running() && (!p.actions.is_empty() || storage_to_remove) {
+        let active: Vec<&str> = ["docker.socket", "docker.service"]
+            .into_iter()
+            .filter(|u| systemd::is_active(h, u).unwrap_or(false))
+            .collect();
+        if !active.is_empty() {
+            let mut args = vec!["stop"];
+            args.extend(&active);
+            p.actions.insert(
+                0,
+                Action::run(
+                    "reset.docker-stop",
+                    "docker runs on what is being taken away",
+                    systemd::online(&args),
+                ),
+            );
+        }
+    }
+    if units && h.systemd_running() {
+        p.actions.push(Action::run(
+            "reset.daemon-reload",
+            "docker.service's drop-ins changed",
+            systemd::daemon_reload(),
+        ));
+    }
+    if p.actions.is_empty() {
+        p.facts
+            .push("nothing of swarmnode's in docker's configuration".into());
+    } else {
+        p.facts.push(
+            "docker is left stopped: `systemctl start docker` starts it on its own configuration"
+                .into(),
+        );
+    }
+    Ok(p)
+}
+
+/// The last phase: the first-boot unit and stamp, everything else swarmnode created, the
+/// directories it made, and its records.
+pub fn plan_state(h: &Host, run: &Run) -> Result<StepPlan> {
+    use crate::steps::firstboot::{STAMP_PATH, UNIT_NAME, UNIT_PATH, WANTS_PATH};
+    let mut p = StepPlan::new("state");
+    let rec = Records::read(h)?;
+    let kept = storage::kept_files(run);
+    if exists(h, WANTS_PATH)? {
+        p.actions.push(Action::run(
+            "reset.firstboot-disable",
+            "the first-boot unit must not run again",
+            systemd::offline(h, &["disable", UNIT_NAME]),
+        ));
+    }
+    let mut unit = plan_restore(h, &rec, UNIT_PATH, &mut p)?;
+    for path in rec
+        .files
+        .iter()
+        .filter(|f| !in_engine(f) && *f != UNIT_PATH && !storage::FILES.contains(&f.as_str()))
+    {
+        unit |= plan_restore(h, &rec, path, &mut p)? && path.starts_with("/etc/systemd/");
+    }
+    for path in rec.moved.iter().filter(|m| !in_engine(m)) {
+        unit |= plan_put_back(h, &rec, path, &mut p)?;
+    }
+    if unit && h.systemd_running() {
+        p.actions.push(Action::run(
+            "reset.daemon-reload",
+            "a unit of swarmnode's was removed",
+            systemd::daemon_reload(),
+        ));
+    }
+    for s in [
+        STAMP_PATH,
+        crate::steps::engine::service::PENDING,
+        swarm::NODE_PATH,
+    ] {
+        if exists(h, s)? {
+            p.actions
+                .push(Action::remove("reset.state", "swarmnode's state", s));
+        }
+    }
+    plan_dirs(h, &rec, &kept, &mut p)?;
+    // The records last: until everything above is done, they say what is swarmnode's.
+    let keep_records = kept
+        .iter()
+        .any(|k| rec.created(k) && exists(h, k).unwrap_or(false));
+    for r in [swarm::LEFT_PATH, MOVED_PATH, CREATED_PATH] {
+        if exists(h, r)? && !(keep_records && r == CREATED_PATH) {
+            p.actions
+                .push(Action::remove("reset.records", "swarmnode's records", r));
+        }
+    }
+    if p.actions.is_empty() {
+        p.facts.push("nothing of swarmnode's state is left".into());
+    }
+    Ok(p)
+}
+
+/// The directories swarmnode made, removed when nothing but what this reset removes is in them.
+fn plan_dirs(h: &Host, rec: &Records, kept: &[&str], p: &mut StepPlan) -> Result<()> {
+    let mut going: Vec<String> = rec
+        .files
+        .iter()
+        .filter(|f| !kept.contains(&f.as_str()))
+        .flat_map(|f| [f.clone(), format!("{f}{BAK}"), format!("{f}.bk")])
+        .collect();
+    for d in &rec.dirs {
+        let real = h.path_nofollow(d)?;
+        let Ok(entries) = std::fs::read_dir(&real) else {
+            continue;
+        };
+        let all_going = entries.flatten().all(|e| {
+            let name = Path::new(d).join(e.file_name());
+            going.contains(&name.to_string_lossy().into_owned())
+        });
+        if all_going && real.is_dir() {
+            p.actions.push(Action::remove(
+                "reset.rmdir",
+                "swarmnode made it, and nothing else is in it",
+                &format!("{d}/"),
+            ));
+            going.push(d.clone());
+        }
+    }
+    Ok(())
+}

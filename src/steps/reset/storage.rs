@@ -1,0 +1,253 @@
+//! The reset's storage phase (not with `--keep-storage`): the XFS volume unmounted and its fstab
+//! entry removed, swarmnode's tagged volumes removed, the VG and its PVs removed only when
+//! swarmnode made the VG and nothing foreign is left in it, the disk out of LVM's devices file,
+//! the LVM profile and the storage record removed. A VG with a missing PV is refused with what
+//! to do.
+
+use crate::error::{Refusal, Result};
+use crate::host::cmd::Cmd;
+use crate::host::fs::{BAK, ORIG, resolve};
+use crate::host::lvm::{self, Lvm};
+use crate::host::{Action, Host, block};
+use crate::steps::Run;
+use crate::steps::plan::StepPlan;
+use crate::steps::storage::Recorded;
+use crate::steps::storage::volumes::{DATA_LV, DOCKER_ROOT, LVM_PROFILE_PATH, STATE_PATH, TAG};
+
+use super::{Records, exists, plan_restore};
+
+/// The files that belong to the storage phase (kept with `--keep-storage`).
+pub const FILES: [&str; 3] = [LVM_PROFILE_PATH, "/etc/fstab", STATE_PATH];
+
+/// LVM's devices file (EL9: Anaconda writes it).
+const DEVICES_FILE: &str = "/etc/lvm/devices/system.devices";
+
+pub fn kept_files(run: &Run) -> Vec<&'static str> {
+    if run.keep_storage {
+        FILES.to_vec()
+    } else {
+        Vec::new()
+    }
+}
+
+pub fn plan(h: &Host, _run: &Run) -> Result<StepPlan> {
+    let mut p = StepPlan::new("storage");
+    let rec_files = Records::read(h)?;
+    let Some(rec) = Recorded::read(h)? else {
+        plan_restore(h, &rec_files, LVM_PROFILE_PATH, &mut p)?;
+        p.facts.push(format!(
+            "no storage recorded ({STATE_PATH}): no volumes to remove"
+        ));
+        return Ok(p);
+    };
+    let vg = rec.volume_group.as_str();
+    plan_unmount(h, vg, &rec_files, &mut p)?;
+    let lvm = Lvm::read(&h.runner)?;
+    let device = resolve(h.root(), &rec.device).ok().flatten();
+    match lvm.vg(vg) {
+        Some(_) => plan_volumes(&lvm, vg, &mut p)?,
+        None => {
+            p.facts.push(format!("volume group {vg} is not there"));
+            // A reset stopped between vgremove and pvremove: the PV is left, in no VG.
+            if let Some(pv) = device.as_deref().and_then(|d| pv_on(h, &lvm, d))
+                && pv.vg_name.is_empty()
+            {
+                p.actions.push(pvremove(&pv.pv_name));
+            }
+        }
+    }
+    if let Some(d) = device.as_deref() {
+        plan_devices_file(h, &lvm, d, &mut p)?;
+    }
+    plan_restore(h, &rec_files, LVM_PROFILE_PATH, &mut p)?;
+    p.actions.push(Action::remove(
+        "reset.storage-record",
+        "the volumes are gone",
+        STATE_PATH,
+    ));
+    Ok(p)
+}
+
+fn pv_on(h: &Host, lvm: &Lvm, dev: &str) -> Option<lvm::Pv> {
+    lvm.pvs
+        .iter()
+        .find(|p| resolve(h.root(), &p.pv_name).ok().flatten().as_deref() == Some(dev))
+        .cloned()
+}
+
+fn pvremove(pv: &str) -> Action {
+    Action::run(
+        "reset.pvremove",
+        "the disk's LVM label, so it is as blank as before",
+        Cmd::new("pvremove").args(["-y", pv]),
+    )
+}
+
+/// overlay2: /var/lib/docker unmounted when our volume is mounted there; its fstab line removed.
+fn plan_unmount(h: &Host, vg: &str, rec: &Records, p: &mut StepPlan) -> Result<()> {
+    let lv_path = format!("/dev/{vg}/{DATA_LV}");
+    let mapper = format!("/dev/mapper/{}", lvm::dm_name(vg, DATA_LV));
+    let target = h.tool_path(DOCKER_ROOT)?;
+    let mounts = block::read_mounts(h.root())
+        .map_err(|e| crate::error::Error::io("reset: cannot read /proc/self/mountinfo", e))?;
+    if mounts
+        .iter()
+        .any(|m| m.mount_point == target && (m.source == lv_path || m.source == mapper))
+    {
+        p.actions.push(Action::run(
+            "reset.umount",
+            "the data volume goes",
+            Cmd::new("umount").arg(&target),
+        ));
+    }
+    let Some(fstab) = h.read_text("/etc/fstab")? else {
+        return Ok(());
+    };
+    let kept = fstab_without(&fstab, &lv_path, &mapper);
+    if kept == fstab {
+        return Ok(());
+    }
+    if rec.created("/etc/fstab") && kept.trim().is_empty() {
+        p.actions.push(Action::remove(
+            "reset.fstab",
+            "swarmnode created it for its entry",
+            "/etc/fstab",
+        ));
+    } else {
+        p.actions.push(Action::write(
+            "reset.fstab",
+            format!("remove the entry for {DOCKER_ROOT}"),
+            "/etc/fstab",
+            0o644,
+            kept,
+            Some(fstab),
+        ));
+    }
+    for copy in [ORIG, BAK] {
+        p.actions.push(Action::remove(
+            "reset.remove",
+            "swarmnode's copy",
+            &format!("/etc/fstab{copy}"),
+        ));
+    }
+    Ok(())
+}
+
+/// /etc/fstab without swarmnode's entry for /var/lib/docker (every other line as it is). Pure.
+pub fn fstab_without(fstab: &str, lv_path: &str, mapper: &str) -> String {
+    let mut out = String::new();
+    for line in fstab.split_inclusive('\n') {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let ours = f.len() >= 2 && (f[0] == lv_path || f[0] == mapper) && f[1] == DOCKER_ROOT;
+        if !ours {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// swarmnode's tagged volumes removed; the VG and PVs too when swarmnode made the VG and
+/// nothing foreign is in it.
+fn plan_volumes(lvm: &Lvm, vg_name: &str, p: &mut StepPlan) -> Result<()> {
+    let vg = lvm.vg(vg_name).expect("checked");
+    let pvs = lvm.pvs_of(vg_name);
+    let missing =
+        pvs.iter().any(|pv| pv.pv_name.contains("unknown")) || (pvs.len() as u64) < vg.pv_count;
+    if missing {
+        return Err(Refusal::new(
+            "reset",
+            format!("volume group {vg_name}"),
+            format!(
+                "it has {} physical volume(s) but LVM sees {} (a disk died or is hidden): its \
+                 volumes cannot be removed whole",
+                vg.pv_count,
+                pvs.iter()
+                    .filter(|pv| !pv.pv_name.contains("unknown"))
+                    .count()
+            ),
+        )
+        .remedy(format!(
+            "if the missing disk is gone for good: `vgreduce --removemissing --force {vg_name}` \
+             (it removes the volumes that were on it), then run reset again; or --keep-storage"
+        ))
+        .into());
+    }
+    let lvs = lvm.visible_lvs(vg_name);
+    let (ours, foreign): (Vec<&lvm::Lv>, Vec<&lvm::Lv>) =
+        lvs.into_iter().partition(|l| l.has_tag(TAG));
+    for lv in &ours {
+        p.actions.push(Action::run(
+            "reset.lvremove",
+            "swarmnode made it (tagged swarmnode); its data is lost",
+            Cmd::new("lvremove").args(["-y", &format!("{vg_name}/{}", lv.lv_name)]),
+        ));
+    }
+    if !foreign.is_empty() {
+        let names: Vec<&str> = foreign.iter().map(|l| l.lv_name.as_str()).collect();
+        p.warnings.push(format!(
+            "volume group {vg_name} keeps {}: not swarmnode's (no swarmnode tag); the group and \
+             its disk stay",
+            names.join(", ")
+        ));
+        return Ok(());
+    }
+    if !vg.has_tag(TAG) {
+        p.facts.push(format!(
+            "volume group {vg_name} was not made by swarmnode (no swarmnode tag): it stays"
+        ));
+        return Ok(());
+    }
+    p.actions.push(Action::run(
+        "reset.vgremove",
+        "swarmnode made it and nothing else is in it",
+        Cmd::new("vgremove").args(["-y", vg_name]),
+    ));
+    for pv in pvs {
+        p.actions.push(pvremove(&pv.pv_name));
+    }
+    Ok(())
+}
+
+/// The disk out of LVM's devices file once no PV is on it (pvremove usually does it itself).
+fn plan_devices_file(h: &Host, lvm: &Lvm, dev: &str, p: &mut StepPlan) -> Result<()> {
+    let planned_pvremove = p.actions.iter().any(|a| a.id == "reset.pvremove");
+    if planned_pvremove || pv_on(h, lvm, dev).is_some() {
+        return Ok(());
+    }
+    let listed = h
+        .read_text(DEVICES_FILE)?
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split_whitespace().any(|w| w == format!("DEVNAME={dev}")));
+    if listed && exists(h, DEVICES_FILE)? {
+        p.actions.push(Action::run(
+            "reset.devicesfile-del",
+            "no PV is on the disk any more",
+            Cmd::new("lvm").args(["lvmdevices", "--deldev", dev]),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_our_fstab_line_goes() {
+        let t = "/dev/vda1 / ext4 defaults 0 1\n/dev/docker/dockerdata /var/lib/docker xfs defaults,pquota 0 0\n# c\n";
+        assert_eq!(
+            fstab_without(t, "/dev/docker/dockerdata", "/dev/mapper/docker-dockerdata"),
+            "/dev/vda1 / ext4 defaults 0 1\n# c\n"
+        );
+        let other = "/dev/sdc1 /var/lib/docker xfs defaults 0 0";
+        assert_eq!(
+            fstab_without(
+                other,
+                "/dev/docker/dockerdata",
+                "/dev/mapper/docker-dockerdata"
+            ),
+            other
+        );
+    }
+}

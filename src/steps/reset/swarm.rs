@@ -1,0 +1,331 @@
+//! The reset's swarm phase: the node leaves its swarm and its entry is removed on a manager.
+//!
+//! A worker leaves, then a manager of the profile's list removes its entry (through the token's
+//! channel). A manager is demoted first, and only when the managers left keep quorum; the last
+//! manager, or one whose going loses quorum, is refused (65) unless `--force` (then it leaves
+//! with force: the last manager takes the swarm with it). The NodeID is recorded before the node
+//! leaves, so a reset killed in between still removes the entry when run again.
+
+use serde::Deserialize;
+
+use crate::error::{Error, Refusal, Result};
+use crate::host::engine_api::ApiError;
+use crate::host::swarm::{self, Info, JoinVia, SwarmOp, TokenFrom};
+use crate::host::{Action, Host};
+use crate::steps::Run;
+use crate::steps::plan::StepPlan;
+use crate::steps::swarm::channel::Channel;
+
+/// The NodeID of the node being reset, recorded before it leaves.
+pub const NODE_PATH: &str = "/var/lib/swarmnode/reset.node";
+/// Written once the node is out of its swarm and its entry is removed (or cannot be).
+pub const LEFT_PATH: &str = "/var/lib/swarmnode/reset.left";
+
+/// How long a demoted manager may take to stop managing.
+const DEMOTE_SECONDS: u64 = 60;
+
+/// A node as `GET /nodes` shows it on a manager (the parts the quorum needs).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ApiNode {
+    #[serde(rename = "ID")]
+    pub id: String,
+    #[serde(default)]
+    pub manager_status: Option<ManagerStatus>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ManagerStatus {
+    #[serde(default)]
+    pub reachability: String,
+}
+
+/// Whether the managers other than `me` keep quorum without it: a majority of the managers
+/// that remain must be reachable. Returns (managers, reachable others, quorum kept).
+pub fn quorum_without(nodes: &[ApiNode], me: &str) -> (usize, usize, bool) {
+    let managers: Vec<&ApiNode> = nodes
+        .iter()
+        .filter(|n| n.manager_status.is_some())
+        .collect();
+    let others = managers.iter().filter(|n| n.id != me).count();
+    let reachable = managers
+        .iter()
+        .filter(|n| n.id != me)
+        .filter(|n| {
+            n.manager_status
+                .as_ref()
+                .is_some_and(|s| s.reachability == "reachable")
+        })
+        .count();
+    (
+        managers.len(),
+        reachable,
+        others > 0 && reachable > others / 2,
+    )
+}
+
+pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
+    // What the storage phase would refuse is refused before anything changes.
+    if !run.keep_storage {
+        super::storage::plan(h, run)?;
+    }
+    let mut p = StepPlan::new("swarm");
+    if h.read_text(LEFT_PATH)?.is_some() {
+        p.facts
+            .push("out of its swarm (an earlier reset): nothing to do".into());
+        return Ok(p);
+    }
+    let recorded = h
+        .read_text(NODE_PATH)?
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
+    let info = match swarm::info(&h.local()?) {
+        Ok(i) => i,
+        Err(Error::Engine(e @ ApiError::Connect { .. })) => {
+            return engine_away(h, run, recorded, &e, p);
+        }
+        Err(e) => return Err(e),
+    };
+    let st = &info.swarm;
+    match st.local_node_state.as_str() {
+        "inactive" => match recorded {
+            Some(id) => plan_forget(h, run, &id, &mut p)?,
+            None => p.facts.push(format!("{} is not in a swarm", info.name)),
+        },
+        "locked" => {
+            return Err(Refusal::new(
+                "reset",
+                format!("the swarm on {}", info.name),
+                "it is locked (autolock)",
+            )
+            .remedy("unlock it with `docker swarm unlock`, then run reset again")
+            .into());
+        }
+        _ if st.control_available => plan_manager(h, run, &info, &mut p)?,
+        _ => {
+            p.facts.push(format!(
+                "{} is a worker of its swarm (node {}, {}): it leaves, and a manager removes its entry",
+                info.name, st.node_id, st.local_node_state
+            ));
+            record_node(&st.node_id, &mut p);
+            p.actions.push(Action::swarm(
+                "reset.swarm-leave",
+                "out of the swarm",
+                SwarmOp::Quit { force: false },
+            ));
+            plan_forget(h, run, &st.node_id, &mut p)?;
+        }
+    }
+    Ok(p)
+}
+
+/// docker does not answer: its swarm state on disk says whether the node is in a swarm.
+fn engine_away(
+    h: &Host,
+    run: &Run,
+    recorded: Option<String>,
+    e: &ApiError,
+    mut p: StepPlan,
+) -> Result<StepPlan> {
+    let root = crate::host::docker::data_root(h)?;
+    let state = format!("{root}/swarm/state.json");
+    if h.path(&state)?.exists() && recorded.is_none() {
+        if run.force {
+            p.warnings.push(format!(
+                "docker does not answer and {state} says the node is in a swarm: --force, so it is \
+                 not taken out; its entry stays on the managers (`docker node rm` there)"
+            ));
+            return Ok(p);
+        }
+        return Err(Refusal::new(
+            "reset",
+            "this node's swarm membership",
+            format!(
+                "docker does not answer ({}) and {state} says the node is in a swarm",
+                crate::error::chain(e)
+            ),
+        )
+        .remedy(
+            "start docker (`systemctl start docker`) and run reset again, so that the node leaves \
+             its swarm properly; or --force to leave its entry on the managers",
+        )
+        .into());
+    }
+    match recorded {
+        Some(id) => plan_forget(h, run, &id, &mut p)?,
+        None => p
+            .facts
+            .push("docker does not answer and holds no swarm state: not in a swarm".into()),
+    }
+    Ok(p)
+}
+
+/// A manager: demoted (the others keep quorum), then out; the last one only with --force.
+fn plan_manager(h: &Host, run: &Run, info: &Info, p: &mut StepPlan) -> Result<()> {
+    let me = &info.swarm.node_id;
+    let nodes: Vec<ApiNode> = h.local()?.engine().get_json("/nodes")?;
+    let (managers, reachable, kept) = quorum_without(&nodes, me);
+    p.facts.push(format!(
+        "{} is a manager (node {me}), one of {managers}; {reachable} other manager(s) reachable",
+        info.name
+    ));
+    record_node(me, p);
+    if kept {
+        p.actions.push(Action::swarm(
+            "reset.swarm-demote",
+            "the other managers keep quorum without it",
+            SwarmOp::Demote {
+                node_id: me.clone(),
+                seconds: DEMOTE_SECONDS,
+            },
+        ));
+        p.actions.push(Action::swarm(
+            "reset.swarm-leave",
+            "out of the swarm",
+            SwarmOp::Quit { force: false },
+        ));
+        return plan_forget(h, run, me, p);
+    }
+    let why = if managers <= 1 {
+        "it is the swarm's last manager: its going ends the swarm (every service, secret and node entry)".to_string()
+    } else {
+        format!(
+            "without it the {} other manager(s) have {reachable} reachable, not a majority: the swarm would lose quorum",
+            managers - 1
+        )
+    };
+    if !run.force {
+        return Err(
+            Refusal::new("reset", format!("manager {} ({me})", info.name), why)
+                .remedy(
+                    "promote other managers first (`docker node promote`) or bring the unreachable \
+                 ones back; or run reset --yes --force to take it out anyway",
+                )
+                .into(),
+        );
+    }
+    p.warnings
+        .push(format!("--force: {why}; it leaves with force"));
+    p.actions.push(Action::swarm(
+        "reset.swarm-leave",
+        "--force: out of the swarm",
+        SwarmOp::Quit { force: true },
+    ));
+    if managers > 1 {
+        plan_forget(h, run, me, p)
+    } else {
+        done(p);
+        Ok(())
+    }
+}
+
+/// The NodeID recorded before the node leaves.
+fn record_node(id: &str, p: &mut StepPlan) {
+    p.actions.push(Action::write(
+        "reset.swarm-record",
+        "remember the node's ID, to remove its entry even if this run is stopped after leaving",
+        NODE_PATH,
+        0o600,
+        format!("{id}\n"),
+        None,
+    ));
+}
+
+/// The node's entry removed on a manager, through the token's channel.
+fn plan_forget(h: &Host, run: &Run, id: &str, p: &mut StepPlan) -> Result<()> {
+    let via: Vec<JoinVia> = match run.profile.swarm.as_ref() {
+        Some(sw) => Channel::all(sw)
+            .iter()
+            .map(|c| {
+                Ok(JoinVia {
+                    manager: c.manager.clone(),
+                    token_from: TokenFrom::Command {
+                        argv: c.docker(h, &["node", "rm", "--force", "--", id])?.argv,
+                        timeout_seconds: c.timeout_seconds(),
+                    },
+                })
+            })
+            .collect::<Result<_>>()?,
+        None => Vec::new(),
+    };
+    if via.is_empty() {
+        p.warnings.push(format!(
+            "the profile has no channel to a manager (swarm.token ssh or tls): remove the node's \
+             entry there with `docker node rm {id}`"
+        ));
+    } else {
+        p.actions.push(Action::swarm(
+            "reset.swarm-forget",
+            "its entry on the managers",
+            SwarmOp::Forget {
+                node_id: id.to_string(),
+                via,
+            },
+        ));
+    }
+    done(p);
+    Ok(())
+}
+
+fn done(p: &mut StepPlan) {
+    p.actions.push(Action::write(
+        "reset.swarm-done",
+        "out of the swarm",
+        LEFT_PATH,
+        0o600,
+        "left\n".into(),
+        None,
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nodes(v: &[(&str, Option<&str>)]) -> Vec<ApiNode> {
+        v.iter()
+            .map(|(id, r)| ApiNode {
+                id: id.to_string(),
+                manager_status: r.map(|r| ManagerStatus {
+                    reachability: r.into(),
+                }),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn quorum_is_kept_by_a_majority_of_the_managers_that_remain() {
+        let three = nodes(&[
+            ("a", Some("reachable")),
+            ("b", Some("reachable")),
+            ("c", Some("reachable")),
+            ("w", None),
+        ]);
+        assert_eq!(quorum_without(&three, "a"), (3, 2, true));
+        let one_down = nodes(&[
+            ("a", Some("reachable")),
+            ("b", Some("reachable")),
+            ("c", Some("unreachable")),
+        ]);
+        assert_eq!(quorum_without(&one_down, "a"), (3, 1, false));
+        let last = nodes(&[("a", Some("reachable")), ("w", None)]);
+        assert_eq!(quorum_without(&last, "a"), (1, 0, false));
+        let two = nodes(&[("a", Some("reachable")), ("b", Some("reachable"))]);
+        assert_eq!(quorum_without(&two, "a"), (2, 1, true));
+    }
+
+    #[test]
+    fn the_nodes_of_a_real_manager_parse() {
+        let t = r#"[{"ID":"x1","Spec":{"Role":"manager"},"ManagerStatus":{"Leader":true,"Reachability":"reachable","Addr":"10.0.0.1:2377"}},{"ID":"w1","Spec":{"Role":"worker"}}]"#;
+        let n: Vec<ApiNode> = serde_json::from_str(t).unwrap();
+        assert_eq!(quorum_without(&n, "w1"), (1, 1, true));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_text_makes_the_nodes_parser_panic(t in "\\PC{0,200}") {
+            let _ = serde_json::from_str::<Vec<ApiNode>>(&t);
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! Tier 2: `swarmnode reset` against a fake root: alone it changes nothing; with --yes the files
+//! are as before the first apply, swarmnode's volumes go (foreign ones stay), a worker leaves
+//! and its entry is removed on a manager, the last manager is refused without --force.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+
+use crate::common::*;
+
+const STOCK_UNIT: &str = "[Unit]\nDescription=Docker\n[Service]\nExecStart=/usr/bin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock\n";
+const CA: &str = include_str!("../fixtures/pki/registry-ca.crt");
+const ADMIN_DAEMON_JSON: &str = "{\"log-driver\": \"journald\"}\n";
+
+/// Every file, link and directory under ROOT/etc: its mode and content (a link's target).
+fn snapshot(f: &Fake) -> BTreeMap<String, (u32, String)> {
+    fn walk(
+        dir: &std::path::Path,
+        base: &std::path::Path,
+        out: &mut BTreeMap<String, (u32, String)>,
+    ) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let rel = p.strip_prefix(base).unwrap().display().to_string();
+            let mode = m.permissions().mode() & 0o7777;
+            if m.file_type().is_symlink() {
+                out.insert(
+                    rel,
+                    (0, std::fs::read_link(&p).unwrap().display().to_string()),
+                );
+            } else if m.is_dir() {
+                out.insert(rel + "/", (mode, String::new()));
+                walk(&p, base, out);
+            } else {
+                out.insert(rel, (mode, std::fs::read_to_string(&p).unwrap_or_default()));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(&f.root.join("etc"), &f.root, &mut out);
+    out
+}
+
+/// A node with docker-ce's stock unit, an administrator's daemon.json (0640), a legacy drop-in
+/// that fights it, and a profile with an engine section (hosts, a registry CA).
+fn engine_node() -> (Fake, String) {
+    let f = Fake::new();
+    f.file("usr/lib/systemd/system/docker.service", STOCK_UNIT);
+    f.file("etc/docker/daemon.json", ADMIN_DAEMON_JSON);
+    std::fs::set_permissions(
+        f.root.join("etc/docker/daemon.json"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    f.file(
+        "etc/systemd/system/docker.service.d/legacy.conf",
+        "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H unix:///var/run/docker.sock\n",
+    );
+    f.file("srv/ca.crt", CA);
+    let p = f.tmp.path().join("profile.json");
+    std::fs::write(
+        &p,
+        r#"{"engine": {"hosts": ["unix:///var/run/docker.sock"],
+             "registries": [{"host": "registry.local:5000", "ca_file": "/srv/ca.crt"}]}}"#,
+    )
+    .unwrap();
+    (f, p.display().to_string())
+}
+
+#[test]
+fn reset_alone_changes_nothing_and_reset_yes_puts_every_file_back() {
+    let (f, p) = engine_node();
+    let before = snapshot(&f);
+    expect_code(&f.run(&["engine", "--profile", &p]), 0);
+    let applied = snapshot(&f);
+    assert_ne!(
+        before, applied,
+        "apply changed nothing: the test proves nothing"
+    );
+    assert!(applied.contains_key("etc/docker/certs.d/registry.local:5000/ca.crt"));
+    assert!(applied.contains_key("etc/systemd/system/docker.service.d/legacy.conf.bk"));
+
+    f.next_run();
+    f.out("systemctl", "active\n");
+    let o = f.run(&["reset", "--profile", &p]);
+    expect_code(&o, 0);
+    assert_eq!(snapshot(&f), applied, "reset without --yes changed files");
+    assert!(
+        f.mutating_calls()
+            .iter()
+            .all(|c| c.starts_with("systemctl is-")),
+        "{:?}",
+        f.mutating_calls()
+    );
+    let plan = stdout(&o);
+    for want in [
+        "reset --yes would do",
+        "run    systemctl stop docker.socket docker.service",
+        "rename /etc/docker/daemon.json.swarmnode.orig -> /etc/docker/daemon.json",
+        "remove /etc/docker/certs.d/registry.local:5000/ca.crt",
+        "rename /etc/systemd/system/docker.service.d/legacy.conf.bk -> /etc/systemd/system/docker.service.d/legacy.conf",
+        "remove /etc/systemd/system/docker.service.d/swarmnode.conf",
+        "remove /etc/docker/certs.d/",
+    ] {
+        assert!(plan.contains(want), "{want:?} not in\n{plan}");
+    }
+
+    f.next_run();
+    let o = f.run(&["reset", "--yes", "--profile", &p]);
+    expect_code(&o, 0);
+    assert_eq!(snapshot(&f), before, "{}", stdout(&o));
+    assert!(
+        f.calls()
+            .contains(&"systemctl stop docker.socket docker.service".to_string()),
+        "{:?}",
+        f.calls()
+    );
+    assert!(f.read("var/lib/swarmnode/created").is_none());
+    assert!(f.read("var/lib/swarmnode/moved").is_none());
+
+    // Converged: a second reset stops nothing and changes nothing.
+    f.next_run();
+    f.out("systemctl", "inactive\n");
+    let o = f.run(&["reset", "--yes", "--profile", &p]);
+    expect_code(&o, 0);
+    assert!(
+        f.mutating_calls()
+            .iter()
+            .all(|c| c.starts_with("systemctl is-")),
+        "{:?}",
+        f.mutating_calls()
+    );
+    // And apply converges again as on a fresh node: the original is kept once more.
+    f.next_run();
+    expect_code(&f.run(&["engine", "--profile", &p]), 0);
+    assert_eq!(snapshot(&f), applied);
+}
+
+/// The captured report of a converged pool, tagged as swarmnode's here, with `edit` applied to
+/// its one part.
+fn pool_report(edit: impl Fn(&mut serde_json::Value)) -> String {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&lvm_report_tagged("pool", &guest_tags())).unwrap();
+    edit(&mut v["report"][0]);
+    v.to_string()
+}
+
+fn pool_node() -> Fake {
+    let f = Fake::new();
+    f.lvm_pool();
+    f.out("lvm", &pool_report(|_| {}));
+    f.file(
+        "var/lib/swarmnode/storage.json",
+        r#"{"driver": "devicemapper", "device": "/dev/disk/by-id/virtio-DATA1", "volume_group": "docker", "volume": "/dev/mapper/docker-thinpool"}"#,
+    );
+    f.file("etc/lvm/profile/docker-thinpool.profile", "activation {}\n");
+    f.file(
+        "var/lib/swarmnode/created",
+        "/etc/lvm/profile/\n/etc/lvm/profile/docker-thinpool.profile\n",
+    );
+    f
+}
+
+#[test]
+fn the_pool_swarmnode_made_is_removed_with_its_group_and_label() {
+    let f = pool_node();
+    let o = f.run(&["reset", "--yes"]);
+    expect_code(&o, 0);
+    let m: Vec<String> = f
+        .mutating_calls()
+        .into_iter()
+        .filter(|c| !c.starts_with("systemctl is-"))
+        .collect();
+    assert_eq!(
+        m[..3],
+        [
+            "lvremove -y docker/thinpool",
+            "vgremove -y docker",
+            "pvremove -y /dev/vdb",
+        ],
+        "{m:?}\n{}",
+        stdout(&o)
+    );
+    assert!(f.read("etc/lvm/profile/docker-thinpool.profile").is_none());
+    assert!(!f.root.join("etc/lvm/profile").exists());
+    assert!(f.read("var/lib/swarmnode/storage.json").is_none());
+}
+
+#[test]
+fn keep_storage_leaves_the_volumes_and_their_record() {
+    let f = pool_node();
+    let o = f.run(&["reset", "--yes", "--keep-storage"]);
+    expect_code(&o, 0);
+    assert!(
+        !f.calls()
+            .iter()
+            .any(|c| c.starts_with("lvremove") || c.starts_with("vgremove")),
+        "{:?}",
+        f.calls()
+    );
+    assert!(f.read("etc/lvm/profile/docker-thinpool.profile").is_some());
+    assert!(f.read("var/lib/swarmnode/storage.json").is_some());
+}
+
+#[test]
+fn a_foreign_volume_keeps_the_group_and_the_disk() {
+    let f = pool_node();
+    f.out(
+        "lvm",
+        &pool_report(|r| {
+            let (lv, _) = linear_lv("scratch", "-wi-a-----", "");
+            r["lv"].as_array_mut().unwrap().push(lv);
+        }),
+    );
+    let o = f.run(&["reset", "--yes"]);
+    expect_code(&o, 0);
+    let calls = f.calls();
+    assert!(
+        calls.contains(&"lvremove -y docker/thinpool".to_string()),
+        "{calls:?}"
+    );
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.starts_with("lvremove -y docker/scratch")
+                || c.starts_with("vgremove")
+                || c.starts_with("pvremove")),
+        "{calls:?}"
+    );
+    assert!(stderr(&o).contains("keeps scratch"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_group_with_a_missing_disk_is_refused_with_what_to_do() {
+    let f = pool_node();
+    f.out("lvm", &pool_report(|r| r["vg"][0]["pv_count"] = "2".into()));
+    let e = expect_refused(
+        &f,
+        &["reset", "--yes"],
+        "has 2 physical volume(s) but LVM sees 1",
+    );
+    assert!(e.contains("vgreduce --removemissing --force docker"), "{e}");
+    assert!(!f.calls().iter().any(|c| c.starts_with("lvremove")));
+}
+
+const SSH_PROFILE: &str = r#"{"swarm": {
+  "managers": ["10.77.0.1:2377", "10.77.0.3:2377"],
+  "token": {"source": "ssh", "identity_file": "/root/.ssh/id_ed25519",
+            "known_hosts_file": "/etc/swarmnode/known_hosts"}
+}}"#;
+
+#[test]
+fn a_worker_leaves_and_a_manager_removes_its_entry_even_after_a_stop_in_between() {
+    let f = Fake::new();
+    f.file("etc/swarmnode/profile.json", SSH_PROFILE);
+    let inactive = info("info-inactive.json");
+    let worker = info("info-worker.json");
+    let id = serde_json::from_str::<serde_json::Value>(&worker).unwrap()["Swarm"]["NodeID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let e = f.engine("info-worker.json");
+    e.route("POST /swarm/leave", &[(200, "")]);
+    // The first manager no longer manages; the second removes the entry.
+    f.rc_at(
+        "ssh",
+        1,
+        1,
+        "Error response from daemon: This node is not a swarm manager.\n",
+    );
+    let o = f.run_env(
+        &["reset", "--yes"],
+        &[("SWARMNODE_FAILPOINT", "reset.swarm-leave")],
+    );
+    assert_ne!(code(&o), 0, "the fail point did not stop it");
+    assert!(
+        e.requests()
+            .iter()
+            .any(|r| r.starts_with("POST /swarm/leave"))
+    );
+    assert_eq!(f.read("var/lib/swarmnode/reset.node").unwrap().trim(), id);
+    // Run again: out of the swarm now; the recorded node's entry is removed.
+    e.route("GET /info ", &[(200, &inactive)]);
+    f.next_run();
+    let o = f.run(&["reset", "--yes"]);
+    expect_code(&o, 0);
+    let ssh: Vec<String> = f
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("ssh "))
+        .collect();
+    assert_eq!(ssh.len(), 2, "{ssh:?}");
+    assert!(
+        ssh[1].contains("-- 10.77.0.3 docker node rm --force -- ") && ssh[1].ends_with(&id),
+        "{ssh:?}"
+    );
+    assert!(f.read("var/lib/swarmnode/reset.node").is_none());
+    assert!(f.read("var/lib/swarmnode/reset.left").is_none());
+}
+
+#[test]
+fn the_last_manager_is_refused_without_force() {
+    let f = Fake::new();
+    f.file("etc/swarmnode/profile.json", SSH_PROFILE);
+    let e = f.engine("info-manager.json");
+    e.route(
+        "GET /nodes ",
+        &[(200, r#"[{"ID":"jvby28rgzd1e3pg8flz6k7hj8","Spec":{"Role":"manager"},"ManagerStatus":{"Leader":true,"Reachability":"reachable"}},{"ID":"w1","Spec":{"Role":"worker"}}]"#)],
+    );
+    e.route("POST /swarm/leave", &[(200, "")]);
+    let r = expect_refused(&f, &["reset", "--yes"], "it is the swarm's last manager");
+    assert!(r.contains("--force"), "{r}");
+    assert!(!e.requests().iter().any(|r| r.starts_with("POST")));
+    let o = f.run(&["reset", "--yes", "--force"]);
+    expect_code(&o, 0);
+    assert!(
+        e.requests()
+            .iter()
+            .any(|r| r.starts_with("POST /swarm/leave?force=1")),
+        "{:?}",
+        e.requests()
+    );
+    assert!(
+        !f.calls().iter().any(|c| c.starts_with("ssh ")),
+        "{:?}",
+        f.calls()
+    );
+}
+
+#[test]
+fn a_member_with_docker_down_is_refused_unless_forced() {
+    let f = Fake::new();
+    f.file("etc/swarmnode/profile.json", SSH_PROFILE);
+    f.file("var/lib/docker/swarm/state.json", "[]");
+    let r = expect_refused(&f, &["reset", "--yes"], "says the node is in a swarm");
+    assert!(r.contains("systemctl start docker"), "{r}");
+    expect_code(&f.run(&["reset", "--yes", "--force"]), 0);
+}
