@@ -200,6 +200,36 @@ check "three: node 5 is still a reachable manager with its NodeID" [ "$(nid 5)/$
 check "three: node 5 unchanged on the manager (version $V5)" [ "$(on_manager node inspect -f '{{.Version.Index}}' "$N5")" = "$V5" ]
 check "three: still 3 managers, the cluster has a leader" bash -c "[ \"\$(docker -H unix://$R/n1/docker.sock info -f '{{.Swarm.Managers}}')\" = 3 ] && docker -H unix://$R/n1/docker.sock node ls | grep -q Leader"
 
+# ---- 12. reset: a worker leaves and its entry goes; a manager of three is demoted first and the
+# cluster stays healthy; the last manager of a swarm is refused without --force
+echo "== reset (nodes 6, 5, 4)"
+N6=$(nid 6)
+sn 6 reset > "$OUT/n6-reset-plan.out" 2>&1; rc=$?
+expect_rc 0 $rc "reset alone: planned"
+check "reset alone: shows the leave and the removal" grep -q "remove node $N6 on a manager" "$OUT/n6-reset-plan.out"
+check "reset alone: node 6 is still active" [ "$(state 6)" = active ]
+sn 6 reset --yes > "$OUT/n6-reset.out" 2>&1; rc=$?
+expect_rc 0 $rc "reset worker: done"
+check "reset worker: node 6 is inactive" [ "$(state 6)" = inactive ]
+check "reset worker: its entry is gone from the manager" bash -c "! docker -H unix://$R/n1/docker.sock node inspect $N6 >/dev/null 2>&1"
+restart_engine 8                             # the third manager is back
+for _ in $(seq 150); do [ "$(on_manager node ls --format '{{.ManagerStatus}}' | grep -c -e Leader -e Reachable)" = 3 ] && break; sleep 0.2; done
+check "reset manager: 3 reachable managers before" [ "$(on_manager node ls --format '{{.ManagerStatus}}' | grep -c -e Leader -e Reachable)" = 3 ]
+sn 5 reset --yes > "$OUT/n5-reset.out" 2>&1; rc=$?
+expect_rc 0 $rc "reset manager: done"
+check "reset manager: demoted before leaving" grep -q "POST /nodes/$N5/update with Role worker" "$OUT/n5-reset.out"
+check "reset manager: node 5 is inactive" [ "$(state 5)" = inactive ]
+check "reset manager: its entry is gone" bash -c "! docker -H unix://$R/n1/docker.sock node inspect $N5 >/dev/null 2>&1"
+check "reset manager: 2 managers left, both reachable, with a leader" [ "$(on_manager node ls --format '{{.ManagerStatus}}' | grep -c -e Leader -e Reachable)/$(on_manager info -f '{{.Swarm.Managers}}')" = 2/2 ]
+check "reset manager: the other manager (node 8) serves the cluster too" bash -c "docker -H unix://$R/n8/docker.sock node ls >/dev/null"
+sn 4 reset --yes > "$OUT/n4-reset.out" 2>&1; rc=$?
+expect_rc 65 $rc "reset last manager: refused"
+check "reset last manager: says why and names --force" grep -q "last manager.*--force\|--force" "$OUT/n4-reset.out"
+check "reset last manager: node 4 still manages its swarm" [ "$(api 4 /info | jq -r .Swarm.ControlAvailable)" = true ]
+sn 4 reset --yes --force > "$OUT/n4-reset-force.out" 2>&1; rc=$?
+expect_rc 0 $rc "reset last manager --force: done"
+check "reset last manager --force: node 4 is inactive" [ "$(state 4)" = inactive ]
+
 on_manager node ls > "$OUT/node-ls.txt" 2>&1
 echo "tier 3 wall time: $(secs "$T0") s"
 echo "$NPASS passed, $NFAIL failed"

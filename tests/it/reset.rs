@@ -164,8 +164,16 @@ fn pool_node() -> Fake {
 #[test]
 fn the_pool_swarmnode_made_is_removed_with_its_group_and_label() {
     let f = pool_node();
+    f.file("var/lib/docker/devicemapper/metadata/base", "{}");
+    f.file("var/lib/docker.swarmnode-reset/old", "");
     let o = f.run(&["reset", "--yes"]);
     expect_code(&o, 0);
+    // docker's data of the removed pool is moved aside (a second aside: the first one is taken).
+    assert!(
+        f.read("var/lib/docker.swarmnode-reset.1/devicemapper/metadata/base")
+            .is_some()
+    );
+    assert!(!f.root.join("var/lib/docker").exists());
     let m: Vec<String> = f
         .mutating_calls()
         .into_iter()

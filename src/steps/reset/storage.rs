@@ -59,6 +59,9 @@ pub fn plan(h: &Host, _run: &Run) -> Result<StepPlan> {
     if let Some(d) = device.as_deref() {
         plan_devices_file(h, &lvm, d, &mut p)?;
     }
+    if rec.driver == crate::profile::Driver::Devicemapper {
+        plan_data_root_aside(h, &mut p)?;
+    }
     plan_restore(h, &rec_files, LVM_PROFILE_PATH, &mut p)?;
     p.actions.push(Action::remove(
         "reset.storage-record",
@@ -205,6 +208,35 @@ fn plan_volumes(lvm: &Lvm, vg_name: &str, p: &mut StepPlan) -> Result<()> {
     for pv in pvs {
         p.actions.push(pvremove(&pv.pv_name));
     }
+    Ok(())
+}
+
+/// Where docker's data root goes when its pool goes (`/var/lib/docker.swarmnode-reset`, then `.1`,
+/// `.2`, ... when that is taken).
+pub const RESET_ASIDE: &str = ".swarmnode-reset";
+
+/// devicemapper: docker's data root on the system disk describes the pool being removed (its
+/// metadata, the images and containers whose layers were in it); docker refuses a new pool with
+/// it. It is moved aside whole (its named volumes with it), never deleted: the administrator
+/// deletes it, or takes what they need from it.
+fn plan_data_root_aside(h: &Host, p: &mut StepPlan) -> Result<()> {
+    let root = crate::host::docker::data_root(h)?;
+    if !h.path(&format!("{root}/devicemapper"))?.is_dir() {
+        return Ok(());
+    }
+    let mut aside = format!("{root}{RESET_ASIDE}");
+    let mut n = 0;
+    while exists(h, &aside)? {
+        n += 1;
+        aside = format!("{root}{RESET_ASIDE}.{n}");
+    }
+    p.actions.push(Action::rename(
+        "reset.data-root-aside",
+        "docker's data of the pool being removed (a new pool needs a fresh one); delete it when \
+         nothing in it is wanted",
+        &root,
+        &aside,
+    ));
     Ok(())
 }
 
