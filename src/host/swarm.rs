@@ -216,10 +216,12 @@ pub enum SwarmOp {
         force: bool,
     },
     /// `reset` only: the node's entry removed on a manager (`docker node rm --force ID`), each
-    /// manager of the list tried in turn; a manager that does not know the node is done.
+    /// manager of the list tried in turn; a manager that does not know the node is done. With
+    /// `best_effort` (`--force`), no manager doing it is a warning, not a failure.
     Forget {
         node_id: String,
         via: Vec<JoinVia>,
+        best_effort: bool,
     },
 }
 
@@ -246,7 +248,7 @@ impl fmt::Display for SwarmOp {
                     if *force { "?force=1" } else { "" }
                 )
             }
-            SwarmOp::Forget { node_id, via } => {
+            SwarmOp::Forget { node_id, via, .. } => {
                 write!(f, "remove node {node_id} on a manager")?;
                 for v in via {
                     write!(f, "\n         manager {}: {}", v.manager, v.token_from)?;
@@ -321,7 +323,17 @@ pub fn execute(host: &Local, op: &SwarmOp) -> Result<()> {
         SwarmOp::Join(spec) => join(host, spec),
         SwarmOp::Demote { node_id, seconds } => demote(host, node_id, *seconds),
         SwarmOp::Quit { force } => quit(host, *force),
-        SwarmOp::Forget { node_id, via } => forget(host, node_id, via),
+        SwarmOp::Forget {
+            node_id,
+            via,
+            best_effort,
+        } => match forget(host, node_id, via) {
+            Err(e) if *best_effort => {
+                tracing::warn!("--force: {}", crate::error::chain(&e));
+                Ok(())
+            }
+            r => r,
+        },
     }
 }
 
@@ -382,7 +394,8 @@ fn quit(host: &Local, force: bool) -> Result<()> {
     let r = host
         .engine()
         .request("POST", path, None, Duration::from_secs(60))?;
-    if r.status != 200 && r.status != 503 {
+    // 503 is also "a manager, use --force" and "locked": out only when the engine says so.
+    if r.status != 200 && info(host)?.swarm.local_node_state != "inactive" {
         return Err(Error::Failed(format!(
             "docker engine: POST {path}: HTTP {}: {}",
             r.status,

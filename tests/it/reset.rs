@@ -319,6 +319,14 @@ fn the_last_manager_is_refused_without_force() {
     let r = expect_refused(&f, &["reset", "--yes"], "it is the swarm's last manager");
     assert!(r.contains("--force"), "{r}");
     assert!(!e.requests().iter().any(|r| r.starts_with("POST")));
+    // Out once it has left.
+    e.route(
+        "GET /info ",
+        &[
+            (200, &info("info-manager.json")),
+            (200, &info("info-inactive.json")),
+        ],
+    );
     let o = f.run(&["reset", "--yes", "--force"]);
     expect_code(&o, 0);
     assert!(
@@ -343,4 +351,76 @@ fn a_member_with_docker_down_is_refused_unless_forced() {
     let r = expect_refused(&f, &["reset", "--yes"], "says the node is in a swarm");
     assert!(r.contains("systemctl start docker"), "{r}");
     expect_code(&f.run(&["reset", "--yes", "--force"]), 0);
+}
+
+#[test]
+fn a_snapshot_swarmnode_did_not_make_on_its_volume_is_refused_before_anything_changes() {
+    let f = pool_node();
+    f.out(
+        "lvm",
+        &pool_report(|r| {
+            let (mut lv, _) = linear_lv("backup", "swi-a-s---", "");
+            lv["segtype"] = "snapshot".into();
+            r["lv"].as_array_mut().unwrap().push(lv);
+        }),
+    );
+    let e = expect_refused(&f, &["reset", "--yes"], "backup (a snapshot or thin volume");
+    assert!(e.contains("--keep-storage"), "{e}");
+}
+
+#[test]
+fn a_stale_record_of_an_earlier_reset_does_not_keep_a_member_in_its_swarm() {
+    // An earlier reset left its swarm phase done, then the node joined again.
+    let f = Fake::new();
+    f.file("etc/swarmnode/profile.json", SSH_PROFILE);
+    f.file("var/lib/swarmnode/reset.left", "left\n");
+    let e = f.engine("info-worker.json");
+    e.route("POST /swarm/leave", &[(200, "")]);
+    e.route(
+        "GET /info ",
+        &[
+            (200, &info("info-worker.json")),
+            (200, &info("info-inactive.json")),
+        ],
+    );
+    let o = f.run(&["reset", "--yes"]);
+    expect_code(&o, 0);
+    assert!(
+        e.requests()
+            .iter()
+            .any(|r| r.starts_with("POST /swarm/leave")),
+        "{:?}",
+        e.requests()
+    );
+}
+
+#[test]
+fn a_recorded_node_with_docker_down_and_swarm_state_is_refused() {
+    // Stopped after recording the node and before it left; then docker went down.
+    let f = Fake::new();
+    f.file("etc/swarmnode/profile.json", SSH_PROFILE);
+    f.file("var/lib/swarmnode/reset.node", "abc\n");
+    f.file("var/lib/docker/swarm/state.json", "[]");
+    expect_refused(&f, &["reset", "--yes"], "says the node is in a swarm");
+    assert!(!f.calls().iter().any(|c| c.starts_with("ssh ")));
+}
+
+#[test]
+fn a_file_swarmnode_overwrote_gets_its_original_back() {
+    let (f, p) = engine_node();
+    // The registry's CA was there before, with other content.
+    f.file(
+        "etc/docker/certs.d/registry.local:5000/ca.crt",
+        "an older CA\n",
+    );
+    let before = snapshot(&f);
+    expect_code(&f.run(&["engine", "--profile", &p]), 0);
+    assert_ne!(
+        f.read("etc/docker/certs.d/registry.local:5000/ca.crt")
+            .unwrap(),
+        "an older CA\n"
+    );
+    f.next_run();
+    expect_code(&f.run(&["reset", "--yes", "--profile", &p]), 0);
+    assert_eq!(snapshot(&f), before);
 }

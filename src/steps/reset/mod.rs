@@ -38,6 +38,39 @@ pub struct Records {
     pub dirs: Vec<String>,
     /// Files swarmnode moved aside to NAME.bk.
     pub moved: Vec<String>,
+    /// Files swarmnode changed: those with an administrator's original (`NAME.swarmnode.orig`)
+    /// in the directories swarmnode writes to.
+    pub changed: Vec<String>,
+}
+
+/// Where swarmnode writes files (and so keeps originals), searched this deep.
+const WRITTEN_DIRS: [&str; 4] = [
+    "/etc/docker",
+    "/etc/systemd/system",
+    "/etc/swarmnode",
+    "/etc/lvm/profile",
+];
+const WRITTEN_DEPTH: usize = 3;
+
+/// Host paths of the files that have a `NAME.swarmnode.orig` under `dir` (links not followed).
+fn originals(h: &Host, dir: &str, depth: usize, out: &mut Vec<String>) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(h.path_nofollow(dir)?) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let path = format!("{}/{name}", dir.trim_end_matches('/'));
+        match e.file_type() {
+            Ok(t) if t.is_dir() && depth > 1 => originals(h, &path, depth - 1, out)?,
+            Ok(t) if t.is_file() => {
+                if let Some(p) = path.strip_suffix(ORIG) {
+                    out.push(p.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 impl Records {
@@ -48,14 +81,27 @@ impl Records {
             .filter_map(|c| c.strip_suffix('/').map(str::to_string))
             .collect();
         dirs.sort_by_key(|d| std::cmp::Reverse(d.len()));
+        let mut changed = Vec::new();
+        for d in WRITTEN_DIRS {
+            originals(h, d, WRITTEN_DEPTH, &mut changed)?;
+        }
+        changed.sort();
         Ok(Records {
             files: created.into_iter().filter(|c| !c.ends_with('/')).collect(),
             dirs,
             moved: h.moved()?,
+            changed,
         })
     }
     fn created(&self, path: &str) -> bool {
         self.files.iter().any(|f| f == path)
+    }
+    /// Every file swarmnode created or changed, once each.
+    fn written(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.files.iter().chain(&self.changed).cloned().collect();
+        all.sort();
+        all.dedup();
+        all
     }
 }
 
@@ -126,20 +172,28 @@ fn in_engine(path: &str) -> bool {
 pub fn plan_engine(h: &Host, run: &Run) -> Result<StepPlan> {
     let mut p = StepPlan::new("engine");
     let rec = Records::read(h)?;
-    let mut units = false;
-    let mut paths: Vec<String> = rec.files.iter().filter(|f| in_engine(f)).cloned().collect();
+    let mut paths: Vec<String> = rec.written().into_iter().filter(|f| in_engine(f)).collect();
     let daemon = crate::host::docker::DAEMON_JSON.to_string();
     if !paths.contains(&daemon) {
         paths.push(daemon);
     }
     for path in &paths {
-        units |= plan_restore(h, &rec, path, &mut p)? && path.starts_with("/etc/systemd/");
+        plan_restore(h, &rec, path, &mut p)?;
     }
     for path in rec.moved.iter().filter(|m| in_engine(m)) {
-        units |= plan_put_back(h, &rec, path, &mut p)?;
+        plan_put_back(h, &rec, path, &mut p)?;
     }
-    let storage_to_remove =
-        !run.keep_storage && crate::steps::storage::Recorded::read(h)?.is_some();
+    let recorded = crate::steps::storage::Recorded::read(h)?;
+    let storage_to_remove = !run.keep_storage && recorded.is_some();
+    // devicemapper: docker's data root describes the pool that goes. Moved aside here, while
+    // daemon.json still names it (the storage phase runs after it is put back).
+    if storage_to_remove
+        && recorded.is_some_and(|r| r.driver == crate::profile::Driver::Devicemapper)
+    {
+        let restores = std::mem::take(&mut p.actions);
+        storage::plan_data_root_aside(h, &mut p)?;
+        p.actions.extend(restores);
+    }
     if h.systemd_running() && (!p.actions.is_empty() || storage_to_remove) {
         let active: Vec<&str> = ["docker.socket", "docker.service"]
             .into_iter()
@@ -157,13 +211,6 @@ pub fn plan_engine(h: &Host, run: &Run) -> Result<StepPlan> {
                 ),
             );
         }
-    }
-    if units && h.systemd_running() {
-        p.actions.push(Action::run(
-            "reset.daemon-reload",
-            "docker.service's drop-ins changed",
-            systemd::daemon_reload(),
-        ));
     }
     if p.actions.is_empty() {
         p.facts
@@ -193,7 +240,7 @@ pub fn plan_state(h: &Host, run: &Run) -> Result<StepPlan> {
     }
     let mut unit = plan_restore(h, &rec, UNIT_PATH, &mut p)?;
     for path in rec
-        .files
+        .written()
         .iter()
         .filter(|f| !in_engine(f) && *f != UNIT_PATH && !storage::FILES.contains(&f.as_str()))
     {
@@ -201,13 +248,6 @@ pub fn plan_state(h: &Host, run: &Run) -> Result<StepPlan> {
     }
     for path in rec.moved.iter().filter(|m| !in_engine(m)) {
         unit |= plan_put_back(h, &rec, path, &mut p)?;
-    }
-    if unit && h.systemd_running() {
-        p.actions.push(Action::run(
-            "reset.daemon-reload",
-            "a unit of swarmnode's was removed",
-            systemd::daemon_reload(),
-        ));
     }
     for s in [
         STAMP_PATH,
@@ -220,20 +260,57 @@ pub fn plan_state(h: &Host, run: &Run) -> Result<StepPlan> {
         }
     }
     plan_dirs(h, &rec, &kept, &mut p)?;
-    // The records last: until everything above is done, they say what is swarmnode's.
-    let keep_records = kept
-        .iter()
-        .any(|k| rec.created(k) && exists(h, k).unwrap_or(false));
-    for r in [swarm::LEFT_PATH, MOVED_PATH, CREATED_PATH] {
-        if exists(h, r)? && !(keep_records && r == CREATED_PATH) {
-            p.actions
-                .push(Action::remove("reset.records", "swarmnode's records", r));
-        }
+    // The records last: until everything above is done, they say what is swarmnode's (and that
+    // systemd still has to be told: the reload comes just before them, so it is never lost).
+    let records = plan_records(h, &rec, &kept)?;
+    if (unit || !records.is_empty()) && h.systemd_running() {
+        p.actions.push(Action::run(
+            "reset.daemon-reload",
+            "unit files and drop-ins changed",
+            systemd::daemon_reload(),
+        ));
     }
+    p.actions.extend(records);
     if p.actions.is_empty() {
         p.facts.push("nothing of swarmnode's state is left".into());
     }
     Ok(p)
+}
+
+/// swarmnode's records removed; with --keep-storage, `created` keeps what stays.
+fn plan_records(h: &Host, rec: &Records, kept: &[&str]) -> Result<Vec<Action>> {
+    let mut out = Vec::new();
+    let mut stays: Vec<String> = Vec::new();
+    for f in rec.files.iter().filter(|f| kept.contains(&f.as_str())) {
+        if exists(h, f)? {
+            let dirs = rec.dirs.iter().filter(|d| f.starts_with(&format!("{d}/")));
+            stays.extend(dirs.map(|d| format!("{d}/")));
+            stays.push(f.clone());
+        }
+    }
+    stays.sort();
+    stays.dedup();
+    for r in [swarm::LEFT_PATH, MOVED_PATH, CREATED_PATH] {
+        if !exists(h, r)? {
+            continue;
+        }
+        if r == CREATED_PATH && !stays.is_empty() {
+            let text = stays.join("\n") + "\n";
+            if h.read_text(r)?.as_deref() != Some(text.as_str()) {
+                out.push(Action::write(
+                    "reset.records",
+                    "what stays (--keep-storage)",
+                    r,
+                    0o600,
+                    text,
+                    None,
+                ));
+            }
+        } else {
+            out.push(Action::remove("reset.records", "swarmnode's records", r));
+        }
+    }
+    Ok(out)
 }
 
 /// The directories swarmnode made, removed when nothing but what this reset removes is in them.

@@ -59,9 +59,6 @@ pub fn plan(h: &Host, _run: &Run) -> Result<StepPlan> {
     if let Some(d) = device.as_deref() {
         plan_devices_file(h, &lvm, d, &mut p)?;
     }
-    if rec.driver == crate::profile::Driver::Devicemapper {
-        plan_data_root_aside(h, &mut p)?;
-    }
     plan_restore(h, &rec_files, LVM_PROFILE_PATH, &mut p)?;
     p.actions.push(Action::remove(
         "reset.storage-record",
@@ -108,6 +105,14 @@ fn plan_unmount(h: &Host, vg: &str, rec: &Records, p: &mut StepPlan) -> Result<(
     };
     let kept = fstab_without(&fstab, &lv_path, &mapper);
     if kept == fstab {
+        // A reset stopped after the write: only swarmnode's copies are left.
+        for copy in [ORIG, BAK] {
+            let c = format!("/etc/fstab{copy}");
+            if exists(h, &c)? {
+                p.actions
+                    .push(Action::remove("reset.remove", "swarmnode's copy", &c));
+            }
+        }
         return Ok(());
     }
     if rec.created("/etc/fstab") && kept.trim().is_empty() {
@@ -178,6 +183,28 @@ fn plan_volumes(lvm: &Lvm, vg_name: &str, p: &mut StepPlan) -> Result<()> {
     let lvs = lvm.visible_lvs(vg_name);
     let (ours, foreign): (Vec<&lvm::Lv>, Vec<&lvm::Lv>) =
         lvs.into_iter().partition(|l| l.has_tag(TAG));
+    // A snapshot or thin volume may hang on one of ours: lvremove would take it along.
+    let dependent: Vec<&str> = foreign
+        .iter()
+        .filter(|l| {
+            matches!(l.lv_attr.chars().next(), Some('s' | 'S' | 'V'))
+                || matches!(l.segtype.as_str(), "thin" | "snapshot")
+        })
+        .map(|l| l.lv_name.as_str())
+        .collect();
+    if !ours.is_empty() && !dependent.is_empty() {
+        return Err(Refusal::new(
+            "reset",
+            format!("volume group {vg_name}"),
+            format!(
+                "it holds {} (a snapshot or thin volume swarmnode did not make), which may depend \
+                 on swarmnode's volumes: removing them would take it along",
+                dependent.join(", ")
+            ),
+        )
+        .remedy("move or remove it first; or --keep-storage")
+        .into());
+    }
     for lv in &ours {
         p.actions.push(Action::run(
             "reset.lvremove",
@@ -219,7 +246,7 @@ pub const RESET_ASIDE: &str = ".swarmnode-reset";
 /// metadata, the images and containers whose layers were in it); docker refuses a new pool with
 /// it. It is moved aside whole (its named volumes with it), never deleted: the administrator
 /// deletes it, or takes what they need from it.
-fn plan_data_root_aside(h: &Host, p: &mut StepPlan) -> Result<()> {
+pub fn plan_data_root_aside(h: &Host, p: &mut StepPlan) -> Result<()> {
     let root = crate::host::docker::data_root(h)?;
     if !h.path(&format!("{root}/devicemapper"))?.is_dir() {
         return Ok(());

@@ -71,15 +71,12 @@ pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
         super::storage::plan(h, run)?;
     }
     let mut p = StepPlan::new("swarm");
-    if h.read_text(LEFT_PATH)?.is_some() {
-        p.facts
-            .push("out of its swarm (an earlier reset): nothing to do".into());
-        return Ok(p);
-    }
     let recorded = h
         .read_text(NODE_PATH)?
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty());
+    // The engine's own view first: the records of an earlier reset are only trusted when the
+    // engine does not contradict them (the node may have joined again since).
     let info = match swarm::info(&h.local()?) {
         Ok(i) => i,
         Err(Error::Engine(e @ ApiError::Connect { .. })) => {
@@ -89,6 +86,9 @@ pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
     };
     let st = &info.swarm;
     match st.local_node_state.as_str() {
+        "inactive" if h.read_text(LEFT_PATH)?.is_some() => p
+            .facts
+            .push("out of its swarm (an earlier reset): nothing to do".into()),
         "inactive" => match recorded {
             Some(id) => plan_forget(h, run, &id, &mut p)?,
             None => p.facts.push(format!("{} is not in a swarm", info.name)),
@@ -102,11 +102,11 @@ pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
             .remedy("unlock it with `docker swarm unlock`, then run reset again")
             .into());
         }
-        _ if st.control_available => plan_manager(h, run, &info, &mut p)?,
-        _ => {
+        "active" if st.control_available => plan_manager(h, run, &info, &mut p)?,
+        "active" => {
             p.facts.push(format!(
-                "{} is a worker of its swarm (node {}, {}): it leaves, and a manager removes its entry",
-                info.name, st.node_id, st.local_node_state
+                "{} is a worker of its swarm (node {}): it leaves, and a manager removes its entry",
+                info.name, st.node_id
             ));
             record_node(&st.node_id, &mut p);
             p.actions.push(Action::swarm(
@@ -116,8 +116,49 @@ pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
             ));
             plan_forget(h, run, &st.node_id, &mut p)?;
         }
+        other => plan_away(h, run, &info, other, &mut p)?,
     }
     Ok(p)
+}
+
+/// A member that does not reach its managers now (pending, error): it cannot leave properly and
+/// may be a manager; refused unless --force (then it leaves with force).
+fn plan_away(h: &Host, run: &Run, info: &Info, state: &str, p: &mut StepPlan) -> Result<()> {
+    let id = &info.swarm.node_id;
+    let why = format!(
+        "it is {state} (its managers are out of reach{}): it cannot leave properly, and whether it \
+         is a manager cannot be read",
+        if info.swarm.error.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", info.swarm.error)
+        }
+    );
+    if !run.force {
+        return Err(
+            Refusal::new("reset", format!("node {} ({id})", info.name), why)
+                .remedy(
+                    "bring its managers back and run reset again; or --force to leave with force",
+                )
+                .into(),
+        );
+    }
+    p.warnings
+        .push(format!("--force: {why}; it leaves with force"));
+    if !id.is_empty() {
+        record_node(id, p);
+    }
+    p.actions.push(Action::swarm(
+        "reset.swarm-leave",
+        "--force: out of the swarm",
+        SwarmOp::Quit { force: true },
+    ));
+    if id.is_empty() {
+        done(p);
+        Ok(())
+    } else {
+        plan_forget(h, run, id, p)
+    }
 }
 
 /// docker does not answer: its swarm state on disk says whether the node is in a swarm.
@@ -128,14 +169,20 @@ fn engine_away(
     e: &ApiError,
     mut p: StepPlan,
 ) -> Result<StepPlan> {
+    if h.read_text(LEFT_PATH)?.is_some() {
+        p.facts
+            .push("out of its swarm (an earlier reset): nothing to do".into());
+        return Ok(p);
+    }
     let root = crate::host::docker::data_root(h)?;
     let state = format!("{root}/swarm/state.json");
-    if h.path(&state)?.exists() && recorded.is_none() {
+    if h.path(&state)?.exists() {
         if run.force {
             p.warnings.push(format!(
                 "docker does not answer and {state} says the node is in a swarm: --force, so it is \
                  not taken out; its entry stays on the managers (`docker node rm` there)"
             ));
+            done(&mut p);
             return Ok(p);
         }
         return Err(Refusal::new(
@@ -164,14 +211,35 @@ fn engine_away(
 /// A manager: demoted (the others keep quorum), then out; the last one only with --force.
 fn plan_manager(h: &Host, run: &Run, info: &Info, p: &mut StepPlan) -> Result<()> {
     let me = &info.swarm.node_id;
-    let nodes: Vec<ApiNode> = h.local()?.engine().get_json("/nodes")?;
-    let (managers, reachable, kept) = quorum_without(&nodes, me);
+    let (managers, reachable, kept) = match h.local()?.engine().get_json::<Vec<ApiNode>>("/nodes") {
+        Ok(nodes) => quorum_without(&nodes, me),
+        // Without quorum a manager cannot list the nodes: it cannot be demoted either.
+        Err(e) if run.force => {
+            p.warnings.push(format!(
+                "the managers cannot be listed ({}): the swarm has no quorum",
+                crate::error::chain(&e)
+            ));
+            (2, 0, false)
+        }
+        Err(e) => {
+            return Err(Refusal::new(
+                "reset",
+                format!("manager {} ({me})", info.name),
+                format!(
+                    "its swarm cannot list its nodes ({}): it has no quorum, so it cannot be demoted",
+                    crate::error::chain(&e)
+                ),
+            )
+            .remedy("bring the other managers back; or --force to leave with force")
+            .into());
+        }
+    };
     p.facts.push(format!(
         "{} is a manager (node {me}), one of {managers}; {reachable} other manager(s) reachable",
         info.name
     ));
-    record_node(me, p);
     if kept {
+        record_node(me, p);
         p.actions.push(Action::swarm(
             "reset.swarm-demote",
             "the other managers keep quorum without it",
@@ -261,6 +329,7 @@ fn plan_forget(h: &Host, run: &Run, id: &str, p: &mut StepPlan) -> Result<()> {
             SwarmOp::Forget {
                 node_id: id.to_string(),
                 via,
+                best_effort: run.force,
             },
         ));
     }
