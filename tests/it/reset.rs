@@ -424,3 +424,29 @@ fn a_file_swarmnode_overwrote_gets_its_original_back() {
     expect_code(&f.run(&["reset", "--yes", "--profile", &p]), 0);
     assert_eq!(snapshot(&f), before);
 }
+
+#[test]
+fn a_disk_the_devices_file_lists_leaves_it_before_its_label_goes() {
+    // EL9: pvremove alone leaves the disk's entry (PVID=.) in system.devices (seen in the trixie guest).
+    let f = pool_node();
+    f.file(
+        "etc/lvm/devices/system.devices",
+        "# LVM uses devices listed in this file.\nVERSION=1.1.2\nIDTYPE=sys_serial IDNAME=DATA1 DEVNAME=/dev/vdb PVID=abc\n",
+    );
+    expect_code(&f.run(&["reset", "--yes"]), 0);
+    let m: Vec<String> = f
+        .mutating_calls()
+        .into_iter()
+        .filter(|c| !c.starts_with("systemctl is-"))
+        .collect();
+    assert_eq!(
+        m[..4],
+        [
+            "lvremove -y docker/thinpool",
+            "vgremove -y docker",
+            "lvm lvmdevices --deldev /dev/vdb",
+            "pvremove --devicesfile  -y /dev/vdb",
+        ],
+        "{m:?}"
+    );
+}

@@ -44,20 +44,30 @@ pub fn plan(h: &Host, _run: &Run) -> Result<StepPlan> {
     plan_unmount(h, vg, &rec_files, &mut p)?;
     let lvm = Lvm::read(&h.runner)?;
     let device = resolve(h.root(), &rec.device).ok().flatten();
+    let listed = listed_devices(h)?;
     match lvm.vg(vg) {
-        Some(_) => plan_volumes(&lvm, vg, &mut p)?,
+        Some(_) => plan_volumes(h, &lvm, vg, &listed, &mut p)?,
         None => {
             p.facts.push(format!("volume group {vg} is not there"));
-            // A reset stopped between vgremove and pvremove: the PV is left, in no VG.
-            if let Some(pv) = device.as_deref().and_then(|d| pv_on(h, &lvm, d))
+            // A reset stopped between vgremove and pvremove: the PV is left, in no VG (and maybe
+            // already out of the devices file, so LVM's view of every device is needed).
+            let wide = if listed.is_empty() {
+                lvm.clone()
+            } else {
+                Lvm::read_all_devices(&h.runner)?
+            };
+            if let Some(pv) = device.as_deref().and_then(|d| pv_on(h, &wide, d))
                 && pv.vg_name.is_empty()
             {
-                p.actions.push(pvremove(&pv.pv_name));
+                plan_pvremove(h, &pv.pv_name, &listed, &mut p);
+            }
+            if let Some(d) = device.as_deref()
+                && pv_on(h, &wide, d).is_none()
+                && listed.iter().any(|l| l == d)
+            {
+                p.actions.push(deldev(d));
             }
         }
-    }
-    if let Some(d) = device.as_deref() {
-        plan_devices_file(h, &lvm, d, &mut p)?;
     }
     plan_restore(h, &rec_files, LVM_PROFILE_PATH, &mut p)?;
     p.actions.push(Action::remove(
@@ -75,12 +85,42 @@ fn pv_on(h: &Host, lvm: &Lvm, dev: &str) -> Option<lvm::Pv> {
         .cloned()
 }
 
-fn pvremove(pv: &str) -> Action {
+/// The devices LVM's devices file lists (`DEVNAME=`), when it has one.
+fn listed_devices(h: &Host) -> Result<Vec<String>> {
+    Ok(h.read_text(DEVICES_FILE)?
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .flat_map(|l| l.split_whitespace())
+        .filter_map(|w| w.strip_prefix("DEVNAME=").map(str::to_string))
+        .collect())
+}
+
+fn deldev(dev: &str) -> Action {
     Action::run(
+        "reset.devicesfile-del",
+        "out of LVM's devices file, as before",
+        Cmd::new("lvm").args(["lvmdevices", "--deldev", dev]),
+    )
+}
+
+/// pvremove of a PV; one the devices file lists is taken out of it first (pvremove alone leaves
+/// its entry, without a PVID) and then removed with LVM looking at every device.
+fn plan_pvremove(h: &Host, pv: &str, listed: &[String], p: &mut StepPlan) {
+    let dev = resolve(h.root(), pv)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| pv.to_string());
+    let mut cmd = Cmd::new("pvremove");
+    if listed.contains(&dev) {
+        p.actions.push(deldev(&dev));
+        cmd = cmd.args(["--devicesfile", ""]);
+    }
+    p.actions.push(Action::run(
         "reset.pvremove",
         "the disk's LVM label, so it is as blank as before",
-        Cmd::new("pvremove").args(["-y", pv]),
-    )
+        cmd.args(["-y", pv]),
+    ));
 }
 
 /// overlay2: /var/lib/docker unmounted when our volume is mounted there; its fstab line removed.
@@ -156,7 +196,13 @@ pub fn fstab_without(fstab: &str, lv_path: &str, mapper: &str) -> String {
 
 /// swarmnode's tagged volumes removed; the VG and PVs too when swarmnode made the VG and
 /// nothing foreign is in it.
-fn plan_volumes(lvm: &Lvm, vg_name: &str, p: &mut StepPlan) -> Result<()> {
+fn plan_volumes(
+    h: &Host,
+    lvm: &Lvm,
+    vg_name: &str,
+    listed: &[String],
+    p: &mut StepPlan,
+) -> Result<()> {
     let vg = lvm.vg(vg_name).expect("checked");
     let pvs = lvm.pvs_of(vg_name);
     let missing =
@@ -233,7 +279,7 @@ fn plan_volumes(lvm: &Lvm, vg_name: &str, p: &mut StepPlan) -> Result<()> {
         Cmd::new("vgremove").args(["-y", vg_name]),
     ));
     for pv in pvs {
-        p.actions.push(pvremove(&pv.pv_name));
+        plan_pvremove(h, &pv.pv_name, listed, p);
     }
     Ok(())
 }
@@ -264,27 +310,6 @@ pub fn plan_data_root_aside(h: &Host, p: &mut StepPlan) -> Result<()> {
         &root,
         &aside,
     ));
-    Ok(())
-}
-
-/// The disk out of LVM's devices file once no PV is on it (pvremove usually does it itself).
-fn plan_devices_file(h: &Host, lvm: &Lvm, dev: &str, p: &mut StepPlan) -> Result<()> {
-    let planned_pvremove = p.actions.iter().any(|a| a.id == "reset.pvremove");
-    if planned_pvremove || pv_on(h, lvm, dev).is_some() {
-        return Ok(());
-    }
-    let listed = h
-        .read_text(DEVICES_FILE)?
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.split_whitespace().any(|w| w == format!("DEVNAME={dev}")));
-    if listed && exists(h, DEVICES_FILE)? {
-        p.actions.push(Action::run(
-            "reset.devicesfile-del",
-            "no PV is on the disk any more",
-            Cmd::new("lvm").args(["lvmdevices", "--deldev", dev]),
-        ));
-    }
     Ok(())
 }
 
