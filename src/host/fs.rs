@@ -145,6 +145,9 @@ pub enum ModePolicy {
 
 /// Suffix of the previous version of a file swarmnode changed.
 pub const BAK: &str = ".swarmnode.bak";
+/// Suffix of a file moved aside (a legacy drop-in that fights daemon.json): NAME.bk, which systemd
+/// does not read. `reset` puts such files back.
+pub const ASIDE: &str = ".bk";
 /// Suffix of the administrator's original: the file as it was before swarmnode first changed it,
 /// made once and never overwritten.
 pub const ORIG: &str = ".swarmnode.orig";

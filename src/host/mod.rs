@@ -124,6 +124,10 @@ impl Action {
             },
         }
     }
+    /// A file moved aside to NAME.bk ([`fs::ASIDE`]): recorded when carried out, for `reset`.
+    pub fn move_aside(id: &str, why: impl Into<String>, path: &str) -> Action {
+        Action::rename(id, why, path, &format!("{path}{}", fs::ASIDE))
+    }
     pub fn rename(id: &str, why: impl Into<String>, from: &str, to: &str) -> Action {
         Action {
             id: id.to_string(),
@@ -334,6 +338,11 @@ impl Host {
             .map_err(|e| Error::io(format!("cannot write {}", p.display()), e))
     }
 
+    /// Is there anything at this host path (a final symlink counts, and is not followed)?
+    pub fn exists(&self, host_path: &str) -> Result<bool> {
+        Ok(std::fs::symlink_metadata(self.path_nofollow(host_path)?).is_ok())
+    }
+
     /// Host paths of the files (and directories, ending in `/`) swarmnode created.
     pub fn created(&self) -> Result<Vec<String>> {
         self.state_lines(CREATED_PATH)
@@ -404,7 +413,7 @@ impl Host {
         let mut d = Path::new(host_path).parent();
         while let Some(dir) = d.filter(|x| *x != Path::new("/")) {
             let s = dir.to_string_lossy().into_owned();
-            if std::fs::symlink_metadata(self.path_nofollow(&s)?).is_ok() {
+            if self.exists(&s)? {
                 break;
             }
             dirs.push(format!("{s}/"));
@@ -492,7 +501,7 @@ impl Host {
             Effect::Rename { from, to } => {
                 let (a, b) = (self.path_nofollow(from)?, self.path_nofollow(to)?);
                 // Moved aside (NAME -> NAME.bk): recorded first, for `reset` to put back.
-                if *to == format!("{from}.bk") {
+                if *to == format!("{from}{}", fs::ASIDE) {
                     self.record(MOVED_PATH, std::slice::from_ref(from))?;
                 }
                 std::fs::rename(&a, &b)

@@ -315,14 +315,14 @@ pub fn execute(host: &Local, op: &SwarmOp) -> Result<()> {
                     // observation waits for it).
                     _ if !st.node_id.is_empty() || st.control_available => return Ok(()),
                     "pending" if Instant::now() < until => pause(POLL)?,
-                    _ => return leave(host),
+                    _ => return leave(host, false),
                 }
             }
         }
         SwarmOp::Wait { node_id, seconds } => wait_for_member(host, node_id, *seconds),
         SwarmOp::Join(spec) => join(host, spec),
         SwarmOp::Demote { node_id, seconds } => demote(host, node_id, *seconds),
-        SwarmOp::Quit { force } => quit(host, *force),
+        SwarmOp::Quit { force } => leave(host, *force),
         SwarmOp::Forget {
             node_id,
             via,
@@ -380,27 +380,6 @@ fn demote(host: &Local, node_id: &str, seconds: u64) -> Result<()> {
             )));
         }
         pause(POLL)?;
-    }
-    Ok(())
-}
-
-/// `POST /swarm/leave`; a node already out is done.
-fn quit(host: &Local, force: bool) -> Result<()> {
-    let path = if force {
-        "/swarm/leave?force=1"
-    } else {
-        "/swarm/leave"
-    };
-    let r = host
-        .engine()
-        .request("POST", path, None, Duration::from_secs(60))?;
-    // 503 is also "a manager, use --force" and "locked": out only when the engine says so.
-    if r.status != 200 && info(host)?.swarm.local_node_state != "inactive" {
-        return Err(Error::Failed(format!(
-            "docker engine: POST {path}: HTTP {}: {}",
-            r.status,
-            r.message()
-        )));
     }
     Ok(())
 }
@@ -474,15 +453,21 @@ fn wait_for_member(host: &Local, node_id: &str, seconds: u64) -> Result<()> {
     }
 }
 
-/// `POST /swarm/leave`, never forced: dockerd itself refuses to let a manager go that way.
-fn leave(host: &Local) -> Result<()> {
+/// `POST /swarm/leave` (with force only for `reset --force`: dockerd refuses to let a manager
+/// go without it). A node already out is done; dockerd's 503 also means "a manager, use force"
+/// and "locked", so a refusal counts as out only when the engine then says it is inactive.
+fn leave(host: &Local, force: bool) -> Result<()> {
+    let path = if force {
+        "/swarm/leave?force=1"
+    } else {
+        "/swarm/leave"
+    };
     let r = host
         .engine()
-        .request("POST", "/swarm/leave", None, Duration::from_secs(60))?;
-    // 503 "This node is not part of a swarm": already out.
-    if r.status != 200 && r.status != 503 {
+        .request("POST", path, None, Duration::from_secs(60))?;
+    if r.status != 200 && info(host)?.swarm.local_node_state != "inactive" {
         return Err(Error::Failed(format!(
-            "docker engine: POST /swarm/leave: HTTP {}: {}",
+            "docker engine: POST {path}: HTTP {}: {}",
             r.status,
             r.message()
         )));
@@ -576,7 +561,7 @@ fn not_pending(host: &Local, posted: bool) -> Result<()> {
             "swarm: the node is {} after this run's join attempt; leaving it",
             st.local_node_state
         );
-        leave(host)?;
+        leave(host, false)?;
     }
     Ok(())
 }

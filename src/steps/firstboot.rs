@@ -35,7 +35,7 @@ pub fn plan(h: &Host, effective: &Profile) -> Result<StepPlan> {
         0o644,
         UNIT.to_string(),
     )?;
-    if std::fs::symlink_metadata(h.path_nofollow(WANTS_PATH)?).is_err() {
+    if !h.exists(WANTS_PATH)? {
         p.actions.push(Action::run(
             "firstboot.enable",
             "run at the next boot",

@@ -11,6 +11,19 @@ const STOCK_UNIT: &str = "[Unit]\nDescription=Docker\n[Service]\nExecStart=/usr/
 const CA: &str = include_str!("../fixtures/pki/registry-ca.crt");
 const ADMIN_DAEMON_JSON: &str = "{\"log-driver\": \"journald\"}\n";
 
+/// The changing calls of the last run, without systemctl's read-only `is-active` queries.
+fn changes(f: &Fake) -> Vec<String> {
+    f.mutating_calls()
+        .into_iter()
+        .filter(|c| !c.starts_with("systemctl is-"))
+        .collect()
+}
+
+/// Was the fake engine sent a request that starts with `prefix`?
+fn asked(e: &FakeEngine, prefix: &str) -> bool {
+    e.requests().iter().any(|r| r.starts_with(prefix))
+}
+
 /// Every file, link and directory under ROOT/etc: its mode and content (a link's target).
 fn snapshot(f: &Fake) -> BTreeMap<String, (u32, String)> {
     fn walk(
@@ -85,13 +98,7 @@ fn reset_alone_changes_nothing_and_reset_yes_puts_every_file_back() {
     let o = f.run(&["reset", "--profile", &p]);
     expect_code(&o, 0);
     assert_eq!(snapshot(&f), applied, "reset without --yes changed files");
-    assert!(
-        f.mutating_calls()
-            .iter()
-            .all(|c| c.starts_with("systemctl is-")),
-        "{:?}",
-        f.mutating_calls()
-    );
+    assert!(changes(&f).is_empty(), "{:?}", changes(&f));
     let plan = stdout(&o);
     for want in [
         "reset --yes would do",
@@ -123,13 +130,7 @@ fn reset_alone_changes_nothing_and_reset_yes_puts_every_file_back() {
     f.out("systemctl", "inactive\n");
     let o = f.run(&["reset", "--yes", "--profile", &p]);
     expect_code(&o, 0);
-    assert!(
-        f.mutating_calls()
-            .iter()
-            .all(|c| c.starts_with("systemctl is-")),
-        "{:?}",
-        f.mutating_calls()
-    );
+    assert!(changes(&f).is_empty(), "{:?}", changes(&f));
     // And apply converges again as on a fresh node: the original is kept once more.
     f.next_run();
     expect_code(&f.run(&["engine", "--profile", &p]), 0);
@@ -174,11 +175,7 @@ fn the_pool_swarmnode_made_is_removed_with_its_group_and_label() {
             .is_some()
     );
     assert!(!f.root.join("var/lib/docker").exists());
-    let m: Vec<String> = f
-        .mutating_calls()
-        .into_iter()
-        .filter(|c| !c.starts_with("systemctl is-"))
-        .collect();
+    let m = changes(&f);
     assert_eq!(
         m[..3],
         [
@@ -281,11 +278,7 @@ fn a_worker_leaves_and_a_manager_removes_its_entry_even_after_a_stop_in_between(
         &[("SWARMNODE_FAILPOINT", "reset.swarm-leave")],
     );
     assert_ne!(code(&o), 0, "the fail point did not stop it");
-    assert!(
-        e.requests()
-            .iter()
-            .any(|r| r.starts_with("POST /swarm/leave"))
-    );
+    assert!(asked(&e, "POST /swarm/leave"));
     assert_eq!(f.read("var/lib/swarmnode/reset.node").unwrap().trim(), id);
     // Run again: out of the swarm now; the recorded node's entry is removed.
     e.route("GET /info ", &[(200, &inactive)]);
@@ -318,7 +311,7 @@ fn the_last_manager_is_refused_without_force() {
     e.route("POST /swarm/leave", &[(200, "")]);
     let r = expect_refused(&f, &["reset", "--yes"], "it is the swarm's last manager");
     assert!(r.contains("--force"), "{r}");
-    assert!(!e.requests().iter().any(|r| r.starts_with("POST")));
+    assert!(!asked(&e, "POST"));
     // Out once it has left.
     e.route(
         "GET /info ",
@@ -329,13 +322,7 @@ fn the_last_manager_is_refused_without_force() {
     );
     let o = f.run(&["reset", "--yes", "--force"]);
     expect_code(&o, 0);
-    assert!(
-        e.requests()
-            .iter()
-            .any(|r| r.starts_with("POST /swarm/leave?force=1")),
-        "{:?}",
-        e.requests()
-    );
+    assert!(asked(&e, "POST /swarm/leave?force=1"), "{:?}", e.requests());
     assert!(
         !f.calls().iter().any(|c| c.starts_with("ssh ")),
         "{:?}",
@@ -385,13 +372,7 @@ fn a_stale_record_of_an_earlier_reset_does_not_keep_a_member_in_its_swarm() {
     );
     let o = f.run(&["reset", "--yes"]);
     expect_code(&o, 0);
-    assert!(
-        e.requests()
-            .iter()
-            .any(|r| r.starts_with("POST /swarm/leave")),
-        "{:?}",
-        e.requests()
-    );
+    assert!(asked(&e, "POST /swarm/leave"), "{:?}", e.requests());
 }
 
 #[test]
@@ -434,11 +415,7 @@ fn a_disk_the_devices_file_lists_leaves_it_before_its_label_goes() {
         "# LVM uses devices listed in this file.\nVERSION=1.1.2\nIDTYPE=sys_serial IDNAME=DATA1 DEVNAME=/dev/vdb PVID=abc\n",
     );
     expect_code(&f.run(&["reset", "--yes"]), 0);
-    let m: Vec<String> = f
-        .mutating_calls()
-        .into_iter()
-        .filter(|c| !c.starts_with("systemctl is-"))
-        .collect();
+    let m = changes(&f);
     assert_eq!(
         m[..4],
         [

@@ -154,14 +154,13 @@ fn set_aside_conflicting<'a>(
             kept.push(d);
             continue;
         }
-        p.actions.push(Action::rename(
+        p.actions.push(Action::move_aside(
             "engine.dropin-aside",
             format!(
                 "legacy drop-in passes {} which daemon.json sets too",
                 conflicts.join(", ")
             ),
             &d.path,
-            &format!("{}.bk", d.path),
         ));
         moved = true;
     }
@@ -186,11 +185,10 @@ fn plan_own_dropin(
             w,
         ),
         None if host.read_text(DROPIN)?.is_some() => {
-            p.actions.push(Action::rename(
+            p.actions.push(Action::move_aside(
                 "engine.dropin-aside",
                 "no longer needed",
                 DROPIN,
-                &format!("{DROPIN}.bk"),
             ));
             Ok(true)
         }

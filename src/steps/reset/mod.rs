@@ -4,13 +4,13 @@
 //!
 //! - [`swarm`]: out of the swarm (a manager demoted first when the others keep quorum), and the
 //!   node's entry removed on a manager;
-//! - [`plan_engine`]: docker stopped; daemon.json and every other file swarmnode changed put back
-//!   from the administrator's original (`NAME.swarmnode.orig`), the files it created removed, the
-//!   drop-ins it moved aside put back;
+//! - [`plan_engine`]: docker stopped (devicemapper: its data root moved aside with the pool);
+//!   daemon.json and every other file swarmnode changed put back from the administrator's original
+//!   (`NAME.swarmnode.orig`), the files it created removed, the drop-ins it moved aside put back;
 //! - [`storage`]: unmounted, the fstab entry removed, swarmnode's tagged volumes removed, the VG
 //!   and PV only when nothing foreign is left (not with `--keep-storage`);
 //! - [`plan_state`]: the first-boot unit and stamp, the profile copy, the directories swarmnode
-//!   made, and last its own records.
+//!   made, `daemon-reload`, and last its own records.
 //!
 //! What swarmnode made is known from its records (`/var/lib/swarmnode/created`, `moved`) and its
 //! tags, never guessed from names. Each phase plans from what is there now, so a reset killed
@@ -22,7 +22,7 @@ pub mod swarm;
 use std::path::Path;
 
 use crate::error::Result;
-use crate::host::fs::{BAK, ORIG};
+use crate::host::fs::{ASIDE, BAK, ORIG};
 use crate::host::{Action, CREATED_PATH, Host, MOVED_PATH, systemd};
 use crate::steps::Run;
 use crate::steps::plan::StepPlan;
@@ -105,10 +105,6 @@ impl Records {
     }
 }
 
-fn exists(h: &Host, path: &str) -> Result<bool> {
-    Ok(std::fs::symlink_metadata(h.path_nofollow(path)?).is_ok())
-}
-
 /// Puts one file back as it was before swarmnode: removed when swarmnode created it, its
 /// original renamed back over it when swarmnode changed it; its `.swarmnode.bak` removed.
 /// True when something is planned.
@@ -116,11 +112,11 @@ pub fn plan_restore(h: &Host, rec: &Records, path: &str, p: &mut StepPlan) -> Re
     let before = p.actions.len();
     let orig = format!("{path}{ORIG}");
     if rec.created(path) {
-        if exists(h, path)? {
+        if h.exists(path)? {
             p.actions
                 .push(Action::remove("reset.remove", "swarmnode created it", path));
         }
-    } else if exists(h, &orig)? {
+    } else if h.exists(&orig)? {
         p.actions.push(Action::rename(
             "reset.restore",
             "put back the administrator's original",
@@ -131,10 +127,10 @@ pub fn plan_restore(h: &Host, rec: &Records, path: &str, p: &mut StepPlan) -> Re
     // Its previous version, and swarmnode's own file moved aside.
     let mut extras = vec![format!("{path}{BAK}")];
     if rec.created(path) {
-        extras.push(format!("{path}.bk"));
+        extras.push(format!("{path}{ASIDE}"));
     }
     for extra in extras {
-        if exists(h, &extra)? {
+        if h.exists(&extra)? {
             p.actions
                 .push(Action::remove("reset.remove", "swarmnode's copy", &extra));
         }
@@ -145,11 +141,11 @@ pub fn plan_restore(h: &Host, rec: &Records, path: &str, p: &mut StepPlan) -> Re
 /// A drop-in (or other file) swarmnode moved aside to NAME.bk, put back (when nothing took its
 /// place). True when something is planned.
 fn plan_put_back(h: &Host, rec: &Records, path: &str, p: &mut StepPlan) -> Result<bool> {
-    let aside = format!("{path}.bk");
-    if rec.created(path) || !exists(h, &aside)? {
+    let aside = format!("{path}{ASIDE}");
+    if rec.created(path) || !h.exists(&aside)? {
         return Ok(false);
     }
-    if exists(h, path)? {
+    if h.exists(path)? {
         p.warnings.push(format!(
             "{aside} was moved aside by swarmnode, but {path} exists again: both left as they are"
         ));
@@ -231,7 +227,7 @@ pub fn plan_state(h: &Host, run: &Run) -> Result<StepPlan> {
     let mut p = StepPlan::new("state");
     let rec = Records::read(h)?;
     let kept = storage::kept_files(run);
-    if exists(h, WANTS_PATH)? {
+    if h.exists(WANTS_PATH)? {
         p.actions.push(Action::run(
             "reset.firstboot-disable",
             "the first-boot unit must not run again",
@@ -254,7 +250,7 @@ pub fn plan_state(h: &Host, run: &Run) -> Result<StepPlan> {
         crate::steps::engine::service::PENDING,
         swarm::NODE_PATH,
     ] {
-        if exists(h, s)? {
+        if h.exists(s)? {
             p.actions
                 .push(Action::remove("reset.state", "swarmnode's state", s));
         }
@@ -282,7 +278,7 @@ fn plan_records(h: &Host, rec: &Records, kept: &[&str]) -> Result<Vec<Action>> {
     let mut out = Vec::new();
     let mut stays: Vec<String> = Vec::new();
     for f in rec.files.iter().filter(|f| kept.contains(&f.as_str())) {
-        if exists(h, f)? {
+        if h.exists(f)? {
             let dirs = rec.dirs.iter().filter(|d| f.starts_with(&format!("{d}/")));
             stays.extend(dirs.map(|d| format!("{d}/")));
             stays.push(f.clone());
@@ -291,7 +287,7 @@ fn plan_records(h: &Host, rec: &Records, kept: &[&str]) -> Result<Vec<Action>> {
     stays.sort();
     stays.dedup();
     for r in [swarm::LEFT_PATH, MOVED_PATH, CREATED_PATH] {
-        if !exists(h, r)? {
+        if !h.exists(r)? {
             continue;
         }
         if r == CREATED_PATH && !stays.is_empty() {
@@ -319,7 +315,7 @@ fn plan_dirs(h: &Host, rec: &Records, kept: &[&str], p: &mut StepPlan) -> Result
         .files
         .iter()
         .filter(|f| !kept.contains(&f.as_str()))
-        .flat_map(|f| [f.clone(), format!("{f}{BAK}"), format!("{f}.bk")])
+        .flat_map(|f| [f.clone(), format!("{f}{BAK}"), format!("{f}{ASIDE}")])
         .collect();
     for d in &rec.dirs {
         let real = h.path_nofollow(d)?;

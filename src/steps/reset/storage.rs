@@ -12,9 +12,11 @@ use crate::host::{Action, Host, block};
 use crate::steps::Run;
 use crate::steps::plan::StepPlan;
 use crate::steps::storage::Recorded;
-use crate::steps::storage::volumes::{DATA_LV, DOCKER_ROOT, LVM_PROFILE_PATH, STATE_PATH, TAG};
+use crate::steps::storage::disk::pv_of;
+use crate::steps::storage::overlay2::fstab_without_entry;
+use crate::steps::storage::volumes::{DOCKER_ROOT, DataVolume, LVM_PROFILE_PATH, STATE_PATH, TAG};
 
-use super::{Records, exists, plan_restore};
+use super::{Records, plan_restore};
 
 /// The files that belong to the storage phase (kept with `--keep-storage`).
 pub const FILES: [&str; 3] = [LVM_PROFILE_PATH, "/etc/fstab", STATE_PATH];
@@ -56,13 +58,13 @@ pub fn plan(h: &Host, _run: &Run) -> Result<StepPlan> {
             } else {
                 Lvm::read_all_devices(&h.runner)?
             };
-            if let Some(pv) = device.as_deref().and_then(|d| pv_on(h, &wide, d))
+            if let Some(pv) = device.as_deref().and_then(|d| pv_of(h, &wide, d))
                 && pv.vg_name.is_empty()
             {
                 plan_pvremove(h, &pv.pv_name, &listed, &mut p);
             }
             if let Some(d) = device.as_deref()
-                && pv_on(h, &wide, d).is_none()
+                && pv_of(h, &wide, d).is_none()
                 && listed.iter().any(|l| l == d)
             {
                 p.actions.push(deldev(d));
@@ -76,13 +78,6 @@ pub fn plan(h: &Host, _run: &Run) -> Result<StepPlan> {
         STATE_PATH,
     ));
     Ok(p)
-}
-
-fn pv_on(h: &Host, lvm: &Lvm, dev: &str) -> Option<lvm::Pv> {
-    lvm.pvs
-        .iter()
-        .find(|p| resolve(h.root(), &p.pv_name).ok().flatten().as_deref() == Some(dev))
-        .cloned()
 }
 
 /// The devices LVM's devices file lists (`DEVNAME=`), when it has one.
@@ -125,14 +120,13 @@ fn plan_pvremove(h: &Host, pv: &str, listed: &[String], p: &mut StepPlan) {
 
 /// overlay2: /var/lib/docker unmounted when our volume is mounted there; its fstab line removed.
 fn plan_unmount(h: &Host, vg: &str, rec: &Records, p: &mut StepPlan) -> Result<()> {
-    let lv_path = format!("/dev/{vg}/{DATA_LV}");
-    let mapper = format!("/dev/mapper/{}", lvm::dm_name(vg, DATA_LV));
+    let v = DataVolume::of(vg);
     let target = h.tool_path(DOCKER_ROOT)?;
     let mounts = block::read_mounts(h.root())
         .map_err(|e| crate::error::Error::io("reset: cannot read /proc/self/mountinfo", e))?;
     if mounts
         .iter()
-        .any(|m| m.mount_point == target && (m.source == lv_path || m.source == mapper))
+        .any(|m| m.mount_point == target && v.is(&m.source))
     {
         p.actions.push(Action::run(
             "reset.umount",
@@ -143,12 +137,12 @@ fn plan_unmount(h: &Host, vg: &str, rec: &Records, p: &mut StepPlan) -> Result<(
     let Some(fstab) = h.read_text("/etc/fstab")? else {
         return Ok(());
     };
-    let kept = fstab_without(&fstab, &lv_path, &mapper);
+    let kept = fstab_without_entry(&fstab, &v);
     if kept == fstab {
         // A reset stopped after the write: only swarmnode's copies are left.
         for copy in [ORIG, BAK] {
             let c = format!("/etc/fstab{copy}");
-            if exists(h, &c)? {
+            if h.exists(&c)? {
                 p.actions
                     .push(Action::remove("reset.remove", "swarmnode's copy", &c));
             }
@@ -179,19 +173,6 @@ fn plan_unmount(h: &Host, vg: &str, rec: &Records, p: &mut StepPlan) -> Result<(
         ));
     }
     Ok(())
-}
-
-/// /etc/fstab without swarmnode's entry for /var/lib/docker (every other line as it is). Pure.
-pub fn fstab_without(fstab: &str, lv_path: &str, mapper: &str) -> String {
-    let mut out = String::new();
-    for line in fstab.split_inclusive('\n') {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        let ours = f.len() >= 2 && (f[0] == lv_path || f[0] == mapper) && f[1] == DOCKER_ROOT;
-        if !ours {
-            out.push_str(line);
-        }
-    }
-    out
 }
 
 /// swarmnode's tagged volumes removed; the VG and PVs too when swarmnode made the VG and
@@ -299,7 +280,7 @@ pub fn plan_data_root_aside(h: &Host, p: &mut StepPlan) -> Result<()> {
     }
     let mut aside = format!("{root}{RESET_ASIDE}");
     let mut n = 0;
-    while exists(h, &aside)? {
+    while h.exists(&aside)? {
         n += 1;
         aside = format!("{root}{RESET_ASIDE}.{n}");
     }
@@ -311,27 +292,4 @@ pub fn plan_data_root_aside(h: &Host, p: &mut StepPlan) -> Result<()> {
         &aside,
     ));
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_our_fstab_line_goes() {
-        let t = "/dev/vda1 / ext4 defaults 0 1\n/dev/docker/dockerdata /var/lib/docker xfs defaults,pquota 0 0\n# c\n";
-        assert_eq!(
-            fstab_without(t, "/dev/docker/dockerdata", "/dev/mapper/docker-dockerdata"),
-            "/dev/vda1 / ext4 defaults 0 1\n# c\n"
-        );
-        let other = "/dev/sdc1 /var/lib/docker xfs defaults 0 0";
-        assert_eq!(
-            fstab_without(
-                other,
-                "/dev/docker/dockerdata",
-                "/dev/mapper/docker-dockerdata"
-            ),
-            other
-        );
-    }
 }

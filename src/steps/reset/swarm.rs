@@ -20,6 +20,7 @@ use crate::steps::swarm::channel::Channel;
 pub const NODE_PATH: &str = "/var/lib/swarmnode/reset.node";
 /// Written once the node is out of its swarm and its entry is removed (or cannot be).
 pub const LEFT_PATH: &str = "/var/lib/swarmnode/reset.left";
+const LEFT_ALREADY: &str = "out of its swarm (an earlier reset): nothing to do";
 
 /// How long a demoted manager may take to stop managing.
 const DEMOTE_SECONDS: u64 = 60;
@@ -71,6 +72,7 @@ pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
         super::storage::plan(h, run)?;
     }
     let mut p = StepPlan::new("swarm");
+    let left = h.read_text(LEFT_PATH)?.is_some();
     let recorded = h
         .read_text(NODE_PATH)?
         .map(|t| t.trim().to_string())
@@ -80,15 +82,13 @@ pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
     let info = match swarm::info(&h.local()?) {
         Ok(i) => i,
         Err(Error::Engine(e @ ApiError::Connect { .. })) => {
-            return engine_away(h, run, recorded, &e, p);
+            return engine_away(h, run, left, recorded, &e, p);
         }
         Err(e) => return Err(e),
     };
     let st = &info.swarm;
     match st.local_node_state.as_str() {
-        "inactive" if h.read_text(LEFT_PATH)?.is_some() => p
-            .facts
-            .push("out of its swarm (an earlier reset): nothing to do".into()),
+        "inactive" if left => p.facts.push(LEFT_ALREADY.into()),
         "inactive" => match recorded {
             Some(id) => plan_forget(h, run, &id, &mut p)?,
             None => p.facts.push(format!("{} is not in a swarm", info.name)),
@@ -108,13 +108,7 @@ pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
                 "{} is a worker of its swarm (node {}): it leaves, and a manager removes its entry",
                 info.name, st.node_id
             ));
-            record_node(&st.node_id, &mut p);
-            p.actions.push(Action::swarm(
-                "reset.swarm-leave",
-                "out of the swarm",
-                SwarmOp::Quit { force: false },
-            ));
-            plan_forget(h, run, &st.node_id, &mut p)?;
+            plan_leave(h, run, Leave::plain(Some(&st.node_id)), &mut p)?;
         }
         other => plan_away(h, run, &info, other, &mut p)?,
     }
@@ -145,33 +139,20 @@ fn plan_away(h: &Host, run: &Run, info: &Info, state: &str, p: &mut StepPlan) ->
     }
     p.warnings
         .push(format!("--force: {why}; it leaves with force"));
-    if !id.is_empty() {
-        record_node(id, p);
-    }
-    p.actions.push(Action::swarm(
-        "reset.swarm-leave",
-        "--force: out of the swarm",
-        SwarmOp::Quit { force: true },
-    ));
-    if id.is_empty() {
-        done(p);
-        Ok(())
-    } else {
-        plan_forget(h, run, id, p)
-    }
+    plan_leave(h, run, Leave::forced((!id.is_empty()).then_some(id)), p)
 }
 
 /// docker does not answer: its swarm state on disk says whether the node is in a swarm.
 fn engine_away(
     h: &Host,
     run: &Run,
+    left: bool,
     recorded: Option<String>,
     e: &ApiError,
     mut p: StepPlan,
 ) -> Result<StepPlan> {
-    if h.read_text(LEFT_PATH)?.is_some() {
-        p.facts
-            .push("out of its swarm (an earlier reset): nothing to do".into());
+    if left {
+        p.facts.push(LEFT_ALREADY.into());
         return Ok(p);
     }
     let root = crate::host::docker::data_root(h)?;
@@ -211,80 +192,128 @@ fn engine_away(
 /// A manager: demoted (the others keep quorum), then out; the last one only with --force.
 fn plan_manager(h: &Host, run: &Run, info: &Info, p: &mut StepPlan) -> Result<()> {
     let me = &info.swarm.node_id;
-    let (managers, reachable, kept) = match h.local()?.engine().get_json::<Vec<ApiNode>>("/nodes") {
-        Ok(nodes) => quorum_without(&nodes, me),
+    let nodes = match h.local()?.engine().get_json::<Vec<ApiNode>>("/nodes") {
+        Ok(nodes) => nodes,
         // Without quorum a manager cannot list the nodes: it cannot be demoted either.
-        Err(e) if run.force => {
-            p.warnings.push(format!(
-                "the managers cannot be listed ({}): the swarm has no quorum",
-                crate::error::chain(&e)
-            ));
-            (2, 0, false)
-        }
         Err(e) => {
-            return Err(Refusal::new(
-                "reset",
-                format!("manager {} ({me})", info.name),
-                format!(
-                    "its swarm cannot list its nodes ({}): it has no quorum, so it cannot be demoted",
-                    crate::error::chain(&e)
-                ),
-            )
-            .remedy("bring the other managers back; or --force to leave with force")
-            .into());
+            let why = format!(
+                "its swarm cannot list its nodes ({}): it has no quorum, so it cannot be demoted",
+                crate::error::chain(&e)
+            );
+            return force_or_refuse(h, run, info, why, Some(me), p);
         }
     };
+    let (managers, reachable, kept) = quorum_without(&nodes, me);
     p.facts.push(format!(
         "{} is a manager (node {me}), one of {managers}; {reachable} other manager(s) reachable",
         info.name
     ));
     if kept {
-        record_node(me, p);
-        p.actions.push(Action::swarm(
-            "reset.swarm-demote",
-            "the other managers keep quorum without it",
-            SwarmOp::Demote {
-                node_id: me.clone(),
-                seconds: DEMOTE_SECONDS,
+        return plan_leave(
+            h,
+            run,
+            Leave {
+                demote: true,
+                ..Leave::plain(Some(me))
             },
-        ));
-        p.actions.push(Action::swarm(
-            "reset.swarm-leave",
-            "out of the swarm",
-            SwarmOp::Quit { force: false },
-        ));
-        return plan_forget(h, run, me, p);
+            p,
+        );
     }
-    let why = if managers <= 1 {
-        "it is the swarm's last manager: its going ends the swarm (every service, secret and node entry)".to_string()
+    if managers <= 1 {
+        let why = "it is the swarm's last manager: its going ends the swarm (every service, secret \
+                   and node entry)";
+        // Its entry goes with the swarm: nothing to remove on a manager.
+        force_or_refuse(h, run, info, why.into(), None, p)
     } else {
-        format!(
-            "without it the {} other manager(s) have {reachable} reachable, not a majority: the swarm would lose quorum",
+        let why = format!(
+            "without it the {} other manager(s) have {reachable} reachable, not a majority: the \
+             swarm would lose quorum",
             managers - 1
-        )
-    };
+        );
+        force_or_refuse(h, run, info, why, Some(me), p)
+    }
+}
+
+/// A manager whose going loses quorum: refused, or with --force out with force (its entry then
+/// removed on a manager when `entry` names it and one remains).
+fn force_or_refuse(
+    h: &Host,
+    run: &Run,
+    info: &Info,
+    why: String,
+    entry: Option<&str>,
+    p: &mut StepPlan,
+) -> Result<()> {
+    let me = &info.swarm.node_id;
     if !run.force {
         return Err(
             Refusal::new("reset", format!("manager {} ({me})", info.name), why)
                 .remedy(
                     "promote other managers first (`docker node promote`) or bring the unreachable \
-                 ones back; or run reset --yes --force to take it out anyway",
+                     ones back; or run reset --yes --force to take it out anyway",
                 )
                 .into(),
         );
     }
     p.warnings
         .push(format!("--force: {why}; it leaves with force"));
+    plan_leave(h, run, Leave::forced(entry), p)
+}
+
+/// How the node leaves: its entry to remove after (`None`: nothing to remove), demoted first, forced.
+struct Leave<'a> {
+    entry: Option<&'a str>,
+    demote: bool,
+    force: bool,
+}
+
+impl<'a> Leave<'a> {
+    fn plain(entry: Option<&'a str>) -> Leave<'a> {
+        Leave {
+            entry,
+            demote: false,
+            force: false,
+        }
+    }
+    fn forced(entry: Option<&'a str>) -> Leave<'a> {
+        Leave {
+            force: true,
+            ..Leave::plain(entry)
+        }
+    }
+}
+
+/// Out of the swarm, in this order: the NodeID recorded (when its entry is to be removed after),
+/// the demotion, the leave, then the entry removed on a manager (or the phase marked done).
+fn plan_leave(h: &Host, run: &Run, l: Leave, p: &mut StepPlan) -> Result<()> {
+    if let Some(id) = l.entry {
+        record_node(id, p);
+        if l.demote {
+            p.actions.push(Action::swarm(
+                "reset.swarm-demote",
+                "the other managers keep quorum without it",
+                SwarmOp::Demote {
+                    node_id: id.to_string(),
+                    seconds: DEMOTE_SECONDS,
+                },
+            ));
+        }
+    }
     p.actions.push(Action::swarm(
         "reset.swarm-leave",
-        "--force: out of the swarm",
-        SwarmOp::Quit { force: true },
+        if l.force {
+            "--force: out of the swarm"
+        } else {
+            "out of the swarm"
+        },
+        SwarmOp::Quit { force: l.force },
     ));
-    if managers > 1 {
-        plan_forget(h, run, me, p)
-    } else {
-        done(p);
-        Ok(())
+    match l.entry {
+        Some(id) => plan_forget(h, run, id, p),
+        None => {
+            done(p);
+            Ok(())
+        }
     }
 }
 

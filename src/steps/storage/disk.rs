@@ -90,8 +90,8 @@ pub fn inspect(host: &Host, given: &str, lvm: &Lvm) -> Result<Disk> {
     })
 }
 
-/// The PV LVM reports on the device node `path`.
-fn pv_of(host: &Host, lvm: &Lvm, path: &str) -> Option<Pv> {
+/// The PV LVM reports on the device node `path` (a host path, symlinks resolved).
+pub fn pv_of(host: &Host, lvm: &Lvm, path: &str) -> Option<Pv> {
     lvm.pvs
         .iter()
         .find(|p| {

@@ -24,12 +24,12 @@
 use crate::error::{Error, Refusal, Result};
 use crate::host::block::Mount;
 use crate::host::cmd::Cmd;
-use crate::host::lvm::{self, Lvm, Vg};
+use crate::host::lvm::{Lvm, Vg};
 use crate::host::{Action, Host};
 use crate::steps::plan::StepPlan;
 
 use super::Layout;
-use super::volumes::{DATA_LV, MACHINE_TAG, POOL_LV, TAG, Tags, human};
+use super::volumes::{DATA_LV, DataVolume, MACHINE_TAG, POOL_LV, TAG, Tags, human};
 
 /// What this system (not the disk) knows of the VG.
 #[derive(Debug, Default, Clone)]
@@ -63,16 +63,12 @@ impl Local {
                 Err(_) => false,
             },
             Layout::Xfs => {
-                let names = [
-                    format!("/dev/{vg}/{DATA_LV}"),
-                    format!("/dev/mapper/{}", lvm::dm_name(vg, DATA_LV)),
-                ];
+                let v = DataVolume::of(vg);
                 let fstab = host.read_text("/etc/fstab")?.unwrap_or_default();
-                fstab.lines().any(|l| {
-                    l.split_whitespace()
-                        .next()
-                        .is_some_and(|d| names.iter().any(|n| n == d))
-                }) || mounts.iter().any(|m| names.contains(&m.source))
+                fstab
+                    .lines()
+                    .any(|l| l.split_whitespace().next().is_some_and(|d| v.is(d)))
+                    || mounts.iter().any(|m| v.is(&m.source))
             }
         };
         Ok(Local {

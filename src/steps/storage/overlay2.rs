@@ -6,7 +6,7 @@
 use crate::error::{Error, Refusal, Result};
 use crate::host::block::Mount;
 use crate::host::cmd::Cmd;
-use crate::host::lvm::{self, Lvm};
+use crate::host::lvm::Lvm;
 use crate::host::systemd;
 use crate::host::{Action, Host};
 use crate::profile::Storage;
@@ -14,18 +14,12 @@ use crate::steps::plan::StepPlan;
 
 use super::disk::{Surroundings, signatures};
 use super::volumes::{
-    DATA_LV, DOCKER_ROOT, POOL_LV, TAG, Tags, foreign_lv, lvcreate, other_layout,
+    DATA_LV, DOCKER_ROOT, DataVolume, POOL_LV, TAG, Tags, foreign_lv, lvcreate, other_layout,
 };
 
 /// Where `--move-docker-data` mounts the new volume while it copies, and where the old tree is kept.
 pub const MOVE_MOUNT: &str = "/run/swarmnode/dockerdata";
 pub const MOVED_ASIDE: &str = "/var/lib/docker.swarmnode-old";
-
-/// The volume's two names: `/dev/VG/dockerdata` and `/dev/mapper/VG-dockerdata`.
-struct Volume {
-    path: String,
-    mapper: String,
-}
 
 pub fn plan(
     host: &Host,
@@ -40,13 +34,10 @@ pub fn plan(
     if let Some(l) = lvm.lv(vg, POOL_LV) {
         return Err(other_layout(vg, &l.lv_name, "an overlay2 volume"));
     }
-    let v = Volume {
-        path: format!("/dev/{vg}/{DATA_LV}"),
-        mapper: format!("/dev/mapper/{}", lvm::dm_name(vg, DATA_LV)),
-    };
+    let v = DataVolume::of(vg);
     plan_volume(host, s, lvm, &v, &around.mounts, tags, p)?;
     let fstab = host.read_text("/etc/fstab")?.unwrap_or_default();
-    let (text, warnings) = fstab_with_entry(&fstab, &v.path, &v.mapper)?;
+    let (text, warnings) = fstab_with_entry(&fstab, &v)?;
     p.warnings.extend(warnings);
     if let Some(text) = text {
         p.actions.push(Action::write(
@@ -74,7 +65,7 @@ fn plan_volume(
     host: &Host,
     s: &Storage,
     lvm: &Lvm,
-    v: &Volume,
+    v: &DataVolume,
     mounts: &[Mount],
     tags: &Tags,
     p: &mut StepPlan,
@@ -161,10 +152,8 @@ fn read_superblock(host: &Host, lv_path: &str) -> Result<Vec<u8>> {
 }
 
 /// The volume is mounted somewhere as XFS (the kernel read its filesystem, so it has one).
-fn mounted_xfs(v: &Volume, mounts: &[Mount]) -> bool {
-    mounts
-        .iter()
-        .any(|m| (m.source == v.path || m.source == v.mapper) && m.fstype == "xfs")
+fn mounted_xfs(v: &DataVolume, mounts: &[Mount]) -> bool {
+    mounts.iter().any(|m| v.is(&m.source) && m.fstype == "xfs")
 }
 
 /// An active volume of ours: blank (format it), XFS (keep it, unless its mkfs never finished),
@@ -201,22 +190,24 @@ fn needs_mkfs(host: &Host, lv_path: &str, p: &mut StepPlan) -> Result<Mkfs> {
     }
 }
 
+/// The fields of an fstab line that mounts something at /var/lib/docker (comments and other
+/// mount points: `None`).
+fn docker_root_entry(line: &str) -> Option<Vec<&str>> {
+    let f: Vec<&str> = line.split_whitespace().collect();
+    (f.len() >= 2 && !f[0].starts_with('#') && f[1] == DOCKER_ROOT).then_some(f)
+}
+
 /// /etc/fstab with our entry for /var/lib/docker (with project quotas), or `None` when it is
 /// already there; warnings for an entry of ours without pquota. Another entry for /var/lib/docker
 /// is refused. Pure: text in, text out.
-pub fn fstab_with_entry(
-    fstab: &str,
-    lv_path: &str,
-    mapper: &str,
-) -> Result<(Option<String>, Vec<String>)> {
+pub fn fstab_with_entry(fstab: &str, v: &DataVolume) -> Result<(Option<String>, Vec<String>)> {
     let mut warnings = Vec::new();
     let mut has_entry = false;
     for line in fstab.lines() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        if f.first().is_none_or(|x| x.starts_with('#')) || f.len() < 2 || f[1] != DOCKER_ROOT {
+        let Some(f) = docker_root_entry(line) else {
             continue;
-        }
-        if f[0] != lv_path && f[0] != mapper {
+        };
+        if !v.is(f[0]) {
             return Err(Refusal::new(
                 "storage",
                 "/etc/fstab",
@@ -244,22 +235,32 @@ pub fn fstab_with_entry(
         text.push('\n');
     }
     text.push_str(&format!(
-        "{lv_path} {DOCKER_ROOT} xfs defaults,pquota 0 0\n"
+        "{} {DOCKER_ROOT} xfs defaults,pquota 0 0\n",
+        v.path
     ));
     Ok((Some(text), warnings))
+}
+
+/// /etc/fstab without our entry for /var/lib/docker (every other line as it is): what `reset`
+/// leaves. Pure.
+pub fn fstab_without_entry(fstab: &str, v: &DataVolume) -> String {
+    fstab
+        .split_inclusive('\n')
+        .filter(|line| !docker_root_entry(line).is_some_and(|f| v.is(f[0])))
+        .collect()
 }
 
 /// Mounted now? If not, mount it (after moving the data there with `--move-docker-data`).
 fn plan_mount(
     host: &Host,
-    v: &Volume,
+    v: &DataVolume,
     move_data: bool,
     mounts: &[Mount],
     p: &mut StepPlan,
 ) -> Result<()> {
     let target = host.tool_path(DOCKER_ROOT)?;
     match mounts.iter().rev().find(|m| m.mount_point == target) {
-        Some(m) if m.source == v.path || m.source == v.mapper => {
+        Some(m) if v.is(&m.source) => {
             if !m
                 .options
                 .split(',')
@@ -424,26 +425,45 @@ fn docker_pid(host: &Host) -> Result<Option<i32>> {
 mod tests {
     use super::*;
 
-    const LV: &str = "/dev/docker/dockerdata";
-    const MAPPER: &str = "/dev/mapper/docker-dockerdata";
+    fn v() -> DataVolume {
+        DataVolume::of("docker")
+    }
 
     #[test]
     fn fstab_gets_one_entry_of_ours() {
-        let (t, w) = fstab_with_entry("/dev/vda / ext4 defaults 0 1", LV, MAPPER).unwrap();
+        let (t, w) = fstab_with_entry("/dev/vda / ext4 defaults 0 1", &v()).unwrap();
         assert_eq!(
             t.unwrap(),
             "/dev/vda / ext4 defaults 0 1\n/dev/docker/dockerdata /var/lib/docker xfs defaults,pquota 0 0\n"
         );
         assert!(w.is_empty());
         let ours = "/dev/mapper/docker-dockerdata /var/lib/docker xfs defaults 0 0\n";
-        let (t, w) = fstab_with_entry(ours, LV, MAPPER).unwrap();
+        let (t, w) = fstab_with_entry(ours, &v()).unwrap();
         assert!(t.is_none());
         assert!(w[0].contains("without pquota"), "{w:?}");
-        let (t, _) = fstab_with_entry("# /x /var/lib/docker xfs\n", LV, MAPPER).unwrap();
+        let (t, _) = fstab_with_entry("# /x /var/lib/docker xfs\n", &v()).unwrap();
         assert!(t.is_some(), "a comment is not an entry");
-        let e = fstab_with_entry("/dev/sdc1 /var/lib/docker ext4 defaults 0 0\n", LV, MAPPER)
-            .unwrap_err();
+        let e =
+            fstab_with_entry("/dev/sdc1 /var/lib/docker ext4 defaults 0 0\n", &v()).unwrap_err();
         assert_eq!(e.exit_code(), 65);
+    }
+
+    #[test]
+    fn only_our_fstab_line_goes() {
+        let t = "/dev/vda1 / ext4 defaults 0 1\n/dev/docker/dockerdata /var/lib/docker xfs defaults,pquota 0 0\n# c\n";
+        assert_eq!(
+            fstab_without_entry(t, &v()),
+            "/dev/vda1 / ext4 defaults 0 1\n# c\n"
+        );
+        let mapper = "/dev/mapper/docker-dockerdata /var/lib/docker xfs defaults 0 0";
+        assert_eq!(fstab_without_entry(mapper, &v()), "");
+        let other = "/dev/sdc1 /var/lib/docker xfs defaults 0 0";
+        assert_eq!(fstab_without_entry(other, &v()), other);
+        let (with, _) = fstab_with_entry("/dev/vda1 / ext4 defaults 0 1\n", &v()).unwrap();
+        assert_eq!(
+            fstab_without_entry(&with.unwrap(), &v()),
+            "/dev/vda1 / ext4 defaults 0 1\n"
+        );
     }
 }
 

@@ -19,6 +19,27 @@ pub const MACHINE_TAG: &str = "swarmnode-machine-";
 pub const POOL_LV: &str = "thinpool";
 pub const META_LV: &str = "thinpoolmeta";
 pub const DATA_LV: &str = "dockerdata";
+
+/// overlay2's data volume by its two names: `/dev/VG/dockerdata` and `/dev/mapper/VG-dockerdata`
+/// (fstab and the mount table may show either).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataVolume {
+    pub path: String,
+    pub mapper: String,
+}
+
+impl DataVolume {
+    pub fn of(vg: &str) -> DataVolume {
+        DataVolume {
+            path: format!("/dev/{vg}/{DATA_LV}"),
+            mapper: format!("/dev/mapper/{}", lvm::dm_name(vg, DATA_LV)),
+        }
+    }
+    /// Does this device name (an fstab source, a mount's source) name the volume?
+    pub fn is(&self, dev: &str) -> bool {
+        dev == self.path || dev == self.mapper
+    }
+}
 pub fn human(b: u64) -> String {
     const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = b as f64;
