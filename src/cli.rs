@@ -77,6 +77,27 @@ pub enum Command {
     /// configuration put back, swarmnode's volumes removed, its state removed. Alone it prints
     /// what it would remove and changes nothing; --yes does it.
     Reset(ResetArgs),
+    /// Check the node's health, read-only: storage (thin pool or volume: use, monitoring, room to
+    /// grow), engine (running, configured as apply writes it, the file loaded), NFS mounts,
+    /// swarm membership and labels, the first boot. Exit 0 green, 1 yellow, 2 red.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// What to print: a table, JSON, a Xymon status message, or Prometheus text (--json is
+    /// --format json).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: crate::check::Format,
+
+    /// Also send the Xymon status message to xymond at SERVER (port 1984 when absent).
+    #[arg(long, value_name = "SERVER[:PORT]", value_parser = crate::profile::ServerAddr::parse)]
+    pub xymon: Option<crate::profile::ServerAddr>,
+
+    /// Also write the Prometheus metrics to PATH (node_exporter's textfile collector reads
+    /// DIR/*.prom), atomically.
+    #[arg(long, value_name = "PATH")]
+    pub textfile: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -105,6 +126,7 @@ impl Command {
             Command::Join => "join",
             Command::Mounts => "mounts",
             Command::Reset(_) => "reset",
+            Command::Check(_) => "check",
         }
     }
     pub fn storage_args(&self) -> StorageArgs {
@@ -112,14 +134,16 @@ impl Command {
             Command::Plan(a) | Command::Apply(a) | Command::Storage(a) | Command::Engine(a) => {
                 a.clone()
             }
-            Command::Join | Command::Mounts | Command::Reset(_) => StorageArgs::default(),
+            Command::Join | Command::Mounts | Command::Reset(_) | Command::Check(_) => {
+                StorageArgs::default()
+            }
         }
     }
 
-    /// Only shows what it would do: `plan`, and `reset` without --yes.
+    /// Only shows what it would do (or, `check`, looks): `plan`, `check`, and `reset` without --yes.
     pub fn planning(&self) -> bool {
         match self {
-            Command::Plan(_) => true,
+            Command::Plan(_) | Command::Check(_) => true,
             Command::Reset(r) => !r.yes,
             _ => false,
         }

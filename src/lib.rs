@@ -6,6 +6,7 @@
 //! - [`steps`]: one module per step; [`host`]: the system boundary, the only door to the host;
 //! - [`report`]: what a run did, rendered once after the work; [`error`]: errors and exit codes.
 
+pub mod check;
 pub mod cli;
 pub mod error;
 pub mod host;
@@ -28,8 +29,32 @@ use steps::Run;
 
 pub const DEFAULT_PROFILE: &str = "/etc/swarmnode/profile.json";
 
-/// Runs one command; returns the error that decides the exit code.
-pub fn run(cli: &Cli) -> Result<()> {
+/// Runs one command; returns its exit code, or the error that decides it.
+pub fn run(cli: &Cli) -> Result<i32> {
+    if let Command::Check(a) = &cli.command {
+        return run_check(cli, a);
+    }
+    run_steps_command(cli).map(|()| exit::OK)
+}
+
+/// `check`: read-only, no lock, no report; the exit code is the worst status's.
+fn run_check(cli: &Cli, a: &cli::CheckArgs) -> Result<i32> {
+    let profile = load_profile(cli)?;
+    let host = Host::new(&cli.root);
+    let format = if cli.json {
+        check::Format::Json
+    } else {
+        a.format
+    };
+    let outputs = check::Outputs {
+        xymon: a.xymon.clone(),
+        textfile: a.textfile.clone(),
+    };
+    check::run(&host, &profile, format, cli.quiet, &outputs)
+}
+
+/// A command made of steps (every one but `check`).
+fn run_steps_command(cli: &Cli) -> Result<()> {
     let started = Instant::now();
     let planning = cli.command.planning();
     if !planning {
@@ -123,7 +148,7 @@ fn alone_step(c: &Command) -> Option<&'static Step> {
         Command::Engine(_) => Some(runner::step("engine")),
         Command::Mounts => Some(runner::step("mounts")),
         Command::Join => Some(runner::step("swarm")),
-        Command::Plan(_) | Command::Apply(_) | Command::Reset(_) => None,
+        Command::Plan(_) | Command::Apply(_) | Command::Reset(_) | Command::Check(_) => None,
     }
 }
 

@@ -17,9 +17,12 @@ fn main() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
         .init();
-    if let Err(e) = swarmnode::run(&cli) {
-        let msg = swarmnode::error::chain(&e);
-        eprintln!("swarmnode: error: {}", swarmnode::host::secret::scrub(&msg));
-        std::process::exit(e.exit_code());
+    match swarmnode::run(&cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            let msg = swarmnode::error::chain(&e);
+            eprintln!("swarmnode: error: {}", swarmnode::host::secret::scrub(&msg));
+            std::process::exit(e.exit_code());
+        }
     }
 }

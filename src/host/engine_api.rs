@@ -115,7 +115,16 @@ impl Engine {
 
     /// GET and parse JSON; a status other than 200 is an error with the engine's message.
     pub fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
-        let r = self.request("GET", path, None, Duration::from_secs(30))?;
+        self.get_json_within(path, Duration::from_secs(30))
+    }
+
+    /// [`Engine::get_json`] with the whole exchange bounded by `timeout`.
+    pub fn get_json_within<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<T, ApiError> {
+        let r = self.request("GET", path, None, timeout)?;
         let request = format!("GET {path}");
         if r.status != 200 {
             return Err(ApiError::Status {

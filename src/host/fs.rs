@@ -202,6 +202,15 @@ pub fn atomic_write(
     Ok(true)
 }
 
+/// Replaces `path` atomically with `contents` at `mode` (a temporary file in the same directory,
+/// then a rename), keeping no copy of what was there: for output files such as a textfile.
+pub fn replace(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::other(format!("{} has no parent directory", path.display())))?;
+    write_replace(dir, path, contents, mode, None)
+}
+
 /// fsync of the directory that holds `path`, so a rename in it is durable.
 pub fn sync_dir_of(path: &Path) -> io::Result<()> {
     match path.parent() {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 mod types;
-pub use types::{Bounded, CaPin, ChunkSize, JoinSecs, ManagerAddr, Port, ShortSecs};
+pub use types::{Bounded, CaPin, ChunkSize, JoinSecs, ManagerAddr, Port, ServerAddr, ShortSecs};
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +23,9 @@ pub struct Profile {
     pub mounts: Option<Mounts>,
     #[serde(default)]
     pub swarm: Option<Swarm>,
+    /// `swarmnode check`: thresholds, and the timer apply installs when asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<Check>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -219,6 +222,94 @@ pub struct Swarm {
     /// Remove `Down` nodes that carry this node's hostname and another ID (left by re-provisioning).
     #[serde(default)]
     pub remove_stale_nodes: bool,
+}
+
+/// `check`: how full is too full, and where the timer sends its result. Every key optional; the
+/// check runs with these defaults without the section.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Check {
+    /// Yellow at this much use (thin pool data and metadata, the overlay2 volume's space and inodes).
+    pub warn_percent: u32,
+    /// Red at this much use.
+    pub crit_percent: u32,
+    /// apply installs and enables `swarmnode-check.timer`.
+    pub timer: bool,
+    /// How often the timer runs the check.
+    pub interval_minutes: Bounded<1, 1440>,
+    /// Where the timer sends the Xymon status (`HOST[:PORT]`, port 1984 when absent).
+    pub xymon: Option<ServerAddr>,
+    /// The Xymon column (test name).
+    pub xymon_column: String,
+    /// The host name Xymon knows the node by (hosts.cfg); the kernel's host name when absent.
+    pub xymon_host: Option<String>,
+    /// Where the timer writes the node_exporter textfile (`.../swarmnode.prom`).
+    pub textfile: Option<String>,
+}
+
+impl Default for Check {
+    fn default() -> Self {
+        Check {
+            warn_percent: 80,
+            crit_percent: 90,
+            timer: false,
+            interval_minutes: Bounded::new(5),
+            xymon: None,
+            xymon_column: "swarmnode".into(),
+            xymon_host: None,
+            textfile: None,
+        }
+    }
+}
+
+impl Check {
+    fn validate(&self) -> std::result::Result<(), (String, String)> {
+        percent("check.warn_percent", self.warn_percent, 1, 99, "")?;
+        percent(
+            "check.crit_percent",
+            self.crit_percent,
+            self.warn_percent + 1,
+            100,
+            " (above warn_percent)",
+        )?;
+        let word = |c: char| c.is_ascii_alphanumeric() || "_-".contains(c);
+        if self.xymon_column.is_empty() || !self.xymon_column.chars().all(word) {
+            return Err((
+                "check.xymon_column".into(),
+                format!(
+                    "'{}' is not a Xymon column name (letters, digits, _ and -)",
+                    self.xymon_column
+                ),
+            ));
+        }
+        if let Some(h) = &self.xymon_host {
+            let ok = |c: char| c.is_ascii_alphanumeric() || ".-_".contains(c);
+            if h.is_empty() || !h.chars().all(ok) || h.starts_with(['-', '.']) {
+                return Err((
+                    "check.xymon_host".into(),
+                    format!("'{h}' is not a host name"),
+                ));
+            }
+        }
+        if let Some(t) = &self.textfile {
+            // It goes on the timer's command line: a plain absolute path only.
+            let ok = |c: char| c.is_ascii_alphanumeric() || "/._-".contains(c);
+            if !t.starts_with('/')
+                || !t.ends_with(".prom")
+                || !t.chars().all(ok)
+                || t.contains("/../")
+            {
+                return Err((
+                    "check.textfile".into(),
+                    format!(
+                        "'{t}' is not an absolute path ending in .prom (node_exporter reads only \
+                         *.prom) of letters, digits, / . _ -"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 fn default_join_timeout() -> JoinSecs {
@@ -418,6 +509,9 @@ impl Profile {
                     ));
                 }
             }
+        }
+        if let Some(c) = &self.check {
+            c.validate()?;
         }
         if let Some(sw) = &self.swarm {
             if sw.managers.is_empty() {
@@ -858,6 +952,45 @@ mod tests {
         #[test]
         fn no_manager_address_makes_its_parser_panic(t in "\\PC{0,40}") {
             let _ = ManagerAddr::try_from(t);
+        }
+    }
+
+    #[test]
+    fn check_section_defaults_and_refusals() {
+        let p = parse(r#"{"check": {}}"#).unwrap();
+        let c = p.check.unwrap();
+        assert_eq!(
+            (c.warn_percent, c.crit_percent, c.interval_minutes.get()),
+            (80, 90, 5)
+        );
+        assert_eq!(c.xymon_column, "swarmnode");
+        let p = parse(r#"{"check": {"xymon": "xymon.dccn.nl", "textfile": "/var/lib/node_exporter/swarmnode.prom"}}"#).unwrap();
+        let x = p.check.unwrap().xymon.unwrap();
+        assert_eq!((x.host.as_str(), x.port), ("xymon.dccn.nl", 1984));
+        for (t, key) in [
+            (
+                r#"{"check": {"warn_percent": 90, "crit_percent": 90}}"#,
+                "check.crit_percent",
+            ),
+            (r#"{"check": {"warn_percent": 0}}"#, "check.warn_percent"),
+            (
+                r#"{"check": {"xymon_column": "a b"}}"#,
+                "check.xymon_column",
+            ),
+            (r#"{"check": {"xymon_host": "-x"}}"#, "check.xymon_host"),
+            (r#"{"check": {"textfile": "/tmp/x.txt"}}"#, "check.textfile"),
+            (
+                r#"{"check": {"textfile": "/tmp/a b.prom"}}"#,
+                "check.textfile",
+            ),
+            (
+                r#"{"check": {"interval_minutes": 0}}"#,
+                "check.interval_minutes",
+            ),
+            (r#"{"check": {"xymon": "a:b:c"}}"#, "check.xymon"),
+        ] {
+            let e = parse(t).unwrap_err().to_string();
+            assert!(e.contains(key), "{t}: {e}");
         }
     }
 

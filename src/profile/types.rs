@@ -94,6 +94,49 @@ impl ManagerAddr {
 impl TryFrom<String> for ManagerAddr {
     type Error = String;
     fn try_from(text: String) -> Result<Self, String> {
+        let (host, port) = host_port(&text, 2377)?;
+        Ok(ManagerAddr { text, host, port })
+    }
+}
+
+/// A server's address as written, `HOST[:PORT]` or `[V6]:PORT`, port 1984 (Xymon's) when absent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ServerAddr {
+    text: String,
+    pub host: String,
+    pub port: u16,
+}
+
+impl ServerAddr {
+    pub fn parse(text: &str) -> Result<ServerAddr, String> {
+        Self::try_from(text.to_string())
+    }
+}
+
+impl std::fmt::Display for ServerAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl TryFrom<String> for ServerAddr {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        let (host, port) = host_port(&text, 1984)?;
+        Ok(ServerAddr { text, host, port })
+    }
+}
+
+impl From<ServerAddr> for String {
+    fn from(m: ServerAddr) -> String {
+        m.text
+    }
+}
+
+/// `HOST[:PORT]` or `[V6]:PORT`: the host (an IPv6 address without brackets) and the port.
+fn host_port(text: &str, default_port: u16) -> Result<(String, u16), String> {
+    {
         let bad = || format!("'{text}' is not HOST[:PORT] (IPv6: [ADDR]:PORT)");
         let (host, port) = if let Some(rest) = text.strip_prefix('[') {
             let (h, p) = rest.split_once(']').ok_or_else(bad)?;
@@ -109,7 +152,7 @@ impl TryFrom<String> for ManagerAddr {
         } else {
             match text.split_once(':') {
                 Some((h, p)) => (h.to_string(), Some(p)),
-                None => (text.clone(), None),
+                None => (text.to_string(), None),
             }
         };
         let port = match port {
@@ -118,13 +161,13 @@ impl TryFrom<String> for ManagerAddr {
                 .ok()
                 .filter(|p| *p > 0 && p.to_string().len() == port.unwrap_or_default().len())
                 .ok_or_else(bad)?,
-            None => 2377,
+            None => default_port,
         };
         let ok = |c: char| c.is_ascii_alphanumeric() || ".-_:".contains(c);
         if host.is_empty() || !host.chars().all(ok) || host.starts_with('-') {
             return Err(bad());
         }
-        Ok(ManagerAddr { text, host, port })
+        Ok((host, port))
     }
 }
 

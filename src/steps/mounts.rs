@@ -109,8 +109,18 @@ pub fn plan(h: &Host, m: &Mounts, offline: bool) -> Result<StepPlan> {
     Ok(p)
 }
 
-/// Booted: each path mounted, NFS, and answering; all probes at once, so the whole step is
-/// bounded by one timeout however many servers hang.
+/// What one NFS path was found to be, booted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seen {
+    /// Mounted, NFS, and answered: what it is and how fast.
+    Answered { fact: String, ms: u128 },
+    /// Not answering, or not mounted yet where fstab or a unit provides it: retry later.
+    Temporary(String),
+    /// Not NFS, or nothing provides it.
+    Refused(String),
+}
+
+/// Booted: each path mounted, NFS, and answering.
 fn check_online(
     h: &Host,
     m: &Mounts,
@@ -118,62 +128,85 @@ fn check_online(
     p: &mut StepPlan,
     problems: &mut Problems,
 ) -> Result<()> {
+    for (_, seen) in observe(h, m, fstab)? {
+        match seen {
+            Seen::Answered { fact, .. } => p.facts.push(fact),
+            Seen::Temporary(e) => problems.temporary.push(e),
+            Seen::Refused(e) => problems.refused.push(e),
+        }
+    }
+    Ok(())
+}
+
+/// Each path of the profile as it is now, in the profile's order; all probes at once, so the
+/// whole is bounded by one timeout however many servers hang. `check` reads the same.
+pub fn observe(h: &Host, m: &Mounts, fstab: &[FstabEntry]) -> Result<Vec<(String, Seen)>> {
     let mounts = block::read_mounts(h.root())
         .map_err(|e| Error::io("mounts: cannot read /proc/self/mountinfo", e))?;
-    let mut to_probe: Vec<(&String, &Mount)> = Vec::new();
-    for path in &m.nfs {
+    let mut seen: Vec<Option<Seen>> = Vec::new();
+    let mut to_probe: Vec<(usize, &String, &Mount)> = Vec::new();
+    for (i, path) in m.nfs.iter().enumerate() {
         // The last mount on a path is the one that is seen.
-        match mounts.iter().rev().find(|x| x.mount_point == *path) {
-            None => unmounted(h, fstab, path, problems)?,
-            Some(mt) if !is_nfs(&mt.fstype) => problems.refused.push(format!(
+        seen.push(match mounts.iter().rev().find(|x| x.mount_point == *path) {
+            None => Some(unmounted(h, fstab, path)?),
+            Some(mt) if !is_nfs(&mt.fstype) => Some(Seen::Refused(format!(
                 "{path} is {} from {}, not NFS",
                 mt.fstype, mt.source
-            )),
-            Some(mt) => to_probe.push((path, mt)),
-        }
+            ))),
+            Some(mt) => {
+                to_probe.push((i, path, mt));
+                None
+            }
+        });
     }
     let timeout = m.timeout_seconds.secs();
     let results: Vec<_> = std::thread::scope(|sc| {
         let handles: Vec<_> = to_probe
             .iter()
-            .map(|(path, mt)| sc.spawn(move || probe(h, path, mt, timeout)))
+            .map(|(_, path, mt)| sc.spawn(move || probe(h, path, mt, timeout)))
             .collect();
         handles
             .into_iter()
             .map(|t| t.join().expect("a probe thread does not panic"))
             .collect()
     });
-    for ((path, mt), r) in to_probe.iter().zip(results) {
-        match r? {
-            Ok(ms) => p.facts.push(format!(
-                "{path}: {} from {}, answered in {ms} ms",
-                mt.fstype, mt.source
-            )),
-            Err(e) => problems.temporary.push(e),
-        }
+    for ((i, path, mt), r) in to_probe.iter().zip(results) {
+        seen[*i] = Some(match r? {
+            Ok(ms) => Seen::Answered {
+                fact: format!(
+                    "{path}: {} from {}, answered in {ms} ms",
+                    mt.fstype, mt.source
+                ),
+                ms,
+            },
+            Err(e) => Seen::Temporary(e),
+        });
     }
-    Ok(())
+    Ok(m.nfs
+        .iter()
+        .cloned()
+        .zip(seen.into_iter().map(|s| s.expect("every path is seen")))
+        .collect())
 }
 
 /// A path that is not mounted: later (fstab or a mount unit has it), or refused (nothing does).
-fn unmounted(h: &Host, fstab: &[FstabEntry], path: &str, problems: &mut Problems) -> Result<()> {
+fn unmounted(h: &Host, fstab: &[FstabEntry], path: &str) -> Result<Seen> {
     let unit = mount_unit_name(path);
     let from = fstab.iter().find(|e| e.mount_point == path);
     let has_unit = h.path(&format!("/etc/systemd/system/{unit}"))?.exists();
-    match (from, has_unit) {
-        (Some(e), _) => problems.temporary.push(format!(
+    Ok(match (from, has_unit) {
+        (Some(e), _) => Seen::Temporary(format!(
             "{path} is not mounted (/etc/fstab: {} {}): its server may be down; `mount {path}`",
             e.source, e.fstype
         )),
-        (None, true) => problems.temporary.push(format!(
+        (None, true) => Seen::Temporary(format!(
             "{path} is not mounted ({unit} exists): `systemctl start {unit}`"
         )),
-        (None, false) => problems.refused.push(format!(
+        (None, false) => Seen::Refused(format!(
             "{path} is not mounted, and neither /etc/fstab nor a mount unit provides it; add it, \
              e.g. `SERVER:/export {path} nfs4 defaults,_netdev 0 0`"
         )),
-    }
-    Ok(())
+    })
 }
 
 /// Offline: /etc/fstab (as nfs/nfs4) or a mount unit must provide the path.

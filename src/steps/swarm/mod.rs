@@ -270,7 +270,7 @@ fn check_role(sw: &Swarm, node: &Node, info: &Info, p: &mut StepPlan) {
 }
 
 /// Asks the managers in order for this node; the first one that answers decides.
-fn inspect_self<'a>(h: &Host, sw: &'a Swarm, info: &Info) -> Result<(Channel<'a>, Node)> {
+pub fn inspect_self<'a>(h: &Host, sw: &'a Swarm, info: &Info) -> Result<(Channel<'a>, Node)> {
     let id = &info.swarm.node_id;
     let mut tried = Vec::new();
     for ch in Channel::all(sw) {

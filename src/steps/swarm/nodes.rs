@@ -20,6 +20,18 @@ pub struct Node {
     pub id: String,
     pub spec: NodeSpec,
     pub description: NodeDescription,
+    #[serde(default)]
+    pub status: NodeStatus,
+}
+
+/// The manager's view of a node: `ready`, `down`, `unknown`, `disconnected`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NodeStatus {
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub addr: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,0 +1,337 @@
+//! Engine health: docker answers, on the driver and pool (or volume) storage recorded; its
+//! configuration is what apply would write (every difference is apply's plan, named); the running
+//! daemon has loaded the file (a changed file that was never applied is named key by key).
+
+use serde_json::{Map, Value};
+
+use crate::check::{ENGINE_TIMEOUT, Item, Metric, Status};
+use crate::host::Host;
+use crate::host::docker::DAEMON_JSON;
+use crate::profile::{Driver, Profile};
+use crate::steps::engine;
+use crate::steps::engine::service::PENDING;
+use crate::steps::storage::Recorded;
+use crate::steps::storage::volumes::DOCKER_ROOT;
+
+pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
+    if profile.engine.is_none() && profile.storage.is_none() && profile.swarm.is_none() {
+        return vec![Item::new(
+            "engine",
+            Status::Clear,
+            "no engine, storage or swarm section in the profile",
+        )];
+    }
+    let rec = Recorded::read(h).ok().flatten();
+    let info = h
+        .engine()
+        .and_then(|e| Ok(e.get_json_within::<Value>("/info", ENGINE_TIMEOUT)?));
+    let mut items = vec![running(&info, rec.as_ref())];
+    if let Some(e) = &profile.engine {
+        items.push(config(h, e, rec.as_ref()));
+    }
+    if let Ok(info) = &info {
+        items.push(applied(h, info));
+    }
+    items
+}
+
+fn running(info: &crate::error::Result<Value>, rec: Option<&Recorded>) -> Item {
+    const CHECK: &str = "engine.running";
+    let up = |v: bool| {
+        Metric::new(
+            "swarmnode_docker_up",
+            "1 when docker answers on its socket",
+            f64::from(u8::from(v)),
+        )
+    };
+    let info = match info {
+        Ok(i) => i,
+        Err(e) => {
+            return Item::new(
+                CHECK,
+                Status::Red,
+                format!("docker does not answer: {}", crate::error::chain(e)),
+            )
+            .detail("`systemctl status docker`; `journalctl -u docker`")
+            .metric(up(false));
+        }
+    };
+    let s = |k: &str| {
+        info.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (driver, version, root) = (s("Driver"), s("ServerVersion"), s("DockerRootDir"));
+    let mut item = Item::new(
+        CHECK,
+        Status::Green,
+        format!("docker {version} answers, storage driver {driver}, root {root}"),
+    )
+    .metric(up(true));
+    if let Some(rec) = rec {
+        let mut wrong = Vec::new();
+        if driver != rec.driver.to_string() {
+            wrong.push(format!(
+                "docker runs on {driver}, storage set up {}",
+                rec.driver
+            ));
+        }
+        match rec.driver {
+            Driver::Devicemapper => {
+                let pool = driver_status(info, "Pool Name");
+                let want = rec.volume.rsplit('/').next().unwrap_or_default();
+                if driver == "devicemapper" && pool.as_deref() != Some(want) {
+                    wrong.push(format!(
+                        "docker's thin pool is {}, storage set up {}",
+                        pool.as_deref().unwrap_or("none (loopback files?)"),
+                        rec.volume
+                    ));
+                }
+            }
+            _ => {
+                if root != DOCKER_ROOT {
+                    wrong.push(format!(
+                        "docker's root is {root}, not {DOCKER_ROOT} on {}",
+                        rec.volume
+                    ));
+                }
+            }
+        }
+        if !wrong.is_empty() {
+            item.status = Status::Red;
+            item.summary = format!("docker {version} answers, but {}", wrong.join("; "));
+            item = item
+                .detail("`swarmnode plan` shows what apply would change; restart docker after it");
+        }
+    }
+    item
+}
+
+/// A `DriverStatus` value of `/info` (`[["Pool Name", "docker-thinpool"], ...]`).
+pub fn driver_status(info: &Value, key: &str) -> Option<String> {
+    info.get("DriverStatus")?
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_array)
+        .find(|kv| kv.first().and_then(Value::as_str) == Some(key))
+        .and_then(|kv| kv.get(1)?.as_str().map(str::to_string))
+}
+
+/// The configuration as the engine step would leave it: every action of its plan is a difference.
+fn config(h: &Host, e: &crate::profile::Engine, rec: Option<&Recorded>) -> Item {
+    const CHECK: &str = "engine.config";
+    let driver = rec.map(|r| r.driver);
+    let pool = rec.map(|r| r.volume.clone()).unwrap_or_default();
+    let version = || crate::host::docker::engine_version(h);
+    let plan = match engine::plan(h, e, driver, &pool, &version) {
+        Ok(p) => p,
+        Err(err) => {
+            return Item::new(CHECK, Status::Red, crate::error::chain(&err))
+                .detail("apply would refuse this too: fix what it names");
+        }
+    };
+    // What apply would change, daemon.json first; the restart note is bookkeeping.
+    let mut what: Vec<String> = Vec::new();
+    for a in &plan.actions {
+        match a.id.as_str() {
+            "engine.pending" | "engine.pending-done" => {}
+            "engine.daemon-json" => what.insert(
+                0,
+                format!(
+                    "{DAEMON_JSON} differs from what swarmnode writes: {}",
+                    a.why.trim_start_matches("set ")
+                ),
+            ),
+            _ => what.push(format!("apply would: {} ({})", a.why, a.id)),
+        }
+    }
+    if what.is_empty() {
+        return Item::new(
+            CHECK,
+            Status::Green,
+            "daemon.json, registry CAs and docker.service drop-ins are as swarmnode writes them",
+        );
+    }
+    let mut item = Item::new(CHECK, Status::Yellow, what.remove(0));
+    for w in what {
+        item = item.detail(w);
+    }
+    item.detail("`swarmnode plan` shows the changes; `swarmnode apply` makes them")
+}
+
+/// The running daemon against the file it was started with: keys whose value differs.
+fn applied(h: &Host, info: &Value) -> Item {
+    const CHECK: &str = "engine.applied";
+    let file = h
+        .read_text(DAEMON_JSON)
+        .ok()
+        .flatten()
+        .and_then(|t| serde_json::from_str::<Map<String, Value>>(&t).ok())
+        .unwrap_or_default();
+    let mut diffs = unapplied(&file, info);
+    if let Ok(Some(owed)) = h.read_text(PENDING) {
+        diffs.push(format!(
+            "swarmnode still owes docker a {} ({PENDING})",
+            owed.lines().collect::<Vec<_>>().join(" and ")
+        ));
+    }
+    if diffs.is_empty() {
+        return Item::new(
+            CHECK,
+            Status::Green,
+            format!("the running docker has loaded {DAEMON_JSON}"),
+        );
+    }
+    let mut item = Item::new(
+        CHECK,
+        Status::Yellow,
+        format!(
+            "{DAEMON_JSON} has settings docker has not loaded: {}",
+            diffs[0]
+        ),
+    );
+    for d in diffs.iter().skip(1) {
+        item = item.detail(d.clone());
+    }
+    item.detail("`systemctl restart docker` loads them (`swarmnode engine` does it when it changes the file)")
+}
+
+/// The keys of daemon.json that `/info` shows, where the running daemon differs from the file.
+pub fn unapplied(file: &Map<String, Value>, info: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut differ = |key: &str, want: String, have: String| {
+        if want != have {
+            out.push(format!("{key} (file: {want}, running: {have})"));
+        }
+    };
+    let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
+    let b = |v: Option<&Value>| v.and_then(Value::as_bool).unwrap_or(false).to_string();
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        let mut l: Vec<String> = v
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str().map(|s| s.trim_end_matches('/').to_string()))
+            .collect();
+        l.sort();
+        l
+    };
+    if let Some(v) = file.get("storage-driver") {
+        differ("storage-driver", s(Some(v)), s(info.get("Driver")));
+    }
+    if let Some(pool) = strings(file.get("storage-opts"))
+        .iter()
+        .find_map(|o| o.strip_prefix("dm.thinpooldev=").map(str::to_string))
+    {
+        let want = pool.rsplit('/').next().unwrap_or_default().to_string();
+        differ(
+            "storage-opts dm.thinpooldev",
+            want,
+            driver_status(info, "Pool Name").unwrap_or_default(),
+        );
+    }
+    if let Some(v) = file.get("data-root") {
+        differ(
+            "data-root",
+            s(Some(v)).trim_end_matches('/').into(),
+            s(info.get("DockerRootDir")),
+        );
+    }
+    for (key, field) in [("live-restore", "LiveRestoreEnabled"), ("debug", "Debug")] {
+        if let Some(v) = file.get(key) {
+            differ(key, b(Some(v)), b(info.get(field)));
+        }
+    }
+    let reg = info.get("RegistryConfig");
+    if file.contains_key("registry-mirrors") {
+        differ(
+            "registry-mirrors",
+            strings(file.get("registry-mirrors")).join(","),
+            strings(reg.and_then(|r| r.get("Mirrors"))).join(","),
+        );
+    }
+    for r in strings(file.get("insecure-registries")) {
+        let known = if r.contains('/') {
+            strings(reg.and_then(|x| x.get("InsecureRegistryCIDRs"))).contains(&r)
+        } else {
+            reg.and_then(|x| x.get("IndexConfigs"))
+                .and_then(|x| x.get(&r))
+                .and_then(|x| x.get("Secure"))
+                .and_then(Value::as_bool)
+                == Some(false)
+        };
+        if !known {
+            out.push(format!(
+                "insecure-registries (file: {r}, running: not insecure)"
+            ));
+        }
+    }
+    if file.contains_key("labels") {
+        let want = strings(file.get("labels")).join(",");
+        let have = strings(info.get("Labels")).join(",");
+        if want != have {
+            out.push(format!("labels (file: {want}, running: {have})"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unapplied_names_each_key_the_running_daemon_differs_on() {
+        let info = json!({
+            "Driver": "devicemapper",
+            "DriverStatus": [["Pool Name", "docker-thinpool"]],
+            "DockerRootDir": "/var/lib/docker",
+            "LiveRestoreEnabled": false,
+            "RegistryConfig": {
+                "Mirrors": ["https://mirror.local:5000/"],
+                "InsecureRegistryCIDRs": ["127.0.0.0/8"],
+                "IndexConfigs": {"reg:5000": {"Secure": false}, "docker.io": {"Secure": true}}
+            },
+            "Labels": ["a=1"]
+        });
+        let same = json!({
+            "storage-driver": "devicemapper",
+            "storage-opts": ["dm.thinpooldev=/dev/mapper/docker-thinpool"],
+            "registry-mirrors": ["https://mirror.local:5000"],
+            "insecure-registries": ["reg:5000", "127.0.0.0/8"],
+            "labels": ["a=1"],
+            "log-driver": "journald"
+        });
+        assert_eq!(
+            unapplied(same.as_object().unwrap(), &info),
+            Vec::<String>::new()
+        );
+        let edited = json!({
+            "storage-driver": "overlay2",
+            "live-restore": true,
+            "insecure-registries": ["other:5000"],
+            "labels": ["a=2"]
+        });
+        assert_eq!(
+            unapplied(edited.as_object().unwrap(), &info),
+            [
+                "storage-driver (file: overlay2, running: devicemapper)",
+                "live-restore (file: true, running: false)",
+                "insecure-registries (file: other:5000, running: not insecure)",
+                "labels (file: a=2, running: a=1)"
+            ]
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_engine_answer_makes_the_comparison_panic(file in "\\PC{0,120}", info in "\\PC{0,160}") {
+            let f: Map<String, Value> = serde_json::from_str(&file).unwrap_or_default();
+            let i: Value = serde_json::from_str(&info).unwrap_or(Value::Null);
+            let _ = unapplied(&f, &i);
+            let _ = driver_status(&i, "Pool Name");
+        }
+    }
+}

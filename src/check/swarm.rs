@@ -1,0 +1,181 @@
+//! Swarm health: the local engine active in a swarm with a NodeID, a manager reachable from the
+//! node, and (when the profile has a channel to the managers) the node Ready there with the
+//! labels the profile wants.
+
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use crate::check::{ENGINE_TIMEOUT, Item, Metric, Status, unobservable};
+use crate::host::Host;
+use crate::host::swarm::Info;
+use crate::profile::{Profile, Swarm};
+use crate::steps::swarm::channel::Channel;
+use crate::steps::swarm::nodes::labels_to_set;
+
+/// How long the managers' swarm ports may take to accept a connection, all of them together.
+const MANAGER_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
+    let Some(sw) = &profile.swarm else {
+        return vec![Item::new(
+            "swarm",
+            Status::Clear,
+            "no swarm section in the profile",
+        )];
+    };
+    let info: Info = match h
+        .engine()
+        .and_then(|e| Ok(e.get_json_within("/info", ENGINE_TIMEOUT)?))
+    {
+        Ok(i) => i,
+        Err(e) => return vec![unobservable("swarm.local", &e)],
+    };
+    let st = &info.swarm;
+    let active = st.local_node_state == "active";
+    let member = Metric::new(
+        "swarmnode_swarm_active",
+        "1 when the local engine is active in a swarm",
+        f64::from(u8::from(active)),
+    );
+    if !active {
+        let why = match st.local_node_state.as_str() {
+            "inactive" => "it is not in a swarm".to_string(),
+            "locked" => "the swarm is locked (autolock): `docker swarm unlock`".to_string(),
+            other => format!("its swarm state is {other}: {}", st.error),
+        };
+        return vec![
+            Item::new("swarm.local", Status::Red, format!("{}: {why}", info.name))
+                .detail("`swarmnode join` joins it as the profile says")
+                .metric(member),
+        ];
+    }
+    let role = if st.control_available {
+        "manager"
+    } else {
+        "worker"
+    };
+    let mut items = vec![
+        Item::new(
+            "swarm.local",
+            Status::Green,
+            format!(
+                "{} is a {role} in a swarm: node {} at {}",
+                info.name, st.node_id, st.node_addr
+            ),
+        )
+        .metric(member),
+    ];
+    items.push(managers(sw, &info));
+    if !Channel::all(sw).is_empty() {
+        items.push(node(h, sw, &info));
+    }
+    items
+}
+
+/// Can the node reach a manager's swarm port (the ones its engine knows first, then the profile's)?
+fn managers(sw: &Swarm, info: &Info) -> Item {
+    const CHECK: &str = "swarm.manager";
+    let mut addrs: Vec<String> = info
+        .swarm
+        .remote_managers
+        .iter()
+        .flatten()
+        .map(|m| m.addr.clone())
+        .collect();
+    for m in &sw.managers {
+        if !addrs.contains(&m.swarm_addr()) {
+            addrs.push(m.swarm_addr());
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tried = addrs.clone();
+    // A thread of its own: name resolution has no timeout of its own; it is left behind at the
+    // deadline.
+    std::thread::spawn(move || {
+        for a in &tried {
+            let ok = a
+                .to_socket_addrs()
+                .ok()
+                .into_iter()
+                .flatten()
+                .any(|sa| TcpStream::connect_timeout(&sa, MANAGER_TIMEOUT).is_ok());
+            if ok {
+                let _ = tx.send(Some(a.clone()));
+                return;
+            }
+        }
+        let _ = tx.send(None);
+    });
+    match rx.recv_timeout(MANAGER_TIMEOUT) {
+        Ok(Some(a)) => Item::new(
+            CHECK,
+            Status::Green,
+            format!("manager {a} accepts connections"),
+        ),
+        Ok(None) => Item::new(
+            CHECK,
+            Status::Red,
+            format!(
+                "no manager accepts connections on its swarm port: {}",
+                addrs.join(", ")
+            ),
+        )
+        .detail("check the managers and the network (port 2377/tcp) between them and this node"),
+        Err(_) => Item::new(
+            CHECK,
+            Status::Red,
+            format!(
+                "no manager accepted a connection within {} s: {}",
+                MANAGER_TIMEOUT.as_secs(),
+                addrs.join(", ")
+            ),
+        ),
+    }
+}
+
+/// The manager's view of this node: Ready, and labelled as the profile wants.
+fn node(h: &Host, sw: &Swarm, info: &Info) -> Item {
+    const CHECK: &str = "swarm.node";
+    let node = match crate::steps::swarm::inspect_self(h, sw, info) {
+        Ok((_, n)) => n,
+        Err(e) => return unobservable(CHECK, &e),
+    };
+    let state = node.status.state.as_str();
+    if state != "ready" {
+        return Item::new(
+            CHECK,
+            Status::Red,
+            format!("the managers see node {} as {state:?}, not ready", node.id),
+        )
+        .detail("`docker node inspect` on a manager; `journalctl -u docker` here");
+    }
+    let have = node.spec.labels.clone().unwrap_or_default();
+    let missing = labels_to_set(&sw.labels, &have);
+    if !missing.is_empty() {
+        return Item::new(
+            CHECK,
+            Status::Yellow,
+            format!(
+                "node {} is ready, but labels are missing or different: {}",
+                node.id,
+                missing.join(" ")
+            ),
+        )
+        .detail("`swarmnode join` has a manager set them");
+    }
+    let labels: Vec<String> = sw.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    Item::new(
+        CHECK,
+        Status::Green,
+        format!(
+            "node {} is ready, a {}{}",
+            node.id,
+            node.spec.role,
+            if labels.is_empty() {
+                String::new()
+            } else {
+                format!(", labels {}", labels.join(" "))
+            }
+        ),
+    )
+}

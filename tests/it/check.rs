@@ -1,0 +1,456 @@
+//! Tier 2: `swarmnode check` against a fake root: a converged devicemapper node (the captured
+//! guest LVM report), the engine's configuration drifting, docker down, a hung NFS server, the
+//! swarm seen locally and by a manager (fake ssh), the first boot, and every output: text, JSON,
+//! Xymon (sent to a listener on loopback), Prometheus (a textfile).
+
+use std::time::Instant;
+
+use crate::common::*;
+
+const STOCK_UNIT: &str = "[Unit]\nDescription=Docker Application Container Engine\n[Service]\nType=notify\nExecStart=/usr/bin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock\n";
+const LVM_PROFILE: &str = "# written by swarmnode: autoextend of the docker thin pool\nactivation {\n    thin_pool_autoextend_threshold=80\n    thin_pool_autoextend_percent=20\n}\n";
+
+/// The `/info` of a docker on the thin pool, in a swarm whose manager listens on `manager`.
+fn info_dm(manager: &str) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(&info("info-worker.json")).unwrap();
+    v["Driver"] = "devicemapper".into();
+    v["DriverStatus"] = serde_json::json!([["Pool Name", "docker-thinpool"], ["Data file", ""]]);
+    v["DockerRootDir"] = "/var/lib/docker".into();
+    v["LiveRestoreEnabled"] = true.into();
+    v["Swarm"]["RemoteManagers"] = serde_json::json!([{"NodeID": "m1", "Addr": manager}]);
+    v.to_string()
+}
+
+/// A converged devicemapper node: the pool (3.8 GiB, 128 MiB free in the VG), its LVM profile,
+/// the storage record, docker-ce's unit, and daemon.json as the engine step wrote it.
+fn dm_node(f: &Fake, profile: &str) -> String {
+    f.lvm_pool();
+    f.file("etc/lvm/profile/docker-thinpool.profile", LVM_PROFILE);
+    f.file(
+        "var/lib/swarmnode/storage.json",
+        r#"{"driver": "devicemapper", "device": "/dev/vdb", "volume_group": "docker", "volume": "/dev/mapper/docker-thinpool"}"#,
+    );
+    f.file("usr/lib/systemd/system/docker.service", STOCK_UNIT);
+    f.out("systemctl", "active\n");
+    let p = f.tmp.path().join("profile.json");
+    std::fs::write(&p, profile).unwrap();
+    let p = p.display().to_string();
+    expect_code(&f.run(&["engine", "--profile", &p]), 0);
+    f.next_run();
+    p
+}
+
+const DM_PROFILE: &str = r#"{"storage": {"device": "/dev/disk/by-id/virtio-DATA1"}, "engine": {"daemon_json": {"live-restore": true}}}"#;
+
+/// The item's line of the text output as `STATUS CHECK SUMMARY`, single-spaced.
+fn line(out: &str, check: &str) -> String {
+    let l = out
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(check))
+        .unwrap_or_else(|| panic!("no {check} in:\n{out}"));
+    let status = l.split_whitespace().next().unwrap();
+    let rest = l.trim_start()[status.len()..].trim_start()[check.len()..].trim_start();
+    format!("{status} {check} {rest}")
+}
+
+#[test]
+fn a_converged_thin_pool_node_is_yellow_only_for_no_room_to_autoextend_and_changes_nothing() {
+    let f = Fake::new();
+    let p = dm_node(&f, DM_PROFILE);
+    let _e = f.engine_with(&[("GET /info ", &[(200, &info_dm("127.0.0.1:9"))])]);
+    let before = snapshot(&f);
+    let o = f.run(&["check", "--profile", &p]);
+    let out = stdout(&o);
+    expect_code(&o, 1);
+    assert!(out.contains(": yellow ("), "{out}");
+    assert!(
+        line(&out, "storage.thinpool").starts_with(
+            "green storage.thinpool metadata 10.1%, data 0.0% of 3.8 GiB (warn 80%, crit 90%)"
+        ),
+        "{out}"
+    );
+    assert!(
+        line(&out, "storage.autoextend").contains("yellow storage.autoextend VG docker has 128.0 MiB free, one autoextend step (20% of 3.8 GiB) needs 776.8 MiB"),
+        "{out}"
+    );
+    assert!(out.contains("vgextend docker DEV"), "{out}");
+    assert!(line(&out, "engine.running").starts_with("green"), "{out}");
+    assert!(line(&out, "engine.config").starts_with("green"), "{out}");
+    assert!(line(&out, "engine.applied").starts_with("green"), "{out}");
+    assert!(line(&out, "mounts").starts_with("clear"), "{out}");
+    assert!(line(&out, "swarm").starts_with("clear"), "{out}");
+    // Read-only: nothing run that changes, no file written, not even the report (the
+    // engine run's report is still the last one).
+    assert_eq!(changing_calls(&f), Vec::<String>::new());
+    assert_eq!(snapshot(&f), before);
+}
+
+/// Calls that change something: systemctl only asked (`is-active`, `show`) does not.
+fn changing_calls(f: &Fake) -> Vec<String> {
+    f.mutating_calls()
+        .into_iter()
+        .filter(|c| !c.starts_with("systemctl is-active ") && !c.starts_with("systemctl show "))
+        .collect()
+}
+
+/// Every file under the root with its content, for "nothing changed".
+fn snapshot(f: &Fake) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![f.root.join("etc"), f.root.join("var/lib")];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push((
+                    p.display().to_string(),
+                    std::fs::read(&p).unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_full_pool_an_unmonitored_pool_and_an_inactive_pool_are_red_with_figures() {
+    for (edit, want) in [
+        (
+            ("data_percent", "85.50"),
+            "yellow storage.thinpool metadata 10.1%, data 85.5%",
+        ),
+        (
+            ("data_percent", "93.00"),
+            "red storage.thinpool metadata 10.1%, data 93.0%",
+        ),
+        (
+            ("metadata_percent", "91.20"),
+            "red storage.thinpool metadata 91.2%, data 0.0%",
+        ),
+    ] {
+        let f = Fake::new();
+        let p = dm_node(&f, DM_PROFILE);
+        f.out(
+            "lvm",
+            &lvm_report("pool", |row| {
+                if row["lv_name"] == "thinpool" && row.get(edit.0).is_some() {
+                    row[edit.0] = edit.1.into();
+                }
+            }),
+        );
+        let _e = f.engine_with(&[("GET /info ", &[(200, &info_dm("127.0.0.1:9"))])]);
+        let o = f.run(&["check", "--profile", &p]);
+        let out = stdout(&o);
+        expect_code(&o, if want.starts_with("red") { 2 } else { 1 });
+        assert!(line(&out, "storage.thinpool").starts_with(want), "{out}");
+    }
+    let f = Fake::new();
+    let p = dm_node(&f, DM_PROFILE);
+    f.out(
+        "lvm",
+        &lvm_report("pool", |row| {
+            if row["lv_name"] == "thinpool" && row.get("seg_monitor").is_some() {
+                row["seg_monitor"] = "not monitored".into();
+            }
+        }),
+    );
+    let o = f.run(&["check", "--profile", &p]);
+    let out = stdout(&o);
+    expect_code(&o, 2);
+    assert!(
+        line(&out, "storage.autoextend").starts_with("red storage.autoextend docker/thinpool is not monitored by dmeventd (not monitored): autoextend cannot fire"),
+        "{out}"
+    );
+    assert!(
+        out.contains("lvchange --monitor y docker/thinpool"),
+        "{out}"
+    );
+    // No engine here: docker is red too, named with its socket.
+    assert!(
+        line(&out, "engine.running").starts_with("red engine.running docker does not answer"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_hand_edited_daemon_json_is_named_key_by_key_and_an_unloaded_file_too() {
+    let f = Fake::new();
+    let p = dm_node(&f, DM_PROFILE);
+    let _e = f.engine_with(&[("GET /info ", &[(200, &info_dm("127.0.0.1:9"))])]);
+    let mut dj: serde_json::Value =
+        serde_json::from_str(&f.read("etc/docker/daemon.json").unwrap()).unwrap();
+    dj["live-restore"] = false.into();
+    dj["storage-opts"][0] = "dm.thinpooldev=/dev/mapper/other-pool".into();
+    f.file("etc/docker/daemon.json", &dj.to_string());
+    let o = f.run(&["check", "--profile", &p]);
+    let out = stdout(&o);
+    expect_code(&o, 1);
+    assert!(
+        line(&out, "engine.config").contains(
+            "/etc/docker/daemon.json differs from what swarmnode writes: live-restore, storage-opts"
+        ),
+        "{out}"
+    );
+    assert!(
+        line(&out, "engine.applied").contains("has settings docker has not loaded: storage-opts dm.thinpooldev (file: other-pool, running: docker-thinpool)"),
+        "{out}"
+    );
+    assert_eq!(changing_calls(&f), Vec::<String>::new());
+}
+
+#[test]
+fn every_format_and_the_textfile() {
+    let f = Fake::new();
+    let p = dm_node(&f, DM_PROFILE);
+    f.file("proc/sys/kernel/hostname", "node7.dccn.nl\n");
+    let _e = f.engine_with(&[("GET /info ", &[(200, &info_dm("127.0.0.1:9"))])]);
+    let o = f.run(&["check", "--profile", &p, "--format", "xymon"]);
+    expect_code(&o, 1);
+    let x = stdout(&o);
+    let first = x.lines().next().unwrap();
+    assert!(
+        first.starts_with("status+15 node7,dccn,nl.swarmnode yellow "),
+        "{x}"
+    );
+    assert!(first.ends_with("UTC 2026 - swarmnode: 0 red, 1 yellow; storage.autoextend: VG docker has 128.0 MiB free, one autoextend step (20% of 3.8 GiB) needs 776.8 MiB: autoextend cannot fire")
+        || first.contains(" - swarmnode: 0 red, 1 yellow; storage.autoextend: "), "{x}");
+    assert!(
+        x.contains("\n&green storage.thinpool: metadata 10.1%"),
+        "{x}"
+    );
+
+    let o = f.run(&["--json", "check", "--profile", &p]);
+    let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(j["status"], "yellow");
+    assert_eq!(j["host"], "node7.dccn.nl");
+    assert!(
+        j["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["check"] == "storage.thinpool" && i["status"] == "green")
+    );
+
+    let o = f.run(&[
+        "check",
+        "--profile",
+        &p,
+        "--quiet",
+        "--textfile",
+        "/var/lib/node_exporter/textfile_collector/swarmnode.prom",
+    ]);
+    expect_code(&o, 1);
+    assert_eq!(stdout(&o), "", "--quiet prints nothing");
+    let dir = f.root.join("var/lib/node_exporter/textfile_collector");
+    std::fs::create_dir_all(&dir).unwrap();
+    let o = f.run(&[
+        "check",
+        "--profile",
+        &p,
+        "--quiet",
+        "--textfile",
+        "/var/lib/node_exporter/textfile_collector/swarmnode.prom",
+    ]);
+    expect_code(&o, 1);
+    let prom = f
+        .read("var/lib/node_exporter/textfile_collector/swarmnode.prom")
+        .unwrap();
+    assert!(
+        prom.contains("swarmnode_thinpool_metadata_ratio 0.1009\n"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("swarmnode_check_status{check=\"storage.autoextend\"} 1\n"),
+        "{prom}"
+    );
+    assert!(prom.contains("swarmnode_status 1\n"), "{prom}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.join("swarmnode.prom"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o644);
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "no temporary file left: {names:?}");
+}
+
+#[test]
+fn xymon_gets_the_message_over_tcp_and_an_absent_xymond_is_69() {
+    let f = Fake::new();
+    let p = dm_node(&f, DM_PROFILE);
+    f.file("proc/sys/kernel/hostname", "node7\n");
+    let _e = f.engine_with(&[("GET /info ", &[(200, &info_dm("127.0.0.1:9"))])]);
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let got = std::thread::spawn(move || {
+        use std::io::Read;
+        let (mut s, _) = l.accept().unwrap();
+        let mut m = String::new();
+        // Ends only when swarmnode shuts its write side, as xymond expects.
+        s.read_to_string(&mut m).unwrap();
+        m
+    });
+    let o = f.run(&[
+        "check",
+        "--profile",
+        &p,
+        "--quiet",
+        "--xymon",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    expect_code(&o, 1);
+    let m = got.join().unwrap();
+    assert!(m.starts_with("status+15 node7.swarmnode yellow "), "{m}");
+    assert!(m.contains("\n&yellow storage.autoextend: "), "{m}");
+    // Nothing listens on the port any more.
+    let o = f.run(&[
+        "check",
+        "--profile",
+        &p,
+        "--quiet",
+        "--xymon",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    expect_code(&o, 69);
+    assert!(
+        stderr(&o).contains(&format!(
+            "the status was not delivered to Xymon at 127.0.0.1:{port}"
+        )),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_hung_nfs_server_is_red_within_the_timeout() {
+    let f = Fake::new();
+    f.file(
+        "etc/swarmnode/profile.json",
+        r#"{"mounts": {"nfs": ["/home", "/project"], "timeout_seconds": 1}}"#,
+    );
+    f.mounts(&[
+        ("254:0", "/", "ext4", "/dev/vda"),
+        ("0:51", "/home", "nfs4", "fs1.example.org:/home"),
+        ("0:52", "/project", "nfs4", "fs1.example.org:/project"),
+    ]);
+    std::fs::write(
+        f.fake.join("bin/stat"),
+        "#!/bin/sh\ncase \"$*\" in *project*) exec /bin/sleep 60 ;; esac; echo nfs\n",
+    )
+    .unwrap();
+    let t = Instant::now();
+    let o = f.run(&["check"]);
+    let took = t.elapsed();
+    let out = stdout(&o);
+    expect_code(&o, 2);
+    assert!(
+        line(&out, "mounts:/home")
+            .starts_with("green mounts:/home /home: nfs4 from fs1.example.org:/home, answered in"),
+        "{out}"
+    );
+    assert!(
+        line(&out, "mounts:/project")
+            .contains("/project (NFS from fs1.example.org:/project) did not answer within 1 s"),
+        "{out}"
+    );
+    println!("check with a hung NFS server and timeout_seconds 1: {took:?}");
+}
+
+#[test]
+fn the_swarm_locally_and_as_the_manager_sees_it() {
+    let manager = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let maddr = manager.local_addr().unwrap().to_string();
+    let profile = format!(
+        r#"{{"swarm": {{"managers": ["{maddr}"], "token": {{"source": "ssh", "identity_file": "/root/.ssh/id_ed25519"}}, "labels": {{"function": "production"}}}}}}"#
+    );
+    let inspect = |labels: &str, state: &str| {
+        std::fs::read_to_string(format!("{DOCKER_FIX}/node-inspect.json"))
+            .unwrap()
+            .replace("\"Labels\": {}", &format!("\"Labels\": {labels}"))
+            .replace("\"State\": \"ready\"", &format!("\"State\": \"{state}\""))
+    };
+    let f = Fake::new();
+    f.file("etc/swarmnode/profile.json", &profile);
+    let e = f.engine_with(&[("GET /info ", &[(200, &info_dm(&maddr))])]);
+    f.out("ssh", &inspect(r#"{"function": "production"}"#, "ready"));
+    let o = f.run(&["check"]);
+    let out = stdout(&o);
+    expect_code(&o, 0);
+    assert!(
+        line(&out, "swarm.local")
+            .contains("is a worker in a swarm: node l8s526d06sna2jckb05a27o7r"),
+        "{out}"
+    );
+    assert!(
+        line(&out, "swarm.manager").contains(&format!("manager {maddr} accepts connections")),
+        "{out}"
+    );
+    assert!(line(&out, "swarm.node").starts_with("green"), "{out}");
+    assert!(
+        line(&out, "swarm.node").contains("labels function=production"),
+        "{out}"
+    );
+    assert!(
+        f.calls()
+            .iter()
+            .any(|c| c.starts_with("ssh ")
+                && c.contains("node inspect -- l8s526d06sna2jckb05a27o7r")),
+        "{:?}",
+        f.calls()
+    );
+
+    f.out("ssh", &inspect("{}", "ready"));
+    let out = stdout(&f.run(&["check"]));
+    assert!(line(&out, "swarm.node").contains("node l8s526d06sna2jckb05a27o7r is ready, but labels are missing or different: function=production"), "{out}");
+
+    f.out("ssh", &inspect(r#"{"function": "production"}"#, "down"));
+    let o = f.run(&["check"]);
+    expect_code(&o, 2);
+    assert!(
+        line(&stdout(&o), "swarm.node").contains("as \"down\", not ready"),
+        "{}",
+        stdout(&o)
+    );
+
+    e.route(
+        "GET /info ",
+        &[(200, &info_with("info-inactive.json", &[]))],
+    );
+    let o = f.run(&["check"]);
+    expect_code(&o, 2);
+    let out = stdout(&o);
+    assert!(
+        line(&out, "swarm.local").contains("psw-n2: it is not in a swarm"),
+        "{out}"
+    );
+    drop(manager);
+}
+
+#[test]
+fn a_failed_first_boot_is_red_and_a_finished_one_green() {
+    let f = Fake::new();
+    f.file("etc/swarmnode/profile.json", "{}");
+    f.file("etc/systemd/system/swarmnode-firstboot.service", "[Unit]\n");
+    f.out("systemctl", "ActiveState=failed\nResult=exit-code\n");
+    let o = f.run(&["check"]);
+    expect_code(&o, 2);
+    assert!(
+        line(&stdout(&o), "firstboot")
+            .contains("swarmnode-firstboot.service failed (Result=exit-code)"),
+        "{}",
+        stdout(&o)
+    );
+    f.file("var/lib/swarmnode/firstboot.done", "");
+    let o = f.run(&["check"]);
+    expect_code(&o, 0);
+    assert!(
+        line(&stdout(&o), "firstboot").starts_with("green"),
+        "{}",
+        stdout(&o)
+    );
+}
