@@ -57,6 +57,13 @@ pub const STEPS: &[Step] = &[
         explain: steps::swarm::explain,
     },
     Step {
+        name: "check",
+        section: "check",
+        wanted: |r| r.profile.check.as_ref().is_some_and(|c| c.timer),
+        plan: steps::plan_check,
+        explain: |e| e,
+    },
+    Step {
         name: "firstboot",
         section: "",
         wanted: |r| r.offline.is_some(),

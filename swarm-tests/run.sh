@@ -230,6 +230,49 @@ sn 4 reset --yes --force > "$OUT/n4-reset-force.out" 2>&1; rc=$?
 expect_rc 0 $rc "reset last manager --force: done"
 check "reset last manager --force: node 4 is inactive" [ "$(state 4)" = inactive ]
 
+# ---- check, read by real monitors: xymond and node_exporter (Debian's packages), started here
+# in node 2's namespace on its loopback
+echo "== check with xymond and node_exporter (node 2)"
+XB=/usr/lib/xymon/server/bin
+MON=$OUT/monitors; mkdir -p "$MON"
+echo "127.0.0.1 psw-n2.example.org # noconn" > "$MON/hosts.cfg"
+ip netns exec psw-n2 "$XB/xymond" --listen=127.0.0.1:1984 --hosts="$MON/hosts.cfg" --ghosts=drop \
+  --checkpoint-file="$MON/xymond.chk" --pidfile="$MON/xymond.pid" > "$MON/xymond.log" 2>&1 &
+XYMOND=$!
+TEXTFILE_DIR=$R/n2/root/var/lib/prometheus/node-exporter; mkdir -p "$TEXTFILE_DIR"
+ip netns exec psw-n2 prometheus-node-exporter --web.listen-address=127.0.0.1:9100 \
+  --collector.textfile.directory="$TEXTFILE_DIR" > "$MON/node-exporter.log" 2>&1 &
+NODE_EXPORTER=$!
+board() { ip netns exec psw-n2 "$XB/xymon" 127.0.0.1 "xymondboard host=psw-n2.example.org test=swarmnode fields=color,line1"; }
+metrics() { ip netns exec psw-n2 curl -s --max-time 5 http://127.0.0.1:9100/metrics; }
+for _ in $(seq 50); do metrics >/dev/null 2>&1 && ip netns exec psw-n2 "$XB/xymon" 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.2; done
+profile 2 "{\"swarm\": {\"managers\": [\"$NET.1:2377\"], \"token\": $SSH, \"ca_hash\": \"$CA_HASH\",
+  \"labels\": $LABELS2}, \"check\": {\"xymon_host\": \"psw-n2.example.org\"}}"
+t=$(now); sn 2 check > "$OUT/n2-check.out" 2>&1; rc=$?; dt=$(secs "$t")
+expect_rc 0 $rc "check: a joined, labelled node is green in ${dt} s"
+check "check: the manager sees it ready with its labels" grep -q "^green  *swarm.node .* is ready, a worker, labels function=production" "$OUT/n2-check.out"
+check "check: a manager accepts connections" grep -q "^green  *swarm.manager  *manager $NET.1:2377 accepts connections" "$OUT/n2-check.out"
+sn 2 check --quiet --xymon 127.0.0.1 --textfile /var/lib/prometheus/node-exporter/swarmnode.prom > "$OUT/n2-check-send.out" 2>&1; rc=$?
+expect_rc 0 $rc "check --xymon --textfile: sent"
+sleep 0.5
+board > "$OUT/xymon-board-green.txt" 2>&1
+check "xymon: xymondboard shows the column green with swarmnode's summary" grep -q "^green|green .* UTC 20[0-9][0-9] - swarmnode: all [0-9]* checks OK$" "$OUT/xymon-board-green.txt"
+metrics > "$OUT/metrics-green.txt" 2>&1
+check "node_exporter: serves swarmnode_status 0" grep -qx "swarmnode_status 0" "$OUT/metrics-green.txt"
+check "node_exporter: serves swarmnode_check_status for swarm.node" grep -qx 'swarmnode_check_status{check="swarm.node"} 0' "$OUT/metrics-green.txt"
+check "node_exporter: read the textfile without error" grep -qx 'node_textfile_scrape_error 0' "$OUT/metrics-green.txt"
+# Red: an NFS path that is not there; the board and the metrics follow.
+profile 2 "{\"swarm\": {\"managers\": [\"$NET.1:2377\"], \"token\": $SSH, \"labels\": $LABELS2},
+  \"mounts\": {\"nfs\": [\"/nfs-gone\"], \"timeout_seconds\": 2}, \"check\": {\"xymon_host\": \"psw-n2.example.org\"}}"
+sn 2 check --xymon 127.0.0.1 --textfile /var/lib/prometheus/node-exporter/swarmnode.prom > "$OUT/n2-check-red.out" 2>&1; rc=$?
+expect_rc 2 $rc "check: an NFS path that is not mounted is red"
+sleep 0.5
+board > "$OUT/xymon-board-red.txt" 2>&1
+check "xymon: the column turned red, the summary names the path" grep -q "^red|red .* - swarmnode: 1 red, 0 yellow; mounts:/nfs-gone: /nfs-gone is not mounted" "$OUT/xymon-board-red.txt"
+metrics > "$OUT/metrics-red.txt" 2>&1
+check "node_exporter: swarmnode_status 2 and the path down" bash -c "grep -qx 'swarmnode_status 2' '$OUT/metrics-red.txt' && grep -qx 'swarmnode_nfs_up{path=\"/nfs-gone\"} 0' '$OUT/metrics-red.txt'"
+kill $XYMOND $NODE_EXPORTER 2>/dev/null; wait $XYMOND $NODE_EXPORTER 2>/dev/null
+
 on_manager node ls > "$OUT/node-ls.txt" 2>&1
 echo "tier 3 wall time: $(secs "$T0") s"
 echo "$NPASS passed, $NFAIL failed"

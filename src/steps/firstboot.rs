@@ -24,7 +24,12 @@ pub const STAMP_PATH: &str = "/var/lib/swarmnode/firstboot.done";
 
 pub fn plan(h: &Host, effective: &Profile) -> Result<StepPlan> {
     let mut p = StepPlan::new("firstboot");
-    plan_binary(h, &mut p)?;
+    plan_binary(
+        h,
+        &mut p,
+        "firstboot.binary",
+        "the first-boot unit runs this binary",
+    )?;
     plan_profile(h, effective, &mut p)?;
     crate::steps::plan::plan_write(
         h,
@@ -53,8 +58,8 @@ pub fn plan(h: &Host, effective: &Profile) -> Result<StepPlan> {
     Ok(p)
 }
 
-/// The binary the unit runs: this one, copied to /usr/local/sbin unless it is there already.
-fn plan_binary(h: &Host, p: &mut StepPlan) -> Result<()> {
+/// The binary the units run: this one, copied to /usr/local/sbin unless it is there already.
+pub fn plan_binary(h: &Host, p: &mut StepPlan, id: &str, why: &str) -> Result<()> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::io("firstboot: cannot find swarmnode's own binary", e))?;
     let installed = h.path(BIN_PATH)?;
@@ -65,8 +70,8 @@ fn plan_binary(h: &Host, p: &mut StepPlan) -> Result<()> {
         len(&exe).is_some() && len(&exe) == len(&installed) && hash(&exe) == hash(&installed);
     if !same {
         p.actions.push(Action::run(
-            "firstboot.binary",
-            "the first-boot unit runs this binary",
+            id,
+            why,
             Cmd::new("install").args([
                 "-D",
                 "-m",

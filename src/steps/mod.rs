@@ -2,6 +2,7 @@
 //! state, and `apply` carries them out through [`Host::execute`]. `plan` is the same code path
 //! minus the effects.
 
+pub mod checktimer;
 pub mod engine;
 pub mod firstboot;
 pub mod mounts;
@@ -120,6 +121,11 @@ pub fn plan_swarm(h: &Host, run: &Run) -> Result<StepPlan> {
         }
         r => r,
     }
+}
+
+/// The check timer, when the profile asks for it.
+pub fn plan_check(h: &Host, run: &Run) -> Result<StepPlan> {
+    checktimer::plan(h, run.profile.check.as_ref().expect("wanted"))
 }
 
 /// Offline only: what the first boot needs.

@@ -454,3 +454,127 @@ fn a_failed_first_boot_is_red_and_a_finished_one_green() {
         stdout(&o)
     );
 }
+
+/// `systemctl [--root=R] enable [--now] UNIT`, `disable [--now] UNIT`, `is-active UNIT` on the
+/// timers.target.wants symlinks under R (a timer "runs" while it is enabled); the rest recorded.
+const FAKE_SYSTEMCTL: &str = r#"#!/bin/sh
+echo "systemctl $*" >> "$FAKE/calls"
+root=$FAKE_ROOT
+case "$1" in --root=*) root=${1#--root=}; shift ;; esac
+cmd=$1; shift; [ "$1" = --now ] && shift
+case "$1" in *.timer) wants="$root/etc/systemd/system/timers.target.wants" ;;
+  *) wants="$root/etc/systemd/system/multi-user.target.wants" ;; esac
+case "$cmd" in
+  enable) /bin/mkdir -p "$wants" && /bin/ln -sf "/etc/systemd/system/$1" "$wants/$1" ;;
+  disable) /bin/rm -f "$wants/$1" ;;
+  is-active) if [ -L "$wants/$1" ]; then echo active; else echo inactive; exit 3; fi ;;
+esac
+exit 0
+"#;
+
+const TIMER_PROFILE: &str = r#"{"check": {"timer": true, "interval_minutes": 10, "xymon": "xymon.example.org",
+  "textfile": "/var/lib/node_exporter/textfile_collector/swarmnode.prom"}}"#;
+
+fn timer_node(offline: bool) -> Fake {
+    let f = Fake::new();
+    if offline {
+        f.offline();
+    }
+    f.file("etc/swarmnode/profile.json", TIMER_PROFILE);
+    std::fs::write(f.fake.join("bin/systemctl"), FAKE_SYSTEMCTL).unwrap();
+    std::os::unix::fs::symlink("/usr/bin/install", f.fake.join("bin/install")).unwrap();
+    f
+}
+
+fn run_with_root(f: &Fake, args: &[&str]) -> std::process::Output {
+    f.run_env(args, &[("FAKE_ROOT", &f.root.display().to_string())])
+}
+
+#[test]
+fn apply_installs_the_check_timer_once_and_reset_takes_it_away() {
+    let f = timer_node(false);
+    let o = run_with_root(&f, &["apply"]);
+    expect_code(&o, 0);
+    let service = f
+        .read("etc/systemd/system/swarmnode-check.service")
+        .unwrap();
+    assert!(
+        service.contains("\nExecStart=/usr/local/sbin/swarmnode check --quiet --xymon xymon.example.org --textfile /var/lib/node_exporter/textfile_collector/swarmnode.prom\n"),
+        "{service}"
+    );
+    assert!(service.contains("\nSuccessExitStatus=1 2\n"), "{service}");
+    let timer = f.read("etc/systemd/system/swarmnode-check.timer").unwrap();
+    assert!(
+        timer.contains("\nOnUnitActiveSec=10min\n") && timer.contains("\nWantedBy=timers.target\n"),
+        "{timer}"
+    );
+    assert!(f.root.join("usr/local/sbin/swarmnode").exists());
+    let calls = f.calls();
+    let reload = calls.iter().position(|c| c == "systemctl daemon-reload");
+    let start = calls
+        .iter()
+        .position(|c| c == "systemctl enable --now swarmnode-check.timer");
+    assert!(
+        reload.is_some() && start.is_some() && reload < start,
+        "{calls:?}"
+    );
+
+    f.next_run();
+    let o = run_with_root(&f, &["apply"]);
+    expect_code(&o, 0);
+    assert!(stdout(&o).contains("check: converged"), "{}", stdout(&o));
+    assert_eq!(f.calls(), ["systemctl is-active swarmnode-check.timer"]);
+
+    f.next_run();
+    let o = run_with_root(&f, &["reset", "--yes"]);
+    expect_code(&o, 0);
+    assert!(
+        f.calls()
+            .contains(&"systemctl disable --now swarmnode-check.timer".to_string()),
+        "{:?}",
+        f.calls()
+    );
+    assert!(
+        f.read("etc/systemd/system/swarmnode-check.service")
+            .is_none()
+    );
+    assert!(f.read("etc/systemd/system/swarmnode-check.timer").is_none());
+    assert!(
+        !f.root
+            .join("etc/systemd/system/timers.target.wants/swarmnode-check.timer")
+            .exists()
+    );
+}
+
+#[test]
+fn offline_the_timer_is_enabled_not_started() {
+    let f = timer_node(true);
+    let o = run_with_root(&f, &["apply"]);
+    expect_code(&o, 0);
+    let root = f.root.display().to_string();
+    let calls = f.calls();
+    assert!(
+        calls.contains(&format!(
+            "systemctl --root={root} enable swarmnode-check.timer"
+        )),
+        "{calls:?}"
+    );
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.contains("--now") || c.contains("daemon-reload")),
+        "{calls:?}"
+    );
+    assert!(
+        f.root
+            .join("etc/systemd/system/timers.target.wants/swarmnode-check.timer")
+            .exists()
+    );
+    f.next_run();
+    expect_code(&run_with_root(&f, &["apply"]), 0);
+    assert!(
+        !f.calls().iter().any(|c| c.contains(" enable ")),
+        "{:?}",
+        f.calls()
+    );
+}

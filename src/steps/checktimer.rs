@@ -1,0 +1,119 @@
+//! The check timer, when the profile's `check.timer` asks for it: `swarmnode-check.service` runs
+//! `swarmnode check` (sending to the profile's Xymon server and textfile) every
+//! `check.interval_minutes`, from `swarmnode-check.timer`. Offline (kickstart %post) the timer is
+//! enabled and starts at boot; booted, it is enabled and started now.
+
+use crate::error::Result;
+use crate::host::systemd;
+use crate::host::{Action, Host};
+use crate::profile::Check;
+use crate::steps::firstboot::{BIN_PATH, plan_binary};
+use crate::steps::plan::{StepPlan, plan_write};
+
+pub const SERVICE_NAME: &str = "swarmnode-check.service";
+pub const TIMER_NAME: &str = "swarmnode-check.timer";
+pub const SERVICE_PATH: &str = "/etc/systemd/system/swarmnode-check.service";
+pub const TIMER_PATH: &str = "/etc/systemd/system/swarmnode-check.timer";
+pub const WANTS_PATH: &str = "/etc/systemd/system/timers.target.wants/swarmnode-check.timer";
+
+/// The service: one check, its result sent where the profile says. Yellow (1) and red (2) are
+/// the check's answer, not the unit's failure; a result that could not be delivered (69) is.
+pub fn service_text(c: &Check) -> String {
+    let mut cmd = format!("{BIN_PATH} check --quiet");
+    if let Some(x) = &c.xymon {
+        cmd.push_str(&format!(" --xymon {x}"));
+    }
+    if let Some(t) = &c.textfile {
+        cmd.push_str(&format!(" --textfile {t}"));
+    }
+    format!(
+        "# written by swarmnode (the profile's check section)\n\
+         [Unit]\n\
+         Description=swarmnode check: the node's health for Xymon and Prometheus\n\
+         After=docker.service remote-fs.target network-online.target\n\
+         \n\
+         [Service]\n\
+         Type=oneshot\n\
+         ExecStart={cmd}\n\
+         SuccessExitStatus=1 2\n\
+         Nice=10\n\
+         TimeoutStartSec=5min\n"
+    )
+}
+
+pub fn timer_text(c: &Check) -> String {
+    format!(
+        "# written by swarmnode (the profile's check section)\n\
+         [Unit]\n\
+         Description=swarmnode check every {n} minutes\n\
+         \n\
+         [Timer]\n\
+         OnBootSec=2min\n\
+         OnUnitActiveSec={n}min\n\
+         RandomizedDelaySec=30s\n\
+         AccuracySec=10s\n\
+         \n\
+         [Install]\n\
+         WantedBy=timers.target\n",
+        n = c.interval_minutes
+    )
+}
+
+pub fn plan(h: &Host, c: &Check) -> Result<StepPlan> {
+    let mut p = StepPlan::new("check");
+    plan_binary(
+        h,
+        &mut p,
+        "check.binary",
+        "the check timer runs this binary",
+    )?;
+    let mut changed = plan_write(
+        h,
+        &mut p,
+        "check.service",
+        "runs swarmnode check",
+        SERVICE_PATH,
+        0o644,
+        service_text(c),
+    )?;
+    changed |= plan_write(
+        h,
+        &mut p,
+        "check.timer",
+        &format!("every {} minutes", c.interval_minutes),
+        TIMER_PATH,
+        0o644,
+        timer_text(c),
+    )?;
+    let enabled = h.exists(WANTS_PATH)?;
+    if h.offline().is_some() {
+        if !enabled {
+            p.actions.push(Action::run(
+                "check.enable",
+                "offline: the timer starts at boot",
+                systemd::offline(h, &["enable", TIMER_NAME]),
+            ));
+        }
+        return Ok(p);
+    }
+    if changed {
+        p.actions.push(Action::run(
+            "check.daemon-reload",
+            "the check units changed",
+            systemd::daemon_reload(),
+        ));
+    }
+    if !enabled || changed || !systemd::is_active(h, TIMER_NAME)? {
+        p.actions.push(Action::run(
+            "check.start",
+            "the timer runs from now on and at every boot",
+            systemd::online(&["enable", "--now", TIMER_NAME]),
+        ));
+    } else {
+        p.facts.push(format!(
+            "{TIMER_NAME} runs every {} minutes",
+            c.interval_minutes
+        ));
+    }
+    Ok(p)
+}
