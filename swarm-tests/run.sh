@@ -262,6 +262,7 @@ check "node_exporter: serves swarmnode_status 0" grep -qx "swarmnode_status 0" "
 check "node_exporter: serves swarmnode_check_status for swarm.node" grep -qx 'swarmnode_check_status{check="swarm.node"} 0' "$OUT/metrics-green.txt"
 check "node_exporter: read the textfile without error" grep -qx 'node_textfile_scrape_error 0' "$OUT/metrics-green.txt"
 # Red: an NFS path that is not there; the board and the metrics follow.
+mkdir -p "$R/n2/root/proc/self"; echo "20 1 254:0 / / rw - ext4 /dev/vda rw" > "$R/n2/root/proc/self/mountinfo"
 profile 2 "{\"swarm\": {\"managers\": [\"$NET.1:2377\"], \"token\": $SSH, \"labels\": $LABELS2},
   \"mounts\": {\"nfs\": [\"/nfs-gone\"], \"timeout_seconds\": 2}, \"check\": {\"xymon_host\": \"psw-n2.example.org\"}}"
 sn 2 check --xymon 127.0.0.1 --textfile /var/lib/prometheus/node-exporter/swarmnode.prom > "$OUT/n2-check-red.out" 2>&1; rc=$?

@@ -61,4 +61,10 @@ else
   $S -v apply --device "$D" >/run/swarmnode-apply3.log 2>&1; rc=$?
   check "apply after the reboot exits 0" [ $rc = 0 ]
   check "apply after the reboot changes nothing" [ "$(mutating_in /run/swarmnode-apply3.log)" = 0 ]
+  echo "{\"storage\": {\"device\": \"$D\"}, \"engine\": {\"start\": true}}" > /run/check-profile.json
+  $S --profile /run/check-profile.json check > /run/check.log 2>&1; rc=$?; cat /run/check.log
+  check "check: a healthy overlay2 node is green (exit $rc)" [ $rc = 0 ]
+  check "check: the volume at /var/lib/docker with project quotas, space and inodes" \
+    grep -Eq '^green +storage.volume +/dev/docker/dockerdata on /var/lib/docker: space [0-9.]+% of .*, inodes [0-9.]+%, project quotas on' /run/check.log
+  check "check: docker 26 on overlay2 at /var/lib/docker" grep -Eq '^green +engine.running +docker 26.* answers, storage driver overlay2, root /var/lib/docker' /run/check.log
 fi
