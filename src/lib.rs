@@ -39,6 +39,17 @@ pub fn run(cli: &Cli) -> Result<i32> {
 
 /// `check`: read-only, no lock, no report; the exit code is the worst status's.
 fn run_check(cli: &Cli, a: &cli::CheckArgs) -> Result<i32> {
+    if cli.profile.is_none()
+        && !host::fs::in_root(&cli.root, DEFAULT_PROFILE, true).is_ok_and(|p| p.exists())
+    {
+        return Err(Refusal::new(
+            "check",
+            "the node",
+            format!("there is no profile at {DEFAULT_PROFILE}"),
+        )
+        .remedy("check reads what the node should be from its profile: give --profile FILE")
+        .into());
+    }
     let profile = load_profile(cli)?;
     let host = Host::new(&cli.root);
     let format = if cli.json {
@@ -121,6 +132,15 @@ fn execute(cli: &Cli, report: &mut Report, lock: &mut Option<host::lock::Lock>) 
     let reset = cli.command.reset_args();
     let run = Run {
         profile: &profile,
+        profile_path: cli
+            .profile
+            .as_ref()
+            .map_or(DEFAULT_PROFILE.to_string(), |p| {
+                std::path::absolute(p)
+                    .unwrap_or_else(|_| p.clone())
+                    .display()
+                    .to_string()
+            }),
         planning,
         // Offline (kickstart %post): `plan`/`apply` do what needs no running service, defer the rest.
         offline: match cli.command {

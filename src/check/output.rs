@@ -54,7 +54,7 @@ pub fn xymon(c: &Checked, cfg: &Check) -> String {
     let lifetime = cfg.interval_minutes.get().saturating_mul(3).max(10);
     let mut out = format!(
         "status+{lifetime} {}.{} {} {} - {}\n\n",
-        c.host.replace('.', ","),
+        xymon_host(&c.host),
         cfg.xymon_column,
         c.status.as_str(),
         date(c.time),
@@ -65,11 +65,11 @@ pub fn xymon(c: &Checked, cfg: &Check) -> String {
             out,
             "&{} {}: {}",
             i.status.as_str(),
-            i.check,
-            one_line(&i.summary)
+            markup_free(&i.check),
+            markup_free(&i.summary)
         );
         for d in &i.details {
-            let _ = writeln!(out, "    {}", one_line(d));
+            let _ = writeln!(out, "    {}", markup_free(d));
         }
     }
     let _ = writeln!(
@@ -79,6 +79,18 @@ pub fn xymon(c: &Checked, cfg: &Check) -> String {
         c.duration_ms
     );
     out
+}
+
+/// The host as Xymon names it: dots as commas; anything but letters, digits, `-` and `_` as `_`
+/// (the kernel's host name is not trusted to be a word).
+fn xymon_host(h: &str) -> String {
+    h.chars()
+        .map(|c| match c {
+            '.' => ',',
+            c if c.is_ascii_alphanumeric() || c == '-' || c == '_' => c,
+            _ => '_',
+        })
+        .collect()
 }
 
 /// The first line's summary: all well, or the worst item.
@@ -94,14 +106,21 @@ fn summary(c: &Checked) -> String {
             "swarmnode: {} red, {} yellow; {}: {}",
             c.count(Status::Red),
             c.count(Status::Yellow),
-            worst.check,
-            one_line(&worst.summary)
+            markup_free(&worst.check),
+            markup_free(&worst.summary)
         ),
     }
 }
 
-fn one_line(s: &str) -> String {
-    s.replace(['\n', '\r'], " ")
+/// Text for Xymon, which shows status messages as HTML: one line, no control characters, and
+/// `&`, `<`, `>` escaped, so nothing an engine, a manager or the mount table says becomes markup.
+fn markup_free(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// `Sun Nov 22 10:15:00 UTC 2026`, as date(1) prints it in UTC.
@@ -263,6 +282,23 @@ mod tests {
         assert_eq!(x.lines().nth(1), Some(""));
         assert!(x.contains("\n&yellow engine.config: daemon.json differs: live-restore\n    `swarmnode apply`\n"), "{x}");
         assert!(x.contains("\n&clear swarm: no swarm section\n"), "{x}");
+        let mut hostile = checked();
+        hostile.host = "evil host.x".into();
+        hostile.items[1].summary = "<script>&\nstatus+1 other.swarmnode green".into();
+        let x = xymon(&hostile, &Check::default());
+        assert!(
+            x.starts_with("status+15 evil_host,x.swarmnode yellow "),
+            "{x}"
+        );
+        assert!(
+            x.contains("&lt;script&gt;&amp; status+1 other.swarmnode green"),
+            "{x}"
+        );
+        assert_eq!(
+            x.lines().filter(|l| l.starts_with("status")).count(),
+            1,
+            "{x}"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::host::Host;
@@ -17,27 +17,54 @@ pub fn xymon(addr: &ServerAddr, msg: &str) -> Result<()> {
     let unavailable = |why: String| {
         Error::Unavailable(format!(
             "check: the status was not delivered to Xymon at {}:{}: {why}; is xymond running \
-             there, and is {0} allowed to reach port {1}?",
+             there, and is this node allowed to reach that port?",
             addr.host, addr.port
         ))
     };
-    let targets: Vec<_> = (addr.host.as_str(), addr.port)
-        .to_socket_addrs()
-        .map_err(|e| unavailable(format!("cannot resolve {}: {e}", addr.host)))?
-        .collect();
+    let deadline = Instant::now() + XYMON_TIMEOUT;
+    let left = || {
+        deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| unavailable(format!("no answer within {} s", XYMON_TIMEOUT.as_secs())))
+    };
+    // Name resolution has no timeout of its own: in a thread left behind at the deadline.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let target = (addr.host.clone(), addr.port);
+    std::thread::spawn(move || {
+        let _ = tx.send(target.to_socket_addrs().map(|a| a.collect::<Vec<_>>()));
+    });
+    let targets = match rx.recv_timeout(left()?) {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => return Err(unavailable(format!("cannot resolve {}: {e}", addr.host))),
+        Err(_) => {
+            return Err(unavailable(format!(
+                "{} did not resolve in time",
+                addr.host
+            )));
+        }
+    };
     let mut last = String::from("no address");
     for t in targets {
-        match TcpStream::connect_timeout(&t, XYMON_TIMEOUT) {
+        match TcpStream::connect_timeout(&t, left()?) {
             Ok(mut s) => {
-                let sent = s
-                    .set_write_timeout(Some(XYMON_TIMEOUT))
-                    .and_then(|_| s.set_read_timeout(Some(XYMON_TIMEOUT)))
-                    .and_then(|_| s.write_all(msg.as_bytes()))
-                    .and_then(|_| s.shutdown(Shutdown::Write))
-                    .and_then(|_| {
-                        let mut answer = Vec::new();
-                        s.take(1 << 20).read_to_end(&mut answer).map(|_| ())
-                    });
+                let sent = (|| -> std::io::Result<()> {
+                    s.set_write_timeout(Some(left().map_err(std::io::Error::other)?))?;
+                    s.write_all(msg.as_bytes())?;
+                    s.shutdown(Shutdown::Write)?;
+                    // xymond answers a status with nothing and closes; wait for that, within
+                    // the deadline, reading at most 64 KiB.
+                    let mut buf = [0u8; 4096];
+                    let mut got = 0;
+                    loop {
+                        s.set_read_timeout(Some(left().map_err(std::io::Error::other)?))?;
+                        match s.read(&mut buf)? {
+                            0 => return Ok(()),
+                            n if got + n > 64 << 10 => return Ok(()),
+                            n => got += n,
+                        }
+                    }
+                })();
                 return sent.map_err(|e| unavailable(format!("{t}: {e}")));
             }
             Err(e) => last = format!("{t}: {e}"),
@@ -49,7 +76,8 @@ pub fn xymon(addr: &ServerAddr, msg: &str) -> Result<()> {
 /// Writes the textfile atomically (a temporary file in the same directory, then a rename), so
 /// node_exporter never reads half of it; readable by all (node_exporter runs as its own user).
 pub fn textfile(h: &Host, path: &str, content: &str) -> Result<()> {
-    let p = h.path(path)?;
+    // A symlink planted at PATH is replaced, never followed (the timer runs as root).
+    let p = h.path_nofollow(path)?;
     crate::host::fs::replace(&p, content.as_bytes(), 0o644).map_err(|e| {
         Error::io(
             format!("check: cannot write the textfile {}", p.display()),

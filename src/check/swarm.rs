@@ -65,8 +65,11 @@ pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
         )
         .metric(member),
     ];
-    items.push(managers(sw, &info));
-    if !Channel::all(sw).is_empty() {
+    let reachable = managers(sw, &info);
+    let any = reachable.status == Status::Green;
+    items.push(reachable);
+    // Asking the managers for the node only when one can be reached.
+    if !Channel::all(sw).is_empty() && any {
         items.push(node(h, sw, &info));
     }
     items
@@ -87,26 +90,40 @@ fn managers(sw: &Swarm, info: &Info) -> Item {
             addrs.push(m.swarm_addr());
         }
     }
+    // All at once, each in a thread of its own (name resolution has no timeout): the first that
+    // accepts wins; the threads still waiting are left behind at the deadline.
     let (tx, rx) = std::sync::mpsc::channel();
-    let tried = addrs.clone();
-    // A thread of its own: name resolution has no timeout of its own; it is left behind at the
-    // deadline.
-    std::thread::spawn(move || {
-        for a in &tried {
+    for a in addrs.clone() {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
             let ok = a
                 .to_socket_addrs()
                 .ok()
                 .into_iter()
                 .flatten()
                 .any(|sa| TcpStream::connect_timeout(&sa, MANAGER_TIMEOUT).is_ok());
-            if ok {
-                let _ = tx.send(Some(a.clone()));
-                return;
+            let _ = tx.send(ok.then_some(a));
+        });
+    }
+    drop(tx);
+    let deadline = std::time::Instant::now() + MANAGER_TIMEOUT;
+    let mut answered = None;
+    let mut failed = 0;
+    while failed < addrs.len() {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Some(a)) => {
+                answered = Some(Ok(Some(a)));
+                break;
+            }
+            Ok(None) => failed += 1,
+            Err(e) => {
+                answered = Some(Err(e));
+                break;
             }
         }
-        let _ = tx.send(None);
-    });
-    match rx.recv_timeout(MANAGER_TIMEOUT) {
+    }
+    match answered.unwrap_or(Ok(None)) {
         Ok(Some(a)) => Item::new(
             CHECK,
             Status::Green,

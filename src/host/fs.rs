@@ -204,11 +204,18 @@ pub fn atomic_write(
 
 /// Replaces `path` atomically with `contents` at `mode` (a temporary file in the same directory,
 /// then a rename), keeping no copy of what was there: for output files such as a textfile.
+/// An existing regular file keeps its mode and owner (never widened); a symlink at `path` is
+/// replaced, not followed.
 pub fn replace(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other(format!("{} has no parent directory", path.display())))?;
-    write_replace(dir, path, contents, mode, None)
+    let (mode, owner) = match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_file() => (m.mode() & 0o7777, Some((m.uid(), m.gid()))),
+        _ => (mode, None),
+    };
+    write_replace(dir, path, contents, mode, owner)
 }
 
 /// fsync of the directory that holds `path`, so a rename in it is durable.

@@ -502,6 +502,9 @@ impl Profile {
         }
         if let Some(m) = &self.mounts {
             for (i, p) in m.nfs.iter().enumerate() {
+                if m.nfs[..i].contains(p) {
+                    return Err((format!("mounts.nfs[{i}]"), format!("'{p}' is listed twice")));
+                }
                 if !p.starts_with('/') {
                     return Err((
                         format!("mounts.nfs[{i}]"),

@@ -3,7 +3,7 @@
 //! `check.interval_minutes`, from `swarmnode-check.timer`. Offline (kickstart %post) the timer is
 //! enabled and starts at boot; booted, it is enabled and started now.
 
-use crate::error::Result;
+use crate::error::{Refusal, Result};
 use crate::host::systemd;
 use crate::host::{Action, Host};
 use crate::profile::Check;
@@ -18,8 +18,8 @@ pub const WANTS_PATH: &str = "/etc/systemd/system/timers.target.wants/swarmnode-
 
 /// The service: one check, its result sent where the profile says. Yellow (1) and red (2) are
 /// the check's answer, not the unit's failure; a result that could not be delivered (69) is.
-pub fn service_text(c: &Check) -> String {
-    let mut cmd = format!("{BIN_PATH} check --quiet");
+pub fn service_text(c: &Check, profile: &str) -> String {
+    let mut cmd = format!("{BIN_PATH} --profile {profile} check --quiet");
     if let Some(x) = &c.xymon {
         cmd.push_str(&format!(" --xymon {x}"));
     }
@@ -59,8 +59,21 @@ pub fn timer_text(c: &Check) -> String {
     )
 }
 
-pub fn plan(h: &Host, c: &Check) -> Result<StepPlan> {
+/// `profile`: the profile the timer's check reads (the one of this run; offline the first boot's
+/// copy), a plain absolute path since it goes on the unit's command line.
+pub fn plan(h: &Host, c: &Check, profile: &str) -> Result<StepPlan> {
     let mut p = StepPlan::new("check");
+    let plain = |ch: char| ch.is_ascii_alphanumeric() || "/._-".contains(ch);
+    if !profile.starts_with('/') || !profile.chars().all(plain) {
+        return Err(Refusal::new(
+            "check",
+            format!("the profile path {profile:?}"),
+            "the check timer's command line names it, and it is not an absolute path of \
+             letters, digits, / . _ -",
+        )
+        .remedy("give --profile a plain absolute path")
+        .into());
+    }
     plan_binary(
         h,
         &mut p,
@@ -74,7 +87,7 @@ pub fn plan(h: &Host, c: &Check) -> Result<StepPlan> {
         "runs swarmnode check",
         SERVICE_PATH,
         0o644,
-        service_text(c),
+        service_text(c, profile),
     )?;
     changed |= plan_write(
         h,

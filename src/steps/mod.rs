@@ -21,6 +21,8 @@ use crate::profile::Profile;
 /// What one run knows before any step plans, read once and shared by every step.
 pub struct Run<'a> {
     pub profile: &'a Profile,
+    /// Where the profile was read from (`--profile`, or the default path).
+    pub profile_path: String,
     /// `plan`: nothing is applied.
     pub planning: bool,
     /// Why running services are out of reach (kickstart %post), when they are.
@@ -125,7 +127,12 @@ pub fn plan_swarm(h: &Host, run: &Run) -> Result<StepPlan> {
 
 /// The check timer, when the profile asks for it.
 pub fn plan_check(h: &Host, run: &Run) -> Result<StepPlan> {
-    checktimer::plan(h, run.profile.check.as_ref().expect("wanted"))
+    // Offline, the first boot's copy is the profile that stays (the %post's may be in /tmp).
+    let profile = match &run.offline {
+        Some(_) => firstboot::PROFILE_PATH,
+        None => run.profile_path.as_str(),
+    };
+    checktimer::plan(h, run.profile.check.as_ref().expect("wanted"), profile)
 }
 
 /// Offline only: what the first boot needs.

@@ -246,7 +246,10 @@ fn probe(
     mt: &Mount,
     timeout: Duration,
 ) -> Result<std::result::Result<u128, String>> {
-    let cmd = Cmd::new("stat").args(["-f", "-c", "%T", "--", &h.tool_path(path)?]);
+    // The mount point as the mount table names it, under the root, not resolved: resolving it
+    // would stat it, which a dead server answers never; the bounded `stat -f` is the only touch.
+    let at = h.root().join(path.trim_start_matches('/'));
+    let cmd = Cmd::new("stat").args(["-f", "-c", "%T", "--", &at.to_string_lossy()]);
     let t = Instant::now();
     Ok(match h.runner.output_timeout(&cmd, timeout) {
         Ok(o) if o.code == 0 => Ok(t.elapsed().as_millis()),

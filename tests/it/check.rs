@@ -432,6 +432,64 @@ fn the_swarm_locally_and_as_the_manager_sees_it() {
 }
 
 #[test]
+fn without_a_profile_there_is_nothing_to_check_and_it_says_so() {
+    let f = Fake::new();
+    let o = f.run(&["check"]);
+    expect_code(&o, 65);
+    assert!(
+        stderr(&o).contains("there is no profile at /etc/swarmnode/profile.json"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_textfile_that_is_a_symlink_is_replaced_not_followed_and_keeps_no_wider_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fake::new();
+    f.file("etc/swarmnode/profile.json", "{}");
+    f.file("etc/shadow", "root:secret\n");
+    let dir = f.root.join("var/lib/node_exporter");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink("/etc/shadow", dir.join("swarmnode.prom")).unwrap();
+    expect_code(
+        &f.run(&[
+            "check",
+            "--quiet",
+            "--textfile",
+            "/var/lib/node_exporter/swarmnode.prom",
+        ]),
+        0,
+    );
+    assert_eq!(f.read("etc/shadow").unwrap(), "root:secret\n");
+    assert!(
+        dir.join("swarmnode.prom")
+            .symlink_metadata()
+            .unwrap()
+            .is_file()
+    );
+    std::fs::set_permissions(
+        dir.join("swarmnode.prom"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    expect_code(
+        &f.run(&[
+            "check",
+            "--quiet",
+            "--textfile",
+            "/var/lib/node_exporter/swarmnode.prom",
+        ]),
+        0,
+    );
+    let m = std::fs::metadata(dir.join("swarmnode.prom"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(m & 0o777, 0o640);
+}
+
+#[test]
 fn a_failed_first_boot_is_red_and_a_finished_one_green() {
     let f = Fake::new();
     f.file("etc/swarmnode/profile.json", "{}");
@@ -499,7 +557,7 @@ fn apply_installs_the_check_timer_once_and_reset_takes_it_away() {
         .read("etc/systemd/system/swarmnode-check.service")
         .unwrap();
     assert!(
-        service.contains("\nExecStart=/usr/local/sbin/swarmnode check --quiet --xymon xymon.example.org --textfile /var/lib/node_exporter/textfile_collector/swarmnode.prom\n"),
+        service.contains("\nExecStart=/usr/local/sbin/swarmnode --profile /etc/swarmnode/profile.json check --quiet --xymon xymon.example.org --textfile /var/lib/node_exporter/textfile_collector/swarmnode.prom\n"),
         "{service}"
     );
     assert!(service.contains("\nSuccessExitStatus=1 2\n"), "{service}");
@@ -540,9 +598,10 @@ fn apply_installs_the_check_timer_once_and_reset_takes_it_away() {
     );
     assert!(f.read("etc/systemd/system/swarmnode-check.timer").is_none());
     assert!(
-        !f.root
+        f.root
             .join("etc/systemd/system/timers.target.wants/swarmnode-check.timer")
-            .exists()
+            .symlink_metadata()
+            .is_err()
     );
 }
 
@@ -568,7 +627,8 @@ fn offline_the_timer_is_enabled_not_started() {
     assert!(
         f.root
             .join("etc/systemd/system/timers.target.wants/swarmnode-check.timer")
-            .exists()
+            .symlink_metadata()
+            .is_ok()
     );
     f.next_run();
     expect_code(&run_with_root(&f, &["apply"]), 0);
