@@ -78,13 +78,7 @@ pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
 /// Can the node reach a manager's swarm port (the ones its engine knows first, then the profile's)?
 fn managers(sw: &Swarm, info: &Info) -> Item {
     const CHECK: &str = "swarm.manager";
-    let mut addrs: Vec<String> = info
-        .swarm
-        .remote_managers
-        .iter()
-        .flatten()
-        .map(|m| m.addr.clone())
-        .collect();
+    let mut addrs = info.swarm.remote_addrs();
     for m in &sw.managers {
         if !addrs.contains(&m.swarm_addr()) {
             addrs.push(m.swarm_addr());

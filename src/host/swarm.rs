@@ -137,6 +137,17 @@ pub struct Peer {
     pub addr: String,
 }
 
+impl LocalSwarm {
+    /// The managers this node's engine knows, `HOST:PORT` each.
+    pub fn remote_addrs(&self) -> Vec<String> {
+        self.remote_managers
+            .iter()
+            .flatten()
+            .map(|m| m.addr.clone())
+            .collect()
+    }
+}
+
 pub fn info(host: &Local) -> Result<Info> {
     Ok(host.engine().get_json("/info")?)
 }
@@ -429,12 +440,7 @@ fn wait_for_member(host: &Local, node_id: &str, seconds: u64) -> Result<()> {
             return Ok(());
         }
         if Instant::now() >= until {
-            let managers: Vec<String> = st
-                .remote_managers
-                .iter()
-                .flatten()
-                .map(|m| m.addr.clone())
-                .collect();
+            let managers = st.remote_addrs();
             return Err(JoinError::MemberAway {
                 name: i.name.clone(),
                 node_id: node_id.to_string(),

@@ -284,13 +284,7 @@ pub fn inspect_self<'a>(h: &Host, sw: &'a Swarm, info: &Info) -> Result<(Channel
                 return Ok((ch, nodes.remove(0)));
             }
             Reply::Failed(code, stderr) if swarm::no_such_node(code, &stderr, id) => {
-                let theirs: Vec<String> = info
-                    .swarm
-                    .remote_managers
-                    .iter()
-                    .flatten()
-                    .map(|m| m.addr.clone())
-                    .collect();
+                let theirs = info.swarm.remote_addrs();
                 return Err(Refusal::new(
                     "swarm",
                     info.name.clone(),
