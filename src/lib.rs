@@ -39,9 +39,8 @@ pub fn run(cli: &Cli) -> Result<i32> {
 
 /// `check`: read-only, no lock, no report; the exit code is the worst status's.
 fn run_check(cli: &Cli, a: &cli::CheckArgs) -> Result<i32> {
-    if cli.profile.is_none()
-        && !host::fs::in_root(&cli.root, DEFAULT_PROFILE, true).is_ok_and(|p| p.exists())
-    {
+    let (profile, read) = load_profile(cli)?;
+    if !read {
         return Err(Refusal::new(
             "check",
             "the node",
@@ -50,7 +49,6 @@ fn run_check(cli: &Cli, a: &cli::CheckArgs) -> Result<i32> {
         .remedy("check reads what the node should be from its profile: give --profile FILE")
         .into());
     }
-    let profile = load_profile(cli)?;
     let host = Host::new(&cli.root);
     let format = if cli.json {
         check::Format::Json
@@ -119,7 +117,7 @@ fn finish(report: &mut Report, planning: bool, result: &Result<()>) {
 
 /// The command's steps, run under the lock (except `plan`).
 fn execute(cli: &Cli, report: &mut Report, lock: &mut Option<host::lock::Lock>) -> Result<()> {
-    let profile = load_profile(cli)?;
+    let (profile, _) = load_profile(cli)?;
     let host = Host::new(&cli.root);
     let planning = cli.command.planning();
     if !planning {
@@ -205,7 +203,9 @@ fn chosen_steps(cli: &Cli, run: &Run, alone: Option<&'static Step>) -> Result<Ve
     Ok(STEPS.iter().filter(|s| (s.wanted)(run)).collect())
 }
 
-fn load_profile(cli: &Cli) -> Result<Profile> {
+/// The profile, with the command line's overrides; and whether a file was read (false: no
+/// `--profile` and nothing at the default path, so the built-in defaults).
+fn load_profile(cli: &Cli) -> Result<(Profile, bool)> {
     let args = cli.command.storage_args();
     let (path, explicit): (PathBuf, bool) = match &cli.profile {
         Some(p) => (p.clone(), true),
@@ -219,7 +219,8 @@ fn load_profile(cli: &Cli) -> Result<Profile> {
             false,
         ),
     };
-    let profile = if explicit || path.exists() {
+    let read = explicit || path.exists();
+    let profile = if read {
         Profile::load(&path)?
     } else {
         tracing::debug!("no profile at {}: built-in defaults", path.display());
@@ -234,7 +235,7 @@ fn load_profile(cli: &Cli) -> Result<Profile> {
         key,
         msg,
     })?;
-    Ok(profile)
+    Ok((profile, read))
 }
 
 fn path_shown(cli: &Cli) -> String {

@@ -59,7 +59,8 @@ pub const STEPS: &[Step] = &[
     Step {
         name: "check",
         section: "check",
-        wanted: |r| r.profile.check.as_ref().is_some_and(|c| c.timer),
+        // With the section, the timer is installed (check.timer) or taken away (off).
+        wanted: |r| r.profile.check.is_some(),
         plan: steps::plan_check,
         explain: |e| e,
     },

@@ -15,11 +15,7 @@ use crate::steps::storage::volumes::DOCKER_ROOT;
 
 pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
     if profile.engine.is_none() && profile.storage.is_none() && profile.swarm.is_none() {
-        return vec![Item::new(
-            "engine",
-            Status::Clear,
-            "no engine, storage or swarm section in the profile",
-        )];
+        return vec![Item::absent("engine", "engine, storage or swarm")];
     }
     let rec = Recorded::read(h).ok().flatten();
     let info = h
@@ -38,10 +34,10 @@ pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
 fn running(info: &crate::error::Result<Value>, rec: Option<&Recorded>) -> Item {
     const CHECK: &str = "engine.running";
     let up = |v: bool| {
-        Metric::new(
+        Metric::flag(
             "swarmnode_docker_up",
             "1 when docker answers on its socket",
-            f64::from(u8::from(v)),
+            v,
         )
     };
     let info = match info {
@@ -144,7 +140,13 @@ fn config(h: &Host, e: &crate::profile::Engine, rec: Option<&Recorded>) -> Item 
                     a.why.trim_start_matches("set ")
                 ),
             ),
-            _ => what.push(format!("apply would: {} ({})", a.why, a.id)),
+            _ => {
+                // The plan's own line for it, without its padding: `rename A -> B`, `run ...`.
+                let head = a.to_string();
+                let head = head.lines().next().unwrap_or_default();
+                let head = head.split_whitespace().collect::<Vec<_>>().join(" ");
+                what.push(format!("{}: apply would {head}", a.why));
+            }
         }
     }
     if what.is_empty() {

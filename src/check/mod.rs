@@ -96,6 +96,14 @@ impl Item {
             metrics: Vec::new(),
         }
     }
+    /// The `clear` item of a part whose profile section is absent.
+    pub fn absent(check: &str, sections: &str) -> Item {
+        Item::new(
+            check,
+            Status::Clear,
+            format!("no {sections} section in the profile"),
+        )
+    }
     pub fn detail(mut self, d: impl Into<String>) -> Item {
         self.details.push(d.into());
         self
@@ -125,6 +133,10 @@ impl Metric {
             labels: Vec::new(),
             value,
         }
+    }
+    /// A yes/no gauge: 1 or 0.
+    pub fn flag(name: &'static str, help: &'static str, yes: bool) -> Metric {
+        Metric::new(name, help, f64::from(u8::from(yes)))
     }
     pub fn label(mut self, k: &'static str, v: impl Into<String>) -> Metric {
         self.labels.push((k, v.into()));
@@ -221,11 +233,7 @@ pub fn unobservable(check: &str, e: &crate::error::Error) -> Item {
 /// Each NFS path of the profile: mounted, NFS, answering within `mounts.timeout_seconds`.
 fn check_mounts(h: &Host, profile: &Profile) -> Vec<Item> {
     let Some(m) = &profile.mounts else {
-        return vec![Item::new(
-            "mounts",
-            Status::Clear,
-            "no mounts section in the profile",
-        )];
+        return vec![Item::absent("mounts", "mounts")];
     };
     let fstab = match h.read_text("/etc/fstab") {
         Ok(t) => mounts::parse_fstab(&t.unwrap_or_default()),
@@ -236,10 +244,10 @@ fn check_mounts(h: &Host, profile: &Profile) -> Vec<Item> {
         Err(e) => return vec![unobservable("mounts", &e)],
     };
     let up = |path: &str, v: bool| {
-        Metric::new(
+        Metric::flag(
             "swarmnode_nfs_up",
             "1 when the NFS path is mounted and answers",
-            f64::from(u8::from(v)),
+            v,
         )
         .label("path", path)
     };

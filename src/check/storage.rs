@@ -15,11 +15,7 @@ use crate::steps::storage::volumes::{
 
 pub fn check(h: &Host, profile: &Profile, c: &Check) -> Vec<Item> {
     let Some(s) = &profile.storage else {
-        return vec![Item::new(
-            "storage",
-            Status::Clear,
-            "no storage section in the profile",
-        )];
+        return vec![Item::absent("storage", "storage")];
     };
     let rec = match Recorded::read(h) {
         Ok(Some(r)) => r,
@@ -160,10 +156,10 @@ fn autoextend(vg: &Vg, pool: &Lv, s: &Storage, profile_file_ok: bool, name: &str
     let monitored = pool.seg_monitor == "monitored";
     let step = pool.lv_size.saturating_mul(u64::from(t.autoextend_percent)) / 100;
     let metrics = [
-        Metric::new(
+        Metric::flag(
             "swarmnode_thinpool_monitored",
             "1 when dmeventd monitors the thin pool (autoextend can fire)",
-            f64::from(u8::from(monitored)),
+            monitored,
         ),
         Metric::new(
             "swarmnode_vg_free_bytes",

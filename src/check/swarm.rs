@@ -17,11 +17,7 @@ const MANAGER_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
     let Some(sw) = &profile.swarm else {
-        return vec![Item::new(
-            "swarm",
-            Status::Clear,
-            "no swarm section in the profile",
-        )];
+        return vec![Item::absent("swarm", "swarm")];
     };
     let info: Info = match h
         .engine()
@@ -32,10 +28,10 @@ pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
     };
     let st = &info.swarm;
     let active = st.local_node_state == "active";
-    let member = Metric::new(
+    let member = Metric::flag(
         "swarmnode_swarm_active",
         "1 when the local engine is active in a swarm",
-        f64::from(u8::from(active)),
+        active,
     );
     if !active {
         let why = match st.local_node_state.as_str() {

@@ -1,4 +1,4 @@
-//! The check timer, when the profile's `check.timer` asks for it: `swarmnode-check.service` runs
+//! The check timer, when the profile's `check.timer` asks for it (and, turned off, taken away): `swarmnode-check.service` runs
 //! `swarmnode check` (sending to the profile's Xymon server and textfile) every
 //! `check.interval_minutes`, from `swarmnode-check.timer`. Offline (kickstart %post) the timer is
 //! enabled and starts at boot; booted, it is enabled and started now.
@@ -62,6 +62,9 @@ pub fn timer_text(c: &Check) -> String {
 /// `profile`: the profile the timer's check reads (the one of this run; offline the first boot's
 /// copy), a plain absolute path since it goes on the unit's command line.
 pub fn plan(h: &Host, c: &Check, profile: &str) -> Result<StepPlan> {
+    if !c.timer {
+        return plan_off(h);
+    }
     let mut p = StepPlan::new("check");
     let plain = |ch: char| ch.is_ascii_alphanumeric() || "/._-".contains(ch);
     if !profile.starts_with('/') || !profile.chars().all(plain) {
@@ -129,4 +132,46 @@ pub fn plan(h: &Host, c: &Check, profile: &str) -> Result<StepPlan> {
         ));
     }
     Ok(p)
+}
+
+/// `check.timer` off: a timer an earlier run installed is stopped, disabled and removed.
+fn plan_off(h: &Host) -> Result<StepPlan> {
+    let mut p = StepPlan::new("check");
+    p.actions.extend(disable(h, "check.disable")?);
+    let mut removed = false;
+    for path in [SERVICE_PATH, TIMER_PATH] {
+        if h.exists(path)? {
+            p.actions
+                .push(Action::remove("check.remove", "check.timer is off", path));
+            removed = true;
+        }
+    }
+    if removed && h.systemd_running() {
+        p.actions.push(Action::run(
+            "check.daemon-reload",
+            "the check units are gone",
+            systemd::daemon_reload(),
+        ));
+    }
+    if p.actions.is_empty() {
+        p.facts.push("check.timer is off: no check timer".into());
+    }
+    Ok(p)
+}
+
+/// Stops (when systemd runs) and disables the timer, when it is enabled: for `check.timer`
+/// turned off, and for reset.
+pub fn disable(h: &Host, id: &str) -> Result<Option<Action>> {
+    if !h.exists(WANTS_PATH)? {
+        return Ok(None);
+    }
+    Ok(Some(Action::run(
+        id,
+        "the check timer must not run again",
+        if h.systemd_running() {
+            systemd::online(&["disable", "--now", TIMER_NAME])
+        } else {
+            systemd::offline(h, &["disable", TIMER_NAME])
+        },
+    )))
 }

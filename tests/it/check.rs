@@ -21,6 +21,11 @@ fn info_dm(manager: &str) -> String {
     v.to_string()
 }
 
+/// The engine of [`dm_node`]: on the pool, in a swarm whose manager nothing listens for.
+fn dm_engine(f: &Fake) -> FakeEngine {
+    f.engine_with(&[("GET /info ", &[(200, &info_dm("127.0.0.1:9"))])])
+}
+
 /// A converged devicemapper node: the pool (3.8 GiB, 128 MiB free in the VG), its LVM profile,
 /// the storage record, docker-ce's unit, and daemon.json as the engine step wrote it.
 fn dm_node(f: &Fake, profile: &str) -> String {
@@ -57,7 +62,7 @@ fn line(out: &str, check: &str) -> String {
 fn a_converged_thin_pool_node_is_yellow_only_for_no_room_to_autoextend_and_changes_nothing() {
     let f = Fake::new();
     let p = dm_node(&f, DM_PROFILE);
-    let _e = f.engine_with(&[("GET /info ", &[(200, &info_dm("127.0.0.1:9"))])]);
+    let _e = dm_engine(&f);
     let before = snapshot(&f);
     let o = f.run(&["check", "--profile", &p]);
     let out = stdout(&o);
@@ -140,7 +145,7 @@ fn a_full_pool_an_unmonitored_pool_and_an_inactive_pool_are_red_with_figures() {
                 }
             }),
         );
-        let _e = f.engine_with(&[("GET /info ", &[(200, &info_dm("127.0.0.1:9"))])]);
+        let _e = dm_engine(&f);
         let o = f.run(&["check", "--profile", &p]);
         let out = stdout(&o);
         expect_code(&o, if want.starts_with("red") { 2 } else { 1 });
@@ -178,7 +183,7 @@ fn a_full_pool_an_unmonitored_pool_and_an_inactive_pool_are_red_with_figures() {
 fn a_hand_edited_daemon_json_is_named_key_by_key_and_an_unloaded_file_too() {
     let f = Fake::new();
     let p = dm_node(&f, DM_PROFILE);
-    let _e = f.engine_with(&[("GET /info ", &[(200, &info_dm("127.0.0.1:9"))])]);
+    let _e = dm_engine(&f);
     let mut dj: serde_json::Value =
         serde_json::from_str(&f.read("etc/docker/daemon.json").unwrap()).unwrap();
     dj["live-restore"] = false.into();
@@ -198,6 +203,121 @@ fn a_hand_edited_daemon_json_is_named_key_by_key_and_an_unloaded_file_too() {
         "{out}"
     );
     assert_eq!(changing_calls(&f), Vec::<String>::new());
+    // Only named: no `dockerd --validate` (apply's check before it writes, with a temporary file).
+    assert!(
+        !f.calls().iter().any(|c| c.starts_with("dockerd")),
+        "{:?}",
+        f.calls()
+    );
+}
+
+#[test]
+fn a_missing_registry_ca_a_mismatched_pin_and_a_legacy_drop_in_are_named() {
+    let f = Fake::new();
+    let ca = include_str!("../fixtures/pki/registry-ca.crt");
+    f.file("mnt/docker/registry/ca.crt", ca);
+    let reg = |pin: &str| {
+        format!(
+            r#"{{"storage": {{"device": "/dev/disk/by-id/virtio-DATA1"}}, "engine": {{"hosts": ["unix:///var/run/docker.sock"], "registries": [{{"host": "docker-registry.dccn.nl:5000", "ca_file": "/mnt/docker/registry/ca.crt"{pin}}}]}}}}"#
+        )
+    };
+    let p = dm_node(&f, &reg(""));
+    let _e = dm_engine(&f);
+    let o = f.run(&["check", "--profile", &p]);
+    assert!(
+        line(&stdout(&o), "engine.config").starts_with("green "),
+        "{}",
+        stdout(&o)
+    );
+
+    std::fs::remove_file(
+        f.root
+            .join("etc/docker/certs.d/docker-registry.dccn.nl:5000/ca.crt"),
+    )
+    .unwrap();
+    f.file(
+        "etc/systemd/system/docker.service.d/swarm.conf",
+        "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H unix:///var/run/docker.sock -H tcp://0.0.0.0:2375\n",
+    );
+    let o = f.run(&["check", "--profile", &p]);
+    expect_code(&o, 1);
+    let out = stdout(&o);
+    let config = &out[out.find("yellow  engine.config").expect(&out)..];
+    assert!(
+        config
+            .contains("apply would write /etc/docker/certs.d/docker-registry.dccn.nl:5000/ca.crt")
+            && config
+                .contains("apply would rename /etc/systemd/system/docker.service.d/swarm.conf"),
+        "the CA to install and the drop-in to fix, each named: {out}"
+    );
+
+    std::fs::write(&p, reg(&format!(r#", "ca_sha256": "{}""#, "0".repeat(64)))).unwrap();
+    let o = f.run(&["check", "--profile", &p]);
+    expect_code(&o, 2);
+    assert!(
+        line(&stdout(&o), "engine.config").starts_with("red engine.config engine: refusing"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("but the profile pins 0000"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(changing_calls(&f), Vec::<String>::new());
+}
+
+#[test]
+fn overlay2_without_project_quotas_is_yellow_and_with_them_says_so() {
+    let f = Fake::new();
+    f.file(
+        "var/lib/swarmnode/storage.json",
+        r#"{"driver": "overlay2", "device": "/dev/vdb", "volume_group": "docker", "volume": "/dev/docker/dockerdata"}"#,
+    );
+    f.file(
+        "etc/swarmnode/profile.json",
+        r#"{"storage": {"device": "/dev/disk/by-id/virtio-DATA1"}}"#,
+    );
+    std::fs::create_dir_all(f.root.join("var/lib/docker")).unwrap();
+    let table = |opts: &str| {
+        format!(
+            "20 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n\
+             21 20 253:2 / /var/lib/docker rw,relatime shared:2 - xfs /dev/mapper/docker-dockerdata {opts}\n"
+        )
+    };
+    f.file("proc/self/mountinfo", &table("rw,attr2,inode64,noquota"));
+    let out = stdout(&f.run(&["check"]));
+    let l = line(&out, "storage.volume");
+    assert!(
+        l.contains("/dev/docker/dockerdata on /var/lib/docker: space "),
+        "{out}"
+    );
+    assert!(l.starts_with("yellow ") || l.starts_with("red "), "{out}");
+    assert!(
+        l.contains(", no project quotas (warn 80%, crit 90%)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("add pquota to its /etc/fstab options"),
+        "{out}"
+    );
+    f.file("proc/self/mountinfo", &table("rw,attr2,inode64,prjquota"));
+    let out = stdout(&f.run(&["check"]));
+    assert!(
+        line(&out, "storage.volume").contains(", project quotas on (warn 80%, crit 90%)"),
+        "{out}"
+    );
+    assert!(!out.contains("add pquota"), "{out}");
+    f.file(
+        "proc/self/mountinfo",
+        "20 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n",
+    );
+    let out = stdout(&f.run(&["check"]));
+    assert!(
+        line(&out, "storage.volume")
+            .starts_with("red storage.volume /var/lib/docker is not mounted"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -205,7 +325,7 @@ fn every_format_and_the_textfile() {
     let f = Fake::new();
     let p = dm_node(&f, DM_PROFILE);
     f.file("proc/sys/kernel/hostname", "node7.dccn.nl\n");
-    let _e = f.engine_with(&[("GET /info ", &[(200, &info_dm("127.0.0.1:9"))])]);
+    let _e = dm_engine(&f);
     let o = f.run(&["check", "--profile", &p, "--format", "xymon"]);
     expect_code(&o, 1);
     let x = stdout(&o);
@@ -214,8 +334,10 @@ fn every_format_and_the_textfile() {
         first.starts_with("status+15 node7,dccn,nl.swarmnode yellow "),
         "{x}"
     );
-    assert!(first.ends_with("UTC 2026 - swarmnode: 0 red, 1 yellow; storage.autoextend: VG docker has 128.0 MiB free, one autoextend step (20% of 3.8 GiB) needs 776.8 MiB: autoextend cannot fire")
-        || first.contains(" - swarmnode: 0 red, 1 yellow; storage.autoextend: "), "{x}");
+    assert!(
+        first.ends_with(" UTC 2026 - swarmnode: 0 red, 1 yellow; storage.autoextend: VG docker has 128.0 MiB free, one autoextend step (20% of 3.8 GiB) needs 776.8 MiB: autoextend cannot fire"),
+        "{x}"
+    );
     assert!(
         x.contains("\n&green storage.thinpool: metadata 10.1%"),
         "{x}"
@@ -243,6 +365,11 @@ fn every_format_and_the_textfile() {
     ]);
     expect_code(&o, 1);
     assert_eq!(stdout(&o), "", "--quiet prints nothing");
+    assert!(
+        stderr(&o).contains("check: cannot write the textfile"),
+        "no collector directory yet: {}",
+        stderr(&o)
+    );
     let dir = f.root.join("var/lib/node_exporter/textfile_collector");
     std::fs::create_dir_all(&dir).unwrap();
     let o = f.run(&[
@@ -284,7 +411,7 @@ fn xymon_gets_the_message_over_tcp_and_an_absent_xymond_is_69() {
     let f = Fake::new();
     let p = dm_node(&f, DM_PROFILE);
     f.file("proc/sys/kernel/hostname", "node7\n");
-    let _e = f.engine_with(&[("GET /info ", &[(200, &info_dm("127.0.0.1:9"))])]);
+    let _e = dm_engine(&f);
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let got = std::thread::spawn(move || {
@@ -428,7 +555,22 @@ fn the_swarm_locally_and_as_the_manager_sees_it() {
         line(&out, "swarm.local").contains("psw-n2: it is not in a swarm"),
         "{out}"
     );
+
+    // No manager listening: red, and the managers are not asked for the node.
+    e.route("GET /info ", &[(200, &info_dm(&maddr))]);
     drop(manager);
+    f.next_run();
+    let o = f.run(&["check"]);
+    expect_code(&o, 2);
+    let out = stdout(&o);
+    assert!(
+        line(&out, "swarm.manager").contains(&format!(
+            "red swarm.manager no manager accepts connections on its swarm port: {maddr}"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("swarm.node"), "{out}");
+    assert_eq!(f.calls(), Vec::<String>::new());
 }
 
 #[test]
@@ -637,4 +779,41 @@ fn offline_the_timer_is_enabled_not_started() {
         "{:?}",
         f.calls()
     );
+}
+
+#[test]
+fn check_timer_turned_off_is_taken_away_once() {
+    let f = timer_node(false);
+    expect_code(&run_with_root(&f, &["apply"]), 0);
+    assert!(f.read("etc/systemd/system/swarmnode-check.timer").is_some());
+    f.file(
+        "etc/swarmnode/profile.json",
+        &TIMER_PROFILE.replace(r#""timer": true"#, r#""timer": false"#),
+    );
+    f.next_run();
+    let o = run_with_root(&f, &["apply"]);
+    expect_code(&o, 0);
+    assert_eq!(
+        f.calls(),
+        [
+            "systemctl disable --now swarmnode-check.timer",
+            "systemctl daemon-reload"
+        ],
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        f.read("etc/systemd/system/swarmnode-check.service")
+            .is_none()
+    );
+    assert!(f.read("etc/systemd/system/swarmnode-check.timer").is_none());
+    f.next_run();
+    let o = run_with_root(&f, &["apply"]);
+    expect_code(&o, 0);
+    assert!(
+        stdout(&o).contains("check: check.timer is off: no check timer"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(f.calls(), Vec::<String>::new());
 }

@@ -48,3 +48,23 @@ docker_image() {
   local d; d=$(mktemp -d); cp "$S" "$d/swarmnode"
   tar -C "$d" -c . | docker import - swarmnode-test:1 >/dev/null && rm -rf "$d"
 }
+# NFS over loopback, as the site mounts its servers (NFSv4, hard): each NAME:MOUNTPOINT exports
+# /srv/nfs/NAME and mounts it at MOUNTPOINT from /etc/fstab, now.
+nfs_loopback() {
+  local e
+  for e in "$@"; do
+    mkdir -p "/srv/nfs/${e%%:*}" "${e#*:}"
+    echo "/srv/nfs/${e%%:*} 127.0.0.1(rw,sync,no_subtree_check,no_root_squash)" >> /etc/exports
+    echo "127.0.0.1:/srv/nfs/${e%%:*} ${e#*:} nfs4 defaults,_netdev 0 0" >> /etc/fstab
+  done
+  systemctl restart nfs-server && systemctl daemon-reload
+  for e in "$@"; do mount "${e#*:}"; done
+}
+# A node set up like the seed: its swarm.conf drop-in (dockerd flags with a plaintext API on
+# ADDR:2375), and the registry CA where the production profile reads it (NFS at the site).
+seed_dropin() {
+  mkdir -p /etc/systemd/system/docker.service.d /etc/docker /mnt/docker/registry
+  cp /payload/registry-ca.crt /mnt/docker/registry/ca.crt
+  printf '[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd -H unix:///var/run/docker.sock -H tcp://%s:2375\n' "$1" \
+    > /etc/systemd/system/docker.service.d/swarm.conf
+}

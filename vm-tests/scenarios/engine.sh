@@ -4,13 +4,7 @@
 # daemon.json, nothing listens on 2375, the registry CA is under certs.d; a second apply restarts nothing.
 # disks: 4G
 D=$(data 1)
-mkdir -p /etc/systemd/system/docker.service.d /etc/docker /mnt/docker/registry
-cp /payload/registry-ca.crt /mnt/docker/registry/ca.crt
-cat > /etc/systemd/system/docker.service.d/swarm.conf <<'U'
-[Service]
-ExecStart=
-ExecStart=/usr/sbin/dockerd -H unix:///var/run/docker.sock -H tcp://0.0.0.0:2375
-U
+seed_dropin 0.0.0.0
 cat > /etc/docker/daemon.json <<'J'
 {
     "hosts": ["unix:///var/run/docker.sock", "tcp://0.0.0.0:2375"],

@@ -8,13 +8,7 @@
 # guest: bookworm
 # disks: 4G
 D=$(data 1); DEV=$(readlink -f "$D")
-mkdir -p /etc/systemd/system/docker.service.d /etc/docker /mnt/docker/registry
-cp /payload/registry-ca.crt /mnt/docker/registry/ca.crt
-cat > /etc/systemd/system/docker.service.d/swarm.conf <<'U'
-[Service]
-ExecStart=
-ExecStart=/usr/sbin/dockerd -H unix:///var/run/docker.sock -H tcp://127.0.0.1:2375
-U
+seed_dropin 127.0.0.1
 printf '{\n    "log-driver": "journald"\n}\n' > /etc/docker/daemon.json
 chmod 0640 /etc/docker/daemon.json
 systemctl daemon-reload

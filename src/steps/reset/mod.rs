@@ -234,18 +234,8 @@ pub fn plan_state(h: &Host, run: &Run) -> Result<StepPlan> {
             systemd::offline(h, &["disable", UNIT_NAME]),
         ));
     }
-    if h.exists(crate::steps::checktimer::WANTS_PATH)? {
-        let timer = crate::steps::checktimer::TIMER_NAME;
-        p.actions.push(Action::run(
-            "reset.check-disable",
-            "the check timer must not run again",
-            if h.systemd_running() {
-                systemd::online(&["disable", "--now", timer])
-            } else {
-                systemd::offline(h, &["disable", timer])
-            },
-        ));
-    }
+    p.actions
+        .extend(crate::steps::checktimer::disable(h, "reset.check-disable")?);
     let mut unit = plan_restore(h, &rec, UNIT_PATH, &mut p)?;
     for path in rec
         .written()
