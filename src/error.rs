@@ -109,14 +109,14 @@ pub enum JoinError {
     },
     #[error("the token file {path} {why}")]
     TokenFile { path: String, why: String },
-    #[error(
-        "could not join within {seconds} s: no manager of {managers} took the join; last error: \
-         {last}"
-    )]
+    #[error("could not join within {seconds} s: no manager of {managers} took the join: {seen}")]
     NoManager {
         seconds: u64,
         managers: String,
-        last: String,
+        /// What each manager did ([`crate::host::managers::Tries::summary`]).
+        seen: String,
+        /// What to look at.
+        advice: &'static str,
     },
     #[error(
         "{name} (node {node_id}) is still {state} after {seconds} s{}: it is a member of its swarm \

@@ -14,6 +14,9 @@ use crate::steps::swarm::nodes::labels_to_set;
 
 /// How long the managers' swarm ports may take to accept a connection, all of them together.
 const MANAGER_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the managers may be asked again for the node when they drop connections (a fleet's
+/// timers firing together): a check answers in seconds, not the join's minutes.
+const NODE_BUDGET: Duration = Duration::from_secs(10);
 
 pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
     let Some(sw) = &profile.swarm else {
@@ -143,7 +146,7 @@ fn managers(sw: &Swarm, info: &Info) -> Item {
 /// The manager's view of this node: Ready, and labelled as the profile wants.
 fn node(h: &Host, sw: &Swarm, info: &Info) -> Item {
     const CHECK: &str = "swarm.node";
-    let node = match crate::steps::swarm::inspect_self(h, sw, info) {
+    let node = match crate::steps::swarm::inspect_self(h, sw, info, NODE_BUDGET) {
         Ok((_, n)) => n,
         Err(e) => return unobservable(CHECK, &e),
     };

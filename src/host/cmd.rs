@@ -11,7 +11,7 @@ use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
@@ -163,10 +163,24 @@ pub fn package_of(tool: &str) -> &'static str {
 }
 
 /// Runs commands; tools are looked up on PATH once and remembered.
+///
+/// Every `ssh` of a run shares one connection per manager (OpenSSH's ControlMaster): the first
+/// one opens it, the others ride on it, and it is closed when the runner goes away. A node then
+/// costs a manager's sshd one connection (one key exchange, one slot of its MaxStartups) per
+/// run, not one per command. The control sockets live in a directory of this process's own, mode
+/// 0700 (whoever can reach a socket can run commands on the manager as the node's user).
 #[derive(Default)]
 pub struct Runner {
     resolved: Mutex<HashMap<String, PathBuf>>,
+    /// The private directory of the ssh control sockets, made at the first ssh (None: sharing
+    /// is off, each ssh connects on its own).
+    ssh_share: OnceLock<Option<tempfile::TempDir>>,
 }
+
+/// How long an ssh master stays after its last command if the runner cannot close it (killed).
+const SSH_PERSIST_SECONDS: u32 = 30;
+/// A unix socket path has room for ~107 bytes; ssh adds `/` + 40 (%C) + a 17-byte suffix.
+const SSH_SHARE_DIR_MAX: usize = 48;
 
 impl Runner {
     pub fn new() -> Self {
@@ -181,6 +195,50 @@ impl Runner {
     /// Where the tool is on PATH, if it is.
     pub fn path_of(&self, tool: &str) -> Option<PathBuf> {
         self.resolve(tool).ok()
+    }
+
+    /// The argv that is run: `ssh` gets the options that share its connection.
+    fn argv_of(&self, cmd: &Cmd) -> Vec<String> {
+        let Some(dir) = (cmd.program() == "ssh")
+            .then(|| self.ssh_share_dir())
+            .flatten()
+        else {
+            return cmd.argv.clone();
+        };
+        let mut argv = vec![cmd.argv[0].clone()];
+        argv.extend([
+            "-o".to_string(),
+            "ControlMaster=auto".to_string(),
+            "-o".to_string(),
+            format!("ControlPath={}/%C", dir.display()),
+            "-o".to_string(),
+            format!("ControlPersist={SSH_PERSIST_SECONDS}"),
+        ]);
+        argv.extend(cmd.argv[1..].iter().cloned());
+        argv
+    }
+
+    fn ssh_share_dir(&self) -> Option<&std::path::Path> {
+        self.ssh_share
+            .get_or_init(|| {
+                let made = tempfile::Builder::new()
+                    .prefix("swarmnode-ssh.")
+                    .tempdir()
+                    .inspect_err(|e| {
+                        tracing::debug!("ssh connections are not shared: no private directory: {e}")
+                    })
+                    .ok()?;
+                if made.path().as_os_str().len() > SSH_SHARE_DIR_MAX {
+                    tracing::debug!(
+                        "ssh connections are not shared: {} is too long for a socket path",
+                        made.path().display()
+                    );
+                    return None;
+                }
+                Some(made)
+            })
+            .as_ref()
+            .map(|d| d.path())
     }
 
     fn resolve(&self, tool: &str) -> Result<PathBuf, CommandError> {
@@ -243,9 +301,10 @@ impl Runner {
         };
         // Its own process group: a Ctrl-C on the terminal reaches swarmnode, which lets the
         // command finish, and not the command itself.
+        let argv = self.argv_of(cmd);
         let mut child = std::process::Command::new(exe)
             .process_group(0)
-            .args(&cmd.argv[1..])
+            .args(&argv[1..])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -301,6 +360,35 @@ impl Runner {
     pub fn json<T: DeserializeOwned>(&self, cmd: &Cmd) -> Result<T, CommandError> {
         let out = self.run(cmd)?;
         parse_json(cmd, &out.stdout)
+    }
+}
+
+impl Drop for Runner {
+    /// The shared ssh connections are closed (`ssh -O exit` on each control socket), within a
+    /// few seconds; the directory goes with the TempDir.
+    fn drop(&mut self) {
+        let Some(Some(dir)) = self.ssh_share.get() else {
+            return;
+        };
+        let Ok(ssh) = self.resolve("ssh") else { return };
+        let Ok(entries) = std::fs::read_dir(dir.path()) else {
+            return;
+        };
+        for socket in entries.flatten() {
+            let started = Instant::now();
+            let child = std::process::Command::new(&ssh)
+                .process_group(0)
+                .arg("-o")
+                .arg(format!("ControlPath={}", socket.path().display()))
+                .args(["-O", "exit", "swarmnode-manager"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn();
+            if let Ok(mut c) = child {
+                let _ = wait_within(&mut c, started, Duration::from_secs(5));
+            }
+        }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod engine_api;
 pub mod fs;
 pub mod lock;
 pub mod lvm;
+pub mod managers;
 pub mod secret;
 pub mod signals;
 

@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::host::cmd::Runner;
-use crate::host::cmd::{Cmd, CommandError};
+use crate::host::cmd::{Cmd, CommandError, Output};
 use crate::host::engine_api::Engine;
 use crate::host::fs;
+use crate::host::managers::{self, Fault, ManagerCmd, Tries, Trouble, classify};
 use crate::host::secret::{NonDumpable, Secret};
 use crate::host::signals::pause;
 
@@ -194,6 +195,14 @@ pub struct JoinSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_hash: Option<String>,
     pub timeout_seconds: u64,
+    /// A random wait of up to this long before the first call to a manager (a fleet booting
+    /// at once spreads out); not part of `timeout_seconds`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub start_jitter_seconds: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A change of membership, as planned and as applied.
@@ -226,12 +235,19 @@ pub enum SwarmOp {
     Quit {
         force: bool,
     },
-    /// `reset` only: the node's entry removed on a manager (`docker node rm --force ID`), each
-    /// manager of the list tried in turn; a manager that does not know the node is done. With
-    /// `best_effort` (`--force`), no manager doing it is a warning, not a failure.
-    Forget {
-        node_id: String,
-        via: Vec<JoinVia>,
+    /// `docker ...` on a manager (labels, a stale entry, `reset`'s removal): the managers in
+    /// turn, transient failures tried again with growing waits within `budget_seconds`
+    /// ([`managers::call`]).
+    OnManager {
+        /// What it does, in a few words: `remove node ID`.
+        what: String,
+        calls: Vec<ManagerCmd>,
+        budget_seconds: u64,
+        /// A manager saying it does not know this node means done (a removal).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        done_without_node: Option<String>,
+        /// No manager doing it is a warning, not a failure (`reset --force`).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
         best_effort: bool,
     },
 }
@@ -259,10 +275,18 @@ impl fmt::Display for SwarmOp {
                     if *force { "?force=1" } else { "" }
                 )
             }
-            SwarmOp::Forget { node_id, via, .. } => {
-                write!(f, "remove node {node_id} on a manager")?;
-                for v in via {
-                    write!(f, "\n         manager {}: {}", v.manager, v.token_from)?;
+            SwarmOp::OnManager {
+                what,
+                calls,
+                budget_seconds,
+                ..
+            } => {
+                write!(
+                    f,
+                    "on a manager: {what} (each in turn, tried again within {budget_seconds} s)"
+                )?;
+                for c in calls {
+                    write!(f, "\n         manager {}: `{}`", c.manager, c.cmd())?;
                 }
                 Ok(())
             }
@@ -278,6 +302,13 @@ impl fmt::Display for SwarmOp {
                 write!(f, ", within {} s", j.timeout_seconds)?;
                 if let Some(h) = &j.ca_hash {
                     write!(f, ", root CA pinned to sha256:{h}")?;
+                }
+                if j.start_jitter_seconds > 0 {
+                    write!(
+                        f,
+                        ", after a random wait of up to {} s",
+                        j.start_jitter_seconds
+                    )?;
                 }
                 for v in &j.via {
                     write!(
@@ -334,17 +365,28 @@ pub fn execute(host: &Local, op: &SwarmOp) -> Result<()> {
         SwarmOp::Join(spec) => join(host, spec),
         SwarmOp::Demote { node_id, seconds } => demote(host, node_id, *seconds),
         SwarmOp::Quit { force } => leave(host, *force),
-        SwarmOp::Forget {
-            node_id,
-            via,
+        SwarmOp::OnManager {
+            what,
+            calls,
+            budget_seconds,
+            done_without_node,
             best_effort,
-        } => match forget(host, node_id, via) {
-            Err(e) if *best_effort => {
-                tracing::warn!("--force: {}", crate::error::chain(&e));
-                Ok(())
+        } => {
+            let gone = |o: &Output| {
+                done_without_node
+                    .as_deref()
+                    .is_some_and(|id| no_such_node(o.code, &o.stderr, id))
+            };
+            let budget = Duration::from_secs(*budget_seconds);
+            match managers::call(host.runner, what, calls, budget, &gone) {
+                Ok(_) => Ok(()),
+                Err(e) if *best_effort => {
+                    tracing::warn!("--force: {}", crate::error::chain(&e));
+                    Ok(())
+                }
+                Err(e) => Err(e),
             }
-            r => r,
-        },
+        }
     }
 }
 
@@ -393,39 +435,6 @@ fn demote(host: &Local, node_id: &str, seconds: u64) -> Result<()> {
         pause(POLL)?;
     }
     Ok(())
-}
-
-/// `docker node rm --force ID` on the first manager that does it (or does not know the node).
-fn forget(host: &Local, node_id: &str, via: &[JoinVia]) -> Result<()> {
-    let mut tried = Vec::new();
-    for v in via {
-        let TokenFrom::Command {
-            argv,
-            timeout_seconds,
-        } = &v.token_from
-        else {
-            continue;
-        };
-        let cmd = Cmd { argv: argv.clone() };
-        match host
-            .runner
-            .output_timeout(&cmd, Duration::from_secs(*timeout_seconds))
-        {
-            Ok(o) if o.code == 0 || no_such_node(o.code, &o.stderr, node_id) => return Ok(()),
-            Ok(o) => tried.push(format!(
-                "{} (exit {}): {}",
-                v.manager,
-                o.code,
-                o.stderr.trim().replace('\n', " / ")
-            )),
-            Err(e) => tried.push(format!("{}: {e}", v.manager)),
-        }
-    }
-    Err(Error::Unavailable(format!(
-        "swarm: the node left, but no manager removed its entry {node_id}: {}; run `docker node \
-         rm {node_id}` on a manager, or run reset again",
-        tried.join("; ")
-    )))
 }
 
 /// Polls the local state of an established member until it is active again, or 69 with what
@@ -483,8 +492,9 @@ fn leave(host: &Local, force: bool) -> Result<()> {
 
 /// Why one attempt did not join.
 enum Attempt {
-    /// Worth another try (this manager later, or another one).
-    Retry(String),
+    /// Worth another try (this manager later, or another one): what it looked like (None: an
+    /// answer of the manager's or of dockerd's) and what was said.
+    Retry(Option<Trouble>, String),
     /// Will not get better by retrying: refuse now.
     Stop(Error),
     /// Less time is left than a join request may take: stop before the deadline, not after.
@@ -503,14 +513,25 @@ const DOCKERD_JOIN_WAIT: Duration = Duration::from_secs(20);
 fn join(host: &Local, spec: &JoinSpec) -> Result<()> {
     // No core dump or ptrace of this process while a token may be in its memory.
     let _guard = NonDumpable::new();
+    if spec.start_jitter_seconds > 0 {
+        // A rack booted at once does not reach the managers all in the same second.
+        let wait =
+            Duration::from_secs(spec.start_jitter_seconds).mul_f64(managers::random_fraction());
+        tracing::info!(
+            "swarm: waiting {wait:.1?} before the first call to a manager \
+             (swarm.start_jitter_seconds: {})",
+            spec.start_jitter_seconds
+        );
+        pause(wait)?;
+    }
     let started = Instant::now();
     let deadline = started + Duration::from_secs(spec.timeout_seconds);
-    let mut delay = Duration::from_secs(1);
-    let mut last = String::from("no attempt was made");
+    let mut delay = managers::FIRST_BACKOFF;
+    let mut tries = Tries::new(spec.via.iter().map(|v| v.manager.as_str()));
     let mut posted = false;
     let mut tried = false;
     'rounds: loop {
-        for via in &spec.via {
+        for (i, via) in spec.via.iter().enumerate() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() || (tried && left < MIN_ATTEMPT) {
                 break 'rounds;
@@ -530,9 +551,9 @@ fn join(host: &Local, spec: &JoinSpec) -> Result<()> {
                     );
                     return Ok(());
                 }
-                Err(Attempt::Retry(why)) => {
+                Err(Attempt::Retry(trouble, why)) => {
                     tracing::info!("swarm: manager {}: {why}; trying on", via.manager);
-                    last = format!("manager {}: {why}", via.manager);
+                    tries.saw(i, trouble, &why);
                     not_pending(host, posted)?;
                 }
             }
@@ -541,17 +562,18 @@ fn join(host: &Local, spec: &JoinSpec) -> Result<()> {
         if left < MIN_ATTEMPT {
             break;
         }
-        let wait = jitter(delay).min(left);
+        let wait = managers::jitter(delay).min(left);
         tracing::info!("swarm: no manager took the join yet; next round in {wait:.1?}");
         pause(wait)?;
-        delay = (delay * 2).min(Duration::from_secs(30));
+        delay = managers::backoff(delay);
     }
     not_pending(host, posted)?;
     let managers: Vec<&str> = spec.via.iter().map(|v| v.manager.as_str()).collect();
     Err(JoinError::NoManager {
         seconds: spec.timeout_seconds,
         managers: managers.join(", "),
-        last,
+        seen: tries.summary(),
+        advice: tries.advice(),
     }
     .into())
 }
@@ -584,26 +606,20 @@ fn follow_background_join(host: &Local, deadline: Instant) -> Result<(), Attempt
             "pending" if Instant::now() < deadline => pause(POLL).map_err(Attempt::Stop)?,
             "pending" => return Err(Attempt::OutOfTime),
             other => {
-                return Err(Attempt::Retry(format!(
-                    "the join that continued in the background ended {other}{}",
-                    if st.error.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", st.error)
-                    }
-                )));
+                return Err(Attempt::Retry(
+                    None,
+                    format!(
+                        "the join that continued in the background ended {other}{}",
+                        if st.error.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", st.error)
+                        }
+                    ),
+                ));
             }
         }
     }
-}
-
-/// ±50% around `d`, from the clock's nanoseconds (no need for a random generator).
-fn jitter(d: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|t| t.subsec_nanos())
-        .unwrap_or(0);
-    d.mul_f64(0.5 + (nanos % 1000) as f64 / 1000.0)
 }
 
 fn attempt(
@@ -707,10 +723,10 @@ fn read_refusal(
         return if state == "active" {
             Ok(())
         } else {
-            Err(Attempt::Retry(msg))
+            Err(Attempt::Retry(None, msg))
         };
     }
-    Err(Attempt::Retry(format!("HTTP {status}: {msg}")))
+    Err(Attempt::Retry(None, format!("HTTP {status}: {msg}")))
 }
 
 fn fetch_token(host: &Local, via: &JoinVia, left: Duration) -> Result<Token, Attempt> {
@@ -739,10 +755,10 @@ fn fetch_token(host: &Local, via: &JoinVia, left: Duration) -> Result<Token, Att
                     return Err(token_failure(&via.manager, &cmd, out.code, &out.stderr));
                 }
                 Err(CommandError::Timeout { .. }) => {
-                    return Err(Attempt::Retry(format!(
-                        "`{cmd}` did not answer within {:.1} s",
-                        limit.as_secs_f64()
-                    )));
+                    return Err(Attempt::Retry(
+                        Some(Trouble::Unreachable),
+                        format!("`{cmd}` did not answer within {:.1} s", limit.as_secs_f64()),
+                    ));
                 }
                 Err(e) => return Err(Attempt::Stop(e.into())),
             }
@@ -758,63 +774,6 @@ fn fetch_token(host: &Local, via: &JoinVia, left: Duration) -> Result<Token, Att
             .into(),
         )
     })
-}
-
-/// What a failed command on the manager channel (ssh, or the docker CLI against a manager's
-/// API) means, read from its exit status and the exact messages of ssh and docker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
-    /// The manager could not be authenticated, or did not accept us (host key, key,
-    /// certificate): retrying does not help.
-    NotAuthenticated,
-    /// The manager is out of reach or not serving (ssh could not connect: 255; no docker there:
-    /// 127; connection refused or reset; not a manager): try the next one, 69 in the end.
-    Unavailable,
-    /// Anything else the command said: tried on the next manager too.
-    Other,
-}
-
-pub fn classify(code: i32, stderr: &str) -> Fault {
-    // ssh's own failures (exit 255): its exact words for a key or host key it will not accept.
-    const SSH_AUTH: [&str; 3] = [
-        "Host key verification failed",
-        "REMOTE HOST IDENTIFICATION HAS CHANGED",
-        "Permission denied (",
-    ];
-    // The docker CLI against a manager: a manager that is there but cannot serve now (its raft,
-    // its own TLS to the leader), which says nothing of our credentials ...
-    const BUSY: [&str; 2] = [
-        "rpc error: code = Unavailable",
-        "rpc error: code = DeadlineExceeded",
-    ];
-    // ... or out of reach.
-    const GONE: [&str; 9] = [
-        "Connection refused",
-        "connection refused",
-        "Connection reset",
-        "connection reset",
-        "No route to host",
-        "i/o timeout",
-        "Cannot connect to the Docker daemon",
-        "error during connect",
-        "This node is not a swarm manager",
-    ];
-    // ... a certificate either side will not accept, or a user docker will not serve ...
-    const REJECTED: [&str; 4] = [
-        "x509:",
-        "tls: ",
-        "certificate",
-        "permission denied while trying to connect to the Docker daemon",
-    ];
-    let has = |words: &[&str]| words.iter().any(|w| stderr.contains(w));
-    match code {
-        255 if has(&SSH_AUTH) => Fault::NotAuthenticated,
-        255 | 127 => Fault::Unavailable,
-        _ if has(&BUSY) => Fault::Unavailable,
-        _ if has(&REJECTED) => Fault::NotAuthenticated,
-        _ if has(&GONE) => Fault::Unavailable,
-        _ => Fault::Other,
-    }
 }
 
 /// Did docker on the manager say, in its own words, that it does not know this node? (`Error:
@@ -839,7 +798,10 @@ fn token_failure(manager: &str, cmd: &Cmd, code: i32, stderr: &str) -> Attempt {
             }
             .into(),
         ),
-        _ => Attempt::Retry(format!("`{cmd}` failed (exit {code}): {tail}")),
+        Fault::Transient(t) => {
+            Attempt::Retry(Some(t), format!("`{cmd}` failed (exit {code}): {tail}"))
+        }
+        Fault::Other => Attempt::Retry(None, format!("`{cmd}` failed (exit {code}): {tail}")),
     }
 }
 
@@ -973,62 +935,8 @@ mod tests {
     }
 
     #[test]
-    fn channel_failures_are_read_by_exit_status_and_docker_s_words() {
-        use Fault::*;
+    fn only_docker_s_own_words_say_a_node_is_unknown() {
         let id = "l8s526d06sna2jckb05a27o7r";
-        let cases = [
-            (
-                255,
-                "ssh: connect to host 10.77.0.1 port 22: Connection refused\n",
-                Unavailable,
-            ),
-            (
-                255,
-                "kex_exchange_identification: Connection closed by remote host\n",
-                Unavailable,
-            ),
-            (
-                127,
-                "bash: line 1: docker: command not found\n",
-                Unavailable,
-            ),
-            (
-                1,
-                "Cannot connect to the Docker daemon at tcp://10.77.0.1:2376. Is the docker daemon running?\n",
-                Unavailable,
-            ),
-            (
-                1,
-                "Error response from daemon: This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.\n",
-                Unavailable,
-            ),
-            (255, "Host key verification failed.\n", NotAuthenticated),
-            (
-                255,
-                "root@10.77.0.1: Permission denied (publickey).\n",
-                NotAuthenticated,
-            ),
-            (
-                1,
-                "error during connect: Get \"https://10.77.0.1:2376/v1.41/info\": tls: failed to verify certificate: x509: certificate signed by unknown authority\n",
-                NotAuthenticated,
-            ),
-            (1, "Error: No such node: xyz\n", Other),
-            (
-                1,
-                "Error response from daemon: rpc error: code = Unavailable desc = connection error: desc = \"transport: authentication handshake failed: tls: first record does not look like a TLS handshake\"\n",
-                Unavailable,
-            ),
-            (126, "bash: /usr/bin/docker: Permission denied\n", Other),
-            (
-                1,
-                "permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock\n",
-                NotAuthenticated,
-            ),
-        ];
-        for (code, err, want) in cases {
-            assert_eq!(classify(code, err), want, "{code} {err}");
-        }
         assert!(no_such_node(1, &format!("Error: No such node: {id}\n"), id));
         assert!(no_such_node(
             1,
@@ -1076,9 +984,13 @@ mod tests {
             }],
             ca_hash: None,
             timeout_seconds: 300,
+            start_jitter_seconds: 5,
         });
         let s = op.to_string();
-        assert!(s.contains("advertise 10.0.0.5, within 300 s"), "{s}");
+        assert!(
+            s.contains("advertise 10.0.0.5, within 300 s, after a random wait of up to 5 s"),
+            "{s}"
+        );
         assert!(
             s.contains("manager m1:2377: token from `ssh m1 docker`"),
             "{s}"

@@ -213,6 +213,10 @@ pub struct Swarm {
     /// How long the join may take in all, across managers and retries.
     #[serde(default = "default_join_timeout")]
     pub join_timeout_seconds: JoinSecs,
+    /// Before a join's first call to a manager, a random wait of up to this long, so that a
+    /// rack booted at once does not reach the managers in the same second (0: none).
+    #[serde(default = "default_start_jitter")]
+    pub start_jitter_seconds: Bounded<0, 600>,
     /// The address other nodes reach this node on; detected (the local address toward the first
     /// manager) when absent.
     #[serde(default)]
@@ -314,6 +318,10 @@ impl Check {
 
 fn default_join_timeout() -> JoinSecs {
     JoinSecs::new(300)
+}
+
+fn default_start_jitter() -> Bounded<0, 600> {
+    Bounded::new(5)
 }
 
 fn default_listen_addr() -> String {

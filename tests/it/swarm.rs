@@ -34,7 +34,7 @@ fn inactive_node_plans_a_join_with_the_token_fetched_only_at_apply() {
         "{out}"
     );
     assert!(
-        out.contains("swarm  POST /swarm/join as worker (token in the request body), listen 0.0.0.0:2377, advertise 10.77.0.2, within 300 s"),
+        out.contains("swarm  POST /swarm/join as worker (token in the request body), listen 0.0.0.0:2377, advertise 10.77.0.2, within 300 s, after a random wait of up to 5 s"),
         "{out}"
     );
     let root = f.root.display();
@@ -90,7 +90,11 @@ fn active_node_gets_missing_labels_from_the_manager_by_node_id() {
         "{out}"
     );
     assert!(
-        out.contains("-- 10.77.0.1 docker node update --label-add function=production -- l8s526d06sna2jckb05a27o7r    # labels missing or different: function=production"),
+        out.contains("swarm  on a manager: label node l8s526d06sna2jckb05a27o7r function=production (each in turn, tried again within 300 s)\n         manager 10.77.0.1:2377: `ssh "),
+        "{out}"
+    );
+    assert!(
+        out.contains("-- 10.77.0.1 docker node update --label-add function=production -- l8s526d06sna2jckb05a27o7r`    # labels missing or different: function=production"),
         "{out}"
     );
     let calls = f.calls();
@@ -150,9 +154,9 @@ fn node_of_another_swarm_is_refused_with_how_to_leave() {
 }
 
 #[test]
-fn no_manager_answering_is_unavailable() {
+fn no_manager_answering_is_unavailable_after_retries_and_says_what_it_saw() {
     let f = Fake::new();
-    node(&f, SSH_PROFILE, "info-worker.json");
+    node(&f, &short(SSH_PROFILE, 4), "info-worker.json");
     f.rc(
         "ssh",
         255,
@@ -161,8 +165,98 @@ fn no_manager_answering_is_unavailable() {
     let o = f.run(&["join"]);
     expect_code(&o, 69);
     let err = stderr(&o);
-    assert!(err.contains("no manager answered"), "{err}");
+    assert!(
+        err.contains(
+            "swarm: `docker node inspect l8s526d06sna2jckb05a27o7r`: no manager did it within 4 s"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("10.77.0.1:2377 refused connections: nothing listens on its ssh or API port"),
+        "{err}"
+    );
     assert!(err.contains("Connection refused"), "{err}");
+    assert!(err.contains("check that sshd (ssh source)"), "{err}");
+    let n = f.calls().len();
+    assert!((2..=4).contains(&n), "retried within 4 s: {n} tries");
+}
+
+#[test]
+fn a_busy_manager_is_asked_again_until_it_serves() {
+    // sshd over its MaxStartups drops connections before the key exchange; then it serves.
+    let f = Fake::new();
+    node(&f, SSH_PROFILE, "info-worker.json");
+    let dropped = "kex_exchange_identification: Connection closed by remote host\r\nConnection closed by 10.77.0.1 port 22\r\n";
+    f.rc_at("ssh", 1, 255, dropped);
+    f.rc_at(
+        "ssh",
+        2,
+        255,
+        "kex_exchange_identification: read: Connection reset by peer\r\n",
+    );
+    f.out("ssh", &node_inspect("{}"));
+    f.rc_at("ssh", 4, 255, dropped);
+    f.out_after("ssh", 5, "");
+    f.out_after("ssh", 6, &node_inspect(r#"{"function": "production"}"#));
+    let o = f.run(&["join"]);
+    expect_code(&o, 0);
+    let calls = f.calls();
+    let kinds: Vec<&str> = calls
+        .iter()
+        .map(|c| {
+            c.rsplit(" docker node ")
+                .next()
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "inspect", "inspect", "inspect", "update", "update", "inspect"
+        ],
+        "{calls:?}"
+    );
+    let err = stderr(&o);
+    assert!(err.contains("10.77.0.1:2377: `docker node inspect l8s526d06sna2jckb05a27o7r`: kex_exchange_identification: Connection closed by remote host / Connection closed by 10.77.0.1 port 22 (exit 255); trying on"), "{err}");
+    assert!(
+        stdout(&o).contains("swarm: done: 1 action(s)"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn every_ssh_of_a_run_shares_one_private_connection() {
+    let f = Fake::new();
+    node(&f, SSH_PROFILE, "info-worker.json");
+    f.out("ssh", &node_inspect("{}"));
+    f.out_after("ssh", 2, "");
+    f.out_after("ssh", 3, &node_inspect(r#"{"function": "production"}"#));
+    let o = f.run(&["join"]);
+    expect_code(&o, 0);
+    let calls = f.calls();
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    let path_of = |c: &str| {
+        c.split(' ')
+            .find_map(|w| w.strip_prefix("ControlPath="))
+            .map(str::to_string)
+    };
+    let path = path_of(&calls[0]).expect("ssh gets a ControlPath");
+    assert!(path.ends_with("/%C"), "{path}");
+    for c in &calls {
+        assert!(
+            c.starts_with("ssh -o ControlMaster=auto -o ControlPath="),
+            "{c}"
+        );
+        assert!(c.contains(" -o ControlPersist=30 "), "{c}");
+        assert_eq!(path_of(c).as_deref(), Some(path.as_str()), "{calls:?}");
+    }
+    // The directory was private to the run, and is gone with it.
+    let dir = std::path::Path::new(path.trim_end_matches("/%C"));
+    assert!(!dir.exists(), "{} left behind", dir.display());
 }
 
 #[test]
@@ -171,6 +265,23 @@ fn manager_host_key_mismatch_is_refused() {
     node(&f, SSH_PROFILE, "info-worker.json");
     f.rc("ssh", 255, "Host key verification failed.\n");
     expect_refused(&f, &["join"], "could not be authenticated");
+    // Permanent: asked once, not again.
+    assert_eq!(f.calls().len(), 1, "{:?}", f.calls());
+}
+
+#[test]
+fn a_key_the_manager_does_not_accept_is_refused_at_once() {
+    let f = Fake::new();
+    node(&f, SSH_PROFILE, "info-worker.json");
+    f.rc(
+        "ssh",
+        255,
+        "root@10.77.0.1: Permission denied (publickey).\n",
+    );
+    let t = std::time::Instant::now();
+    expect_refused(&f, &["join"], "Permission denied (publickey)");
+    assert_eq!(f.calls().len(), 1, "{:?}", f.calls());
+    assert!(t.elapsed() < std::time::Duration::from_secs(5));
 }
 
 #[test]
@@ -200,7 +311,7 @@ fn stale_down_nodes_with_this_hostname_are_removed() {
     let out = stdout(&o);
     assert!(
         out.contains(
-            "docker node rm -- oldoldoldoldoldoldoldold1    # a Down node with this hostname"
+            "docker node rm -- oldoldoldoldoldoldoldold1`    # a Down node with this hostname"
         ),
         "{out}"
     );
@@ -397,11 +508,101 @@ fn member(state: &str, manager: bool) -> String {
     )
 }
 
+/// The profile with a short budget for the managers (retries end within seconds), and no
+/// random wait before a join.
 fn short(profile: &str, secs: u32) -> String {
     profile.replace(
         "\"advertise_addr\"",
-        &format!("\"join_timeout_seconds\": {secs}, \"advertise_addr\""),
+        &format!(
+            "\"join_timeout_seconds\": {secs}, \"start_jitter_seconds\": 0, \"advertise_addr\""
+        ),
     )
+}
+
+#[test]
+fn a_token_fetch_dropped_by_a_busy_sshd_is_tried_again_and_the_node_joins() {
+    let f = Fake::new();
+    f.file("etc/swarmnode/profile.json", &short(SSH_PROFILE, 60));
+    let inactive = info("info-inactive.json");
+    let active = info("info-worker.json");
+    let e = f.engine_with(&[
+        (
+            "GET /info ",
+            // the plan, then each try reads the state before and after: 3 tries
+            &[
+                (200, &inactive),
+                (200, &inactive),
+                (200, &inactive),
+                (200, &inactive),
+                (200, &inactive),
+                (200, &inactive),
+                (200, &active),
+            ],
+        ),
+        ("POST /swarm/join ", &[(200, "")]),
+    ]);
+    f.rc_at(
+        "ssh",
+        1,
+        255,
+        "kex_exchange_identification: Connection closed by remote host\r\n",
+    );
+    f.rc_at(
+        "ssh",
+        2,
+        255,
+        "ssh: connect to host 10.77.0.1 port 22: Connection refused\r\n",
+    );
+    f.out("ssh.3", &format!("{TOKEN}\n"));
+    f.out("ssh", &node_inspect(r#"{"function": "production"}"#));
+    let o = f.run(&["join"]);
+    expect_code(&o, 0);
+    let calls = f.calls();
+    assert!(
+        calls[..3]
+            .iter()
+            .all(|c| c.ends_with("docker swarm join-token -q worker")),
+        "{calls:?}"
+    );
+    let posts = e
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("POST "))
+        .count();
+    assert_eq!(posts, 1, "one join request, after the token came");
+    assert!(!stderr(&o).contains("SWMTKN"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_join_no_manager_took_names_what_each_did_and_what_to_look_at() {
+    let f = Fake::new();
+    f.file("etc/swarmnode/profile.json", &short(SSH_PROFILE, 4));
+    let inactive = info("info-inactive.json");
+    f.engine_with(&[("GET /info ", &[(200, &inactive)])]);
+    f.rc(
+        "ssh",
+        255,
+        "kex_exchange_identification: read: Connection reset by peer\r\n",
+    );
+    let o = f.run(&["join"]);
+    expect_code(&o, 69);
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "could not join within 4 s: no manager of 10.77.0.1:2377 took the join: \
+             10.77.0.1:2377 busy: it dropped connections or could not serve yet ("
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("last: `ssh ") && err.contains("Connection reset by peer"),
+        "{err}"
+    );
+    assert!(
+        err.contains("the node is not in a swarm; the managers are up but too busy"),
+        "{err}"
+    );
+    assert!(err.contains("swarm.start_jitter_seconds"), "{err}");
 }
 
 #[test]
@@ -529,14 +730,14 @@ fn a_manager_without_docker_or_out_of_reach_is_unavailable_not_another_swarm() {
         ),
     ] {
         let f = Fake::new();
-        node(&f, SSH_PROFILE, "info-worker.json");
+        node(&f, &short(SSH_PROFILE, 4), "info-worker.json");
         f.rc("ssh", code, err);
         let o = f.run(&["join"]);
         expect_code(&o, 69);
         let e = stderr(&o);
         assert!(!e.contains("another swarm"), "{e}");
-        assert!(e.contains("no manager answered"), "{e}");
-        assert!(e.contains(&format!("(exit {code})")), "{e}");
+        assert!(e.contains("no manager did it within 4 s"), "{e}");
+        assert!(e.contains(&format!("last: exit {code}: ")), "{e}");
     }
 }
 

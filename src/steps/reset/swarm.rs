@@ -10,11 +10,11 @@ use serde::Deserialize;
 
 use crate::error::{Error, Refusal, Result};
 use crate::host::engine_api::ApiError;
-use crate::host::swarm::{self, Info, JoinVia, SwarmOp, TokenFrom};
+use crate::host::swarm::{self, Info, SwarmOp};
 use crate::host::{Action, Host};
 use crate::steps::Run;
 use crate::steps::plan::StepPlan;
-use crate::steps::swarm::channel::Channel;
+use crate::steps::swarm::channel::{self, Channel};
 
 /// The NodeID of the node being reset, recorded before it leaves.
 pub const NODE_PATH: &str = "/var/lib/swarmnode/reset.node";
@@ -331,36 +331,24 @@ fn record_node(id: &str, p: &mut StepPlan) {
 
 /// The node's entry removed on a manager, through the token's channel.
 fn plan_forget(h: &Host, run: &Run, id: &str, p: &mut StepPlan) -> Result<()> {
-    let via: Vec<JoinVia> = match run.profile.swarm.as_ref() {
-        Some(sw) => Channel::all(sw)
-            .iter()
-            .map(|c| {
-                Ok(JoinVia {
-                    manager: c.manager.clone(),
-                    token_from: TokenFrom::Command {
-                        argv: c.docker(h, &["node", "rm", "--force", "--", id])?.argv,
-                        timeout_seconds: c.timeout_seconds(),
-                    },
-                })
-            })
-            .collect::<Result<_>>()?,
-        None => Vec::new(),
-    };
-    if via.is_empty() {
-        p.warnings.push(format!(
+    let sw = run.profile.swarm.as_ref();
+    let chans = sw.map(Channel::all).unwrap_or_default();
+    match sw.filter(|_| !chans.is_empty()) {
+        None => p.warnings.push(format!(
             "the profile has no channel to a manager (swarm.token ssh or tls): remove the node's \
              entry there with `docker node rm {id}`"
-        ));
-    } else {
-        p.actions.push(Action::swarm(
+        )),
+        Some(sw) => p.actions.push(Action::swarm(
             "reset.swarm-forget",
             "its entry on the managers",
-            SwarmOp::Forget {
-                node_id: id.to_string(),
-                via,
+            SwarmOp::OnManager {
+                what: format!("remove node {id}"),
+                calls: channel::calls(h, &chans, &["node", "rm", "--force", "--", id], 0)?,
+                budget_seconds: sw.join_timeout_seconds.get(),
+                done_without_node: Some(id.to_string()),
                 best_effort: run.force,
             },
-        ));
+        )),
     }
     done(p);
     Ok(())

@@ -2,12 +2,10 @@
 //! CLI against its TLS or plaintext API), every command `docker ARGS` run there, and what its
 //! answers mean.
 
-use std::time::Duration;
-
 use crate::error::Result;
 use crate::host::Host;
-use crate::host::cmd::{Cmd, CommandError};
-use crate::host::swarm::{self, JoinError};
+use crate::host::cmd::Cmd;
+use crate::host::managers::ManagerCmd;
 use crate::profile::{ManagerAddr, Swarm, TokenSource};
 
 /// How long one command against a manager may take, beyond the ssh connect timeout.
@@ -120,32 +118,24 @@ impl Channel<'_> {
     }
 }
 
-/// What one manager answered to one command.
-pub enum Reply {
-    /// Its stdout.
-    Out(String),
-    /// A failure worth trying elsewhere: exit status (124: it did not answer in time) and stderr.
-    Failed(i32, String),
-}
-
-/// Runs a command on a manager. A manager that cannot be authenticated stops here (retrying, or
-/// asking another, does not help a wrong key or host key).
-pub fn ask(h: &Host, ch: &Channel, cmd: &Cmd) -> Result<Reply> {
-    match h
-        .runner
-        .output_timeout(cmd, Duration::from_secs(ch.timeout_seconds()))
-    {
-        Ok(o) if o.code == 0 => Ok(Reply::Out(o.stdout)),
-        Ok(o) if swarm::classify(o.code, &o.stderr) == swarm::Fault::NotAuthenticated => {
-            Err(JoinError::NotAuthenticated {
-                manager: ch.manager.clone(),
-                cmd: cmd.to_string(),
-                stderr: o.stderr.trim().replace('\n', " / "),
-            }
-            .into())
-        }
-        Ok(o) => Ok(Reply::Failed(o.code, o.stderr)),
-        Err(e @ CommandError::Timeout { .. }) => Ok(Reply::Failed(124, e.to_string())),
-        Err(e) => Err(e.into()),
+/// `docker ARGS` on each manager, as planned calls for [`managers::call`] or a
+/// [`crate::host::swarm::SwarmOp::OnManager`] action; manager `first` (the one that answered
+/// last) comes first.
+pub fn calls(h: &Host, chans: &[Channel], args: &[&str], first: usize) -> Result<Vec<ManagerCmd>> {
+    let mut order: Vec<usize> = (0..chans.len()).collect();
+    if first < chans.len() {
+        order.remove(first);
+        order.insert(0, first);
     }
+    order
+        .into_iter()
+        .map(|i| {
+            let c = &chans[i];
+            Ok(ManagerCmd {
+                manager: c.manager.clone(),
+                argv: c.docker(h, args)?.argv,
+                timeout_seconds: c.timeout_seconds(),
+            })
+        })
+        .collect()
 }

@@ -18,7 +18,10 @@ use crate::host::{Action, Host};
 use crate::profile::{Role, Swarm, TokenSource};
 use crate::steps::plan::StepPlan;
 
-use channel::{Channel, Reply, ask};
+use std::time::Duration;
+
+use crate::host::managers;
+use channel::Channel;
 pub use nodes::{Node, NodeLine, labels_to_set, parse_node_ls};
 
 /// How long a pending node without a NodeID may finish its earlier join on its own before it is
@@ -182,6 +185,7 @@ fn join_action(h: &Host, sw: &Swarm, facts: &mut Vec<String>) -> Result<Action> 
             via,
             ca_hash: sw.ca_hash.as_ref().map(|c| c.hex().to_string()),
             timeout_seconds: sw.join_timeout_seconds.get(),
+            start_jitter_seconds: sw.start_jitter_seconds.get(),
         }),
     ))
 }
@@ -218,7 +222,8 @@ fn active(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
         );
         return Ok(());
     }
-    let (ch, node) = inspect_self(h, sw, info)?;
+    let chans = Channel::all(sw);
+    let (first, node) = inspect_self(h, sw, info, sw.join_timeout_seconds.secs())?;
     check_role(sw, &node, info, p);
     let have = node.spec.labels.clone().unwrap_or_default();
     let set = labels_to_set(&sw.labels, &have);
@@ -228,14 +233,20 @@ fn active(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
             args.extend(["--label-add", l.as_str()]);
         }
         args.extend(["--", &node.id]);
-        p.actions.push(Action::run(
+        p.actions.push(Action::swarm(
             "swarm.labels",
             format!("labels missing or different: {}", set.join(" ")),
-            ch.docker(h, &args)?,
+            SwarmOp::OnManager {
+                what: format!("label node {} {}", node.id, set.join(" ")),
+                calls: channel::calls(h, &chans, &args, first)?,
+                budget_seconds: sw.join_timeout_seconds.get(),
+                done_without_node: None,
+                best_effort: false,
+            },
         ));
     }
     if sw.remove_stale_nodes {
-        nodes::plan_stale(h, &ch, &node, p)?;
+        nodes::plan_stale(h, sw, &chans, first, &node, p)?;
     }
     Ok(())
 }
@@ -269,54 +280,48 @@ fn check_role(sw: &Swarm, node: &Node, info: &Info, p: &mut StepPlan) {
     }
 }
 
-/// Asks the managers in order for this node; the first one that answers decides.
-pub fn inspect_self<'a>(h: &Host, sw: &'a Swarm, info: &Info) -> Result<(Channel<'a>, Node)> {
+/// Asks the managers for this node: each in turn, transient failures tried again within
+/// `budget` ([`managers::call`]). Returns which manager answered (its index in
+/// [`Channel::all`]) and the node.
+pub fn inspect_self(h: &Host, sw: &Swarm, info: &Info, budget: Duration) -> Result<(usize, Node)> {
     let id = &info.swarm.node_id;
-    let mut tried = Vec::new();
-    for ch in Channel::all(sw) {
-        let cmd = ch.docker(h, &["node", "inspect", "--", id])?;
-        match ask(h, &ch, &cmd)? {
-            Reply::Out(text) => {
-                let mut nodes: Vec<Node> = crate::host::cmd::parse_json(&cmd, &text)?;
-                if nodes.is_empty() {
-                    return Err(Error::Failed(format!("`{cmd}` printed no node")));
-                }
-                return Ok((ch, nodes.remove(0)));
-            }
-            Reply::Failed(code, stderr) if swarm::no_such_node(code, &stderr, id) => {
-                let theirs = info.swarm.remote_addrs();
-                return Err(Refusal::new(
-                    "swarm",
-                    info.name.clone(),
-                    format!(
-                        "it is active in another swarm (its managers: {}): manager {} does not \
-                         know node {id}",
-                        if theirs.is_empty() {
-                            "unknown".into()
-                        } else {
-                            theirs.join(", ")
-                        },
-                        ch.manager
-                    ),
-                )
-                .remedy(
-                    "to move it, drain it there and run `docker swarm leave` on it (`--force` on \
-                     a manager), then run swarmnode again",
-                )
-                .into());
-            }
-            Reply::Failed(code, stderr) => tried.push(format!(
-                "{} (exit {code}): {}",
-                ch.manager,
-                stderr.trim().replace('\n', " / ")
-            )),
-        }
+    let chans = Channel::all(sw);
+    let calls = channel::calls(h, &chans, &["node", "inspect", "--", id], 0)?;
+    let (i, o) = managers::call(
+        &h.runner,
+        &format!("`docker node inspect {id}`"),
+        &calls,
+        budget,
+        &|o| swarm::no_such_node(o.code, &o.stderr, id),
+    )?;
+    if o.code != 0 {
+        let theirs = info.swarm.remote_addrs();
+        return Err(Refusal::new(
+            "swarm",
+            info.name.clone(),
+            format!(
+                "it is active in another swarm (its managers: {}): manager {} does not know node \
+                 {id}",
+                if theirs.is_empty() {
+                    "unknown".into()
+                } else {
+                    theirs.join(", ")
+                },
+                chans[i].manager
+            ),
+        )
+        .remedy(
+            "to move it, drain it there and run `docker swarm leave` on it (`--force` on a \
+             manager), then run swarmnode again",
+        )
+        .into());
     }
-    Err(Error::Unavailable(format!(
-        "swarm: no manager answered, so the node's labels cannot be checked: {}; check that a \
-         manager is up and reachable, then run again",
-        tried.join("; ")
-    )))
+    let cmd = calls[i].cmd();
+    let mut nodes: Vec<Node> = crate::host::cmd::parse_json(&cmd, &o.stdout)?;
+    if nodes.is_empty() {
+        return Err(Error::Failed(format!("`{cmd}` printed no node")));
+    }
+    Ok((i, nodes.remove(0)))
 }
 
 /// What a join that did not happen means to the person reading: the host's facts, with what to
@@ -344,9 +349,8 @@ pub fn explain(e: Error) -> Error {
                  it); it is made with `docker swarm join-token -q ROLE` on a manager"
             ))
             .into(),
-        JoinError::NoManager { .. } => Error::Unavailable(format!(
-            "swarm: {fact}; the node is not in a swarm; check that a manager is up and reachable, \
-             then run again"
+        JoinError::NoManager { advice, .. } => Error::Unavailable(format!(
+            "swarm: {fact}; the node is not in a swarm; {advice}"
         )),
         JoinError::MemberAway { .. } => Error::Unavailable(format!(
             "swarm: {fact}; check that they are up and that this node reaches them on port 2377, \

@@ -5,12 +5,15 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::host::cmd::CommandError;
+use crate::host::managers;
+use crate::host::swarm::SwarmOp;
 use crate::host::{Action, Host};
+use crate::profile::Swarm;
 use crate::steps::plan::StepPlan;
 
-use super::channel::{Channel, Reply, ask};
+use super::channel::{self, Channel};
 
 /// A node as `docker node inspect` shows it (the parts swarmnode reads).
 #[derive(Debug, Clone, Deserialize)]
@@ -82,20 +85,22 @@ pub fn labels_to_set(
 }
 
 /// With `remove_stale_nodes`: `Down` workers with this node's hostname and another ID (left by
-/// re-provisioning) are removed; a `Down` manager is left alone with a warning.
-pub fn plan_stale(h: &Host, ch: &Channel, me: &Node, p: &mut StepPlan) -> Result<()> {
-    let cmd = ch.docker(h, &["node", "ls", "--format", "{{json .}}"])?;
-    let text = match ask(h, ch, &cmd)? {
-        Reply::Out(t) => t,
-        Reply::Failed(code, e) => {
-            return Err(Error::Unavailable(format!(
-                "swarm: `{cmd}` failed (exit {code}): {}",
-                e.trim()
-            )));
-        }
-    };
-    let nodes = parse_node_ls(&text).map_err(|source| CommandError::Parse {
-        cmd: cmd.to_string(),
+/// re-provisioning) are removed; a `Down` manager is left alone with a warning. Manager `first`
+/// (the one that answered for this node) is asked first.
+pub fn plan_stale(
+    h: &Host,
+    sw: &Swarm,
+    chans: &[Channel],
+    first: usize,
+    me: &Node,
+    p: &mut StepPlan,
+) -> Result<()> {
+    let args = ["node", "ls", "--format", "{{json .}}"];
+    let calls = channel::calls(h, chans, &args, first)?;
+    let budget = sw.join_timeout_seconds.secs();
+    let (i, o) = managers::call(&h.runner, "`docker node ls`", &calls, budget, &|_| false)?;
+    let nodes = parse_node_ls(&o.stdout).map_err(|source| CommandError::Parse {
+        cmd: calls[i].cmd().to_string(),
         source,
     })?;
     let hostname = &me.description.hostname;
@@ -115,11 +120,16 @@ pub fn plan_stale(h: &Host, ch: &Channel, me: &Node, p: &mut StepPlan) -> Result
                 n.id, n.id
             ));
         } else {
-            let cmd = ch.docker(h, &["node", "rm", "--", &n.id])?;
-            p.actions.push(Action::run(
+            p.actions.push(Action::swarm(
                 "swarm.remove-stale",
                 format!("a Down node with this hostname ({hostname}) and another ID"),
-                cmd,
+                SwarmOp::OnManager {
+                    what: format!("remove node {}", n.id),
+                    calls: channel::calls(h, chans, &["node", "rm", "--", &n.id], first)?,
+                    budget_seconds: sw.join_timeout_seconds.get(),
+                    done_without_node: Some(n.id.clone()),
+                    best_effort: false,
+                },
             ));
         }
     }

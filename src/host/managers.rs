@@ -1,0 +1,501 @@
+//! Calls to the swarm's managers: what a failure means (try again later, try the next manager,
+//! or stop), how long to keep trying (jittered exponential backoff within a budget), and what to
+//! tell the person once the budget is used up.
+//!
+//! Every command swarmnode runs on a manager goes through [`call`]: the node as a manager sees
+//! it, its labels, stale entries, a reset's removal. The join's token fetch has rounds of its own
+//! in [`super::swarm`] (each round also asks dockerd to join), with the same [`classify`],
+//! [`Tries`] and [`backoff`].
+//!
+//! A fleet booting at once is what makes these failures common: sshd drops connections beyond
+//! `MaxStartups` (default 10:30:100) before authentication ("kex_exchange_identification:
+//! Connection closed by remote host", ssh exit 255), and a manager electing a leader answers
+//! "rpc error: code = Unavailable". Those are retried; a key, host key or certificate that is
+//! not accepted is not.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::error::{Error, JoinError, Result};
+use crate::host::cmd::{Cmd, CommandError, Output, Runner};
+use crate::host::signals::pause;
+
+/// One command on one manager, as planned: its swarm address, the argv that reaches it (ssh, or
+/// the docker CLI against its API), and how long one try may take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ManagerCmd {
+    pub manager: String,
+    pub argv: Vec<String>,
+    pub timeout_seconds: u64,
+}
+
+impl ManagerCmd {
+    pub fn cmd(&self) -> Cmd {
+        Cmd {
+            argv: self.argv.clone(),
+        }
+    }
+}
+
+/// What a failed command on a manager means, read from its exit status and the exact words of
+/// ssh and docker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The manager could not be authenticated, or did not accept us (host key, key,
+    /// certificate): retrying does not help.
+    NotAuthenticated,
+    /// Worth another try, on this manager later or on the next one now.
+    Transient(Trouble),
+    /// Anything else the command said (docker not installed there, an error of docker's): the
+    /// next manager is asked, this one not again.
+    Other,
+}
+
+/// What a transient failure looked like, for the final message: it says what to look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trouble {
+    /// It is there but dropped or reset the connection before serving it (sshd's MaxStartups),
+    /// or its swarm could not serve (no leader yet, a TLS handshake that timed out).
+    Busy,
+    /// Nothing listens: the connection was refused.
+    Refused,
+    /// No answer in time, no route, or no such name.
+    Unreachable,
+}
+
+impl Trouble {
+    fn says(self) -> &'static str {
+        match self {
+            Trouble::Busy => "busy: it dropped connections or could not serve yet",
+            Trouble::Refused => "refused connections: nothing listens on its ssh or API port",
+            Trouble::Unreachable => "unreachable: no answer in time, no route, or no such name",
+        }
+    }
+}
+
+pub fn classify(code: i32, stderr: &str) -> Fault {
+    // ssh's own failures (exit 255): its exact words for a key or host key it will not accept.
+    const SSH_AUTH: [&str; 4] = [
+        "Host key verification failed",
+        "REMOTE HOST IDENTIFICATION HAS CHANGED",
+        "Permission denied (",
+        "Too many authentication failures",
+    ];
+    // A manager that is there but did not serve this connection now: sshd over MaxStartups,
+    // a reset, a swarm without a leader, a handshake that took too long.
+    const BUSY: [&str; 12] = [
+        "kex_exchange_identification",
+        "ssh_exchange_identification",
+        "Connection closed by",
+        "Connection reset",
+        "connection reset",
+        "Broken pipe",
+        "broken pipe",
+        "rpc error: code = Unavailable",
+        "rpc error: code = DeadlineExceeded",
+        "TLS handshake timeout",
+        "does not have a leader",
+        "attempted registration too recently",
+    ];
+    const REFUSED: [&str; 3] = [
+        "Connection refused",
+        "connection refused",
+        "Cannot connect to the Docker daemon",
+    ];
+    const UNREACHABLE: [&str; 10] = [
+        "No route to host",
+        "no route to host",
+        "Network is unreachable",
+        "network is unreachable",
+        "timed out",
+        "i/o timeout",
+        "Could not resolve hostname",
+        "no such host",
+        "Name or service not known",
+        "This node is not a swarm manager",
+    ];
+    // A certificate either side will not accept, or a user docker will not serve.
+    const REJECTED: [&str; 4] = [
+        "x509:",
+        "tls: ",
+        "certificate",
+        "permission denied while trying to connect to the Docker daemon",
+    ];
+    let has = |words: &[&str]| words.iter().any(|w| stderr.contains(w));
+    match code {
+        255 if has(&SSH_AUTH) => Fault::NotAuthenticated,
+        _ if has(&BUSY) => Fault::Transient(Trouble::Busy),
+        _ if has(&REFUSED) => Fault::Transient(Trouble::Refused),
+        _ if has(&UNREACHABLE) => Fault::Transient(Trouble::Unreachable),
+        _ if has(&REJECTED) => Fault::NotAuthenticated,
+        // ssh could not get a command through for a reason of its own: the connection.
+        255 => Fault::Transient(Trouble::Unreachable),
+        // "error during connect" without a known cause.
+        _ if stderr.contains("error during connect") => Fault::Transient(Trouble::Unreachable),
+        _ => Fault::Other,
+    }
+}
+
+/// What each manager did, for the message that ends the tries.
+pub struct Tries {
+    seen: Vec<Seen>,
+}
+
+struct Seen {
+    manager: String,
+    tries: u32,
+    /// The last failure's kind (None: answered with something else) and words.
+    trouble: Option<Trouble>,
+    last: String,
+}
+
+impl Tries {
+    pub fn new<'a>(managers: impl IntoIterator<Item = &'a str>) -> Tries {
+        Tries {
+            seen: managers
+                .into_iter()
+                .map(|m| Seen {
+                    manager: m.to_string(),
+                    tries: 0,
+                    trouble: None,
+                    last: String::new(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Manager `i` failed this way; `words` is what it said (one line is kept).
+    pub fn saw(&mut self, i: usize, trouble: Option<Trouble>, words: &str) {
+        let s = &mut self.seen[i];
+        s.tries += 1;
+        s.trouble = trouble;
+        s.last = one_line(words);
+    }
+
+    pub fn total(&self) -> u32 {
+        self.seen.iter().map(|s| s.tries).sum()
+    }
+
+    /// Each manager tried: what it was, how often it was tried, and its last words.
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = self
+            .seen
+            .iter()
+            .filter(|s| s.tries > 0)
+            .map(|s| {
+                format!(
+                    "{} {} ({} {}; last: {})",
+                    s.manager,
+                    s.trouble.map_or("answered with an error", Trouble::says),
+                    s.tries,
+                    if s.tries == 1 { "try" } else { "tries" },
+                    s.last
+                )
+            })
+            .collect();
+        if parts.is_empty() {
+            "no manager was tried".into()
+        } else {
+            parts.join("; ")
+        }
+    }
+
+    /// What to look at, from what was seen.
+    pub fn advice(&self) -> &'static str {
+        let saw = |t: Trouble| self.seen.iter().any(|s| s.trouble == Some(t));
+        if saw(Trouble::Busy) {
+            "the managers are up but too busy for this node now (many nodes at once: sshd's \
+             MaxStartups, a leader election); run again, or give the fleet more room with \
+             swarm.join_timeout_seconds and swarm.start_jitter_seconds"
+        } else if saw(Trouble::Refused) {
+            "check that sshd (ssh source) or dockerd's API (tls source) runs on the managers, \
+             then run again"
+        } else if saw(Trouble::Unreachable) {
+            "check that the managers are up and that this node reaches them (address, route, \
+             firewall), then run again"
+        } else {
+            "read what the managers answered, above"
+        }
+    }
+}
+
+impl fmt::Display for Tries {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.summary())
+    }
+}
+
+/// Several lines (ssh ends its lines with \r\n) as one.
+fn one_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+/// Less time than this left: no new try (it could only be cut off by the deadline).
+const MIN_TRY: Duration = Duration::from_secs(2);
+/// The longest wait between two rounds of tries.
+const MAX_BACKOFF: Duration = Duration::from_secs(15);
+/// The first wait between two rounds.
+pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The wait after a round that waited `d`: doubled, at most [`MAX_BACKOFF`].
+pub fn backoff(d: Duration) -> Duration {
+    (d * 2).min(MAX_BACKOFF)
+}
+
+/// `d` spread over ±50%, so that nodes that failed together do not come back together.
+pub fn jitter(d: Duration) -> Duration {
+    d.mul_f64(0.5 + random_fraction())
+}
+
+/// A number in [0, 1) from the kernel's random source (the clock when it cannot be read): no
+/// two nodes of a fleet booted at the same moment draw the same.
+pub fn random_fraction() -> f64 {
+    use std::io::Read;
+    let mut b = [0u8; 8];
+    let n = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .map(|_| u64::from_le_bytes(b))
+        .unwrap_or_else(|_| {
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            u64::from(t.subsec_nanos()) ^ (u64::from(std::process::id()) << 32)
+        });
+    (n >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Runs `docker ...` on the managers until one does it: each manager in turn, then again after
+/// a jittered, growing wait while failures are transient, within `budget` (every manager is
+/// tried at least once). An answer is exit 0, or a failure `answers` accepts (docker saying it
+/// does not know a node). Returns which manager did it and its output.
+///
+/// A manager that cannot be authenticated stops everything (65); one that answers with an
+/// error is not asked again; when time runs out, 69 with what each manager did.
+pub fn call(
+    runner: &Runner,
+    what: &str,
+    calls: &[ManagerCmd],
+    budget: Duration,
+    answers: &dyn Fn(&Output) -> bool,
+) -> Result<(usize, Output)> {
+    let deadline = Instant::now() + budget;
+    let mut tries = Tries::new(calls.iter().map(|c| c.manager.as_str()));
+    let mut asked_again = vec![true; calls.len()];
+    let mut delay = FIRST_BACKOFF;
+    let mut round = 0;
+    loop {
+        for (i, c) in calls.iter().enumerate() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !asked_again[i] || (round > 0 && left < MIN_TRY) {
+                continue;
+            }
+            let limit = Duration::from_secs(c.timeout_seconds);
+            let limit = if round == 0 { limit } else { limit.min(left) };
+            let cmd = c.cmd();
+            match runner.output_timeout(&cmd, limit) {
+                Ok(o) if o.code == 0 || answers(&o) => return Ok((i, o)),
+                Ok(o) => match classify(o.code, &o.stderr) {
+                    Fault::NotAuthenticated => {
+                        return Err(JoinError::NotAuthenticated {
+                            manager: c.manager.clone(),
+                            cmd: cmd.to_string(),
+                            stderr: one_line(&o.stderr),
+                        }
+                        .into());
+                    }
+                    Fault::Transient(t) => {
+                        tracing::info!(
+                            "swarm: manager {}: {what}: {} (exit {}); trying on",
+                            c.manager,
+                            one_line(&o.stderr),
+                            o.code
+                        );
+                        tries.saw(i, Some(t), &format!("exit {}: {}", o.code, o.stderr));
+                    }
+                    Fault::Other => {
+                        tries.saw(i, None, &format!("exit {}: {}", o.code, o.stderr));
+                        asked_again[i] = false;
+                    }
+                },
+                Err(e @ CommandError::Timeout { .. }) => {
+                    tries.saw(i, Some(Trouble::Unreachable), &e.to_string());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        round += 1;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if !asked_again.contains(&true) || left < MIN_TRY {
+            break;
+        }
+        let wait = jitter(delay).min(left);
+        tracing::info!("swarm: {what}: no manager did it yet; next round in {wait:.1?}");
+        pause(wait)?;
+        delay = backoff(delay);
+    }
+    Err(Error::Unavailable(format!(
+        "swarm: {what}: no manager did it within {} s ({} tries): {}; {}",
+        budget.as_secs(),
+        tries.total(),
+        tries.summary(),
+        tries.advice()
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_failures_are_read_by_exit_status_and_their_words() {
+        use Fault::*;
+        use Trouble::*;
+        // Each stderr as ssh 9.2 and the docker CLI print it (captured in swarm-tests).
+        let cases = [
+            (
+                255,
+                "ssh: connect to host 10.77.0.1 port 22: Connection refused\n",
+                Transient(Refused),
+            ),
+            (
+                255,
+                "kex_exchange_identification: Connection closed by remote host\r\nConnection closed by 10.77.0.1 port 22\r\n",
+                Transient(Busy),
+            ),
+            (
+                255,
+                "kex_exchange_identification: read: Connection reset by peer\r\nConnection reset by 10.77.0.1 port 22\r\n",
+                Transient(Busy),
+            ),
+            (
+                255,
+                "ssh: connect to host 10.77.0.99 port 22: Connection timed out\n",
+                Transient(Unreachable),
+            ),
+            (
+                255,
+                "ssh: Could not resolve hostname manager1: Name or service not known\n",
+                Transient(Unreachable),
+            ),
+            (255, "", Transient(Unreachable)),
+            (127, "bash: line 1: docker: command not found\n", Other),
+            (
+                1,
+                "Cannot connect to the Docker daemon at tcp://10.77.0.1:2376. Is the docker daemon running?\n",
+                Transient(Refused),
+            ),
+            (
+                1,
+                "error during connect: Get \"https://10.77.0.1:2376/v1.47/info\": dial tcp 10.77.0.1:2376: connect: connection refused\n",
+                Transient(Refused),
+            ),
+            (
+                1,
+                "error during connect: Get \"https://10.77.0.1:2376/v1.47/swarm\": net/http: TLS handshake timeout\n",
+                Transient(Busy),
+            ),
+            (
+                1,
+                "Error response from daemon: This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.\n",
+                Transient(Unreachable),
+            ),
+            (
+                1,
+                "Error response from daemon: rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are online. Make sure more than half of the managers are online.\n",
+                Transient(Busy),
+            ),
+            (255, "Host key verification failed.\n", NotAuthenticated),
+            (
+                255,
+                "root@10.77.0.1: Permission denied (publickey).\n",
+                NotAuthenticated,
+            ),
+            (
+                1,
+                "error during connect: Get \"https://10.77.0.1:2376/v1.41/info\": tls: failed to verify certificate: x509: certificate signed by unknown authority\n",
+                NotAuthenticated,
+            ),
+            (1, "Error: No such node: xyz\n", Other),
+            (
+                1,
+                "Error response from daemon: rpc error: code = Unavailable desc = connection error: desc = \"transport: authentication handshake failed: tls: first record does not look like a TLS handshake\"\n",
+                Transient(Busy),
+            ),
+            (126, "bash: /usr/bin/docker: Permission denied\n", Other),
+            (
+                1,
+                "permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock\n",
+                NotAuthenticated,
+            ),
+        ];
+        for (code, err, want) in cases {
+            assert_eq!(classify(code, err), want, "{code} {err}");
+        }
+    }
+
+    #[test]
+    fn the_final_message_says_what_each_manager_did_and_what_to_look_at() {
+        let mut t = Tries::new(["10.77.0.1:2377", "10.77.0.2:2377", "10.77.0.3:2377"]);
+        for _ in 0..3 {
+            t.saw(
+                0,
+                Some(Trouble::Busy),
+                "exit 255: kex_exchange_identification: Connection closed by remote host\r\n",
+            );
+        }
+        t.saw(
+            1,
+            Some(Trouble::Refused),
+            "exit 255: ssh: connect to host 10.77.0.2 port 22: Connection refused",
+        );
+        assert_eq!(t.total(), 4);
+        let s = t.summary();
+        assert!(
+            s.starts_with(
+                "10.77.0.1:2377 busy: it dropped connections or could not serve yet (3 tries; \
+                 last: exit 255: kex_exchange_identification: Connection closed by remote host); \
+                 10.77.0.2:2377 refused connections"
+            ),
+            "{s}"
+        );
+        assert!(!s.contains("10.77.0.3"), "{s}");
+        assert!(t.advice().contains("too busy"), "{}", t.advice());
+        let mut u = Tries::new(["m:2377"]);
+        u.saw(0, Some(Trouble::Refused), "refused");
+        assert!(u.advice().starts_with("check that sshd"), "{}", u.advice());
+    }
+
+    #[test]
+    fn waits_grow_to_a_bound_and_are_spread() {
+        let mut d = FIRST_BACKOFF;
+        let mut seen = Vec::new();
+        for _ in 0..8 {
+            seen.push(d.as_secs());
+            d = backoff(d);
+        }
+        assert_eq!(seen, [1, 2, 4, 8, 15, 15, 15, 15]);
+        let draws: Vec<Duration> = (0..64).map(|_| jitter(Duration::from_secs(2))).collect();
+        assert!(
+            draws
+                .iter()
+                .all(|w| *w >= Duration::from_secs(1) && *w < Duration::from_secs(3))
+        );
+        let mut distinct = draws.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert!(distinct.len() > 32, "{draws:?}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_answer_makes_the_classifier_panic(code in -1i32..300, err in "\\PC{0,200}") {
+            let _ = classify(code, &err);
+        }
+    }
+}
