@@ -167,8 +167,11 @@ pub fn package_of(tool: &str) -> &'static str {
 /// Every `ssh` of a run shares one connection per manager (OpenSSH's ControlMaster): the first
 /// one opens it, the others ride on it, and it is closed when the runner goes away. A node then
 /// costs a manager's sshd one connection (one key exchange, one slot of its MaxStartups) per
-/// run, not one per command. The control sockets live in a directory of this process's own, mode
-/// 0700 (whoever can reach a socket can run commands on the manager as the node's user).
+/// run, not one per command. The control sockets live in a directory of this process's own,
+/// mode 0700, made under /run (only when /run belongs to root or to us and nobody else can write
+/// there; TMPDIR is not trusted): whoever could put a socket of theirs in its place would see
+/// and answer the commands sent to the manager. Keepalives (`ServerAliveInterval`) end a shared
+/// connection to a manager that went away, so the next ssh opens a new one.
 #[derive(Default)]
 pub struct Runner {
     resolved: Mutex<HashMap<String, PathBuf>>,
@@ -181,6 +184,8 @@ pub struct Runner {
 const SSH_PERSIST_SECONDS: u32 = 30;
 /// A unix socket path has room for ~107 bytes; ssh adds `/` + 40 (%C) + a 17-byte suffix.
 const SSH_SHARE_DIR_MAX: usize = 48;
+/// Where the private directory of the control sockets is made.
+const SSH_SHARE_BASE: &str = "/run";
 
 impl Runner {
     pub fn new() -> Self {
@@ -206,14 +211,16 @@ impl Runner {
             return cmd.argv.clone();
         };
         let mut argv = vec![cmd.argv[0].clone()];
-        argv.extend([
-            "-o".to_string(),
+        // Not `-v` here: a master keeps a -v client's stderr open (the reader would wait for it).
+        for o in [
             "ControlMaster=auto".to_string(),
-            "-o".to_string(),
             format!("ControlPath={}/%C", dir.display()),
-            "-o".to_string(),
             format!("ControlPersist={SSH_PERSIST_SECONDS}"),
-        ]);
+            "ServerAliveInterval=5".to_string(),
+            "ServerAliveCountMax=2".to_string(),
+        ] {
+            argv.extend(["-o".to_string(), o]);
+        }
         argv.extend(cmd.argv[1..].iter().cloned());
         argv
     }
@@ -221,18 +228,29 @@ impl Runner {
     fn ssh_share_dir(&self) -> Option<&std::path::Path> {
         self.ssh_share
             .get_or_init(|| {
+                use std::os::unix::fs::{MetadataExt, PermissionsExt};
+                let off = |why: String| tracing::debug!("ssh connections are not shared: {why}");
+                let base = std::fs::metadata(SSH_SHARE_BASE)
+                    .inspect_err(|e| off(format!("{SSH_SHARE_BASE}: {e}")))
+                    .ok()?;
+                let euid = nix::unistd::geteuid().as_raw();
+                if !base.is_dir() || base.mode() & 0o022 != 0 || ![0, euid].contains(&base.uid()) {
+                    off(format!(
+                        "{SSH_SHARE_BASE} is not a directory only its owner writes to"
+                    ));
+                    return None;
+                }
                 let made = tempfile::Builder::new()
                     .prefix("swarmnode-ssh.")
-                    .tempdir()
-                    .inspect_err(|e| {
-                        tracing::debug!("ssh connections are not shared: no private directory: {e}")
-                    })
+                    .permissions(std::fs::Permissions::from_mode(0o700))
+                    .tempdir_in(SSH_SHARE_BASE)
+                    .inspect_err(|e| off(format!("no private directory in {SSH_SHARE_BASE}: {e}")))
                     .ok()?;
                 if made.path().as_os_str().len() > SSH_SHARE_DIR_MAX {
-                    tracing::debug!(
-                        "ssh connections are not shared: {} is too long for a socket path",
+                    off(format!(
+                        "{} is too long for a socket path",
                         made.path().display()
-                    );
+                    ));
                     return None;
                 }
                 Some(made)
@@ -293,7 +311,9 @@ impl Runner {
     ) -> Result<Output, CommandError> {
         let exe = self.resolve(cmd.program())?;
         let shown = cmd.to_string();
-        tracing::debug!(cmd = %shown, "run");
+        let argv = self.argv_of(cmd);
+        // What runs, connection sharing included.
+        tracing::debug!(cmd = %Cmd { argv: argv.clone() }, "run");
         let started = Instant::now();
         let spawn = |source| CommandError::Spawn {
             cmd: shown.clone(),
@@ -301,7 +321,6 @@ impl Runner {
         };
         // Its own process group: a Ctrl-C on the terminal reaches swarmnode, which lets the
         // command finish, and not the command itself.
-        let argv = self.argv_of(cmd);
         let mut child = std::process::Command::new(exe)
             .process_group(0)
             .args(&argv[1..])
@@ -370,7 +389,15 @@ impl Drop for Runner {
         let Some(Some(dir)) = self.ssh_share.get() else {
             return;
         };
-        let Ok(ssh) = self.resolve("ssh") else { return };
+        // The ssh that ran (it was resolved then); no lock that a panic could have poisoned.
+        let Some(ssh) = self
+            .resolved
+            .lock()
+            .ok()
+            .and_then(|c| c.get("ssh").cloned())
+        else {
+            return;
+        };
         let Ok(entries) = std::fs::read_dir(dir.path()) else {
             return;
         };
@@ -402,6 +429,41 @@ pub fn parse_json<T: DeserializeOwned>(cmd: &Cmd, text: &str) -> Result<T, Comma
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ssh_shares_its_connection_through_a_private_directory_that_goes_with_the_runner() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let r = Runner::new();
+        let ls = Cmd::new("ls").args(["-l"]);
+        assert_eq!(r.argv_of(&ls), ls.argv, "only ssh is changed");
+        let ssh = Cmd::new("ssh").args(["-p", "22", "--", "m1", "docker", "info"]);
+        let argv = r.argv_of(&ssh);
+        if nix::unistd::geteuid().as_raw() != 0 {
+            return; // /run is root's: sharing is off for others, which the rest needs
+        }
+        let path = argv
+            .iter()
+            .find_map(|a| a.strip_prefix("ControlPath="))
+            .expect("a ControlPath");
+        let dir = std::path::PathBuf::from(path.strip_suffix("/%C").unwrap());
+        assert!(dir.starts_with("/run"), "{}", dir.display());
+        let m = std::fs::metadata(&dir).unwrap();
+        assert_eq!(m.permissions().mode() & 0o7777, 0o700);
+        assert_eq!(m.uid(), 0);
+        assert_eq!(argv[0], "ssh");
+        assert_eq!(
+            &argv[argv.len() - 6..],
+            &ssh.argv[1..],
+            "its own arguments last"
+        );
+        assert!(
+            argv.contains(&"ServerAliveInterval=5".to_string()),
+            "{argv:?}"
+        );
+        assert_eq!(r.argv_of(&ssh), argv, "one directory for the whole run");
+        drop(r);
+        assert!(!dir.exists(), "{} left behind", dir.display());
+    }
 
     #[test]
     fn display_quotes_what_a_shell_would_split() {

@@ -84,8 +84,8 @@ pub fn classify(code: i32, stderr: &str) -> Fault {
         "Too many authentication failures",
     ];
     // A manager that is there but did not serve this connection now: sshd over MaxStartups,
-    // a reset, a swarm without a leader, a handshake that took too long.
-    const BUSY: [&str; 12] = [
+    // a reset, a swarm without a leader, a handshake or a raft write that took too long.
+    const BUSY: [&str; 16] = [
         "kex_exchange_identification",
         "ssh_exchange_identification",
         "Connection closed by",
@@ -97,14 +97,18 @@ pub fn classify(code: i32, stderr: &str) -> Fault {
         "rpc error: code = DeadlineExceeded",
         "TLS handshake timeout",
         "does not have a leader",
+        "no elected cluster leader",
+        "context deadline exceeded",
+        "update out of sequence",
         "attempted registration too recently",
+        "Connection to ",
     ];
     const REFUSED: [&str; 3] = [
         "Connection refused",
         "connection refused",
         "Cannot connect to the Docker daemon",
     ];
-    const UNREACHABLE: [&str; 10] = [
+    const UNREACHABLE: [&str; 9] = [
         "No route to host",
         "no route to host",
         "Network is unreachable",
@@ -114,9 +118,9 @@ pub fn classify(code: i32, stderr: &str) -> Fault {
         "Could not resolve hostname",
         "no such host",
         "Name or service not known",
-        "This node is not a swarm manager",
     ];
-    // A certificate either side will not accept, or a user docker will not serve.
+    // A certificate either side will not accept (also inside an rpc error: an expired one is
+    // not a busy manager), or a user docker will not serve.
     const REJECTED: [&str; 4] = [
         "x509:",
         "tls: ",
@@ -126,14 +130,14 @@ pub fn classify(code: i32, stderr: &str) -> Fault {
     let has = |words: &[&str]| words.iter().any(|w| stderr.contains(w));
     match code {
         255 if has(&SSH_AUTH) => Fault::NotAuthenticated,
+        _ if has(&REJECTED) => Fault::NotAuthenticated,
         _ if has(&BUSY) => Fault::Transient(Trouble::Busy),
         _ if has(&REFUSED) => Fault::Transient(Trouble::Refused),
         _ if has(&UNREACHABLE) => Fault::Transient(Trouble::Unreachable),
-        _ if has(&REJECTED) => Fault::NotAuthenticated,
-        // ssh could not get a command through for a reason of its own: the connection.
-        255 => Fault::Transient(Trouble::Unreachable),
         // "error during connect" without a known cause.
         _ if stderr.contains("error during connect") => Fault::Transient(Trouble::Unreachable),
+        // The rest, ssh's own words included ("Unable to negotiate", "Bad owner or permissions",
+        // a host that is not a manager): that manager will say it again.
         _ => Fault::Other,
     }
 }
@@ -236,8 +240,9 @@ fn one_line(s: &str) -> String {
         .join(" / ")
 }
 
-/// Less time than this left: no new try (it could only be cut off by the deadline).
-const MIN_TRY: Duration = Duration::from_secs(2);
+/// Less time than this left: no new round of tries (it could only be cut off by the deadline);
+/// also the least one try is given.
+pub const MIN_TRY: Duration = Duration::from_secs(2);
 /// The longest wait between two rounds of tries.
 const MAX_BACKOFF: Duration = Duration::from_secs(15);
 /// The first wait between two rounds.
@@ -271,12 +276,15 @@ pub fn random_fraction() -> f64 {
 }
 
 /// Runs `docker ...` on the managers until one does it: each manager in turn, then again after
-/// a jittered, growing wait while failures are transient, within `budget` (every manager is
-/// tried at least once). An answer is exit 0, or a failure `answers` accepts (docker saying it
-/// does not know a node). Returns which manager did it and its output.
+/// a jittered, growing wait while failures are transient, within `budget`. Every manager is
+/// tried at least once; each try gets its command's timeout, cut to what is left of the budget
+/// but never below [`MIN_TRY`], so the call ends within `budget` plus one [`MIN_TRY`] per
+/// manager. An answer is exit 0, or a failure `answers` accepts (docker saying it does not know
+/// a node). Returns which manager did it and its output.
 ///
 /// A manager that cannot be authenticated stops everything (65); one that answers with an
-/// error is not asked again; when time runs out, 69 with what each manager did.
+/// error is not asked again; when time runs out or no manager is left to ask, 69 with what each
+/// manager did.
 pub fn call(
     runner: &Runner,
     what: &str,
@@ -286,17 +294,17 @@ pub fn call(
 ) -> Result<(usize, Output)> {
     let deadline = Instant::now() + budget;
     let mut tries = Tries::new(calls.iter().map(|c| c.manager.as_str()));
-    let mut asked_again = vec![true; calls.len()];
+    // Managers still asked (one that answered with an error is not asked again).
+    let mut still_asked = vec![true; calls.len()];
     let mut delay = FIRST_BACKOFF;
     let mut round = 0;
     loop {
         for (i, c) in calls.iter().enumerate() {
             let left = deadline.saturating_duration_since(Instant::now());
-            if !asked_again[i] || (round > 0 && left < MIN_TRY) {
+            if !still_asked[i] || (round > 0 && left < MIN_TRY) {
                 continue;
             }
-            let limit = Duration::from_secs(c.timeout_seconds);
-            let limit = if round == 0 { limit } else { limit.min(left) };
+            let limit = Duration::from_secs(c.timeout_seconds).min(left.max(MIN_TRY));
             let cmd = c.cmd();
             match runner.output_timeout(&cmd, limit) {
                 Ok(o) if o.code == 0 || answers(&o) => return Ok((i, o)),
@@ -320,7 +328,7 @@ pub fn call(
                     }
                     Fault::Other => {
                         tries.saw(i, None, &format!("exit {}: {}", o.code, o.stderr));
-                        asked_again[i] = false;
+                        still_asked[i] = false;
                     }
                 },
                 Err(e @ CommandError::Timeout { .. }) => {
@@ -331,7 +339,7 @@ pub fn call(
         }
         round += 1;
         let left = deadline.saturating_duration_since(Instant::now());
-        if !asked_again.contains(&true) || left < MIN_TRY {
+        if !still_asked.contains(&true) || left < MIN_TRY {
             break;
         }
         let wait = jitter(delay).min(left);
@@ -339,9 +347,13 @@ pub fn call(
         pause(wait)?;
         delay = backoff(delay);
     }
+    let outcome = if still_asked.contains(&true) {
+        format!("no manager did it within {} s", budget.as_secs())
+    } else {
+        "every manager answered with an error".to_string()
+    };
     Err(Error::Unavailable(format!(
-        "swarm: {what}: no manager did it within {} s ({} tries): {}; {}",
-        budget.as_secs(),
+        "swarm: {what}: {outcome} ({} tries): {}; {}",
         tries.total(),
         tries.summary(),
         tries.advice()
@@ -383,7 +395,17 @@ mod tests {
                 "ssh: Could not resolve hostname manager1: Name or service not known\n",
                 Transient(Unreachable),
             ),
-            (255, "", Transient(Unreachable)),
+            (
+                255,
+                "client_loop: send disconnect: Broken pipe\r\n",
+                Transient(Busy),
+            ),
+            (
+                255,
+                "Unable to negotiate with 10.77.0.1 port 22: no matching host key type found. Their offer: ssh-rsa\r\n",
+                Other,
+            ),
+            (255, "", Other),
             (127, "bash: line 1: docker: command not found\n", Other),
             (
                 1,
@@ -403,7 +425,17 @@ mod tests {
             (
                 1,
                 "Error response from daemon: This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.\n",
-                Transient(Unreachable),
+                Other,
+            ),
+            (
+                1,
+                "Error response from daemon: rpc error: code = DeadlineExceeded desc = context deadline exceeded\n",
+                Transient(Busy),
+            ),
+            (
+                1,
+                "Error response from daemon: rpc error: code = Unavailable desc = connection error: desc = \"transport: authentication handshake failed: x509: certificate has expired or is not yet valid\"\n",
+                NotAuthenticated,
             ),
             (
                 1,
@@ -425,7 +457,7 @@ mod tests {
             (
                 1,
                 "Error response from daemon: rpc error: code = Unavailable desc = connection error: desc = \"transport: authentication handshake failed: tls: first record does not look like a TLS handshake\"\n",
-                Transient(Busy),
+                NotAuthenticated,
             ),
             (126, "bash: /usr/bin/docker: Permission denied\n", Other),
             (

@@ -245,7 +245,7 @@ pub enum SwarmOp {
         budget_seconds: u64,
         /// A manager saying it does not know this node means done (a removal).
         #[serde(skip_serializing_if = "Option::is_none")]
-        done_without_node: Option<String>,
+        done_if_unknown_node: Option<String>,
         /// No manager doing it is a warning, not a failure (`reset --force`).
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         best_effort: bool,
@@ -369,11 +369,11 @@ pub fn execute(host: &Local, op: &SwarmOp) -> Result<()> {
             what,
             calls,
             budget_seconds,
-            done_without_node,
+            done_if_unknown_node,
             best_effort,
         } => {
             let gone = |o: &Output| {
-                done_without_node
+                done_if_unknown_node
                     .as_deref()
                     .is_some_and(|id| no_such_node(o.code, &o.stderr, id))
             };
@@ -495,6 +495,9 @@ enum Attempt {
     /// Worth another try (this manager later, or another one): what it looked like (None: an
     /// answer of the manager's or of dockerd's) and what was said.
     Retry(Option<Trouble>, String),
+    /// This manager's token command answered with an error it will give again (no docker
+    /// there, not a manager): the other managers are asked, this one not again.
+    Skip(String),
     /// Will not get better by retrying: refuse now.
     Stop(Error),
     /// Less time is left than a join request may take: stop before the deadline, not after.
@@ -502,9 +505,6 @@ enum Attempt {
     /// The node is not inactive (any more): not this attempt's to join.
     NotInactive(String),
 }
-
-/// Less time than this left: no new attempt (it could only be cut off by the deadline).
-const MIN_ATTEMPT: Duration = Duration::from_secs(2);
 
 /// dockerd waits this long for a manager before it answers "Timeout was reached" (and leaves
 /// the node pending).
@@ -530,11 +530,16 @@ fn join(host: &Local, spec: &JoinSpec) -> Result<()> {
     let mut tries = Tries::new(spec.via.iter().map(|v| v.manager.as_str()));
     let mut posted = false;
     let mut tried = false;
+    // Managers still asked: one whose token command answered with an error is not asked again.
+    let mut still_asked = vec![true; spec.via.len()];
     'rounds: loop {
         for (i, via) in spec.via.iter().enumerate() {
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || (tried && left < MIN_ATTEMPT) {
+            if left.is_zero() || (tried && left < managers::MIN_TRY) {
                 break 'rounds;
+            }
+            if !still_asked[i] {
+                continue;
             }
             tried = true;
             match attempt(host, spec, via, deadline, &mut posted) {
@@ -556,10 +561,18 @@ fn join(host: &Local, spec: &JoinSpec) -> Result<()> {
                     tries.saw(i, trouble, &why);
                     not_pending(host, posted)?;
                 }
+                Err(Attempt::Skip(why)) => {
+                    tracing::info!("swarm: manager {}: {why}; not asked again", via.manager);
+                    tries.saw(i, None, &why);
+                    still_asked[i] = false;
+                }
             }
         }
+        if !still_asked.contains(&true) {
+            break;
+        }
         let left = deadline.saturating_duration_since(Instant::now());
-        if left < MIN_ATTEMPT {
+        if left < managers::MIN_TRY {
             break;
         }
         let wait = managers::jitter(delay).min(left);
@@ -723,10 +736,22 @@ fn read_refusal(
         return if state == "active" {
             Ok(())
         } else {
-            Err(Attempt::Retry(None, msg))
+            Err(Attempt::Retry(trouble_in(&msg), msg))
         };
     }
-    Err(Attempt::Retry(None, format!("HTTP {status}: {msg}")))
+    Err(Attempt::Retry(
+        trouble_in(&msg),
+        format!("HTTP {status}: {msg}"),
+    ))
+}
+
+/// What dockerd's own words about a join it could not make say of the manager (busy: rpc
+/// Unavailable, no leader; unreachable: a timeout), read the way the manager channel is read.
+fn trouble_in(msg: &str) -> Option<Trouble> {
+    match classify(1, msg) {
+        Fault::Transient(t) => Some(t),
+        _ => None,
+    }
 }
 
 fn fetch_token(host: &Local, via: &JoinVia, left: Duration) -> Result<Token, Attempt> {
@@ -801,7 +826,7 @@ fn token_failure(manager: &str, cmd: &Cmd, code: i32, stderr: &str) -> Attempt {
         Fault::Transient(t) => {
             Attempt::Retry(Some(t), format!("`{cmd}` failed (exit {code}): {tail}"))
         }
-        Fault::Other => Attempt::Retry(None, format!("`{cmd}` failed (exit {code}): {tail}")),
+        Fault::Other => Attempt::Skip(format!("`{cmd}` failed (exit {code}): {tail}")),
     }
 }
 

@@ -107,7 +107,12 @@ pub fn plan_swarm(h: &Host, run: &Run) -> Result<StepPlan> {
             ),
         ));
     }
-    match swarm::plan(h, sw) {
+    let budget = if run.planning {
+        swarm::PLAN_BUDGET.min(sw.join_timeout_seconds.secs())
+    } else {
+        sw.join_timeout_seconds.secs()
+    };
+    match swarm::plan(h, sw, budget) {
         // `plan` of every step: before the engine step has started docker there is nothing to
         // observe yet.
         Err(Error::Engine(e @ crate::host::engine_api::ApiError::Connect { .. }))

@@ -245,7 +245,10 @@ fn every_ssh_of_a_run_shares_one_private_connection() {
             .map(str::to_string)
     };
     let path = path_of(&calls[0]).expect("ssh gets a ControlPath");
-    assert!(path.ends_with("/%C"), "{path}");
+    assert!(
+        path.starts_with("/run/swarmnode-ssh.") && path.ends_with("/%C"),
+        "{path}"
+    );
     for c in &calls {
         assert!(
             c.starts_with("ssh -o ControlMaster=auto -o ControlPath="),
@@ -574,6 +577,30 @@ fn a_token_fetch_dropped_by_a_busy_sshd_is_tried_again_and_the_node_joins() {
 }
 
 #[test]
+fn a_token_command_that_answers_with_an_error_is_not_asked_again() {
+    let f = Fake::new();
+    f.file("etc/swarmnode/profile.json", &short(SSH_PROFILE, 60));
+    let inactive = info("info-inactive.json");
+    let e = f.engine_with(&[("GET /info ", &[(200, &inactive)])]);
+    f.rc("ssh", 127, "bash: line 1: docker: command not found\n");
+    let t = std::time::Instant::now();
+    let o = f.run(&["join"]);
+    expect_code(&o, 69);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(f.calls().len(), 1, "{:?}", f.calls());
+    let err = stderr(&o);
+    assert!(
+        err.contains("10.77.0.1:2377 answered with an error (1 try; last: `ssh "),
+        "{err}"
+    );
+    assert!(!e.requests().iter().any(|r| r.starts_with("POST ")));
+}
+
+#[test]
 fn a_join_no_manager_took_names_what_each_did_and_what_to_look_at() {
     let f = Fake::new();
     f.file("etc/swarmnode/profile.json", &short(SSH_PROFILE, 4));
@@ -736,8 +763,21 @@ fn a_manager_without_docker_or_out_of_reach_is_unavailable_not_another_swarm() {
         expect_code(&o, 69);
         let e = stderr(&o);
         assert!(!e.contains("another swarm"), "{e}");
-        assert!(e.contains("no manager did it within 4 s"), "{e}");
+        assert!(
+            e.contains("swarm: `docker node inspect l8s526d06sna2jckb05a27o7r`: "),
+            "{e}"
+        );
         assert!(e.contains(&format!("last: exit {code}: ")), "{e}");
+        if code == 127 {
+            // No docker there: that manager says so again, it is not asked again.
+            assert!(
+                e.contains("every manager answered with an error (1 tries)"),
+                "{e}"
+            );
+            assert_eq!(f.calls().len(), 1, "{:?}", f.calls());
+        } else {
+            assert!(e.contains("no manager did it within 4 s"), "{e}");
+        }
     }
 }
 

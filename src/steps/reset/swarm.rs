@@ -345,7 +345,7 @@ fn plan_forget(h: &Host, run: &Run, id: &str, p: &mut StepPlan) -> Result<()> {
                 what: format!("remove node {id}"),
                 calls: channel::calls(h, &chans, &["node", "rm", "--force", "--", id], 0)?,
                 budget_seconds: sw.join_timeout_seconds.get(),
-                done_without_node: Some(id.to_string()),
+                done_if_unknown_node: Some(id.to_string()),
                 best_effort: run.force,
             },
         )),

@@ -28,7 +28,13 @@ pub use nodes::{Node, NodeLine, labels_to_set, parse_node_ls};
 /// taken out.
 const PENDING_WAIT_SECONDS: u64 = 15;
 
-pub fn plan(h: &Host, sw: &Swarm) -> Result<StepPlan> {
+/// How long `plan` (a preview) asks the managers again when they drop connections; `apply`
+/// asks for up to `join_timeout_seconds`.
+pub const PLAN_BUDGET: Duration = Duration::from_secs(15);
+
+/// The step's plan; `budget` is how long a manager may be asked again for what the plan reads
+/// (the node, the node list).
+pub fn plan(h: &Host, sw: &Swarm, budget: Duration) -> Result<StepPlan> {
     let mut p = StepPlan::new("swarm");
     match &sw.token {
         TokenSource::Tcp { port, .. } => p.warnings.push(format!(
@@ -56,7 +62,7 @@ pub fn plan(h: &Host, sw: &Swarm) -> Result<StepPlan> {
             )
             .into());
         }
-        "active" => active(h, sw, &info, &mut p)?,
+        "active" => active(h, sw, &info, budget, &mut p)?,
         other => {
             return Err(Error::Failed(format!(
                 "swarm: the engine reports an unknown swarm state {other:?}"
@@ -201,7 +207,7 @@ fn local_addr_toward(host: &str) -> std::io::Result<String> {
     Ok(s.local_addr()?.ip().to_string())
 }
 
-fn active(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
+fn active(h: &Host, sw: &Swarm, info: &Info, budget: Duration, p: &mut StepPlan) -> Result<()> {
     let st = &info.swarm;
     p.facts.push(format!(
         "{} is in a swarm: node {} at {}{}",
@@ -223,7 +229,7 @@ fn active(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
         return Ok(());
     }
     let chans = Channel::all(sw);
-    let (first, node) = inspect_self(h, sw, info, sw.join_timeout_seconds.secs())?;
+    let (first, node) = inspect_self(h, sw, info, budget)?;
     check_role(sw, &node, info, p);
     let have = node.spec.labels.clone().unwrap_or_default();
     let set = labels_to_set(&sw.labels, &have);
@@ -240,13 +246,13 @@ fn active(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
                 what: format!("label node {} {}", node.id, set.join(" ")),
                 calls: channel::calls(h, &chans, &args, first)?,
                 budget_seconds: sw.join_timeout_seconds.get(),
-                done_without_node: None,
+                done_if_unknown_node: None,
                 best_effort: false,
             },
         ));
     }
     if sw.remove_stale_nodes {
-        nodes::plan_stale(h, sw, &chans, first, &node, p)?;
+        nodes::plan_stale(h, sw, &chans, first, &node, budget, p)?;
     }
     Ok(())
 }

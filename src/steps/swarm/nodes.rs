@@ -93,11 +93,11 @@ pub fn plan_stale(
     chans: &[Channel],
     first: usize,
     me: &Node,
+    budget: std::time::Duration,
     p: &mut StepPlan,
 ) -> Result<()> {
     let args = ["node", "ls", "--format", "{{json .}}"];
     let calls = channel::calls(h, chans, &args, first)?;
-    let budget = sw.join_timeout_seconds.secs();
     let (i, o) = managers::call(&h.runner, "`docker node ls`", &calls, budget, &|_| false)?;
     let nodes = parse_node_ls(&o.stdout).map_err(|source| CommandError::Parse {
         cmd: calls[i].cmd().to_string(),
@@ -127,7 +127,7 @@ pub fn plan_stale(
                     what: format!("remove node {}", n.id),
                     calls: channel::calls(h, chans, &["node", "rm", "--", &n.id], first)?,
                     budget_seconds: sw.join_timeout_seconds.get(),
-                    done_without_node: Some(n.id.clone()),
+                    done_if_unknown_node: Some(n.id.clone()),
                     best_effort: false,
                 },
             ));
