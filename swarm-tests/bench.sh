@@ -3,12 +3,61 @@
 # the manager, per token source, next to the same steps done by hand with the plain docker CLI
 # (token over TLS, `docker swarm join --token`, `docker node update --label-add` by node ID).
 #   sudo swarm-tests/bench.sh [ROUNDS]     (default 5 rounds each; SWARMNODE_BIN as in run.sh)
+# Fleet: N workers (default 24) joining one manager at the same moment, over ssh and tls, by
+# swarmnode and by the plain docker CLI; time to all Ready and labelled, failures, retries, the
+# manager's CPU seconds and peak memory during the storm.
+#   sudo swarm-tests/bench.sh fleet [N]
 set -uo pipefail
 cd "$(dirname "$0")"
 BIN=$(readlink -f "${SWARMNODE_BIN:-../target/debug/swarmnode}")
-ROUNDS=${1:-5}
 source ./fixture.sh
 source ./lib.sh
+if [ "${1:-}" = fleet ]; then
+  source ./fleet-lib.sh
+  N=${2:-24}
+  STORM=$(readlink -f "${RESULTS:-../target/fleet-bench}"); rm -rf "$STORM"; mkdir -p "$STORM"
+  trap 'down >/dev/null 2>&1' EXIT
+  down >/dev/null 2>&1
+  fleet_up "$N" > "$STORM/up.log" 2>&1 || { echo "fixture did not come up"; exit 1; }
+  TLS_CLI="docker -H tcp://$NET.1:2376 --tlsverify --tlscacert $P/ca.pem --tlscert $P/cert.pem --tlskey $P/key.pem"
+  # The plain CLI, as a person or the seed's era would script it: token, join, label; no retries.
+  cli_join() {  # cli_join ssh|tls I
+    local via=$1 i=$2 on
+    if [ "$via" = ssh ]; then on="$R/bin/ssh $NET.1 docker"; else on=$TLS_CLI; fi
+    ip netns exec "psw-n$i" bash -ec "
+      tok=\$($on swarm join-token -q worker)
+      docker -H unix://$R/n$i/docker.sock swarm join --token \"\$tok\" $NET.1:2377
+      $on node update --label-add function=production --label-add rack=r$i \
+        \$(docker -H unix://$R/n$i/docker.sock info -f '{{.Swarm.NodeID}}')"
+  }
+  cli_ssh() { cli_join ssh "$1"; }
+  cli_tls() { cli_join tls "$1"; }
+  printf 'swarmnode %s, dockerd %s, %s workers joining one manager at once (sshd MaxStartups 10:30:100)\n' \
+    "$("$BIN" --version | cut -d' ' -f2)" "$(api 1 /version | jq -r .Version)" "$N"
+  printf '%-38s %9s %7s %8s %8s %8s %11s\n' how "labelled" failed retries "cpu s" "rss MiB" "node med/max"
+  row() {  # how, storm name
+    local all w
+    if w=$(fleet_wait_labelled 30); then all=$(awk -v a="$STORM_WALL" -v b="$w" 'BEGIN{printf "%.1f s", a+b}')
+    else all="$(fleet_labelled) of $N"; fi
+    printf '%-38s %9s %7s %8s %8s %8s %11s\n' "$1" "$all" "$STORM_FAILED" "$STORM_RETRIES" "$STORM_CPU" "$STORM_RSS" \
+      "$(sort -n "$STORM/$2"/*.s | awk '{a[NR]=$1} END{printf "%s/%s", a[int((NR+1)/2)], a[NR]}')"
+  }
+  # "labelled": seconds from the storm's start to all N Ready and labelled on the manager
+  for how in "ssh 0" "ssh 5" "tls 0" "tls 5"; do
+    set -- $how
+    fleet_reset
+    if [ "$1" = ssh ]; then fleet_profile "$FLEET_SSH" "$2"; else fleet_profile "$FLEET_TLS" "$2"; fi
+    fleet_storm "sn-$1-$2" fleet_sn_join
+    row "swarmnode join, $1, start_jitter $2 s" "sn-$1-$2"
+  done
+  for via in ssh tls; do
+    fleet_reset
+    fleet_storm "cli-$via" "cli_$via"
+    row "docker CLI by hand, $via" "cli-$via"
+  done
+  exit 0
+fi
+ROUNDS=${1:-5}
 tls() { docker -H tcp://$NET.1:2376 --tlsverify --tlscacert $P/ca.pem --tlscert $P/cert.pem --tlskey $P/key.pem "$@"; }
 ms() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%d", (b-a)*1000}'; }
 # until the manager has node $1 ready with function=production
@@ -46,7 +95,7 @@ report() {  # name, then one figure per round
 }
 for src in ssh tls file; do
   labels='{"function": "production"}'; [ $src = file ] && labels='{}'
-  printf '{"swarm": {"managers": ["%s.1:2377"], "token": %s, "labels": %s}}\n' $NET "${SRC[$src]}" "$labels" \
+  printf '{"swarm": {"start_jitter_seconds": 0, "managers": ["%s.1:2377"], "token": %s, "labels": %s}}\n' $NET "${SRC[$src]}" "$labels" \
     > "$R/n2/root/etc/swarmnode/profile.json"
   figs=()
   for _ in $(seq "$ROUNDS"); do

@@ -1,4 +1,12 @@
-# Helpers shared by run.sh and bench.sh (sourced after fixture.sh).
+# Helpers shared by run.sh, fleet.sh and bench.sh (sourced after fixture.sh).
+# One PASS/FAIL line per check; the script ends with "N passed, M failed".
+NPASS=0 NFAIL=0
+pass() { echo "PASS $*"; NPASS=$((NPASS+1)); }
+fail() { echo "FAIL $*"; NFAIL=$((NFAIL+1)); }
+check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+expect_rc() { local want=$1 got=$2 what=$3
+  if [ "$got" = "$want" ]; then pass "$what (exit $got)"; else fail "$what: exit $got, wanted $want"; fi; }
+secs() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
 # The API of node i's engine, and the manager's (node 1) docker CLI.
 api() { curl -s --unix-socket "$R/n$1/docker.sock" "http://localhost$2"; }
 on_manager() { docker -H "unix://$R/n1/docker.sock" "$@"; }

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Tier 3: a rack of workers running `swarmnode join` at the same moment against one manager whose
+# sshd has its default MaxStartups (10:30:100), as after a power cut or a rack delivery.
+#   sudo swarm-tests/fleet.sh [N]    (N workers, default 24; SWARMNODE_BIN, RESULTS as in run.sh)
+# Over ssh, again at once (nothing changes), over tls, and with the manager's sshd stopped for the
+# storm's first 20 s. Prints one PASS/FAIL line per check and ends with "N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")"
+BIN=$(readlink -f "${SWARMNODE_BIN:-../target/debug/swarmnode}")
+OUT=$(readlink -f "${RESULTS:-../target/fleet-results}")
+N=${1:-24}
+source ./fixture.sh
+source ./lib.sh
+source ./fleet-lib.sh
+rm -rf "$OUT"; mkdir -p "$OUT"
+STORM=$OUT/storms
+trap 'down >/dev/null 2>&1' EXIT
+down >/dev/null 2>&1
+T0=$(now)
+fleet_up "$N" > "$OUT/up.log" 2>&1 || { tail -5 "$OUT/up.log"; echo "0 passed, 1 failed"; exit 1; }
+echo "fixture: a manager and $N workers in $(secs "$T0") s"
+
+accepted() { grep -c "Accepted publickey for root from $NET.$1 " "$R/ssh/sshd.log"; }
+versions() { on_manager node ls -q | xargs docker -H "unix://$R/n1/docker.sock" node inspect -f '{{.ID}} {{.Version.Index}}' | sort; }
+figures() { echo "   $1: wall ${STORM_WALL} s, manager CPU ${STORM_CPU} s, peak RSS ${STORM_RSS} MiB, ${STORM_RETRIES} retries, ${STORM_FAILED} failed; per node $(sort -n "$STORM/$1"/*.s | awk '{a[NR]=$1} END{printf "min %s median %s max %s s", a[1], a[int((NR+1)/2)], a[NR]}')"; }
+# The manager's view after a storm: every worker once, Ready, with its own labels; none pending.
+fleet_converged() {
+  local name=$1 i bad=0
+  fleet_view > "$OUT/$name-view.txt"
+  check "$name: $((N + 1)) node entries, no hostname twice" \
+    bash -c "[ \$(wc -l < '$OUT/$name-view.txt') = $((N + 1)) ] && [ -z \"\$(cut -d' ' -f1 '$OUT/$name-view.txt' | sort | uniq -d)\" ]"
+  check "$name: every entry ready" bash -c "! grep -v ' ready ' '$OUT/$name-view.txt'"
+  for i in $WORKERS; do
+    grep -qx "psw-n$i ready {\"function\":\"production\",\"rack\":\"r$i\"}" "$OUT/$name-view.txt" || bad=$((bad + 1))
+    [ "$(api "$i" /info | jq -r .Swarm.LocalNodeState)" = active ] || bad=$((bad + 1))
+  done
+  check "$name: every worker active, and labelled with its own labels by the manager" [ "$bad" = 0 ]
+}
+
+# ---- 1. N workers at once over ssh, no start jitter: sshd drops some connections (MaxStartups)
+echo "== $N workers join at once over ssh"
+fleet_profile "$FLEET_SSH" 0
+fleet_storm ssh fleet_sn_join
+figures ssh
+check "ssh: all $N exit 0" [ "$STORM_FAILED" = 0 ]
+fleet_converged ssh
+bad=0; for i in $WORKERS; do [ "$(accepted "$i")" = 1 ] || { bad=$((bad + 1)); echo "   node $i: $(accepted "$i") ssh connections"; }; done
+check "ssh: each node cost the manager's sshd one connection for its whole run (token, node, labels, check)" [ "$bad" = 0 ]
+check "ssh: sshd did drop connections in the storm (the retries were needed)" \
+  bash -c "[ $STORM_RETRIES -gt 0 ] || grep -q 'drop connection #' '$R/ssh/sshd.log'"
+check "ssh: no ssh master left running" bash -c "! pgrep -f 'ssh.*swarmnode-ssh\.' > /dev/null"
+
+# ---- 2. the same storm again: nothing to do, nothing changed on the manager
+echo "== again at once (nothing to do)"
+V1=$(versions)
+fleet_storm again fleet_sn_join_json
+figures again
+check "again: all $N exit 0" [ "$STORM_FAILED" = 0 ]
+bad=0; for i in $WORKERS; do
+  jq -e '.result == "converged" and ([.steps[].actions[]] | length == 0)' "$STORM/again/$i.out" > /dev/null || bad=$((bad + 1)); done
+check "again: every run converged with no action" [ "$bad" = 0 ]
+check "again: no node entry changed on the manager" [ "$(versions)" = "$V1" ]
+
+# ---- 3. over tls
+echo "== $N workers join at once over tls"
+fleet_reset
+fleet_profile "$FLEET_TLS" 0
+fleet_storm tls fleet_sn_join
+figures tls
+check "tls: all $N exit 0" [ "$STORM_FAILED" = 0 ]
+fleet_converged tls
+
+# ---- 4. the manager's sshd stopped for the storm's first 20 s: the nodes wait, and finish
+echo "== $N workers over ssh while the manager's sshd is stopped for 20 s"
+fleet_reset
+fleet_profile "$FLEET_SSH" 0
+stop_pid "$(cat "$R/ssh/sshd.pid")" 5
+( sleep 20; sshd_up 1 ) > "$OUT/sshd-restart.log" 2>&1 &
+fleet_storm sshd-away fleet_sn_join
+figures sshd-away
+check "sshd away: all $N exit 0" [ "$STORM_FAILED" = 0 ]
+check "sshd away: every node waited for sshd (none done before 20 s)" \
+  awk '$1 < 19.5 {bad=1} END{exit bad}' $(ls "$STORM/sshd-away"/*.s)
+check "sshd away: they saw refused connections and said so" grep -q 'Connection refused' "$STORM/sshd-away/2.err"
+fleet_converged sshd-away
+
+echo "fleet wall time: $(secs "$T0") s"
+echo "$NPASS passed, $NFAIL failed"
+[ "$NFAIL" = 0 ]
