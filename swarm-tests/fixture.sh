@@ -151,6 +151,12 @@ Host *
   BatchMode yes
 EOF
   printf '#!/bin/sh\nexec /usr/bin/ssh -F %s "$@"\n' $S/ssh_config > $R/bin/ssh && chmod +x $R/bin/ssh
+  # A manager's root has a plain shell start-up: this machine's /root/.bashrc (bash reads it for
+  # every ssh command) is hidden in the node's mount namespace, or its cost would be the figures'.
+  if [ -f /root/.bashrc ]; then
+    : > $S/bashrc
+    nsenter --target "$(cat $D/dockerd.pid)" --mount mount -n --bind $S/bashrc /root/.bashrc
+  fi
   nsenter --target "$(cat $D/dockerd.pid)" --net --mount --uts /usr/sbin/sshd -D -e -f $S/sshd_config \
       > $S/sshd.log 2>&1 &
   echo $! > $S/sshd.pid
