@@ -81,6 +81,11 @@ pub enum Command {
     /// grow), engine (running, configured as apply writes it, the file loaded), NFS mounts,
     /// swarm membership and labels, the first boot. Exit 0 green, 1 yellow, 2 red.
     Check(CheckArgs),
+    /// On a manager, as the forced command of the nodes' ssh key: answer one request of the
+    /// fixed grammar in SSH_ORIGINAL_COMMAND (join-token worker|manager, self ID, label ID
+    /// KEY=VALUE..., remove-stale ID) for the node at the ssh client's address, within
+    /// /etc/swarmnode/broker.json; log it; refuse anything else (65).
+    Broker,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -127,6 +132,7 @@ impl Command {
             Command::Mounts => "mounts",
             Command::Reset(_) => "reset",
             Command::Check(_) => "check",
+            Command::Broker => "broker",
         }
     }
     pub fn storage_args(&self) -> StorageArgs {
@@ -134,9 +140,11 @@ impl Command {
             Command::Plan(a) | Command::Apply(a) | Command::Storage(a) | Command::Engine(a) => {
                 a.clone()
             }
-            Command::Join | Command::Mounts | Command::Reset(_) | Command::Check(_) => {
-                StorageArgs::default()
-            }
+            Command::Join
+            | Command::Mounts
+            | Command::Reset(_)
+            | Command::Check(_)
+            | Command::Broker => StorageArgs::default(),
         }
     }
 

@@ -6,6 +6,7 @@
 //! - [`steps`]: one module per step; [`host`]: the system boundary, the only door to the host;
 //! - [`report`]: what a run did, rendered once after the work; [`error`]: errors and exit codes.
 
+pub mod broker;
 pub mod check;
 pub mod cli;
 pub mod error;
@@ -33,6 +34,12 @@ pub const DEFAULT_PROFILE: &str = "/etc/swarmnode/profile.json";
 pub fn run(cli: &Cli) -> Result<i32> {
     if let Command::Check(a) = &cli.command {
         return run_check(cli, a);
+    }
+    if let Command::Broker = &cli.command {
+        // No profile, no lock, no report: one request, answered or refused, and logged.
+        let host = Host::new(&cli.root);
+        let env = |k: &str| std::env::var(k).ok();
+        return Ok(broker::run(&host, &env, &mut std::io::stdout().lock()));
     }
     run_steps_command(cli).map(|()| exit::OK)
 }
@@ -166,7 +173,11 @@ fn alone_step(c: &Command) -> Option<&'static Step> {
         Command::Engine(_) => Some(runner::step("engine")),
         Command::Mounts => Some(runner::step("mounts")),
         Command::Join => Some(runner::step("swarm")),
-        Command::Plan(_) | Command::Apply(_) | Command::Reset(_) | Command::Check(_) => None,
+        Command::Plan(_)
+        | Command::Apply(_)
+        | Command::Reset(_)
+        | Command::Check(_)
+        | Command::Broker => None,
     }
 }
 

@@ -362,6 +362,10 @@ pub enum TokenSource {
         port: Port,
         #[serde(default = "default_connect_timeout")]
         connect_timeout_seconds: ShortSecs,
+        /// The manager answers through `swarmnode broker` (a forced command): the node asks for
+        /// a token, its own entry and its own labels, and can do nothing else there.
+        #[serde(default)]
+        broker: bool,
     },
     /// The manager's Engine API with client certificates (`docker -H tcp://MANAGER:2376 --tlsverify`).
     Tls {
@@ -573,6 +577,32 @@ impl Swarm {
                     "token.user",
                     format!("'{user}' is not a user name (letters, digits, _ . -; not first -)"),
                 );
+            }
+            TokenSource::Ssh { broker: true, .. } if self.remove_stale_nodes => {
+                return err(
+                    "remove_stale_nodes",
+                    "the broker removes stale entries only when asked with `remove-stale`, \
+                     which swarmnode does not send yet; remove them on a manager \
+                     (`docker node rm ID`), or leave remove_stale_nodes off"
+                        .into(),
+                );
+            }
+            TokenSource::Ssh { broker: true, .. } => {
+                use crate::broker::grammar::{label_key_ok, label_value_ok};
+                if let Some((k, v)) = self
+                    .labels
+                    .iter()
+                    .find(|(k, v)| !label_key_ok(k) || !label_value_ok(v))
+                {
+                    return err(
+                        &format!("labels.{k}"),
+                        format!(
+                            "'{k}={v}' cannot go through the broker: keys of letters, digits, \
+                             . _ - (at most 64), values of letters, digits, . _ - : / @ + (at \
+                             most 128)"
+                        ),
+                    );
+                }
             }
             TokenSource::File { path } if !path.starts_with('/') => {
                 return err("token.path", format!("'{path}' is not an absolute path"));

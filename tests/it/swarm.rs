@@ -847,3 +847,63 @@ fn a_node_that_becomes_a_member_while_its_old_join_is_waited_for_is_never_left()
         f.calls()
     );
 }
+
+const BROKER_PROFILE: &str = r#"{"swarm": {
+  "managers": ["10.77.0.1:2377"],
+  "token": {"source": "ssh", "broker": true, "user": "swarmnode",
+            "identity_file": "/root/.ssh/id_ed25519"},
+  "labels": {"function": "production"},
+  "advertise_addr": "10.77.0.2"
+}}"#;
+
+#[test]
+fn with_the_broker_the_node_asks_in_its_grammar_and_nothing_else() {
+    let f = Fake::new();
+    node(&f, BROKER_PROFILE, "info-inactive.json");
+    let o = f.run(&["plan"]);
+    expect_code(&o, 0);
+    assert!(
+        stdout(&o).contains("-l swarmnode -- 10.77.0.1 join-token worker`"),
+        "{}",
+        stdout(&o)
+    );
+    let f = Fake::new();
+    node(&f, BROKER_PROFILE, "info-worker.json");
+    f.out("ssh", &node_inspect("{}"));
+    let o = f.run(&["plan"]);
+    expect_code(&o, 0);
+    assert!(
+        f.calls()[0].ends_with("-l swarmnode -- 10.77.0.1 self l8s526d06sna2jckb05a27o7r"),
+        "{:?}",
+        f.calls()
+    );
+    assert!(
+        stdout(&o).contains(
+            "-- 10.77.0.1 label l8s526d06sna2jckb05a27o7r function=production`    # labels missing"
+        ),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn the_broker_carries_plain_labels_only_and_no_stale_removal() {
+    let f = Fake::new();
+    node(
+        &f,
+        &BROKER_PROFILE.replace(r#""function": "production""#, r#""rack": "b 2""#),
+        "info-worker.json",
+    );
+    let err = expect_refused(&f, &["plan"], "cannot go through the broker");
+    assert!(err.contains("labels.rack"), "{err}");
+    let f = Fake::new();
+    node(
+        &f,
+        &BROKER_PROFILE.replace(
+            "\"advertise_addr\"",
+            "\"remove_stale_nodes\": true, \"advertise_addr\"",
+        ),
+        "info-worker.json",
+    );
+    expect_refused(&f, &["plan"], "remove-stale");
+}

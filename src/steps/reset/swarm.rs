@@ -338,6 +338,10 @@ fn plan_forget(h: &Host, run: &Run, id: &str, p: &mut StepPlan) -> Result<()> {
             "the profile has no channel to a manager (swarm.token ssh or tls): remove the node's \
              entry there with `docker node rm {id}`"
         )),
+        Some(_) if chans.iter().any(Channel::broker) => p.warnings.push(format!(
+            "the broker does not remove nodes (a node key may not): remove the node's entry on \
+             a manager with `docker node rm {id}`"
+        )),
         Some(sw) => p.actions.push(Action::swarm(
             "reset.swarm-forget",
             "its entry on the managers",

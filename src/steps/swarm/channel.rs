@@ -39,7 +39,13 @@ impl Channel<'_> {
     /// `docker ARGS` on this manager (the channel's files are taken under --root).
     pub fn docker(&self, h: &Host, args: &[&str]) -> Result<Cmd> {
         Ok(match self.source {
-            TokenSource::Ssh { .. } => self.ssh(h, args)?,
+            TokenSource::Ssh { broker: true, .. } => self.ssh(h, &broker_words(args)?)?,
+            TokenSource::Ssh { .. } => {
+                let words: Vec<&str> = std::iter::once("docker")
+                    .chain(args.iter().copied())
+                    .collect();
+                self.ssh(h, &words)?
+            }
             TokenSource::Tls {
                 ca_file,
                 cert_file,
@@ -65,15 +71,22 @@ impl Channel<'_> {
         })
     }
 
-    /// `ssh ... MANAGER docker ARGS`: BatchMode, strict host keys, a connect timeout; every
-    /// argument quoted for the remote shell (ssh hands it one command line).
-    fn ssh(&self, h: &Host, args: &[&str]) -> Result<Cmd> {
+    /// Whether this channel speaks the broker's grammar instead of `docker ...`.
+    pub fn broker(&self) -> bool {
+        matches!(self.source, TokenSource::Ssh { broker: true, .. })
+    }
+
+    /// `ssh ... MANAGER WORDS`: BatchMode, strict host keys, a connect timeout; every word
+    /// quoted for the remote shell (ssh hands it one command line; the broker's words are plain
+    /// and arrive as they are).
+    fn ssh(&self, h: &Host, words: &[&str]) -> Result<Cmd> {
         let TokenSource::Ssh {
             user,
             identity_file,
             known_hosts_file,
             port,
             connect_timeout_seconds,
+            ..
         } = self.source
         else {
             unreachable!("called for the ssh source only")
@@ -92,19 +105,13 @@ impl Channel<'_> {
         if let Some(i) = identity_file {
             c = c.args(["-o", "IdentitiesOnly=yes", "-i", &h.tool_path(i)?]);
         }
-        let remote = args
+        let remote = words
             .iter()
             .map(|a| crate::host::cmd::sh_quote(a).into_owned());
-        Ok(c.args([
-            "-p",
-            &port.to_string(),
-            "-l",
-            user,
-            "--",
-            self.addr.host(),
-            "docker",
-        ])
-        .args(remote))
+        Ok(
+            c.args(["-p", &port.to_string(), "-l", user, "--", self.addr.host()])
+                .args(remote),
+        )
     }
 
     pub fn timeout_seconds(&self) -> u64 {
@@ -115,6 +122,31 @@ impl Channel<'_> {
             } => connect_timeout_seconds.get() + MANAGER_COMMAND_SECONDS,
             _ => MANAGER_COMMAND_SECONDS,
         }
+    }
+}
+
+/// The broker's request for what `docker ARGS` would do (src/broker/grammar.rs): the token, the
+/// node's own entry, its labels. Anything else is not something the broker does.
+fn broker_words<'a>(args: &[&'a str]) -> Result<Vec<&'a str>> {
+    match args {
+        ["swarm", "join-token", "-q", role] => Ok(vec!["join-token", role]),
+        ["node", "inspect", "--", id] => Ok(vec!["self", id]),
+        ["node", "update", rest @ .., "--", id]
+            if !rest.is_empty()
+                && rest.len() % 2 == 0
+                && rest.chunks(2).all(|p| p[0] == "--label-add") =>
+        {
+            let mut w = vec!["label", *id];
+            w.extend(rest.chunks(2).map(|p| p[1]));
+            Ok(w)
+        }
+        _ => Err(crate::error::Refusal::new(
+            "swarm",
+            "the broker",
+            format!("it does not do `docker {}`", args.join(" ")),
+        )
+        .remedy("do it on a manager by hand")
+        .into()),
     }
 }
 

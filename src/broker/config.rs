@@ -1,0 +1,212 @@
+//! The broker's configuration, `/etc/swarmnode/broker.json` on each manager: which labels a node
+//! may set on itself, whether manager tokens are handed out, and from which networks.
+//!
+//! ```json
+//! { "labels": { "function": ["production", "test"] },
+//!   "manager_tokens": false,
+//!   "networks": ["10.77.0.0/24"] }
+//! ```
+//!
+//! Only root may change it (owned by root, no group or other write bit, not a symbolic link); the
+//! broker user reads it. Without the file: no labels, no manager tokens, any network.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Refusal, Result};
+
+pub const CONFIG_PATH: &str = "/etc/swarmnode/broker.json";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Label keys a node may set on itself, each with the values it may take.
+    #[serde(default)]
+    pub labels: BTreeMap<String, Vec<String>>,
+    /// Whether `join-token manager` is answered.
+    #[serde(default)]
+    pub manager_tokens: bool,
+    /// The networks callers may come from (`ADDR/BITS`); empty: any.
+    #[serde(default)]
+    pub networks: Vec<Network>,
+}
+
+impl Config {
+    /// Why this label may not be set, if it may not.
+    pub fn refuses_label(&self, key: &str, value: &str) -> Option<String> {
+        match self.labels.get(key) {
+            None => Some(format!(
+                "the label {key} is not one nodes may set (the broker allows: {})",
+                if self.labels.is_empty() {
+                    "none".to_string()
+                } else {
+                    self.labels.keys().cloned().collect::<Vec<_>>().join(", ")
+                }
+            )),
+            Some(vals) if !vals.iter().any(|v| v == value) => Some(format!(
+                "{key}={value} is not allowed ({key} may be {})",
+                vals.join(", ")
+            )),
+            Some(_) => None,
+        }
+    }
+
+    pub fn allows_client(&self, ip: IpAddr) -> bool {
+        self.networks.is_empty() || self.networks.iter().any(|n| n.contains(ip))
+    }
+}
+
+/// `ADDR/BITS` (IPv4 or IPv6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    addr: IpAddr,
+    bits: u8,
+}
+
+impl Network {
+    pub fn parse(s: &str) -> std::result::Result<Network, String> {
+        let bad = || format!("{s:?} is not a network ADDR/BITS");
+        let (a, b) = s.split_once('/').ok_or_else(bad)?;
+        let addr: IpAddr = a.parse().map_err(|_| bad())?;
+        let bits: u8 = b.parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        if bits > max {
+            return Err(bad());
+        }
+        Ok(Network { addr, bits })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        let prefix = |a: u128, b: u128, width: u32| {
+            let bits = u32::from(self.bits);
+            bits == 0 || (a ^ b) >> (width - bits) == 0
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(n), IpAddr::V4(i)) => {
+                prefix(u128::from(u32::from(n)), u128::from(u32::from(i)), 32)
+            }
+            (IpAddr::V6(n), IpAddr::V6(i)) => prefix(u128::from(n), u128::from(i), 128),
+            _ => false,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Network {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Network::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Reads the configuration under `root`: a regular file only root can change; absent, the
+/// defaults (nothing beyond worker tokens and a node's own entry).
+pub fn load(root: &Path) -> Result<Config> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let path = crate::host::fs::under(root, CONFIG_PATH);
+    let refuse = |why: String| -> Error {
+        Refusal::new("broker", CONFIG_PATH, why)
+            .remedy(format!(
+                "make it a file root owns and only root can write: `chown root: {CONFIG_PATH} && \
+                 chmod 644 {CONFIG_PATH}`"
+            ))
+            .into()
+    };
+    let f = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(&path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => {
+            return Err(refuse("it is a symbolic link".into()));
+        }
+        Err(e) => return Err(Error::io(format!("broker: cannot open {CONFIG_PATH}"), e)),
+    };
+    let m = f
+        .metadata()
+        .map_err(|e| Error::io(format!("broker: cannot examine {CONFIG_PATH}"), e))?;
+    if !m.is_file() {
+        return Err(refuse("it is not a regular file".into()));
+    }
+    if m.uid() != 0 || m.mode() & 0o022 != 0 {
+        return Err(refuse(format!(
+            "it is mode {:04o}, owner uid {}: others could change what nodes may do",
+            m.mode() & 0o7777,
+            m.uid()
+        )));
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::Read::take(f, 64 << 10), &mut text)
+        .map_err(|e| Error::io(format!("broker: cannot read {CONFIG_PATH}"), e))?;
+    serde_json::from_str(&text).map_err(|e| {
+        Refusal::new(
+            "broker",
+            CONFIG_PATH,
+            format!("it is not a broker configuration: {e}"),
+        )
+        .remedy("see README, Least privilege: the broker")
+        .into()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_contain_what_they_should() {
+        let n = Network::parse("10.77.0.0/24").unwrap();
+        assert!(n.contains("10.77.0.5".parse().unwrap()));
+        assert!(n.contains("::ffff:10.77.0.5".parse().unwrap()));
+        assert!(!n.contains("10.77.1.5".parse().unwrap()));
+        assert!(!n.contains("fe80::1".parse().unwrap()));
+        assert!(
+            Network::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("192.0.2.1".parse().unwrap())
+        );
+        assert!(
+            Network::parse("fd00::/8")
+                .unwrap()
+                .contains("fd12::1".parse().unwrap())
+        );
+        for bad in [
+            "10.77.0.0",
+            "10.77.0.0/33",
+            "x/8",
+            "10.77.0.0/-1",
+            "fd00::/129",
+        ] {
+            assert!(Network::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn labels_outside_the_allowlist_are_named() {
+        let c: Config = serde_json::from_str(
+            r#"{"labels": {"function": ["production", "test"]}, "networks": ["10.0.0.0/8"]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.refuses_label("function", "test"), None);
+        assert!(
+            c.refuses_label("function", "gpu")
+                .unwrap()
+                .contains("may be production, test")
+        );
+        assert!(
+            c.refuses_label("rack", "b2")
+                .unwrap()
+                .contains("allows: function")
+        );
+        assert!(!c.manager_tokens);
+        assert!(serde_json::from_str::<Config>(r#"{"label": {}}"#).is_err());
+    }
+}
