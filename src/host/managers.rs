@@ -121,11 +121,13 @@ pub fn classify(code: i32, stderr: &str) -> Fault {
     ];
     // A certificate either side will not accept (also inside an rpc error: an expired one is
     // not a busy manager), or a user docker will not serve.
-    const REJECTED: [&str; 4] = [
+    const REJECTED: [&str; 5] = [
         "x509:",
         "tls: ",
         "certificate",
         "permission denied while trying to connect to the Docker daemon",
+        // The broker (src/broker) will not do it for this node: asking again does not help.
+        "swarmnode broker: refused: ",
     ];
     let has = |words: &[&str]| words.iter().any(|w| stderr.contains(w));
     match code {
@@ -454,6 +456,11 @@ mod tests {
                 NotAuthenticated,
             ),
             (1, "Error: No such node: xyz\n", Other),
+            (
+                65,
+                "swarmnode broker: refused: the label rack is not one nodes may set (the broker allows: function)\n",
+                NotAuthenticated,
+            ),
             (
                 1,
                 "Error response from daemon: rpc error: code = Unavailable desc = connection error: desc = \"transport: authentication handshake failed: tls: first record does not look like a TLS handshake\"\n",
