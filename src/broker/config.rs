@@ -8,7 +8,8 @@
 //! ```
 //!
 //! Only root may change it (owned by root, no group or other write bit, not a symbolic link); the
-//! broker user reads it. Without the file: no labels, no manager tokens, any network.
+//! broker user reads it. Without the file nothing is served: a broker that lost its
+//! configuration does not fall back to serving everyone.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -105,8 +106,7 @@ impl<'de> Deserialize<'de> for Network {
     }
 }
 
-/// Reads the configuration under `root`: a regular file only root can change; absent, the
-/// defaults (nothing beyond worker tokens and a node's own entry).
+/// Reads the configuration under `root`: a regular file only root can change.
 pub fn load(root: &Path) -> Result<Config> {
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let path = crate::host::fs::under(root, CONFIG_PATH);
@@ -124,7 +124,18 @@ pub fn load(root: &Path) -> Result<Config> {
         .open(&path)
     {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Refusal::new(
+                "broker",
+                CONFIG_PATH,
+                "it does not exist, so nothing is served",
+            )
+            .remedy(
+                "write it (`{\"networks\": [\"10.0.0.0/16\"]}` at least), owner root, mode 0644: \
+                 README, The broker",
+            )
+            .into());
+        }
         Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => {
             return Err(refuse("it is a symbolic link".into()));
         }

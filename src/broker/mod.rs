@@ -10,7 +10,8 @@
 //! "Its own" means: the entry's address (`Status.Addr`) is the ssh client's address.
 //!
 //! Every request, allowed or refused, is logged (syslog, /dev/log: the journal) with the client
-//! address and never with a token; a refusal is one line on stderr and exit 65.
+//! address and never with a token; nothing is served when the log cannot be reached. A refusal
+//! is one line on stderr and exit 65.
 
 pub mod config;
 pub mod grammar;
@@ -65,17 +66,27 @@ pub fn run(h: &Host, env: &dyn Fn(&str) -> Option<String>, out: &mut dyn Write) 
         .and_then(|c| c.split(' ').next().and_then(|a| a.parse::<IpAddr>().ok()));
     let line = env("SSH_ORIGINAL_COMMAND");
     let shown = line.as_deref().map(grammar::shown).unwrap_or_default();
-    let o = match (client, line) {
-        (None, _) => refused("not run by sshd (no SSH_CONNECTION): the broker is a forced command"),
-        (_, None) => refused("no request (ssh gave no command)"),
-        (Some(ip), Some(line)) => serve(h, ip, &line, out),
+    // Nothing is served that cannot be logged.
+    let logger = open_log(h);
+    let o = match (client, line, &logger) {
+        (_, _, Err(e)) => failed(
+            exit::UNAVAILABLE,
+            format!("the log is not reachable, so nothing is served: {e}"),
+        ),
+        (None, ..) => {
+            refused("not run by sshd (no SSH_CONNECTION): the broker is a forced command")
+        }
+        (_, None, _) => refused("no request (ssh gave no command)"),
+        (Some(ip), Some(line), Ok(_)) => serve(h, ip, &line, out),
     };
     let who = client.map_or("unknown".to_string(), |c| c.to_string());
-    log(
-        h,
-        o.code,
-        &format!("client={who} request=\"{shown}\" {}", o.log),
-    );
+    if let Ok(l) = &logger {
+        log(
+            l,
+            o.code,
+            &format!("client={who} request=\"{shown}\" {}", o.log),
+        );
+    }
     if let Some(s) = &o.say {
         eprintln!("{}", crate::host::secret::scrub(s));
     }
@@ -235,17 +246,30 @@ impl Broker {
         struct SwarmInfo {
             join_tokens: Tokens,
         }
-        let v = self.get("/swarm")?;
-        let s: SwarmInfo = serde_json::from_value(v)
-            .map_err(|e| failed(exit::FAILURE, format!("GET /swarm: {e}")))?;
-        let mut t = match role {
-            Role::Worker => s.join_tokens.worker,
-            Role::Manager => s.join_tokens.manager,
+        // No core dump or ptrace of this process while a token is in its memory.
+        let _guard = crate::host::secret::NonDumpable::new();
+        let mut r = self
+            .engine
+            .request("GET", "/swarm", None, ENGINE_TIMEOUT)
+            .map_err(|e| failed(exit::UNAVAILABLE, format!("the local engine: {e}")))?;
+        let parsed = if r.status == 200 {
+            serde_json::from_slice::<SwarmInfo>(&r.body).map_err(|e| e.to_string())
+        } else {
+            Err(format!("HTTP {}: {}", r.status, r.message()))
         };
-        let r = writeln!(out, "{t}");
+        r.body.fill(0);
+        let s = parsed.map_err(|e| failed(exit::UNAVAILABLE, format!("GET /swarm: {e}")))?;
+        let (mut t, mut other) = match role {
+            Role::Worker => (s.join_tokens.worker, s.join_tokens.manager),
+            Role::Manager => (s.join_tokens.manager, s.join_tokens.worker),
+        };
+        let written = writeln!(out, "{t}").and_then(|_| out.flush());
         // SAFETY: zeroing the bytes of a String keeps it valid UTF-8.
-        unsafe { t.as_bytes_mut().fill(0) };
-        r.map_err(|e| failed(exit::FAILURE, e.to_string()))?;
+        unsafe {
+            t.as_bytes_mut().fill(0);
+            other.as_bytes_mut().fill(0);
+        }
+        written.map_err(|e| failed(exit::FAILURE, e.to_string()))?;
         Ok(Outcome {
             code: 0,
             log: format!("allowed: a {} token", role.as_str()),
@@ -276,6 +300,9 @@ impl Broker {
         let raw: Value = serde_json::from_slice(&r.body)
             .map_err(|e| failed(exit::FAILURE, format!("GET /nodes/{id}: {e}")))?;
         let n = entry(raw)?;
+        if n.id != id.as_str() {
+            return Err(refused(format!("{id} is not a node's ID")));
+        }
         if !same_host(&n.addr, self.client) {
             return Err(refused(format!(
                 "node {id} is at {}, not at {}: a node may ask only about itself",
@@ -334,7 +361,12 @@ impl Broker {
         let mut removed = Vec::new();
         for raw in list {
             let n = entry(raw)?;
-            if n.hostname != me.hostname || n.id == me.id || n.state != "down" || n.role != "worker"
+            // A hostname is whatever a node says it is: the caller's address must match too.
+            if n.hostname != me.hostname
+                || !same_host(&n.addr, self.client)
+                || n.id == me.id
+                || n.state != "down"
+                || n.role != "worker"
             {
                 continue;
             }
@@ -367,22 +399,25 @@ impl Broker {
     }
 }
 
-/// One line to syslog (/dev/log under the root: the journal on a systemd host), facility auth:
-/// info when allowed, notice when refused or failed. Not logged is not fatal (said on stderr).
-fn log(h: &Host, code: i32, msg: &str) {
+/// The syslog socket (/dev/log under the root: the journal on a systemd host), connected.
+fn open_log(h: &Host) -> std::io::Result<std::os::unix::net::UnixDatagram> {
+    let sock = crate::host::fs::under(h.root(), "/dev/log");
+    let s = std::os::unix::net::UnixDatagram::unbound()?;
+    s.connect(&sock)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", sock.display())))?;
+    Ok(s)
+}
+
+/// One line to syslog, facility auth: info when allowed, notice when refused or failed. A line
+/// that cannot be sent is said on stderr.
+fn log(s: &std::os::unix::net::UnixDatagram, code: i32, msg: &str) {
     let pri = 4 * 8 + if code == 0 { 6 } else { 5 };
     let line = format!(
         "<{pri}>swarmnode-broker[{}]: {}",
         std::process::id(),
         crate::host::secret::scrub(msg)
     );
-    let sock = crate::host::fs::under(h.root(), "/dev/log");
-    let sent =
-        std::os::unix::net::UnixDatagram::unbound().and_then(|s| s.send_to(line.as_bytes(), &sock));
-    if let Err(e) = sent {
-        eprintln!(
-            "swarmnode broker: not logged ({}: {e}): {msg}",
-            sock.display()
-        );
+    if let Err(e) = s.send(line.as_bytes()) {
+        eprintln!("swarmnode broker: not logged ({e}): {msg}");
     }
 }

@@ -198,7 +198,7 @@ fn anything_outside_the_grammar_is_refused_before_the_engine_is_asked() {
 }
 
 #[test]
-fn remove_stale_takes_down_workers_of_the_caller_s_hostname_only() {
+fn remove_stale_takes_down_workers_of_the_caller_s_hostname_and_address_only() {
     let m = manager(Some(CONFIG));
     let me: serde_json::Value = serde_json::from_str(&entry()).unwrap();
     let other = |id: &str, host: &str, state: &str, role: &str| {
@@ -209,8 +209,11 @@ fn remove_stale_takes_down_workers_of_the_caller_s_hostname_only() {
         n["Spec"]["Role"] = role.into();
         n
     };
+    let mut elsewhere = other("elsewhereelsewhereelsewh5", "psw-n2", "down", "worker");
+    elsewhere["Status"]["Addr"] = "10.77.0.66".into();
     let list = serde_json::json!([
         me.clone(),
+        elsewhere,
         other("oldoldoldoldoldoldoldold1", "psw-n2", "down", "worker"),
         other("oldmanageroldmanageroldm2", "psw-n2", "down", "manager"),
         other("upupupupupupupupupupupup3", "psw-n2", "ready", "worker"),
@@ -258,16 +261,26 @@ fn networks_and_the_config_s_owner_are_enforced() {
 }
 
 #[test]
-fn without_a_config_only_worker_tokens_and_a_node_s_own_entry() {
+fn without_a_config_or_a_log_nothing_is_served() {
     let m = manager(None);
-    expect_code(&m.ask("10.77.0.2", "join-token worker"), 0);
-    expect_code(&m.ask("10.77.0.2", &format!("self {ID}")), 0);
-    let o = m.ask("10.77.0.2", &format!("label {ID} function=production"));
+    let o = m.ask("10.77.0.2", "join-token worker");
     expect_code(&o, 65);
     assert!(
-        stderr(&o).contains("the broker allows: none"),
+        stderr(&o).contains("it does not exist, so nothing is served"),
         "{}",
         stderr(&o)
     );
-    expect_code(&m.ask("10.77.0.2", "join-token manager"), 65);
+    assert!(o.stdout.is_empty());
+    assert_eq!(m.logged().len(), 1, "the refusal is logged");
+    let m = manager(Some(CONFIG));
+    std::fs::remove_file(m.f.root.join("dev/log")).unwrap();
+    let o = m.ask("10.77.0.2", "join-token worker");
+    expect_code(&o, 69);
+    assert!(
+        stderr(&o).contains("the log is not reachable, so nothing is served"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(o.stdout.is_empty());
+    assert!(m.e.requests().is_empty());
 }
