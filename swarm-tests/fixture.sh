@@ -138,7 +138,7 @@ UsePAM no
 StrictModes no
 UseDNS no
 PrintMotd no
-SetEnv DOCKER_CONFIG=$R/dockercfg-remote
+SetEnv DOCKER_CONFIG=$R/dockercfg-remote DOCKER_HOST=unix:///var/run/docker.sock
 EOF
   cat > $S/ssh_config <<EOF
 Host *

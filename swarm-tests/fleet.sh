@@ -2,8 +2,8 @@
 # Tier 3: a rack of workers running `swarmnode join` at the same moment against one manager whose
 # sshd has its default MaxStartups (10:30:100), as after a power cut or a rack delivery.
 #   sudo swarm-tests/fleet.sh [N]    (N workers, default 24; SWARMNODE_BIN, RESULTS as in run.sh)
-# Over ssh, again at once (nothing changes), over tls, and with the manager's sshd stopped for the
-# storm's first 20 s. Prints one PASS/FAIL line per check and ends with "N passed, M failed".
+# Over ssh, again at once (nothing changes), over tls, with the manager's sshd stopped for the
+# storm's first 20 s, and through the broker (a key that can only join and label its own node). Prints one PASS/FAIL line per check and ends with "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")"
 BIN=$(readlink -f "${SWARMNODE_BIN:-../target/debug/swarmnode}")
@@ -83,6 +83,22 @@ check "sshd away: every node waited for sshd (none done before 20 s)" \
   awk '$1 < 19.5 {bad=1} END{exit bad}' $(ls "$STORM/sshd-away"/*.s)
 check "sshd away: they saw refused connections and said so" grep -q 'Connection refused' "$STORM/sshd-away/2.err"
 fleet_converged sshd-away
+
+# ---- 5. through the broker: the workers hold a key that can only join and label their own node
+echo "== $N workers at once over ssh through the broker"
+fleet_reset
+BR=$R/n1/broker; mkdir -p "$BR/etc/swarmnode"
+echo '{"labels": {"function": ["production"], "rack": ['"$(for i in $WORKERS; do printf '"r%s",' "$i"; done | sed 's/,$//')"']}}' \
+  > "$BR/etc/swarmnode/broker.json"; chmod 644 "$BR/etc/swarmnode/broker.json"
+ssh-keygen -q -t ed25519 -N '' -f "$R/ssh/broker_ed25519"
+echo "restrict,command=\"$BIN --root $BR broker\" $(cat "$R/ssh/broker_ed25519.pub")" >> "$R/ssh/authorized_keys"
+for i in $WORKERS; do cp "$R/ssh/broker_ed25519" "$R/n$i/root/root/.ssh/id_ed25519"; done   # the broker key only
+fleet_profile "$(echo "$FLEET_SSH" | sed 's/"source": "ssh"/"source": "ssh", "broker": true/')" 0
+fleet_storm broker fleet_sn_join
+figures broker
+check "broker: all $N exit 0" [ "$STORM_FAILED" = 0 ]
+check "broker: every run spoke the broker's grammar" bash -c "grep -l -- '-- $NET.1 join-token worker' '$STORM/broker'/*.out | wc -l | grep -qx $N"
+fleet_converged broker
 
 echo "fleet wall time: $(secs "$T0") s"
 echo "$NPASS passed, $NFAIL failed"

@@ -268,6 +268,55 @@ metrics > "$OUT/metrics-red.txt" 2>&1
 check "node_exporter: swarmnode_status 2 and the path down" bash -c "grep -qx 'swarmnode_status 2' '$OUT/metrics-red.txt' && grep -qx 'swarmnode_nfs_up{path=\"/nfs-gone\"} 0' '$OUT/metrics-red.txt'"
 kill $XYMOND $NODE_EXPORTER 2>/dev/null; wait $XYMOND $NODE_EXPORTER 2>/dev/null
 
+# ---- the broker: a node key that can join and label only its own node (nodes 6 and 7)
+echo "== the broker (nodes 6 and 7)"
+BR=$R/n1/broker                               # the broker's --root on the manager: config, /dev/log
+mkdir -p "$BR/etc/swarmnode" "$BR/dev"
+echo '{"labels": {"function": ["production", "test"]}}' > "$BR/etc/swarmnode/broker.json"
+chmod 644 "$BR/etc/swarmnode/broker.json"
+python3 -c 'import socket,sys
+s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
+f=open(sys.argv[2], "a", buffering=1)
+while True: f.write(s.recv(4096).decode() + "\n")' "$BR/dev/log" "$OUT/broker-log.txt" &
+BROKER_LOG=$!
+ssh-keygen -q -t ed25519 -N '' -f "$R/ssh/broker_ed25519"
+echo "restrict,command=\"$BIN --root $BR broker\" $(cat "$R/ssh/broker_ed25519.pub")" >> "$R/ssh/authorized_keys"
+for i in 6 7; do cp "$R/ssh/broker_ed25519" "$R/n$i/root/root/.ssh/broker_ed25519"; done
+BROKER='{"source": "ssh", "broker": true, "identity_file": "/root/.ssh/broker_ed25519", "known_hosts_file": "/etc/swarmnode/known_hosts", "connect_timeout_seconds": 3}'
+profile 6 "{\"swarm\": {\"start_jitter_seconds\": 0, \"managers\": [\"$NET.1:2377\"], \"token\": $BROKER, \"labels\": {\"function\": \"production\"}}}"
+sn 6 join > "$OUT/n6-broker.out" 2>&1; rc=$?
+expect_rc 0 $rc "broker: node 6 joins and labels itself with the broker key"
+N6=$(nid 6)
+check "broker: node 6 is labelled on the manager" [ "$(labels_of "$N6")" = '{"function":"production"}' ]
+check "broker: the requests were the broker's words" grep -q -- "-- $NET.1 label $N6 function=production" "$OUT/n6-broker.out"
+# The same key, used by hand: what it cannot do. bssh I WORDS: node I with the broker key.
+bssh() { local i=$1; shift; ip netns exec "psw-n$i" ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes \
+  -i "$R/ssh/broker_ed25519" -o UserKnownHostsFile="$R/ssh/known_hosts" -l root $NET.1 "$@"; }
+bssh 6 docker ps > "$OUT/broker-ps.out" 2>&1; rc=$?
+expect_rc 65 $rc "broker: \`docker ps\` with the key is refused"
+check "broker: and nothing of docker's was printed" bash -c "! grep -q CONTAINER '$OUT/broker-ps.out' && grep -q 'is not something the broker does' '$OUT/broker-ps.out'"
+bssh 6 docker service ls > /dev/null 2>&1; rc=$?
+expect_rc 65 $rc "broker: \`docker service ls\` is refused"
+bssh 6 "join-token worker; docker ps" > /dev/null 2>&1; rc=$?
+expect_rc 65 $rc "broker: a second command after a ; is refused"
+bssh 6 label "$N6" rack=b2 > "$OUT/broker-rack.out" 2>&1; rc=$?
+expect_rc 65 $rc "broker: a label outside the allowlist is refused"
+bssh 6 join-token manager > "$OUT/broker-mgr.out" 2>&1; rc=$?
+expect_rc 65 $rc "broker: a manager token is refused"
+check "broker: no token printed for it" bash -c "! grep -q SWMTKN '$OUT/broker-mgr.out'"
+bssh 7 label "$N6" function=test > "$OUT/broker-other.out" 2>&1; rc=$?
+expect_rc 65 $rc "broker: node 7 cannot label node 6, even naming its ID"
+check "broker: says whose node it is" grep -q "node $N6 is at $NET.6, not at $NET.7" "$OUT/broker-other.out"
+bssh 7 self "$N6" > /dev/null 2>&1; rc=$?
+expect_rc 65 $rc "broker: node 7 cannot read node 6's entry"
+check "broker: node 6's labels unchanged" [ "$(labels_of "$N6")" = '{"function":"production"}' ]
+sleep 0.3
+check "broker: every refusal is in the manager's log with the client address" bash -c \
+  "[ \$(grep -c 'client=$NET.6 .* refused: ' '$OUT/broker-log.txt') = 5 ] && [ \$(grep -c 'client=$NET.7 .* refused: ' '$OUT/broker-log.txt') = 2 ]"
+check "broker: the allowed requests are logged too, and no token anywhere in the log" bash -c \
+  "grep -q 'client=$NET.6 request=\"join-token worker\" allowed: a worker token' '$OUT/broker-log.txt' && ! grep -q SWMTKN '$OUT/broker-log.txt'"
+kill $BROKER_LOG 2>/dev/null; wait $BROKER_LOG 2>/dev/null
+
 on_manager node ls > "$OUT/node-ls.txt" 2>&1
 echo "tier 3 wall time: $(secs "$T0") s"
 echo "$NPASS passed, $NFAIL failed"

@@ -28,20 +28,8 @@ pub enum Request {
     RemoveStale(NodeId),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Worker,
-    Manager,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Worker => "worker",
-            Role::Manager => "manager",
-        }
-    }
-}
+/// The role a token is for: the profile's own.
+pub use crate::profile::Role;
 
 /// A swarm node ID: 25 characters of `[a-z0-9]` (swarmkit's base-36 identity).
 #[derive(Debug, Clone, PartialEq, Eq)]
