@@ -87,11 +87,8 @@ fleet_converged sshd-away
 # ---- 5. through the broker: the workers hold a key that can only join and label their own node
 echo "== $N workers at once over ssh through the broker"
 fleet_reset
-BR=$R/n1/broker; mkdir -p "$BR/etc/swarmnode"
-echo '{"labels": {"function": ["production"], "rack": ['"$(for i in $WORKERS; do printf '"r%s",' "$i"; done | sed 's/,$//')"']}}' \
-  > "$BR/etc/swarmnode/broker.json"; chmod 644 "$BR/etc/swarmnode/broker.json"
-ssh-keygen -q -t ed25519 -N '' -f "$R/ssh/broker_ed25519"
-echo "restrict,command=\"$BIN --root $BR broker\" $(cat "$R/ssh/broker_ed25519.pub")" >> "$R/ssh/authorized_keys"
+broker_up '{"labels": {"function": ["production"], "rack": ['"$(for i in $WORKERS; do printf '"r%s",' "$i"; done | sed 's/,$//')"']}}' \
+  "$OUT/broker-log.txt"
 for i in $WORKERS; do cp "$R/ssh/broker_ed25519" "$R/n$i/root/root/.ssh/id_ed25519"; done   # the broker key only
 fleet_profile "$(echo "$FLEET_SSH" | sed 's/"source": "ssh"/"source": "ssh", "broker": true/')" 0
 fleet_storm broker fleet_sn_join
@@ -99,6 +96,8 @@ figures broker
 check "broker: all $N exit 0" [ "$STORM_FAILED" = 0 ]
 check "broker: every run spoke the broker's grammar" bash -c "grep -l -- '-- $NET.1 join-token worker' '$STORM/broker'/*.out | wc -l | grep -qx $N"
 fleet_converged broker
+check "broker: every request logged, allowed" bash -c "[ \$(grep -c 'request=\"join-token worker\" allowed' '$OUT/broker-log.txt') = $N ]"
+kill $BROKER_LOG 2>/dev/null; wait $BROKER_LOG 2>/dev/null
 
 echo "fleet wall time: $(secs "$T0") s"
 echo "$NPASS passed, $NFAIL failed"

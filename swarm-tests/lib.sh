@@ -26,3 +26,19 @@ node_root() {
 sn() { local i=$1; shift
   ip netns exec "psw-n$i" env DOCKER_HOST="unix://$R/n$i/docker.sock" DOCKER_CONFIG="$R/dockercfg" \
     "$BIN" --root "$R/n$i/root" "$@"; }
+# broker_up CONFIG_JSON LOGFILE: the broker on the manager (node 1) — its --root $BR with the config
+# and a /dev/log whose lines a listener appends to LOGFILE (pid in $BROKER_LOG), and a key
+# ($R/ssh/broker_ed25519) whose only command is `swarmnode --root $BR broker`.
+broker_up() {
+  BR=$R/n1/broker
+  mkdir -p "$BR/etc/swarmnode" "$BR/dev"
+  printf '%s\n' "$1" > "$BR/etc/swarmnode/broker.json"; chmod 644 "$BR/etc/swarmnode/broker.json"
+  python3 -c 'import socket,sys
+s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
+f=open(sys.argv[2], "a", buffering=1)
+while True: f.write(s.recv(4096).decode() + "\n")' "$BR/dev/log" "$2" &
+  BROKER_LOG=$!
+  local n=0; until [ -S "$BR/dev/log" ]; do n=$((n+1)); [ $n -lt 100 ] || return 1; sleep 0.05; done
+  ssh-keygen -q -t ed25519 -N '' -f "$R/ssh/broker_ed25519"
+  echo "restrict,command=\"$BIN --root $BR broker\" $(cat "$R/ssh/broker_ed25519.pub")" >> "$R/ssh/authorized_keys"
+}

@@ -270,17 +270,7 @@ kill $XYMOND $NODE_EXPORTER 2>/dev/null; wait $XYMOND $NODE_EXPORTER 2>/dev/null
 
 # ---- the broker: a node key that can join and label only its own node (nodes 6 and 7)
 echo "== the broker (nodes 6 and 7)"
-BR=$R/n1/broker                               # the broker's --root on the manager: config, /dev/log
-mkdir -p "$BR/etc/swarmnode" "$BR/dev"
-echo '{"labels": {"function": ["production", "test"]}}' > "$BR/etc/swarmnode/broker.json"
-chmod 644 "$BR/etc/swarmnode/broker.json"
-python3 -c 'import socket,sys
-s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
-f=open(sys.argv[2], "a", buffering=1)
-while True: f.write(s.recv(4096).decode() + "\n")' "$BR/dev/log" "$OUT/broker-log.txt" &
-BROKER_LOG=$!
-ssh-keygen -q -t ed25519 -N '' -f "$R/ssh/broker_ed25519"
-echo "restrict,command=\"$BIN --root $BR broker\" $(cat "$R/ssh/broker_ed25519.pub")" >> "$R/ssh/authorized_keys"
+broker_up '{"labels": {"function": ["production", "test"]}}' "$OUT/broker-log.txt"
 for i in 6 7; do cp "$R/ssh/broker_ed25519" "$R/n$i/root/root/.ssh/broker_ed25519"; done
 BROKER='{"source": "ssh", "broker": true, "identity_file": "/root/.ssh/broker_ed25519", "known_hosts_file": "/etc/swarmnode/known_hosts", "connect_timeout_seconds": 3}'
 profile 6 "{\"swarm\": {\"start_jitter_seconds\": 0, \"managers\": [\"$NET.1:2377\"], \"token\": $BROKER, \"labels\": {\"function\": \"production\"}}}"
