@@ -21,7 +21,7 @@ use crate::error::{Error, Refusal, Result};
 
 pub const CONFIG_PATH: &str = "/etc/swarmnode/broker.json";
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Label keys a node may set on itself, each with the values it may take.

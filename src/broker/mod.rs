@@ -210,14 +210,17 @@ fn same_host(a: &str, b: IpAddr) -> bool {
 }
 
 impl Broker {
-    fn get(&self, path: &str) -> Result<Value, Outcome> {
+    /// `GET path` on the local engine, as JSON; `None` when the engine does not know it (404).
+    fn get(&self, path: &str) -> Result<Option<Value>, Outcome> {
         let r = self
             .engine
             .request("GET", path, None, ENGINE_TIMEOUT)
             .map_err(|e| failed(exit::UNAVAILABLE, format!("the local engine: {e}")))?;
         match r.status {
             200 => serde_json::from_slice(&r.body)
+                .map(Some)
                 .map_err(|e| failed(exit::FAILURE, format!("GET {path}: {e}"))),
+            404 => Ok(None),
             s => Err(failed(
                 if s == 503 {
                     exit::UNAVAILABLE
@@ -280,25 +283,11 @@ impl Broker {
     /// The caller's own entry: one whose address is the ssh client's. A node the engine does
     /// not know is answered the way the docker CLI does (`Error: No such node: ID`, exit 1).
     fn own(&self, id: &NodeId) -> Result<Entry, Outcome> {
-        let r = self
-            .engine
-            .request("GET", &format!("/nodes/{id}"), None, ENGINE_TIMEOUT)
-            .map_err(|e| failed(exit::UNAVAILABLE, format!("the local engine: {e}")))?;
-        if r.status == 404 {
-            return Err(Outcome {
-                code: 1,
-                log: format!("failed: no node {id}"),
-                say: Some(format!("Error: No such node: {id}")),
-            });
-        }
-        if r.status != 200 {
-            return Err(failed(
-                exit::UNAVAILABLE,
-                format!("GET /nodes/{id}: HTTP {}: {}", r.status, r.message()),
-            ));
-        }
-        let raw: Value = serde_json::from_slice(&r.body)
-            .map_err(|e| failed(exit::FAILURE, format!("GET /nodes/{id}: {e}")))?;
+        let raw = self.get(&format!("/nodes/{id}"))?.ok_or_else(|| Outcome {
+            code: 1,
+            log: format!("failed: no node {id}"),
+            say: Some(format!("Error: No such node: {id}")),
+        })?;
         let n = entry(raw)?;
         if n.id != id.as_str() {
             return Err(refused(format!("{id} is not a node's ID")));
@@ -356,7 +345,9 @@ impl Broker {
     /// `Down` workers with the caller's hostname and another ID, removed; their IDs printed.
     fn remove_stale(&self, id: &NodeId, out: &mut dyn Write) -> Result<Outcome, Outcome> {
         let me = self.own(id)?;
-        let all = self.get("/nodes")?;
+        let all = self
+            .get("/nodes")?
+            .ok_or_else(|| failed(exit::UNAVAILABLE, "GET /nodes: not found (not a manager?)"))?;
         let list = all.as_array().cloned().unwrap_or_default();
         let mut removed = Vec::new();
         for raw in list {

@@ -13,7 +13,6 @@
 //! "rpc error: code = Unavailable". Those are retried; a key, host key or certificate that is
 //! not accepted is not.
 
-use std::fmt;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -224,12 +223,6 @@ impl Tries {
         } else {
             "read what the managers answered, above"
         }
-    }
-}
-
-impl fmt::Display for Tries {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.summary())
     }
 }
 

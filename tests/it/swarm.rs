@@ -907,3 +907,35 @@ fn the_broker_carries_plain_labels_only_and_no_stale_removal() {
     );
     expect_refused(&f, &["plan"], "remove-stale");
 }
+
+#[test]
+fn a_join_waits_a_random_start_delay_before_the_first_call_to_a_manager() {
+    let f = Fake::new();
+    let profile = short(SSH_PROFILE, 60)
+        .replace("\"start_jitter_seconds\": 0", "\"start_jitter_seconds\": 1");
+    f.file("etc/swarmnode/profile.json", &profile);
+    let inactive = info("info-inactive.json");
+    let active = info("info-worker.json");
+    f.engine_with(&[
+        (
+            "GET /info ",
+            &[(200, &inactive), (200, &inactive), (200, &active)],
+        ),
+        ("POST /swarm/join ", &[(200, "")]),
+    ]);
+    f.out("ssh.1", &format!("{TOKEN}\n"));
+    f.out("ssh", &node_inspect(r#"{"function": "production"}"#));
+    let o = f.run(&["join"]);
+    expect_code(&o, 0);
+    let out = stdout(&o);
+    assert!(
+        out.contains("within 60 s, after a random wait of up to 1 s"),
+        "{out}"
+    );
+    let err = stderr(&o);
+    let wait = err
+        .lines()
+        .find(|l| l.contains("before the first call to a manager (swarm.start_jitter_seconds: 1)"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(wait.contains("swarm: waiting "), "{wait}");
+}

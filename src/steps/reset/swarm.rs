@@ -14,7 +14,7 @@ use crate::host::swarm::{self, Info, SwarmOp};
 use crate::host::{Action, Host};
 use crate::steps::Run;
 use crate::steps::plan::StepPlan;
-use crate::steps::swarm::channel::{self, Channel};
+use crate::steps::swarm::channel::{self, Ask, Channel};
 
 /// The NodeID of the node being reset, recorded before it leaves.
 pub const NODE_PATH: &str = "/var/lib/swarmnode/reset.node";
@@ -347,7 +347,7 @@ fn plan_forget(h: &Host, run: &Run, id: &str, p: &mut StepPlan) -> Result<()> {
             "its entry on the managers",
             SwarmOp::OnManager {
                 what: format!("remove node {id}"),
-                calls: channel::calls(h, &chans, &["node", "rm", "--force", "--", id], 0)?,
+                calls: channel::calls(h, &chans, &Ask::Remove { id, force: true }, 0)?,
                 budget_seconds: sw.join_timeout_seconds.get(),
                 done_if_unknown_node: Some(id.to_string()),
                 best_effort: run.force,

@@ -1,6 +1,7 @@
 //! The channel to the managers: each manager reached the way the token comes (ssh, or the docker
-//! CLI against its TLS or plaintext API), every command `docker ARGS` run there, and what its
-//! answers mean.
+//! CLI against its TLS or plaintext API), and what swarmnode asks there ([`Ask`]), said in
+//! docker's words or, with the broker, in the broker's grammar. What the answers mean is
+//! [`crate::host::managers`].
 
 use crate::error::Result;
 use crate::host::Host;
@@ -11,7 +12,59 @@ use crate::profile::{ManagerAddr, Swarm, TokenSource};
 /// How long one command against a manager may take, beyond the ssh connect timeout.
 const MANAGER_COMMAND_SECONDS: u64 = 30;
 
-/// One manager reached the way the token comes: every command is `docker ARGS` run there.
+/// What swarmnode asks of a manager.
+pub enum Ask<'a> {
+    /// The join token for a role (`worker`, `manager`).
+    JoinToken(&'a str),
+    /// A node's entry, as `docker node inspect` prints it.
+    Node(&'a str),
+    /// Labels added or changed on a node, each `KEY=VALUE`.
+    Label(&'a str, &'a [String]),
+    /// Every node, one JSON object a line.
+    Nodes,
+    /// A node's entry removed (`force`: whatever its state).
+    Remove { id: &'a str, force: bool },
+}
+
+impl Ask<'_> {
+    /// docker's arguments for it (after `docker`).
+    fn docker_args(&self) -> Vec<String> {
+        let v = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        match self {
+            Ask::JoinToken(role) => v(&["swarm", "join-token", "-q", role]),
+            Ask::Node(id) => v(&["node", "inspect", "--", id]),
+            Ask::Label(id, labels) => {
+                let mut a = v(&["node", "update"]);
+                for l in *labels {
+                    a.extend(["--label-add".to_string(), l.clone()]);
+                }
+                a.extend(v(&["--", id]));
+                a
+            }
+            Ask::Nodes => v(&["node", "ls", "--format", "{{json .}}"]),
+            Ask::Remove { id, force: false } => v(&["node", "rm", "--", id]),
+            Ask::Remove { id, force: true } => v(&["node", "rm", "--force", "--", id]),
+        }
+    }
+
+    /// The broker's request for it (src/broker/grammar.rs), when the broker does it: the token,
+    /// the node's own entry, its labels. Listing and removing nodes it does not.
+    fn broker_words(&self) -> Option<Vec<String>> {
+        let v = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        match self {
+            Ask::JoinToken(role) => Some(v(&["join-token", role])),
+            Ask::Node(id) => Some(v(&["self", id])),
+            Ask::Label(id, labels) => {
+                let mut w = v(&["label", id]);
+                w.extend(labels.iter().cloned());
+                Some(w)
+            }
+            Ask::Nodes | Ask::Remove { .. } => None,
+        }
+    }
+}
+
+/// One manager reached the way the token comes.
 pub struct Channel<'a> {
     /// The swarm address, HOST:PORT.
     pub manager: String,
@@ -36,14 +89,24 @@ impl Channel<'_> {
             .collect()
     }
 
-    /// `docker ARGS` on this manager (the channel's files are taken under --root).
-    pub fn docker(&self, h: &Host, args: &[&str]) -> Result<Cmd> {
+    /// The command that asks this manager (the channel's files are taken under --root).
+    pub fn cmd(&self, h: &Host, ask: &Ask) -> Result<Cmd> {
+        let args = ask.docker_args();
         Ok(match self.source {
-            TokenSource::Ssh { broker: true, .. } => self.ssh(h, &broker_words(args)?)?,
+            TokenSource::Ssh { broker: true, .. } => {
+                let words = ask.broker_words().ok_or_else(|| {
+                    crate::error::Refusal::new(
+                        "swarm",
+                        "the broker",
+                        format!("it does not do `docker {}`", args.join(" ")),
+                    )
+                    .remedy("do it on a manager by hand")
+                })?;
+                self.ssh(h, &words)?
+            }
             TokenSource::Ssh { .. } => {
-                let words: Vec<&str> = std::iter::once("docker")
-                    .chain(args.iter().copied())
-                    .collect();
+                let words: Vec<String> =
+                    std::iter::once("docker".to_string()).chain(args).collect();
                 self.ssh(h, &words)?
             }
             TokenSource::Tls {
@@ -63,10 +126,10 @@ impl Channel<'_> {
                     "--tlskey",
                     &h.tool_path(key_file)?,
                 ])
-                .args(args.iter().copied()),
+                .args(args.iter().cloned()),
             TokenSource::Tcp { port, .. } => Cmd::new("docker")
                 .args(["-H", &format!("tcp://{}:{port}", self.addr.host_for_url())])
-                .args(args.iter().copied()),
+                .args(args.iter().cloned()),
             TokenSource::File { .. } => unreachable!("Channel::all makes none for the file source"),
         })
     }
@@ -79,7 +142,7 @@ impl Channel<'_> {
     /// `ssh ... MANAGER WORDS`: BatchMode, strict host keys, a connect timeout; every word
     /// quoted for the remote shell (ssh hands it one command line; the broker's words are plain
     /// and arrive as they are).
-    fn ssh(&self, h: &Host, words: &[&str]) -> Result<Cmd> {
+    fn ssh(&self, h: &Host, words: &[String]) -> Result<Cmd> {
         let TokenSource::Ssh {
             user,
             identity_file,
@@ -125,35 +188,10 @@ impl Channel<'_> {
     }
 }
 
-/// The broker's request for what `docker ARGS` would do (src/broker/grammar.rs): the token, the
-/// node's own entry, its labels. Anything else is not something the broker does.
-fn broker_words<'a>(args: &[&'a str]) -> Result<Vec<&'a str>> {
-    match args {
-        ["swarm", "join-token", "-q", role] => Ok(vec!["join-token", role]),
-        ["node", "inspect", "--", id] => Ok(vec!["self", id]),
-        ["node", "update", rest @ .., "--", id]
-            if !rest.is_empty()
-                && rest.len() % 2 == 0
-                && rest.chunks(2).all(|p| p[0] == "--label-add") =>
-        {
-            let mut w = vec!["label", *id];
-            w.extend(rest.chunks(2).map(|p| p[1]));
-            Ok(w)
-        }
-        _ => Err(crate::error::Refusal::new(
-            "swarm",
-            "the broker",
-            format!("it does not do `docker {}`", args.join(" ")),
-        )
-        .remedy("do it on a manager by hand")
-        .into()),
-    }
-}
-
-/// `docker ARGS` on each manager, as planned calls for [`managers::call`] or a
+/// `ask` of each manager, as planned calls for [`crate::host::managers::call`] or a
 /// [`crate::host::swarm::SwarmOp::OnManager`] action; manager `first` (the one that answered
 /// last) comes first.
-pub fn calls(h: &Host, chans: &[Channel], args: &[&str], first: usize) -> Result<Vec<ManagerCmd>> {
+pub fn calls(h: &Host, chans: &[Channel], ask: &Ask, first: usize) -> Result<Vec<ManagerCmd>> {
     let mut order: Vec<usize> = (0..chans.len()).collect();
     if first < chans.len() {
         order.remove(first);
@@ -165,7 +203,7 @@ pub fn calls(h: &Host, chans: &[Channel], args: &[&str], first: usize) -> Result
             let c = &chans[i];
             Ok(ManagerCmd {
                 manager: c.manager.clone(),
-                argv: c.docker(h, args)?.argv,
+                argv: c.cmd(h, ask)?.argv,
                 timeout_seconds: c.timeout_seconds(),
             })
         })

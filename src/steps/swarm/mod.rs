@@ -21,7 +21,7 @@ use crate::steps::plan::StepPlan;
 use std::time::Duration;
 
 use crate::host::managers;
-use channel::Channel;
+use channel::{Ask, Channel};
 pub use nodes::{Node, NodeLine, labels_to_set, parse_node_ls};
 
 /// How long a pending node without a NodeID may finish its earlier join on its own before it is
@@ -157,7 +157,7 @@ fn join_action(h: &Host, sw: &Swarm, facts: &mut Vec<String>) -> Result<Action> 
                 Ok(JoinVia {
                     manager: c.manager.clone(),
                     token_from: TokenFrom::Command {
-                        argv: c.docker(h, &["swarm", "join-token", "-q", role])?.argv,
+                        argv: c.cmd(h, &Ask::JoinToken(role))?.argv,
                         timeout_seconds: c.timeout_seconds(),
                     },
                 })
@@ -234,17 +234,12 @@ fn active(h: &Host, sw: &Swarm, info: &Info, budget: Duration, p: &mut StepPlan)
     let have = node.spec.labels.clone().unwrap_or_default();
     let set = labels_to_set(&sw.labels, &have);
     if !set.is_empty() {
-        let mut args = vec!["node", "update"];
-        for l in &set {
-            args.extend(["--label-add", l.as_str()]);
-        }
-        args.extend(["--", &node.id]);
         p.actions.push(Action::swarm(
             "swarm.labels",
             format!("labels missing or different: {}", set.join(" ")),
             SwarmOp::OnManager {
                 what: format!("label node {} {}", node.id, set.join(" ")),
-                calls: channel::calls(h, &chans, &args, first)?,
+                calls: channel::calls(h, &chans, &Ask::Label(&node.id, &set), first)?,
                 budget_seconds: sw.join_timeout_seconds.get(),
                 done_if_unknown_node: None,
                 best_effort: false,
@@ -292,7 +287,7 @@ fn check_role(sw: &Swarm, node: &Node, info: &Info, p: &mut StepPlan) {
 pub fn inspect_self(h: &Host, sw: &Swarm, info: &Info, budget: Duration) -> Result<(usize, Node)> {
     let id = &info.swarm.node_id;
     let chans = Channel::all(sw);
-    let calls = channel::calls(h, &chans, &["node", "inspect", "--", id], 0)?;
+    let calls = channel::calls(h, &chans, &Ask::Node(id), 0)?;
     let (i, o) = managers::call(
         &h.runner,
         &format!("`docker node inspect {id}`"),
@@ -367,7 +362,7 @@ pub fn explain(e: Error) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::channel::Channel;
+    use super::channel::{Ask, Channel};
     use super::nodes::*;
     use crate::host::Host;
     use crate::profile::Swarm;
@@ -432,13 +427,13 @@ mod tests {
         assert_eq!(ch[0].manager, "m1:2377");
         assert_eq!(ch[1].manager, "[fd00::1]:2377");
         let c = ch[0]
-            .docker(&h, &["node", "update", "--label-add", "rack=b 2", "ID"])
+            .cmd(&h, &Ask::Label("ID", &["rack=b 2".to_string()]))
             .unwrap();
         assert_eq!(
             c.to_string(),
             "ssh -o BatchMode=yes -o ConnectTimeout=10 -o StrictHostKeyChecking=yes \
              -o UserKnownHostsFile=/etc/kh -o IdentitiesOnly=yes -i /root/.ssh/id -p 22 -l root \
-             -- m1 docker node update --label-add ''\\''rack=b 2'\\''' ID"
+             -- m1 docker node update --label-add ''\\''rack=b 2'\\''' -- ID"
         );
         let tls: Swarm = serde_json::from_str(
             r#"{"managers": ["m1:2377"], "token": {"source": "tls", "ca_file": "/c/ca.pem",
@@ -446,7 +441,7 @@ mod tests {
         )
         .unwrap();
         let c = Channel::all(&tls)[0]
-            .docker(&h, &["swarm", "join-token", "-q", "worker"])
+            .cmd(&h, &Ask::JoinToken("worker"))
             .unwrap();
         assert_eq!(
             c.to_string(),

@@ -13,7 +13,7 @@ use crate::host::{Action, Host};
 use crate::profile::Swarm;
 use crate::steps::plan::StepPlan;
 
-use super::channel::{self, Channel};
+use super::channel::{self, Ask, Channel};
 
 /// A node as `docker node inspect` shows it (the parts swarmnode reads).
 #[derive(Debug, Clone, Deserialize)]
@@ -96,8 +96,7 @@ pub fn plan_stale(
     budget: std::time::Duration,
     p: &mut StepPlan,
 ) -> Result<()> {
-    let args = ["node", "ls", "--format", "{{json .}}"];
-    let calls = channel::calls(h, chans, &args, first)?;
+    let calls = channel::calls(h, chans, &Ask::Nodes, first)?;
     let (i, o) = managers::call(&h.runner, "`docker node ls`", &calls, budget, &|_| false)?;
     let nodes = parse_node_ls(&o.stdout).map_err(|source| CommandError::Parse {
         cmd: calls[i].cmd().to_string(),
@@ -125,7 +124,15 @@ pub fn plan_stale(
                 format!("a Down node with this hostname ({hostname}) and another ID"),
                 SwarmOp::OnManager {
                     what: format!("remove node {}", n.id),
-                    calls: channel::calls(h, chans, &["node", "rm", "--", &n.id], first)?,
+                    calls: channel::calls(
+                        h,
+                        chans,
+                        &Ask::Remove {
+                            id: &n.id,
+                            force: false,
+                        },
+                        first,
+                    )?,
                     budget_seconds: sw.join_timeout_seconds.get(),
                     done_if_unknown_node: Some(n.id.clone()),
                     best_effort: false,
