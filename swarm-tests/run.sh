@@ -305,6 +305,26 @@ check "broker: every refusal is in the manager's log with the client address" ba
   "[ \$(grep -c 'client=$NET.6 .* refused: ' '$OUT/broker-log.txt') = 5 ] && [ \$(grep -c 'client=$NET.7 .* refused: ' '$OUT/broker-log.txt') = 2 ]"
 check "broker: the allowed requests are logged too, and no token anywhere in the log" bash -c \
   "grep -q 'client=$NET.6 request=\"join-token worker\" allowed: a worker token' '$OUT/broker-log.txt' && ! grep -q SWMTKN '$OUT/broker-log.txt'"
+# Re-provisioned through the broker: node 6 leaves, joins again, and its old Down entry goes
+# (remove-stale, once for the new ID); a second run asks nothing more.
+TL=$(now); docker -H "unix://$R/n6/docker.sock" swarm leave > /dev/null
+for _ in $(seq 300); do [ "$(on_manager node inspect -f '{{.Status.State}}' "$N6")" = down ] && break; sleep 0.1; done
+check "broker: node 6's old entry went down, at its address ($(secs "$TL") s after it left)" [ "$(on_manager node inspect -f '{{.Status.State}} {{.Status.Addr}}' "$N6")" = "down $NET.6" ]
+bssh 7 remove-stale "$N6" > /dev/null 2>&1; rc=$?
+expect_rc 65 $rc "broker: node 7 cannot remove-stale naming node 6's ID"
+check "broker: node 6's Down entry is still there" [ "$(on_manager node inspect -f '{{.Status.State}}' "$N6")" = down ]
+profile 6 "{\"swarm\": {\"start_jitter_seconds\": 0, \"managers\": [\"$NET.1:2377\"], \"token\": $BROKER, \"labels\": {\"function\": \"production\"}, \"remove_stale_nodes\": true}}"
+sn 6 join > "$OUT/n6-broker-stale.out" 2>&1; rc=$?
+expect_rc 0 $rc "broker stale: node 6 joins again with remove_stale_nodes"
+N6B=$(nid 6)
+check "broker stale: a new node ID" [ -n "$N6B" ] && [ "$N6B" != "$N6" ]
+check "broker stale: the old entry is gone from the manager" bash -c "! docker -H unix://$R/n1/docker.sock node ls -q | grep -qx '$N6'"
+check "broker stale: the request was remove-stale for the new ID" grep -q -- "-- $NET.1 remove-stale $N6B" "$OUT/n6-broker-stale.out"
+sn 6 join > "$OUT/n6-broker-again.out" 2>&1; rc=$?
+expect_rc 0 $rc "broker stale: again"
+check "broker stale: the second run converged without asking" bash -c "grep -q converged '$OUT/n6-broker-again.out' && ! grep -q remove-stale '$OUT/n6-broker-again.out'"
+sleep 0.3
+check "broker stale: the removal is logged with what went" grep -q "client=$NET.6 request=\"remove-stale $N6B\" allowed: removed $N6" "$OUT/broker-log.txt"
 kill $BROKER_LOG 2>/dev/null; wait $BROKER_LOG 2>/dev/null
 
 on_manager node ls > "$OUT/node-ls.txt" 2>&1

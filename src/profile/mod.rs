@@ -578,15 +578,6 @@ impl Swarm {
                     format!("'{user}' is not a user name (letters, digits, _ . -; not first -)"),
                 );
             }
-            TokenSource::Ssh { broker: true, .. } if self.remove_stale_nodes => {
-                return err(
-                    "remove_stale_nodes",
-                    "the broker removes stale entries only when asked with `remove-stale`, \
-                     which swarmnode does not send yet; remove them on a manager \
-                     (`docker node rm ID`), or leave remove_stale_nodes off"
-                        .into(),
-                );
-            }
             TokenSource::Ssh { broker: true, .. } => {
                 use crate::broker::grammar::{label_key_ok, label_value_ok};
                 if let Some((k, v)) = self

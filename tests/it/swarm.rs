@@ -887,7 +887,7 @@ fn with_the_broker_the_node_asks_in_its_grammar_and_nothing_else() {
 }
 
 #[test]
-fn the_broker_carries_plain_labels_only_and_no_stale_removal() {
+fn the_broker_carries_plain_labels_only() {
     let f = Fake::new();
     node(
         &f,
@@ -896,6 +896,10 @@ fn the_broker_carries_plain_labels_only_and_no_stale_removal() {
     );
     let err = expect_refused(&f, &["plan"], "cannot go through the broker");
     assert!(err.contains("labels.rack"), "{err}");
+}
+
+#[test]
+fn through_the_broker_stale_entries_are_asked_for_once_per_node_id() {
     let f = Fake::new();
     node(
         &f,
@@ -905,7 +909,55 @@ fn the_broker_carries_plain_labels_only_and_no_stale_removal() {
         ),
         "info-worker.json",
     );
-    expect_refused(&f, &["plan"], "remove-stale");
+    f.out("ssh", &node_inspect(r#"{"function": "production"}"#));
+    let id = "l8s526d06sna2jckb05a27o7r";
+    let o = f.run(&["apply"]);
+    expect_code(&o, 0);
+    let asked = |f: &Fake| {
+        f.calls()
+            .iter()
+            .filter(|c| c.ends_with(&format!("-- 10.77.0.1 remove-stale {id}")))
+            .count()
+    };
+    assert_eq!(asked(&f), 1, "{:?}\n{}", f.calls(), stderr(&o));
+    assert_eq!(
+        f.read("var/lib/swarmnode/stale.asked")
+            .unwrap_or_default()
+            .trim(),
+        id,
+        "the node ID is recorded once the broker answered"
+    );
+    // Converged: asked once for this ID, never again.
+    let o = f.run(&["apply"]);
+    expect_code(&o, 0);
+    assert!(stdout(&o).contains("converged"), "{}", stdout(&o));
+    assert_eq!(asked(&f), 1, "{:?}", f.calls());
+    // A new ID on this host (joined again after re-provisioning): asked again.
+    f.file(
+        "var/lib/swarmnode/stale.asked",
+        "p0ld1d0fth1sn0de00000000x\n",
+    );
+    let o = f.run(&["apply"]);
+    expect_code(&o, 0);
+    assert_eq!(asked(&f), 2, "{:?}", f.calls());
+    // The broker refusing is a refusal (65), and nothing is recorded.
+    f.file(
+        "var/lib/swarmnode/stale.asked",
+        "p0ld1d0fth1sn0de00000000x\n",
+    );
+    f.rc_at(
+        "ssh",
+        f.calls().iter().filter(|c| c.starts_with("ssh ")).count() + 2,
+        65,
+        "swarmnode broker: refused: node l8s526d06sna2jckb05a27o7r is at 10.77.0.2, not 10.77.0.9\n",
+    );
+    let err = expect_refused(&f, &["apply"], "refused");
+    assert!(err.contains("10.77.0.9"), "{err}");
+    assert!(
+        f.read("var/lib/swarmnode/stale.asked")
+            .unwrap_or_default()
+            .contains("p0ld1d0f")
+    );
 }
 
 #[test]

@@ -251,6 +251,7 @@ pub fn plan_state(h: &Host, run: &Run) -> Result<StepPlan> {
         STAMP_PATH,
         crate::steps::engine::service::PENDING,
         swarm::NODE_PATH,
+        crate::steps::swarm::nodes::STALE_ASKED_PATH,
     ] {
         if h.exists(s)? {
             p.actions

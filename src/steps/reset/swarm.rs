@@ -339,8 +339,9 @@ fn plan_forget(h: &Host, run: &Run, id: &str, p: &mut StepPlan) -> Result<()> {
              entry there with `docker node rm {id}`"
         )),
         Some(_) if chans.iter().any(Channel::broker) => p.warnings.push(format!(
-            "the broker does not remove nodes (a node key may not): remove the node's entry on \
-             a manager with `docker node rm {id}`"
+            "the broker does not remove a node's entry (a node key may not): it goes when this \
+             host joins again with remove_stale_nodes (the broker's remove-stale), or remove it \
+             on a manager with `docker node rm {id}`"
         )),
         Some(sw) => p.actions.push(Action::swarm(
             "reset.swarm-forget",

@@ -24,13 +24,16 @@ pub enum Ask<'a> {
     Nodes,
     /// A node's entry removed (`force`: whatever its state).
     Remove { id: &'a str, force: bool },
+    /// The broker's `remove-stale ID`: `Down` workers with this node's hostname and address and
+    /// another ID removed (docker's words have no such request).
+    RemoveStale(&'a str),
 }
 
 impl Ask<'_> {
-    /// docker's arguments for it (after `docker`).
-    fn docker_args(&self) -> Vec<String> {
+    /// docker's arguments for it (after `docker`); none for the broker's own request.
+    fn docker_args(&self) -> Option<Vec<String>> {
         let v = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
-        match self {
+        Some(match self {
             Ask::JoinToken(role) => v(&["swarm", "join-token", "-q", role]),
             Ask::Node(id) => v(&["node", "inspect", "--", id]),
             Ask::Label(id, labels) => {
@@ -44,7 +47,8 @@ impl Ask<'_> {
             Ask::Nodes => v(&["node", "ls", "--format", "{{json .}}"]),
             Ask::Remove { id, force: false } => v(&["node", "rm", "--", id]),
             Ask::Remove { id, force: true } => v(&["node", "rm", "--force", "--", id]),
-        }
+            Ask::RemoveStale(_) => return None,
+        })
     }
 
     /// The broker's request for it (src/broker/grammar.rs), when the broker does it: the token,
@@ -59,6 +63,7 @@ impl Ask<'_> {
                 w.extend(labels.iter().cloned());
                 Some(w)
             }
+            Ask::RemoveStale(id) => Some(v(&["remove-stale", id])),
             Ask::Nodes | Ask::Remove { .. } => None,
         }
     }
@@ -91,19 +96,28 @@ impl Channel<'_> {
 
     /// The command that asks this manager (the channel's files are taken under --root).
     pub fn cmd(&self, h: &Host, ask: &Ask) -> Result<Cmd> {
-        let args = ask.docker_args();
+        let unspoken = |by: &str, what: String| {
+            crate::error::Refusal::new("swarm", by.to_string(), format!("it does not do {what}"))
+                .remedy("do it on a manager by hand")
+        };
+        if let TokenSource::Ssh { broker: true, .. } = self.source {
+            let words = ask.broker_words().ok_or_else(|| {
+                let args = ask.docker_args().unwrap_or_default();
+                unspoken("the broker", format!("`docker {}`", args.join(" ")))
+            })?;
+            return self.ssh(h, &words);
+        }
+        let args = ask.docker_args().ok_or_else(|| {
+            unspoken(
+                "the docker CLI",
+                format!(
+                    "`{}` (a request of the broker's)",
+                    ask.broker_words().unwrap_or_default().join(" ")
+                ),
+            )
+        })?;
         Ok(match self.source {
-            TokenSource::Ssh { broker: true, .. } => {
-                let words = ask.broker_words().ok_or_else(|| {
-                    crate::error::Refusal::new(
-                        "swarm",
-                        "the broker",
-                        format!("it does not do `docker {}`", args.join(" ")),
-                    )
-                    .remedy("do it on a manager by hand")
-                })?;
-                self.ssh(h, &words)?
-            }
+            TokenSource::Ssh { broker: true, .. } => unreachable!("answered above"),
             TokenSource::Ssh { .. } => {
                 let words: Vec<String> =
                     std::iter::once("docker".to_string()).chain(args).collect();

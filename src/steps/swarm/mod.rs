@@ -246,7 +246,9 @@ fn active(h: &Host, sw: &Swarm, info: &Info, budget: Duration, p: &mut StepPlan)
             },
         ));
     }
-    if sw.remove_stale_nodes {
+    if sw.remove_stale_nodes && chans.iter().any(Channel::broker) {
+        nodes::plan_stale_broker(h, sw, &chans, first, &node, p)?;
+    } else if sw.remove_stale_nodes {
         nodes::plan_stale(h, sw, &chans, first, &node, budget, p)?;
     }
     Ok(())

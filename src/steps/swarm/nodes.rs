@@ -142,3 +142,55 @@ pub fn plan_stale(
     }
     Ok(())
 }
+
+/// The node ID for which the broker was last asked to remove stale entries
+/// ([`plan_stale_broker`]).
+pub const STALE_ASKED_PATH: &str = "/var/lib/swarmnode/stale.asked";
+
+/// With `remove_stale_nodes` through the broker: the broker does the looking (its grammar has no
+/// listing), so it is asked once per node ID: stale entries appear when a host joins again under
+/// a new ID (re-provisioning), and once asked for this ID there is nothing new to find. The ID is
+/// recorded after the broker answered, so a run stopped in between asks again (which removes
+/// nothing twice).
+pub fn plan_stale_broker(
+    h: &Host,
+    sw: &Swarm,
+    chans: &[Channel],
+    first: usize,
+    me: &Node,
+    p: &mut StepPlan,
+) -> Result<()> {
+    let asked = h.read_text(STALE_ASKED_PATH)?;
+    if asked.as_deref().map(str::trim) == Some(me.id.as_str()) {
+        p.facts.push(format!(
+            "the broker was asked to remove stale entries for node {}",
+            me.id
+        ));
+        return Ok(());
+    }
+    let hostname = &me.description.hostname;
+    p.actions.push(Action::swarm(
+        "swarm.remove-stale",
+        format!(
+            "node {} is new here: Down workers named {hostname} at this address with another ID \
+             (left by re-provisioning) are removed by the broker",
+            me.id
+        ),
+        SwarmOp::OnManager {
+            what: format!("remove-stale {}", me.id),
+            calls: channel::calls(h, chans, &Ask::RemoveStale(&me.id), first)?,
+            budget_seconds: sw.join_timeout_seconds.get(),
+            done_if_unknown_node: None,
+            best_effort: false,
+        },
+    ));
+    p.actions.push(Action::write(
+        "swarm.remove-stale-asked",
+        "remember that the broker was asked for this node ID",
+        STALE_ASKED_PATH,
+        0o600,
+        format!("{}\n", me.id),
+        asked,
+    ));
+    Ok(())
+}
