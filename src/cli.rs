@@ -86,6 +86,14 @@ pub enum Command {
     /// KEY=VALUE..., remove-stale ID) for the node at the ssh client's address, within
     /// /etc/swarmnode/broker.json; log it; refuse anything else (65).
     Broker,
+    /// Writes the man pages, shell completions and the packaged first-boot unit, made from
+    /// this command line's definition, under DIR (packaging/, the release artefacts).
+    #[command(hide = true)]
+    Generate {
+        /// The folder to write into (made when missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -133,6 +141,7 @@ impl Command {
             Command::Reset(_) => "reset",
             Command::Check(_) => "check",
             Command::Broker => "broker",
+            Command::Generate { .. } => "generate",
         }
     }
     pub fn storage_args(&self) -> StorageArgs {
@@ -144,7 +153,8 @@ impl Command {
             | Command::Mounts
             | Command::Reset(_)
             | Command::Check(_)
-            | Command::Broker => StorageArgs::default(),
+            | Command::Broker
+            | Command::Generate { .. } => StorageArgs::default(),
         }
     }
 

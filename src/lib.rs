@@ -9,6 +9,7 @@
 pub mod broker;
 pub mod check;
 pub mod cli;
+pub mod docs;
 pub mod error;
 pub mod host;
 pub mod profile;
@@ -40,6 +41,9 @@ pub fn run(cli: &Cli) -> Result<i32> {
         let host = Host::new(&cli.root);
         let env = |k: &str| std::env::var(k).ok();
         return Ok(broker::run(&host, &env, &mut std::io::stdout().lock()));
+    }
+    if let Command::Generate { out } = &cli.command {
+        return docs::write_all(out).map(|()| exit::OK);
     }
     run_steps_command(cli).map(|()| exit::OK)
 }
@@ -177,7 +181,8 @@ fn alone_step(c: &Command) -> Option<&'static Step> {
         | Command::Apply(_)
         | Command::Reset(_)
         | Command::Check(_)
-        | Command::Broker => None,
+        | Command::Broker
+        | Command::Generate { .. } => None,
     }
 }
 

@@ -133,6 +133,7 @@ pub fn run_steps(host: &Host, run: &Run, steps: &[&Step], report: &mut Report) -
 fn plan_step(host: &Host, run: &Run, s: &Step) -> Result<StepPlan> {
     let mut p = (s.plan)(host, run)?;
     p.step = s.name;
+    crate::steps::plan::relabel(host, &mut p)?;
     Ok(p)
 }
 

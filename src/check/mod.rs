@@ -283,7 +283,7 @@ fn check_firstboot(h: &Host) -> Vec<Item> {
             format!("finished ({} exists)", firstboot::STAMP_PATH),
         )];
     }
-    if !exists(firstboot::UNIT_PATH) {
+    if !exists(firstboot::UNIT_PATH) && !exists(firstboot::WANTS_PATH) {
         return vec![Item::new(
             CHECK,
             Status::Clear,

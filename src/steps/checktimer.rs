@@ -7,7 +7,7 @@ use crate::error::{Refusal, Result};
 use crate::host::systemd;
 use crate::host::{Action, Host};
 use crate::profile::Check;
-use crate::steps::firstboot::{BIN_PATH, plan_binary};
+use crate::steps::firstboot::plan_binary;
 use crate::steps::plan::{StepPlan, plan_write};
 
 pub const SERVICE_NAME: &str = "swarmnode-check.service";
@@ -18,8 +18,8 @@ pub const WANTS_PATH: &str = "/etc/systemd/system/timers.target.wants/swarmnode-
 
 /// The service: one check, its result sent where the profile says. Yellow (1) and red (2) are
 /// the check's answer, not the unit's failure; a result that could not be delivered (69) is.
-pub fn service_text(c: &Check, profile: &str) -> String {
-    let mut cmd = format!("{BIN_PATH} --profile {profile} check --quiet");
+pub fn service_text(c: &Check, profile: &str, bin: &str) -> String {
+    let mut cmd = format!("{bin} --profile {profile} check --quiet");
     if let Some(x) = &c.xymon {
         cmd.push_str(&format!(" --xymon {x}"));
     }
@@ -77,7 +77,7 @@ pub fn plan(h: &Host, c: &Check, profile: &str) -> Result<StepPlan> {
         .remedy("give --profile a plain absolute path")
         .into());
     }
-    plan_binary(
+    let bin = plan_binary(
         h,
         &mut p,
         "check.binary",
@@ -90,7 +90,7 @@ pub fn plan(h: &Host, c: &Check, profile: &str) -> Result<StepPlan> {
         "runs swarmnode check",
         SERVICE_PATH,
         0o644,
-        service_text(c, profile),
+        service_text(c, profile, bin),
     )?;
     changed |= plan_write(
         h,

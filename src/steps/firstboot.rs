@@ -1,7 +1,9 @@
 //! The first-boot step, planned only offline (kickstart %post): what the first boot needs to
-//! finish the node. The binary at /usr/local/sbin/swarmnode, the effective profile (with the
+//! finish the node. The binary at /usr/local/sbin/swarmnode (or, installed from the RPM, the
+//! packaged /usr/sbin/swarmnode, which is not copied), the effective profile (with the
 //! command line's --device and --driver in it) at /etc/swarmnode/profile.json, and the unit
-//! `swarmnode-firstboot.service` (kickstart/), enabled. The unit runs `swarmnode apply` once the
+//! `swarmnode-firstboot.service` (kickstart/; the RPM's own under /usr/lib/systemd/system when
+//! there is one), enabled. The unit runs `swarmnode apply` once the
 //! network, remote file systems and docker are up, and writes the stamp
 //! /var/lib/swarmnode/firstboot.done only when it exits 0.
 
@@ -19,27 +21,44 @@ pub const UNIT_PATH: &str = "/etc/systemd/system/swarmnode-firstboot.service";
 pub const WANTS_PATH: &str =
     "/etc/systemd/system/multi-user.target.wants/swarmnode-firstboot.service";
 pub const BIN_PATH: &str = "/usr/local/sbin/swarmnode";
+/// Where the RPM installs the binary, and its first-boot unit.
+pub const PACKAGED_BIN: &str = "/usr/sbin/swarmnode";
+pub const PACKAGED_UNIT_PATH: &str = "/usr/lib/systemd/system/swarmnode-firstboot.service";
+
+/// The first-boot unit, running the binary at `bin`.
+pub fn unit_text(bin: &str) -> String {
+    UNIT.replace(
+        &format!("ExecStart={BIN_PATH} "),
+        &format!("ExecStart={bin} "),
+    )
+}
 pub const PROFILE_PATH: &str = "/etc/swarmnode/profile.json";
 pub const STAMP_PATH: &str = "/var/lib/swarmnode/firstboot.done";
 
 pub fn plan(h: &Host, effective: &Profile) -> Result<StepPlan> {
     let mut p = StepPlan::new("firstboot");
-    plan_binary(
+    let bin = plan_binary(
         h,
         &mut p,
         "firstboot.binary",
         "the first-boot unit runs this binary",
     )?;
     plan_profile(h, effective, &mut p)?;
-    crate::steps::plan::plan_write(
-        h,
-        &mut p,
-        "firstboot.unit",
-        "finishes the node at first boot",
-        UNIT_PATH,
-        0o644,
-        UNIT.to_string(),
-    )?;
+    if bin == PACKAGED_BIN && h.exists(PACKAGED_UNIT_PATH)? {
+        p.facts.push(format!(
+            "the packaged unit {PACKAGED_UNIT_PATH} runs {PACKAGED_BIN}"
+        ));
+    } else {
+        crate::steps::plan::plan_write(
+            h,
+            &mut p,
+            "firstboot.unit",
+            "finishes the node at first boot",
+            UNIT_PATH,
+            0o644,
+            unit_text(bin),
+        )?;
+    }
     if !h.exists(WANTS_PATH)? {
         p.actions.push(Action::run(
             "firstboot.enable",
@@ -58,10 +77,18 @@ pub fn plan(h: &Host, effective: &Profile) -> Result<StepPlan> {
     Ok(p)
 }
 
-/// The binary the units run: this one, copied to /usr/local/sbin unless it is there already.
-pub fn plan_binary(h: &Host, p: &mut StepPlan, id: &str, why: &str) -> Result<()> {
+/// The binary the units run. Installed from the RPM (this is /usr/sbin/swarmnode under the
+/// root), that one, left where it is; else this one, copied to /usr/local/sbin unless it is there
+/// already.
+pub fn plan_binary(h: &Host, p: &mut StepPlan, id: &str, why: &str) -> Result<&'static str> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::io("firstboot: cannot find swarmnode's own binary", e))?;
+    if is_same_file(&exe, &h.path(PACKAGED_BIN)?) {
+        p.facts.push(format!(
+            "{PACKAGED_BIN} is this binary (installed from the package)"
+        ));
+        return Ok(PACKAGED_BIN);
+    }
     let installed = h.path(BIN_PATH)?;
     // Sizes first: hashing is only needed when they agree.
     let len = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).ok();
@@ -81,7 +108,16 @@ pub fn plan_binary(h: &Host, p: &mut StepPlan, id: &str, why: &str) -> Result<()
             ]),
         ));
     }
-    Ok(())
+    Ok(BIN_PATH)
+}
+
+/// The same inode (not the same bytes: a copy elsewhere is not the packaged binary).
+fn is_same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
 /// The profile of this run, saved for the first boot; compared as a profile, not as text.

@@ -62,3 +62,50 @@ pub fn plan_write(
     }
     Ok(changed)
 }
+
+/// Where SELinux is enabled (selinuxfs at /sys/fs/selinux under the root): after a step has
+/// written files, made directories, mounted /var/lib/docker or installed the binary, one
+/// `restorecon -R` of those paths gives them the labels the policy expects (a fresh XFS volume's
+/// root is otherwise unlabeled, and a file made by rename keeps its temporary file's label).
+/// Planned with the step's actions, so `plan` shows it and a converged node runs none.
+pub fn relabel(h: &Host, p: &mut StepPlan) -> Result<()> {
+    use crate::host::Effect;
+    if p.actions.is_empty() || !h.exists(SELINUX_ENFORCE)? {
+        return Ok(());
+    }
+    let mut paths: Vec<String> = Vec::new();
+    for a in &p.actions {
+        let path = match &a.effect {
+            Effect::Write { path, .. } | Effect::Mkdir { path, .. } => h.tool_path(path)?,
+            Effect::Run { argv } if matches!(argv[0].as_str(), "mount" | "install") => {
+                argv.last().cloned().unwrap_or_default()
+            }
+            _ => continue,
+        };
+        if !path.is_empty() && !paths.contains(&path) {
+            paths.push(path);
+        }
+    }
+    if paths.is_empty() {
+        return Ok(());
+    }
+    if which::which("restorecon").is_err() {
+        p.warnings.push(
+            "SELinux is enabled but restorecon is not installed (policycoreutils): what this \
+             step writes keeps the labels it gets when made"
+                .into(),
+        );
+        return Ok(());
+    }
+    p.actions.push(Action::run(
+        "selinux.restorecon",
+        "SELinux is enabled: the policy's labels on what this step wrote",
+        crate::host::cmd::Cmd::new("restorecon")
+            .args(["-R", "--"])
+            .args(paths),
+    ));
+    Ok(())
+}
+
+/// Present when SELinux is enabled (selinuxfs mounted).
+pub const SELINUX_ENFORCE: &str = "/sys/fs/selinux/enforce";

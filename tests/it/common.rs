@@ -43,6 +43,7 @@ pub const MUTATING: &[&str] = &[
     "mount",
     "umount",
     "systemctl",
+    "restorecon",
 ];
 
 const FAKE_TOOL: &str = r#"#!/bin/sh
@@ -359,7 +360,12 @@ impl Fake {
     }
 
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut c = Command::new(bin());
+        self.run_exe(&bin(), args, env)
+    }
+
+    /// The run of another copy of the binary (`exe`), e.g. one placed under the root.
+    pub fn run_exe(&self, exe: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = Command::new(exe);
         c.arg("--root").arg(&self.root).args(args);
         c.env_clear()
             .env("PATH", self.fake.join("bin"))

@@ -20,13 +20,14 @@ echo "systemctl $*" >> "$FAKE/calls"
 root=/
 case "$1" in --root=*) root=${1#--root=}; shift ;; esac
 wants="$root/etc/systemd/system/multi-user.target.wants"
+case "$2" in *.timer) wants="$root/etc/systemd/system/timers.target.wants" ;; esac
 case "$1" in
   enable) /bin/mkdir -p "$wants" && /bin/ln -sf "/etc/systemd/system/$2" "$wants/$2" ;;
   is-enabled) if [ -L "$wants/$2" ]; then echo enabled; else echo disabled; exit 1; fi ;;
 esac
 "#;
 
-fn kickstart_chroot() -> Fake {
+pub fn kickstart_chroot() -> Fake {
     let f = Fake::new();
     f.offline();
     f.file("etc/fstab", FSTAB);
@@ -207,6 +208,15 @@ fn the_example_kickstart_carries_the_post_snippet_verbatim() {
         "kickstart/node.ks must end with post.ks's %post section"
     );
     assert!(section.contains("swarmnode apply --device \"$DATA_DISK\""));
+    let post = include_str!("../../kickstart/post-repo.ks");
+    let node = include_str!("../../kickstart/node-repo.ks");
+    let section = &post[post.find("\n%post").unwrap() + 1..];
+    assert!(
+        node.contains(section),
+        "kickstart/node-repo.ks must end with post-repo.ks's %post section"
+    );
+    assert!(node.contains("\nswarmnode\n%end") && node.contains(" --install\n"));
+    assert!(section.contains("gpgcheck=1") && section.contains("/usr/sbin/swarmnode --profile"));
 }
 
 /// Runs post.ks's `fetch` function (the kickstart's own check) in bash.
@@ -266,5 +276,86 @@ fn the_kickstart_checks_downloads_against_sums_written_in_it() {
     assert!(
         !post.contains(".sha256\""),
         "post.ks must not download a sum"
+    );
+}
+
+#[test]
+fn installed_from_the_package_the_first_boot_runs_usr_sbin_and_copies_nothing() {
+    let f = kickstart_chroot();
+    f.file(
+        "var/lib/swarmnode/storage.json",
+        r#"{"driver": "devicemapper", "device": "/dev/vdb", "volume_group": "docker", "volume": "/dev/mapper/docker-thinpool"}"#,
+    );
+    f.file(
+        "etc/swarmnode/profile.json",
+        r#"{"engine": {"hosts": ["unix:///var/run/docker.sock"], "start": true},
+            "check": {"timer": true, "xymon": "xymon.example.org"}}"#,
+    );
+    // What the RPM installs: the binary in /usr/sbin and its unit in /usr/lib/systemd/system.
+    let packaged = f.root.join("usr/sbin/swarmnode");
+    std::fs::create_dir_all(packaged.parent().unwrap()).unwrap();
+    std::fs::copy(bin(), &packaged).unwrap();
+    f.file(
+        "usr/lib/systemd/system/swarmnode-firstboot.service",
+        include_str!("../../packaging/systemd/swarmnode-firstboot.service"),
+    );
+    let exe = packaged.to_string_lossy().to_string();
+    let o = f.run_exe(&exe, &["apply"], &[]);
+    expect_code(&o, 0);
+    let out = stdout(&o);
+    assert!(
+        out.contains("/usr/sbin/swarmnode is this binary (installed from the package)"),
+        "{out}"
+    );
+    assert!(
+        !f.root.join("usr/local/sbin/swarmnode").exists(),
+        "copied:\n{out}"
+    );
+    assert!(
+        !f.root
+            .join("etc/systemd/system/swarmnode-firstboot.service")
+            .exists(),
+        "the packaged unit is used as it is:\n{out}"
+    );
+    assert!(
+        f.root
+            .join("etc/systemd/system/multi-user.target.wants/swarmnode-firstboot.service")
+            .is_symlink(),
+        "enabled"
+    );
+    let service = f
+        .read("etc/systemd/system/swarmnode-check.service")
+        .unwrap();
+    assert!(
+        service.contains(
+            "\nExecStart=/usr/sbin/swarmnode --profile /etc/swarmnode/profile.json check"
+        ),
+        "{service}"
+    );
+    assert!(
+        !f.calls().iter().any(|c| c.starts_with("install ")),
+        "{:?}",
+        f.calls()
+    );
+    // Converged: a second run changes nothing.
+    f.next_run();
+    let o = f.run_exe(&exe, &["--json", "apply"], &[]);
+    expect_code(&o, 0);
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["result"], "converged", "{}", stdout(&o));
+    // Packaged, but without its unit (removed by hand): the unit is written, running /usr/sbin.
+    std::fs::remove_file(
+        f.root
+            .join("usr/lib/systemd/system/swarmnode-firstboot.service"),
+    )
+    .unwrap();
+    let o = f.run_exe(&exe, &["apply"], &[]);
+    expect_code(&o, 0);
+    let unit = f
+        .read("etc/systemd/system/swarmnode-firstboot.service")
+        .unwrap();
+    assert!(
+        unit.contains("\nExecStart=/usr/sbin/swarmnode apply\n"),
+        "{unit}"
     );
 }

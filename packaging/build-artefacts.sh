@@ -1,0 +1,41 @@
+#!/bin/bash
+# Every release artefact in one folder (default target/artefacts):
+#   swarmnode            the static release binary (x86_64, -C target-feature=+crt-static)
+#   swarmnode.sha256     its sum, the line to paste into kickstart/post.ks
+#   man/ completions/    made by `swarmnode generate` from the command line's definition
+#   systemd/             the packaged first-boot unit
+#   profiles/            the ready profiles (what the curl kickstart fetches)
+#   swarmnode-VERSION-1.x86_64.rpm  built with rpmbuild from packaging/swarmnode.spec; rpmlint
+#                        must report no errors (packaging/rpmlint.toml: what is filtered, and why)
+# Needs: cargo, rpmbuild and rpmlint (Debian's rpm and rpmlint packages).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=$(realpath -m "${1:-target/artefacts}")
+VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
+rm -rf "$OUT"; mkdir -p "$OUT"
+RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release --target x86_64-unknown-linux-gnu
+BIN=target/x86_64-unknown-linux-gnu/release/swarmnode
+file "$BIN" | grep -Eq 'static(-pie)? ?linked|statically linked' || { echo "build-artefacts: $BIN is not static" >&2; exit 1; }
+install -m 0755 "$BIN" "$OUT/swarmnode"
+(cd "$OUT" && sha256sum swarmnode > swarmnode.sha256)
+"$OUT/swarmnode" generate --out "$OUT"
+# The copies kept in packaging/ must be these (cargo test checks it too).
+for f in $(cd "$OUT" && find man completions systemd -type f | sort); do
+  cmp -s "$OUT/$f" "packaging/$f" || { echo "build-artefacts: packaging/$f is stale: run \`cargo run -- generate --out packaging\`" >&2; exit 1; }
+done
+mkdir -p "$OUT/profiles"; cp profiles/*.json "$OUT/profiles/"
+TOP=$(mktemp -d); trap 'rm -rf "$TOP"' EXIT
+mkdir -p "$TOP/SOURCES"
+cp -r "$OUT"/swarmnode "$OUT"/man "$OUT"/completions "$OUT"/systemd "$OUT"/profiles README.md LICENSE "$TOP/SOURCES/"
+rpmbuild -bb --quiet \
+  --define "_topdir $TOP" --define "_sourcedir $TOP/SOURCES" --define "swarmnode_version $VERSION" \
+  packaging/swarmnode.spec
+RPM="$TOP/RPMS/x86_64/swarmnode-$VERSION-1.x86_64.rpm"
+cp "$RPM" "$OUT/"
+(cd "$OUT" && sha256sum "swarmnode-$VERSION-1.x86_64.rpm" >> swarmnode.sha256)
+echo "== rpmlint"
+rpmlint -c packaging/rpmlint.toml "$OUT/swarmnode-$VERSION-1.x86_64.rpm" | tee "$OUT/rpmlint.txt"
+grep -Eq '^ *[0-9]+ packages and [0-9]+ specfiles checked; 0 errors' "$OUT/rpmlint.txt" ||
+  { echo "build-artefacts: rpmlint reports errors" >&2; exit 1; }
+echo "== artefacts in $OUT"
+ls -l "$OUT"

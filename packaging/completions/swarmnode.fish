@@ -1,0 +1,151 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_swarmnode_global_optspecs
+    string join \n root= profile= v/verbose q/quiet json h/help V/version
+end
+
+function __fish_swarmnode_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_swarmnode_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_swarmnode_using_subcommand
+    set -l cmd (__fish_swarmnode_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c swarmnode -n "__fish_swarmnode_needs_command" -l root -d 'Every host path (files, /proc, /sys, /dev, /run) is taken under this directory' -r -F
+complete -c swarmnode -n "__fish_swarmnode_needs_command" -l profile -d 'The profile [default: /etc/swarmnode/profile.json under --root; when that file is absent, built-in defaults are used and --device alone selects the storage step]' -r -F
+complete -c swarmnode -n "__fish_swarmnode_needs_command" -s v -l verbose -d 'More detail on stderr (-v: every command run, -vv: trace)'
+complete -c swarmnode -n "__fish_swarmnode_needs_command" -s q -l quiet -d 'Only warnings and errors'
+complete -c swarmnode -n "__fish_swarmnode_needs_command" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
+complete -c swarmnode -n "__fish_swarmnode_needs_command" -s h -l help -d 'Print help'
+complete -c swarmnode -n "__fish_swarmnode_needs_command" -s V -l version -d 'Print version'
+complete -c swarmnode -n "__fish_swarmnode_needs_command" -f -a "plan" -d 'Show exactly which commands and files `apply` would run and write; changes nothing'
+complete -c swarmnode -n "__fish_swarmnode_needs_command" -f -a "apply" -d 'Bring the node to the profile\'s state (every step of the profile), then verify it'
+complete -c swarmnode -n "__fish_swarmnode_needs_command" -f -a "storage" -d 'Only the storage step: the Docker data disk (thin pool or XFS volume)'
+complete -c swarmnode -n "__fish_swarmnode_needs_command" -f -a "engine" -d 'Only the engine step: daemon.json, registry CAs, docker.service drop-ins, restart if changed'
+complete -c swarmnode -n "__fish_swarmnode_needs_command" -f -a "mounts" -d 'Only the mounts step: every NFS path of the profile is mounted, is NFS, and answers within mounts.timeout_seconds (75 naming the path and server when it does not)'
+complete -c swarmnode -n "__fish_swarmnode_needs_command" -f -a "join" -d 'Only the swarm step: fetch the join token from a manager (ssh, tls or a root-only file), join through the local Engine API, and have the manager set the node\'s labels'
+complete -c swarmnode -n "__fish_swarmnode_needs_command" -f -a "reset" -d 'Take the node apart again, for re-provisioning by hand: out of the swarm, docker\'s configuration put back, swarmnode\'s volumes removed, its state removed. Alone it prints what it would remove and changes nothing; --yes does it'
+complete -c swarmnode -n "__fish_swarmnode_needs_command" -f -a "check" -d 'Check the node\'s health, read-only: storage (thin pool or volume: use, monitoring, room to grow), engine (running, configured as apply writes it, the file loaded), NFS mounts, swarm membership and labels, the first boot. Exit 0 green, 1 yellow, 2 red'
+complete -c swarmnode -n "__fish_swarmnode_needs_command" -f -a "broker" -d 'On a manager, as the forced command of the nodes\' ssh key: answer one request of the fixed grammar in SSH_ORIGINAL_COMMAND (join-token worker|manager, self ID, label ID KEY=VALUE..., remove-stale ID) for the node at the ssh client\'s address, within /etc/swarmnode/broker.json; log it; refuse anything else (65)'
+complete -c swarmnode -n "__fish_swarmnode_needs_command" -f -a "generate" -d 'Writes the man pages, shell completions and the packaged first-boot unit, made from this command line\'s definition, under DIR (packaging/, the release artefacts)'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand plan" -l device -d 'The data disk (overrides storage.device). Prefer /dev/disk/by-id/... names' -r
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand plan" -l driver -d 'Storage driver (overrides storage.driver): auto picks devicemapper below Docker Engine 25, overlay2 from 25' -r -f -a "auto\t'devicemapper below Docker Engine 25, overlay2 from 25 (reads `dockerd --version`)'
+devicemapper\t'The direct-lvm thin pool (Docker Engine < 25 only)'
+overlay2\t'An XFS (ftype=1) logical volume mounted at /var/lib/docker'"
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand plan" -l root -d 'Every host path (files, /proc, /sys, /dev, /run) is taken under this directory' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand plan" -l profile -d 'The profile [default: /etc/swarmnode/profile.json under --root; when that file is absent, built-in defaults are used and --device alone selects the storage step]' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand plan" -l wipe -d 'Erase existing signatures (filesystem, partition table, RAID, PV of another VG) on an unused device. Never overrides a device that is mounted, swap, held, read-only or the system disk'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand plan" -l move-docker-data -d 'overlay2: when /var/lib/docker already holds data (docker stopped), copy it into the new volume and keep the old tree as /var/lib/docker.swarmnode-old, instead of refusing'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand plan" -l reprovision -d 'The device holds a previous installation of this node (it was re-kickstarted): remove swarmnode\'s own tagged volumes there and make them again (their data is lost). Volumes swarmnode did not make, or that are in use, are still refused. Same as the profile key storage.previous_installation: "recreate"'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand plan" -s v -l verbose -d 'More detail on stderr (-v: every command run, -vv: trace)'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand plan" -s q -l quiet -d 'Only warnings and errors'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand plan" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand plan" -s V -l version -d 'Print version'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand apply" -l device -d 'The data disk (overrides storage.device). Prefer /dev/disk/by-id/... names' -r
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand apply" -l driver -d 'Storage driver (overrides storage.driver): auto picks devicemapper below Docker Engine 25, overlay2 from 25' -r -f -a "auto\t'devicemapper below Docker Engine 25, overlay2 from 25 (reads `dockerd --version`)'
+devicemapper\t'The direct-lvm thin pool (Docker Engine < 25 only)'
+overlay2\t'An XFS (ftype=1) logical volume mounted at /var/lib/docker'"
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand apply" -l root -d 'Every host path (files, /proc, /sys, /dev, /run) is taken under this directory' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand apply" -l profile -d 'The profile [default: /etc/swarmnode/profile.json under --root; when that file is absent, built-in defaults are used and --device alone selects the storage step]' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand apply" -l wipe -d 'Erase existing signatures (filesystem, partition table, RAID, PV of another VG) on an unused device. Never overrides a device that is mounted, swap, held, read-only or the system disk'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand apply" -l move-docker-data -d 'overlay2: when /var/lib/docker already holds data (docker stopped), copy it into the new volume and keep the old tree as /var/lib/docker.swarmnode-old, instead of refusing'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand apply" -l reprovision -d 'The device holds a previous installation of this node (it was re-kickstarted): remove swarmnode\'s own tagged volumes there and make them again (their data is lost). Volumes swarmnode did not make, or that are in use, are still refused. Same as the profile key storage.previous_installation: "recreate"'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand apply" -s v -l verbose -d 'More detail on stderr (-v: every command run, -vv: trace)'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand apply" -s q -l quiet -d 'Only warnings and errors'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand apply" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand apply" -s V -l version -d 'Print version'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand storage" -l device -d 'The data disk (overrides storage.device). Prefer /dev/disk/by-id/... names' -r
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand storage" -l driver -d 'Storage driver (overrides storage.driver): auto picks devicemapper below Docker Engine 25, overlay2 from 25' -r -f -a "auto\t'devicemapper below Docker Engine 25, overlay2 from 25 (reads `dockerd --version`)'
+devicemapper\t'The direct-lvm thin pool (Docker Engine < 25 only)'
+overlay2\t'An XFS (ftype=1) logical volume mounted at /var/lib/docker'"
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand storage" -l root -d 'Every host path (files, /proc, /sys, /dev, /run) is taken under this directory' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand storage" -l profile -d 'The profile [default: /etc/swarmnode/profile.json under --root; when that file is absent, built-in defaults are used and --device alone selects the storage step]' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand storage" -l wipe -d 'Erase existing signatures (filesystem, partition table, RAID, PV of another VG) on an unused device. Never overrides a device that is mounted, swap, held, read-only or the system disk'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand storage" -l move-docker-data -d 'overlay2: when /var/lib/docker already holds data (docker stopped), copy it into the new volume and keep the old tree as /var/lib/docker.swarmnode-old, instead of refusing'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand storage" -l reprovision -d 'The device holds a previous installation of this node (it was re-kickstarted): remove swarmnode\'s own tagged volumes there and make them again (their data is lost). Volumes swarmnode did not make, or that are in use, are still refused. Same as the profile key storage.previous_installation: "recreate"'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand storage" -s v -l verbose -d 'More detail on stderr (-v: every command run, -vv: trace)'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand storage" -s q -l quiet -d 'Only warnings and errors'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand storage" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand storage" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand storage" -s V -l version -d 'Print version'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand engine" -l device -d 'The data disk (overrides storage.device). Prefer /dev/disk/by-id/... names' -r
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand engine" -l driver -d 'Storage driver (overrides storage.driver): auto picks devicemapper below Docker Engine 25, overlay2 from 25' -r -f -a "auto\t'devicemapper below Docker Engine 25, overlay2 from 25 (reads `dockerd --version`)'
+devicemapper\t'The direct-lvm thin pool (Docker Engine < 25 only)'
+overlay2\t'An XFS (ftype=1) logical volume mounted at /var/lib/docker'"
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand engine" -l root -d 'Every host path (files, /proc, /sys, /dev, /run) is taken under this directory' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand engine" -l profile -d 'The profile [default: /etc/swarmnode/profile.json under --root; when that file is absent, built-in defaults are used and --device alone selects the storage step]' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand engine" -l wipe -d 'Erase existing signatures (filesystem, partition table, RAID, PV of another VG) on an unused device. Never overrides a device that is mounted, swap, held, read-only or the system disk'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand engine" -l move-docker-data -d 'overlay2: when /var/lib/docker already holds data (docker stopped), copy it into the new volume and keep the old tree as /var/lib/docker.swarmnode-old, instead of refusing'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand engine" -l reprovision -d 'The device holds a previous installation of this node (it was re-kickstarted): remove swarmnode\'s own tagged volumes there and make them again (their data is lost). Volumes swarmnode did not make, or that are in use, are still refused. Same as the profile key storage.previous_installation: "recreate"'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand engine" -s v -l verbose -d 'More detail on stderr (-v: every command run, -vv: trace)'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand engine" -s q -l quiet -d 'Only warnings and errors'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand engine" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand engine" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand engine" -s V -l version -d 'Print version'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand mounts" -l root -d 'Every host path (files, /proc, /sys, /dev, /run) is taken under this directory' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand mounts" -l profile -d 'The profile [default: /etc/swarmnode/profile.json under --root; when that file is absent, built-in defaults are used and --device alone selects the storage step]' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand mounts" -s v -l verbose -d 'More detail on stderr (-v: every command run, -vv: trace)'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand mounts" -s q -l quiet -d 'Only warnings and errors'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand mounts" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand mounts" -s h -l help -d 'Print help'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand mounts" -s V -l version -d 'Print version'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand join" -l root -d 'Every host path (files, /proc, /sys, /dev, /run) is taken under this directory' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand join" -l profile -d 'The profile [default: /etc/swarmnode/profile.json under --root; when that file is absent, built-in defaults are used and --device alone selects the storage step]' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand join" -s v -l verbose -d 'More detail on stderr (-v: every command run, -vv: trace)'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand join" -s q -l quiet -d 'Only warnings and errors'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand join" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand join" -s h -l help -d 'Print help'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand join" -s V -l version -d 'Print version'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand reset" -l root -d 'Every host path (files, /proc, /sys, /dev, /run) is taken under this directory' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand reset" -l profile -d 'The profile [default: /etc/swarmnode/profile.json under --root; when that file is absent, built-in defaults are used and --device alone selects the storage step]' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand reset" -l yes -d 'Do it (without it, reset only shows what it would do)'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand reset" -l force -d 'Take out the swarm\'s last manager, or a manager whose going loses quorum, anyway (with force: the last manager ends the swarm); go on when docker is down on a swarm member'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand reset" -l keep-storage -d 'Leave the volumes, their fstab entry, the LVM profile and the storage record alone'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand reset" -s v -l verbose -d 'More detail on stderr (-v: every command run, -vv: trace)'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand reset" -s q -l quiet -d 'Only warnings and errors'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand reset" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand reset" -s h -l help -d 'Print help'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand reset" -s V -l version -d 'Print version'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand check" -l format -d 'What to print: a table, JSON, a Xymon status message, or Prometheus text (--json is --format json)' -r -f -a "text\t''
+json\t''
+xymon\t''
+prometheus\t''"
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand check" -l xymon -d 'Also send the Xymon status message to xymond at SERVER (port 1984 when absent)' -r
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand check" -l textfile -d 'Also write the Prometheus metrics to PATH (node_exporter\'s textfile collector reads DIR/*.prom), atomically' -r
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand check" -l root -d 'Every host path (files, /proc, /sys, /dev, /run) is taken under this directory' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand check" -l profile -d 'The profile [default: /etc/swarmnode/profile.json under --root; when that file is absent, built-in defaults are used and --device alone selects the storage step]' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand check" -s v -l verbose -d 'More detail on stderr (-v: every command run, -vv: trace)'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand check" -s q -l quiet -d 'Only warnings and errors'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand check" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand check" -s h -l help -d 'Print help'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand check" -s V -l version -d 'Print version'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand broker" -l root -d 'Every host path (files, /proc, /sys, /dev, /run) is taken under this directory' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand broker" -l profile -d 'The profile [default: /etc/swarmnode/profile.json under --root; when that file is absent, built-in defaults are used and --device alone selects the storage step]' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand broker" -s v -l verbose -d 'More detail on stderr (-v: every command run, -vv: trace)'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand broker" -s q -l quiet -d 'Only warnings and errors'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand broker" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand broker" -s h -l help -d 'Print help'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand broker" -s V -l version -d 'Print version'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand generate" -l out -d 'The folder to write into (made when missing)' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand generate" -l root -d 'Every host path (files, /proc, /sys, /dev, /run) is taken under this directory' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand generate" -l profile -d 'The profile [default: /etc/swarmnode/profile.json under --root; when that file is absent, built-in defaults are used and --device alone selects the storage step]' -r -F
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand generate" -s v -l verbose -d 'More detail on stderr (-v: every command run, -vv: trace)'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand generate" -s q -l quiet -d 'Only warnings and errors'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand generate" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand generate" -s h -l help -d 'Print help'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand generate" -s V -l version -d 'Print version'
