@@ -4,6 +4,7 @@
 //! writes them; packaging/ holds the copies the RPM is built from, and a test fails when they
 //! are stale (tests/it/packaging.rs).
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use clap::CommandFactory;
@@ -125,7 +126,7 @@ pub fn files() -> Vec<(String, Vec<u8>)> {
         (Shell::Fish, "completions/swarmnode.fish"),
     ] {
         let mut buf = Vec::new();
-        clap_complete::generate(shell, &mut cmd.clone(), "swarmnode", &mut buf);
+        clap_complete::generate(shell, &mut visible(), "swarmnode", &mut buf);
         out.push((file.to_string(), buf));
     }
     out.push((
@@ -135,6 +136,17 @@ pub fn files() -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// The command line without its hidden commands (clap_complete would offer them).
+fn visible() -> clap::Command {
+    let cli = Cli::command();
+    clap::Command::new("swarmnode")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(cli.get_about().cloned().unwrap_or_default())
+        .args(cli.get_arguments().cloned())
+        .subcommands(cli.get_subcommands().filter(|s| !s.is_hide_set()).cloned())
+        .disable_help_subcommand(true)
+}
+
 /// Writes [`files`] under `dir` (made when missing), each atomically.
 pub fn write_all(dir: &Path) -> crate::error::Result<()> {
     for (rel, bytes) in files() {
@@ -142,14 +154,17 @@ pub fn write_all(dir: &Path) -> crate::error::Result<()> {
         let parent = path.parent().expect("a file under dir");
         std::fs::create_dir_all(parent)
             .map_err(|e| crate::error::Error::io(format!("cannot make {}", parent.display()), e))?;
-        crate::host::fs::atomic_write(
-            &path,
-            &bytes,
-            0o644,
-            crate::host::fs::ModePolicy::Exact,
-            false,
-        )
-        .map_err(|e| crate::error::Error::io(format!("cannot write {}", path.display()), e))?;
+        // A temporary file beside it, renamed over it (no backup: these are made again).
+        let tmp = tempfile::NamedTempFile::new_in(parent)
+            .and_then(|mut t| {
+                std::io::Write::write_all(&mut t, &bytes)?;
+                std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o644))?;
+                Ok(t)
+            })
+            .map_err(|e| crate::error::Error::io(format!("cannot write {}", path.display()), e))?;
+        tmp.persist(&path).map_err(|e| {
+            crate::error::Error::io(format!("cannot write {}", path.display()), e.error)
+        })?;
     }
     Ok(())
 }

@@ -28,9 +28,6 @@ _swarmnode() {
             swarmnode,engine)
                 cmd="swarmnode__subcmd__engine"
                 ;;
-            swarmnode,generate)
-                cmd="swarmnode__subcmd__generate"
-                ;;
             swarmnode,join)
                 cmd="swarmnode__subcmd__join"
                 ;;
@@ -53,7 +50,7 @@ _swarmnode() {
 
     case "${cmd}" in
         swarmnode)
-            opts="-v -q -h -V --root --profile --verbose --quiet --json --help --version plan apply storage engine mounts join reset check broker generate"
+            opts="-v -q -h -V --root --profile --verbose --quiet --json --help --version plan apply storage engine mounts join reset check broker"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -75,7 +72,7 @@ _swarmnode() {
             return 0
             ;;
         swarmnode__subcmd__apply)
-            opts="-v -q -h -V --device --driver --wipe --move-docker-data --reprovision --root --profile --verbose --quiet --json --help --version"
+            opts="-v -q -h --device --driver --wipe --move-docker-data --reprovision --root --profile --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -105,7 +102,7 @@ _swarmnode() {
             return 0
             ;;
         swarmnode__subcmd__broker)
-            opts="-v -q -h -V --root --profile --verbose --quiet --json --help --version"
+            opts="-v -q -h --root --profile --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -127,7 +124,7 @@ _swarmnode() {
             return 0
             ;;
         swarmnode__subcmd__check)
-            opts="-v -q -h -V --format --xymon --textfile --root --profile --verbose --quiet --json --help --version"
+            opts="-v -q -h --format --xymon --textfile --root --profile --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -161,7 +158,7 @@ _swarmnode() {
             return 0
             ;;
         swarmnode__subcmd__engine)
-            opts="-v -q -h -V --device --driver --wipe --move-docker-data --reprovision --root --profile --verbose --quiet --json --help --version"
+            opts="-v -q -h --device --driver --wipe --move-docker-data --reprovision --root --profile --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -190,34 +187,8 @@ _swarmnode() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        swarmnode__subcmd__generate)
-            opts="-v -q -h -V --out --root --profile --verbose --quiet --json --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --out)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --root)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --profile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         swarmnode__subcmd__join)
-            opts="-v -q -h -V --root --profile --verbose --quiet --json --help --version"
+            opts="-v -q -h --root --profile --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -239,7 +210,7 @@ _swarmnode() {
             return 0
             ;;
         swarmnode__subcmd__mounts)
-            opts="-v -q -h -V --root --profile --verbose --quiet --json --help --version"
+            opts="-v -q -h --root --profile --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -261,7 +232,7 @@ _swarmnode() {
             return 0
             ;;
         swarmnode__subcmd__plan)
-            opts="-v -q -h -V --device --driver --wipe --move-docker-data --reprovision --root --profile --verbose --quiet --json --help --version"
+            opts="-v -q -h --device --driver --wipe --move-docker-data --reprovision --root --profile --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -291,7 +262,7 @@ _swarmnode() {
             return 0
             ;;
         swarmnode__subcmd__reset)
-            opts="-v -q -h -V --yes --force --keep-storage --root --profile --verbose --quiet --json --help --version"
+            opts="-v -q -h --yes --force --keep-storage --root --profile --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -313,7 +284,7 @@ _swarmnode() {
             return 0
             ;;
         swarmnode__subcmd__storage)
-            opts="-v -q -h -V --device --driver --wipe --move-docker-data --reprovision --root --profile --verbose --quiet --json --help --version"
+            opts="-v -q -h --device --driver --wipe --move-docker-data --reprovision --root --profile --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
