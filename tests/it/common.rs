@@ -568,3 +568,31 @@ pub fn refusal(o: &Output) -> serde_json::Value {
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     r["refusal"].clone()
 }
+
+/// A blank disk that becomes an overlay2 volume: the LVM and wipefs reports before and after
+/// the volume is made, and a fake `mount` that leaves the mountinfo line a real mount leaves (the
+/// next round sees it mounted). Returns the mount point under the root.
+pub fn overlay2_fresh_volume(f: &Fake) -> String {
+    f.out_after("lvm", 1, &fixture("fullreport-blank.json"));
+    f.out_after("wipefs", 1, &fixture("wipefs-blank.json"));
+    f.out(
+        "lvm",
+        &lvm_report("overlay2-volume", |row| {
+            if row.get("lv_attr").is_some() {
+                row["lv_attr"] = "-wi-ao----".into();
+            }
+        }),
+    );
+    f.out("wipefs@vdb", &fixture("wipefs-pv.json"));
+    f.out("wipefs@dockerdata", &fixture("wipefs-xfs.json"));
+    let mp = format!("{}/var/lib/docker", f.root.display());
+    std::fs::write(
+        f.fake.join("bin/mount"),
+        format!(
+            "#!/bin/sh\necho \"mount $*\" >> \"$FAKE/calls\"\necho '30 1 253:0 / {mp} rw,relatime - xfs /dev/mapper/docker-dockerdata rw,prjquota' >> \"{}\"\n",
+            f.root.join("proc/self/mountinfo").display()
+        ),
+    )
+    .unwrap();
+    mp
+}

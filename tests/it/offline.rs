@@ -200,23 +200,34 @@ fn offline_nfs_path_nothing_provides_is_refused() {
 
 #[test]
 fn the_example_kickstart_carries_the_post_snippet_verbatim() {
-    let post = include_str!("../../kickstart/post.ks");
-    let node = include_str!("../../kickstart/node.ks");
-    let section = &post[post.find("\n%post").unwrap() + 1..];
-    assert!(
-        node.contains(section),
-        "kickstart/node.ks must end with post.ks's %post section"
-    );
-    assert!(section.contains("swarmnode apply --device \"$DATA_DISK\""));
-    let post = include_str!("../../kickstart/post-repo.ks");
-    let node = include_str!("../../kickstart/node-repo.ks");
-    let section = &post[post.find("\n%post").unwrap() + 1..];
-    assert!(
-        node.contains(section),
-        "kickstart/node-repo.ks must end with post-repo.ks's %post section"
-    );
+    let variants = [
+        (
+            "node.ks",
+            include_str!("../../kickstart/node.ks"),
+            include_str!("../../kickstart/post.ks"),
+        ),
+        (
+            "node-repo.ks",
+            include_str!("../../kickstart/node-repo.ks"),
+            include_str!("../../kickstart/post-repo.ks"),
+        ),
+    ];
+    for (name, node, post) in variants {
+        let section = &post[post.find("\n%post").unwrap() + 1..];
+        assert!(
+            node.contains(section),
+            "kickstart/{name} must end with its %post snippet's %post section"
+        );
+        assert!(section.contains("swarmnode --profile") || section.contains("swarmnode apply"));
+    }
+    let (node, post) = (variants[1].1, variants[1].2);
     assert!(node.contains("\nswarmnode\n%end") && node.contains(" --install\n"));
-    assert!(section.contains("gpgcheck=1") && section.contains("/usr/sbin/swarmnode --profile"));
+    assert!(post.contains("gpgcheck=1") && post.contains("/usr/sbin/swarmnode --profile"));
+    assert!(
+        variants[0]
+            .2
+            .contains("swarmnode apply --device \"$DATA_DISK\"")
+    );
 }
 
 /// Runs post.ks's `fetch` function (the kickstart's own check) in bash.

@@ -23,27 +23,7 @@ fn a_fresh_xfs_volume_at_var_lib_docker_is_relabelled_after_its_mount() {
     enforcing(&f);
     f.out("dockerd", "Docker version 26.1.5+dfsg1, build a72d7cd\n");
     f.file("etc/fstab", "/dev/vda / ext4 defaults 0 1\n");
-    f.out_after("lvm", 1, &fixture("fullreport-blank.json"));
-    f.out_after("wipefs", 1, &fixture("wipefs-blank.json"));
-    f.out(
-        "lvm",
-        &lvm_report("overlay2-volume", |row| {
-            if row.get("lv_attr").is_some() {
-                row["lv_attr"] = "-wi-ao----".into();
-            }
-        }),
-    );
-    f.out("wipefs@vdb", &fixture("wipefs-pv.json"));
-    f.out("wipefs@dockerdata", &fixture("wipefs-xfs.json"));
-    let mp = format!("{}/var/lib/docker", f.root.display());
-    std::fs::write(
-        f.fake.join("bin/mount"),
-        format!(
-            "#!/bin/sh\necho \"mount $*\" >> \"$FAKE/calls\"\necho '30 1 253:0 / {mp} rw,relatime - xfs /dev/mapper/docker-dockerdata rw,prjquota' >> \"{}\"\n",
-            f.root.join("proc/self/mountinfo").display()
-        ),
-    )
-    .unwrap();
+    overlay2_fresh_volume(&f);
     let o = f.run(&["apply", "--device", DEV]);
     expect_code(&o, 0);
     let root = f.root.display();

@@ -551,28 +551,8 @@ fn overlay2_apply_keeps_fstab_and_is_idempotent_when_mounted() {
     let f = Fake::new();
     f.out("dockerd", "Docker version 26.1.5+dfsg1, build a72d7cd\n");
     f.file("etc/fstab", "# static\n/dev/vda / ext4 defaults 0 1\n");
-    f.out_after("lvm", 1, &fixture("fullreport-blank.json"));
-    f.out_after("wipefs", 1, &fixture("wipefs-blank.json"));
-    f.out(
-        "lvm",
-        &lvm_report("overlay2-volume", |row| {
-            if row.get("lv_attr").is_some() {
-                row["lv_attr"] = "-wi-ao----".into();
-            }
-        }),
-    );
-    f.out("wipefs@vdb", &fixture("wipefs-pv.json"));
-    f.out("wipefs@dockerdata", &fixture("wipefs-xfs.json"));
     // the fake `mount` cannot mount: the second round sees what a real mount leaves behind.
-    let mp = format!("{}/var/lib/docker", f.root.display());
-    std::fs::write(
-        f.fake.join("bin/mount"),
-        format!(
-            "#!/bin/sh\necho \"mount $*\" >> \"$FAKE/calls\"\necho '30 1 253:0 / {mp} rw,relatime - xfs /dev/mapper/docker-dockerdata rw,prjquota' >> \"{}\"\n",
-            f.root.join("proc/self/mountinfo").display()
-        ),
-    )
-    .unwrap();
+    let mp = overlay2_fresh_volume(&f);
     let o = f.run(&["apply", "--device", DEV]);
     expect_code(&o, 0);
     assert_eq!(
