@@ -7,11 +7,17 @@
 #   profiles/            the ready profiles (what the curl kickstart fetches)
 #   swarmnode-VERSION-1.x86_64.rpm  built with rpmbuild from packaging/swarmnode.spec; rpmlint
 #                        must report no errors (packaging/rpmlint.toml: what is filtered, and why)
-# Needs: cargo, rpmbuild and rpmlint (Debian's rpm and rpmlint packages).
+# Needs: cargo with the x86_64-unknown-linux-gnu target, file, rpmbuild and rpmlint (Debian's rpm
+# and rpmlint packages); .ci/setup-host installs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=$(realpath -m "${1:-target/artefacts}")
 VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
+# Made again each time, but only a folder of earlier artefacts (or an empty one) is removed.
+if [ -d "$OUT" ] && [ -n "$(ls -A "$OUT")" ] && [ ! -f "$OUT/swarmnode.sha256" ]; then
+  echo "build-artefacts: $OUT is not empty and holds no earlier artefacts (swarmnode.sha256): not removed" >&2
+  exit 1
+fi
 rm -rf "$OUT"; mkdir -p "$OUT"
 RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release --target x86_64-unknown-linux-gnu
 BIN=target/x86_64-unknown-linux-gnu/release/swarmnode

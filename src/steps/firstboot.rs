@@ -48,6 +48,7 @@ pub fn plan(h: &Host, effective: &Profile) -> Result<StepPlan> {
         p.facts.push(format!(
             "the packaged unit {PACKAGED_UNIT_PATH} runs {PACKAGED_BIN}"
         ));
+        plan_unpackaged_leftovers(h, &mut p)?;
     } else {
         crate::steps::plan::plan_write(
             h,
@@ -109,6 +110,31 @@ pub fn plan_binary(h: &Host, p: &mut StepPlan, id: &str, why: &str) -> Result<&'
         ));
     }
     Ok(BIN_PATH)
+}
+
+/// Installed from the package over an earlier curl install: the unit that install wrote to
+/// /etc/systemd/system (exactly swarmnode's, running /usr/local/sbin/swarmnode) would override the
+/// package's, so it goes and the package's is enabled in its place; the old binary, which comes
+/// first in root's PATH, is named.
+fn plan_unpackaged_leftovers(h: &Host, p: &mut StepPlan) -> Result<()> {
+    if h.read_text(UNIT_PATH)?.as_deref() == Some(unit_text(BIN_PATH).as_str()) {
+        p.actions.push(Action::remove(
+            "firstboot.old-unit",
+            "an earlier install's unit, which would override the package's",
+            UNIT_PATH,
+        ));
+        p.actions.push(Action::run(
+            "firstboot.reenable",
+            "the package's unit enabled in its place",
+            systemd::offline(h, &["reenable", UNIT_NAME]),
+        ));
+    }
+    if h.exists(BIN_PATH)? {
+        p.warnings.push(format!(
+            "{BIN_PATH} (an earlier install) comes before {PACKAGED_BIN} in root's PATH: remove it"
+        ));
+    }
+    Ok(())
 }
 
 /// The same inode (not the same bytes: a copy elsewhere is not the packaged binary).

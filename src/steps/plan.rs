@@ -63,18 +63,20 @@ pub fn plan_write(
     Ok(changed)
 }
 
-/// Where SELinux is enabled (selinuxfs at /sys/fs/selinux under the root): after a step has
-/// written files, made directories, mounted /var/lib/docker or installed the binary, one
-/// `restorecon -R` of those paths gives them the labels the policy expects (a fresh XFS volume's
-/// root is otherwise unlabeled, and a file made by rename keeps its temporary file's label).
-/// Planned with the step's actions, so `plan` shows it and a converged node runs none.
+/// Where SELinux is enabled (selinuxfs at /sys/fs/selinux under the root): the files a step
+/// writes, the directories it makes, the root of a volume it mounts (/var/lib/docker: a fresh
+/// XFS volume's root is otherwise unlabeled) and the binary it installs get the labels the policy
+/// expects, with one `restorecon` of exactly those paths (not recursive: what is inside a mounted
+/// volume keeps its labels), planned right after the last of those actions, so before the step
+/// reloads or starts a service. `plan` shows it; a converged node runs none.
 pub fn relabel(h: &Host, p: &mut StepPlan) -> Result<()> {
     use crate::host::Effect;
     if p.actions.is_empty() || !h.exists(SELINUX_ENFORCE)? {
         return Ok(());
     }
     let mut paths: Vec<String> = Vec::new();
-    for a in &p.actions {
+    let mut last = 0;
+    for (i, a) in p.actions.iter().enumerate() {
         let path = match &a.effect {
             Effect::Write { path, .. } | Effect::Mkdir { path, .. } => h.tool_path(path)?,
             Effect::Run { argv } if matches!(argv[0].as_str(), "mount" | "install") => {
@@ -82,6 +84,7 @@ pub fn relabel(h: &Host, p: &mut StepPlan) -> Result<()> {
             }
             _ => continue,
         };
+        last = i + 1;
         if !path.is_empty() && !paths.contains(&path) {
             paths.push(path);
         }
@@ -97,13 +100,24 @@ pub fn relabel(h: &Host, p: &mut StepPlan) -> Result<()> {
         );
         return Ok(());
     }
-    p.actions.push(Action::run(
-        "selinux.restorecon",
-        "SELinux is enabled: the policy's labels on what this step wrote",
-        crate::host::cmd::Cmd::new("restorecon")
-            .args(["-R", "--"])
-            .args(paths),
-    ));
+    if h.root() != std::path::Path::new("/") {
+        p.warnings.push(format!(
+            "SELinux: restorecon labels the paths under {} by this host's file contexts; for \
+             another system's tree run `chroot {} restorecon` on them instead",
+            h.root().display(),
+            h.root().display()
+        ));
+    }
+    p.actions.insert(
+        last,
+        Action::run(
+            "selinux.restorecon",
+            "SELinux is enabled: the policy's labels on what this step wrote",
+            crate::host::cmd::Cmd::new("restorecon")
+                .arg("--")
+                .args(paths),
+        ),
+    );
     Ok(())
 }
 

@@ -22,7 +22,7 @@ case "$1" in --root=*) root=${1#--root=}; shift ;; esac
 wants="$root/etc/systemd/system/multi-user.target.wants"
 case "$2" in *.timer) wants="$root/etc/systemd/system/timers.target.wants" ;; esac
 case "$1" in
-  enable) /bin/mkdir -p "$wants" && /bin/ln -sf "/etc/systemd/system/$2" "$wants/$2" ;;
+  enable|reenable) /bin/mkdir -p "$wants" && /bin/ln -sf "/etc/systemd/system/$2" "$wants/$2" ;;
   is-enabled) if [ -L "$wants/$2" ]; then echo enabled; else echo disabled; exit 1; fi ;;
 esac
 "#;
@@ -221,8 +221,21 @@ fn the_example_kickstart_carries_the_post_snippet_verbatim() {
         assert!(section.contains("swarmnode --profile") || section.contains("swarmnode apply"));
     }
     let (node, post) = (variants[1].1, variants[1].2);
-    assert!(node.contains("\nswarmnode\n%end") && node.contains(" --install\n"));
-    assert!(post.contains("gpgcheck=1") && post.contains("/usr/sbin/swarmnode --profile"));
+    // Not from %packages (Anaconda would not check its signature): dnf in %post, gpgcheck on.
+    let packages = &node[node.find("%packages").unwrap()..];
+    let packages = &packages[..packages.find("%end").unwrap()];
+    assert!(
+        !packages.lines().any(|l| l.trim() == "swarmnode"),
+        "{packages}"
+    );
+    assert!(node.contains(" --install --includepkgs=swarmnode\n"));
+    for want in [
+        "gpgcheck=1",
+        "--enablerepo=swarmnode install swarmnode",
+        "/usr/sbin/swarmnode --profile",
+    ] {
+        assert!(post.contains(want), "post-repo.ks: {want}");
+    }
     assert!(
         variants[0]
             .2
@@ -310,10 +323,29 @@ fn installed_from_the_package_the_first_boot_runs_usr_sbin_and_copies_nothing() 
         "usr/lib/systemd/system/swarmnode-firstboot.service",
         include_str!("../../packaging/systemd/swarmnode-firstboot.service"),
     );
+    // An earlier curl install's unit (it would override the package's) and binary.
+    f.file(
+        "etc/systemd/system/swarmnode-firstboot.service",
+        include_str!("../../kickstart/swarmnode-firstboot.service"),
+    );
+    f.file("usr/local/sbin/swarmnode", "the old copy");
     let exe = packaged.to_string_lossy().to_string();
     let o = f.run_exe(&exe, &["apply"], &[]);
     expect_code(&o, 0);
     let out = stdout(&o);
+    assert!(
+        stderr(&o).contains("/usr/local/sbin/swarmnode (an earlier install) comes before"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        f.calls()
+            .iter()
+            .any(|c| c.ends_with("reenable swarmnode-firstboot.service")),
+        "{:?}",
+        f.calls()
+    );
+    std::fs::remove_file(f.root.join("usr/local/sbin/swarmnode")).unwrap();
     assert!(
         out.contains("/usr/sbin/swarmnode is this binary (installed from the package)"),
         "{out}"
@@ -369,4 +401,92 @@ fn installed_from_the_package_the_first_boot_runs_usr_sbin_and_copies_nothing() 
         unit.contains("\nExecStart=/usr/sbin/swarmnode apply\n"),
         "{unit}"
     );
+}
+
+/// Runs post-repo.ks's key check (from the fingerprint's check to the key put in place) in bash,
+/// with `curl` replaced by a copy of `served`, the key installed under `dir`.
+fn ks_key_check(
+    dir: &std::path::Path,
+    served: &std::path::Path,
+    fpr: &str,
+) -> std::process::Output {
+    let post = include_str!("../../kickstart/post-repo.ks");
+    let part = &post[post.find("\nfpr=$(").unwrap()..post.find("\nrpm --import").unwrap()];
+    let part = part
+        .replace("/etc/pki/rpm-gpg", &dir.display().to_string())
+        .replace(
+            "curl -fsS --retry 3 -o \"$key.new\" \"$REPO_KEY_URL\"",
+            "cp \"$REPO_KEY_URL\" \"$key.new\"",
+        );
+    std::process::Command::new("bash")
+        .args(["-c", &format!("set -eu\n{part}"), "ks"])
+        .env("REPO_KEY_FINGERPRINT", fpr)
+        .env("REPO_KEY_URL", served)
+        .env("GNUPGHOME", dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_repo_kickstart_imports_only_the_key_whose_fingerprint_it_pins() {
+    let t = tempfile::tempdir().unwrap();
+    let gpg = |args: &[&str]| {
+        let o = std::process::Command::new("gpg")
+            .args(["--batch", "--quiet", "--homedir"])
+            .arg(t.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let mut keys = Vec::new();
+    for who in ["site", "other"] {
+        gpg(&[
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            &format!("{who} <{who}@example.org>"),
+            "ed25519",
+            "sign",
+            "never",
+        ]);
+        let path = t.path().join(format!("{who}.asc"));
+        std::fs::write(&path, gpg(&["--export", "--armor", who])).unwrap();
+        let fpr = gpg(&["--with-colons", "--fingerprint", who])
+            .lines()
+            .find(|l| l.starts_with("fpr:"))
+            .unwrap()
+            .split(':')
+            .nth(9)
+            .unwrap()
+            .to_string();
+        keys.push((path, fpr));
+    }
+    let dir = t.path().join("rpm-gpg");
+    let installed = dir.join("RPM-GPG-KEY-swarmnode");
+    let (site, site_fpr) = &keys[0];
+    let (other, _) = &keys[1];
+    // The pinned key, its fingerprint written in lower case with spaces: put in place.
+    let spaced = site_fpr.to_lowercase().replace("", " ");
+    let o = ks_key_check(&dir, site, &spaced);
+    expect_code(&o, 0);
+    assert!(installed.exists());
+    std::fs::remove_file(&installed).unwrap();
+    // Another key behind the same URL: refused, nothing in place.
+    let o = ks_key_check(&dir, other, site_fpr);
+    expect_code(&o, 1);
+    assert!(stderr(&o).contains("is not the key whose fingerprint is in the kickstart"));
+    assert!(!installed.exists() && !dir.join("RPM-GPG-KEY-swarmnode.new").exists());
+    // Both keys in one file: not one key, refused.
+    let both = t.path().join("both.asc");
+    let text = std::fs::read_to_string(site).unwrap() + &std::fs::read_to_string(other).unwrap();
+    std::fs::write(&both, text).unwrap();
+    let o = ks_key_check(&dir, &both, site_fpr);
+    expect_code(&o, 1);
+    assert!(!installed.exists());
+    // The placeholder never replaced: refused before any download.
+    let o = ks_key_check(&dir, site, "REPLACE-with-the-40-hex-digit-fingerprint");
+    expect_code(&o, 1);
+    assert!(stderr(&o).contains("fingerprint is not set in the kickstart"));
 }

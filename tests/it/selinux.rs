@@ -27,7 +27,7 @@ fn a_fresh_xfs_volume_at_var_lib_docker_is_relabelled_after_its_mount() {
     let o = f.run(&["apply", "--device", DEV]);
     expect_code(&o, 0);
     let root = f.root.display();
-    let want = format!("run    restorecon -R -- {root}/etc/fstab {root}/var/lib/docker");
+    let want = format!("run    restorecon -- {root}/etc/fstab {root}/var/lib/docker");
     // the storage record is written in the same step
     assert!(stdout(&o).contains(&want), "shown:\n{}", stdout(&o));
     let want = want.trim_start_matches("run    ").to_string()
@@ -57,12 +57,17 @@ fn the_engine_files_and_the_units_are_relabelled_in_a_kickstart_chroot() {
     expect_code(&o, 0);
     let out = stdout(&o);
     let root = f.root.display();
+    // In the engine step it comes right after the files, before docker is enabled.
+    let relabel = out.find("run    restorecon -- ").unwrap();
+    let second = relabel + 1 + out[relabel + 1..].find("run    restorecon -- ").unwrap();
+    let enable = out.find("enable docker.service").unwrap();
+    assert!(relabel < second && second < enable, "{out}");
     for want in [
         format!(
-            "run    restorecon -R -- {root}/etc/docker/daemon.json {root}/etc/docker/certs.d/docker-registry.dccn.nl:5000/ca.crt {root}/etc/systemd/system/docker.service.d/swarmnode.conf"
+            "run    restorecon -- {root}/etc/docker/daemon.json {root}/etc/docker/certs.d/docker-registry.dccn.nl:5000/ca.crt {root}/etc/systemd/system/docker.service.d/swarmnode.conf"
         ),
         format!(
-            "run    restorecon -R -- {root}/usr/local/sbin/swarmnode {root}/etc/swarmnode/profile.json {root}/etc/systemd/system/swarmnode-firstboot.service"
+            "run    restorecon -- {root}/usr/local/sbin/swarmnode {root}/etc/swarmnode/profile.json {root}/etc/systemd/system/swarmnode-firstboot.service"
         ),
     ] {
         assert!(out.contains(&want), "missing {want:?} in:\n{out}");
