@@ -11,9 +11,11 @@ cd "$(dirname "$0")/.."
 OUT=$(realpath -m "${1:-target/artefacts}")
 VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
 RPM=$OUT/swarmnode-$VERSION-1.x86_64.rpm
-COMMANDS="plan apply storage engine mounts join reset check broker"
+# The commands as the built binary's help lists them (not as the pages do).
+COMMANDS=$("$OUT/swarmnode" --help | sed -n '/^Commands:/,/^$/p' | awk 'NR > 1 && $1 != "help" && NF {print $1}' | tr '\n' ' ')
 
 echo "== the RPM"
+check "the binary's help lists the commands (got: $COMMANDS)" bash -c "[[ ' $COMMANDS' == *' apply '* && ' $COMMANDS' == *' broker '* ]]"
 check "the RPM is named swarmnode-$VERSION-1.x86_64.rpm" [ -f "$RPM" ]
 check "its payload is xz (EL8 and EL9 read it)" [ "$(rpm -qp --qf '%{PAYLOADCOMPRESSOR}' "$RPM")" = xz ]
 req=$(rpm -qp --requires "$RPM" | grep -v '^rpmlib(' | sort | tr '\n' ';')

@@ -47,70 +47,82 @@ const EXIT_CODES: &[(i32, &str)] = &[
     ),
 ];
 
-/// The files swarmnode reads and writes.
-const FILES: &[(&str, &str)] = &[
-    (
-        "/etc/swarmnode/profile.json",
-        "the profile (see PROFILE); offline runs save the effective one here for the first boot",
-    ),
-    (
-        "/etc/swarmnode/broker.json",
-        "on a manager: what the broker allows (labels, manager tokens, client networks)",
-    ),
-    (
-        "/var/lib/swarmnode/report.json",
-        "the last run's report (as --json prints it)",
-    ),
-    (
-        "/var/lib/swarmnode/storage.json",
-        "what the storage step made (driver, volume group, volumes)",
-    ),
-    (
-        "/var/lib/swarmnode/firstboot.done",
-        "the first boot finished; remove it to run the first-boot unit again",
-    ),
-    (
-        "/var/lib/swarmnode/stale.asked",
-        "the node ID for which the broker was asked to remove stale entries",
-    ),
-    (
-        "/var/lib/swarmnode/created, /var/lib/swarmnode/moved",
-        "files swarmnode created or moved aside, for reset",
-    ),
-    (
-        "/etc/docker/daemon.json, /etc/docker/certs.d/",
-        "the engine's configuration and registry CAs, merged (never replaced)",
-    ),
-    (
-        "/etc/lvm/profile/docker-thinpool.profile",
-        "the thin pool's autoextend profile (devicemapper)",
-    ),
-    (
-        "/usr/lib/systemd/system/swarmnode-firstboot.service",
-        "the packaged first-boot unit (/etc/systemd/system/ when swarmnode is not packaged)",
-    ),
-    (
-        "/etc/systemd/system/swarmnode-check.service, swarmnode-check.timer",
-        "the check timer, written from the profile's check section",
-    ),
-    (
-        "/usr/share/swarmnode/profiles/",
-        "the ready profiles (packaged)",
-    ),
-];
+/// The files swarmnode reads and writes, by the constants the code uses for them.
+const FILES: &[(&str, &str)] = {
+    use crate::steps::{checktimer, engine::registry, firstboot, storage::volumes, swarm::nodes};
+    &[
+        (
+            crate::DEFAULT_PROFILE,
+            "the profile (see PROFILE); offline runs save the effective one here for the first boot",
+        ),
+        (
+            crate::broker::config::CONFIG_PATH,
+            "on a manager: what the broker allows (labels, manager tokens, client networks)",
+        ),
+        (
+            crate::report::REPORT_PATH,
+            "the last run's report (as --json prints it)",
+        ),
+        (
+            volumes::STATE_PATH,
+            "what the storage step made (driver, volume group, volumes)",
+        ),
+        (
+            firstboot::STAMP_PATH,
+            "the first boot finished; remove it to run the first-boot unit again",
+        ),
+        (
+            nodes::STALE_ASKED_PATH,
+            "the node ID for which the broker was asked to remove stale entries",
+        ),
+        (
+            crate::host::CREATED_PATH,
+            "files swarmnode created, for reset",
+        ),
+        (
+            crate::host::MOVED_PATH,
+            "files swarmnode moved aside, for reset",
+        ),
+        (
+            crate::host::docker::DAEMON_JSON,
+            "the engine's configuration, merged (never replaced)",
+        ),
+        (registry::CERTS_D, "the registries' CAs"),
+        (
+            volumes::LVM_PROFILE_PATH,
+            "the thin pool's autoextend profile (devicemapper)",
+        ),
+        (
+            firstboot::PACKAGED_UNIT_PATH,
+            "the packaged first-boot unit",
+        ),
+        (
+            firstboot::UNIT_PATH,
+            "the first-boot unit when swarmnode is not packaged",
+        ),
+        (
+            checktimer::SERVICE_PATH,
+            "the check service, written from the profile's check section",
+        ),
+        (
+            checktimer::TIMER_PATH,
+            "the check timer, every check.interval_minutes",
+        ),
+        (
+            "/usr/share/swarmnode/profiles/",
+            "the ready profiles (packaged)",
+        ),
+    ]
+};
 
 const README: &str = include_str!("../README.md");
 
 /// Every generated file: (path under the output folder, contents).
 pub fn files() -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
-    let mut cmd = Cli::command().disable_help_subcommand(true);
+    let mut cmd = visible();
     cmd.build();
-    let commands: Vec<clap::Command> = cmd
-        .get_subcommands()
-        .filter(|s| !s.is_hide_set())
-        .cloned()
-        .collect();
+    let commands: Vec<clap::Command> = cmd.get_subcommands().cloned().collect();
     let names: Vec<String> = commands.iter().map(|c| c.get_name().to_string()).collect();
     out.push((
         "man/swarmnode.8".to_string(),
@@ -126,7 +138,7 @@ pub fn files() -> Vec<(String, Vec<u8>)> {
         (Shell::Fish, "completions/swarmnode.fish"),
     ] {
         let mut buf = Vec::new();
-        clap_complete::generate(shell, &mut visible(), "swarmnode", &mut buf);
+        clap_complete::generate(shell, &mut cmd.clone(), "swarmnode", &mut buf);
         out.push((file.to_string(), buf));
     }
     out.push((
@@ -136,11 +148,14 @@ pub fn files() -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// The command line without its hidden commands (clap_complete would offer them).
+/// The command line without its hidden commands (the pages and completions leave them out).
 fn visible() -> clap::Command {
     let cli = Cli::command();
     clap::Command::new("swarmnode")
         .version(env!("CARGO_PKG_VERSION"))
+        .propagate_version(true)
+        .subcommand_required(true)
+        .arg_required_else_help(true)
         .about(cli.get_about().cloned().unwrap_or_default())
         .args(cli.get_arguments().cloned())
         .subcommands(cli.get_subcommands().filter(|s| !s.is_hide_set()).cloned())

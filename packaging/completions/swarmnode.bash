@@ -72,7 +72,7 @@ _swarmnode() {
             return 0
             ;;
         swarmnode__subcmd__apply)
-            opts="-v -q -h --device --driver --wipe --move-docker-data --reprovision --root --profile --verbose --quiet --json --help"
+            opts="-v -q -h -V --device --driver --wipe --move-docker-data --reprovision --root --profile --verbose --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -102,7 +102,7 @@ _swarmnode() {
             return 0
             ;;
         swarmnode__subcmd__broker)
-            opts="-v -q -h --root --profile --verbose --quiet --json --help"
+            opts="-v -q -h -V --root --profile --verbose --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -124,7 +124,7 @@ _swarmnode() {
             return 0
             ;;
         swarmnode__subcmd__check)
-            opts="-v -q -h --format --xymon --textfile --root --profile --verbose --quiet --json --help"
+            opts="-v -q -h -V --format --xymon --textfile --root --profile --verbose --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -158,7 +158,7 @@ _swarmnode() {
             return 0
             ;;
         swarmnode__subcmd__engine)
-            opts="-v -q -h --device --driver --wipe --move-docker-data --reprovision --root --profile --verbose --quiet --json --help"
+            opts="-v -q -h -V --device --driver --wipe --move-docker-data --reprovision --root --profile --verbose --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -188,7 +188,7 @@ _swarmnode() {
             return 0
             ;;
         swarmnode__subcmd__join)
-            opts="-v -q -h --root --profile --verbose --quiet --json --help"
+            opts="-v -q -h -V --root --profile --verbose --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -210,7 +210,7 @@ _swarmnode() {
             return 0
             ;;
         swarmnode__subcmd__mounts)
-            opts="-v -q -h --root --profile --verbose --quiet --json --help"
+            opts="-v -q -h -V --root --profile --verbose --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -232,7 +232,7 @@ _swarmnode() {
             return 0
             ;;
         swarmnode__subcmd__plan)
-            opts="-v -q -h --device --driver --wipe --move-docker-data --reprovision --root --profile --verbose --quiet --json --help"
+            opts="-v -q -h -V --device --driver --wipe --move-docker-data --reprovision --root --profile --verbose --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -262,7 +262,7 @@ _swarmnode() {
             return 0
             ;;
         swarmnode__subcmd__reset)
-            opts="-v -q -h --yes --force --keep-storage --root --profile --verbose --quiet --json --help"
+            opts="-v -q -h -V --yes --force --keep-storage --root --profile --verbose --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -284,7 +284,7 @@ _swarmnode() {
             return 0
             ;;
         swarmnode__subcmd__storage)
-            opts="-v -q -h --device --driver --wipe --move-docker-data --reprovision --root --profile --verbose --quiet --json --help"
+            opts="-v -q -h -V --device --driver --wipe --move-docker-data --reprovision --root --profile --verbose --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -53,6 +53,7 @@ complete -c swarmnode -n "__fish_swarmnode_using_subcommand plan" -s v -l verbos
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand plan" -s q -l quiet -d 'Only warnings and errors'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand plan" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand plan" -s V -l version -d 'Print version'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand apply" -l device -d 'The data disk (overrides storage.device). Prefer /dev/disk/by-id/... names' -r
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand apply" -l driver -d 'Storage driver (overrides storage.driver): auto picks devicemapper below Docker Engine 25, overlay2 from 25' -r -f -a "auto\t'devicemapper below Docker Engine 25, overlay2 from 25 (reads `dockerd --version`)'
 devicemapper\t'The direct-lvm thin pool (Docker Engine < 25 only)'
@@ -66,6 +67,7 @@ complete -c swarmnode -n "__fish_swarmnode_using_subcommand apply" -s v -l verbo
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand apply" -s q -l quiet -d 'Only warnings and errors'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand apply" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand apply" -s V -l version -d 'Print version'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand storage" -l device -d 'The data disk (overrides storage.device). Prefer /dev/disk/by-id/... names' -r
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand storage" -l driver -d 'Storage driver (overrides storage.driver): auto picks devicemapper below Docker Engine 25, overlay2 from 25' -r -f -a "auto\t'devicemapper below Docker Engine 25, overlay2 from 25 (reads `dockerd --version`)'
 devicemapper\t'The direct-lvm thin pool (Docker Engine < 25 only)'
@@ -79,6 +81,7 @@ complete -c swarmnode -n "__fish_swarmnode_using_subcommand storage" -s v -l ver
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand storage" -s q -l quiet -d 'Only warnings and errors'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand storage" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand storage" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand storage" -s V -l version -d 'Print version'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand engine" -l device -d 'The data disk (overrides storage.device). Prefer /dev/disk/by-id/... names' -r
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand engine" -l driver -d 'Storage driver (overrides storage.driver): auto picks devicemapper below Docker Engine 25, overlay2 from 25' -r -f -a "auto\t'devicemapper below Docker Engine 25, overlay2 from 25 (reads `dockerd --version`)'
 devicemapper\t'The direct-lvm thin pool (Docker Engine < 25 only)'
@@ -92,18 +95,21 @@ complete -c swarmnode -n "__fish_swarmnode_using_subcommand engine" -s v -l verb
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand engine" -s q -l quiet -d 'Only warnings and errors'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand engine" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand engine" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand engine" -s V -l version -d 'Print version'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand mounts" -l root -d 'Every host path (files, /proc, /sys, /dev, /run) is taken under this directory' -r -F
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand mounts" -l profile -d 'The profile [default: /etc/swarmnode/profile.json under --root; when that file is absent, built-in defaults are used and --device alone selects the storage step]' -r -F
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand mounts" -s v -l verbose -d 'More detail on stderr (-v: every command run, -vv: trace)'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand mounts" -s q -l quiet -d 'Only warnings and errors'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand mounts" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand mounts" -s h -l help -d 'Print help'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand mounts" -s V -l version -d 'Print version'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand join" -l root -d 'Every host path (files, /proc, /sys, /dev, /run) is taken under this directory' -r -F
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand join" -l profile -d 'The profile [default: /etc/swarmnode/profile.json under --root; when that file is absent, built-in defaults are used and --device alone selects the storage step]' -r -F
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand join" -s v -l verbose -d 'More detail on stderr (-v: every command run, -vv: trace)'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand join" -s q -l quiet -d 'Only warnings and errors'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand join" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand join" -s h -l help -d 'Print help'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand join" -s V -l version -d 'Print version'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand reset" -l root -d 'Every host path (files, /proc, /sys, /dev, /run) is taken under this directory' -r -F
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand reset" -l profile -d 'The profile [default: /etc/swarmnode/profile.json under --root; when that file is absent, built-in defaults are used and --device alone selects the storage step]' -r -F
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand reset" -l yes -d 'Do it (without it, reset only shows what it would do)'
@@ -113,6 +119,7 @@ complete -c swarmnode -n "__fish_swarmnode_using_subcommand reset" -s v -l verbo
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand reset" -s q -l quiet -d 'Only warnings and errors'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand reset" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand reset" -s h -l help -d 'Print help'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand reset" -s V -l version -d 'Print version'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand check" -l format -d 'What to print: a table, JSON, a Xymon status message, or Prometheus text (--json is --format json)' -r -f -a "text\t''
 json\t''
 xymon\t''
@@ -125,9 +132,11 @@ complete -c swarmnode -n "__fish_swarmnode_using_subcommand check" -s v -l verbo
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand check" -s q -l quiet -d 'Only warnings and errors'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand check" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand check" -s h -l help -d 'Print help'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand check" -s V -l version -d 'Print version'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand broker" -l root -d 'Every host path (files, /proc, /sys, /dev, /run) is taken under this directory' -r -F
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand broker" -l profile -d 'The profile [default: /etc/swarmnode/profile.json under --root; when that file is absent, built-in defaults are used and --device alone selects the storage step]' -r -F
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand broker" -s v -l verbose -d 'More detail on stderr (-v: every command run, -vv: trace)'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand broker" -s q -l quiet -d 'Only warnings and errors'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand broker" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand broker" -s h -l help -d 'Print help'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand broker" -s V -l version -d 'Print version'

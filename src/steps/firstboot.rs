@@ -24,6 +24,8 @@ pub const BIN_PATH: &str = "/usr/local/sbin/swarmnode";
 /// Where the RPM installs the binary, and its first-boot unit.
 pub const PACKAGED_BIN: &str = "/usr/sbin/swarmnode";
 pub const PACKAGED_UNIT_PATH: &str = "/usr/lib/systemd/system/swarmnode-firstboot.service";
+pub const PROFILE_PATH: &str = "/etc/swarmnode/profile.json";
+pub const STAMP_PATH: &str = "/var/lib/swarmnode/firstboot.done";
 
 /// The first-boot unit, running the binary at `bin`.
 pub fn unit_text(bin: &str) -> String {
@@ -32,8 +34,6 @@ pub fn unit_text(bin: &str) -> String {
         &format!("ExecStart={bin} "),
     )
 }
-pub const PROFILE_PATH: &str = "/etc/swarmnode/profile.json";
-pub const STAMP_PATH: &str = "/var/lib/swarmnode/firstboot.done";
 
 pub fn plan(h: &Host, effective: &Profile) -> Result<StepPlan> {
     let mut p = StepPlan::new("firstboot");

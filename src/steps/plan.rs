@@ -63,6 +63,9 @@ pub fn plan_write(
     Ok(changed)
 }
 
+/// Present when SELinux is enabled (selinuxfs mounted).
+pub const SELINUX_ENFORCE: &str = "/sys/fs/selinux/enforce";
+
 /// Where SELinux is enabled (selinuxfs at /sys/fs/selinux under the root): the files a step
 /// writes, the directories it makes, the root of a volume it mounts (/var/lib/docker: a fresh
 /// XFS volume's root is otherwise unlabeled) and the binary it installs get the labels the policy
@@ -79,7 +82,9 @@ pub fn relabel(h: &Host, p: &mut StepPlan) -> Result<()> {
     for (i, a) in p.actions.iter().enumerate() {
         let path = match &a.effect {
             Effect::Write { path, .. } | Effect::Mkdir { path, .. } => h.tool_path(path)?,
-            Effect::Run { argv } if matches!(argv[0].as_str(), "mount" | "install") => {
+            Effect::Run { argv }
+                if matches!(argv.first().map(String::as_str), Some("mount" | "install")) =>
+            {
                 argv.last().cloned().unwrap_or_default()
             }
             _ => continue,
@@ -120,6 +125,3 @@ pub fn relabel(h: &Host, p: &mut StepPlan) -> Result<()> {
     );
     Ok(())
 }
-
-/// Present when SELinux is enabled (selinuxfs mounted).
-pub const SELINUX_ENFORCE: &str = "/sys/fs/selinux/enforce";

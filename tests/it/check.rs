@@ -31,10 +31,7 @@ fn dm_engine(f: &Fake) -> FakeEngine {
 fn dm_node(f: &Fake, profile: &str) -> String {
     f.lvm_pool();
     f.file("etc/lvm/profile/docker-thinpool.profile", LVM_PROFILE);
-    f.file(
-        "var/lib/swarmnode/storage.json",
-        r#"{"driver": "devicemapper", "device": "/dev/vdb", "volume_group": "docker", "volume": "/dev/mapper/docker-thinpool"}"#,
-    );
+    f.pool_record();
     f.file("usr/lib/systemd/system/docker.service", STOCK_UNIT);
     f.out("systemctl", "active\n");
     let p = f.tmp.path().join("profile.json");

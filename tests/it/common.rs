@@ -214,6 +214,13 @@ impl Fake {
         fs::remove_dir(self.root.join("run/systemd/system")).unwrap();
     }
 
+    /// The storage step's record of a thin pool on /dev/vdb (what a finished storage step leaves).
+    pub fn pool_record(&self) {
+        self.file(
+            "var/lib/swarmnode/storage.json",
+            r#"{"driver": "devicemapper", "device": "/dev/vdb", "volume_group": "docker", "volume": "/dev/mapper/docker-thinpool"}"#,
+        );
+    }
     pub fn file(&self, rel: &str, text: &str) {
         let p = self.root.join(rel);
         fs::create_dir_all(p.parent().unwrap()).unwrap();

@@ -22,10 +22,7 @@ const SEED_DAEMON_JSON: &str = r#"{
 /// (the fake root's default) and docker active.
 fn node() -> Fake {
     let f = Fake::new();
-    f.file(
-        "var/lib/swarmnode/storage.json",
-        r#"{"driver": "devicemapper", "device": "/dev/vdb", "volume_group": "docker", "volume": "/dev/mapper/docker-thinpool"}"#,
-    );
+    f.pool_record();
     f.file("usr/lib/systemd/system/docker.service", STOCK_UNIT);
     f.out("systemctl", "active\n");
     f

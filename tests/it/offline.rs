@@ -73,10 +73,7 @@ fn production_profile_plan_in_a_kickstart_chroot() {
 #[test]
 fn offline_apply_installs_the_first_boot_and_a_second_run_changes_nothing() {
     let f = kickstart_chroot();
-    f.file(
-        "var/lib/swarmnode/storage.json",
-        r#"{"driver": "devicemapper", "device": "/dev/vdb", "volume_group": "docker", "volume": "/dev/mapper/docker-thinpool"}"#,
-    );
+    f.pool_record();
     let profile = r#"{"engine": {"hosts": ["unix:///var/run/docker.sock"], "start": true},
       "mounts": {"nfs": ["/home", "/project", "/mnt/docker"]},
       "swarm": {"managers": ["manager1:2377"], "token": {"source": "ssh"},
@@ -306,10 +303,7 @@ fn the_kickstart_checks_downloads_against_sums_written_in_it() {
 #[test]
 fn installed_from_the_package_the_first_boot_runs_usr_sbin_and_copies_nothing() {
     let f = kickstart_chroot();
-    f.file(
-        "var/lib/swarmnode/storage.json",
-        r#"{"driver": "devicemapper", "device": "/dev/vdb", "volume_group": "docker", "volume": "/dev/mapper/docker-thinpool"}"#,
-    );
+    f.pool_record();
     f.file(
         "etc/swarmnode/profile.json",
         r#"{"engine": {"hosts": ["unix:///var/run/docker.sock"], "start": true},

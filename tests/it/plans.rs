@@ -127,10 +127,7 @@ fn production_profile_plans() {
 #[test]
 fn engine_plans() {
     let f = Fake::new();
-    f.file(
-        "var/lib/swarmnode/storage.json",
-        r#"{"driver": "devicemapper", "device": "/dev/vdb", "volume_group": "docker", "volume": "/dev/mapper/docker-thinpool"}"#,
-    );
+    f.pool_record();
     f.file("usr/lib/systemd/system/docker.service", STOCK_UNIT);
     f.file(
         "etc/systemd/system/docker.service.d/swarm.conf",

@@ -100,7 +100,7 @@ impl Channel<'_> {
             crate::error::Refusal::new("swarm", by.to_string(), format!("it does not do {what}"))
                 .remedy("do it on a manager by hand")
         };
-        if let TokenSource::Ssh { broker: true, .. } = self.source {
+        if self.broker() {
             let words = ask.broker_words().ok_or_else(|| {
                 let args = ask.docker_args().unwrap_or_default();
                 unspoken("the broker", format!("`docker {}`", args.join(" ")))
@@ -117,7 +117,6 @@ impl Channel<'_> {
             )
         })?;
         Ok(match self.source {
-            TokenSource::Ssh { broker: true, .. } => unreachable!("answered above"),
             TokenSource::Ssh { .. } => {
                 let words: Vec<String> =
                     std::iter::once("docker".to_string()).chain(args).collect();
