@@ -323,7 +323,14 @@ check "broker stale: the request was remove-stale for the new ID" grep -q -- "--
 sn 6 join > "$OUT/n6-broker-again.out" 2>&1; rc=$?
 expect_rc 0 $rc "broker stale: again"
 check "broker stale: the second run converged without asking" bash -c "grep -q converged '$OUT/n6-broker-again.out' && ! grep -q remove-stale '$OUT/n6-broker-again.out'"
+# A manager token only when the config allows it: the same key, the config changed by root.
+printf '%s\n' '{"labels": {"function": ["production", "test"]}, "manager_tokens": true}' > "$BR/etc/swarmnode/broker.json"
+bssh 6 join-token manager > "$OUT/broker-mgr-allowed.out" 2> /dev/null; rc=$?
+expect_rc 0 $rc "broker: with manager_tokens, a manager token is handed out"
+check "broker: and it is the swarm's manager token" [ "$(cat "$OUT/broker-mgr-allowed.out")" = "$(on_manager swarm join-token -q manager)" ]
 sleep 0.3
+check "broker: the manager token is logged as allowed, without the token" bash -c \
+  "grep -q 'client=$NET.6 request=\"join-token manager\" allowed' '$OUT/broker-log.txt' && ! grep -q SWMTKN '$OUT/broker-log.txt'"
 check "broker stale: the removal is logged with what went" grep -q "client=$NET.6 request=\"remove-stale $N6B\" allowed: removed $N6" "$OUT/broker-log.txt"
 kill $BROKER_LOG 2>/dev/null; wait $BROKER_LOG 2>/dev/null
 
