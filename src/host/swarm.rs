@@ -21,8 +21,9 @@ use crate::host::signals::pause;
 const DIGEST_LEN: usize = 50;
 const SECRET_LEN: usize = 25;
 
-/// A join token. Debug and Display never show it; the memory is zeroed when dropped.
-pub struct Token(String);
+/// A join token and the CA digest it carries (as 64 hex digits, converted once, when parsed).
+/// Debug and Display never show it; the memory is zeroed when dropped.
+pub struct Token(String, String);
 
 impl Token {
     /// Checks the form; the error never repeats the text (it may be a token with a typo).
@@ -40,7 +41,10 @@ impl Token {
                     && b36(digest)
                     && b36(secret) =>
             {
-                Ok(Token(t.to_string()))
+                // 50 base-36 digits hold more than 256 bits: what does not fit is no SHA-256.
+                let hex = base36_to_hex(digest)
+                    .ok_or("its CA digest does not fit in 256 bits, so it is no SHA-256")?;
+                Ok(Token(t.to_string(), hex))
             }
             ["SWMTKN", ..] => Err("it is not of the form SWMTKN-1-<50 base36>-<25 base36>"),
             _ => Err("it does not start with SWMTKN-"),
@@ -49,7 +53,7 @@ impl Token {
 
     /// The SHA-256 of the cluster's root CA the token was made for, as 64 hex digits.
     pub fn ca_digest(&self) -> String {
-        base36_to_hex(&self.0[9..9 + DIGEST_LEN]).expect("checked in parse")
+        self.1.clone()
     }
 
     fn expose(&self) -> &str {
@@ -948,13 +952,18 @@ mod tests {
         fn no_text_makes_the_token_parser_panic(
             t in "\\PC{0,120}",
             digest in "[0-9a-zA-Z]{45,55}",
+            // The token's own alphabet and lengths: about half of these overflow 256 bits.
+            full in "[0-9a-z]{50}",
             secret in "[0-9a-z]{20,30}",
         ) {
             let _ = Token::parse(&t);
             let _ = parse_ca_hash(&t);
             let _ = parse_ca_hash(&digest);
-            if let Ok(tok) = Token::parse(&format!("SWMTKN-1-{digest}-{secret}")) {
-                assert_eq!(tok.ca_digest().len(), 64);
+            for d in [&digest, &full] {
+                if let Ok(tok) = Token::parse(&format!("SWMTKN-1-{d}-{secret}")) {
+                    assert_eq!(tok.ca_digest().len(), 64);
+                    assert_eq!(Some(tok.ca_digest()), parse_ca_hash(d));
+                }
             }
         }
     }

@@ -991,3 +991,31 @@ fn a_join_waits_a_random_start_delay_before_the_first_call_to_a_manager() {
         .unwrap_or_else(|| panic!("{err}"));
     assert!(wait.contains("swarm: waiting "), "{wait}");
 }
+
+/// Issue 26, item 10: a token of the right form whose CA digest does not fit in 256 bits (a
+/// manager or a file can send it) is refused with its source named, never a panic.
+#[test]
+fn a_token_whose_digest_overflows_256_bits_is_refused_not_a_panic() {
+    let f = Fake::new();
+    let profile = r#"{"swarm": {"managers": ["10.77.0.1"],
+        "token": {"source": "file", "path": "/etc/swarmnode/join-token"}}}"#;
+    let e = node(&f, profile, "info-inactive.json");
+    let overflow = format!("SWMTKN-1-{}-0123456789abcdefghijklmno\n", "z".repeat(50));
+    f.file("etc/swarmnode/join-token", &overflow);
+    let p = f.root.join("etc/swarmnode/join-token");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let o = f.run(&["join"]);
+    expect_code(&o, 65);
+    let err = stderr(&o);
+    assert!(err.contains("the file /etc/swarmnode/join-token"), "{err}");
+    assert!(err.contains("256 bits"), "{err}");
+    assert!(!err.contains("zzzz"), "the token is never repeated: {err}");
+    assert!(
+        !e.requests()
+            .iter()
+            .any(|r| r.starts_with("POST /swarm/join")),
+        "{:?}",
+        e.requests()
+    );
+}
