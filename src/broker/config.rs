@@ -80,6 +80,8 @@ impl Network {
         Ok(Network { addr, bits })
     }
 
+    /// Whether the network holds `ip`. An IPv4 client is the same host in its IPv4-mapped
+    /// form (`::ffff:10.77.0.5`), whichever way the client's address or the network is written.
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = match ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
@@ -94,7 +96,10 @@ impl Network {
                 prefix(u128::from(u32::from(n)), u128::from(u32::from(i)), 32)
             }
             (IpAddr::V6(n), IpAddr::V6(i)) => prefix(u128::from(n), u128::from(i), 128),
-            _ => false,
+            (IpAddr::V6(n), IpAddr::V4(i)) => {
+                prefix(u128::from(n), u128::from(i.to_ipv6_mapped()), 128)
+            }
+            (IpAddr::V4(_), IpAddr::V6(_)) => false,
         }
     }
 }
@@ -157,15 +162,25 @@ pub fn load(root: &Path) -> Result<Config> {
     let mut text = String::new();
     std::io::Read::read_to_string(&mut std::io::Read::take(f, 64 << 10), &mut text)
         .map_err(|e| Error::io(format!("broker: cannot read {CONFIG_PATH}"), e))?;
-    serde_json::from_str(&text).map_err(|e| {
+    parse(&text).map_err(|why| {
         Refusal::new(
             "broker",
             CONFIG_PATH,
-            format!("it is not a broker configuration: {e}"),
+            format!("it is not a broker configuration: {why}"),
         )
         .remedy("see README, Least privilege: the broker")
         .into()
     })
+}
+
+/// The configuration's text: a JSON object of the known keys. Anything else (an array, which
+/// serde would read as a struct of defaults and so serve everyone; null; a number) is refused.
+pub fn parse(text: &str) -> std::result::Result<Config, String> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    if !v.is_object() {
+        return Err("it must be a JSON object ({...})".into());
+    }
+    serde_json::from_value(v).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -179,6 +194,17 @@ mod tests {
         assert!(n.contains("::ffff:10.77.0.5".parse().unwrap()));
         assert!(!n.contains("10.77.1.5".parse().unwrap()));
         assert!(!n.contains("fe80::1".parse().unwrap()));
+        // Written in IPv4-mapped form, it holds the same clients, in either form.
+        let m = Network::parse("::ffff:10.77.0.0/120").unwrap();
+        assert!(m.contains("10.77.0.5".parse().unwrap()));
+        assert!(m.contains("::ffff:10.77.0.5".parse().unwrap()));
+        assert!(!m.contains("10.77.1.5".parse().unwrap()));
+        assert!(
+            Network::parse("::/0")
+                .unwrap()
+                .contains("10.77.1.5".parse().unwrap())
+        );
+        assert!(!n.contains("::1".parse().unwrap()));
         assert!(
             Network::parse("0.0.0.0/0")
                 .unwrap()
@@ -218,6 +244,29 @@ mod tests {
                 .contains("allows: function")
         );
         assert!(!c.manager_tokens);
-        assert!(serde_json::from_str::<Config>(r#"{"label": {}}"#).is_err());
+        assert!(parse(r#"{"label": {}}"#).is_err());
+    }
+
+    #[test]
+    fn only_an_object_is_a_configuration() {
+        // serde alone reads `[]` as a struct of defaults: no networks, so everyone served.
+        assert!(serde_json::from_str::<Config>("[]").is_ok());
+        for bad in ["[]", "[[], false, []]", "null", "1", "\"x\"", ""] {
+            let e = parse(bad).expect_err(bad);
+            assert!(!e.is_empty(), "{bad}");
+        }
+        assert!(parse("[]").unwrap_err().contains("must be a JSON object"));
+        assert!(parse("{}").unwrap().networks.is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_text_makes_the_config_parser_or_a_network_panic(t in "\\PC{0,80}", n in "[0-9a-f:./]{0,45}") {
+            let _ = parse(&t);
+            if let Ok(net) = Network::parse(&n) {
+                let _ = net.contains("10.77.0.5".parse().unwrap());
+                let _ = net.contains("fd00::1".parse().unwrap());
+            }
+        }
     }
 }

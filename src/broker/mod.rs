@@ -10,8 +10,12 @@
 //! "Its own" means: the entry's address (`Status.Addr`) is the ssh client's address.
 //!
 //! Every request, allowed or refused, is logged (syslog, /dev/log: the journal) with the client
-//! address and never with a token; nothing is served when the log cannot be reached. A refusal
-//! is one line on stderr and exit 65.
+//! address and never with a token, and an allowed one is logged *before* it is served: a log that
+//! does not take the line within [`LOG_SEND`] (a stuck journald) gets the caller a refusal, never
+//! an answer nobody wrote down, and never a hang. The whole run has a deadline ([`DEADLINE`]).
+//! A refusal is one line on stderr and exit 65. A node ID that is not the caller's is answered
+//! as the docker CLI answers an unknown one (`Error: No such node: ID`, exit 1), whether it is
+//! unknown or another node's: the caller learns nothing of other nodes (the log says which).
 
 pub mod config;
 pub mod grammar;
@@ -19,7 +23,9 @@ pub mod grammar;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::IpAddr;
-use std::time::Duration;
+use std::os::unix::net::UnixDatagram;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -27,16 +33,23 @@ use serde_json::Value;
 use crate::error::exit;
 use crate::host::Host;
 use crate::host::engine_api::Engine;
+use crate::host::secret::scrub;
+use crate::host::text::escape_controls;
 use config::Config;
 use grammar::{NodeId, Request, Role};
 
-/// One engine request's bound.
-const ENGINE_TIMEOUT: Duration = Duration::from_secs(20);
+/// One engine request's bound (cut to what is left of [`DEADLINE`]).
+const ENGINE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The whole run's bound: past it the broker says so, logs it, and exits 75.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+/// How long the log may take to take one line.
+pub const LOG_SEND: Duration = Duration::from_secs(2);
 
-/// What became of a request: the exit status, the line for the log, and the one for the caller.
+/// What became of a request: the exit status, the line for the log (None when it was logged
+/// already, before the request was served), and the one for the caller.
 struct Outcome {
     code: i32,
-    log: String,
+    log: Option<String>,
     /// stderr for the caller (refusals, errors); stdout is written by the request itself.
     say: Option<String>,
 }
@@ -45,7 +58,7 @@ fn refused(why: impl Into<String>) -> Outcome {
     let why = why.into();
     Outcome {
         code: exit::REFUSED,
-        log: format!("refused: {why}"),
+        log: Some(format!("refused: {why}")),
         say: Some(format!("swarmnode broker: refused: {why}")),
     }
 }
@@ -54,46 +67,168 @@ fn failed(code: i32, why: impl Into<String>) -> Outcome {
     let why = why.into();
     Outcome {
         code,
-        log: format!("failed: {why}"),
+        log: Some(format!("failed: {why}")),
         say: Some(format!("swarmnode broker: {why}")),
     }
+}
+
+/// Served, and logged before it was.
+fn served() -> Outcome {
+    Outcome {
+        code: exit::OK,
+        log: None,
+        say: None,
+    }
+}
+
+/// A node ID that is not the caller's: answered as docker answers an unknown ID, whatever the
+/// truth, which only the log gets.
+fn not_yours(id: &NodeId, truth: String) -> Outcome {
+    Outcome {
+        code: exit::FAILURE,
+        log: Some(format!("refused: {truth}")),
+        say: Some(format!("Error: No such node: {id}")),
+    }
+}
+
+/// The log of one run: the syslog socket (/dev/log under the root: the journal on a systemd
+/// host) and what each line starts with (the client, the request as shown).
+struct Journal {
+    sock: std::io::Result<UnixDatagram>,
+    head: String,
+}
+
+impl Journal {
+    fn open(h: &Host, who: &str, shown: &str) -> Journal {
+        Journal {
+            sock: open_log(h),
+            head: format!("client={who} request=\"{shown}\""),
+        }
+    }
+
+    /// One line, facility auth: info when allowed, notice when refused or failed; token-shaped
+    /// text scrubbed, control characters escaped. Err when the log did not take it within
+    /// [`LOG_SEND`].
+    fn note(&self, code: i32, text: &str) -> std::io::Result<()> {
+        let s = self
+            .sock
+            .as_ref()
+            .map_err(|e| std::io::Error::new(e.kind(), e.to_string()))?;
+        let pri = 4 * 8 + if code == exit::OK { 6 } else { 5 };
+        let msg = format!("{} {text}", self.head);
+        let line = format!(
+            "<{pri}>swarmnode-broker[{}]: {}",
+            std::process::id(),
+            escape_controls(&scrub(&msg))
+        );
+        s.send(line.as_bytes()).map(|_| ())
+    }
+
+    /// The line that says a request is allowed, written before it is served: when the log does
+    /// not take it, nothing is served.
+    fn allowed(&self, text: &str) -> Result<(), Outcome> {
+        self.note(exit::OK, text).map_err(|e| Outcome {
+            code: exit::UNAVAILABLE,
+            log: None,
+            say: Some(format!(
+                "swarmnode broker: the log did not take the request's line ({e}), so nothing is \
+                 served; is journald running on the manager?"
+            )),
+        })
+    }
+}
+
+/// The syslog socket, connected, with a send deadline (a journald that does not read makes the
+/// send give up instead of hanging the request).
+fn open_log(h: &Host) -> std::io::Result<UnixDatagram> {
+    let sock = crate::host::fs::under(h.root(), "/dev/log");
+    let s = UnixDatagram::unbound()?;
+    s.connect(&sock)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", sock.display())))?;
+    s.set_write_timeout(Some(LOG_SEND))?;
+    Ok(s)
+}
+
+/// sshd's `SSH_CONNECTION`, `CLIENT_ADDR CLIENT_PORT SERVER_ADDR SERVER_PORT`: the client's
+/// address, or None when it is not of that form.
+fn client_of(conn: &str) -> Option<IpAddr> {
+    match conn.split(' ').collect::<Vec<_>>().as_slice() {
+        [ip, cport, sip, sport]
+            if cport.parse::<u16>().is_ok()
+                && sport.parse::<u16>().is_ok()
+                && sip.parse::<IpAddr>().is_ok() =>
+        {
+            ip.parse().ok()
+        }
+        _ => None,
+    }
+}
+
+/// Past the deadline, from another thread: logged, said, exit 75 (temporary), whatever the run
+/// was waiting for.
+fn watchdog(journal: Arc<Journal>, deadline: Instant) {
+    std::thread::spawn(move || {
+        std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+        let why = format!(
+            "the request did not finish within {} s: given up",
+            DEADLINE.as_secs()
+        );
+        let _ = journal.note(exit::TEMPORARY, &format!("failed: {why}"));
+        eprintln!("swarmnode broker: {why}");
+        std::process::exit(exit::TEMPORARY);
+    });
 }
 
 /// The broker's whole run: `env` gives `SSH_ORIGINAL_COMMAND` and `SSH_CONNECTION`. Returns the
 /// exit status.
 pub fn run(h: &Host, env: &dyn Fn(&str) -> Option<String>, out: &mut dyn Write) -> i32 {
-    let client = env("SSH_CONNECTION")
-        .and_then(|c| c.split(' ').next().and_then(|a| a.parse::<IpAddr>().ok()));
+    let deadline = Instant::now() + DEADLINE;
+    let conn = env("SSH_CONNECTION");
+    let client = conn.as_deref().map(client_of);
     let line = env("SSH_ORIGINAL_COMMAND");
     let shown = line.as_deref().map(grammar::shown).unwrap_or_default();
+    let who = match client {
+        Some(Some(c)) => c.to_string(),
+        _ => "unknown".to_string(),
+    };
+    let journal = Arc::new(Journal::open(h, &who, &shown));
+    watchdog(journal.clone(), deadline);
     // Nothing is served that cannot be logged.
-    let logger = open_log(h);
-    let o = match (client, line, &logger) {
-        (_, _, Err(e)) => failed(
+    let o = match (&journal.sock, client, line) {
+        (Err(e), ..) => failed(
             exit::UNAVAILABLE,
             format!("the log is not reachable, so nothing is served: {e}"),
         ),
-        (None, ..) => {
+        (_, None, _) => {
             refused("not run by sshd (no SSH_CONNECTION): the broker is a forced command")
         }
-        (_, None, _) => refused("no request (ssh gave no command)"),
-        (Some(ip), Some(line), Ok(_)) => serve(h, ip, &line, out),
+        (_, Some(None), _) => refused(format!(
+            "SSH_CONNECTION {:?} is malformed (not CLIENT_ADDR PORT SERVER_ADDR PORT)",
+            grammar::shown(conn.as_deref().unwrap_or_default())
+        )),
+        (_, _, None) => refused("no request (ssh gave no command)"),
+        (Ok(_), Some(Some(ip)), Some(line)) => serve(h, &journal, ip, &line, out, deadline),
     };
-    let who = client.map_or("unknown".to_string(), |c| c.to_string());
-    if let Ok(l) = &logger {
-        log(
-            l,
-            o.code,
-            &format!("client={who} request=\"{shown}\" {}", o.log),
-        );
+    if let Some(l) = &o.log
+        && journal.sock.is_ok()
+        && let Err(e) = journal.note(o.code, l)
+    {
+        eprintln!("swarmnode broker: not logged ({e})");
     }
     if let Some(s) = &o.say {
-        eprintln!("{}", crate::host::secret::scrub(s));
+        eprintln!("{}", escape_controls(&scrub(s)));
     }
     o.code
 }
 
-fn serve(h: &Host, client: IpAddr, line: &str, out: &mut dyn Write) -> Outcome {
+fn serve(
+    h: &Host,
+    journal: &Journal,
+    client: IpAddr,
+    line: &str,
+    out: &mut dyn Write,
+    deadline: Instant,
+) -> Outcome {
     let cfg = match config::load(h.root()) {
         Ok(c) => c,
         Err(e) => return failed(exit::REFUSED, crate::error::chain(&e)),
@@ -113,17 +248,16 @@ fn serve(h: &Host, client: IpAddr, line: &str, out: &mut dyn Write) -> Outcome {
         engine,
         cfg,
         client,
+        journal,
+        deadline,
     };
     let r = match &req {
         Request::JoinToken(role) => b.join_token(*role, out),
         Request::Self_(id) => b.own(id).and_then(|n| {
+            b.journal.allowed("allowed")?;
             let text = serde_json::to_string(&[&n.raw]).expect("JSON serializes");
             writeln!(out, "{text}").map_err(|e| failed(exit::FAILURE, e.to_string()))?;
-            Ok(Outcome {
-                code: 0,
-                log: "allowed".into(),
-                say: None,
-            })
+            Ok(served())
         }),
         Request::Label(id, labels) => b.label(id, labels),
         Request::RemoveStale(id) => b.remove_stale(id, out),
@@ -131,10 +265,12 @@ fn serve(h: &Host, client: IpAddr, line: &str, out: &mut dyn Write) -> Outcome {
     r.unwrap_or_else(|o| o)
 }
 
-struct Broker {
+struct Broker<'a> {
     engine: Engine,
     cfg: Config,
     client: IpAddr,
+    journal: &'a Journal,
+    deadline: Instant,
 }
 
 /// A node entry as the engine gives it: the parts the broker reads, and the whole of it.
@@ -209,12 +345,17 @@ fn same_host(a: &str, b: IpAddr) -> bool {
     a.parse::<IpAddr>().is_ok_and(|a| norm(a) == norm(b))
 }
 
-impl Broker {
+impl Broker<'_> {
+    /// An engine request's bound: [`ENGINE_TIMEOUT`], cut to what is left of the run.
+    fn timeout(&self) -> Duration {
+        ENGINE_TIMEOUT.min(self.deadline.saturating_duration_since(Instant::now()))
+    }
+
     /// `GET path` on the local engine, as JSON; `None` when the engine does not know it (404).
     fn get(&self, path: &str) -> Result<Option<Value>, Outcome> {
         let r = self
             .engine
-            .request("GET", path, None, ENGINE_TIMEOUT)
+            .request("GET", path, None, self.timeout())
             .map_err(|e| failed(exit::UNAVAILABLE, format!("the local engine: {e}")))?;
         match r.status {
             200 => serde_json::from_slice(&r.body)
@@ -253,7 +394,7 @@ impl Broker {
         let _guard = crate::host::secret::NonDumpable::new();
         let mut r = self
             .engine
-            .request("GET", "/swarm", None, ENGINE_TIMEOUT)
+            .request("GET", "/swarm", None, self.timeout())
             .map_err(|e| failed(exit::UNAVAILABLE, format!("the local engine: {e}")))?;
         let parsed = if r.status == 200 {
             serde_json::from_slice::<SwarmInfo>(&r.body).map_err(|e| e.to_string())
@@ -266,42 +407,51 @@ impl Broker {
             Role::Worker => (s.join_tokens.worker, s.join_tokens.manager),
             Role::Manager => (s.join_tokens.manager, s.join_tokens.worker),
         };
-        let written = writeln!(out, "{t}").and_then(|_| out.flush());
+        let written = self
+            .journal
+            .allowed(&format!("allowed: a {} token", role.as_str()))
+            .and_then(|()| {
+                writeln!(out, "{t}")
+                    .and_then(|_| out.flush())
+                    .map_err(|e| failed(exit::FAILURE, e.to_string()))
+            });
         // SAFETY: zeroing the bytes of a String keeps it valid UTF-8.
         unsafe {
             t.as_bytes_mut().fill(0);
             other.as_bytes_mut().fill(0);
         }
-        written.map_err(|e| failed(exit::FAILURE, e.to_string()))?;
-        Ok(Outcome {
-            code: 0,
-            log: format!("allowed: a {} token", role.as_str()),
-            say: None,
-        })
+        written.map(|()| served())
     }
 
-    /// The caller's own entry: one whose address is the ssh client's. A node the engine does
-    /// not know is answered the way the docker CLI does (`Error: No such node: ID`, exit 1).
+    /// The caller's own entry: one whose address is the ssh client's. Any other ID (unknown, or
+    /// another node's) is answered alike, as `docker node inspect` answers an unknown one.
     fn own(&self, id: &NodeId) -> Result<Entry, Outcome> {
-        let raw = self.get(&format!("/nodes/{id}"))?.ok_or_else(|| Outcome {
-            code: 1,
-            log: format!("failed: no node {id}"),
-            say: Some(format!("Error: No such node: {id}")),
-        })?;
+        let raw = self
+            .get(&format!("/nodes/{id}"))?
+            .ok_or_else(|| not_yours(id, format!("no node {id}")))?;
         let n = entry(raw)?;
         if n.id != id.as_str() {
-            return Err(refused(format!("{id} is not a node's ID")));
+            return Err(not_yours(
+                id,
+                format!(
+                    "{id} is not a node's ID (the engine answered for {:?})",
+                    grammar::shown(&n.id)
+                ),
+            ));
         }
         if !same_host(&n.addr, self.client) {
-            return Err(refused(format!(
-                "node {id} is at {}, not at {}: a node may ask only about itself",
-                if n.addr.is_empty() {
-                    "no address"
-                } else {
-                    &n.addr
-                },
-                self.client
-            )));
+            return Err(not_yours(
+                id,
+                format!(
+                    "node {id} is at {}, not at {}: a node may ask only about itself",
+                    if n.addr.is_empty() {
+                        "no address"
+                    } else {
+                        &n.addr
+                    },
+                    self.client
+                ),
+            ));
         }
         Ok(n)
     }
@@ -324,10 +474,12 @@ impl Broker {
         }
         spec.insert("Labels".into(), Value::Object(have));
         let body = serde_json::to_vec(&spec).expect("JSON serializes");
-        let path = format!("/nodes/{}/update?version={}", n.id, n.version);
+        // The ID asked for (own() checked that the entry is its), never the engine's text.
+        let path = format!("/nodes/{id}/update?version={}", n.version);
+        self.journal.allowed("allowed")?;
         let r = self
             .engine
-            .request("POST", &path, Some(&body), ENGINE_TIMEOUT)
+            .request("POST", &path, Some(&body), self.timeout())
             .map_err(|e| failed(exit::UNAVAILABLE, format!("the local engine: {e}")))?;
         if r.status != 200 {
             return Err(failed(
@@ -335,21 +487,19 @@ impl Broker {
                 format!("POST {path}: HTTP {}: {}", r.status, r.message()),
             ));
         }
-        Ok(Outcome {
-            code: 0,
-            log: "allowed".into(),
-            say: None,
-        })
+        Ok(served())
     }
 
-    /// `Down` workers with the caller's hostname and another ID, removed; their IDs printed.
+    /// `Down` workers with the caller's hostname and address and another ID, removed; their IDs
+    /// printed. An entry whose ID is not a node ID is never put in a URL: it is left alone.
     fn remove_stale(&self, id: &NodeId, out: &mut dyn Write) -> Result<Outcome, Outcome> {
         let me = self.own(id)?;
         let all = self
             .get("/nodes")?
             .ok_or_else(|| failed(exit::UNAVAILABLE, "GET /nodes: not found (not a manager?)"))?;
         let list = all.as_array().cloned().unwrap_or_default();
-        let mut removed = Vec::new();
+        let mut stale = Vec::new();
+        let mut odd = 0;
         for raw in list {
             let n = entry(raw)?;
             // A hostname is whatever a node says it is: the caller's address must match too.
@@ -361,10 +511,30 @@ impl Broker {
             {
                 continue;
             }
-            let path = format!("/nodes/{}", n.id);
+            match NodeId::parse(&n.id) {
+                Ok(stale_id) => stale.push(stale_id),
+                Err(_) => odd += 1,
+            }
+        }
+        let names: Vec<String> = stale.iter().map(NodeId::to_string).collect();
+        self.journal.allowed(&format!(
+            "allowed: removing {}{}",
+            if names.is_empty() {
+                "nothing".to_string()
+            } else {
+                names.join(" ")
+            },
+            if odd > 0 {
+                format!(" ({odd} entry(s) whose ID is not a node ID left alone)")
+            } else {
+                String::new()
+            }
+        ))?;
+        for n in &stale {
+            let path = format!("/nodes/{n}");
             let r = self
                 .engine
-                .request("DELETE", &path, None, ENGINE_TIMEOUT)
+                .request("DELETE", &path, None, self.timeout())
                 .map_err(|e| failed(exit::UNAVAILABLE, format!("the local engine: {e}")))?;
             if r.status != 200 && r.status != 404 {
                 return Err(failed(
@@ -372,43 +542,8 @@ impl Broker {
                     format!("DELETE {path}: HTTP {}: {}", r.status, r.message()),
                 ));
             }
-            writeln!(out, "{}", n.id).map_err(|e| failed(exit::FAILURE, e.to_string()))?;
-            removed.push(n.id);
+            writeln!(out, "{n}").map_err(|e| failed(exit::FAILURE, e.to_string()))?;
         }
-        Ok(Outcome {
-            code: 0,
-            log: format!(
-                "allowed: removed {}",
-                if removed.is_empty() {
-                    "nothing".to_string()
-                } else {
-                    removed.join(" ")
-                }
-            ),
-            say: None,
-        })
-    }
-}
-
-/// The syslog socket (/dev/log under the root: the journal on a systemd host), connected.
-fn open_log(h: &Host) -> std::io::Result<std::os::unix::net::UnixDatagram> {
-    let sock = crate::host::fs::under(h.root(), "/dev/log");
-    let s = std::os::unix::net::UnixDatagram::unbound()?;
-    s.connect(&sock)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", sock.display())))?;
-    Ok(s)
-}
-
-/// One line to syslog, facility auth: info when allowed, notice when refused or failed. A line
-/// that cannot be sent is said on stderr.
-fn log(s: &std::os::unix::net::UnixDatagram, code: i32, msg: &str) {
-    let pri = 4 * 8 + if code == 0 { 6 } else { 5 };
-    let line = format!(
-        "<{pri}>swarmnode-broker[{}]: {}",
-        std::process::id(),
-        crate::host::secret::scrub(msg)
-    );
-    if let Err(e) = s.send(line.as_bytes()) {
-        eprintln!("swarmnode broker: not logged ({e}): {msg}");
+        Ok(served())
     }
 }

@@ -14,6 +14,7 @@ pub mod signals;
 
 pub mod swarm;
 pub mod systemd;
+pub mod text;
 
 use std::fmt;
 use std::io::Write as _;

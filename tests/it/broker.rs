@@ -90,29 +90,51 @@ fn a_node_reads_its_own_entry_from_its_own_address() {
     );
 }
 
+/// Issue 26, item 6: another node's ID is answered exactly as an unknown one (docker's words),
+/// so the caller learns nothing of other nodes; only the log says whose it is.
 #[test]
-fn another_address_may_not_read_or_label_that_node() {
+fn another_address_may_not_read_or_label_that_node_and_learns_nothing_of_it() {
     let m = manager(Some(CONFIG));
-    for req in [format!("self {ID}"), format!("label {ID} function=test")] {
+    const UNKNOWN: &str = "zzzzzzzzzzzzzzzzzzzzzzzzz";
+    m.e.route(
+        &format!("GET /nodes/{UNKNOWN} "),
+        &[(404, r#"{"message": "node zzz not found"}"#)],
+    );
+    let mut answers = Vec::new();
+    for (id, req) in [
+        (ID, format!("self {ID}")),
+        (ID, format!("label {ID} function=test")),
+        (ID, format!("remove-stale {ID}")),
+        (UNKNOWN, format!("self {UNKNOWN}")),
+        (UNKNOWN, format!("label {UNKNOWN} function=test")),
+        (UNKNOWN, format!("remove-stale {UNKNOWN}")),
+    ] {
         let o = m.ask("10.77.0.9", &req);
-        expect_code(&o, 65);
-        assert!(
-            stderr(&o).contains(&format!(
-                "refused: node {ID} is at 10.77.0.2, not at 10.77.0.9: a node may ask only about itself"
-            )),
-            "{}",
-            stderr(&o)
-        );
+        let err = stderr(&o);
+        assert_eq!(err, format!("Error: No such node: {id}\n"), "{req}");
+        assert!(!err.contains("10.77.0.2"), "another node's address: {err}");
         assert!(o.stdout.is_empty());
+        answers.push((code(&o), err.replace(id, "ID")));
     }
+    assert!(
+        answers.windows(2).all(|w| w[0] == w[1]),
+        "another node's ID and an unknown one answered alike: {answers:?}"
+    );
+    assert_eq!(answers[0].0, 1);
     assert!(m.changes().is_empty(), "{:?}", m.changes());
     let log = m.logged();
-    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(log.len(), 6, "{log:?}");
     assert!(
         log.iter().all(|l| l.starts_with("<37>")
             && l.contains("client=10.77.0.9 ")
             && l.contains(" refused: ")),
         "{log:?}"
+    );
+    assert!(
+        log[0].ends_with(&format!(
+            "refused: node {ID} is at 10.77.0.2, not at 10.77.0.9: a node may ask only about itself"
+        )),
+        "the manager's log says the truth: {log:?}"
     );
 }
 
@@ -229,8 +251,72 @@ fn remove_stale_takes_down_workers_of_the_caller_s_hostname_and_address_only() {
         ["DELETE /nodes/oldoldoldoldoldoldoldold1 HTTP/1.1"]
     );
     let o = m.ask("10.77.0.7", &format!("remove-stale {ID}"));
-    expect_code(&o, 65);
+    expect_code(&o, 1);
     assert_eq!(m.changes().len(), 1);
+    let log = m.logged();
+    assert!(
+        log[0].ends_with("allowed: removing oldoldoldoldoldoldoldold1"),
+        "logged before it was done: {log:?}"
+    );
+}
+
+/// Issue 26, item 6: an ID read from the engine goes into a URL only when it is a node ID.
+#[test]
+fn an_engine_s_odd_node_id_never_goes_into_a_url() {
+    let m = manager(Some(CONFIG));
+    let me: serde_json::Value = serde_json::from_str(&entry()).unwrap();
+    let mut odd = me.clone();
+    odd["ID"] = "../../swarm/leave?force=1".into();
+    odd["Status"]["State"] = "down".into();
+    m.e.route(
+        "GET /nodes ",
+        &[(200, &serde_json::json!([me, odd]).to_string())],
+    );
+    m.e.route("DELETE /nodes/", &[(200, "")]);
+    m.e.route("POST /swarm/leave", &[(200, "")]);
+    let o = m.ask("10.77.0.2", &format!("remove-stale {ID}"));
+    expect_code(&o, 0);
+    assert!(o.stdout.is_empty(), "{}", stdout(&o));
+    assert!(m.changes().is_empty(), "{:?}", m.changes());
+    let log = m.logged().join("\n");
+    assert!(
+        log.contains("1 entry(s) whose ID is not a node ID left alone"),
+        "{log}"
+    );
+}
+
+/// Issue 26, item 6: what the engine says goes to the log and to the caller with its control
+/// characters escaped: it cannot start a forged log line or drive the caller's terminal.
+#[test]
+fn engine_text_is_logged_and_said_with_control_characters_escaped() {
+    let m = manager(Some(CONFIG));
+    m.e.route(
+        &format!("POST /nodes/{ID}/update"),
+        &[(
+            500,
+            "{\"message\": \"boom\\n<38>swarmnode-broker[1]: client=10.77.0.2 allowed\\u001b[2J\"}",
+        )],
+    );
+    let o = m.ask("10.77.0.2", &format!("label {ID} function=production"));
+    expect_code(&o, 69);
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("boom\\n<38>") && err.contains("\\u{1b}[2J"),
+        "{err}"
+    );
+    let log = m.logged();
+    assert_eq!(
+        log.len(),
+        2,
+        "allowed before the update, then its failure: {log:?}"
+    );
+    assert!(log[0].ends_with("allowed"), "{log:?}");
+    assert!(
+        log[1].contains("failed: POST") && log[1].contains("boom\\n<38>") && !log[1].contains('\n'),
+        "{log:?}"
+    );
+    assert!(!log.iter().any(|l| l.contains('\u{1b}')), "{log:?}");
 }
 
 #[test]
@@ -258,6 +344,156 @@ fn networks_and_the_config_s_owner_are_enforced() {
     );
     expect_code(&o, 65);
     assert!(stderr(&o).contains("not run by sshd"), "{}", stderr(&o));
+}
+
+/// Issue 26, item 7: a malformed SSH_CONNECTION is refused as malformed.
+#[test]
+fn a_malformed_ssh_connection_is_refused_as_such() {
+    let m = manager(Some(CONFIG));
+    for conn in [
+        "10.77.0.2",
+        "garbage",
+        "10.77.0.2 x 10.77.0.1 22",
+        "10.77.0.2  40022 10.77.0.1 22",
+        "",
+    ] {
+        let o = m.f.run_env(
+            &["broker"],
+            &[
+                ("SSH_ORIGINAL_COMMAND", "join-token worker"),
+                ("SSH_CONNECTION", conn),
+            ],
+        );
+        expect_code(&o, 65);
+        assert!(
+            stderr(&o).contains("SSH_CONNECTION") && stderr(&o).contains("is malformed"),
+            "{conn:?}: {}",
+            stderr(&o)
+        );
+        assert!(o.stdout.is_empty());
+    }
+    assert!(m.e.requests().is_empty());
+}
+
+/// Issue 26, item 7: broker.json must be an object; networks in IPv4-mapped form hold the
+/// IPv4 clients they name.
+#[test]
+fn the_config_is_an_object_and_mapped_networks_match() {
+    for bad in ["[]", "null", "[[], false]"] {
+        let m = manager(Some(bad));
+        let o = m.ask("10.77.0.2", "join-token worker");
+        expect_code(&o, 65);
+        assert!(
+            stderr(&o).contains("must be a JSON object"),
+            "{bad}: {}",
+            stderr(&o)
+        );
+        assert!(o.stdout.is_empty(), "{bad}: a token was served");
+        assert!(m.e.requests().is_empty());
+    }
+    let m = manager(Some(r#"{"networks": ["::ffff:10.77.0.0/124"]}"#));
+    expect_code(&m.ask("10.77.0.2", "join-token worker"), 0);
+    expect_code(&m.ask("::ffff:10.77.0.3", "join-token worker"), 0);
+    let o = m.ask("10.77.0.20", "join-token worker");
+    expect_code(&o, 65);
+    assert!(
+        stderr(&o).contains("is not in the networks"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Issue 26, item 5: a log that does not take the line (journald stuck: its queue full) gets
+/// the caller a refusal within the log's bound, never an answer and never a hang.
+#[test]
+fn a_stuck_log_gets_a_refusal_within_its_bound_and_nothing_is_served() {
+    let m = manager(Some(CONFIG));
+    // Fill the log's queue: the broker's send then blocks until its deadline.
+    let filler = UnixDatagram::unbound().unwrap();
+    filler.connect(m.f.root.join("dev/log")).unwrap();
+    filler.set_nonblocking(true).unwrap();
+    let mut queued = 0;
+    while filler.send(b"<38>filler").is_ok() {
+        queued += 1;
+        assert!(queued < 100_000, "the log never filled");
+    }
+    let t = std::time::Instant::now();
+    let o = run_bounded(&m, "join-token worker", std::time::Duration::from_secs(20));
+    let took = t.elapsed();
+    let o = o.expect("the broker hung on a stuck log");
+    expect_code(&o, 69);
+    assert!(o.stdout.is_empty(), "served unlogged: {}", stdout(&o));
+    assert!(
+        stderr(&o).contains("the log did not take"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    eprintln!(
+        "refused after {:.1} s with the log's queue full",
+        took.as_secs_f64()
+    );
+}
+
+/// Issue 26, item 5: an engine that never answers: the request ends within its bound.
+#[test]
+fn an_engine_that_never_answers_ends_the_request_within_its_bound() {
+    let m = manager(Some(CONFIG));
+    let sock = m.f.root.join("var/run/docker.sock");
+    std::fs::remove_file(&sock).unwrap();
+    let l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in l.incoming() {
+            held.push(c);
+        }
+    });
+    let t = std::time::Instant::now();
+    let o = run_bounded(
+        &m,
+        &format!("self {ID}"),
+        std::time::Duration::from_secs(60),
+    )
+    .expect("the broker hung on a silent engine");
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(32),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_ne!(code(&o), 0);
+    assert!(o.stdout.is_empty());
+    let log = m.logged();
+    assert!(log.iter().any(|l| l.contains(" failed: ")), "{log:?}");
+}
+
+/// The broker's run for a client at 10.77.0.2, killed (None) when it takes longer than `limit`.
+fn run_bounded(
+    m: &Manager,
+    request: &str,
+    limit: std::time::Duration,
+) -> Option<std::process::Output> {
+    let mut c = std::process::Command::new(bin())
+        .arg("--root")
+        .arg(&m.f.root)
+        .arg("broker")
+        .env_clear()
+        .env("PATH", m.f.fake.join("bin"))
+        .env("SSH_ORIGINAL_COMMAND", request)
+        .env("SSH_CONNECTION", "10.77.0.2 40022 10.77.0.1 22")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    while t.elapsed() < limit {
+        if c.try_wait().unwrap().is_some() {
+            return Some(c.wait_with_output().unwrap());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = c.kill();
+    let _ = c.wait();
+    None
 }
 
 #[test]
