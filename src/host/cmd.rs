@@ -85,35 +85,144 @@ pub struct Output {
     pub stderr: String,
 }
 
-/// Reads a child's stdout on its own thread: plain, or (for a secret) into a [`Secret`] of at most
-/// [`SECRET_MAX`] bytes that never moves, the rest drained.
-fn read_stdout(
-    pipe: Option<std::process::ChildStdout>,
-    secret: bool,
-) -> std::thread::JoinHandle<(Vec<u8>, Option<Secret>)> {
-    std::thread::spawn(move || {
-        let mut plain = Vec::new();
-        let mut hidden = None;
-        if let Some(mut r) = pipe {
-            if secret {
-                hidden = Secret::read_from(&mut r, SECRET_MAX).ok();
-                let _ = std::io::copy(&mut r, &mut std::io::sink());
-            } else {
-                let _ = r.read_to_end(&mut plain);
-            }
-        }
-        (plain, hidden)
-    })
+/// After a command exits, how long the pipes it shared may stay open: a descendant that keeps
+/// them (a wrapper's child left running, a ProxyCommand) is then killed with the command's
+/// process group, and what was read is the output.
+const PIPE_GRACE: Duration = Duration::from_secs(1);
+/// The longest a loop turn sleeps: how soon a command's exit is seen.
+const TURN: Duration = Duration::from_millis(20);
+
+/// Where a command's stdout goes: plain bytes, or a [`Secret`] of at most [`SECRET_MAX`] bytes
+/// that never moves (None once more came: not a token).
+enum Sink {
+    Plain(Vec<u8>),
+    Hidden(Option<Secret>),
 }
 
-fn read_stderr(pipe: Option<std::process::ChildStderr>) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut r) = pipe {
-            let _ = r.read_to_end(&mut buf);
+impl Sink {
+    fn take(&mut self, bytes: &[u8]) {
+        match self {
+            Sink::Plain(v) => v.extend_from_slice(bytes),
+            Sink::Hidden(s) => {
+                if s.as_mut().is_some_and(|s| s.push(bytes).is_err()) {
+                    *s = None;
+                }
+            }
         }
-        buf
-    })
+    }
+}
+
+/// Reads the child's stdout and stderr and waits for it, each wait bounded: the command by its
+/// `deadline` (then it and its process group are SIGKILLed and left: one stuck on a dead NFS
+/// server may never be reaped, and swarmnode must not wait for it); the pipes, once it exited, by
+/// [`PIPE_GRACE`] within that deadline (then its process group, where a descendant holding them
+/// is, is SIGKILLed and the pipes left). None when the command itself ran out of time.
+fn collect(
+    child: &mut std::process::Child,
+    out: &mut Sink,
+    err: &mut Vec<u8>,
+    deadline: Option<Instant>,
+) -> std::io::Result<Option<std::process::ExitStatus>> {
+    let group = nix::unistd::Pid::from_raw(-(child.id() as i32));
+    let mut pipes: Pipes = [
+        child.stdout.take().map(|p| Box::new(p) as Box<dyn ReadFd>),
+        child.stderr.take().map(|p| Box::new(p) as Box<dyn ReadFd>),
+    ];
+    let mut status = None;
+    let mut exited = None;
+    loop {
+        if status.is_none() {
+            status = child.try_wait()?;
+            exited = status.map(|_| Instant::now());
+        }
+        if status.is_some() && pipes.iter().all(Option::is_none) {
+            return Ok(status);
+        }
+        let now = Instant::now();
+        let until = match exited {
+            None => deadline,
+            Some(at) => Some(deadline.map_or(at + PIPE_GRACE, |d| d.min(at + PIPE_GRACE))),
+        };
+        if until.is_some_and(|u| now >= u) {
+            if status.is_none() {
+                let _ = child.kill();
+            }
+            let _ = nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGKILL);
+            return Ok(status);
+        }
+        read_ready(
+            &mut pipes,
+            until.map_or(TURN, |u| (u - now).min(TURN)),
+            out,
+            err,
+        )?;
+    }
+}
+
+/// The child's stdout and stderr, each until its end of file.
+type Pipes = [Option<Box<dyn ReadFd>>; 2];
+
+/// Waits up to `wait` for either pipe to have something, and reads what is there: stdout into
+/// `out`, stderr into `err`; a pipe at its end is closed (None).
+fn read_ready(
+    pipes: &mut Pipes,
+    wait: Duration,
+    out: &mut Sink,
+    err: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let ready: Vec<bool> = {
+        let mut fds: Vec<PollFd> = pipes
+            .iter()
+            .flatten()
+            .map(|p| PollFd::new(p.fd(), PollFlags::POLLIN))
+            .collect();
+        match poll(
+            &mut fds,
+            PollTimeout::try_from(wait).unwrap_or(PollTimeout::ZERO),
+        ) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+        fds.iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect()
+    };
+    let mut buf = [0u8; 8192];
+    let mut ready = ready.into_iter();
+    for (i, slot) in pipes.iter_mut().enumerate() {
+        let Some(p) = slot else { continue };
+        if ready.next() != Some(true) {
+            continue;
+        }
+        match p.read(&mut buf) {
+            Ok(0) => *slot = None,
+            Ok(n) if i == 0 => {
+                out.take(&buf[..n]);
+                // It may be a token: no copy is left on the stack.
+                buf[..n].fill(0);
+            }
+            Ok(n) => err.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => *slot = None,
+        }
+    }
+    Ok(())
+}
+
+/// A child's pipe: read, and polled by its file descriptor.
+trait ReadFd: Read {
+    fn fd(&self) -> std::os::fd::BorrowedFd<'_>;
+}
+impl ReadFd for std::process::ChildStdout {
+    fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(self)
+    }
+}
+impl ReadFd for std::process::ChildStderr {
+    fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(self)
+    }
 }
 
 /// Waits for the child until `limit` after `started`; `None` when it ran out. Then the child is
@@ -331,23 +440,32 @@ impl Runner {
             .env("LVM_SUPPRESS_FD_WARNINGS", "1")
             .spawn()
             .map_err(spawn)?;
-        // Readers on their own threads, so a full pipe never stalls the child.
-        let out_t = read_stdout(child.stdout.take(), secret.is_some());
-        let err_t = read_stderr(child.stderr.take());
-        let status = match limit {
-            None => child.wait().map_err(spawn)?,
-            Some(limit) => wait_within(&mut child, started, limit)
-                .map_err(spawn)?
-                .ok_or_else(|| CommandError::Timeout {
-                    cmd: shown.clone(),
-                    secs: limit.as_secs(),
-                })?,
+        let mut out = if secret.is_some() {
+            Sink::Hidden(Some(Secret::with_room(SECRET_MAX)))
+        } else {
+            Sink::Plain(Vec::new())
         };
-        let (stdout, hidden) = out_t.join().unwrap_or_default();
-        if let Some(slot) = secret {
-            *slot = hidden;
-        }
-        let stderr = err_t.join().unwrap_or_default();
+        let mut stderr = Vec::new();
+        let status = collect(
+            &mut child,
+            &mut out,
+            &mut stderr,
+            limit.map(|l| started + l),
+        )
+        .map_err(spawn)?
+        .ok_or_else(|| CommandError::Timeout {
+            cmd: shown.clone(),
+            secs: limit.map_or(0, |l| l.as_secs()),
+        })?;
+        let stdout = match out {
+            Sink::Plain(v) => v,
+            Sink::Hidden(hidden) => {
+                if let Some(slot) = secret {
+                    *slot = hidden;
+                }
+                Vec::new()
+            }
+        };
         let code = status.code().unwrap_or(-1);
         tracing::debug!(cmd = %shown, code, ms = started.elapsed().as_millis() as u64, "done");
         Ok(Output {
@@ -536,6 +654,87 @@ mod tests {
             )
             .unwrap();
         assert_eq!(out.stdout, "hi\n");
+    }
+
+    #[test]
+    fn a_child_that_keeps_the_pipes_does_not_hold_the_command_past_its_grace() {
+        let r = Runner::new();
+        // Bounded or not: the output printed before the exit is read, within a second or so
+        // of the exit, and the descendant in the command's process group is killed.
+        for limit in [Some(Duration::from_secs(30)), None] {
+            let t = Instant::now();
+            let cmd = Cmd::new("sh").args(["-c", "echo hi; echo err >&2; sleep 63 & exit 3"]);
+            let out = match limit {
+                Some(l) => r.output_timeout(&cmd, l),
+                None => r.output(&cmd),
+            }
+            .unwrap();
+            assert_eq!((out.code, out.stdout.as_str()), (3, "hi\n"), "{limit:?}");
+            assert_eq!(out.stderr, "err\n");
+            assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        }
+        // One that left the process group (its own session) is not killed, but not waited for.
+        let t = Instant::now();
+        let out = r
+            .output(&Cmd::new("sh").args(["-c", "echo hi; setsid sleep 64 & exit 0"]))
+            .unwrap();
+        assert_eq!(out.stdout, "hi\n");
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        let _ = std::process::Command::new("pkill")
+            .args(["-f", "^sleep 64$"])
+            .status();
+        std::thread::sleep(Duration::from_millis(100));
+        let left = std::process::Command::new("pgrep")
+            .args(["-f", "^sleep 63$"])
+            .output()
+            .unwrap();
+        assert!(
+            left.stdout.is_empty(),
+            "the group's descendant was left running"
+        );
+    }
+
+    #[test]
+    fn a_command_past_its_limit_is_killed_with_its_children() {
+        let r = Runner::new();
+        let t = Instant::now();
+        let err = r
+            .output_timeout(
+                &Cmd::new("sh").args(["-c", "sleep 65 & sleep 66"]),
+                Duration::from_millis(300),
+            )
+            .unwrap_err();
+        assert!(matches!(err, CommandError::Timeout { .. }), "{err}");
+        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+        std::thread::sleep(Duration::from_millis(100));
+        let left = std::process::Command::new("pgrep")
+            .args(["-f", "^sleep 6[56]$"])
+            .output()
+            .unwrap();
+        assert!(
+            left.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&left.stdout)
+        );
+    }
+
+    #[test]
+    fn a_secret_is_read_whole_and_more_than_its_room_is_none() {
+        let r = Runner::new();
+        let (out, s) = r
+            .output_secret(
+                &Cmd::new("sh").args(["-c", "echo tok"]),
+                Duration::from_secs(5),
+            )
+            .unwrap();
+        assert_eq!((out.stdout.as_str(), s.expose()), ("", &b"tok\n"[..]));
+        let (_, s) = r
+            .output_secret(
+                &Cmd::new("sh").args(["-c", "head -c 70000 /dev/zero"]),
+                Duration::from_secs(5),
+            )
+            .unwrap();
+        assert!(s.expose().is_empty());
     }
 
     #[test]

@@ -6,41 +6,63 @@ use std::borrow::Cow;
 
 /// Bytes that are zeroed when dropped. Filled only up to a capacity fixed at creation, so the
 /// buffer never moves (a reallocation would leave a copy behind).
-pub struct Secret(Vec<u8>);
+pub struct Secret {
+    buf: Vec<u8>,
+    max: usize,
+}
 
 impl Secret {
     /// Reads at most `max` bytes from `r` into a buffer that never reallocates.
     pub fn read_from(mut r: impl std::io::Read, max: usize) -> std::io::Result<Secret> {
-        let mut s = Secret(Vec::with_capacity(max + 1));
+        let mut s = Secret::with_room(max);
         let mut chunk = [0u8; 256];
-        loop {
-            let n = r.read(&mut chunk)?;
-            if n == 0 {
-                break;
+        let read = loop {
+            match r.read(&mut chunk) {
+                Ok(0) => break Ok(()),
+                Ok(n) => {
+                    if let Err(e) = s.push(&chunk[..n]) {
+                        break Err(e);
+                    }
+                }
+                Err(e) => break Err(e),
             }
-            let room = max - s.0.len();
-            s.0.extend_from_slice(&chunk[..n.min(room)]);
-            if n > room {
-                chunk.fill(0);
-                return Err(std::io::Error::other(format!(
-                    "more than {max} bytes: not a join token"
-                )));
-            }
-        }
+        };
         chunk.fill(0);
-        Ok(s)
+        read.map(|()| s)
+    }
+
+    /// An empty secret that holds at most `max` bytes without ever moving.
+    pub fn with_room(max: usize) -> Secret {
+        Secret {
+            buf: Vec::with_capacity(max),
+            max,
+        }
+    }
+
+    /// Appends `bytes`; more than the room it was made with is an error (and nothing of them
+    /// is kept past the room).
+    pub fn push(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let room = self.max - self.buf.len();
+        self.buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        if bytes.len() > room {
+            return Err(std::io::Error::other(format!(
+                "more than {} bytes: not a join token",
+                self.max
+            )));
+        }
+        Ok(())
     }
 
     pub fn expose(&self) -> &[u8] {
-        &self.0
+        &self.buf
     }
 }
 
 impl Drop for Secret {
     fn drop(&mut self) {
-        self.0.fill(0);
+        self.buf.fill(0);
         // The spare capacity may hold bytes of a partial read too.
-        let spare = self.0.spare_capacity_mut();
+        let spare = self.buf.spare_capacity_mut();
         for b in spare {
             b.write(0);
         }

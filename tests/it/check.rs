@@ -485,6 +485,71 @@ fn a_hung_nfs_server_is_red_within_the_timeout() {
     println!("check with a hung NFS server and timeout_seconds 1: {took:?}");
 }
 
+/// Issue 26, item 8: a tool that exits while a descendant keeps its stdout open (a wrapper, a
+/// ProxyCommand) does not stall check: what it printed is read, the descendant is killed with
+/// its process group a second after the tool exits, and the check ends within its bounds.
+#[test]
+fn a_tool_whose_child_keeps_its_pipe_does_not_stall_check() {
+    let manager = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let maddr = manager.local_addr().unwrap().to_string();
+    let f = Fake::new();
+    f.file(
+        "etc/swarmnode/profile.json",
+        &format!(
+            r#"{{"mounts": {{"nfs": ["/home"], "timeout_seconds": 1}},
+                "swarm": {{"managers": ["{maddr}"], "token": {{"source": "ssh", "identity_file": "/root/.ssh/id_ed25519"}}}}}}"#
+        ),
+    );
+    f.mounts(&[
+        ("254:0", "/", "ext4", "/dev/vda"),
+        ("0:51", "/home", "nfs4", "fs1.example.org:/home"),
+    ]);
+    let _e = f.engine_with(&[("GET /info ", &[(200, &info_dm(&maddr))])]);
+    let inspect = std::fs::read_to_string(format!("{DOCKER_FIX}/node-inspect.json")).unwrap();
+    f.out("ssh", &inspect);
+    // Each wrapper leaves a child behind that holds its stdout and stderr for a minute.
+    std::fs::write(
+        f.fake.join("bin/stat"),
+        "#!/bin/sh
+/bin/sleep 61 &
+echo nfs
+",
+    )
+    .unwrap();
+    std::fs::write(
+        f.fake.join("bin/ssh"),
+        format!(
+            "#!/bin/sh
+/bin/sleep 62 &
+/bin/cat {}/out/ssh
+",
+            f.fake.display()
+        ),
+    )
+    .unwrap();
+    let t = Instant::now();
+    let o = f.run(&["check"]);
+    let took = t.elapsed();
+    let out = stdout(&o);
+    println!("check with wrappers whose children keep their pipes: {took:?}");
+    assert!(
+        line(&out, "mounts:/home").starts_with("green mounts:/home /home: nfs4"),
+        "what the wrapper printed is read: {out}"
+    );
+    assert!(line(&out, "swarm.node").starts_with("green"), "{out}");
+    // Bounds: 1 s for the NFS probe, 10 s for the managers, each plus a second.
+    assert!(took < std::time::Duration::from_secs(8), "{took:?}\n{out}");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.starts_with("/bin/sleep 61") || c.starts_with("/bin/sleep 62"))
+        .collect();
+    assert!(left.is_empty(), "descendants left running: {left:?}");
+}
+
 #[test]
 fn the_swarm_locally_and_as_the_manager_sees_it() {
     let manager = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
