@@ -4,22 +4,25 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::check::{Checked, Status};
+use crate::host::text::escape_controls;
 use crate::profile::Check;
 
-/// A short table: the verdict, then one line per item (details indented below).
+/// A short table: the verdict, then one line per item (details indented below). What an
+/// engine, a manager or the mount table said is shown with its control characters escaped: it
+/// cannot add lines nor drive the terminal.
 pub fn text(c: &Checked) -> String {
-    let mut out = format!("{}: {}\n", c.host, verdict(c));
+    let mut out = format!("{}: {}\n", escape_controls(&c.host), verdict(c));
     let width = c.items.iter().map(|i| i.check.len()).max().unwrap_or(0);
     for i in &c.items {
         let _ = writeln!(
             out,
             "{:<6}  {:<width$}  {}",
             i.status.as_str(),
-            i.check,
-            i.summary
+            escape_controls(&i.check),
+            escape_controls(&i.summary)
         );
         for d in &i.details {
-            let _ = writeln!(out, "{:<6}  {:<width$}    {d}", "", "");
+            let _ = writeln!(out, "{:<6}  {:<width$}    {}", "", "", escape_controls(d));
         }
     }
     out
@@ -271,6 +274,26 @@ mod tests {
     }
 
     #[test]
+    fn text_escapes_what_came_from_outside() {
+        let mut c = checked();
+        c.host = "node\u{1b}[2J".into();
+        c.items[1].summary = "boom\nred    swarm.node  forged\u{1b}[31m".into();
+        c.items[1].details = vec!["a\rb".into()];
+        let t = text(&c);
+        assert!(t.starts_with("node\\u{1b}[2J: "), "{t}");
+        assert!(
+            t.contains("boom\\nred    swarm.node  forged\\u{1b}[31m"),
+            "{t}"
+        );
+        assert!(t.contains("a\\rb"), "{t}");
+        assert!(!t.chars().any(|ch| ch.is_control() && ch != '\n'), "{t:?}");
+        assert_eq!(
+            t.lines().count(),
+            1 + c.items.len() + c.items.iter().map(|i| i.details.len()).sum::<usize>()
+        );
+    }
+
+    #[test]
     fn xymon_status_message() {
         let x = xymon(&checked(), &Check::default());
         let first = x.lines().next().unwrap();
@@ -284,6 +307,7 @@ mod tests {
         assert!(x.contains("\n&clear swarm: no swarm section\n"), "{x}");
         let mut hostile = checked();
         hostile.host = "evil host.x".into();
+        hostile.items[0].details = vec!["\u{1b}]0;owned\u{7}\nred fake".into()];
         hostile.items[1].summary = "<script>&\nstatus+1 other.swarmnode green".into();
         let x = xymon(&hostile, &Check::default());
         assert!(
