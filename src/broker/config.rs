@@ -118,8 +118,8 @@ pub fn load(root: &Path) -> Result<Config> {
     let refuse = |why: String| -> Error {
         Refusal::new("broker", CONFIG_PATH, why)
             .remedy(format!(
-                "make it a file root owns and only root can write: `chown root: {CONFIG_PATH} && \
-                 chmod 644 {CONFIG_PATH}`"
+                "make it, and every directory above it, root's and writable by root only: \
+                 `chown root: {CONFIG_PATH} && chmod 644 {CONFIG_PATH}`"
             ))
             .into()
     };
@@ -149,6 +149,21 @@ pub fn load(root: &Path) -> Result<Config> {
     let m = f
         .metadata()
         .map_err(|e| Error::io(format!("broker: cannot examine {CONFIG_PATH}"), e))?;
+    // The directories on the way too: one another user can write in lets them replace the file.
+    match crate::host::fs::untrusted_dir(root, CONFIG_PATH) {
+        Ok(None) => {}
+        Ok(Some((dir, why))) => {
+            return Err(refuse(format!(
+                "{dir} is on its way, and {why}: others could replace it"
+            )));
+        }
+        Err(e) => {
+            return Err(Error::io(
+                format!("broker: cannot examine {CONFIG_PATH}"),
+                e,
+            ));
+        }
+    }
     if !m.is_file() {
         return Err(refuse("it is not a regular file".into()));
     }

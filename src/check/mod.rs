@@ -352,6 +352,9 @@ pub struct Outputs {
 /// `swarmnode check`: checks, prints, sends; the exit code is the worst status's, or the error
 /// of a destination that could not be reached.
 pub fn run(h: &Host, profile: &Profile, format: Format, quiet: bool, out: &Outputs) -> Result<i32> {
+    if let Some(path) = &out.textfile {
+        send::trust_textfile(h, path)?;
+    }
     let checked = check(h, profile);
     let c = profile.check.clone().unwrap_or_default();
     if !quiet {

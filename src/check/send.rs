@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::host::Host;
 use crate::profile::ServerAddr;
 
@@ -71,6 +71,34 @@ pub fn xymon(addr: &ServerAddr, msg: &str) -> Result<()> {
         }
     }
     Err(unavailable(last))
+}
+
+/// The textfile's path is one root can trust: every directory on the way is root's and no one
+/// else can write in it (OpenSSH's StrictModes rule), so a symlink placed by another user can
+/// never send root's write elsewhere. Refused (65) with the directory named, before anything.
+pub fn trust_textfile(h: &Host, path: &str) -> Result<()> {
+    let bad = crate::host::fs::untrusted_dir(h.root(), path).map_err(|e| {
+        Error::io(
+            format!("check: cannot examine the way to the textfile {path}"),
+            e,
+        )
+    })?;
+    let Some((dir, why)) = bad else {
+        return Ok(());
+    };
+    Err(Refusal::new(
+        "check",
+        format!("the textfile {path}"),
+        format!(
+            "{dir} is on its way, and {why}: another user could make root's write go elsewhere"
+        ),
+    )
+    .remedy(
+        "keep the textfile in a directory that root owns and only root can write, on a path of \
+         such directories (e.g. `install -d -m 0755 /var/lib/node_exporter/textfile` and \
+         node_exporter's --collector.textfile.directory there)",
+    )
+    .into())
 }
 
 /// Writes the textfile atomically (a temporary file in the same directory, then a rename), so

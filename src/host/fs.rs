@@ -133,6 +133,85 @@ pub fn in_root(root: &Path, host_path: &str, follow_last: bool) -> io::Result<Pa
     Ok(root.join(done.join("/")))
 }
 
+/// Why root cannot trust the directories on the way to a host path, or None when it can: every
+/// directory traversed to reach the path's parent (`root` itself, each component, and wherever a
+/// symlink on the way leads, resolved inside `root`) must be a directory owned by root that
+/// neither its group nor others can write (OpenSSH's StrictModes rule). Otherwise another user
+/// could swap a directory for a symlink and send root's write elsewhere. Components that do not
+/// exist yet end the walk (root would make them). Returns the host path of the first directory
+/// that fails, and why.
+pub fn untrusted_dir(root: &Path, host_path: &str) -> io::Result<Option<(String, String)>> {
+    use std::os::unix::fs::MetadataExt;
+    let judge = |real: &Path, shown: &str| -> io::Result<Option<(String, String)>> {
+        let m = fs::metadata(real)?;
+        let why = if !m.is_dir() {
+            Some("it is not a directory".to_string())
+        } else if m.uid() != 0 {
+            Some(format!("it belongs to uid {}, not root", m.uid()))
+        } else if m.mode() & 0o022 != 0 {
+            Some(format!(
+                "it is mode {:04o}: its group or others can write in it",
+                m.mode() & 0o7777
+            ))
+        } else {
+            None
+        };
+        Ok(why.map(|w| (shown.to_string(), w)))
+    };
+    if let Some(bad) = judge(root, "/")? {
+        return Ok(Some(bad));
+    }
+    let parent = Path::new(host_path)
+        .parent()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut todo: Vec<String> = components(&parent);
+    todo.reverse();
+    let mut done: Vec<String> = Vec::new();
+    let mut hops = 0;
+    while let Some(c) = todo.pop() {
+        match c.as_str() {
+            "." => continue,
+            ".." => {
+                done.pop();
+                continue;
+            }
+            _ => {}
+        }
+        done.push(c);
+        let shown = format!("/{}", done.join("/"));
+        let here = root.join(done.join("/"));
+        match fs::symlink_metadata(&here) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+            // A link in a directory only root can write was put there by root: followed, and
+            // what it leads to is judged in turn.
+            Ok(m) if m.file_type().is_symlink() => {
+                hops += 1;
+                if hops > 40 {
+                    return Err(io::Error::other(format!(
+                        "too many symlinks in {host_path}"
+                    )));
+                }
+                let target = fs::read_link(&here)?.to_string_lossy().to_string();
+                done.pop();
+                if target.starts_with('/') {
+                    done.clear();
+                }
+                let mut more = components(&target);
+                more.reverse();
+                todo.extend(more);
+            }
+            Ok(_) => {
+                if let Some(bad) = judge(&here, &shown)? {
+                    return Ok(Some(bad));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// How a write treats the mode of a file that is already there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModePolicy {
@@ -337,6 +416,57 @@ mod tests {
         );
         assert_eq!(fs::read(with_suffix(&p, BAK)).unwrap(), b"one\n");
         assert!(!atomic_write(&p, b"two\n", 0o644, ModePolicy::KeepExisting, true).unwrap());
+    }
+
+    #[test]
+    fn only_directories_root_alone_can_write_are_trusted() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path();
+        let mode = |p: &str, m: u32| {
+            fs::set_permissions(r.join(p), fs::Permissions::from_mode(m)).unwrap()
+        };
+        fs::create_dir_all(r.join("var/lib/node-exporter")).unwrap();
+        assert_eq!(
+            untrusted_dir(r, "/var/lib/node-exporter/x.prom").unwrap(),
+            None
+        );
+        // Not there yet: nothing to swap.
+        assert_eq!(
+            untrusted_dir(r, "/var/lib/nope/deeper/x.prom").unwrap(),
+            None
+        );
+        mode("var/lib", 0o775);
+        let (dir, why) = untrusted_dir(r, "/var/lib/node-exporter/x.prom")
+            .unwrap()
+            .unwrap();
+        assert_eq!(dir, "/var/lib");
+        assert!(why.contains("mode 0775"), "{why}");
+        mode("var/lib", 0o755);
+        std::os::unix::fs::chown(r.join("var/lib/node-exporter"), Some(4321), None).unwrap();
+        let (dir, why) = untrusted_dir(r, "/var/lib/node-exporter/x.prom")
+            .unwrap()
+            .unwrap();
+        assert_eq!(dir, "/var/lib/node-exporter");
+        assert!(why.contains("uid 4321"), "{why}");
+        // A link another user could have placed leads to a directory of theirs: judged there.
+        std::os::unix::fs::chown(r.join("var/lib/node-exporter"), Some(0), None).unwrap();
+        fs::create_dir_all(r.join("tmp/evil")).unwrap();
+        mode("tmp", 0o1777);
+        std::os::unix::fs::symlink("/tmp/evil", r.join("var/lib/textfiles")).unwrap();
+        let (dir, _) = untrusted_dir(r, "/var/lib/textfiles/x.prom")
+            .unwrap()
+            .unwrap();
+        assert_eq!(dir, "/tmp");
+        // The root itself counts.
+        mode("", 0o777);
+        assert_eq!(
+            untrusted_dir(r, "/var/lib/node-exporter/x")
+                .unwrap()
+                .unwrap()
+                .0,
+            "/"
+        );
     }
 
     #[test]

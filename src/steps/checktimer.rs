@@ -83,6 +83,14 @@ pub fn plan(h: &Host, c: &Check, profile: &str) -> Result<StepPlan> {
         "check.binary",
         "the check timer runs this binary",
     )?;
+    if let Some(t) = &c.textfile
+        && let Ok(Some((dir, why))) = crate::host::fs::untrusted_dir(h.root(), t)
+    {
+        p.warnings.push(format!(
+            "check.textfile {t}: {dir} is on its way, and {why}; the timer's check refuses to \
+             write there until every directory on the way is root's and writable by root only"
+        ));
+    }
     let mut changed = plan_write(
         h,
         &mut p,

@@ -337,6 +337,20 @@ fn networks_and_the_config_s_owner_are_enforced() {
     expect_code(&o, 65);
     assert!(stderr(&o).contains("it is mode 0666"), "{}", stderr(&o));
     assert!(o.stdout.is_empty());
+    // A directory on the way that others can write in: they could replace the file.
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let d = m.f.root.join("etc/swarmnode");
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let o = m.ask("10.77.0.2", "join-token worker");
+    expect_code(&o, 65);
+    assert!(
+        stderr(&o).contains("/etc/swarmnode is on its way, and it is mode 0777"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(o.stdout.is_empty());
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o711)).unwrap();
+    expect_code(&m.ask("10.77.0.2", "join-token worker"), 0);
     // Not run by sshd at all.
     let o = m.f.run_env(
         &["broker"],

@@ -647,6 +647,93 @@ fn without_a_profile_there_is_nothing_to_check_and_it_says_so() {
     );
 }
 
+/// Issue 26, item 9: the textfile's path is trusted only when every directory on the way is
+/// root's and not group- or world-writable; otherwise refused (65), the directory named, nothing
+/// written, whether the path comes from --textfile or from check.textfile.
+#[test]
+fn a_textfile_on_a_path_another_user_could_redirect_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fake::new();
+    f.file("etc/swarmnode/profile.json", "{}");
+    f.file("etc/cron.d/keep", "");
+    let mode = |p: &str, m: u32| {
+        std::fs::set_permissions(f.root.join(p), std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    // A directory of another user's on the way (Debian's /var/lib/prometheus is prometheus's).
+    std::fs::create_dir_all(f.root.join("var/lib/prometheus/node-exporter")).unwrap();
+    std::os::unix::fs::chown(f.root.join("var/lib/prometheus"), Some(4321), Some(4321)).unwrap();
+    let o = f.run(&[
+        "check",
+        "--quiet",
+        "--textfile",
+        "/var/lib/prometheus/node-exporter/swarmnode.prom",
+    ]);
+    expect_code(&o, 65);
+    assert!(
+        stderr(&o).contains("/var/lib/prometheus is on its way, and it belongs to uid 4321"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        f.read("var/lib/prometheus/node-exporter/swarmnode.prom")
+            .is_none()
+    );
+    // Its owner swapped the directory for a link to /etc/cron.d: still refused, nothing there.
+    std::fs::rename(
+        f.root.join("var/lib/prometheus/node-exporter"),
+        f.root.join("var/lib/prometheus/old"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "/etc/cron.d",
+        f.root.join("var/lib/prometheus/node-exporter"),
+    )
+    .unwrap();
+    expect_code(
+        &f.run(&[
+            "check",
+            "--quiet",
+            "--textfile",
+            "/var/lib/prometheus/node-exporter/swarmnode.prom",
+        ]),
+        65,
+    );
+    assert!(f.read("etc/cron.d/swarmnode.prom").is_none());
+    // A group-writable directory, named by the profile's check.textfile: apply warns when it
+    // installs the timer, and the timer's check (which passes it as --textfile) refuses.
+    std::fs::create_dir_all(f.root.join("srv/metrics")).unwrap();
+    mode("srv/metrics", 0o775);
+    f.file(
+        "etc/swarmnode/profile.json",
+        r#"{"check": {"timer": true, "textfile": "/srv/metrics/swarmnode.prom"}}"#,
+    );
+    let o = f.run(&["plan"]);
+    expect_code(&o, 0);
+    assert!(
+        stderr(&o).contains("check.textfile /srv/metrics/swarmnode.prom: /srv/metrics is on its way, and it is mode 0775"),
+        "{}",
+        stderr(&o)
+    );
+    let timer_check = [
+        "check",
+        "--quiet",
+        "--textfile",
+        "/srv/metrics/swarmnode.prom",
+    ];
+    let o = f.run(&timer_check);
+    expect_code(&o, 65);
+    assert!(
+        stderr(&o).contains("/srv/metrics is on its way, and it is mode 0775"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(f.read("srv/metrics/swarmnode.prom").is_none());
+    // Made root's and 0755: written.
+    mode("srv/metrics", 0o755);
+    expect_code(&f.run(&timer_check), 0);
+    assert!(f.read("srv/metrics/swarmnode.prom").is_some());
+}
+
 #[test]
 fn a_textfile_that_is_a_symlink_is_replaced_not_followed_and_keeps_no_wider_mode() {
     use std::os::unix::fs::PermissionsExt;
