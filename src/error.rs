@@ -187,6 +187,36 @@ impl Refusal {
         self.remedy = remedy.into();
         self
     }
+
+    /// One of swarmnode's own records (data it wrote under /var/lib/swarmnode, read back from
+    /// disk) holds what swarmnode never writes: the record, the line (counted from 1) and what
+    /// it says, why it is refused, and what to do.
+    pub fn record(
+        step: &str,
+        record: &str,
+        line: Option<usize>,
+        text: &str,
+        why: impl Into<String>,
+    ) -> Refusal {
+        let shown: String = text
+            .chars()
+            .take(120)
+            .flat_map(char::escape_debug)
+            .collect();
+        Refusal::new(
+            step,
+            match line {
+                Some(n) => format!("{record}, line {n} (\"{shown}\")"),
+                None => format!("{record} (\"{shown}\")"),
+            },
+            why,
+        )
+        .remedy(format!(
+            "swarmnode reads its records as data, and this is not what it writes there. Look at \
+             {record} and at who changed it; if nothing of swarmnode's is at what it names, remove \
+             that line (or the file), then run again"
+        ))
+    }
 }
 
 impl std::fmt::Display for Refusal {

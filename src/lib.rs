@@ -16,6 +16,7 @@ pub mod profile;
 pub mod report;
 pub mod runner;
 pub mod steps;
+pub mod vocab;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};

@@ -31,31 +31,8 @@ pub enum Request {
 /// The role a token is for: the profile's own.
 pub use crate::profile::Role;
 
-/// A swarm node ID: 25 characters of `[a-z0-9]` (swarmkit's base-36 identity).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeId(String);
-
-impl NodeId {
-    pub fn parse(s: &str) -> Result<NodeId, String> {
-        if s.len() == 25
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        {
-            Ok(NodeId(s.to_string()))
-        } else {
-            Err(format!("{:?} is not a node ID (25 of a-z 0-9)", shown(s)))
-        }
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for NodeId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+/// A swarm node ID (the shared vocabulary's).
+pub use crate::vocab::NodeId;
 
 /// A label key: what Docker's own labels look like (`com.example.rack`, `function`).
 pub fn label_key_ok(k: &str) -> bool {

@@ -9,6 +9,7 @@ pub mod fs;
 pub mod lock;
 pub mod lvm;
 pub mod managers;
+pub mod places;
 pub mod secret;
 pub mod signals;
 
@@ -392,9 +393,16 @@ impl Host {
                 .map(|_| ())
                 .map_err(err);
         }
+        outside_places(host_path)?;
         let mine = self.created()?.iter().any(|c| c == host_path);
         if !mine && std::fs::symlink_metadata(&p).is_err() {
-            let mut new = self.missing_dirs(host_path)?;
+            // The directories made on the way are recorded where reset may remove them (never
+            // a top-level one such as /etc/).
+            let mut new: Vec<String> = self
+                .missing_dirs(host_path)?
+                .into_iter()
+                .filter(|d| places::outside(d).is_none())
+                .collect();
             new.push(host_path.to_string());
             self.record(CREATED_PATH, &new)?;
         }
@@ -504,6 +512,7 @@ impl Host {
                 let (a, b) = (self.path_nofollow(from)?, self.path_nofollow(to)?);
                 // Moved aside (NAME -> NAME.bk): recorded first, for `reset` to put back.
                 if *to == format!("{from}{}", fs::ASIDE) {
+                    outside_places(from)?;
                     self.record(MOVED_PATH, std::slice::from_ref(from))?;
                 }
                 std::fs::rename(&a, &b)
@@ -551,6 +560,17 @@ impl Host {
             Effect::Swarm(op) => swarm::execute(&self.local()?, op)?,
         }
         Ok(())
+    }
+}
+
+/// swarmnode writes files (and moves them aside) only in its places ([`places::PLACES`]): anything
+/// else is a bug, refused before it is recorded or done.
+fn outside_places(host_path: &str) -> Result<()> {
+    match places::outside(host_path) {
+        None => Ok(()),
+        Some(why) => Err(Error::Failed(format!(
+            "swarmnode writes only to its own places, and {host_path} is not one: {why}"
+        ))),
     }
 }
 

@@ -668,13 +668,7 @@ impl Storage {
             return err("device", format!("'{d}' is not a path under /dev"));
         }
         let vg = &self.volume_group;
-        let vg_char = |c: char| c.is_ascii_alphanumeric() || "+_.-".contains(c);
-        if vg.is_empty()
-            || vg.starts_with('-')
-            || vg == "."
-            || vg == ".."
-            || !vg.chars().all(vg_char)
-        {
+        if !crate::vocab::vg_name_ok(vg) {
             return err(
                 "volume_group",
                 format!("'{vg}' is not a valid LVM volume group name"),

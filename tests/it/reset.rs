@@ -380,7 +380,10 @@ fn a_recorded_node_with_docker_down_and_swarm_state_is_refused() {
     // Stopped after recording the node and before it left; then docker went down.
     let f = Fake::new();
     f.file("etc/swarmnode/profile.json", SSH_PROFILE);
-    f.file("var/lib/swarmnode/reset.node", "abc\n");
+    f.file(
+        "var/lib/swarmnode/reset.node",
+        "l8s526d06sna2jckb05a27o7r\n",
+    );
     f.file("var/lib/docker/swarm/state.json", "[]");
     expect_refused(&f, &["reset", "--yes"], "says the node is in a swarm");
     assert!(!f.calls().iter().any(|c| c.starts_with("ssh ")));
@@ -426,4 +429,149 @@ fn a_disk_the_devices_file_lists_leaves_it_before_its_label_goes() {
         ],
         "{m:?}"
     );
+}
+
+/// Issue 26, item 2: swarmnode's records are data. A line of `created` or `moved` that is not
+/// a normalised path inside the places swarmnode writes to, or that is reached through a
+/// symbolic link, is refused (65) naming the record and the line, and reset changes nothing:
+/// not a file, and not the swarm (its phase comes first and would leave).
+#[test]
+fn a_record_naming_what_swarmnode_never_writes_is_refused_before_anything_changes() {
+    for (record, line, why) in [
+        (
+            "created",
+            "/etc/shadow",
+            "outside the places swarmnode writes to",
+        ),
+        ("created", "/etc/docker/../shadow", "`..` component"),
+        ("created", "//etc/shadow", "`//`"),
+        ("created", "etc/shadow", "not an absolute path"),
+        ("created", "/etc/", "outside the places"),
+        ("created", "/root/.ssh/", "outside the places"),
+        ("moved", "/etc/passwd", "outside the places"),
+        ("moved", "/etc/docker/", "names a directory"),
+        (
+            "created",
+            "/etc/docker/certs.d/x/ca.crt",
+            "/etc/docker/certs.d on its way is a symbolic link",
+        ),
+    ] {
+        let f = Fake::new();
+        f.file("etc/swarmnode/profile.json", SSH_PROFILE);
+        f.file("etc/shadow", "root:secret\n");
+        f.file("etc/passwd", "root:x:0:0\n");
+        f.file("etc/passwd.bk", "root:x:0:0:old\n");
+        f.file("root/.ssh/id_ed25519", "key\n");
+        f.file("etc/docker/daemon.json", "{}\n");
+        f.file("etc/keys/x/ca.crt", "a CA of the administrator's\n");
+        std::os::unix::fs::symlink("/etc/keys", f.root.join("etc/docker/certs.d")).unwrap();
+        f.file(
+            &format!("var/lib/swarmnode/{record}"),
+            &format!("/etc/docker/daemon.json\n{line}\n"),
+        );
+        let e = f.engine("info-worker.json");
+        e.route("POST /swarm/leave", &[(200, "")]);
+        let before = snapshot(&f);
+        let o = f.run(&["--json", "reset", "--yes"]);
+        expect_code(&o, 65);
+        let r = refusal(&o);
+        let subject = r["subject"].as_str().unwrap_or_default().to_string();
+        assert_eq!(
+            subject,
+            format!("/var/lib/swarmnode/{record}, line 2 (\"{line}\")"),
+            "{record} {line}: {}",
+            stderr(&o)
+        );
+        assert!(
+            r["reasons"][0].as_str().unwrap_or_default().contains(why),
+            "{line}: {r}"
+        );
+        assert_eq!(snapshot(&f), before, "{line}: reset changed files");
+        assert!(f.read("root/.ssh/id_ed25519").is_some());
+        assert!(changes(&f).is_empty(), "{line}: {:?}", changes(&f));
+        assert!(
+            !asked(&e, "POST /swarm/leave"),
+            "{line}: the node left its swarm"
+        );
+    }
+}
+
+/// Issue 26, item 2: `reset.node` goes to a manager: it must be a node ID, never a name or words.
+#[test]
+fn a_recorded_node_that_is_not_a_node_id_is_refused() {
+    for bad in [
+        "psw-n2",
+        "--force l8s526d06sna2jckb05a27o7r",
+        "l8s526d06sna2jckb05a27o7r; id",
+    ] {
+        let f = Fake::new();
+        f.file("etc/swarmnode/profile.json", SSH_PROFILE);
+        f.file("var/lib/swarmnode/reset.node", &format!("{bad}\n"));
+        let e = f.engine("info-inactive.json");
+        let o = f.run(&["--json", "reset", "--yes"]);
+        expect_code(&o, 65);
+        let r = refusal(&o);
+        assert!(
+            r["subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("/var/lib/swarmnode/reset.node, line 1"),
+            "{r}"
+        );
+        assert!(
+            r["reasons"][0]
+                .as_str()
+                .unwrap()
+                .contains("is not a node ID"),
+            "{r}"
+        );
+        assert!(
+            !f.calls().iter().any(|c| c.starts_with("ssh ")),
+            "{:?}",
+            f.calls()
+        );
+        assert!(
+            e.requests().iter().all(|r| r.starts_with("GET ")),
+            "{:?}",
+            e.requests()
+        );
+    }
+}
+
+/// Issue 26, item 2: the storage record names a device, a group and a volume that reset acts on.
+#[test]
+fn a_storage_record_that_is_not_what_the_storage_step_writes_is_refused() {
+    for (rec, why) in [
+        (
+            r#"{"driver": "devicemapper", "device": "/dev/vdb", "volume_group": "--yes", "volume": "/dev/mapper/--yes-thinpool"}"#,
+            "is not a volume group name",
+        ),
+        (
+            r#"{"driver": "devicemapper", "device": "/dev/../etc/shadow", "volume_group": "docker", "volume": "/dev/mapper/docker-thinpool"}"#,
+            "is not a normalised path under /dev",
+        ),
+        (
+            r#"{"driver": "overlay2", "device": "/dev/vdb", "volume_group": "docker", "volume": "/dev/sda1"}"#,
+            "is not the overlay2 volume of docker",
+        ),
+        (r#"["docker"]"#, "it is not a storage record"),
+    ] {
+        let f = pool_node();
+        f.file("var/lib/swarmnode/storage.json", rec);
+        let o = f.run(&["--json", "reset", "--yes"]);
+        expect_code(&o, 65);
+        let r = refusal(&o);
+        assert!(
+            r["subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("/var/lib/swarmnode/storage.json"),
+            "{r}"
+        );
+        assert!(
+            r["reasons"][0].as_str().unwrap().contains(why),
+            "{why}: {r}"
+        );
+        assert!(changes(&f).is_empty(), "{:?}", changes(&f));
+    }
 }

@@ -2,7 +2,7 @@
 //! profile wants a running docker, restarted only when its configuration changed and it runs
 //! (with the step's changes put back if it does not come up with them), started when asked.
 
-use crate::error::Result;
+use crate::error::{Refusal, Result};
 use crate::host::systemd::{self, Service};
 use crate::host::{Action, Host};
 use crate::profile::Engine;
@@ -37,7 +37,7 @@ pub fn plan(
         }
         return Ok(());
     }
-    let owed = host.read_text(PENDING)?.unwrap_or_default();
+    let owed = read_pending(host)?;
     let reload = units_changed || owed.lines().any(|l| l == "reload");
     if reload {
         p.actions.push(Action::run(
@@ -111,6 +111,27 @@ fn plan_running(
         ));
     }
     Ok(())
+}
+
+/// The follow-ups owed, as noted: `reload` and/or `restart`, one per line; a record holding
+/// anything else is refused.
+fn read_pending(host: &Host) -> Result<String> {
+    let text = host.read_text(PENDING)?.unwrap_or_default();
+    if let Some((i, l)) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| !["", "reload", "restart"].contains(l))
+    {
+        return Err(Refusal::record(
+            "engine",
+            PENDING,
+            Some(i + 1),
+            l,
+            "it holds only `reload` and `restart` lines",
+        )
+        .into());
+    }
+    Ok(text)
 }
 
 fn pending_note(text: &str) -> Action {

@@ -21,9 +21,9 @@ pub mod swarm;
 
 use std::path::Path;
 
-use crate::error::Result;
+use crate::error::{Refusal, Result};
 use crate::host::fs::{ASIDE, BAK, ORIG};
-use crate::host::{Action, CREATED_PATH, Host, MOVED_PATH, systemd};
+use crate::host::{Action, CREATED_PATH, Host, MOVED_PATH, places, systemd};
 use crate::steps::Run;
 use crate::steps::plan::StepPlan;
 
@@ -43,18 +43,25 @@ pub struct Records {
     pub changed: Vec<String>,
 }
 
-/// Where swarmnode writes files (and so keeps originals), searched this deep.
-const WRITTEN_DIRS: [&str; 4] = [
-    "/etc/docker",
-    "/etc/systemd/system",
-    "/etc/swarmnode",
-    "/etc/lvm/profile",
-];
+/// How deep the directories swarmnode writes to ([`places::written_dirs`]) are searched for
+/// originals.
 const WRITTEN_DEPTH: usize = 3;
 
-/// Host paths of the files that have a `NAME.swarmnode.orig` under `dir` (links not followed).
+/// Host paths of the files that have a `NAME.swarmnode.orig` under `dir` (links not followed:
+/// a directory that is a link, or that a link leads to, is refused, as a record naming it is).
 fn originals(h: &Host, dir: &str, depth: usize, out: &mut Vec<String>) -> Result<()> {
-    let Ok(entries) = std::fs::read_dir(h.path_nofollow(dir)?) else {
+    let real = h.path_nofollow(dir)?;
+    match std::fs::symlink_metadata(&real) {
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(link_refusal(dir, dir));
+        }
+        Ok(_) => {}
+        Err(_) => return Ok(()),
+    }
+    if let Some(link) = places::link_on_the_way(h.root(), dir).map_err(|e| io_err(dir, e))? {
+        return Err(link_refusal(dir, &link));
+    }
+    let Ok(entries) = std::fs::read_dir(real) else {
         return Ok(());
     };
     for e in entries.flatten() {
@@ -73,23 +80,71 @@ fn originals(h: &Host, dir: &str, depth: usize, out: &mut Vec<String>) -> Result
     Ok(())
 }
 
+/// A directory swarmnode writes to is a link, or is reached through one.
+fn link_refusal(dir: &str, link: &str) -> crate::error::Error {
+    Refusal::new(
+        "reset",
+        dir.to_string(),
+        format!(
+            "{link} is a symbolic link: swarmnode puts files back only where no link is followed"
+        ),
+    )
+    .remedy(format!(
+        "replace the link with the directory it leads to, or put back what swarmnode changed under \
+         {dir} by hand (its NAME.swarmnode.orig files), then run reset again"
+    ))
+    .into()
+}
+
+fn io_err(path: &str, e: std::io::Error) -> crate::error::Error {
+    crate::error::Error::io(format!("reset: cannot examine the way to {path}"), e)
+}
+
+/// The entries of one of swarmnode's records (`created`, `moved`), each checked before
+/// anything acts on it: a normalised absolute path inside the places swarmnode writes to
+/// ([`places::PLACES`]; `moved` names files only), reached under the root without a symbolic
+/// link on the way. The first that is not is refused, with its record and line.
+pub fn entries(h: &Host, record: &str, dirs: bool) -> Result<Vec<String>> {
+    let text = h.read_text(record)?.unwrap_or_default();
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let bad = |why: String| Refusal::record("reset", record, Some(i + 1), line, why).into();
+        if let Some(why) = places::outside(line) {
+            return Err(bad(why));
+        }
+        if !dirs && line.ends_with('/') {
+            return Err(bad("it names a directory; this record names files".into()));
+        }
+        if let Some(link) = places::link_on_the_way(h.root(), line).map_err(|e| io_err(line, e))? {
+            return Err(bad(format!(
+                "{link} on its way is a symbolic link: acting on it would follow the link"
+            )));
+        }
+        out.push(line.to_string());
+    }
+    Ok(out)
+}
+
 impl Records {
     pub fn read(h: &Host) -> Result<Records> {
-        let created = h.created()?;
+        let created = entries(h, CREATED_PATH, true)?;
         let mut dirs: Vec<String> = created
             .iter()
             .filter_map(|c| c.strip_suffix('/').map(str::to_string))
             .collect();
         dirs.sort_by_key(|d| std::cmp::Reverse(d.len()));
         let mut changed = Vec::new();
-        for d in WRITTEN_DIRS {
+        for d in places::written_dirs() {
             originals(h, d, WRITTEN_DEPTH, &mut changed)?;
         }
         changed.sort();
         Ok(Records {
             files: created.into_iter().filter(|c| !c.ends_with('/')).collect(),
             dirs,
-            moved: h.moved()?,
+            moved: entries(h, MOVED_PATH, false)?,
             changed,
         })
     }
@@ -103,6 +158,16 @@ impl Records {
         all.dedup();
         all
     }
+}
+
+/// Every record reset acts on, read and checked before its first phase plans anything (each
+/// phase reads them again, through the same checks): one that fails is refused before anything
+/// changes.
+pub fn check_records(h: &Host) -> Result<()> {
+    Records::read(h)?;
+    crate::steps::storage::Recorded::read(h)?;
+    swarm::recorded_node(h)?;
+    Ok(())
 }
 
 /// Puts one file back as it was before swarmnode: removed when swarmnode created it, its

@@ -22,6 +22,20 @@ pub const NODE_PATH: &str = "/var/lib/swarmnode/reset.node";
 pub const LEFT_PATH: &str = "/var/lib/swarmnode/reset.left";
 const LEFT_ALREADY: &str = "out of its swarm (an earlier reset): nothing to do";
 
+/// The node ID recorded before the node left (a node ID, checked: it goes to a manager).
+pub fn recorded_node(h: &Host) -> Result<Option<crate::vocab::NodeId>> {
+    let Some(text) = h.read_text(NODE_PATH)? else {
+        return Ok(None);
+    };
+    let id = text.trim();
+    if id.is_empty() {
+        return Ok(None);
+    }
+    crate::vocab::NodeId::parse(id)
+        .map(Some)
+        .map_err(|why| Refusal::record("reset", NODE_PATH, Some(1), id, why).into())
+}
+
 /// How long a demoted manager may take to stop managing.
 const DEMOTE_SECONDS: u64 = 60;
 
@@ -67,16 +81,15 @@ pub fn quorum_without(nodes: &[ApiNode], me: &str) -> (usize, usize, bool) {
 }
 
 pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
-    // What the storage phase would refuse is refused before anything changes.
+    // Every record is checked, and what the storage phase would refuse is refused, before
+    // anything changes (this is the first phase).
+    super::check_records(h)?;
     if !run.keep_storage {
         super::storage::plan(h, run)?;
     }
     let mut p = StepPlan::new("swarm");
     let left = h.read_text(LEFT_PATH)?.is_some();
-    let recorded = h
-        .read_text(NODE_PATH)?
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty());
+    let recorded = recorded_node(h)?.map(|id| id.to_string());
     // The engine's own view first: the records of an earlier reset are only trusted when the
     // engine does not contradict them (the node may have joined again since).
     let info = match swarm::info(&h.local()?) {

@@ -109,11 +109,46 @@ pub struct Recorded {
 }
 
 impl Recorded {
-    /// What an earlier run recorded in /var/lib/swarmnode/storage.json.
+    /// What an earlier run recorded in /var/lib/swarmnode/storage.json, checked: a record that
+    /// is not what the storage step writes is refused, never acted on.
     pub fn read(host: &Host) -> Result<Option<Recorded>> {
-        Ok(host
-            .read_text(STATE_PATH)?
-            .and_then(|t| serde_json::from_str(&t).ok()))
+        let Some(text) = host.read_text(STATE_PATH)? else {
+            return Ok(None);
+        };
+        let bad = |why: String| Refusal::record("storage", STATE_PATH, None, &text, why);
+        let r: Recorded = serde_json::from_str(&text)
+            .map_err(|e| bad(format!("it is not a storage record: {e}")))?;
+        r.check().map_err(bad)?;
+        Ok(Some(r))
+    }
+
+    /// What the storage step writes: a normalised device path under /dev, a volume group name
+    /// LVM takes, a driver, and the volume that driver's layout makes in that group.
+    fn check(&self) -> std::result::Result<(), String> {
+        let vg = self.volume_group.as_str();
+        if !self.device.starts_with("/dev/")
+            || crate::host::places::not_normalised(&self.device).is_some()
+        {
+            return Err(format!(
+                "its device {:?} is not a normalised path under /dev",
+                self.device
+            ));
+        }
+        if !crate::vocab::vg_name_ok(vg) {
+            return Err(format!("{vg:?} is not a volume group name"));
+        }
+        let volume = match self.driver {
+            Driver::Overlay2 => format!("/dev/{vg}/{DATA_LV}"),
+            Driver::Devicemapper => format!("/dev/mapper/{}", lvm::dm_name(vg, POOL_LV)),
+            Driver::Auto => return Err("its driver is `auto`, which is never recorded".into()),
+        };
+        if self.volume != volume {
+            return Err(format!(
+                "its volume {:?} is not the {} volume of {vg} ({volume})",
+                self.volume, self.driver
+            ));
+        }
+        Ok(())
     }
 }
 

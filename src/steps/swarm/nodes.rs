@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::error::Result;
+use crate::error::{Refusal, Result};
 use crate::host::cmd::CommandError;
 use crate::host::managers;
 use crate::host::swarm::SwarmOp;
@@ -161,6 +161,11 @@ pub fn plan_stale_broker(
     p: &mut StepPlan,
 ) -> Result<()> {
     let asked = h.read_text(STALE_ASKED_PATH)?;
+    if let Some(a) = asked.as_deref().map(str::trim)
+        && let Err(why) = crate::vocab::NodeId::parse(a)
+    {
+        return Err(Refusal::record("swarm", STALE_ASKED_PATH, Some(1), a, why).into());
+    }
     if asked.as_deref().map(str::trim) == Some(me.id.as_str()) {
         p.facts.push(format!(
             "the broker was asked to remove stale entries for node {}",
