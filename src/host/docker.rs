@@ -138,17 +138,59 @@ fn from_dockerd(host: &Host) -> Result<Option<EngineVersion>> {
     })
 }
 
-/// Docker's data root: `data-root` of /etc/docker/daemon.json when it names one, else the default.
+/// docker's data root: `data-root` (or the old `graph`) in daemon.json, else `--data-root` (or
+/// `-g`/`--graph`) on the command line docker.service runs (its unit and drop-ins, with their
+/// environment), else /var/lib/docker. Only an absolute path without `..` is taken.
 pub fn data_root(host: &crate::host::Host) -> Result<String> {
     let text = host.read_text(DAEMON_JSON)?.unwrap_or_default();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    Ok(["data-root", "graph"]
+    let from_json = ["data-root", "graph"]
         .iter()
-        .find_map(|k| v.get(*k).and_then(|r| r.as_str()))
+        .find_map(|k| v.get(*k).and_then(|r| r.as_str()).map(str::to_string));
+    let from_unit = match from_json {
+        Some(_) => None,
+        None => unit_data_root(host)?,
+    };
+    Ok(from_json
+        .or(from_unit)
         .filter(|r| r.starts_with('/') && !r.split('/').any(|c| c == ".."))
-        .unwrap_or("/var/lib/docker")
+        .unwrap_or_else(|| "/var/lib/docker".to_string())
         .trim_end_matches('/')
         .to_string())
+}
+
+/// The data root docker.service's effective ExecStart= gives dockerd, if it gives one.
+fn unit_data_root(host: &crate::host::Host) -> Result<Option<String>> {
+    use crate::host::systemd;
+    let svc = systemd::read_service(host, "docker.service")?;
+    let Some((_, unit)) = &svc.unit else {
+        return Ok(None);
+    };
+    let dropins: Vec<&systemd::Dropin> = svc.dropins.iter().collect();
+    let Some(line) = systemd::exec_start(unit, &dropins) else {
+        return Ok(None);
+    };
+    let env = systemd::environment(host, unit, &dropins)?;
+    Ok(flag_value(
+        &systemd::expand(&line, &env),
+        &["--data-root", "--graph", "-g"],
+    ))
+}
+
+/// The value of the last of these flags in argv (`--flag V`, `--flag=V`), as dockerd takes it.
+fn flag_value(argv: &[String], flags: &[&str]) -> Option<String> {
+    let mut found = None;
+    let mut words = argv.iter();
+    while let Some(w) = words.next() {
+        for f in flags {
+            if w == f {
+                found = words.next().cloned();
+            } else if let Some(v) = w.strip_prefix(&format!("{f}=")) {
+                found = Some(v.to_string());
+            }
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -172,6 +214,26 @@ mod tests {
             27
         );
         assert!(parse_dockerd_version("dockerd: command not found").is_none());
+    }
+
+    #[test]
+    fn the_data_root_flag_as_dockerd_reads_it() {
+        let argv = |s: &str| s.split(' ').map(str::to_string).collect::<Vec<_>>();
+        let f = ["--data-root", "--graph", "-g"];
+        assert_eq!(flag_value(&argv("/usr/bin/dockerd -H fd://"), &f), None);
+        assert_eq!(
+            flag_value(
+                &argv("/usr/bin/dockerd --data-root /srv/docker -H fd://"),
+                &f
+            )
+            .as_deref(),
+            Some("/srv/docker")
+        );
+        assert_eq!(
+            flag_value(&argv("/usr/bin/dockerd -g /a --data-root=/b"), &f).as_deref(),
+            Some("/b")
+        );
+        assert_eq!(flag_value(&argv("/usr/bin/dockerd --data-root"), &f), None);
     }
 
     proptest::proptest! {

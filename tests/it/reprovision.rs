@@ -60,16 +60,75 @@ fn a_used_pool_docker_has_no_metadata_for_is_refused_even_on_this_installation()
     f.next_run();
     let o = f.run(&["plan", "--device", DEV, "--driver", "devicemapper"]);
     expect_code(&o, 0);
-    // The record of this system names the VG on this device: never refused (docker may have
-    // been given its data root on its command line), whatever docker's metadata.
+    // Issue 26, item 3: the record of this system names the VG on this device, but docker's
+    // metadata is gone (/var/lib/docker removed by hand, as docker's docs advise): docker would
+    // refuse the pool, so apply refuses it too, naming --reprovision.
     std::fs::remove_dir_all(f.root.join("srv/docker")).unwrap();
-    f.file(
-        "var/lib/swarmnode/storage.json",
-        r#"{"driver": "devicemapper", "device": "/dev/disk/by-id/virtio-DATA1", "volume_group": "docker", "volume": "/dev/mapper/docker-thinpool"}"#,
+    std::fs::remove_file(f.root.join("etc/docker/daemon.json")).unwrap();
+    f.pool_record();
+    f.next_run();
+    let err = expect_refused(
+        &f,
+        &["apply", "--device", DEV, "--driver", "devicemapper"],
+        "cannot take it over",
     );
+    assert!(err.contains("--reprovision"), "{err}");
+    // docker given its data root on its command line (a drop-in): its metadata is found there.
+    f.file(
+        "etc/systemd/system/docker.service.d/data.conf",
+        "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H fd:// --data-root=/srv/dockerdata\n",
+    );
+    f.file(
+        "usr/lib/systemd/system/docker.service",
+        "[Service]\nExecStart=/usr/bin/dockerd -H fd://\n",
+    );
+    f.file("srv/dockerdata/devicemapper/metadata/base", "{}");
     f.next_run();
     let o = f.run(&["plan", "--device", DEV, "--driver", "devicemapper"]);
     expect_code(&o, 0);
+}
+
+/// Issue 26, item 3: a used pool the seed's own script made (no tag at all) that docker has no
+/// metadata for is refused, never adopted, and the way out names lvremove (--reprovision never
+/// removes what swarmnode did not make); with docker's metadata it is adopted (a seed-made node
+/// being converged).
+#[test]
+fn a_used_seed_pool_without_docker_s_metadata_is_refused_naming_lvremove() {
+    let f = Fake::new();
+    f.lvm_pool();
+    f.out("lvm", &lvm_report_tagged("pool-used", ""));
+    let err = expect_refused(
+        &f,
+        &["apply", "--device", DEV, "--driver", "devicemapper"],
+        "cannot take it over",
+    );
+    assert!(
+        err.contains("docker/thinpool is not made by swarmnode")
+            && err.contains("`lvremove docker/thinpool`"),
+        "{err}"
+    );
+    let err = expect_refused(
+        &f,
+        &[
+            "apply",
+            "--device",
+            DEV,
+            "--driver",
+            "devicemapper",
+            "--reprovision",
+        ],
+        "cannot take it over",
+    );
+    assert!(err.contains("never removes"), "{err}");
+    f.file("var/lib/docker/devicemapper/metadata/base", "{}");
+    f.next_run();
+    let o = f.run(&["plan", "--device", DEV, "--driver", "devicemapper"]);
+    expect_code(&o, 0);
+    assert!(
+        stdout(&o).contains("vgchange --addtag swarmnode-machine-"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]

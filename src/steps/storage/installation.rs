@@ -119,7 +119,11 @@ fn machines(vg: &Vg) -> Vec<String> {
         .collect()
 }
 
-/// Judges the VG `vg` (ours: tagged) from LVM's view, this host's tags and what this system knows.
+/// Judges the VG `vg` from LVM's view, this host's tags and what this system knows. First of all,
+/// a used thin pool that docker here has no metadata for is another installation's, whoever
+/// made it and whatever this system recorded: docker refuses to take over a pool that holds
+/// blocks it has no metadata for ("Unable to take ownership of thin-pool"). So is a pool not
+/// made by swarmnode that is inactive with nothing known of it (its fill cannot be read).
 pub fn judge(vg: &Vg, lvm: &Lvm, layout: Layout, tags: &Tags, local: &Local) -> Judged {
     let on_vg = machines(vg);
     let mine = tags.machine.as_deref();
@@ -130,25 +134,28 @@ pub fn judge(vg: &Vg, lvm: &Lvm, layout: Layout, tags: &Tags, local: &Local) -> 
     };
     let name = vg.vg_name.as_str();
     let ours = lvm.visible_lvs(name).into_iter().any(|l| l.has_tag(TAG));
-    // Nothing of ours in it, or made by this system (its record names this VG on this device: a
-    // data root docker was given elsewhere than daemon.json says is no reason to refuse it).
+    let pool = lvm.lv(name, POOL_LV).filter(|l| l.segtype == "thin-pool");
+    // The pool's fill: None when it cannot be read (an inactive pool reports none).
+    let fill = pool.and_then(|l| l.data_percent.parse::<f64>().ok());
+    if layout == Layout::ThinPool && !local.docker_knows {
+        if let Some(d) = fill.filter(|d| *d > 0.0) {
+            return Judged::Previous(format!(
+                "its thin pool holds used blocks ({d}% of its data) but docker here has no \
+                 metadata for them (nothing in {}): docker cannot take it over",
+                local.metadata_dir
+            ));
+        }
+        if pool.is_some() && fill.is_none() && !ours {
+            return Judged::Previous(format!(
+                "its thin pool was not made by swarmnode and is inactive, so whether it holds \
+                 data cannot be read, and docker here has no metadata for it (nothing in {})",
+                local.metadata_dir
+            ));
+        }
+    }
+    // Nothing of ours in it, or made by this system (its record names this VG on this device).
     if !ours || local.recorded {
         return adopt();
-    }
-    // The pool's fill: None when it cannot be read (an inactive pool reports none).
-    let fill = lvm
-        .lv(name, POOL_LV)
-        .filter(|l| l.segtype == "thin-pool")
-        .and_then(|l| l.data_percent.parse::<f64>().ok());
-    if let Some(d) = fill.filter(|d| *d > 0.0)
-        && layout == Layout::ThinPool
-        && !local.docker_knows
-    {
-        return Judged::Previous(format!(
-            "its thin pool holds used blocks ({d}% of its data) but docker here has no metadata \
-             for them (nothing in {}): docker cannot take it over",
-            local.metadata_dir
-        ));
     }
     if local.docker_knows {
         return adopt();
@@ -254,8 +261,38 @@ fn describe(vg: &Vg, lvm: &Lvm) -> String {
     )
 }
 
-/// The refusal of a previous installation, without the opt-in.
+/// The refusal of a previous installation, without the opt-in. The way out depends on who made
+/// the volumes: swarmnode's own are made again with --reprovision; others' (the seed's script,
+/// by hand) only the administrator removes.
 pub fn refuse(vg: &Vg, lvm: &Lvm, dev: &str, why: &str) -> Error {
+    let name = vg.vg_name.as_str();
+    let foreign: Vec<String> = lvm
+        .visible_lvs(name)
+        .into_iter()
+        .filter(|l| !l.has_tag(TAG))
+        .map(|l| format!("{name}/{}", l.lv_name))
+        .collect();
+    let remedy = if foreign.is_empty() {
+        "If this is the right disk and that installation's images, containers and swarm state \
+         may be lost, run again with --reprovision (or set storage.previous_installation to \
+         \"recreate\"): swarmnode's own volumes are then made again (volumes it did not make, or \
+         that are in use, are still refused). Otherwise check --device, or boot the old system."
+            .to_string()
+    } else {
+        format!(
+            "{} not made by swarmnode (no '{TAG}' tag), so --reprovision never removes it. If \
+             this is the right disk and its data may be lost: stop docker, `lvremove {}` and \
+             `vgremove {name}`, then run again (with --wipe if the disk still carries \
+             signatures). Otherwise check --device, or give docker back its metadata (the \
+             data root it used).",
+            if foreign.len() == 1 {
+                format!("{} is", foreign[0])
+            } else {
+                format!("{} are", foreign.join(", "))
+            },
+            foreign.join(" ")
+        )
+    };
     Refusal::all(
         "storage",
         dev,
@@ -267,12 +304,7 @@ pub fn refuse(vg: &Vg, lvm: &Lvm, dev: &str, why: &str) -> Error {
             describe(vg, lvm),
         ],
     )
-    .remedy(
-        "If this is the right disk and that installation's images, containers and swarm state \
-         may be lost, run again with --reprovision (or set storage.previous_installation to \
-         \"recreate\"): swarmnode's own volumes are then made again (volumes it did not make, or \
-         that are in use, are still refused). Otherwise check --device, or boot the old system.",
-    )
+    .remedy(remedy)
     .into()
 }
 
@@ -463,9 +495,19 @@ mod tests {
         else {
             panic!()
         };
-        // ... but never when this system's record names it (docker may keep its data elsewhere).
-        assert_eq!(
+        // ... and even when this system's record names it (/var/lib/docker removed by hand).
+        assert!(matches!(
             judged("pool-used", Layout::ThinPool, &tags(GUEST), recorded_here()),
+            Judged::Previous(_)
+        ));
+        // With docker's metadata it is this installation's.
+        assert_eq!(
+            judged(
+                "pool-used",
+                Layout::ThinPool,
+                &tags(GUEST),
+                local(true, true)
+            ),
             Judged::This
         );
         assert!(
@@ -509,6 +551,66 @@ mod tests {
         assert_eq!(
             judge(vg, &lvm, Layout::Xfs, &me, &docker_knows_it()),
             Judged::Retag(vec![])
+        );
+    }
+
+    /// Issue 26, item 3: a pool the seed's script made (no tags at all) is adopted only when
+    /// docker can take it over: with docker's metadata, or never used.
+    #[test]
+    fn a_seed_made_pool_is_adopted_only_when_docker_can_take_it_over() {
+        let untagged = |name: &str, edit: &dyn Fn(&mut crate::host::lvm::Lv)| {
+            let mut lvm = report(name);
+            for g in &mut lvm.vgs {
+                g.vg_tags = String::new();
+            }
+            for l in &mut lvm.lvs {
+                l.lv_tags = String::new();
+                edit(l);
+            }
+            lvm
+        };
+        let me = tags(GUEST);
+        let judge_it = |lvm: &Lvm, local: Local| {
+            judge(
+                lvm.vg("docker").unwrap(),
+                lvm,
+                Layout::ThinPool,
+                &me,
+                &local,
+            )
+        };
+        let used = untagged("pool-used", &|_| {});
+        let Judged::Previous(why) = judge_it(&used, unknown_here()) else {
+            panic!("a used seed pool without docker's metadata was adopted")
+        };
+        assert!(why.contains("cannot take it over"), "{why}");
+        assert!(matches!(
+            judge_it(&used, recorded_here()),
+            Judged::Previous(_)
+        ));
+        assert_eq!(judge_it(&used, docker_knows_it()), Judged::Retag(vec![]));
+        let fresh = untagged("pool", &|_| {});
+        assert_eq!(judge_it(&fresh, unknown_here()), Judged::Retag(vec![]));
+        let inactive = untagged("pool-used", &|l| {
+            l.data_percent = String::new();
+            l.lv_attr.replace_range(4..5, "-");
+        });
+        let Judged::Previous(why) = judge_it(&inactive, unknown_here()) else {
+            panic!("an inactive seed pool nothing knows was adopted")
+        };
+        assert!(why.contains("inactive"), "{why}");
+        let e = refuse(used.vg("docker").unwrap(), &used, "/dev/vdb", "why").to_string();
+        assert!(
+            e.contains("docker/thinpool is not made by swarmnode")
+                && e.contains("`lvremove docker/thinpool`")
+                && e.contains("`vgremove docker`"),
+            "{e}"
+        );
+        let ours = report("pool-used");
+        let e = refuse(ours.vg("docker").unwrap(), &ours, "/dev/vdb", "why").to_string();
+        assert!(
+            e.contains("--reprovision") && !e.contains("lvremove"),
+            "{e}"
         );
     }
 
