@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Tier 3: a rack of workers running `swarmnode join` at the same moment against one manager whose
 # sshd has its default MaxStartups (10:30:100), as after a power cut or a rack delivery.
-#   sudo swarm-tests/fleet.sh [N]    (N workers, default 24; SWARMNODE_BIN, RESULTS as in run.sh)
+#   sudo swarm-tests/fleet.sh [N]    (N workers, default 24; SWARMNODE_BIN, SWARMNODE_RPM, RESULTS as in run.sh)
 # Over ssh, again at once (nothing changes), over tls, with the manager's sshd stopped for the
 # storm's first 20 s, and through the broker (a key that can only join and label its own node). Prints one PASS/FAIL line per check and ends with "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")"
 BIN=$(readlink -f "${SWARMNODE_BIN:-../target/debug/swarmnode}")
+SWARMNODE_RPM=$(readlink -f "${SWARMNODE_RPM:-$(ls ../target/artefacts/swarmnode-*.x86_64.rpm 2>/dev/null | head -1)}")
 OUT=$(readlink -f "${RESULTS:-../target/fleet-results}")
 N=${1:-24}
 source ./fixture.sh
@@ -90,7 +91,7 @@ fleet_reset
 broker_up '{"labels": {"function": ["production"], "rack": ['"$(for i in $WORKERS; do printf '"r%s",' "$i"; done | sed 's/,$//')"']}}' \
   "$OUT/broker-log.txt"
 for i in $WORKERS; do cp "$R/ssh/broker_ed25519" "$R/n$i/root/root/.ssh/id_ed25519"; done   # the broker key only
-fleet_profile "$(echo "$FLEET_SSH" | sed 's/"source": "ssh"/"source": "ssh", "broker": true/')" 0
+fleet_profile "$(echo "$FLEET_SSH" | sed 's/"source": "ssh"/"source": "ssh", "broker": true, "user": "'$BROKER_USER'"/')" 0
 fleet_storm broker fleet_sn_join
 figures broker
 check "broker: all $N exit 0" [ "$STORM_FAILED" = 0 ]

@@ -2,12 +2,14 @@
 # Tier 3: the swarm step against real Docker engines, one per network namespace (fixture.sh).
 # Node 1 is the manager (TLS API on 10.77.0.1:2376, sshd on :22); swarmnode runs inside node i's
 # network namespace with its own --root, and reaches node i's engine through DOCKER_HOST.
-#   sudo swarm-tests/run.sh          (SWARMNODE_BIN=path to test another binary)
+#   sudo swarm-tests/run.sh          (SWARMNODE_BIN=path to test another binary; SWARMNODE_RPM=the
+#                                     RPM the broker's manager installs, default target/artefacts/)
 # Prints one PASS/FAIL line per check and ends with "N passed, M failed". Needs root.
 set -uo pipefail
 cd "$(dirname "$0")"
 HERE=$PWD
 BIN=$(readlink -f "${SWARMNODE_BIN:-../target/debug/swarmnode}")
+SWARMNODE_RPM=$(readlink -f "${SWARMNODE_RPM:-$(ls ../target/artefacts/swarmnode-*.x86_64.rpm 2>/dev/null | head -1)}")
 OUT=$(readlink -f "${RESULTS:-../target/swarm-results}")
 source ./fixture.sh
 rm -rf "$OUT"; mkdir -p "$OUT"
@@ -268,11 +270,15 @@ metrics > "$OUT/metrics-red.txt" 2>&1
 check "node_exporter: swarmnode_status 2 and the path down" bash -c "grep -qx 'swarmnode_status 2' '$OUT/metrics-red.txt' && grep -qx 'swarmnode_nfs_up{path=\"/nfs-gone\"} 0' '$OUT/metrics-red.txt'"
 kill $XYMOND $NODE_EXPORTER 2>/dev/null; wait $XYMOND $NODE_EXPORTER 2>/dev/null
 
-# ---- the broker: a node key that can join and label only its own node (nodes 6 and 7)
+# ---- the broker: a node key that can join and label only its own node (nodes 6 and 7). The
+# manager runs it as a site does: installed from the RPM, run by sshd as the non-root broker user.
 echo "== the broker (nodes 6 and 7)"
-broker_up '{"labels": {"function": ["production", "test"]}}' "$OUT/broker-log.txt"
+broker_up '{"labels": {"function": ["production", "test"]}}' "$OUT/broker-log.txt"; rc=$?
+expect_rc 0 $rc "broker: the RPM installed (and upgraded over itself) in the manager's root, the broker user and its key list made"
+check "broker: every installed file has the package's mode and owner (rpm -V)" bash -c "[ -z \"\$(rpm --root '$BR' -V --nodeps swarmnode 2>&1)\" ]"
+check "broker: /etc/swarmnode is the package's $(stat -c %a "$BR/etc/swarmnode"), root's" [ "$(stat -c '%U %a' "$BR/etc/swarmnode")" = "root $(rpm --root "$BR" -q --qf '[%{FILEMODES:octal} %{FILENAMES}\n]' swarmnode | awk '$2 == "/etc/swarmnode" {print substr($1, length($1) - 2)}')" ]
 for i in 6 7; do cp "$R/ssh/broker_ed25519" "$R/n$i/root/root/.ssh/broker_ed25519"; done
-BROKER='{"source": "ssh", "broker": true, "identity_file": "/root/.ssh/broker_ed25519", "known_hosts_file": "/etc/swarmnode/known_hosts", "connect_timeout_seconds": 3}'
+BROKER='{"source": "ssh", "broker": true, "user": "'$BROKER_USER'", "identity_file": "/root/.ssh/broker_ed25519", "known_hosts_file": "/etc/swarmnode/known_hosts", "connect_timeout_seconds": 3}'
 profile 6 "{\"swarm\": {\"start_jitter_seconds\": 0, \"managers\": [\"$NET.1:2377\"], \"token\": $BROKER, \"labels\": {\"function\": \"production\"}}}"
 sn 6 join > "$OUT/n6-broker.out" 2>&1; rc=$?
 expect_rc 0 $rc "broker: node 6 joins and labels itself with the broker key"
@@ -281,7 +287,7 @@ check "broker: node 6 is labelled on the manager" [ "$(labels_of "$N6")" = '{"fu
 check "broker: the requests were the broker's words" grep -q -- "-- $NET.1 label $N6 function=production" "$OUT/n6-broker.out"
 # The same key, used by hand: what it cannot do. bssh I WORDS: node I with the broker key.
 bssh() { local i=$1; shift; ip netns exec "psw-n$i" ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes \
-  -i "$R/ssh/broker_ed25519" -o UserKnownHostsFile="$R/ssh/known_hosts" -l root $NET.1 "$@"; }
+  -i "$R/ssh/broker_ed25519" -o UserKnownHostsFile="$R/ssh/known_hosts" -l $BROKER_USER $NET.1 "$@"; }
 bssh 6 docker ps > "$OUT/broker-ps.out" 2>&1; rc=$?
 expect_rc 65 $rc "broker: \`docker ps\` with the key is refused"
 check "broker: and nothing of docker's was printed" bash -c "! grep -q CONTAINER '$OUT/broker-ps.out' && grep -q 'is not something the broker does' '$OUT/broker-ps.out'"
@@ -295,14 +301,17 @@ bssh 6 join-token manager > "$OUT/broker-mgr.out" 2>&1; rc=$?
 expect_rc 65 $rc "broker: a manager token is refused"
 check "broker: no token printed for it" bash -c "! grep -q SWMTKN '$OUT/broker-mgr.out'"
 bssh 7 label "$N6" function=test > "$OUT/broker-other.out" 2>&1; rc=$?
-expect_rc 65 $rc "broker: node 7 cannot label node 6, even naming its ID"
-check "broker: says whose node it is" grep -q "node $N6 is at $NET.6, not at $NET.7" "$OUT/broker-other.out"
+expect_rc 1 $rc "broker: node 7 cannot label node 6, even naming its ID"
+bssh 7 self zzzzzzzzzzzzzzzzzzzzzzzzz > "$OUT/broker-unknown.out" 2>&1; rc=$?
+check "broker: answered as an unknown ID is, in docker's words, and nothing of node 6 said" bash -c \
+  "[ \"\$(cat '$OUT/broker-other.out')\" = 'Error: No such node: $N6' ] && [ \"\$(cat '$OUT/broker-unknown.out')\" = 'Error: No such node: zzzzzzzzzzzzzzzzzzzzzzzzz' ] && ! grep -q '$NET.6' '$OUT/broker-other.out'"
 bssh 7 self "$N6" > /dev/null 2>&1; rc=$?
-expect_rc 65 $rc "broker: node 7 cannot read node 6's entry"
+expect_rc 1 $rc "broker: node 7 cannot read node 6's entry"
 check "broker: node 6's labels unchanged" [ "$(labels_of "$N6")" = '{"function":"production"}' ]
 sleep 0.3
 check "broker: every refusal is in the manager's log with the client address" bash -c \
-  "[ \$(grep -c 'client=$NET.6 .* refused: ' '$OUT/broker-log.txt') = 5 ] && [ \$(grep -c 'client=$NET.7 .* refused: ' '$OUT/broker-log.txt') = 2 ]"
+  "[ \$(grep -c 'client=$NET.6 .* refused: ' '$OUT/broker-log.txt') = 5 ] && [ \$(grep -c 'client=$NET.7 .* refused: ' '$OUT/broker-log.txt') = 3 ]"
+check "broker: the manager's log says whose node it was" grep -q "client=$NET.7 request=\"label $N6 function=test\" refused: node $N6 is at $NET.6, not at $NET.7" "$OUT/broker-log.txt"
 check "broker: the allowed requests are logged too, and no token anywhere in the log" bash -c \
   "grep -q 'client=$NET.6 request=\"join-token worker\" allowed: a worker token' '$OUT/broker-log.txt' && ! grep -q SWMTKN '$OUT/broker-log.txt'"
 # Re-provisioned through the broker: node 6 leaves, joins again, and its old Down entry goes
@@ -311,7 +320,7 @@ TL=$(now); docker -H "unix://$R/n6/docker.sock" swarm leave > /dev/null
 for _ in $(seq 300); do [ "$(on_manager node inspect -f '{{.Status.State}}' "$N6")" = down ] && break; sleep 0.1; done
 check "broker: node 6's old entry went down, at its address ($(secs "$TL") s after it left)" [ "$(on_manager node inspect -f '{{.Status.State}} {{.Status.Addr}}' "$N6")" = "down $NET.6" ]
 bssh 7 remove-stale "$N6" > /dev/null 2>&1; rc=$?
-expect_rc 65 $rc "broker: node 7 cannot remove-stale naming node 6's ID"
+expect_rc 1 $rc "broker: node 7 cannot remove-stale naming node 6's ID"
 check "broker: node 6's Down entry is still there" [ "$(on_manager node inspect -f '{{.Status.State}}' "$N6")" = down ]
 profile 6 "{\"swarm\": {\"start_jitter_seconds\": 0, \"managers\": [\"$NET.1:2377\"], \"token\": $BROKER, \"labels\": {\"function\": \"production\"}, \"remove_stale_nodes\": true}}"
 sn 6 join > "$OUT/n6-broker-stale.out" 2>&1; rc=$?
@@ -331,7 +340,29 @@ check "broker: and it is the swarm's manager token" [ "$(cat "$OUT/broker-mgr-al
 sleep 0.3
 check "broker: the manager token is logged as allowed, without the token" bash -c \
   "grep -q 'client=$NET.6 request=\"join-token manager\" allowed' '$OUT/broker-log.txt' && ! grep -q SWMTKN '$OUT/broker-log.txt'"
-check "broker stale: the removal is logged with what went" grep -q "client=$NET.6 request=\"remove-stale $N6B\" allowed: removed $N6" "$OUT/broker-log.txt"
+check "broker stale: the removal is logged, before it was done, with what went" grep -q "client=$NET.6 request=\"remove-stale $N6B\" allowed: removing $N6" "$OUT/broker-log.txt"
+# A stuck journald (the log's reader stopped, its queue full): a refusal within the log's bound
+# of 2 s, and nothing served.
+kill -STOP $BROKER_LOG
+python3 -c 'import socket,sys
+s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.connect(sys.argv[1]); s.setblocking(False)
+try:
+    while True: s.send(b"<38>filler")
+except BlockingIOError: pass' "$BR/dev/log"
+TS=$(now); bssh 6 join-token worker > "$OUT/broker-stuck.out" 2> "$OUT/broker-stuck.err"; rc=$?; took=$(secs "$TS")
+expect_rc 69 $rc "broker: with the log stuck, join-token is refused after ${took} s (ssh included)"
+check "broker: no token was served unlogged" bash -c "[ ! -s '$OUT/broker-stuck.out' ] && grep -q 'the log did not take' '$OUT/broker-stuck.err'"
+check "broker: the refusal came within the log's 2 s bound plus ssh (${took} s < 6 s)" awk -v t="$took" 'BEGIN{exit !(t < 6)}'
+kill -CONT $BROKER_LOG
+# Run as the broker user, not root: with /etc/swarmnode as the package before it had (0700), the
+# broker cannot read its config; the next rpm -U puts the package's mode back, and it serves again.
+chmod 700 "$BR/etc/swarmnode"
+bssh 6 join-token worker > "$OUT/broker-0700.out" 2>&1; rc=$?
+check "broker: runs as $BROKER_USER: with /etc/swarmnode 0700 it cannot read its config (exit $rc)" bash -c "[ $rc != 0 ] && grep -q 'Permission denied' '$OUT/broker-0700.out' && ! grep -q SWMTKN '$OUT/broker-0700.out'"
+rpm --root "$BR" --nodeps -U --replacepkgs "$SWARMNODE_RPM" > "$OUT/rpm-upgrade.log" 2>&1
+check "broker: rpm -U gives /etc/swarmnode the package's mode again (rpm -V clean)" bash -c "[ -z \"\$(rpm --root '$BR' -V --nodeps swarmnode 2>&1)\" ]"
+bssh 6 join-token worker > "$OUT/broker-after-upgrade.out" 2>&1; rc=$?
+expect_rc 0 $rc "broker: after rpm -U it serves again"
 kill $BROKER_LOG 2>/dev/null; wait $BROKER_LOG 2>/dev/null
 
 on_manager node ls > "$OUT/node-ls.txt" 2>&1
