@@ -75,16 +75,21 @@ pub enum Command {
     Join,
     /// Take the node apart again, for re-provisioning by hand: out of the swarm, docker's
     /// configuration put back, swarmnode's volumes removed, its state removed. Alone it prints
-    /// what it would remove and changes nothing; --yes does it.
+    /// what it would remove and changes nothing; --yes does it. Only this node's volume group
+    /// goes: on the recorded device, with this machine's tag (another of that name is named and
+    /// kept), every LVM command seeing its disks only. Its records are checked first: a line
+    /// outside the places swarmnode writes to is refused (65) before anything changes.
     Reset(ResetArgs),
     /// Check the node's health, read-only: storage (thin pool or volume: use, monitoring, room to
     /// grow), engine (running, configured as apply writes it, the file loaded), NFS mounts,
     /// swarm membership and labels, the first boot. Exit 0 green, 1 yellow, 2 red.
     Check(CheckArgs),
-    /// On a manager, as the forced command of the nodes' ssh key: answer one request of the
-    /// fixed grammar in SSH_ORIGINAL_COMMAND (join-token worker|manager, self ID, label ID
-    /// KEY=VALUE..., remove-stale ID) for the node at the ssh client's address, within
-    /// /etc/swarmnode/broker.json; log it; refuse anything else (65).
+    /// On a manager, as the forced command of the nodes' ssh key, run as its own non-root user:
+    /// answer one request of the fixed grammar in SSH_ORIGINAL_COMMAND (join-token
+    /// worker|manager, self ID, label ID KEY=VALUE..., remove-stale ID) for the node at the ssh
+    /// client's address, within /etc/swarmnode/broker.json (root's, 0644, in the package's 0711
+    /// /etc/swarmnode); log it before serving it (a log stuck for 2 s: 69, nothing served);
+    /// refuse anything else (65); another node's ID is answered as an unknown one.
     Broker,
     /// Writes the man pages, shell completions and the packaged first-boot unit, made from
     /// this command line's definition, under DIR (packaging/, the release artefacts).

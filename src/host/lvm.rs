@@ -17,6 +17,9 @@ pub struct Pv {
     pub pv_name: String,
     pub vg_name: String,
     pub pv_uuid: String,
+    /// Its VG's UUID (the fullreport part it came in): VGs of one name are told apart by it.
+    #[serde(default)]
+    pub vg_uuid: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -53,6 +56,9 @@ pub struct Lv {
     /// Hidden volumes are bracketed: `[thinpool_tmeta]`.
     pub lv_name: String,
     pub vg_name: String,
+    /// Its VG's UUID (the fullreport part it came in).
+    #[serde(default)]
+    pub vg_uuid: String,
     pub lv_attr: String,
     #[serde(deserialize_with = "num")]
     pub lv_size: u64,
@@ -199,9 +205,15 @@ pub fn parse_fullreport(cmd: &Cmd, text: &str) -> Result<Lvm, CommandError> {
     let full: Full = parse_json(cmd, text)?;
     let mut lvm = Lvm::default();
     for part in full.report {
+        let vg_uuid = part
+            .vg
+            .first()
+            .map(|g| g.vg_uuid.clone())
+            .unwrap_or_default();
         for row in part.lv {
             let seg = part.seg.iter().find(|s| s.lv_name == row.lv_name);
             lvm.lvs.push(Lv {
+                vg_uuid: vg_uuid.clone(),
                 segtype: seg.map(|s| s.segtype.clone()).unwrap_or_default(),
                 chunk_size: seg.map_or(0, |s| s.chunk_size),
                 zero: seg.map(|s| s.zero.clone()).unwrap_or_default(),
@@ -220,7 +232,10 @@ pub fn parse_fullreport(cmd: &Cmd, text: &str) -> Result<Lvm, CommandError> {
             });
         }
         lvm.vgs.extend(part.vg);
-        lvm.pvs.extend(part.pv);
+        lvm.pvs.extend(part.pv.into_iter().map(|p| Pv {
+            vg_uuid: vg_uuid.clone(),
+            ..p
+        }));
     }
     Ok(lvm)
 }
@@ -255,6 +270,24 @@ impl Lvm {
     }
     pub fn pvs_of(&self, vg: &str) -> Vec<&Pv> {
         self.pvs.iter().filter(|p| p.vg_name == vg).collect()
+    }
+    /// Every VG of this name (LVM shows two when two disks carry one name each).
+    pub fn vgs_named(&self, name: &str) -> Vec<&Vg> {
+        self.vgs.iter().filter(|v| v.vg_name == name).collect()
+    }
+    /// The PVs of one VG, told by its UUID.
+    pub fn pvs_in(&self, vg: &Vg) -> Vec<&Pv> {
+        self.pvs
+            .iter()
+            .filter(|p| p.vg_uuid == vg.vg_uuid)
+            .collect()
+    }
+    /// The visible volumes of one VG, told by its UUID.
+    pub fn visible_lvs_in(&self, vg: &Vg) -> Vec<&Lv> {
+        self.lvs
+            .iter()
+            .filter(|l| l.vg_uuid == vg.vg_uuid && !l.is_hidden())
+            .collect()
     }
 }
 
@@ -319,6 +352,15 @@ mod tests {
         let two = read("pool-and-other");
         assert_eq!(two.vgs.len(), 2);
         assert!(two.lv("other", "keep").is_some());
+        // Each PV and LV knows its VG by UUID: VGs of one name are told apart.
+        for g in &two.vgs {
+            assert!(
+                two.pvs_in(g).iter().all(|p| p.vg_name == g.vg_name),
+                "{g:?}"
+            );
+            assert!(!two.visible_lvs_in(g).is_empty());
+            assert!(two.visible_lvs_in(g).iter().all(|l| l.vg_name == g.vg_name));
+        }
     }
 
     #[test]

@@ -179,9 +179,9 @@ fn the_pool_swarmnode_made_is_removed_with_its_group_and_label() {
     assert_eq!(
         m[..3],
         [
-            "lvremove -y docker/thinpool",
-            "vgremove -y docker",
-            "pvremove -y /dev/vdb",
+            "lvremove -y --devices /dev/vdb docker/thinpool",
+            "vgremove -y --devices /dev/vdb docker",
+            "pvremove -y --devices /dev/vdb /dev/vdb",
         ],
         "{m:?}\n{}",
         stdout(&o)
@@ -221,15 +221,13 @@ fn a_foreign_volume_keeps_the_group_and_the_disk() {
     expect_code(&o, 0);
     let calls = f.calls();
     assert!(
-        calls.contains(&"lvremove -y docker/thinpool".to_string()),
+        calls.contains(&"lvremove -y --devices /dev/vdb docker/thinpool".to_string()),
         "{calls:?}"
     );
     assert!(
-        !calls
-            .iter()
-            .any(|c| c.starts_with("lvremove -y docker/scratch")
-                || c.starts_with("vgremove")
-                || c.starts_with("pvremove")),
+        !calls.iter().any(|c| c.contains("docker/scratch")
+            || c.starts_with("vgremove")
+            || c.starts_with("pvremove")),
         "{calls:?}"
     );
     assert!(stderr(&o).contains("keeps scratch"), "{}", stderr(&o));
@@ -422,10 +420,10 @@ fn a_disk_the_devices_file_lists_leaves_it_before_its_label_goes() {
     assert_eq!(
         m[..4],
         [
-            "lvremove -y docker/thinpool",
-            "vgremove -y docker",
+            "lvremove -y --devices /dev/vdb docker/thinpool",
+            "vgremove -y --devices /dev/vdb docker",
             "lvm lvmdevices --deldev /dev/vdb",
-            "pvremove --devicesfile  -y /dev/vdb",
+            "pvremove -y --devices /dev/vdb /dev/vdb",
         ],
         "{m:?}"
     );
@@ -574,4 +572,154 @@ fn a_storage_record_that_is_not_what_the_storage_step_writes_is_refused() {
         );
         assert!(changes(&f).is_empty(), "{:?}", changes(&f));
     }
+}
+
+/// Another machine's machine tag.
+const OTHER_MACHINE: &str = "swarmnode-machine-0123456789abcdef0123456789abcdef";
+
+/// The captured pool as two VGs of one name: this node's on vdb (`mine` tags) and, when `theirs`
+/// is given, another installation's on vdc with those tags (a disk moved in from another node).
+fn two_pools(mine: Option<&str>, theirs: Option<&str>) -> String {
+    let base: serde_json::Value =
+        serde_json::from_str(&lvm_report_tagged("pool", &guest_tags())).unwrap();
+    let part = |tags: &str, pv: &str, uuid: &str| {
+        let mut p = base["report"][0].clone();
+        p["vg"][0]["vg_tags"] = tags.into();
+        p["vg"][0]["vg_uuid"] = uuid.into();
+        for row in p["pv"].as_array_mut().unwrap() {
+            row["pv_name"] = pv.into();
+        }
+        for row in p["lv"].as_array_mut().unwrap() {
+            if !row["lv_name"].as_str().unwrap().starts_with('[') {
+                row["lv_tags"] = tags.into();
+            }
+        }
+        p
+    };
+    let mut parts = Vec::new();
+    if let Some(t) = mine {
+        parts.push(part(t, "/dev/vdb", "mine-uuid"));
+    }
+    if let Some(t) = theirs {
+        parts.push(part(t, "/dev/vdc", "their-uuid"));
+    }
+    serde_json::json!({ "report": parts }).to_string()
+}
+
+fn removals(f: &Fake) -> Vec<String> {
+    f.calls()
+        .into_iter()
+        .filter(|c| {
+            ["lvremove", "vgremove", "pvremove", "wipefs --all"]
+                .iter()
+                .any(|t| c.starts_with(t))
+        })
+        .collect()
+}
+
+/// Issue 26, item 1: a swarmnode VG of another machine on the recorded device (a data disk
+/// moved in from a dead node, or put back in the wrong slot) is not this node's: kept and named,
+/// never lvremove'd, vgremove'd or pvremove'd; the record goes.
+#[test]
+fn another_machines_vg_on_the_recorded_device_is_kept() {
+    let f = pool_node();
+    f.out(
+        "lvm",
+        &two_pools(Some(&format!("swarmnode,{OTHER_MACHINE}")), None),
+    );
+    let o = f.run(&["reset", "--yes"]);
+    expect_code(&o, 0);
+    assert!(removals(&f).is_empty(), "{:?}", removals(&f));
+    assert!(
+        stderr(&o).contains("volume group docker on /dev/vdb: not this node's (it was made by the installation with machine-id 0123456789abcdef0123456789abcdef): kept"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(f.read("var/lib/swarmnode/storage.json").is_none());
+    // A swarmnode VG without this machine's tag, or without swarmnode's tag at all: kept too.
+    for tags in ["swarmnode", ""] {
+        let f = pool_node();
+        f.out("lvm", &two_pools(Some(tags), None));
+        let o = f.run(&["reset", "--yes"]);
+        expect_code(&o, 0);
+        assert!(removals(&f).is_empty(), "{tags}: {:?}", removals(&f));
+        assert!(stderr(&o).contains("not this node's"), "{}", stderr(&o));
+    }
+}
+
+/// Issue 26, item 1: two VGs of one name, this node's on the recorded disk and another
+/// installation's on a second disk: this node's goes, every LVM command seeing its disk only; the
+/// other's is named and kept.
+#[test]
+fn with_another_installations_vg_of_the_same_name_on_a_second_disk_only_this_nodes_goes() {
+    let f = pool_node();
+    f.disk("vdc", (254, 32), 4 * GIB);
+    f.out(
+        "lvm",
+        &two_pools(
+            Some(&guest_tags()),
+            Some(&format!("swarmnode,{OTHER_MACHINE}")),
+        ),
+    );
+    let o = f.run(&["reset", "--yes"]);
+    expect_code(&o, 0);
+    assert_eq!(
+        removals(&f),
+        [
+            "lvremove -y --devices /dev/vdb docker/thinpool",
+            "vgremove -y --devices /dev/vdb docker",
+            "pvremove -y --devices /dev/vdb /dev/vdb",
+        ],
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("volume group docker on /dev/vdc: not this node's (it is not on the recorded device /dev/disk/by-id/virtio-DATA1): kept"),
+        "{}",
+        stderr(&o)
+    );
+    // The recorded disk holds nothing any more; the second disk's group is still there.
+    f.next_run();
+    f.file(
+        "var/lib/swarmnode/storage.json",
+        r#"{"driver": "devicemapper", "device": "/dev/disk/by-id/virtio-DATA1", "volume_group": "docker", "volume": "/dev/mapper/docker-thinpool"}"#,
+    );
+    f.out("lvm", &two_pools(None, Some(&guest_tags())));
+    let o = f.run(&["reset", "--yes"]);
+    expect_code(&o, 0);
+    assert!(removals(&f).is_empty(), "{:?}", removals(&f));
+    assert!(
+        stderr(&o).contains("on /dev/vdc: not this node's (it is not on the recorded device"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Issue 26, item 1: without a machine-id, a swarmnode VG is this node's only when its disks
+/// are exactly the recorded device.
+#[test]
+fn without_a_machine_id_only_a_group_on_the_recorded_device_alone_is_this_nodes() {
+    let f = pool_node();
+    std::fs::remove_file(f.root.join("etc/machine-id")).unwrap();
+    f.out("lvm", &two_pools(Some("swarmnode"), None));
+    expect_code(&f.run(&["reset", "--yes"]), 0);
+    assert_eq!(removals(&f).len(), 3, "{:?}", removals(&f));
+    // The same group on the recorded device and a second disk: kept.
+    let f = pool_node();
+    std::fs::remove_file(f.root.join("etc/machine-id")).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&two_pools(Some("swarmnode"), None)).unwrap();
+    let mut pv2 = v["report"][0]["pv"][0].clone();
+    pv2["pv_name"] = "/dev/vdc".into();
+    v["report"][0]["pv"].as_array_mut().unwrap().push(pv2);
+    v["report"][0]["vg"][0]["pv_count"] = "2".into();
+    f.out("lvm", &v.to_string());
+    let o = f.run(&["reset", "--yes"]);
+    expect_code(&o, 0);
+    assert!(removals(&f).is_empty(), "{:?}", removals(&f));
+    assert!(
+        stderr(&o).contains("no machine-id, and the group is on other disks"),
+        "{}",
+        stderr(&o)
+    );
 }

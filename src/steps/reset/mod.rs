@@ -245,7 +245,9 @@ pub fn plan_engine(h: &Host, run: &Run) -> Result<StepPlan> {
         plan_put_back(h, &rec, path, &mut p)?;
     }
     let recorded = crate::steps::storage::Recorded::read(h)?;
-    let storage_to_remove = !run.keep_storage && recorded.is_some();
+    // Only this node's volumes go (the storage phase's judgement): docker's data root is moved
+    // aside, and docker stopped, for those alone.
+    let storage_to_remove = !run.keep_storage && recorded.is_some() && storage::ours_to_remove(h)?;
     // devicemapper: docker's data root describes the pool that goes. Moved aside here, while
     // daemon.json still names it (the storage phase runs after it is put back).
     if storage_to_remove

@@ -7,14 +7,16 @@
 use crate::error::{Refusal, Result};
 use crate::host::cmd::Cmd;
 use crate::host::fs::{BAK, ORIG, resolve};
-use crate::host::lvm::{self, Lvm};
+use crate::host::lvm::{self, Lvm, Vg};
 use crate::host::{Action, Host, block};
 use crate::steps::Run;
 use crate::steps::plan::StepPlan;
 use crate::steps::storage::Recorded;
 use crate::steps::storage::disk::pv_of;
 use crate::steps::storage::overlay2::fstab_without_entry;
-use crate::steps::storage::volumes::{DOCKER_ROOT, DataVolume, LVM_PROFILE_PATH, STATE_PATH, TAG};
+use crate::steps::storage::volumes::{
+    DOCKER_ROOT, DataVolume, LVM_PROFILE_PATH, MACHINE_TAG, STATE_PATH, TAG, Tags,
+};
 
 use super::{Records, plan_restore};
 
@@ -43,41 +45,141 @@ pub fn plan(h: &Host, _run: &Run) -> Result<StepPlan> {
         return Ok(p);
     };
     let vg = rec.volume_group.as_str();
-    plan_unmount(h, vg, &rec_files, &mut p)?;
-    let lvm = Lvm::read(&h.runner)?;
-    let device = resolve(h.root(), &rec.device).ok().flatten();
     let listed = listed_devices(h)?;
-    match lvm.vg(vg) {
-        Some(_) => plan_volumes(h, &lvm, vg, &listed, &mut p)?,
+    // LVM's view of every device: the recorded disk may be out of the devices file already (a
+    // reset stopped after taking it out), and another disk's VG of the same name must be seen
+    // to be kept.
+    let lvm = if listed.is_empty() {
+        Lvm::read(&h.runner)?
+    } else {
+        Lvm::read_all_devices(&h.runner)?
+    };
+    let device = resolve(h.root(), &rec.device).ok().flatten();
+    let owner = owner(h, &lvm, &rec, device.as_deref(), &Tags::read(h)?);
+    for (other, why) in &owner.others {
+        p.warnings.push(format!(
+            "volume group {vg} on {}: not this node's ({why}): kept",
+            pv_names(&lvm, other)
+        ));
+    }
+    match owner.ours {
+        Some(g) => {
+            plan_unmount(h, vg, &mut p)?;
+            plan_fstab(h, vg, &rec_files, &mut p)?;
+            plan_volumes(h, &lvm, g, &listed, &mut p)?;
+        }
         None => {
-            p.facts.push(format!("volume group {vg} is not there"));
-            // A reset stopped between vgremove and pvremove: the PV is left, in no VG (and maybe
-            // already out of the devices file, so LVM's view of every device is needed).
-            let wide = if listed.is_empty() {
-                lvm.clone()
-            } else {
-                Lvm::read_all_devices(&h.runner)?
-            };
-            if let Some(pv) = device.as_deref().and_then(|d| pv_of(h, &wide, d))
-                && pv.vg_name.is_empty()
-            {
-                plan_pvremove(h, &pv.pv_name, &listed, &mut p);
+            plan_fstab(h, vg, &rec_files, &mut p)?;
+            if owner.others.is_empty() {
+                p.facts.push(format!(
+                    "volume group {vg} is not on the recorded device {}",
+                    rec.device
+                ));
             }
-            if let Some(d) = device.as_deref()
-                && pv_of(h, &wide, d).is_none()
-                && listed.iter().any(|l| l == d)
-            {
-                p.actions.push(deldev(d));
+            // A reset stopped between vgremove and pvremove: the PV is left, in no VG.
+            if let Some(d) = device.as_deref() {
+                match pv_of(h, &lvm, d) {
+                    Some(pv) if pv.vg_name.is_empty() => {
+                        plan_pvremove(&pv.pv_name, d, &listed, &mut p)
+                    }
+                    None if listed.iter().any(|l| l == d) => p.actions.push(deldev(d)),
+                    _ => {}
+                }
             }
         }
     }
     plan_restore(h, &rec_files, LVM_PROFILE_PATH, &mut p)?;
     p.actions.push(Action::remove(
         "reset.storage-record",
-        "the volumes are gone",
+        "the volumes are gone, or were never this node's",
         STATE_PATH,
     ));
     Ok(p)
+}
+
+/// Whose the recorded volume group is, judged as `apply` judges an installation: this node's
+/// only when LVM shows it on the recorded device and its tags prove it (this machine's tag; on a
+/// system without a machine-id, swarmnode's tag and no other disk than the recorded one). Every
+/// other VG of that name is kept, with why.
+pub struct Owner<'a> {
+    pub ours: Option<&'a Vg>,
+    pub others: Vec<(&'a Vg, String)>,
+}
+
+pub fn owner<'a>(
+    h: &Host,
+    lvm: &'a Lvm,
+    rec: &Recorded,
+    device: Option<&str>,
+    tags: &Tags,
+) -> Owner<'a> {
+    let on_device = device.and_then(|d| pv_of(h, lvm, d));
+    let mut out = Owner {
+        ours: None,
+        others: Vec::new(),
+    };
+    for g in lvm.vgs_named(&rec.volume_group) {
+        let pvs = lvm.pvs_in(g);
+        let here = on_device.as_ref().is_some_and(|p| p.vg_uuid == g.vg_uuid);
+        let made_by = g
+            .vg_tags
+            .split(',')
+            .find_map(|t| t.strip_prefix(MACHINE_TAG))
+            .map(str::to_string);
+        let why = if !here {
+            Some(format!("it is not on the recorded device {}", rec.device))
+        } else if !g.has_tag(TAG) {
+            Some(format!("it has no '{TAG}' tag: swarmnode did not make it"))
+        } else {
+            match tags.machine.as_deref() {
+                Some(m) if g.has_tag(m) => None,
+                Some(_) => Some(match made_by {
+                    Some(other) => {
+                        format!("it was made by the installation with machine-id {other}")
+                    }
+                    None => "it does not carry this machine's tag".to_string(),
+                }),
+                None if pvs.len() == 1 => None,
+                None => Some(
+                    "this system has no machine-id, and the group is on other disks than the \
+                     recorded one too"
+                        .to_string(),
+                ),
+            }
+        };
+        match why {
+            None => out.ours = Some(g),
+            Some(w) => out.others.push((g, w)),
+        }
+    }
+    out
+}
+
+/// The disks a VG is on, as LVM names them.
+fn pv_names(lvm: &Lvm, vg: &Vg) -> String {
+    let names: Vec<&str> = lvm.pvs_in(vg).iter().map(|p| p.pv_name.as_str()).collect();
+    if names.is_empty() {
+        "no disk LVM sees".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Will the storage phase remove this node's volumes? (Its record names a VG that is this
+/// node's.) The engine phase moves docker's data root of a pool that goes.
+pub fn ours_to_remove(h: &Host) -> Result<bool> {
+    let Some(rec) = Recorded::read(h)? else {
+        return Ok(false);
+    };
+    let lvm = if listed_devices(h)?.is_empty() {
+        Lvm::read(&h.runner)?
+    } else {
+        Lvm::read_all_devices(&h.runner)?
+    };
+    let device = resolve(h.root(), &rec.device).ok().flatten();
+    Ok(owner(h, &lvm, &rec, device.as_deref(), &Tags::read(h)?)
+        .ours
+        .is_some())
 }
 
 /// The devices LVM's devices file lists (`DEVNAME=`), when it has one.
@@ -99,27 +201,29 @@ fn deldev(dev: &str) -> Action {
     )
 }
 
-/// pvremove of a PV; one the devices file lists is taken out of it first (pvremove alone leaves
-/// its entry, without a PVID) and then removed with LVM looking at every device.
-fn plan_pvremove(h: &Host, pv: &str, listed: &[String], p: &mut StepPlan) {
-    let dev = resolve(h.root(), pv)
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| pv.to_string());
-    let mut cmd = Cmd::new("pvremove");
-    if listed.contains(&dev) {
-        p.actions.push(deldev(&dev));
-        cmd = cmd.args(["--devicesfile", ""]);
+/// `--devices DEV,...`: LVM sees only these disks (and not its devices file) for the command,
+/// so a VG of the same name on another disk is never touched. (lvm2 2.03.12 and later: EL 8.5,
+/// EL9, Debian bookworm.)
+fn only_on(cmd: Cmd, devices: &[&str]) -> Cmd {
+    cmd.args(["--devices", &devices.join(",")])
+}
+
+/// pvremove of the PV on `dev` (its name `pv`, as LVM shows it), LVM looking at that disk only;
+/// one the devices file lists is taken out of it first (pvremove alone leaves its entry, without
+/// a PVID).
+fn plan_pvremove(pv: &str, dev: &str, listed: &[String], p: &mut StepPlan) {
+    if listed.iter().any(|l| l == dev) {
+        p.actions.push(deldev(dev));
     }
     p.actions.push(Action::run(
         "reset.pvremove",
         "the disk's LVM label, so it is as blank as before",
-        cmd.args(["-y", pv]),
+        only_on(Cmd::new("pvremove").arg("-y"), &[pv]).arg(pv),
     ));
 }
 
-/// overlay2: /var/lib/docker unmounted when our volume is mounted there; its fstab line removed.
-fn plan_unmount(h: &Host, vg: &str, rec: &Records, p: &mut StepPlan) -> Result<()> {
+/// overlay2: /var/lib/docker unmounted when this node's volume is mounted there.
+fn plan_unmount(h: &Host, vg: &str, p: &mut StepPlan) -> Result<()> {
     let v = DataVolume::of(vg);
     let target = h.tool_path(DOCKER_ROOT)?;
     let mounts = block::read_mounts(h.root())
@@ -134,6 +238,12 @@ fn plan_unmount(h: &Host, vg: &str, rec: &Records, p: &mut StepPlan) -> Result<(
             Cmd::new("umount").arg(&target),
         ));
     }
+    Ok(())
+}
+
+/// overlay2: swarmnode's fstab line for the data volume removed (and its copies of fstab).
+fn plan_fstab(h: &Host, vg: &str, rec: &Records, p: &mut StepPlan) -> Result<()> {
+    let v = DataVolume::of(vg);
     let Some(fstab) = h.read_text("/etc/fstab")? else {
         return Ok(());
     };
@@ -175,17 +285,11 @@ fn plan_unmount(h: &Host, vg: &str, rec: &Records, p: &mut StepPlan) -> Result<(
     Ok(())
 }
 
-/// swarmnode's tagged volumes removed; the VG and PVs too when swarmnode made the VG and
-/// nothing foreign is in it.
-fn plan_volumes(
-    h: &Host,
-    lvm: &Lvm,
-    vg_name: &str,
-    listed: &[String],
-    p: &mut StepPlan,
-) -> Result<()> {
-    let vg = lvm.vg(vg_name).expect("checked");
-    let pvs = lvm.pvs_of(vg_name);
+/// This node's VG: swarmnode's tagged volumes removed; the VG and its PVs too when nothing
+/// foreign is in it. Every LVM command sees only the VG's own disks.
+fn plan_volumes(h: &Host, lvm: &Lvm, vg: &Vg, listed: &[String], p: &mut StepPlan) -> Result<()> {
+    let vg_name = vg.vg_name.as_str();
+    let pvs = lvm.pvs_in(vg);
     let missing =
         pvs.iter().any(|pv| pv.pv_name.contains("unknown")) || (pvs.len() as u64) < vg.pv_count;
     if missing {
@@ -207,7 +311,8 @@ fn plan_volumes(
         ))
         .into());
     }
-    let lvs = lvm.visible_lvs(vg_name);
+    let disks: Vec<&str> = pvs.iter().map(|pv| pv.pv_name.as_str()).collect();
+    let lvs = lvm.visible_lvs_in(vg);
     let (ours, foreign): (Vec<&lvm::Lv>, Vec<&lvm::Lv>) =
         lvs.into_iter().partition(|l| l.has_tag(TAG));
     // A snapshot or thin volume may hang on one of ours: lvremove would take it along.
@@ -236,7 +341,8 @@ fn plan_volumes(
         p.actions.push(Action::run(
             "reset.lvremove",
             "swarmnode made it (tagged swarmnode); its data is lost",
-            Cmd::new("lvremove").args(["-y", &format!("{vg_name}/{}", lv.lv_name)]),
+            only_on(Cmd::new("lvremove").arg("-y"), &disks)
+                .arg(format!("{vg_name}/{}", lv.lv_name)),
         ));
     }
     if !foreign.is_empty() {
@@ -248,19 +354,17 @@ fn plan_volumes(
         ));
         return Ok(());
     }
-    if !vg.has_tag(TAG) {
-        p.facts.push(format!(
-            "volume group {vg_name} was not made by swarmnode (no swarmnode tag): it stays"
-        ));
-        return Ok(());
-    }
     p.actions.push(Action::run(
         "reset.vgremove",
-        "swarmnode made it and nothing else is in it",
-        Cmd::new("vgremove").args(["-y", vg_name]),
+        "swarmnode made it for this node and nothing else is in it",
+        only_on(Cmd::new("vgremove").arg("-y"), &disks).arg(vg_name),
     ));
     for pv in pvs {
-        plan_pvremove(h, &pv.pv_name, listed, p);
+        let dev = resolve(h.root(), &pv.pv_name)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| pv.pv_name.clone());
+        plan_pvremove(&pv.pv_name, &dev, listed, p);
     }
     Ok(())
 }
