@@ -39,7 +39,7 @@ $S reset --profile $P > /run/reset-plan.log 2>&1; rc=$?; cat /run/reset-plan.log
 check "reset alone: exit 0 (got $rc)" [ $rc = 0 ]
 check "reset alone: nothing changed" [ "$applied" = "$(node_state)" ]
 check "reset alone: docker still runs" systemctl is-active -q docker
-check "reset alone: shows the pool's removal and daemon.json put back" sh -c "grep -q 'lvremove -y docker/thinpool' /run/reset-plan.log && grep -q 'daemon.json.swarmnode.orig -> /etc/docker/daemon.json' /run/reset-plan.log"
+check "reset alone: shows the pool's removal and daemon.json put back" sh -c "grep -q 'lvremove -y --devices $DEV docker/thinpool' /run/reset-plan.log && grep -q 'daemon.json.swarmnode.orig -> /etc/docker/daemon.json' /run/reset-plan.log"
 
 $S -v reset --yes --profile $P > /run/reset.log 2>&1; rc=$?; grep -v DEBUG /run/reset.log
 check "reset --yes: exit 0 (got $rc)" [ $rc = 0 ]
