@@ -81,6 +81,18 @@ fn components(p: &str) -> Vec<String> {
 /// appended as they are. With `follow_last` false, a final symlink is not followed (to open it
 /// with `O_NOFOLLOW`, to rename or replace the link itself).
 pub fn in_root(root: &Path, host_path: &str, follow_last: bool) -> io::Result<PathBuf> {
+    walk_in_root(root, host_path, follow_last, &mut |_, _| Ok(()))
+}
+
+/// [`in_root`], calling `visit` with the real path and the host path of every component on the
+/// way that exists and is not a link (links are followed, inside the root), in the order the
+/// resolution meets them.
+fn walk_in_root(
+    root: &Path,
+    host_path: &str,
+    follow_last: bool,
+    visit: &mut dyn FnMut(&Path, &str) -> io::Result<()>,
+) -> io::Result<PathBuf> {
     let mut todo: Vec<String> = components(host_path);
     todo.reverse();
     let mut done: Vec<String> = Vec::new();
@@ -127,7 +139,7 @@ pub fn in_root(root: &Path, host_path: &str, follow_last: bool) -> io::Result<Pa
                 more.reverse();
                 todo.extend(more);
             }
-            Ok(_) => {}
+            Ok(_) => visit(&here, &format!("/{}", done.join("/")))?,
         }
     }
     Ok(root.join(done.join("/")))
@@ -142,9 +154,9 @@ pub fn in_root(root: &Path, host_path: &str, follow_last: bool) -> io::Result<Pa
 /// that fails, and why.
 pub fn untrusted_dir(root: &Path, host_path: &str) -> io::Result<Option<(String, String)>> {
     use std::os::unix::fs::MetadataExt;
-    let judge = |real: &Path, shown: &str| -> io::Result<Option<(String, String)>> {
+    let judge = |real: &Path| -> io::Result<Option<String>> {
         let m = fs::metadata(real)?;
-        let why = if !m.is_dir() {
+        Ok(if !m.is_dir() {
             Some("it is not a directory".to_string())
         } else if m.uid() != 0 {
             Some(format!("it belongs to uid {}, not root", m.uid()))
@@ -155,61 +167,27 @@ pub fn untrusted_dir(root: &Path, host_path: &str) -> io::Result<Option<(String,
             ))
         } else {
             None
-        };
-        Ok(why.map(|w| (shown.to_string(), w)))
+        })
     };
-    if let Some(bad) = judge(root, "/")? {
-        return Ok(Some(bad));
+    if let Some(why) = judge(root)? {
+        return Ok(Some(("/".to_string(), why)));
     }
     let parent = Path::new(host_path)
         .parent()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut todo: Vec<String> = components(&parent);
-    todo.reverse();
-    let mut done: Vec<String> = Vec::new();
-    let mut hops = 0;
-    while let Some(c) = todo.pop() {
-        match c.as_str() {
-            "." => continue,
-            ".." => {
-                done.pop();
-                continue;
-            }
-            _ => {}
+    // Every directory the resolution passes, a link's target included: the first one that
+    // fails is the answer (a link in a trusted directory was put there by root).
+    let mut first = None;
+    walk_in_root(root, &parent, true, &mut |real, shown| {
+        if first.is_none()
+            && let Some(why) = judge(real)?
+        {
+            first = Some((shown.to_string(), why));
         }
-        done.push(c);
-        let shown = format!("/{}", done.join("/"));
-        let here = root.join(done.join("/"));
-        match fs::symlink_metadata(&here) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-            // A link in a directory only root can write was put there by root: followed, and
-            // what it leads to is judged in turn.
-            Ok(m) if m.file_type().is_symlink() => {
-                hops += 1;
-                if hops > 40 {
-                    return Err(io::Error::other(format!(
-                        "too many symlinks in {host_path}"
-                    )));
-                }
-                let target = fs::read_link(&here)?.to_string_lossy().to_string();
-                done.pop();
-                if target.starts_with('/') {
-                    done.clear();
-                }
-                let mut more = components(&target);
-                more.reverse();
-                todo.extend(more);
-            }
-            Ok(_) => {
-                if let Some(bad) = judge(&here, &shown)? {
-                    return Ok(Some(bad));
-                }
-            }
-        }
-    }
-    Ok(None)
+        Ok(())
+    })?;
+    Ok(first)
 }
 
 /// How a write treats the mode of a file that is already there.

@@ -507,21 +507,10 @@ fn a_recorded_node_that_is_not_a_node_id_is_refused() {
         f.file("var/lib/swarmnode/reset.node", &format!("{bad}\n"));
         let e = f.engine("info-inactive.json");
         let o = f.run(&["--json", "reset", "--yes"]);
-        expect_code(&o, 65);
-        let r = refusal(&o);
-        assert!(
-            r["subject"]
-                .as_str()
-                .unwrap()
-                .starts_with("/var/lib/swarmnode/reset.node, line 1"),
-            "{r}"
-        );
-        assert!(
-            r["reasons"][0]
-                .as_str()
-                .unwrap()
-                .contains("is not a node ID"),
-            "{r}"
+        refused_for_record(
+            &o,
+            "/var/lib/swarmnode/reset.node, line 1",
+            "is not a node ID",
         );
         assert!(
             !f.calls().iter().any(|c| c.starts_with("ssh ")),
@@ -557,21 +546,28 @@ fn a_storage_record_that_is_not_what_the_storage_step_writes_is_refused() {
         let f = pool_node();
         f.file("var/lib/swarmnode/storage.json", rec);
         let o = f.run(&["--json", "reset", "--yes"]);
-        expect_code(&o, 65);
-        let r = refusal(&o);
-        assert!(
-            r["subject"]
-                .as_str()
-                .unwrap()
-                .starts_with("/var/lib/swarmnode/storage.json"),
-            "{r}"
-        );
-        assert!(
-            r["reasons"][0].as_str().unwrap().contains(why),
-            "{why}: {r}"
-        );
+        refused_for_record(&o, "/var/lib/swarmnode/storage.json", why);
         assert!(changes(&f).is_empty(), "{:?}", changes(&f));
     }
+}
+
+/// A reset refused (65) for one of swarmnode's records: the refusal's subject starts with
+/// `subject` (the record, its line), its first reason holds `why`.
+#[track_caller]
+fn refused_for_record(o: &std::process::Output, subject: &str, why: &str) {
+    expect_code(o, 65);
+    let r = refusal(o);
+    assert!(
+        r["subject"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with(subject),
+        "{subject}: {r}"
+    );
+    assert!(
+        r["reasons"][0].as_str().unwrap_or_default().contains(why),
+        "{why}: {r}"
+    );
 }
 
 /// Another machine's machine tag.
