@@ -1019,3 +1019,32 @@ fn a_token_whose_digest_overflows_256_bits_is_refused_not_a_panic() {
         e.requests()
     );
 }
+
+/// The broker answers a node ID it does not find at the caller's address as docker answers an
+/// unknown one. For the node's own ID through the broker that is no proof of another swarm: the
+/// refusal says what the broker could not find and where to look, and never advises leaving.
+#[test]
+fn an_unknown_own_id_through_the_broker_is_not_called_another_swarm() {
+    let f = Fake::new();
+    node(&f, BROKER_PROFILE, "info-worker.json");
+    f.rc("ssh", 1, "Error: No such node: l8s526d06sna2jckb05a27o7r\n");
+    let err = expect_refused(
+        &f,
+        &["plan"],
+        "does not find node l8s526d06sna2jckb05a27o7r",
+    );
+    assert!(
+        err.contains("another address") && err.contains("journalctl -t swarmnode-broker"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("swarm leave") && !err.contains("another swarm"),
+        "{err}"
+    );
+    // Through docker's own words (no broker) it still means another swarm.
+    let f = Fake::new();
+    node(&f, SSH_PROFILE, "info-worker.json");
+    f.rc("ssh", 1, "Error: No such node: l8s526d06sna2jckb05a27o7r\n");
+    let err = expect_refused(&f, &["plan"], "is active in another swarm");
+    assert!(err.contains("docker swarm leave"), "{err}");
+}

@@ -297,6 +297,32 @@ pub fn inspect_self(h: &Host, sw: &Swarm, info: &Info, budget: Duration) -> Resu
         budget,
         &|o| swarm::no_such_node(o.code, &o.stderr, id),
     )?;
+    if o.code != 0 && chans[i].broker() {
+        // The broker answers alike for an entry that is gone and for one it does not find at
+        // this node's address (the swarm may know the node by another address: multi-homed,
+        // NAT): nothing here proves the node is in another swarm.
+        return Err(Refusal::new(
+            "swarm",
+            info.name.clone(),
+            format!(
+                "the broker on manager {} does not find node {id} at the address this node's \
+                 ssh connection comes from: its entry may be gone, or the swarm may know the \
+                 node by another address (its swarm address is {})",
+                chans[i].manager,
+                if info.swarm.node_addr.is_empty() {
+                    "unknown"
+                } else {
+                    &info.swarm.node_addr
+                }
+            ),
+        )
+        .remedy(
+            "on the manager, `journalctl -t swarmnode-broker` says which (the request's line, with \
+             this node's address); `docker node inspect` there shows the node's address. A broker \
+             knows a node only by the address its ssh comes from",
+        )
+        .into());
+    }
     if o.code != 0 {
         let theirs = info.swarm.remote_addrs();
         return Err(Refusal::new(
