@@ -25,7 +25,8 @@ check "recommends xfsprogs, device-mapper-persistent-data, policycoreutils" bash
   "r=\$(rpm -qp --recommends '$RPM'); for p in xfsprogs device-mapper-persistent-data policycoreutils; do echo \"\$r\" | grep -qx \$p || exit 1; done"
 # Every file the package holds: mode, owner, group, path (the whole list, nothing else).
 WANT=$(cat <<LIST
-drwx--x--x root root /etc/swarmnode
+drwx------ root root /etc/swarmnode
+drwxr-xr-x root root /etc/swarmnode-broker
 -rw-r--r-- root root /usr/lib/systemd/system/swarmnode-firstboot.service
 -rwxr-xr-x root root /usr/sbin/swarmnode
 drwxr-xr-x root root /usr/share/bash-completion

@@ -87,8 +87,8 @@ pub enum Command {
     /// On a manager, as the forced command of the nodes' ssh key, run as its own non-root user:
     /// answer one request of the fixed grammar in SSH_ORIGINAL_COMMAND (join-token
     /// worker|manager, self ID, label ID KEY=VALUE..., remove-stale ID) for the node at the ssh
-    /// client's address, within /etc/swarmnode/broker.json (root's, 0644, in the package's 0711
-    /// /etc/swarmnode); log it before serving it (a log stuck for 2 s: 69, nothing served);
+    /// client's address, within /etc/swarmnode-broker/broker.json (root's, 0644, in the package's
+    /// 0755 /etc/swarmnode-broker); log it before serving it (a log stuck for 2 s: 69, nothing served);
     /// refuse anything else (65); another node's ID is answered as an unknown one.
     Broker,
     /// Writes the man pages, shell completions and the packaged first-boot unit, made from

@@ -32,7 +32,7 @@ sn() { local i=$1; shift
 # over itself (rpm -U), as a site's next package does. sshd runs `$BR/usr/sbin/swarmnode --root
 # $BR broker` for the key $R/ssh/broker_ed25519 as the non-root user $BROKER_USER (in the docker
 # group: the engine's socket, nothing else), the key listed in a root-owned file as README says.
-# The config is root's $BR/etc/swarmnode/broker.json (0644); the log a /dev/log whose lines a
+# The config is root's $BR/etc/swarmnode-broker/broker.json (0644); the log a /dev/log whose lines a
 # listener appends to LOGFILE (pid in $BROKER_LOG).
 BROKER_USER=swarmnode-broker
 broker_up() {
@@ -43,7 +43,7 @@ broker_up() {
   { rpm --root "$BR" --initdb && rpm --root "$BR" --nodeps -i "$rpm" &&
     rpm --root "$BR" --nodeps -U --replacepkgs "$rpm"; } > "$R/rpm.log" 2>&1 || { cat "$R/rpm.log"; return 1; }
   mkdir -p "$BR/dev"
-  printf '%s\n' "$1" > "$BR/etc/swarmnode/broker.json"; chmod 644 "$BR/etc/swarmnode/broker.json"
+  printf '%s\n' "$1" > "$BR/etc/swarmnode-broker/broker.json"; chmod 644 "$BR/etc/swarmnode-broker/broker.json"
   id -u $BROKER_USER >/dev/null 2>&1 ||
     useradd --system --create-home --shell /bin/sh --groups docker $BROKER_USER || return 1
   # The fixture's sshd runs without PAM, and OpenSSH without PAM refuses a locked account (the

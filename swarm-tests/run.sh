@@ -276,7 +276,7 @@ echo "== the broker (nodes 6 and 7)"
 broker_up '{"labels": {"function": ["production", "test"]}}' "$OUT/broker-log.txt"; rc=$?
 expect_rc 0 $rc "broker: the RPM installed (and upgraded over itself) in the manager's root, the broker user and its key list made"
 check "broker: every installed file has the package's mode and owner (rpm -V)" bash -c "[ -z \"\$(rpm --root '$BR' -V --nodeps swarmnode 2>&1)\" ]"
-check "broker: /etc/swarmnode is the package's $(stat -c %a "$BR/etc/swarmnode"), root's" [ "$(stat -c '%U %a' "$BR/etc/swarmnode")" = "root $(rpm --root "$BR" -q --qf '[%{FILEMODES:octal} %{FILENAMES}\n]' swarmnode | awk '$2 == "/etc/swarmnode" {print substr($1, length($1) - 2)}')" ]
+check "broker: /etc/swarmnode-broker is the package's $(stat -c %a "$BR/etc/swarmnode-broker"), root's; /etc/swarmnode (the keys) $(stat -c %a "$BR/etc/swarmnode")" [ "$(stat -c '%U %a' "$BR/etc/swarmnode-broker")" = "root $(rpm --root "$BR" -q --qf '[%{FILEMODES:octal} %{FILENAMES}\n]' swarmnode | awk '$2 == "/etc/swarmnode-broker" {print substr($1, length($1) - 2)}')" ]
 for i in 6 7; do cp "$R/ssh/broker_ed25519" "$R/n$i/root/root/.ssh/broker_ed25519"; done
 BROKER='{"source": "ssh", "broker": true, "user": "'$BROKER_USER'", "identity_file": "/root/.ssh/broker_ed25519", "known_hosts_file": "/etc/swarmnode/known_hosts", "connect_timeout_seconds": 3}'
 profile 6 "{\"swarm\": {\"start_jitter_seconds\": 0, \"managers\": [\"$NET.1:2377\"], \"token\": $BROKER, \"labels\": {\"function\": \"production\"}}}"
@@ -333,7 +333,7 @@ sn 6 join > "$OUT/n6-broker-again.out" 2>&1; rc=$?
 expect_rc 0 $rc "broker stale: again"
 check "broker stale: the second run converged without asking" bash -c "grep -q converged '$OUT/n6-broker-again.out' && ! grep -q remove-stale '$OUT/n6-broker-again.out'"
 # A manager token only when the config allows it: the same key, the config changed by root.
-printf '%s\n' '{"labels": {"function": ["production", "test"]}, "manager_tokens": true}' > "$BR/etc/swarmnode/broker.json"
+printf '%s\n' '{"labels": {"function": ["production", "test"]}, "manager_tokens": true}' > "$BR/etc/swarmnode-broker/broker.json"
 bssh 6 join-token manager > "$OUT/broker-mgr-allowed.out" 2> /dev/null; rc=$?
 expect_rc 0 $rc "broker: with manager_tokens, a manager token is handed out"
 check "broker: and it is the swarm's manager token" [ "$(cat "$OUT/broker-mgr-allowed.out")" = "$(on_manager swarm join-token -q manager)" ]
@@ -354,13 +354,13 @@ expect_rc 69 $rc "broker: with the log stuck, join-token is refused after ${took
 check "broker: no token was served unlogged" bash -c "[ ! -s '$OUT/broker-stuck.out' ] && grep -q 'the log did not take' '$OUT/broker-stuck.err'"
 check "broker: the refusal came within the log's 2 s bound plus ssh (${took} s < 6 s)" awk -v t="$took" 'BEGIN{exit !(t < 6)}'
 kill -CONT $BROKER_LOG
-# Run as the broker user, not root: with /etc/swarmnode as the package before it had (0700), the
+# Run as the broker user, not root: with its directory closed (0700, as /etc/swarmnode is), the
 # broker cannot read its config; the next rpm -U puts the package's mode back, and it serves again.
-chmod 700 "$BR/etc/swarmnode"
+chmod 700 "$BR/etc/swarmnode-broker"
 bssh 6 join-token worker > "$OUT/broker-0700.out" 2>&1; rc=$?
-check "broker: runs as $BROKER_USER: with /etc/swarmnode 0700 it cannot read its config (exit $rc)" bash -c "[ $rc != 0 ] && grep -q 'Permission denied' '$OUT/broker-0700.out' && ! grep -q SWMTKN '$OUT/broker-0700.out'"
+check "broker: runs as $BROKER_USER: with /etc/swarmnode-broker 0700 it cannot read its config (exit $rc)" bash -c "[ $rc != 0 ] && grep -q 'Permission denied' '$OUT/broker-0700.out' && ! grep -q SWMTKN '$OUT/broker-0700.out'"
 rpm --root "$BR" --nodeps -U --replacepkgs "$SWARMNODE_RPM" > "$OUT/rpm-upgrade.log" 2>&1
-check "broker: rpm -U gives /etc/swarmnode the package's mode again (rpm -V clean)" bash -c "[ -z \"\$(rpm --root '$BR' -V --nodeps swarmnode 2>&1)\" ]"
+check "broker: rpm -U gives /etc/swarmnode-broker the package's mode again (rpm -V clean)" bash -c "[ -z \"\$(rpm --root '$BR' -V --nodeps swarmnode 2>&1)\" ]"
 bssh 6 join-token worker > "$OUT/broker-after-upgrade.out" 2>&1; rc=$?
 expect_rc 0 $rc "broker: after rpm -U it serves again"
 kill $BROKER_LOG 2>/dev/null; wait $BROKER_LOG 2>/dev/null

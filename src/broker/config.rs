@@ -1,4 +1,4 @@
-//! The broker's configuration, `/etc/swarmnode/broker.json` on each manager: which labels a node
+//! The broker's configuration, `/etc/swarmnode-broker/broker.json` on each manager: which labels a node
 //! may set on itself, whether manager tokens are handed out, and from which networks.
 //!
 //! ```json
@@ -19,7 +19,11 @@ use serde::Deserialize;
 
 use crate::error::{Error, Refusal, Result};
 
-pub const CONFIG_PATH: &str = "/etc/swarmnode/broker.json";
+/// In a directory of its own that others may read (the RPM makes it 0755): /etc/swarmnode, which
+/// holds the nodes' keys, stays root's alone (0700).
+pub const CONFIG_PATH: &str = "/etc/swarmnode-broker/broker.json";
+/// Where it was before: named when the new place is empty.
+const OLD_PATH: &str = "/etc/swarmnode/broker.json";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -133,7 +137,10 @@ pub fn load(root: &Path) -> Result<Config> {
             return Err(Refusal::new(
                 "broker",
                 CONFIG_PATH,
-                "it does not exist, so nothing is served",
+                format!(
+                    "it does not exist, so nothing is served (an older swarmnode read it from \
+                     {OLD_PATH}: move it)"
+                ),
             )
             .remedy(
                 "write it (`{\"networks\": [\"10.0.0.0/16\"]}` at least), owner root, mode 0644: \

@@ -26,7 +26,7 @@ struct Manager {
 fn manager(config: Option<&str>) -> Manager {
     let f = Fake::new();
     if let Some(c) = config {
-        f.file("etc/swarmnode/broker.json", c);
+        f.file("etc/swarmnode-broker/broker.json", c);
     }
     let swarm = format!(
         r#"{{"ID": "x", "JoinTokens": {{"Worker": "{TOKEN}", "Manager": "{}"}}}}"#,
@@ -331,7 +331,7 @@ fn networks_and_the_config_s_owner_are_enforced() {
     );
     expect_code(&m.ask("10.77.0.2", "join-token worker"), 0);
     use std::os::unix::fs::PermissionsExt;
-    let p = m.f.root.join("etc/swarmnode/broker.json");
+    let p = m.f.root.join("etc/swarmnode-broker/broker.json");
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o666)).unwrap();
     let o = m.ask("10.77.0.2", "join-token worker");
     expect_code(&o, 65);
@@ -339,17 +339,17 @@ fn networks_and_the_config_s_owner_are_enforced() {
     assert!(o.stdout.is_empty());
     // A directory on the way that others can write in: they could replace the file.
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let d = m.f.root.join("etc/swarmnode");
+    let d = m.f.root.join("etc/swarmnode-broker");
     std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
     let o = m.ask("10.77.0.2", "join-token worker");
     expect_code(&o, 65);
     assert!(
-        stderr(&o).contains("/etc/swarmnode is on its way, and it is mode 0777"),
+        stderr(&o).contains("/etc/swarmnode-broker is on its way, and it is mode 0777"),
         "{}",
         stderr(&o)
     );
     assert!(o.stdout.is_empty());
-    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o711)).unwrap();
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
     expect_code(&m.ask("10.77.0.2", "join-token worker"), 0);
     // Not run by sshd at all.
     let o = m.f.run_env(
