@@ -291,6 +291,25 @@ impl Lvm {
     }
 }
 
+/// `lvm version`'s own version (`  LVM version:     2.03.16(2) (2022-05-18)` → 2, 3, 16).
+pub fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
+    let v = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("LVM version:"))?
+        .split_whitespace()
+        .next()?;
+    let v = v.split('(').next()?;
+    let mut n = v.split('.').map(|x| x.parse::<u32>().ok());
+    Some((n.next()??, n.next()??, n.next()??))
+}
+
+/// The installed lvm2's version; None when `lvm version` does not say it.
+pub fn version(r: &Runner) -> Result<Option<(u32, u32, u32)>, CommandError> {
+    Ok(parse_version(
+        &r.run(&Cmd::new("lvm").arg("version"))?.stdout,
+    ))
+}
+
 /// device-mapper's name for an LV: dashes doubled, joined with a dash (`docker-thinpool`).
 pub fn dm_name(vg: &str, lv: &str) -> String {
     format!("{}-{}", vg.replace('-', "--"), lv.replace('-', "--"))
@@ -452,6 +471,25 @@ mod tests {
                 "capture-lvm.sh lacks `{want}`"
             );
             assert!(argv.contains(&want), "{argv}");
+        }
+    }
+
+    #[test]
+    fn lvm_versions() {
+        let bookworm = "  LVM version:     2.03.16(2) (2022-05-18)\n  Library version: 1.02.185 (2022-05-18)\n  Driver version:  4.47.0\n";
+        assert_eq!(parse_version(bookworm), Some((2, 3, 16)));
+        assert_eq!(
+            parse_version("  LVM version:     2.03.11(2)-RHEL8 (2021-01-28)\n"),
+            Some((2, 3, 11))
+        );
+        assert_eq!(parse_version("garbage"), None);
+        assert_eq!(parse_version("LVM version: 2.x"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_text_makes_the_version_parser_panic(t in "(  LVM version: )?\\PC{0,40}") {
+            let _ = parse_version(&t);
         }
     }
 

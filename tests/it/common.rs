@@ -203,6 +203,10 @@ impl Fake {
         );
         f.out("dockerd", &fixture("dockerd-version.txt"));
         f.lvm_empty();
+        f.out(
+            "lvm@version",
+            "  LVM version:     2.03.16(2) (2022-05-18)\n  Library version: 1.02.185 (2022-05-18)\n",
+        );
         f.out("wipefs", &fixture("wipefs-blank.json"));
         // The guest's machine-id: the captured volumes carry its machine tag.
         f.file("etc/machine-id", &format!("{GUEST_MACHINE_ID}\n"));

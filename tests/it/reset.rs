@@ -674,13 +674,16 @@ fn with_another_installations_vg_of_the_same_name_on_a_second_disk_only_this_nod
         "{}",
         stderr(&o)
     );
-    // The recorded disk holds nothing any more; the second disk's group is still there.
+    // The recorded disk holds nothing any more; the other installation's group is still there.
     f.next_run();
     f.file(
         "var/lib/swarmnode/storage.json",
         r#"{"driver": "devicemapper", "device": "/dev/disk/by-id/virtio-DATA1", "volume_group": "docker", "volume": "/dev/mapper/docker-thinpool"}"#,
     );
-    f.out("lvm", &two_pools(None, Some(&guest_tags())));
+    f.out(
+        "lvm",
+        &two_pools(None, Some(&format!("swarmnode,{OTHER_MACHINE}"))),
+    );
     let o = f.run(&["reset", "--yes"]);
     expect_code(&o, 0);
     assert!(removals(&f).is_empty(), "{:?}", removals(&f));
@@ -718,4 +721,59 @@ fn without_a_machine_id_only_a_group_on_the_recorded_device_alone_is_this_nodes(
         "{}",
         stderr(&o)
     );
+    // On the recorded device alone but with another machine's tag: proof it is not this node's.
+    let f = pool_node();
+    std::fs::remove_file(f.root.join("etc/machine-id")).unwrap();
+    f.out(
+        "lvm",
+        &two_pools(Some(&format!("swarmnode,{OTHER_MACHINE}")), None),
+    );
+    let o = f.run(&["reset", "--yes"]);
+    expect_code(&o, 0);
+    assert!(removals(&f).is_empty(), "{:?}", removals(&f));
+    assert!(
+        stderr(&o).contains("made by the installation with machine-id 0123456789abcdef"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// After a review: this machine's VG on another disk than the recorded one (the disks' names
+/// moved: the record says vdb, the VG is on vdc) is refused, record, fstab and volumes kept,
+/// never half reset as "not this node's".
+#[test]
+fn this_machines_vg_on_another_disk_than_recorded_is_refused() {
+    let f = pool_node();
+    f.disk("vdc", (254, 32), 4 * GIB);
+    f.out("lvm", &two_pools(None, Some(&guest_tags())));
+    let err = expect_refused(
+        &f,
+        &["reset", "--yes"],
+        "carries this machine's tag but is on /dev/vdc",
+    );
+    assert!(err.contains("swarmnode apply --device"), "{err}");
+    assert!(f.read("var/lib/swarmnode/storage.json").is_some());
+    assert!(f.read("etc/lvm/profile/docker-thinpool.profile").is_some());
+}
+
+/// After a review: reset removes volumes with `--devices`, which lvm2 has from 2.03.12. An older
+/// lvm2 (EL 8.4) is refused before anything changes, not halfway after the node left its swarm.
+#[test]
+fn an_lvm2_without_devices_is_refused_before_anything_changes() {
+    let f = pool_node();
+    f.file("etc/swarmnode/profile.json", SSH_PROFILE);
+    f.out(
+        "lvm@version",
+        "  LVM version:     2.03.11(2)-RHEL8 (2021-01-28)\n",
+    );
+    let e = f.engine("info-worker.json");
+    e.route("POST /swarm/leave", &[(200, "")]);
+    let err = expect_refused(&f, &["reset", "--yes"], "which lvm2 has from 2.03.12");
+    assert!(err.contains("this system's is 2.03.11"), "{err}");
+    assert!(!asked(&e, "POST /swarm/leave"), "{:?}", e.requests());
+    assert!(f.read("var/lib/swarmnode/storage.json").is_some());
+    // With --keep-storage the volumes are not touched, so the version does not matter.
+    e.route("GET /info ", &[(200, &info("info-inactive.json"))]);
+    let o = f.run(&["reset", "--yes", "--keep-storage"]);
+    expect_code(&o, 0);
 }

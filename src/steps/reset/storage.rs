@@ -55,7 +55,7 @@ pub fn plan(h: &Host, _run: &Run) -> Result<StepPlan> {
         Lvm::read_all_devices(&h.runner)?
     };
     let device = resolve(h.root(), &rec.device).ok().flatten();
-    let owner = owner(h, &lvm, &rec, device.as_deref(), &Tags::read(h)?);
+    let owner = owner(h, &lvm, &rec, device.as_deref(), &Tags::read(h)?)?;
     for (other, why) in &owner.others {
         p.warnings.push(format!(
             "volume group {vg} on {}: not this node's ({why}): kept",
@@ -64,6 +64,7 @@ pub fn plan(h: &Host, _run: &Run) -> Result<StepPlan> {
     }
     match owner.ours {
         Some(g) => {
+            lvm_has_devices(h)?;
             plan_unmount(h, vg, &mut p)?;
             plan_fstab(h, vg, &rec_files, &mut p)?;
             plan_volumes(h, &lvm, g, &listed, &mut p)?;
@@ -80,6 +81,7 @@ pub fn plan(h: &Host, _run: &Run) -> Result<StepPlan> {
             if let Some(d) = device.as_deref() {
                 match pv_of(h, &lvm, d) {
                     Some(pv) if pv.vg_name.is_empty() => {
+                        lvm_has_devices(h)?;
                         plan_pvremove(&pv.pv_name, d, &listed, &mut p)
                     }
                     None if listed.iter().any(|l| l == d) => p.actions.push(deldev(d)),
@@ -99,8 +101,9 @@ pub fn plan(h: &Host, _run: &Run) -> Result<StepPlan> {
 
 /// Whose the recorded volume group is, judged as `apply` judges an installation: this node's
 /// only when LVM shows it on the recorded device and its tags prove it (this machine's tag; on a
-/// system without a machine-id, swarmnode's tag and no other disk than the recorded one). Every
-/// other VG of that name is kept, with why.
+/// system without a machine-id, swarmnode's tag, no machine's tag, and no other disk than the
+/// recorded one). Every other VG of that name is kept, with why; but one that carries this
+/// machine's tag on another disk (the disks' names moved) is refused: reset cannot tell.
 pub struct Owner<'a> {
     pub ours: Option<&'a Vg>,
     pub others: Vec<(&'a Vg, String)>,
@@ -112,7 +115,7 @@ pub fn owner<'a>(
     rec: &Recorded,
     device: Option<&str>,
     tags: &Tags,
-) -> Owner<'a> {
+) -> Result<Owner<'a>> {
     let on_device = device.and_then(|d| pv_of(h, lvm, d));
     let mut out = Owner {
         ours: None,
@@ -126,21 +129,24 @@ pub fn owner<'a>(
             .split(',')
             .find_map(|t| t.strip_prefix(MACHINE_TAG))
             .map(str::to_string);
+        let mine = tags.machine.as_deref().is_some_and(|m| g.has_tag(m));
+        if mine && !here {
+            return Err(misplaced(lvm, g, rec));
+        }
         let why = if !here {
             Some(format!("it is not on the recorded device {}", rec.device))
         } else if !g.has_tag(TAG) {
             Some(format!("it has no '{TAG}' tag: swarmnode did not make it"))
+        } else if mine {
+            None
         } else {
-            match tags.machine.as_deref() {
-                Some(m) if g.has_tag(m) => None,
-                Some(_) => Some(match made_by {
-                    Some(other) => {
-                        format!("it was made by the installation with machine-id {other}")
-                    }
-                    None => "it does not carry this machine's tag".to_string(),
-                }),
-                None if pvs.len() == 1 => None,
-                None => Some(
+            match (tags.machine.as_deref(), made_by) {
+                (_, Some(other)) => Some(format!(
+                    "it was made by the installation with machine-id {other}"
+                )),
+                (Some(_), None) => Some("it does not carry this machine's tag".to_string()),
+                (None, None) if pvs.len() == 1 => None,
+                (None, None) => Some(
                     "this system has no machine-id, and the group is on other disks than the \
                      recorded one too"
                         .to_string(),
@@ -152,7 +158,27 @@ pub fn owner<'a>(
             Some(w) => out.others.push((g, w)),
         }
     }
-    out
+    Ok(out)
+}
+
+/// A VG with this machine's tag that is not on the recorded device: the disks' names may have
+/// moved (the record names /dev/sdb, the disk is sdc now), or a clone shares the machine-id.
+fn misplaced(lvm: &Lvm, g: &Vg, rec: &Recorded) -> crate::error::Error {
+    let on = pv_names(lvm, g);
+    Refusal::new(
+        "reset",
+        format!("volume group {}", g.vg_name),
+        format!(
+            "it carries this machine's tag but is on {on}, not on the recorded device {} \
+             (the disks' names moved?): reset cannot tell which disk is this node's",
+            rec.device
+        ),
+    )
+    .remedy(format!(
+        "if {on} is this node's data disk, run `swarmnode apply --device DISK` with its \
+         /dev/disk/by-id name (that records it), then reset again; or reset --keep-storage"
+    ))
+    .into()
 }
 
 /// The disks a VG is on, as LVM names them.
@@ -177,7 +203,7 @@ pub fn ours_to_remove(h: &Host) -> Result<bool> {
         Lvm::read_all_devices(&h.runner)?
     };
     let device = resolve(h.root(), &rec.device).ok().flatten();
-    Ok(owner(h, &lvm, &rec, device.as_deref(), &Tags::read(h)?)
+    Ok(owner(h, &lvm, &rec, device.as_deref(), &Tags::read(h)?)?
         .ours
         .is_some())
 }
@@ -199,6 +225,32 @@ fn deldev(dev: &str) -> Action {
         "out of LVM's devices file, as before",
         Cmd::new("lvm").args(["lvmdevices", "--deldev", dev]),
     )
+}
+
+/// The lvm2 that has `--devices`: reset's removals need it.
+const DEVICES_SINCE: (u32, u32, u32) = (2, 3, 12);
+
+/// Reset removes volumes with `--devices` only: an lvm2 without it is refused before anything
+/// changes (never a reset that stops halfway, after the node left its swarm).
+fn lvm_has_devices(h: &Host) -> Result<()> {
+    let v = lvm::version(&h.runner)?;
+    if v.is_some_and(|v| v >= DEVICES_SINCE) {
+        return Ok(());
+    }
+    let (a, b, c) = DEVICES_SINCE;
+    Err(Refusal::new(
+        "reset",
+        "this system's lvm2",
+        format!(
+            "reset removes this node's volumes with `--devices` (LVM then sees its disks only), \
+             which lvm2 has from {a}.{b:02}.{c} (EL 8.5, EL9); this system's is {}",
+            v.map_or("unknown (`lvm version` did not say)".to_string(), |(a, b, c)| format!(
+                "{a}.{b:02}.{c}"
+            ))
+        ),
+    )
+    .remedy("update lvm2 (dnf update lvm2), then run reset again; or run it with --keep-storage and remove the volumes yourself")
+    .into())
 }
 
 /// `--devices DEV,...`: LVM sees only these disks (and not its devices file) for the command,
