@@ -346,6 +346,46 @@ impl Host {
         Ok(std::fs::symlink_metadata(self.path_nofollow(host_path)?).is_ok())
     }
 
+    /// One of swarmnode's records (under /var/lib/swarmnode), read only when nobody but root can
+    /// have written it: a regular file (not a link) of root's that its group and others cannot
+    /// write, on a path of directories root owns and only root can write. None when it does not
+    /// exist; otherwise refused (65) naming the record and why.
+    pub fn read_record(&self, host_path: &str) -> Result<Option<String>> {
+        use std::os::unix::fs::MetadataExt;
+        let refuse = |why: String| -> Error {
+            crate::error::Refusal::new("records", host_path.to_string(), why)
+                .remedy(format!(
+                    "swarmnode writes its records as root, mode 0600 or 0644; find out who else \
+                     could write {host_path}, then make it (and the directories above it) root's \
+                     and writable by root only, or remove it"
+                ))
+                .into()
+        };
+        let io = |e| Error::io(format!("cannot examine {host_path}"), e);
+        if let Some((dir, why)) = fs::untrusted_dir(&self.root, host_path).map_err(io)? {
+            return Err(refuse(format!("{dir} is on its way, and {why}")));
+        }
+        let p = self.path_nofollow(host_path)?;
+        match std::fs::symlink_metadata(&p) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e)),
+            Ok(m) if !m.file_type().is_file() => {
+                return Err(refuse(
+                    "it is not a regular file (a link, or a directory)".into(),
+                ));
+            }
+            Ok(m) if m.uid() != 0 || m.mode() & 0o022 != 0 => {
+                return Err(refuse(format!(
+                    "it is mode {:04o}, owner uid {}: others could have written it",
+                    m.mode() & 0o7777,
+                    m.uid()
+                )));
+            }
+            Ok(_) => {}
+        }
+        self.read_text(host_path)
+    }
+
     /// Host paths of the files (and directories, ending in `/`) swarmnode created.
     pub fn created(&self) -> Result<Vec<String>> {
         self.state_lines(CREATED_PATH)
@@ -358,7 +398,7 @@ impl Host {
 
     fn state_lines(&self, record: &str) -> Result<Vec<String>> {
         Ok(self
-            .read_text(record)?
+            .read_record(record)?
             .unwrap_or_default()
             .lines()
             .filter(|l| !l.is_empty())
@@ -563,7 +603,7 @@ impl Host {
     }
 }
 
-/// swarmnode writes files (and moves them aside) only in its places ([`places::PLACES`]): anything
+/// swarmnode writes files (and moves them aside) only in its places ([`places::FILES`]): anything
 /// else is a bug, refused before it is recorded or done.
 fn outside_places(host_path: &str) -> Result<()> {
     match places::outside(host_path) {

@@ -1,25 +1,52 @@
-//! Where swarmnode writes on the host: one list. The writers keep to it (a file written, or a
-//! file moved aside, anywhere else is an error, never recorded), and whoever acts on swarmnode's
-//! records (`reset`) accepts only entries inside it: a record is data read from disk, and a line
-//! naming another path was not written by swarmnode.
+//! What swarmnode writes on the host: one list of files. The writers keep to it (a file written,
+//! or moved aside, that is not one of them is refused before anything is done), and whoever acts
+//! on swarmnode's records (`reset`) accepts only entries that are: a record is data read from
+//! disk, and a line naming another path was not written by swarmnode.
 
 use std::io;
 use std::path::Path;
 
-/// The places: a directory (ending in `/`) with everything under it, or one file.
-pub const PLACES: [&str; 6] = [
-    "/etc/docker/",
-    "/etc/systemd/system/",
-    "/etc/swarmnode/",
-    "/etc/lvm/profile/",
+/// The files swarmnode writes, or moves aside: a path, where `*` stands for one component
+/// (`*.conf`: one that ends so), as each writer names it: daemon.json, a registry's CA
+/// (`certs.d/HOST:PORT`), its drop-in (and the legacy drop-ins it moves aside), the first-boot
+/// and check units, the profile copy, the LVM profile, fstab, the copied binary.
+pub const FILES: [&str; 10] = [
+    "/etc/docker/daemon.json",
+    "/etc/docker/certs.d/*/ca.crt",
+    "/etc/systemd/system/docker.service.d/*.conf",
+    "/etc/systemd/system/swarmnode-firstboot.service",
+    "/etc/systemd/system/swarmnode-check.service",
+    "/etc/systemd/system/swarmnode-check.timer",
+    "/etc/swarmnode/profile.json",
+    "/etc/lvm/profile/docker-thinpool.profile",
     "/etc/fstab",
     "/usr/local/sbin/swarmnode",
 ];
 
 /// The directories swarmnode writes files into and keeps administrators' originals in (`reset`
-/// looks for `NAME.swarmnode.orig` there).
-pub fn written_dirs() -> impl Iterator<Item = &'static str> {
-    PLACES.iter().filter_map(|p| p.strip_suffix('/'))
+/// looks for `NAME.swarmnode.orig` there; each found must name one of [`FILES`]).
+pub const WRITTEN_DIRS: [&str; 4] = [
+    "/etc/docker",
+    "/etc/systemd/system",
+    "/etc/swarmnode",
+    "/etc/lvm/profile",
+];
+
+/// Does the path match the pattern, component by component?
+fn matches(pattern: &str, path: &str) -> bool {
+    let (p, q): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
+    p.len() == q.len()
+        && p.iter().zip(&q).all(|(p, q)| match p.strip_prefix('*') {
+            Some(tail) => q.len() > tail.len() && q.ends_with(tail),
+            None => p == q,
+        })
+}
+
+/// The directories a pattern's file is in, and theirs in turn, down to two components
+/// (`/etc/docker/certs.d/*/`, `/etc/docker/certs.d/`, `/etc/docker/`; never `/etc/`).
+fn dirs_of(pattern: &str) -> impl Iterator<Item = String> + '_ {
+    let parts: Vec<&str> = pattern.split('/').collect();
+    (3..parts.len()).map(move |n| parts[..n].join("/") + "/")
 }
 
 /// Why `p` is not an absolute, normalised host path: not absolute, `//`, a `.` or `..`
@@ -42,23 +69,24 @@ pub fn not_normalised(p: &str) -> Option<&'static str> {
 }
 
 /// Why a record's entry (a file, or a directory ending in `/`) is not one swarmnode could have
-/// written: not normalised, or outside [`PLACES`]. A directory may also be one made on the way
-/// to a place (`/etc/lvm/`, `/usr/local/sbin/`), but never a top-level one (`/etc/`).
+/// written: not normalised, or none of its [`FILES`] (a directory: none of theirs, such as
+/// `/etc/docker/certs.d/HOST:PORT/` or `/etc/lvm/`, never a top-level one such as `/etc/`).
 pub fn outside(entry: &str) -> Option<String> {
     if let Some(why) = not_normalised(entry) {
         return Some(why.into());
     }
-    let inside = PLACES.iter().any(|place| match place.strip_suffix('/') {
-        Some(_) => entry.starts_with(place) || entry == *place,
-        None => entry == *place,
-    });
-    let on_the_way = entry.ends_with('/')
-        && entry.matches('/').count() >= 3
-        && PLACES.iter().any(|place| place.starts_with(entry));
-    (!inside && !on_the_way).then(|| {
+    let known = if entry.ends_with('/') {
+        FILES
+            .iter()
+            .flat_map(|f| dirs_of(f))
+            .any(|d| matches(&d, entry))
+    } else {
+        FILES.iter().any(|f| matches(f, entry))
+    };
+    (!known).then(|| {
         format!(
-            "it is outside the places swarmnode writes to ({})",
-            PLACES.join(", ")
+            "it is none of the files swarmnode writes ({}) nor a directory of theirs",
+            FILES.join(", ")
         )
     })
 }
@@ -95,8 +123,12 @@ mod tests {
             "/etc/docker/",
             "/etc/docker/certs.d/registry.local:5000/ca.crt",
             "/etc/docker/certs.d/registry.local:5000/",
+            "/etc/docker/certs.d/",
             "/etc/systemd/system/docker.service.d/swarmnode.conf",
             "/etc/systemd/system/docker.service.d/legacy.conf",
+            "/etc/systemd/system/docker.service.d/",
+            "/etc/systemd/system/swarmnode-check.timer",
+            "/etc/systemd/",
             "/etc/lvm/profile/docker-thinpool.profile",
             "/etc/lvm/",
             "/etc/fstab",
@@ -107,18 +139,38 @@ mod tests {
             assert_eq!(outside(ok), None, "{ok}");
         }
         for (bad, why) in [
-            ("/etc/shadow", "outside the places"),
-            ("/etc/", "outside the places"),
-            ("/", "outside the places"),
-            ("/usr/local/sbin/other", "outside the places"),
-            ("/etc/fstab/", "outside the places"),
+            ("/etc/shadow", "none of the files"),
+            ("/etc/", "none of the files"),
+            ("/", "none of the files"),
+            ("/usr/local/sbin/other", "none of the files"),
+            ("/etc/fstab/", "none of the files"),
+            (
+                "/etc/systemd/system/sshd.service.d/override.conf",
+                "none of the files",
+            ),
+            (
+                "/etc/systemd/system/multi-user.target.wants/sshd.service",
+                "none of the files",
+            ),
+            (
+                "/etc/systemd/system/docker.service.d/.conf",
+                "none of the files",
+            ),
+            (
+                "/etc/systemd/system/docker.service.d/x.conf.d/y.conf",
+                "none of the files",
+            ),
+            ("/etc/swarmnode/broker.json", "none of the files"),
+            ("/etc/swarmnode/node_key", "none of the files"),
+            ("/etc/docker/key.json", "none of the files"),
+            ("/etc/docker/certs.d/x/client.key", "none of the files"),
             ("/etc/docker/../shadow", "`..`"),
             ("/etc/docker/./daemon.json", "`.`"),
             ("/etc//docker/daemon.json", "`//`"),
             ("etc/docker/daemon.json", "not an absolute"),
             ("/etc/docker/a\u{1b}b", "control"),
             ("", "not an absolute"),
-            ("/var/lib/docker/", "outside the places"),
+            ("/var/lib/docker/", "none of the files"),
         ] {
             let got = outside(bad).unwrap_or_else(|| panic!("{bad:?} accepted"));
             assert!(got.contains(why), "{bad:?}: {got}");

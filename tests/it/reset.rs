@@ -435,18 +435,28 @@ fn a_disk_the_devices_file_lists_leaves_it_before_its_label_goes() {
 /// not a file, and not the swarm (its phase comes first and would leave).
 #[test]
 fn a_record_naming_what_swarmnode_never_writes_is_refused_before_anything_changes() {
+    const NONE: &str = "none of the files swarmnode writes";
     for (record, line, why) in [
-        (
-            "created",
-            "/etc/shadow",
-            "outside the places swarmnode writes to",
-        ),
+        ("created", "/etc/shadow", NONE),
         ("created", "/etc/docker/../shadow", "`..` component"),
         ("created", "//etc/shadow", "`//`"),
         ("created", "etc/shadow", "not an absolute path"),
-        ("created", "/etc/", "outside the places"),
-        ("created", "/root/.ssh/", "outside the places"),
-        ("moved", "/etc/passwd", "outside the places"),
+        ("created", "/etc/", NONE),
+        ("created", "/root/.ssh/", NONE),
+        // Inside the directories swarmnode writes to, but none of its files.
+        (
+            "created",
+            "/etc/systemd/system/sshd.service.d/override.conf",
+            NONE,
+        ),
+        (
+            "created",
+            "/etc/systemd/system/multi-user.target.wants/sshd.service",
+            NONE,
+        ),
+        ("created", "/etc/swarmnode/node_key", NONE),
+        ("created", "/etc/docker/key.json", NONE),
+        ("moved", "/etc/passwd", NONE),
         ("moved", "/etc/docker/", "names a directory"),
         (
             "created",
@@ -776,4 +786,35 @@ fn an_lvm2_without_devices_is_refused_before_anything_changes() {
     e.route("GET /info ", &[(200, &info("info-inactive.json"))]);
     let o = f.run(&["reset", "--yes", "--keep-storage"]);
     expect_code(&o, 0);
+}
+
+/// After a review: a record is read only when nobody but root can have written it (the file and
+/// every directory on the way root's, not writable by group or others); a directory entry that
+/// is a link now is refused, not rmdir'ed halfway.
+#[test]
+fn records_others_could_have_written_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = pool_node();
+    let rec = f.root.join("var/lib/swarmnode/created");
+    std::fs::set_permissions(&rec, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let err = expect_refused(&f, &["reset", "--yes"], "it is mode 0666, owner uid 0");
+    assert!(err.contains("/var/lib/swarmnode/created"), "{err}");
+    std::fs::set_permissions(&rec, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let dir = f.root.join("var/lib/swarmnode");
+    std::os::unix::fs::chown(&dir, Some(4321), None).unwrap();
+    expect_refused(
+        &f,
+        &["reset", "--yes"],
+        "/var/lib/swarmnode is on its way, and it belongs to uid 4321",
+    );
+    std::os::unix::fs::chown(&dir, Some(0), None).unwrap();
+    // The LVM profile's directory, made by swarmnode, is a link now.
+    std::fs::rename(f.root.join("etc/lvm/profile"), f.root.join("etc/lvm/real")).unwrap();
+    std::os::unix::fs::symlink("real", f.root.join("etc/lvm/profile")).unwrap();
+    let o = f.run(&["--json", "reset", "--yes"]);
+    refused_for_record(
+        &o,
+        "/var/lib/swarmnode/created, line 1",
+        "it is a symbolic link now",
+    );
 }

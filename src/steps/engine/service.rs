@@ -116,7 +116,7 @@ fn plan_running(
 /// The follow-ups owed, as noted: `reload` and/or `restart`, one per line; a record holding
 /// anything else is refused.
 fn read_pending(host: &Host) -> Result<String> {
-    let text = host.read_text(PENDING)?.unwrap_or_default();
+    let text = host.read_record(PENDING)?.unwrap_or_default();
     if let Some((i, l)) = text
         .lines()
         .enumerate()

@@ -43,7 +43,7 @@ pub struct Records {
     pub changed: Vec<String>,
 }
 
-/// How deep the directories swarmnode writes to ([`places::written_dirs`]) are searched for
+/// How deep the directories swarmnode writes to ([`places::WRITTEN_DIRS`]) are searched for
 /// originals.
 const WRITTEN_DEPTH: usize = 3;
 
@@ -70,7 +70,10 @@ fn originals(h: &Host, dir: &str, depth: usize, out: &mut Vec<String>) -> Result
         match e.file_type() {
             Ok(t) if t.is_dir() && depth > 1 => originals(h, &path, depth - 1, out)?,
             Ok(t) if t.is_file() => {
-                if let Some(p) = path.strip_suffix(ORIG) {
+                // Only the original of a file swarmnode writes: any other is not its to put back.
+                if let Some(p) = path.strip_suffix(ORIG)
+                    && places::outside(p).is_none()
+                {
                     out.push(p.to_string());
                 }
             }
@@ -102,10 +105,10 @@ fn io_err(path: &str, e: std::io::Error) -> crate::error::Error {
 
 /// The entries of one of swarmnode's records (`created`, `moved`), each checked before
 /// anything acts on it: a normalised absolute path inside the places swarmnode writes to
-/// ([`places::PLACES`]; `moved` names files only), reached under the root without a symbolic
+/// ([`places::FILES`]; `moved` names files only), reached under the root without a symbolic
 /// link on the way. The first that is not is refused, with its record and line.
 pub fn entries(h: &Host, record: &str, dirs: bool) -> Result<Vec<String>> {
-    let text = h.read_text(record)?.unwrap_or_default();
+    let text = h.read_record(record)?.unwrap_or_default();
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.is_empty() {
@@ -123,6 +126,15 @@ pub fn entries(h: &Host, record: &str, dirs: bool) -> Result<Vec<String>> {
                 "{link} on its way is a symbolic link: acting on it would follow the link"
             )));
         }
+        // A directory swarmnode made is removed with rmdir: a link there is not what it made.
+        if line.ends_with('/')
+            && std::fs::symlink_metadata(h.path_nofollow(line.trim_end_matches('/'))?)
+                .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return Err(bad(
+                "it is a symbolic link now, not the directory swarmnode made".into(),
+            ));
+        }
         out.push(line.to_string());
     }
     Ok(out)
@@ -137,7 +149,7 @@ impl Records {
             .collect();
         dirs.sort_by_key(|d| std::cmp::Reverse(d.len()));
         let mut changed = Vec::new();
-        for d in places::written_dirs() {
+        for d in places::WRITTEN_DIRS {
             originals(h, d, WRITTEN_DEPTH, &mut changed)?;
         }
         changed.sort();

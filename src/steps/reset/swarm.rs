@@ -24,7 +24,7 @@ const LEFT_ALREADY: &str = "out of its swarm (an earlier reset): nothing to do";
 
 /// The node ID recorded before the node left (a node ID, checked: it goes to a manager).
 pub fn recorded_node(h: &Host) -> Result<Option<crate::vocab::NodeId>> {
-    let Some(text) = h.read_text(NODE_PATH)? else {
+    let Some(text) = h.read_record(NODE_PATH)? else {
         return Ok(None);
     };
     let id = text.trim();

@@ -112,7 +112,7 @@ impl Recorded {
     /// What an earlier run recorded in /var/lib/swarmnode/storage.json, checked: a record that
     /// is not what the storage step writes is refused, never acted on.
     pub fn read(host: &Host) -> Result<Option<Recorded>> {
-        let Some(text) = host.read_text(STATE_PATH)? else {
+        let Some(text) = host.read_record(STATE_PATH)? else {
             return Ok(None);
         };
         let bad = |why: String| Refusal::record("storage", STATE_PATH, None, &text, why);

@@ -160,8 +160,8 @@ pub fn plan_stale_broker(
     me: &Node,
     p: &mut StepPlan,
 ) -> Result<()> {
-    let asked = h.read_text(STALE_ASKED_PATH)?;
-    if let Some(a) = asked.as_deref().map(str::trim)
+    let asked = h.read_record(STALE_ASKED_PATH)?;
+    if let Some(a) = asked.as_deref().map(str::trim).filter(|a| !a.is_empty())
         && let Err(why) = crate::vocab::NodeId::parse(a)
     {
         return Err(Refusal::record("swarm", STALE_ASKED_PATH, Some(1), a, why).into());
