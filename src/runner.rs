@@ -133,8 +133,28 @@ pub fn run_steps(host: &Host, run: &Run, steps: &[&Step], report: &mut Report) -
 fn plan_step(host: &Host, run: &Run, s: &Step) -> Result<StepPlan> {
     let mut p = (s.plan)(host, run)?;
     p.step = s.name;
+    writes_allowed(host, &p)?;
     crate::steps::plan::relabel(host, &mut p)?;
     Ok(p)
+}
+
+/// Every file the plan writes or moves aside (swarmnode's own state apart) is one of
+/// swarmnode's, reached without a symbolic link: else refused before the step changes anything.
+fn writes_allowed(host: &Host, p: &StepPlan) -> Result<()> {
+    use crate::host::Effect;
+    for a in &p.actions {
+        let path = match &a.effect {
+            Effect::Write { path, .. } if !path.starts_with(crate::host::STATE_DIR) => path,
+            Effect::Rename { from, to } if *to == format!("{from}{}", crate::host::fs::ASIDE) => {
+                from
+            }
+            _ => continue,
+        };
+        if let Some(why) = host.not_writable(path)? {
+            return Err(Refusal::new(p.step, path.clone(), why).into());
+        }
+    }
+    Ok(())
 }
 
 fn status_of(p: &StepPlan) -> &'static str {

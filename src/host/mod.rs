@@ -433,7 +433,7 @@ impl Host {
                 .map(|_| ())
                 .map_err(err);
         }
-        outside_places(host_path)?;
+        outside_places(self, host_path)?;
         let mine = self.created()?.iter().any(|c| c == host_path);
         if !mine && std::fs::symlink_metadata(&p).is_err() {
             // The directories made on the way are recorded where reset may remove them (never
@@ -552,7 +552,7 @@ impl Host {
                 let (a, b) = (self.path_nofollow(from)?, self.path_nofollow(to)?);
                 // Moved aside (NAME -> NAME.bk): recorded first, for `reset` to put back.
                 if *to == format!("{from}{}", fs::ASIDE) {
-                    outside_places(from)?;
+                    outside_places(self, from)?;
                     self.record(MOVED_PATH, std::slice::from_ref(from))?;
                 }
                 std::fs::rename(&a, &b)
@@ -603,13 +603,22 @@ impl Host {
     }
 }
 
-/// swarmnode writes files (and moves them aside) only in its places ([`places::FILES`]): anything
-/// else is a bug, refused before it is recorded or done.
-fn outside_places(host_path: &str) -> Result<()> {
-    match places::outside(host_path) {
+impl Host {
+    /// Why swarmnode may not write (or move aside) this file: none of its places, or reached
+    /// through a symbolic link ([`places::not_writable`]). The runner refuses a plan with such an
+    /// action before the step changes anything; the writers refuse it too.
+    pub fn not_writable(&self, host_path: &str) -> Result<Option<String>> {
+        places::not_writable(&self.root, host_path)
+            .map_err(|e| Error::io(format!("cannot examine the way to {host_path}"), e))
+    }
+}
+
+/// The writers' own check: a file swarmnode may not write is a failure, never recorded or done.
+fn outside_places(h: &Host, host_path: &str) -> Result<()> {
+    match h.not_writable(host_path)? {
         None => Ok(()),
         Some(why) => Err(Error::Failed(format!(
-            "swarmnode writes only to its own places, and {host_path} is not one: {why}"
+            "swarmnode does not write {host_path}: {why}"
         ))),
     }
 }

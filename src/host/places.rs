@@ -112,6 +112,20 @@ pub fn link_on_the_way(root: &Path, host_path: &str) -> io::Result<Option<String
     Ok(None)
 }
 
+/// Why swarmnode may not write (or move aside) the file at `host_path` under `root`: none of its
+/// [`FILES`], or a symbolic link on the way (reset, which follows no link, could not put it back).
+pub fn not_writable(root: &Path, host_path: &str) -> io::Result<Option<String>> {
+    if let Some(why) = outside(host_path) {
+        return Ok(Some(why));
+    }
+    Ok(link_on_the_way(root, host_path)?.map(|link| {
+        format!(
+            "{link} is a symbolic link: swarmnode writes only where no link is followed (reset \
+             could not put the file back); replace the link with the directory it leads to"
+        )
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -663,9 +663,12 @@ impl Storage {
     fn validate(&self) -> std::result::Result<(), (String, String)> {
         let err = |k: &str, m: String| Err((format!("storage.{k}"), m));
         if let Some(d) = &self.device
-            && !d.starts_with("/dev/")
+            && (!d.starts_with("/dev/") || crate::host::places::not_normalised(d).is_some())
         {
-            return err("device", format!("'{d}' is not a path under /dev"));
+            return err(
+                "device",
+                format!("'{d}' is not a normalised path under /dev (no //, . or ..)"),
+            );
         }
         let vg = &self.volume_group;
         if !crate::vocab::vg_name_ok(vg) {

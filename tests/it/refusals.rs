@@ -332,3 +332,19 @@ fn refusals_are_json_too() {
     assert_eq!(v["exit_code"], 65);
     assert!(v["error"].as_str().unwrap().contains("ext4"));
 }
+
+/// After a review: a device path that is not normalised would be recorded as given, and every
+/// later run would refuse the record: refused when given.
+#[test]
+fn a_device_path_that_is_not_normalised() {
+    let f = Fake::new();
+    for dev in ["/dev//vdb", "/dev/./vdb", "/dev/disk/by-id/../../vdb"] {
+        let err = expect_refused(
+            &f,
+            &["plan", "--device", dev],
+            "is not a normalised path under /dev",
+        );
+        assert!(err.contains("storage.device"), "{dev}: {err}");
+    }
+    assert!(f.read("var/lib/swarmnode/storage.json").is_none());
+}
