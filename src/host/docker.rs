@@ -138,29 +138,30 @@ fn from_dockerd(host: &Host) -> Result<Option<EngineVersion>> {
     })
 }
 
-/// docker's data root: `data-root` (or the old `graph`) in daemon.json, else `--data-root` (or
-/// `-g`/`--graph`) on the command line docker.service runs (its unit and drop-ins, with their
-/// environment), else /var/lib/docker. Only an absolute path without `..` is taken.
+/// docker's data root: `data-root` (or the old `graph`) in docker's configuration file (daemon.json,
+/// or the file docker.service's `--config-file` names), else `--data-root` (or `-g`/`--graph`) on
+/// the command line docker.service runs (its unit and drop-ins, with their environment), else
+/// /var/lib/docker. Only an absolute path without `..` is taken.
 pub fn data_root(host: &crate::host::Host) -> Result<String> {
-    let text = host.read_text(DAEMON_JSON)?.unwrap_or_default();
+    let argv = unit_argv(host)?.unwrap_or_default();
+    let config = flag_value(&argv, &["--config-file"])
+        .filter(|c| c.starts_with('/'))
+        .unwrap_or_else(|| DAEMON_JSON.to_string());
+    let text = host.read_text(&config)?.unwrap_or_default();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     let from_json = ["data-root", "graph"]
         .iter()
         .find_map(|k| v.get(*k).and_then(|r| r.as_str()).map(str::to_string));
-    let from_unit = match from_json {
-        Some(_) => None,
-        None => unit_data_root(host)?,
-    };
     Ok(from_json
-        .or(from_unit)
+        .or_else(|| flag_value(&argv, &["--data-root", "--graph", "-g"]))
         .filter(|r| r.starts_with('/') && !r.split('/').any(|c| c == ".."))
         .unwrap_or_else(|| "/var/lib/docker".to_string())
         .trim_end_matches('/')
         .to_string())
 }
 
-/// The data root docker.service's effective ExecStart= gives dockerd, if it gives one.
-fn unit_data_root(host: &crate::host::Host) -> Result<Option<String>> {
+/// The command line docker.service's effective ExecStart= runs, expanded, when it has one.
+fn unit_argv(host: &crate::host::Host) -> Result<Option<Vec<String>>> {
     use crate::host::systemd;
     let svc = systemd::read_service(host, "docker.service")?;
     let Some((_, unit)) = &svc.unit else {
@@ -171,13 +172,40 @@ fn unit_data_root(host: &crate::host::Host) -> Result<Option<String>> {
         return Ok(None);
     };
     let env = systemd::environment(host, unit, &dropins)?;
-    Ok(flag_value(
-        &systemd::expand(&line, &env),
-        &["--data-root", "--graph", "-g"],
-    ))
+    Ok(Some(systemd::expand(&line, &env)))
 }
 
-/// The value of the last of these flags in argv (`--flag V`, `--flag=V`), as dockerd takes it.
+/// The thin pool a running docker uses, as its `GET /info` says (`Pool Name` of the devicemapper
+/// driver), asked within `limit`; None when docker does not answer or runs another driver.
+pub fn running_pool(host: &crate::host::Host, limit: std::time::Duration) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Info {
+        #[serde(default)]
+        driver: String,
+        #[serde(default)]
+        driver_status: Vec<Vec<String>>,
+    }
+    let r = host
+        .engine()
+        .ok()?
+        .request("GET", "/info", None, limit)
+        .ok()?;
+    let i: Info = serde_json::from_slice(&r.body)
+        .ok()
+        .filter(|_| r.status == 200)?;
+    (i.driver == "devicemapper")
+        .then(|| {
+            i.driver_status
+                .iter()
+                .find(|kv| kv.first().is_some_and(|k| k == "Pool Name"))
+                .and_then(|kv| kv.get(1).cloned())
+        })
+        .flatten()
+}
+
+/// The value of the last of these flags in argv (`--flag V`, `--flag=V`, and a short flag's
+/// attached `-gV`), as dockerd takes it.
 fn flag_value(argv: &[String], flags: &[&str]) -> Option<String> {
     let mut found = None;
     let mut words = argv.iter();
@@ -186,6 +214,10 @@ fn flag_value(argv: &[String], flags: &[&str]) -> Option<String> {
             if w == f {
                 found = words.next().cloned();
             } else if let Some(v) = w.strip_prefix(&format!("{f}=")) {
+                found = Some(v.to_string());
+            } else if f.len() == 2
+                && let Some(v) = w.strip_prefix(f).filter(|v| !v.is_empty())
+            {
                 found = Some(v.to_string());
             }
         }
@@ -234,6 +266,18 @@ mod tests {
             Some("/b")
         );
         assert_eq!(flag_value(&argv("/usr/bin/dockerd --data-root"), &f), None);
+        assert_eq!(
+            flag_value(&argv("/usr/bin/dockerd -g/srv/d -H fd://"), &f).as_deref(),
+            Some("/srv/d")
+        );
+        assert_eq!(
+            flag_value(
+                &argv("/usr/bin/dockerd --config-file /etc/d.json"),
+                &["--config-file"]
+            )
+            .as_deref(),
+            Some("/etc/d.json")
+        );
     }
 
     proptest::proptest! {

@@ -349,3 +349,41 @@ fn a_disk_hidden_by_the_lvm_devices_file_is_found_and_added_to_it() {
         stdout(&o)
     );
 }
+
+/// After a review: docker's data root where dockerd is told it: a configuration file named by
+/// `--config-file`, the attached short `-g/PATH`; and a running docker that says it runs on this
+/// pool (its `GET /info`) proves it has the pool's metadata wherever it keeps it.
+#[test]
+fn docker_s_metadata_is_found_wherever_dockerd_is_told_to_keep_it() {
+    let with_unit = |exec: &str| {
+        let f = Fake::new();
+        f.lvm_pool();
+        f.out("lvm", &fixture("fullreport-pool-used.json"));
+        f.pool_record();
+        f.file(
+            "usr/lib/systemd/system/docker.service",
+            &format!("[Service]\nExecStart={exec}\n"),
+        );
+        f
+    };
+    let plan = |f: &Fake| f.run(&["plan", "--device", DEV, "--driver", "devicemapper"]);
+    let f = with_unit("/usr/bin/dockerd --config-file /etc/docker/site.json");
+    f.file("etc/docker/site.json", r#"{"data-root": "/srv/site"}"#);
+    f.file("srv/site/devicemapper/metadata/base", "{}");
+    expect_code(&plan(&f), 0);
+    let f = with_unit("/usr/bin/dockerd -g/srv/short -H fd://");
+    f.file("srv/short/devicemapper/metadata/base", "{}");
+    expect_code(&plan(&f), 0);
+    // Nothing on disk says where; a running docker says it runs on this pool.
+    let f = with_unit("/usr/bin/dockerd -H fd://");
+    expect_refused(
+        &f,
+        &["plan", "--device", DEV, "--driver", "devicemapper"],
+        "cannot take it over",
+    );
+    let mut info: serde_json::Value = serde_json::from_str(&info("info-worker.json")).unwrap();
+    info["Driver"] = "devicemapper".into();
+    info["DriverStatus"] = serde_json::json!([["Pool Name", "docker-thinpool"]]);
+    let _e = f.engine_with(&[("GET /info ", &[(200, &info.to_string())])]);
+    expect_code(&plan(&f), 0);
+}

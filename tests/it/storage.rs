@@ -793,3 +793,37 @@ fn a_signal_lets_the_running_command_finish_then_stops_with_the_report_written()
         assert!(nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock).is_ok());
     }
 }
+
+/// After a review: two VGs of one name (another node's disk moved in): apply does not guess
+/// which is this node's, nor retag the other; refused before anything.
+#[test]
+fn two_volume_groups_of_one_name_are_refused() {
+    let f = Fake::new();
+    f.lvm_pool();
+    f.disk("vdc", (254, 32), 4 * GIB);
+    let mut v: serde_json::Value =
+        serde_json::from_str(&lvm_report_tagged("pool", &guest_tags())).unwrap();
+    let mut other = v["report"][0].clone();
+    other["vg"][0]["vg_uuid"] = "their-uuid".into();
+    other["vg"][0]["vg_tags"] =
+        "swarmnode,swarmnode-machine-0123456789abcdef0123456789abcdef".into();
+    other["pv"][0]["pv_name"] = "/dev/vdc".into();
+    // The other node's group first, as LVM may list it.
+    v["report"].as_array_mut().unwrap().insert(0, other);
+    f.out("lvm", &v.to_string());
+    let err = expect_refused(
+        &f,
+        &[
+            "apply",
+            "--device",
+            "/dev/disk/by-id/virtio-DATA1",
+            "--driver",
+            "devicemapper",
+        ],
+        "2 volume groups are named docker",
+    );
+    assert!(
+        err.contains("vgrename UUID NEWNAME") && err.contains("on /dev/vdc"),
+        "{err}"
+    );
+}

@@ -31,6 +31,9 @@ use crate::steps::plan::StepPlan;
 use super::Layout;
 use super::volumes::{DATA_LV, DataVolume, MACHINE_TAG, POOL_LV, TAG, Tags, human};
 
+/// How long a running docker is asked which pool it runs on.
+const RUNNING_POOL_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What this system (not the disk) knows of the VG.
 #[derive(Debug, Default, Clone)]
 pub struct Local {
@@ -58,10 +61,18 @@ impl Local {
             crate::host::docker::data_root(host)?
         );
         let docker_knows = match layout {
-            Layout::ThinPool => match host.path(&metadata_dir) {
-                Ok(p) => std::fs::read_dir(p).is_ok_and(|mut d| d.next().is_some()),
-                Err(_) => false,
-            },
+            // docker's metadata in its data root; or, where that cannot be read from its
+            // configuration, a running docker that says it runs on this pool.
+            Layout::ThinPool => {
+                let metadata = match host.path(&metadata_dir) {
+                    Ok(p) => std::fs::read_dir(p).is_ok_and(|mut d| d.next().is_some()),
+                    Err(_) => false,
+                };
+                metadata
+                    || (host.offline().is_none()
+                        && crate::host::docker::running_pool(host, RUNNING_POOL_LIMIT)
+                            .is_some_and(|p| p == crate::host::lvm::dm_name(vg, POOL_LV)))
+            }
             Layout::Xfs => {
                 let v = DataVolume::of(vg);
                 let fstab = host.read_text("/etc/fstab")?.unwrap_or_default();

@@ -192,6 +192,7 @@ pub fn plan(host: &Host, req: &Request) -> Result<(StepPlan, Recorded)> {
     let lvm = Lvm::read(&host.runner)?;
     let around = disk::Surroundings::read(host)?;
     let (disk, lvm) = disk::inspect_beyond_devices_file(host, &given, lvm)?;
+    one_of_its_name(&lvm, &s.volume_group)?;
     let (ours, device_bytes) = plan_device(host, req, &disk, &lvm, &around, &tags, &mut p)?;
     let mut lvm = if ours { lvm } else { Lvm::default() };
     if ours {
@@ -225,6 +226,37 @@ pub fn plan(host: &Host, req: &Request) -> Result<(StepPlan, Recorded)> {
         p.facts.push("converged: nothing to do".into());
     }
     Ok((p, rec))
+}
+
+/// Two VGs of one name (a disk moved in from another node): LVM takes no command by that name,
+/// and which is this node's is not for swarmnode to guess. Refused before anything.
+fn one_of_its_name(lvm: &Lvm, vg: &str) -> Result<()> {
+    let named = lvm.vgs_named(vg);
+    if named.len() < 2 {
+        return Ok(());
+    }
+    let each: Vec<String> = named
+        .iter()
+        .map(|g| {
+            let pvs: Vec<&str> = lvm.pvs_in(g).iter().map(|p| p.pv_name.as_str()).collect();
+            format!("{} on {} (tags: {})", g.vg_uuid, pvs.join(", "), g.vg_tags)
+        })
+        .collect();
+    Err(Refusal::new(
+        "storage",
+        format!("volume group {vg}"),
+        format!(
+            "{} volume groups are named {vg}: {}; LVM takes no command by that name",
+            named.len(),
+            each.join("; ")
+        ),
+    )
+    .remedy(format!(
+        "rename the one that is not this node's by its UUID (`vgrename UUID NEWNAME`; `vgs -o \
+         vg_name,vg_uuid,pv_name,vg_tags` shows which is which), or detach its disk, then run \
+         again; or give this node another storage.volume_group than {vg}"
+    ))
+    .into())
 }
 
 /// Our VG judged: this installation's (tagged as such when it is not yet), or a previous one's
