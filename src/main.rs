@@ -21,7 +21,12 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             let msg = swarmnode::error::chain(&e);
-            eprintln!("swarmnode: error: {}", swarmnode::host::secret::scrub(&msg));
+            eprintln!(
+                "swarmnode: error: {}",
+                swarmnode::host::text::escape_controls_but_newlines(
+                    &swarmnode::host::secret::scrub(&msg)
+                )
+            );
             std::process::exit(e.exit_code());
         }
     }

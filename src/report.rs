@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::error::Refusal;
 use crate::host::Action;
 use crate::host::secret::scrub;
+use crate::host::text::escape_controls;
 use crate::steps::plan::StepPlan;
 
 pub const REPORT_PATH: &str = "/var/lib/swarmnode/report.json";
@@ -128,7 +129,7 @@ impl Report {
         }
         for s in &self.steps {
             for w in &s.warnings {
-                warn(&format!("{}: {w}", s.step));
+                warn(&format!("{}: {}", s.step, escape_controls(w)));
             }
             // What carries out the plan shown: `apply`, or `reset --yes` for a reset.
             let doer = if self.command == "reset" {
@@ -154,7 +155,7 @@ impl StepReport {
             before
                 .iter()
                 .filter(shown)
-                .map(|f| format!("{}: {f}", self.step)),
+                .map(|f| format!("{}: {}", self.step, escape_controls(f))),
         );
         if let Some(doer) = planning.filter(|_| !self.actions.is_empty()) {
             out.push(format!(
@@ -168,7 +169,7 @@ impl StepReport {
             after
                 .iter()
                 .filter(shown)
-                .map(|f| format!("{}: {f}", self.step)),
+                .map(|f| format!("{}: {}", self.step, escape_controls(f))),
         );
         match self.status {
             _ if self.actions.is_empty() && self.status != "failed" => {

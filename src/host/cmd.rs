@@ -656,14 +656,41 @@ mod tests {
         assert_eq!(out.stdout, "hi\n");
     }
 
+    /// Is the process gone (or a zombie waiting for its reaper)? Within a second.
+    fn gone(pid_file: &std::path::Path) -> bool {
+        let pid = std::fs::read_to_string(pid_file)
+            .unwrap()
+            .trim()
+            .to_string();
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(1) {
+            match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                Err(_) => return true,
+                Ok(stat) if stat.rsplit(") ").next().is_some_and(|r| r.starts_with('Z')) => {
+                    return true;
+                }
+                Ok(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        false
+    }
+
     #[test]
     fn a_child_that_keeps_the_pipes_does_not_hold_the_command_past_its_grace() {
         let r = Runner::new();
+        let t = tempfile::tempdir().unwrap();
+        let pid = t.path().join("pid");
         // Bounded or not: the output printed before the exit is read, within a second or so
         // of the exit, and the descendant in the command's process group is killed.
         for limit in [Some(Duration::from_secs(30)), None] {
-            let t = Instant::now();
-            let cmd = Cmd::new("sh").args(["-c", "echo hi; echo err >&2; sleep 63 & exit 3"]);
+            let t0 = Instant::now();
+            let cmd = Cmd::new("sh").args([
+                "-c",
+                &format!(
+                    "echo hi; echo err >&2; sleep 60 & echo $! > {}; exit 3",
+                    pid.display()
+                ),
+            ]);
             let out = match limit {
                 Some(l) => r.output_timeout(&cmd, l),
                 None => r.output(&cmd),
@@ -671,51 +698,51 @@ mod tests {
             .unwrap();
             assert_eq!((out.code, out.stdout.as_str()), (3, "hi\n"), "{limit:?}");
             assert_eq!(out.stderr, "err\n");
-            assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+            assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+            assert!(gone(&pid), "the group's descendant was left running");
         }
         // One that left the process group (its own session) is not killed, but not waited for.
-        let t = Instant::now();
+        let t0 = Instant::now();
         let out = r
-            .output(&Cmd::new("sh").args(["-c", "echo hi; setsid sleep 64 & exit 0"]))
+            .output(&Cmd::new("sh").args([
+                "-c",
+                &format!(
+                    "echo hi; setsid sleep 60 & echo $! > {}; exit 0",
+                    pid.display()
+                ),
+            ]))
             .unwrap();
         assert_eq!(out.stdout, "hi\n");
-        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
-        let _ = std::process::Command::new("pkill")
-            .args(["-f", "^sleep 64$"])
-            .status();
-        std::thread::sleep(Duration::from_millis(100));
-        let left = std::process::Command::new("pgrep")
-            .args(["-f", "^sleep 63$"])
-            .output()
-            .unwrap();
-        assert!(
-            left.stdout.is_empty(),
-            "the group's descendant was left running"
+        assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+        let other = std::fs::read_to_string(&pid).unwrap();
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(other.trim().parse().unwrap()),
+            nix::sys::signal::Signal::SIGKILL,
         );
     }
 
     #[test]
     fn a_command_past_its_limit_is_killed_with_its_children() {
         let r = Runner::new();
-        let t = Instant::now();
+        let t = tempfile::tempdir().unwrap();
+        let (a, b) = (t.path().join("a"), t.path().join("b"));
+        let t0 = Instant::now();
         let err = r
             .output_timeout(
-                &Cmd::new("sh").args(["-c", "sleep 65 & sleep 66"]),
-                Duration::from_millis(300),
+                &Cmd::new("sh").args([
+                    "-c",
+                    &format!(
+                        "sleep 60 & echo $! > {}; sleep 60 & echo $! > {}; wait",
+                        a.display(),
+                        b.display()
+                    ),
+                ]),
+                Duration::from_millis(500),
             )
             .unwrap_err();
         assert!(matches!(err, CommandError::Timeout { .. }), "{err}");
-        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
-        std::thread::sleep(Duration::from_millis(100));
-        let left = std::process::Command::new("pgrep")
-            .args(["-f", "^sleep 6[56]$"])
-            .output()
-            .unwrap();
-        assert!(
-            left.stdout.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&left.stdout)
-        );
+        assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+        assert!(gone(&a) && gone(&b), "children left running");
     }
 
     #[test]

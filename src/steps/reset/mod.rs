@@ -174,10 +174,12 @@ impl Records {
 
 /// Every record reset acts on, read and checked before its first phase plans anything (each
 /// phase reads them again, through the same checks): one that fails is refused before anything
-/// changes.
-pub fn check_records(h: &Host) -> Result<()> {
+/// changes. The storage record is not acted on with --keep-storage.
+pub fn check_records(h: &Host, run: &Run) -> Result<()> {
     Records::read(h)?;
-    crate::steps::storage::Recorded::read(h)?;
+    if !run.keep_storage {
+        crate::steps::storage::Recorded::read(h)?;
+    }
     swarm::recorded_node(h)?;
     Ok(())
 }
@@ -256,10 +258,13 @@ pub fn plan_engine(h: &Host, run: &Run) -> Result<StepPlan> {
     for path in rec.moved.iter().filter(|m| in_engine(m)) {
         plan_put_back(h, &rec, path, &mut p)?;
     }
-    let recorded = crate::steps::storage::Recorded::read(h)?;
+    let recorded = match run.keep_storage {
+        true => None,
+        false => crate::steps::storage::Recorded::read(h)?,
+    };
     // Only this node's volumes go (the storage phase's judgement): docker's data root is moved
     // aside, and docker stopped, for those alone.
-    let storage_to_remove = !run.keep_storage && recorded.is_some() && storage::ours_to_remove(h)?;
+    let storage_to_remove = recorded.is_some() && storage::ours_to_remove(h)?;
     // devicemapper: docker's data root describes the pool that goes. Moved aside here, while
     // daemon.json still names it (the storage phase runs after it is put back).
     if storage_to_remove

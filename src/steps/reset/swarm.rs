@@ -83,7 +83,7 @@ pub fn quorum_without(nodes: &[ApiNode], me: &str) -> (usize, usize, bool) {
 pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
     // Every record is checked, and what the storage phase would refuse is refused, before
     // anything changes (this is the first phase).
-    super::check_records(h)?;
+    super::check_records(h, run)?;
     if !run.keep_storage {
         super::storage::plan(h, run)?;
     }
