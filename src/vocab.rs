@@ -1,7 +1,85 @@
-//! Words every part of swarmnode shares, each checked in one place: what a swarm node ID is, and
-//! what an LVM volume group name is.
+//! Words every part of swarmnode shares, each checked in one place: a swarm node ID, a node's
+//! role, a label the broker carries, a swarm CA's digest (base 36 or hex), an LVM volume group
+//! name. A leaf: it uses nothing of the crate, and everything may use it.
 
 use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A node's role in the swarm: what a join token is for.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    Worker,
+    Manager,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Worker => "worker",
+            Role::Manager => "manager",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A label key: what Docker's own labels look like (`com.example.rack`, `function`).
+pub fn label_key_ok(k: &str) -> bool {
+    (1..=64).contains(&k.len())
+        && k.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// A label value the broker carries: plain words only (no space, quote or shell character: the
+/// broker's request line is split on spaces and nothing is ever expanded).
+pub fn label_value_ok(v: &str) -> bool {
+    v.len() <= 128
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-:/@+".contains(&b))
+}
+
+/// The length of a swarm CA digest in base 36 (swarmkit's form, in a join token).
+pub const DIGEST_LEN: usize = 50;
+
+/// A 256-bit number written in base 36 (swarmkit's digest form) as 64 hex digits; None for
+/// anything else (another alphabet, upper case, more than 256 bits).
+pub fn base36_to_hex(s: &str) -> Option<String> {
+    let mut n = [0u8; 32]; // big-endian
+    for c in s.chars() {
+        let d = c.to_digit(36)?;
+        if c.is_ascii_uppercase() {
+            return None;
+        }
+        let mut carry = d;
+        for byte in n.iter_mut().rev() {
+            let v = *byte as u32 * 36 + carry;
+            *byte = v as u8;
+            carry = v >> 8;
+        }
+        if carry != 0 {
+            return None; // more than 256 bits
+        }
+    }
+    Some(n.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A swarm CA pin as 64 lowercase hex digits: `sha256:<64 hex>` (as `docker swarm ca | sha256sum`
+/// prints it), or a join token's 50-character base-36 digest.
+pub fn ca_pin_hex(s: &str) -> Option<String> {
+    if let Some(h) = s.strip_prefix("sha256:") {
+        return (h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
+            .then(|| h.to_ascii_lowercase());
+    }
+    (s.len() == DIGEST_LEN).then(|| base36_to_hex(s)).flatten()
+}
 
 /// A swarm node ID: 25 characters of `[a-z0-9]` (swarmkit's base-36 identity).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +118,31 @@ pub fn vg_name_ok(vg: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ca_pins_in_both_forms() {
+        // `docker swarm ca | sha256sum` on the fixture cluster gave HEX; its tokens carry DIGEST.
+        const DIGEST: &str = "0ntb7o7jfldybt5d7v2mgz72ey7iuk4u66b360u4icoonygl53";
+        const HEX: &str = "1a8a7ed77f4bdab0f7b86582233d699759f5701b4ece3099f5f7420ac06b6d07";
+        assert_eq!(ca_pin_hex(DIGEST).as_deref(), Some(HEX));
+        assert_eq!(
+            ca_pin_hex(&format!("sha256:{}", HEX.to_uppercase())).as_deref(),
+            Some(HEX)
+        );
+        assert_eq!(ca_pin_hex("sha256:abc"), None);
+        assert_eq!(ca_pin_hex(&"z".repeat(50)), None); // over 256 bits
+        assert_eq!(ca_pin_hex(&DIGEST.to_uppercase()), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_text_makes_the_digest_parsers_panic(t in "\\PC{0,80}", d in "[0-9a-z]{50}") {
+            let _ = ca_pin_hex(&t);
+            if let Some(h) = base36_to_hex(&d) {
+                proptest::prop_assert_eq!(h.len(), 64);
+            }
+        }
+    }
 
     #[test]
     fn node_ids() {

@@ -28,27 +28,14 @@ pub enum Request {
     RemoveStale(NodeId),
 }
 
-/// The role a token is for: the profile's own.
-pub use crate::profile::Role;
+/// The role a token is for.
+pub use crate::vocab::Role;
 
 /// A swarm node ID (the shared vocabulary's).
 pub use crate::vocab::NodeId;
 
-/// A label key: what Docker's own labels look like (`com.example.rack`, `function`).
-pub fn label_key_ok(k: &str) -> bool {
-    (1..=64).contains(&k.len())
-        && k.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && k.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-}
-
-/// A label value the broker carries: plain words only (no space, quote or shell character: the
-/// line is split on spaces and nothing is ever expanded).
-pub fn label_value_ok(v: &str) -> bool {
-    v.len() <= 128
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-:/@+".contains(&b))
-}
+/// The label rules (the shared vocabulary's).
+pub use crate::vocab::{label_key_ok, label_value_ok};
 
 impl fmt::Display for Request {
     /// The request as sent: the line the node writes and the broker logs (it holds no secret).

@@ -18,7 +18,7 @@ use crate::host::secret::{NonDumpable, Secret};
 use crate::host::signals::pause;
 
 /// `SWMTKN-1-<digest of the cluster root CA, base36, 50>-<secret, base36, 25>`.
-const DIGEST_LEN: usize = 50;
+use crate::vocab::{DIGEST_LEN, base36_to_hex};
 const SECRET_LEN: usize = 25;
 
 /// A join token and the CA digest it carries (as 64 hex digits, converted once, when parsed).
@@ -72,39 +72,6 @@ impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Token(<redacted>)")
     }
-}
-
-/// A CA pin from the profile, as 64 lowercase hex digits: `sha256:<hex>` or a token's digest part.
-pub fn parse_ca_hash(s: &str) -> Option<String> {
-    if let Some(h) = s.strip_prefix("sha256:") {
-        return (h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
-            .then(|| h.to_ascii_lowercase());
-    }
-    if s.len() == DIGEST_LEN {
-        return base36_to_hex(s);
-    }
-    None
-}
-
-/// A 256-bit number written in base 36 (swarmkit's digest form) as 64 hex digits.
-pub fn base36_to_hex(s: &str) -> Option<String> {
-    let mut n = [0u8; 32]; // big-endian
-    for c in s.chars() {
-        let d = c.to_digit(36)?;
-        if c.is_ascii_uppercase() {
-            return None;
-        }
-        let mut carry = d;
-        for byte in n.iter_mut().rev() {
-            let v = *byte as u32 * 36 + carry;
-            *byte = v as u8;
-            carry = v >> 8;
-        }
-        if carry != 0 {
-            return None; // more than 256 bits
-        }
-    }
-    Some(n.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// `GET /info`, the parts swarmnode reads.
@@ -926,19 +893,6 @@ mod tests {
         assert!(!e.contains("0ntb7"), "{e}");
     }
 
-    #[test]
-    fn ca_pins_in_both_forms() {
-        // `docker swarm ca | sha256sum` on the fixture cluster gave HEX; its tokens carry DIGEST.
-        assert_eq!(parse_ca_hash(DIGEST).as_deref(), Some(HEX));
-        assert_eq!(
-            parse_ca_hash(&format!("sha256:{}", HEX.to_uppercase())).as_deref(),
-            Some(HEX)
-        );
-        assert_eq!(parse_ca_hash("sha256:abc"), None);
-        assert_eq!(parse_ca_hash(&"z".repeat(50)), None); // over 256 bits
-        assert_eq!(parse_ca_hash(&DIGEST.to_uppercase()), None);
-    }
-
     fn fixture(name: &str) -> Info {
         let p = format!(
             "{}/tests/fixtures/docker/{name}",
@@ -957,12 +911,12 @@ mod tests {
             secret in "[0-9a-z]{20,30}",
         ) {
             let _ = Token::parse(&t);
-            let _ = parse_ca_hash(&t);
-            let _ = parse_ca_hash(&digest);
+            let _ = crate::vocab::ca_pin_hex(&t);
+            let _ = crate::vocab::ca_pin_hex(&digest);
             for d in [&digest, &full] {
                 if let Ok(tok) = Token::parse(&format!("SWMTKN-1-{d}-{secret}")) {
                     assert_eq!(tok.ca_digest().len(), 64);
-                    assert_eq!(Some(tok.ca_digest()), parse_ca_hash(d));
+                    assert_eq!(Some(tok.ca_digest()), crate::vocab::ca_pin_hex(d));
                 }
             }
         }

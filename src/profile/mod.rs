@@ -328,22 +328,8 @@ fn default_listen_addr() -> String {
     "0.0.0.0:2377".to_string()
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    #[default]
-    Worker,
-    Manager,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Worker => "worker",
-            Role::Manager => "manager",
-        }
-    }
-}
+/// A node's role (the shared vocabulary's).
+pub use crate::vocab::Role;
 
 /// `swarm.token`: how to get the join token. `ssh` and `tls` are authenticated channels to a
 /// manager; `tcp` is the plaintext Engine API and needs `allow_insecure_tcp`.
@@ -579,7 +565,7 @@ impl Swarm {
                 );
             }
             TokenSource::Ssh { broker: true, .. } => {
-                use crate::broker::grammar::{label_key_ok, label_value_ok};
+                use crate::vocab::{label_key_ok, label_value_ok};
                 if let Some((k, v)) = self
                     .labels
                     .iter()

@@ -196,15 +196,7 @@ impl CaPin {
 impl TryFrom<String> for CaPin {
     type Error = String;
     fn try_from(text: String) -> Result<Self, String> {
-        let hex = if let Some(h) = text.strip_prefix("sha256:") {
-            (h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
-                .then(|| h.to_ascii_lowercase())
-        } else if text.len() == 50 {
-            crate::host::swarm::base36_to_hex(&text)
-        } else {
-            None
-        };
-        match hex {
+        match crate::vocab::ca_pin_hex(&text) {
             Some(hex) => Ok(CaPin { text, hex }),
             None => Err(
                 "is neither sha256:<64 hex digits> nor the 50-character digest of a join token"
