@@ -35,6 +35,7 @@ use crate::host::Host;
 use crate::host::engine_api::Engine;
 use crate::host::secret::scrub;
 use crate::host::text::escape_controls;
+use crate::host::swarm::node::Node;
 use config::Config;
 use grammar::{NodeId, Request, Role};
 
@@ -273,68 +274,17 @@ struct Broker<'a> {
     deadline: Instant,
 }
 
-/// A node entry as the engine gives it: the parts the broker reads, and the whole of it.
+/// A node entry as the engine gives it (docker's node JSON, the host's one model), and the whole
+/// of it, printed for `self`.
 struct Entry {
-    id: String,
-    version: u64,
-    addr: String,
-    hostname: String,
-    role: String,
-    state: String,
-    spec: serde_json::Map<String, Value>,
+    node: Node,
     raw: Value,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct EntryParts {
-    #[serde(rename = "ID")]
-    id: String,
-    version: Version,
-    spec: serde_json::Map<String, Value>,
-    #[serde(default)]
-    description: Description,
-    #[serde(default)]
-    status: Status,
-}
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Version {
-    index: u64,
-}
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-struct Description {
-    #[serde(default)]
-    hostname: String,
-}
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-struct Status {
-    #[serde(default)]
-    state: String,
-    #[serde(default)]
-    addr: String,
-}
-
 fn entry(raw: Value) -> Result<Entry, Outcome> {
-    let p: EntryParts = serde_json::from_value(raw.clone())
+    let node: Node = serde_json::from_value(raw.clone())
         .map_err(|e| failed(exit::FAILURE, format!("the engine's node entry: {e}")))?;
-    Ok(Entry {
-        role: p
-            .spec
-            .get("Role")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
-        id: p.id,
-        version: p.version.index,
-        addr: p.status.addr,
-        hostname: p.description.hostname,
-        state: p.status.state,
-        spec: p.spec,
-        raw,
-    })
+    Ok(Entry { node, raw })
 }
 
 fn same_host(a: &str, b: IpAddr) -> bool {
@@ -430,24 +380,24 @@ impl Broker<'_> {
             .get(&format!("/nodes/{id}"))?
             .ok_or_else(|| not_yours(id, format!("no node {id}")))?;
         let n = entry(raw)?;
-        if n.id != id.as_str() {
+        if n.node.id != id.as_str() {
             return Err(not_yours(
                 id,
                 format!(
                     "{id} is not a node's ID (the engine answered for {:?})",
-                    grammar::shown(&n.id)
+                    grammar::shown(&n.node.id)
                 ),
             ));
         }
-        if !same_host(&n.addr, self.client) {
+        if !same_host(&n.node.status.addr, self.client) {
             return Err(not_yours(
                 id,
                 format!(
                     "node {id} is at {}, not at {}: a node may ask only about itself",
-                    if n.addr.is_empty() {
+                    if n.node.status.addr.is_empty() {
                         "no address"
                     } else {
-                        &n.addr
+                        &n.node.status.addr
                     },
                     self.client
                 ),
@@ -463,19 +413,15 @@ impl Broker<'_> {
             }
         }
         let n = self.own(id)?;
-        let mut spec = n.spec;
-        let mut have = spec
-            .get("Labels")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+        let mut spec = n.node.spec;
+        let mut have = spec.labels.take().unwrap_or_default();
         for (k, v) in labels {
-            have.insert(k.clone(), Value::String(v.clone()));
+            have.insert(k.clone(), v.clone());
         }
-        spec.insert("Labels".into(), Value::Object(have));
+        spec.labels = Some(have);
         let body = serde_json::to_vec(&spec).expect("JSON serializes");
         // The ID asked for (own() checked that the entry is its), never the engine's text.
-        let path = format!("/nodes/{id}/update?version={}", n.version);
+        let path = format!("/nodes/{id}/update?version={}", n.node.version.index);
         self.journal.allowed("allowed")?;
         let r = self
             .engine
@@ -503,11 +449,12 @@ impl Broker<'_> {
         for raw in list {
             let n = entry(raw)?;
             // A hostname is whatever a node says it is: the caller's address must match too.
-            if n.hostname != me.hostname
-                || !same_host(&n.addr, self.client)
+            let (n, me) = (&n.node, &me.node);
+            if n.description.hostname != me.description.hostname
+                || !same_host(&n.status.addr, self.client)
                 || n.id == me.id
-                || n.state != "down"
-                || n.role != "worker"
+                || n.status.state != "down"
+                || n.spec.role != "worker"
             {
                 continue;
             }

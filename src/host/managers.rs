@@ -2,10 +2,9 @@
 //! or stop), how long to keep trying (jittered exponential backoff within a budget), and what to
 //! tell the person once the budget is used up.
 //!
-//! Every command swarmnode runs on a manager goes through [`call`]: the node as a manager sees
-//! it, its labels, stale entries, a reset's removal. The join's token fetch has rounds of its own
-//! in [`super::swarm`] (each round also asks dockerd to join), with the same [`classify`],
-//! [`Tries`] and [`backoff`].
+//! Every call to a manager goes through one retry engine, [`rounds`]: [`call`] for every
+//! command swarmnode runs there (the node as a manager sees it, its labels, stale entries, a
+//! reset's removal), and the join (whose tries fetch the token and ask dockerd to join).
 //!
 //! A fleet booting at once is what makes these failures common: sshd drops connections beyond
 //! `MaxStartups` (default 10:30:100) before authentication ("kex_exchange_identification:
@@ -270,66 +269,67 @@ pub fn random_fraction() -> f64 {
     (n >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Runs `docker ...` on the managers until one does it: each manager in turn, then again after
-/// a jittered, growing wait while failures are transient, within `budget`. Every manager is
-/// tried at least once; each try gets its command's timeout, cut to what is left of the budget
-/// but never below [`MIN_TRY`], so the call ends within `budget` plus one [`MIN_TRY`] per
-/// manager. An answer is exit 0, or a failure `answers` accepts (docker saying it does not know
-/// a node). Returns which manager did it and its output.
-///
-/// A manager that cannot be authenticated stops everything (65); one that answers with an
-/// error is not asked again; when time runs out or no manager is left to ask, 69 with what each
-/// manager did.
-pub fn call(
-    runner: &Runner,
+/// What one try on one manager came to.
+pub enum Try<T> {
+    /// It did it: the rounds end with this.
+    Done(T),
+    /// A transient failure (what it looked like, None: an answer of its own; and its words):
+    /// this manager is tried again in a later round, the next one now.
+    Again(Option<Trouble>, String),
+    /// It answered with an error it will give again: the other managers are asked, this one
+    /// not again.
+    Drop(String),
+    /// Less time is left than a try needs: no more tries.
+    OutOfTime,
+}
+
+/// The rounds ended without a manager doing it: what each did, and whether any was left to ask.
+pub struct Exhausted {
+    pub tries: Tries,
+    pub all_dropped: bool,
+}
+
+/// The one retry engine for every call to the managers: each manager in turn (`one(i, left)`
+/// makes one try on manager `i` with `left` of the budget), then again after a jittered,
+/// growing wait ([`backoff`], [`jitter`]) while failures are transient, within `budget`. Every
+/// manager is tried at least once; later tries only when at least [`MIN_TRY`] is left. An error
+/// from a try stops everything; otherwise `Ok(Err(...))` says what each manager did.
+pub fn rounds<T>(
     what: &str,
-    calls: &[ManagerCmd],
+    managers: &[&str],
     budget: Duration,
-    answers: &dyn Fn(&Output) -> bool,
-) -> Result<(usize, Output)> {
+    one: &mut dyn FnMut(usize, Duration) -> Result<Try<T>>,
+) -> Result<std::result::Result<T, Exhausted>> {
     let deadline = Instant::now() + budget;
-    let mut tries = Tries::new(calls.iter().map(|c| c.manager.as_str()));
+    let mut tries = Tries::new(managers.iter().copied());
     // Managers still asked (one that answered with an error is not asked again).
-    let mut still_asked = vec![true; calls.len()];
+    let mut still_asked = vec![true; managers.len()];
     let mut delay = FIRST_BACKOFF;
     let mut round = 0;
-    loop {
-        for (i, c) in calls.iter().enumerate() {
+    'rounds: loop {
+        for (i, m) in managers.iter().enumerate() {
             let left = deadline.saturating_duration_since(Instant::now());
             if !still_asked[i] || (round > 0 && left < MIN_TRY) {
                 continue;
             }
-            let limit = Duration::from_secs(c.timeout_seconds).min(left.max(MIN_TRY));
-            let cmd = c.cmd();
-            match runner.output_timeout(&cmd, limit) {
-                Ok(o) if o.code == 0 || answers(&o) => return Ok((i, o)),
-                Ok(o) => match classify(o.code, &o.stderr) {
-                    Fault::NotAuthenticated => {
-                        return Err(JoinError::NotAuthenticated {
-                            manager: c.manager.clone(),
-                            cmd: cmd.to_string(),
-                            stderr: one_line(&o.stderr),
-                        }
-                        .into());
-                    }
-                    Fault::Transient(t) => {
-                        tracing::info!(
-                            "swarm: manager {}: {what}: {} (exit {}); trying on",
-                            c.manager,
-                            one_line(&o.stderr),
-                            o.code
-                        );
-                        tries.saw(i, Some(t), &format!("exit {}: {}", o.code, o.stderr));
-                    }
-                    Fault::Other => {
-                        tries.saw(i, None, &format!("exit {}: {}", o.code, o.stderr));
-                        still_asked[i] = false;
-                    }
-                },
-                Err(e @ CommandError::Timeout { .. }) => {
-                    tries.saw(i, Some(Trouble::Unreachable), &e.to_string());
+            match one(i, left)? {
+                Try::Done(v) => return Ok(Ok(v)),
+                Try::Again(trouble, words) => {
+                    tracing::info!(
+                        "swarm: manager {m}: {what}: {}; trying on",
+                        one_line(&words)
+                    );
+                    tries.saw(i, trouble, &words);
                 }
-                Err(e) => return Err(e.into()),
+                Try::Drop(words) => {
+                    tracing::info!(
+                        "swarm: manager {m}: {what}: {}; not asked again",
+                        one_line(&words)
+                    );
+                    tries.saw(i, None, &words);
+                    still_asked[i] = false;
+                }
+                Try::OutOfTime => break 'rounds,
             }
         }
         round += 1;
@@ -342,17 +342,69 @@ pub fn call(
         pause(wait)?;
         delay = backoff(delay);
     }
-    let outcome = if still_asked.contains(&true) {
-        format!("no manager did it within {} s", budget.as_secs())
-    } else {
-        "every manager answered with an error".to_string()
-    };
-    Err(Error::Unavailable(format!(
-        "swarm: {what}: {outcome} ({} tries): {}; {}",
-        tries.total(),
-        tries.summary(),
-        tries.advice()
-    )))
+    Ok(Err(Exhausted {
+        tries,
+        all_dropped: !still_asked.contains(&true),
+    }))
+}
+
+/// Runs `docker ...` on the managers until one does it, through [`rounds`]: each try gets its
+/// command's timeout, cut to what is left of the budget but never below [`MIN_TRY`], so the
+/// call ends within `budget` plus one [`MIN_TRY`] per manager. An answer is exit 0, or a
+/// failure `answers` accepts (docker saying it does not know a node). Returns which manager did
+/// it and its output.
+///
+/// A manager that cannot be authenticated stops everything (65); one that answers with an
+/// error is not asked again; when time runs out or no manager is left to ask, 69 with what each
+/// manager did.
+pub fn call(
+    runner: &Runner,
+    what: &str,
+    calls: &[ManagerCmd],
+    budget: Duration,
+    answers: &dyn Fn(&Output) -> bool,
+) -> Result<(usize, Output)> {
+    let managers: Vec<&str> = calls.iter().map(|c| c.manager.as_str()).collect();
+    let ended = rounds(what, &managers, budget, &mut |i, left| {
+        let c = &calls[i];
+        let limit = Duration::from_secs(c.timeout_seconds).min(left.max(MIN_TRY));
+        let cmd = c.cmd();
+        Ok(match runner.output_timeout(&cmd, limit) {
+            Ok(o) if o.code == 0 || answers(&o) => Try::Done((i, o)),
+            Ok(o) => {
+                let words = format!("exit {}: {}", o.code, o.stderr);
+                match classify(o.code, &o.stderr) {
+                    Fault::NotAuthenticated => {
+                        return Err(JoinError::NotAuthenticated {
+                            manager: c.manager.clone(),
+                            cmd: cmd.to_string(),
+                            stderr: one_line(&o.stderr),
+                        }
+                        .into());
+                    }
+                    Fault::Transient(t) => Try::Again(Some(t), words),
+                    Fault::Other => Try::Drop(words),
+                }
+            }
+            Err(e @ CommandError::Timeout { .. }) => {
+                Try::Again(Some(Trouble::Unreachable), e.to_string())
+            }
+            Err(e) => return Err(e.into()),
+        })
+    })?;
+    ended.map_err(|ex| {
+        let outcome = if ex.all_dropped {
+            "every manager answered with an error".to_string()
+        } else {
+            format!("no manager did it within {} s", budget.as_secs())
+        };
+        Error::Unavailable(format!(
+            "swarm: {what}: {outcome} ({} tries): {}; {}",
+            ex.tries.total(),
+            ex.tries.summary(),
+            ex.tries.advice()
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -220,7 +220,7 @@ fn a_busy_manager_is_asked_again_until_it_serves() {
         "{calls:?}"
     );
     let err = stderr(&o);
-    assert!(err.contains("10.77.0.1:2377: `docker node inspect l8s526d06sna2jckb05a27o7r`: kex_exchange_identification: Connection closed by remote host / Connection closed by 10.77.0.1 port 22 (exit 255); trying on"), "{err}");
+    assert!(err.contains("10.77.0.1:2377: `docker node inspect l8s526d06sna2jckb05a27o7r`: exit 255: kex_exchange_identification: Connection closed by remote host / Connection closed by 10.77.0.1 port 22; trying on"), "{err}");
     assert!(
         stdout(&o).contains("swarm: done: 1 action(s)"),
         "{}",

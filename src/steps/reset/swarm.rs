@@ -6,10 +6,10 @@
 //! with force: the last manager takes the swarm with it). The NodeID is recorded before the node
 //! leaves, so a reset killed in between still removes the entry when run again.
 
-use serde::Deserialize;
 
 use crate::error::{Error, Refusal, Result};
 use crate::host::engine_api::ApiError;
+use crate::host::swarm::node::Node;
 use crate::host::swarm::{self, Info, SwarmOp};
 use crate::host::{Action, Host};
 use crate::steps::Run;
@@ -39,27 +39,10 @@ pub fn recorded_node(h: &Host) -> Result<Option<crate::vocab::NodeId>> {
 /// How long a demoted manager may take to stop managing.
 const DEMOTE_SECONDS: u64 = 60;
 
-/// A node as `GET /nodes` shows it on a manager (the parts the quorum needs).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ApiNode {
-    #[serde(rename = "ID")]
-    pub id: String,
-    #[serde(default)]
-    pub manager_status: Option<ManagerStatus>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ManagerStatus {
-    #[serde(default)]
-    pub reachability: String,
-}
-
 /// Whether the managers other than `me` keep quorum without it: a majority of the managers
 /// that remain must be reachable. Returns (managers, reachable others, quorum kept).
-pub fn quorum_without(nodes: &[ApiNode], me: &str) -> (usize, usize, bool) {
-    let managers: Vec<&ApiNode> = nodes
+pub fn quorum_without(nodes: &[Node], me: &str) -> (usize, usize, bool) {
+    let managers: Vec<&Node> = nodes
         .iter()
         .filter(|n| n.manager_status.is_some())
         .collect();
@@ -205,7 +188,7 @@ fn engine_away(
 /// A manager: demoted (the others keep quorum), then out; the last one only with --force.
 fn plan_manager(h: &Host, run: &Run, info: &Info, p: &mut StepPlan) -> Result<()> {
     let me = &info.swarm.node_id;
-    let nodes = match h.local()?.engine().get_json::<Vec<ApiNode>>("/nodes") {
+    let nodes = match h.local()?.engine().get_json::<Vec<Node>>("/nodes") {
         Ok(nodes) => nodes,
         // Without quorum a manager cannot list the nodes: it cannot be demoted either.
         Err(e) => {
@@ -387,13 +370,17 @@ fn done(p: &mut StepPlan) {
 mod tests {
     use super::*;
 
-    fn nodes(v: &[(&str, Option<&str>)]) -> Vec<ApiNode> {
+    use crate::host::swarm::node::ManagerStatus;
+
+    fn nodes(v: &[(&str, Option<&str>)]) -> Vec<Node> {
         v.iter()
-            .map(|(id, r)| ApiNode {
+            .map(|(id, r)| Node {
                 id: id.to_string(),
                 manager_status: r.map(|r| ManagerStatus {
                     reachability: r.into(),
+                    ..Default::default()
                 }),
+                ..Default::default()
             })
             .collect()
     }
@@ -422,14 +409,14 @@ mod tests {
     #[test]
     fn the_nodes_of_a_real_manager_parse() {
         let t = r#"[{"ID":"x1","Spec":{"Role":"manager"},"ManagerStatus":{"Leader":true,"Reachability":"reachable","Addr":"10.0.0.1:2377"}},{"ID":"w1","Spec":{"Role":"worker"}}]"#;
-        let n: Vec<ApiNode> = serde_json::from_str(t).unwrap();
+        let n: Vec<Node> = serde_json::from_str(t).unwrap();
         assert_eq!(quorum_without(&n, "w1"), (1, 1, true));
     }
 
     proptest::proptest! {
         #[test]
         fn no_text_makes_the_nodes_parser_panic(t in "\\PC{0,200}") {
-            let _ = serde_json::from_str::<Vec<ApiNode>>(&t);
+            let _ = serde_json::from_str::<Vec<Node>>(&t);
         }
     }
 }

@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-
 use crate::error::{Refusal, Result};
 use crate::host::cmd::CommandError;
 use crate::host::managers;
@@ -15,63 +13,8 @@ use crate::steps::plan::StepPlan;
 
 use super::channel::{self, Ask, Channel};
 
-/// A node as `docker node inspect` shows it (the parts swarmnode reads).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Node {
-    #[serde(rename = "ID")]
-    pub id: String,
-    pub spec: NodeSpec,
-    pub description: NodeDescription,
-    #[serde(default)]
-    pub status: NodeStatus,
-}
-
-/// The manager's view of a node: `ready`, `down`, `unknown`, `disconnected`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct NodeStatus {
-    #[serde(default)]
-    pub state: String,
-    #[serde(default)]
-    pub addr: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct NodeSpec {
-    #[serde(default)]
-    pub labels: Option<BTreeMap<String, String>>,
-    pub role: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct NodeDescription {
-    #[serde(default)]
-    pub hostname: String,
-}
-
-/// One line of `docker node ls --format '{{json .}}'`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct NodeLine {
-    #[serde(rename = "ID")]
-    pub id: String,
-    pub hostname: String,
-    /// Ready | Down | Unknown | Disconnected
-    pub status: String,
-    /// "" for workers; Leader | Reachable | Unreachable for managers.
-    #[serde(default)]
-    pub manager_status: String,
-}
-
-pub fn parse_node_ls(text: &str) -> serde_json::Result<Vec<NodeLine>> {
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(serde_json::from_str)
-        .collect()
-}
+/// docker's node JSON (one model, the host's).
+pub use crate::host::swarm::node::{Node, NodeLine, parse_node_ls};
 
 /// Labels the manager must add or change (others on the node are left alone).
 pub fn labels_to_set(

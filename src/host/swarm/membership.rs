@@ -1,0 +1,124 @@
+//! Out of the swarm and back: leaving, a manager demoted, a member waited for while it reaches
+//! its managers again, and what a manager says of a node it does not know.
+
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, JoinError, Result};
+use crate::host::signals::pause;
+
+use super::node::Node;
+use super::{Local, POLL, info};
+
+/// A manager becomes a worker, and is waited for until it no longer manages.
+pub(super) fn demote(host: &Local, node_id: &str, seconds: u64) -> Result<()> {
+    let until = Instant::now() + Duration::from_secs(seconds);
+    if info(host)?.swarm.control_available {
+        let n: Node = host.engine().get_json(&format!("/nodes/{node_id}"))?;
+        let mut spec = n.spec;
+        spec.role = "worker".into();
+        let body = serde_json::to_vec(&spec).expect("a node's spec serializes");
+        let path = format!("/nodes/{node_id}/update?version={}", n.version.index);
+        let r = host
+            .engine()
+            .request("POST", &path, Some(&body), Duration::from_secs(60))?;
+        if r.status != 200 {
+            return Err(Error::Failed(format!(
+                "docker engine: POST {path}: HTTP {}: {}",
+                r.status,
+                r.message()
+            )));
+        }
+    }
+    while info(host)?.swarm.control_available {
+        if Instant::now() >= until {
+            return Err(Error::Unavailable(format!(
+                "swarm: node {node_id} was demoted but still manages after {seconds} s; run reset \
+                 again once `docker node ls` on another manager shows it as a worker"
+            )));
+        }
+        pause(POLL)?;
+    }
+    Ok(())
+}
+
+/// Polls the local state of an established member until it is active again, or 69 with what
+/// the node reports. Never leaves.
+pub(super) fn wait_for_member(host: &Local, node_id: &str, seconds: u64) -> Result<()> {
+    let until = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let i = info(host)?;
+        let st = &i.swarm;
+        if st.local_node_state == "active" {
+            tracing::info!("swarm: node {node_id} is active again");
+            return Ok(());
+        }
+        if Instant::now() >= until {
+            let managers = st.remote_addrs();
+            return Err(JoinError::MemberAway {
+                name: i.name.clone(),
+                node_id: node_id.to_string(),
+                state: st.local_node_state.clone(),
+                seconds,
+                error: st.error.clone(),
+                managers: if managers.is_empty() {
+                    "none known".to_string()
+                } else {
+                    managers.join(", ")
+                },
+            }
+            .into());
+        }
+        pause(POLL)?;
+    }
+}
+
+/// `POST /swarm/leave` (with force only for `reset --force`: dockerd refuses to let a manager
+/// go without it). A node already out is done; dockerd's 503 also means "a manager, use force"
+/// and "locked", so a refusal counts as out only when the engine then says it is inactive.
+pub(super) fn leave(host: &Local, force: bool) -> Result<()> {
+    let path = if force {
+        "/swarm/leave?force=1"
+    } else {
+        "/swarm/leave"
+    };
+    let r = host
+        .engine()
+        .request("POST", path, None, Duration::from_secs(60))?;
+    if r.status != 200 && info(host)?.swarm.local_node_state != "inactive" {
+        return Err(Error::Failed(format!(
+            "docker engine: POST {path}: HTTP {}: {}",
+            r.status,
+            r.message()
+        )));
+    }
+    Ok(())
+}
+
+/// Did docker on the manager say, in its own words, that it does not know this node? (`Error:
+/// No such node: ID` from the CLI, `node ID not found` from older daemons.) Nothing else counts:
+/// "docker: command not found" is not an answer about the node.
+pub fn no_such_node(code: i32, stderr: &str, id: &str) -> bool {
+    code == 1
+        && !id.is_empty()
+        && (stderr.contains(&format!("No such node: {id}"))
+            || stderr.contains(&format!("node {id} not found")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_docker_s_own_words_say_a_node_is_unknown() {
+        let id = "l8s526d06sna2jckb05a27o7r";
+        assert!(no_such_node(1, &format!("Error: No such node: {id}\n"), id));
+        assert!(no_such_node(
+            1,
+            &format!("Error response from daemon: node {id} not found\n"),
+            id
+        ));
+        assert!(!no_such_node(127, "bash: docker: command not found\n", id));
+        assert!(!no_such_node(1, "bash: docker: command not found\n", id));
+        assert!(!no_such_node(1, "Error: No such node: another\n", id));
+    }
+}

@@ -1,0 +1,191 @@
+//! What changes membership, as data: the join's spec, and every membership change a plan holds,
+//! with the one line each shows in a plan.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::host::managers::ManagerCmd;
+
+use super::token::TokenFrom;
+
+/// One manager to try: its swarm address and where its token comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JoinVia {
+    pub manager: String,
+    pub token_from: TokenFrom,
+}
+
+/// Everything a join needs but the token, which is fetched when the join is carried out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JoinSpec {
+    pub role: String,
+    pub listen_addr: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advertise_addr: Option<String>,
+    /// Tried in order, again and again with backoff, until the deadline.
+    pub via: Vec<JoinVia>,
+    /// Pinned SHA-256 of the cluster root CA (hex).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_hash: Option<String>,
+    pub timeout_seconds: u64,
+    /// A random wait of up to this long before the first call to a manager (a fleet booting
+    /// at once spreads out); not part of `timeout_seconds`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub start_jitter_seconds: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A change of membership, as planned and as applied.
+///
+/// The rule that keeps a working cluster working: only a join this run started, or a node that
+/// has no NodeID (an unfinished join that never got an identity), is ever left, never with
+/// `force`, and never a manager. A node with a NodeID is waited for, never taken out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum SwarmOp {
+    Join(JoinSpec),
+    /// Out of an unfinished join without a NodeID: wait up to `wait_seconds` for it to finish on
+    /// its own, else `POST /swarm/leave` (not forced).
+    Leave {
+        wait_seconds: u64,
+    },
+    /// A member (it has a NodeID) whose local state is pending or error: wait up to `seconds` for
+    /// it to reach its managers again; never leave.
+    Wait {
+        node_id: String,
+        seconds: u64,
+    },
+    /// `reset` only: this manager becomes a worker (`POST /nodes/ID/update` with Role worker),
+    /// then its local state is waited for until it no longer manages (at most `seconds`).
+    Demote {
+        node_id: String,
+        seconds: u64,
+    },
+    /// `reset` only: `POST /swarm/leave` (forced only for the last manager with `--force`).
+    Quit {
+        force: bool,
+    },
+    /// `docker ...` on a manager (labels, a stale entry, `reset`'s removal): the managers in
+    /// turn, transient failures tried again with growing waits within `budget_seconds`
+    /// ([`managers::call`]).
+    OnManager {
+        /// What it does, in a few words: `remove node ID`.
+        what: String,
+        calls: Vec<ManagerCmd>,
+        budget_seconds: u64,
+        /// A manager saying it does not know this node means done (a removal).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        done_if_unknown_node: Option<String>,
+        /// No manager doing it is a warning, not a failure (`reset --force`).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        best_effort: bool,
+    },
+}
+
+impl fmt::Display for SwarmOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SwarmOp::Leave { wait_seconds: 0 } => f.write_str("POST /swarm/leave"),
+            SwarmOp::Leave { wait_seconds } => write!(
+                f,
+                "wait up to {wait_seconds} s for the unfinished join, else POST /swarm/leave"
+            ),
+            SwarmOp::Wait { node_id, seconds } => write!(
+                f,
+                "wait up to {seconds} s for node {node_id} to reach its managers again (never left)"
+            ),
+            SwarmOp::Demote { node_id, seconds } => write!(
+                f,
+                "POST /nodes/{node_id}/update with Role worker, then wait up to {seconds} s for it to stop managing"
+            ),
+            SwarmOp::Quit { force } => {
+                write!(
+                    f,
+                    "POST /swarm/leave{}",
+                    if *force { "?force=1" } else { "" }
+                )
+            }
+            SwarmOp::OnManager {
+                what,
+                calls,
+                budget_seconds,
+                ..
+            } => {
+                write!(
+                    f,
+                    "on a manager: {what} (each in turn, tried again within {budget_seconds} s)"
+                )?;
+                for c in calls {
+                    write!(f, "\n         manager {}: `{}`", c.manager, c.cmd())?;
+                }
+                Ok(())
+            }
+            SwarmOp::Join(j) => {
+                write!(
+                    f,
+                    "POST /swarm/join as {} (token in the request body), listen {}",
+                    j.role, j.listen_addr
+                )?;
+                if let Some(a) = &j.advertise_addr {
+                    write!(f, ", advertise {a}")?;
+                }
+                write!(f, ", within {} s", j.timeout_seconds)?;
+                if let Some(h) = &j.ca_hash {
+                    write!(f, ", root CA pinned to sha256:{h}")?;
+                }
+                if j.start_jitter_seconds > 0 {
+                    write!(
+                        f,
+                        ", after a random wait of up to {} s",
+                        j.start_jitter_seconds
+                    )?;
+                }
+                for v in &j.via {
+                    write!(
+                        f,
+                        "\n         manager {}: token from {}",
+                        v.manager, v.token_from
+                    )?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_plan_text_has_no_token_and_names_the_channel() {
+        let op = SwarmOp::Join(JoinSpec {
+            role: "worker".into(),
+            listen_addr: "0.0.0.0:2377".into(),
+            advertise_addr: Some("10.0.0.5".into()),
+            via: vec![JoinVia {
+                manager: "m1:2377".into(),
+                token_from: TokenFrom::Command {
+                    argv: vec!["ssh".into(), "m1".into(), "docker".into()],
+                    timeout_seconds: 10,
+                },
+            }],
+            ca_hash: None,
+            timeout_seconds: 300,
+            start_jitter_seconds: 5,
+        });
+        let s = op.to_string();
+        assert!(
+            s.contains("advertise 10.0.0.5, within 300 s, after a random wait of up to 5 s"),
+            "{s}"
+        );
+        assert!(
+            s.contains("manager m1:2377: token from `ssh m1 docker`"),
+            "{s}"
+        );
+    }
+}
