@@ -247,11 +247,7 @@ fn load_profile(cli: &Cli) -> Result<(Profile, bool)> {
         device: args.device.clone(),
         driver: args.driver.map(Driver::from),
     });
-    profile.validate().map_err(|(key, msg)| Error::Profile {
-        path: path.clone(),
-        key,
-        msg,
-    })?;
+    profile.validate().map_err(|i| i.in_file(&path))?;
     Ok((profile, read))
 }
 

@@ -1,6 +1,6 @@
 //! Words every part of swarmnode shares, each checked in one place: a swarm node ID, a node's
 //! role, a label the broker carries, a swarm CA's digest (base 36 or hex), an LVM volume group
-//! name. A leaf: it uses nothing of the crate, and everything may use it.
+//! name, a normalised absolute path. A leaf: it uses nothing of the crate, and everything may use it.
 
 use std::fmt;
 
@@ -113,6 +113,25 @@ impl fmt::Display for NodeId {
 pub fn vg_name_ok(vg: &str) -> bool {
     let ok = |c: char| c.is_ascii_alphanumeric() || "+_.-".contains(c);
     !vg.is_empty() && !vg.starts_with('-') && vg != "." && vg != ".." && vg.chars().all(ok)
+}
+
+/// Why `p` is not an absolute, normalised host path: not absolute, `//`, a `.` or `..`
+/// component, a control character, or empty.
+pub fn not_normalised(p: &str) -> Option<&'static str> {
+    if !p.starts_with('/') {
+        return Some("it is not an absolute path");
+    }
+    if p.chars().any(char::is_control) {
+        return Some("it has control characters");
+    }
+    if p.contains("//") {
+        return Some("it is not normalised (it has `//`)");
+    }
+    let body = p.trim_end_matches('/');
+    if body.split('/').skip(1).any(|c| c == "." || c == "..") {
+        return Some("it is not normalised (it has a `.` or `..` component)");
+    }
+    None
 }
 
 #[cfg(test)]

@@ -34,8 +34,8 @@ use crate::error::exit;
 use crate::host::Host;
 use crate::host::engine_api::Engine;
 use crate::host::secret::scrub;
-use crate::host::text::escape_controls;
 use crate::host::swarm::node::Node;
+use crate::host::text::escape_controls;
 use config::Config;
 use grammar::{NodeId, Request, Role};
 

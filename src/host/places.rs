@@ -49,24 +49,8 @@ fn dirs_of(pattern: &str) -> impl Iterator<Item = String> + '_ {
     (3..parts.len()).map(move |n| parts[..n].join("/") + "/")
 }
 
-/// Why `p` is not an absolute, normalised host path: not absolute, `//`, a `.` or `..`
-/// component, a control character, or empty.
-pub fn not_normalised(p: &str) -> Option<&'static str> {
-    if !p.starts_with('/') {
-        return Some("it is not an absolute path");
-    }
-    if p.chars().any(char::is_control) {
-        return Some("it has control characters");
-    }
-    if p.contains("//") {
-        return Some("it is not normalised (it has `//`)");
-    }
-    let body = p.trim_end_matches('/');
-    if body.split('/').skip(1).any(|c| c == "." || c == "..") {
-        return Some("it is not normalised (it has a `.` or `..` component)");
-    }
-    None
-}
+/// Why a path is not an absolute, normalised host path (the shared vocabulary's).
+pub use crate::vocab::not_normalised;
 
 /// Why a record's entry (a file, or a directory ending in `/`) is not one swarmnode could have
 /// written: not normalised, or none of its [`FILES`] (a directory: none of theirs, such as

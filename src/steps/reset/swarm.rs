@@ -6,7 +6,6 @@
 //! with force: the last manager takes the swarm with it). The NodeID is recorded before the node
 //! leaves, so a reset killed in between still removes the entry when run again.
 
-
 use crate::error::{Error, Refusal, Result};
 use crate::host::engine_api::ApiError;
 use crate::host::swarm::node::Node;

@@ -127,7 +127,7 @@ impl Recorded {
     fn check(&self) -> std::result::Result<(), String> {
         let vg = self.volume_group.as_str();
         if !self.device.starts_with("/dev/")
-            || crate::host::places::not_normalised(&self.device).is_some()
+            || crate::vocab::not_normalised(&self.device).is_some()
         {
             return Err(format!(
                 "its device {:?} is not a normalised path under /dev",
