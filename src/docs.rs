@@ -47,10 +47,11 @@ const EXIT_CODES: &[(i32, &str)] = &[
     ),
 ];
 
-/// The files swarmnode reads and writes, by the constants the code uses for them.
-const FILES: &[(&str, &str)] = {
-    use crate::steps::{checktimer, engine::registry, firstboot, storage::volumes, swarm::nodes};
-    &[
+/// The files swarmnode reads and writes, by the constants the code uses for them: the profile,
+/// the broker's config, every record of the state (host::state::ALL), and what the steps write.
+fn files_listed() -> Vec<(&'static str, &'static str)> {
+    use crate::steps::{checktimer, engine::registry, firstboot, storage::volumes};
+    let mut out = vec![
         (
             crate::DEFAULT_PROFILE,
             "the profile (see PROFILE); offline runs save the effective one here for the first boot",
@@ -59,30 +60,9 @@ const FILES: &[(&str, &str)] = {
             crate::broker::config::CONFIG_PATH,
             "on a manager: what the broker allows (labels, manager tokens, client networks)",
         ),
-        (
-            crate::report::REPORT_PATH,
-            "the last run's report (as --json prints it)",
-        ),
-        (
-            volumes::STATE_PATH,
-            "what the storage step made (driver, volume group, volumes)",
-        ),
-        (
-            firstboot::STAMP_PATH,
-            "the first boot finished; remove it to run the first-boot unit again",
-        ),
-        (
-            nodes::STALE_ASKED_PATH,
-            "the node ID for which the broker was asked to remove stale entries",
-        ),
-        (
-            crate::host::CREATED_PATH,
-            "files swarmnode created, for reset",
-        ),
-        (
-            crate::host::MOVED_PATH,
-            "files swarmnode moved aside, for reset",
-        ),
+    ];
+    out.extend(crate::host::state::ALL.iter().map(|r| (r.path, r.what)));
+    out.extend([
         (
             crate::host::docker::DAEMON_JSON,
             "the engine's configuration, merged (never replaced)",
@@ -112,8 +92,9 @@ const FILES: &[(&str, &str)] = {
             "/usr/share/swarmnode/profiles/",
             "the ready profiles (packaged)",
         ),
-    ]
-};
+    ]);
+    out
+}
 
 const README: &str = include_str!("../README.md");
 
@@ -207,10 +188,10 @@ fn page(cmd: clap::Command, commands: &[String], main: bool) -> Vec<u8> {
     }
     if main {
         r.control("SH", ["FILES"]);
-        for (path, what) in FILES {
+        for (path, what) in files_listed() {
             r.control("TP", []);
-            r.text([bold(*path)]);
-            r.text([roman(*what)]);
+            r.text([bold(path)]);
+            r.text([roman(what)]);
         }
         profile_section(&mut r);
     }

@@ -26,7 +26,7 @@ use cli::{Cli, Command};
 use error::{Error, Refusal, Result, exit};
 use host::Host;
 use profile::{Driver, Profile, StorageOverrides};
-use report::{REPORT_PATH, Report};
+use report::Report;
 use runner::{STEPS, Step};
 use steps::Run;
 
@@ -90,7 +90,7 @@ fn run_steps_command(cli: &Cli) -> Result<()> {
     // A run refused at the lock must not overwrite the report of the run that holds it.
     if !planning && !matches!(result, Err(Error::Locked { .. })) {
         let host = Host::new(&cli.root);
-        if let Err(e) = host.write_state(REPORT_PATH, &(report.json() + "\n")) {
+        if let Err(e) = host.write_state(host::state::REPORT.path, &(report.json() + "\n")) {
             tracing::warn!("{}", error::chain(&e));
         }
     }
@@ -134,7 +134,7 @@ fn execute(cli: &Cli, report: &mut Report, lock: &mut Option<host::lock::Lock>) 
     let planning = cli.command.planning();
     if !planning {
         *lock = Some(host::lock::acquire(
-            &host.path_nofollow(host::lock::LOCK_PATH)?,
+            &host.path_nofollow(host::state::LOCK.path)?,
         )?);
     }
     let alone = alone_step(&cli.command);

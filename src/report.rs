@@ -10,8 +10,6 @@ use crate::host::secret::scrub;
 use crate::host::text::escape_controls;
 use crate::steps::plan::StepPlan;
 
-pub const REPORT_PATH: &str = "/var/lib/swarmnode/report.json";
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub swarmnode: &'static str,

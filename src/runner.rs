@@ -144,7 +144,7 @@ fn writes_allowed(host: &Host, p: &StepPlan) -> Result<()> {
     use crate::host::Effect;
     for a in &p.actions {
         let path = match &a.effect {
-            Effect::Write { path, .. } if !path.starts_with(crate::host::STATE_DIR) => path,
+            Effect::Write { path, .. } if !path.starts_with(crate::host::state::DIR) => path,
             Effect::Rename { from, to } if *to == format!("{from}{}", crate::host::fs::ASIDE) => {
                 from
             }

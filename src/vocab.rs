@@ -1,6 +1,6 @@
 //! Words every part of swarmnode shares, each checked in one place: a swarm node ID, a node's
 //! role, a label the broker carries, a swarm CA's digest (base 36 or hex), an LVM volume group
-//! name, a normalised absolute path. A leaf: it uses nothing of the crate, and everything may use it.
+//! name, a normalised absolute path, the storage driver and the names of swarmnode's volumes. A leaf: it uses nothing of the crate, and everything may use it.
 
 use std::fmt;
 
@@ -27,6 +27,48 @@ impl Role {
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Driver {
+    /// devicemapper below Docker Engine 25, overlay2 from 25 (reads `dockerd --version`).
+    #[default]
+    Auto,
+    /// The direct-lvm thin pool (Docker Engine < 25 only).
+    Devicemapper,
+    /// An XFS (ftype=1) logical volume mounted at /var/lib/docker.
+    Overlay2,
+}
+
+impl fmt::Display for Driver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Driver::Auto => "auto",
+            Driver::Devicemapper => "devicemapper",
+            Driver::Overlay2 => "overlay2",
+        })
+    }
+}
+
+/// The thin pool swarmnode makes in its volume group (devicemapper).
+pub const POOL_LV: &str = "thinpool";
+/// The XFS volume swarmnode makes in its volume group (overlay2), mounted at /var/lib/docker.
+pub const DATA_LV: &str = "dockerdata";
+
+/// device-mapper's name for an LV: dashes doubled, joined with a dash (`docker-thinpool`).
+pub fn dm_name(vg: &str, lv: &str) -> String {
+    format!("{}-{}", vg.replace('-', "--"), lv.replace('-', "--"))
+}
+
+/// The volume a driver's layout makes in a volume group, as the engine is given it: the pool's
+/// device-mapper device, or the XFS volume; None for `auto`, which is decided before.
+pub fn volume_of(driver: Driver, vg: &str) -> Option<String> {
+    match driver {
+        Driver::Overlay2 => Some(format!("/dev/{vg}/{DATA_LV}")),
+        Driver::Devicemapper => Some(format!("/dev/mapper/{}", dm_name(vg, POOL_LV))),
+        Driver::Auto => None,
     }
 }
 

@@ -7,17 +7,17 @@ use serde_json::{Map, Value};
 use crate::check::{ENGINE_TIMEOUT, Item, Metric, Status};
 use crate::host::Host;
 use crate::host::docker::DAEMON_JSON;
+use crate::host::state::StorageRecord;
+use crate::host::state::{ENGINE_PENDING, Owed};
 use crate::profile::{Driver, Profile};
 use crate::steps::engine;
-use crate::steps::engine::service::PENDING;
-use crate::steps::storage::Recorded;
 use crate::steps::storage::volumes::DOCKER_ROOT;
 
 pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
     if profile.engine.is_none() && profile.storage.is_none() && profile.swarm.is_none() {
         return vec![Item::absent("engine", "engine, storage or swarm")];
     }
-    let rec = Recorded::read(h).ok().flatten();
+    let rec = StorageRecord::read(h).ok().flatten();
     let info = h
         .engine()
         .and_then(|e| Ok(e.get_json_within::<Value>("/info", ENGINE_TIMEOUT)?));
@@ -31,7 +31,7 @@ pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
     items
 }
 
-fn running(info: &crate::error::Result<Value>, rec: Option<&Recorded>) -> Item {
+fn running(info: &crate::error::Result<Value>, rec: Option<&StorageRecord>) -> Item {
     const CHECK: &str = "engine.running";
     let up = |v: bool| {
         Metric::flag(
@@ -115,7 +115,7 @@ pub fn driver_status(info: &Value, key: &str) -> Option<String> {
 }
 
 /// The configuration as the engine step would leave it: every action of its plan is a difference.
-fn config(h: &Host, e: &crate::profile::Engine, rec: Option<&Recorded>) -> Item {
+fn config(h: &Host, e: &crate::profile::Engine, rec: Option<&StorageRecord>) -> Item {
     const CHECK: &str = "engine.config";
     let driver = rec.map(|r| r.driver);
     let pool = rec.map(|r| r.volume.clone()).unwrap_or_default();
@@ -173,10 +173,13 @@ fn applied(h: &Host, info: &Value) -> Item {
         .and_then(|t| serde_json::from_str::<Map<String, Value>>(&t).ok())
         .unwrap_or_default();
     let mut diffs = unapplied(&file, info);
-    if let Ok(Some(owed)) = h.read_text(PENDING) {
+    if let Ok(owed) = Owed::read(h).inspect_err(|e| diffs.push(crate::error::chain(e)))
+        && owed.any()
+    {
         diffs.push(format!(
-            "swarmnode still owes docker a {} ({PENDING})",
-            owed.lines().collect::<Vec<_>>().join(" and ")
+            "swarmnode still owes docker a {} ({})",
+            owed.text().lines().collect::<Vec<_>>().join(" and "),
+            ENGINE_PENDING.path
         ));
     }
     if diffs.is_empty() {

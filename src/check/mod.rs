@@ -276,11 +276,14 @@ fn check_mounts(h: &Host, profile: &Profile) -> Vec<Item> {
 fn check_firstboot(h: &Host) -> Vec<Item> {
     const CHECK: &str = "firstboot";
     let exists = |p: &str| h.exists(p).unwrap_or(false);
-    if exists(firstboot::STAMP_PATH) {
+    if exists(crate::host::state::FIRSTBOOT_DONE.path) {
         return vec![Item::new(
             CHECK,
             Status::Green,
-            format!("finished ({} exists)", firstboot::STAMP_PATH),
+            format!(
+                "finished ({} exists)",
+                crate::host::state::FIRSTBOOT_DONE.path
+            ),
         )];
     }
     if !exists(firstboot::UNIT_PATH) && !exists(firstboot::WANTS_PATH) {
@@ -334,7 +337,7 @@ fn check_firstboot(h: &Host) -> Vec<Item> {
                 format!(
                     "{} has not finished: no {} ({state})",
                     firstboot::UNIT_NAME,
-                    firstboot::STAMP_PATH
+                    crate::host::state::FIRSTBOOT_DONE.path
                 ),
             )
             .detail(format!("see {journal}")),

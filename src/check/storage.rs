@@ -6,8 +6,8 @@ use crate::check::{Item, Metric, Status, TOOL_TIMEOUT, by_use, unobservable};
 use crate::host::Host;
 use crate::host::block;
 use crate::host::lvm::{self, Lv, Lvm, Vg};
+use crate::host::state::StorageRecord;
 use crate::profile::{Check, Driver, Profile, Storage};
-use crate::steps::storage::Recorded;
 use crate::steps::storage::thinpool::lvm_profile_text;
 use crate::steps::storage::volumes::{
     DOCKER_ROOT, DataVolume, LVM_PROFILE, LVM_PROFILE_PATH, POOL_LV, human,
@@ -17,7 +17,7 @@ pub fn check(h: &Host, profile: &Profile, c: &Check) -> Vec<Item> {
     let Some(s) = &profile.storage else {
         return vec![Item::absent("storage", "storage")];
     };
-    let rec = match Recorded::read(h) {
+    let rec = match StorageRecord::read(h) {
         Ok(Some(r)) => r,
         Ok(None) => {
             return vec![
@@ -50,7 +50,7 @@ fn read_lvm(h: &Host) -> crate::error::Result<Lvm> {
     Ok(lvm::parse_fullreport(&cmd, &o.stdout)?)
 }
 
-fn thinpool(h: &Host, s: &Storage, rec: &Recorded, c: &Check) -> Vec<Item> {
+fn thinpool(h: &Host, s: &Storage, rec: &StorageRecord, c: &Check) -> Vec<Item> {
     let lvm = match read_lvm(h) {
         Ok(l) => l,
         Err(e) => return vec![unobservable("storage.thinpool", &e)],
@@ -235,7 +235,7 @@ fn autoextend(vg: &Vg, pool: &Lv, s: &Storage, profile_file_ok: bool, name: &str
 }
 
 /// overlay2: the XFS volume at /var/lib/docker with project quotas; space and inodes.
-fn volume(h: &Host, rec: &Recorded, c: &Check) -> Item {
+fn volume(h: &Host, rec: &StorageRecord, c: &Check) -> Item {
     const CHECK: &str = "storage.volume";
     let v = DataVolume::of(&rec.volume_group);
     let mounts = match block::read_mounts(h.root()) {

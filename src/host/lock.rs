@@ -11,8 +11,6 @@ use nix::fcntl::{Flock, FlockArg};
 
 use crate::error::{Error, Result};
 
-pub const LOCK_PATH: &str = "/run/swarmnode.lock";
-
 pub struct Lock {
     _file: Flock<File>,
 }

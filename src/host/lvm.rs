@@ -310,10 +310,8 @@ pub fn version(r: &Runner) -> Result<Option<(u32, u32, u32)>, CommandError> {
     ))
 }
 
-/// device-mapper's name for an LV: dashes doubled, joined with a dash (`docker-thinpool`).
-pub fn dm_name(vg: &str, lv: &str) -> String {
-    format!("{}-{}", vg.replace('-', "--"), lv.replace('-', "--"))
-}
+/// device-mapper's name for an LV (the shared vocabulary's).
+pub use crate::vocab::dm_name;
 
 #[cfg(test)]
 mod tests {

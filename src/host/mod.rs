@@ -12,6 +12,7 @@ pub mod managers;
 pub mod places;
 pub mod secret;
 pub mod signals;
+pub mod state;
 
 pub mod swarm;
 pub mod systemd;
@@ -30,17 +31,6 @@ use cmd::{Cmd, Runner};
 /// Environment variable naming an action id (e.g. `storage.vgcreate`): the process kills itself
 /// with SIGKILL right after that action, to prove that the next run converges (vm-tests).
 pub const FAILPOINT_ENV: &str = "SWARMNODE_FAILPOINT";
-
-/// swarmnode's own state (records, the report): written exactly as asked, never with an
-/// administrator's original kept, and never listed as created.
-pub const STATE_DIR: &str = "/var/lib/swarmnode/";
-
-/// Files and directories (ending in `/`) swarmnode created (host paths, one per line): they have
-/// no administrator's original, and `reset` removes them.
-pub const CREATED_PATH: &str = "/var/lib/swarmnode/created";
-
-/// Files swarmnode moved aside to NAME.bk (host paths, one per line), for `reset` to put back.
-pub const MOVED_PATH: &str = "/var/lib/swarmnode/moved";
 
 /// One change to the host, as planned and as applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -388,12 +378,12 @@ impl Host {
 
     /// Host paths of the files (and directories, ending in `/`) swarmnode created.
     pub fn created(&self) -> Result<Vec<String>> {
-        self.state_lines(CREATED_PATH)
+        self.state_lines(state::CREATED.path)
     }
 
     /// Host paths of the files swarmnode moved aside to NAME.bk.
     pub fn moved(&self) -> Result<Vec<String>> {
-        self.state_lines(MOVED_PATH)
+        self.state_lines(state::MOVED.path)
     }
 
     fn state_lines(&self, record: &str) -> Result<Vec<String>> {
@@ -428,7 +418,7 @@ impl Host {
     fn write_file(&self, host_path: &str, content: &str, mode: u32) -> Result<()> {
         let p = self.path(host_path)?;
         let err = |e| Error::io(format!("cannot write {}", p.display()), e);
-        if host_path.starts_with(STATE_DIR) {
+        if host_path.starts_with(state::DIR) {
             return fs::atomic_write(&p, content.as_bytes(), mode, fs::ModePolicy::Exact, false)
                 .map(|_| ())
                 .map_err(err);
@@ -444,7 +434,7 @@ impl Host {
                 .filter(|d| places::outside(d).is_none())
                 .collect();
             new.push(host_path.to_string());
-            self.record(CREATED_PATH, &new)?;
+            self.record(state::CREATED.path, &new)?;
         }
         fs::atomic_write(
             &p,
@@ -553,7 +543,7 @@ impl Host {
                 // Moved aside (NAME -> NAME.bk): recorded first, for `reset` to put back.
                 if *to == format!("{from}{}", fs::ASIDE) {
                     outside_places(self, from)?;
-                    self.record(MOVED_PATH, std::slice::from_ref(from))?;
+                    self.record(state::MOVED.path, std::slice::from_ref(from))?;
                 }
                 std::fs::rename(&a, &b)
                     .and_then(|_| fs::sync_dir_of(&b))

@@ -6,27 +6,8 @@ use serde::{Deserialize, Serialize};
 use super::types::ChunkSize;
 use super::{Checked, Invalid, percent};
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Driver {
-    /// devicemapper below Docker Engine 25, overlay2 from 25 (reads `dockerd --version`).
-    #[default]
-    Auto,
-    /// The direct-lvm thin pool (Docker Engine < 25 only).
-    Devicemapper,
-    /// An XFS (ftype=1) logical volume mounted at /var/lib/docker.
-    Overlay2,
-}
-
-impl std::fmt::Display for Driver {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Driver::Auto => "auto",
-            Driver::Devicemapper => "devicemapper",
-            Driver::Overlay2 => "overlay2",
-        })
-    }
-}
+/// The storage driver (the shared vocabulary's).
+pub use crate::vocab::Driver;
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]

@@ -10,6 +10,7 @@
 use crate::error::{Error, Result};
 use crate::host::cmd::Cmd;
 use crate::host::fs::sha256_hex;
+use crate::host::state;
 use crate::host::systemd;
 use crate::host::{Action, Host};
 use crate::profile::Profile;
@@ -25,7 +26,6 @@ pub const BIN_PATH: &str = "/usr/local/sbin/swarmnode";
 pub const PACKAGED_BIN: &str = "/usr/sbin/swarmnode";
 pub const PACKAGED_UNIT_PATH: &str = "/usr/lib/systemd/system/swarmnode-firstboot.service";
 pub const PROFILE_PATH: &str = "/etc/swarmnode/profile.json";
-pub const STAMP_PATH: &str = "/var/lib/swarmnode/firstboot.done";
 
 /// The first-boot unit, running the binary at `bin`.
 pub fn unit_text(bin: &str) -> String {
@@ -67,9 +67,10 @@ pub fn plan(h: &Host, effective: &Profile) -> Result<StepPlan> {
             systemd::offline(h, &["enable", UNIT_NAME]),
         ));
     }
-    if h.path(STAMP_PATH)?.exists() {
+    if state::FIRSTBOOT_DONE.exists(h)? {
         p.warnings.push(format!(
-            "{STAMP_PATH} exists: the first-boot unit will not run; remove it to run it again"
+            "{} exists: the first-boot unit will not run; remove it to run it again",
+            state::FIRSTBOOT_DONE.path
         ));
     } else {
         p.facts
@@ -164,4 +165,18 @@ fn plan_profile(h: &Host, effective: &Profile, p: &mut StepPlan) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unit_writes_and_reads_the_state_s_stamp() {
+        assert_eq!(
+            UNIT.matches(state::FIRSTBOOT_DONE.path).count(),
+            2,
+            "{UNIT}"
+        );
+    }
 }

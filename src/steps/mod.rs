@@ -40,7 +40,7 @@ pub struct Run<'a> {
     /// The run's command is this one step alone (`storage`, `engine`, `mounts`, `join`).
     pub alone: bool,
     /// What the storage step decided in this run (planned or applied), for the engine step.
-    pub storage: std::cell::RefCell<Option<storage::Recorded>>,
+    pub storage: std::cell::RefCell<Option<crate::host::state::StorageRecord>>,
 }
 
 impl Run<'_> {
@@ -83,7 +83,7 @@ pub fn plan_engine(h: &Host, run: &Run) -> Result<StepPlan> {
     let e = run.profile.engine.as_ref().expect("wanted");
     let rec = match run.storage.borrow().clone() {
         Some(r) => Some(r),
-        None => storage::Recorded::read(h)?,
+        None => crate::host::state::StorageRecord::read(h)?,
     };
     let driver = rec.as_ref().map(|r| r.driver);
     let pool = rec.map(|r| r.volume).unwrap_or_default();

@@ -1,18 +1,18 @@
 //! docker.service itself: reloaded when a unit changed, enabled offline (kickstart %post) when the
 //! profile wants a running docker, restarted only when its configuration changed and it runs
 //! (with the step's changes put back if it does not come up with them), started when asked.
+//!
+//! A restart (and reload) this step still owes docker is noted (the state's `engine.pending`)
+//! before the first change that needs one, and the note removed after it: a run killed in
+//! between finds it and does what is owed, so a crash never leaves docker running on its old
+//! configuration.
 
-use crate::error::{Refusal, Result};
+use crate::error::Result;
+use crate::host::state::{self, Owed};
 use crate::host::systemd::{self, Service};
 use crate::host::{Action, Host};
 use crate::profile::Engine;
 use crate::steps::plan::StepPlan;
-
-/// A restart (and reload) this step still owes docker: written before the first change that
-/// needs one, removed after it. A run killed in between finds it and does what is owed, so a
-/// crash never leaves docker running on its old configuration. Its text is `reload` and/or
-/// `restart`, one per line.
-pub const PENDING: &str = "/var/lib/swarmnode/engine.pending";
 
 /// Plans reload, enable, restart or start, after the file changes already in `p`.
 pub fn plan(
@@ -37,8 +37,8 @@ pub fn plan(
         }
         return Ok(());
     }
-    let owed = read_pending(host)?;
-    let reload = units_changed || owed.lines().any(|l| l == "reload");
+    let owed = Owed::read(host)?;
+    let reload = units_changed || owed.reload;
     if reload {
         p.actions.push(Action::run(
             "engine.daemon-reload",
@@ -47,12 +47,11 @@ pub fn plan(
         ));
     }
     if svc.unit.is_some() {
-        let owed_restart = owed.lines().any(|l| l == "restart");
         plan_running(
             host,
             e,
             config_changed || units_changed,
-            owed_restart,
+            owed.restart,
             reload,
             p,
         )?;
@@ -73,12 +72,13 @@ fn plan_running(
     let active = systemd::is_active(host, "docker")?;
     if active && (changed || owed) {
         if changed && !owed {
-            let text = if reload {
-                "reload\nrestart\n"
-            } else {
-                "restart\n"
-            };
-            p.actions.insert(0, pending_note(text));
+            p.actions.insert(
+                0,
+                pending_note(Owed {
+                    reload,
+                    restart: true,
+                }),
+            );
         }
         let undo = undo_of(&p.actions, reload);
         p.actions.push(
@@ -104,43 +104,19 @@ fn plan_running(
             .push("docker is running and its configuration is unchanged: not restarted".into());
     }
     if owed || (active && changed) {
-        p.actions.push(Action::remove(
+        p.actions.push(state::ENGINE_PENDING.remove(
             "engine.pending-done",
             "docker runs on its configuration now",
-            PENDING,
         ));
     }
     Ok(())
 }
 
-/// The follow-ups owed, as noted: `reload` and/or `restart`, one per line; a record holding
-/// anything else is refused.
-fn read_pending(host: &Host) -> Result<String> {
-    let text = host.read_record(PENDING)?.unwrap_or_default();
-    if let Some((i, l)) = text
-        .lines()
-        .enumerate()
-        .find(|(_, l)| !["", "reload", "restart"].contains(l))
-    {
-        return Err(Refusal::record(
-            "engine",
-            PENDING,
-            Some(i + 1),
-            l,
-            "it holds only `reload` and `restart` lines",
-        )
-        .into());
-    }
-    Ok(text)
-}
-
-fn pending_note(text: &str) -> Action {
-    Action::write(
+fn pending_note(owed: Owed) -> Action {
+    state::ENGINE_PENDING.write(
         "engine.pending",
         "note the restart owed, before the first change (a crash in between does not lose it)",
-        PENDING,
-        0o600,
-        text.to_string(),
+        owed.text(),
         None,
     )
 }

@@ -23,7 +23,8 @@ use std::path::Path;
 
 use crate::error::{Refusal, Result};
 use crate::host::fs::{ASIDE, BAK, ORIG};
-use crate::host::{Action, CREATED_PATH, Host, MOVED_PATH, places, systemd};
+use crate::host::state::{self, CREATED, MOVED};
+use crate::host::{Action, Host, places, systemd};
 use crate::steps::Run;
 use crate::steps::plan::StepPlan;
 
@@ -142,7 +143,7 @@ pub fn entries(h: &Host, record: &str, dirs: bool) -> Result<Vec<String>> {
 
 impl Records {
     pub fn read(h: &Host) -> Result<Records> {
-        let created = entries(h, CREATED_PATH, true)?;
+        let created = entries(h, CREATED.path, true)?;
         let mut dirs: Vec<String> = created
             .iter()
             .filter_map(|c| c.strip_suffix('/').map(str::to_string))
@@ -156,7 +157,7 @@ impl Records {
         Ok(Records {
             files: created.into_iter().filter(|c| !c.ends_with('/')).collect(),
             dirs,
-            moved: entries(h, MOVED_PATH, false)?,
+            moved: entries(h, MOVED.path, false)?,
             changed,
         })
     }
@@ -178,9 +179,9 @@ impl Records {
 pub fn check_records(h: &Host, run: &Run) -> Result<()> {
     Records::read(h)?;
     if !run.keep_storage {
-        crate::steps::storage::Recorded::read(h)?;
+        crate::host::state::StorageRecord::read(h)?;
     }
-    swarm::recorded_node(h)?;
+    state::node_id(h, &state::RESET_NODE, "reset")?;
     Ok(())
 }
 
@@ -260,7 +261,7 @@ pub fn plan_engine(h: &Host, run: &Run) -> Result<StepPlan> {
     }
     let recorded = match run.keep_storage {
         true => None,
-        false => crate::steps::storage::Recorded::read(h)?,
+        false => crate::host::state::StorageRecord::read(h)?,
     };
     // Only this node's volumes go (the storage phase's judgement): docker's data root is moved
     // aside, and docker stopped, for those alone.
@@ -307,7 +308,7 @@ pub fn plan_engine(h: &Host, run: &Run) -> Result<StepPlan> {
 /// The last phase: the first-boot unit and stamp, everything else swarmnode created, the
 /// directories it made, and its records.
 pub fn plan_state(h: &Host, run: &Run) -> Result<StepPlan> {
-    use crate::steps::firstboot::{STAMP_PATH, UNIT_NAME, UNIT_PATH, WANTS_PATH};
+    use crate::steps::firstboot::{UNIT_NAME, UNIT_PATH, WANTS_PATH};
     let mut p = StepPlan::new("state");
     let rec = Records::read(h)?;
     let kept = storage::kept_files(run);
@@ -331,15 +332,9 @@ pub fn plan_state(h: &Host, run: &Run) -> Result<StepPlan> {
     for path in rec.moved.iter().filter(|m| !in_engine(m)) {
         unit |= plan_put_back(h, &rec, path, &mut p)?;
     }
-    for s in [
-        STAMP_PATH,
-        crate::steps::engine::service::PENDING,
-        swarm::NODE_PATH,
-        crate::steps::swarm::nodes::STALE_ASKED_PATH,
-    ] {
-        if h.exists(s)? {
-            p.actions
-                .push(Action::remove("reset.state", "swarmnode's state", s));
+    for r in state::ALL.iter().filter(|r| r.reset == state::Reset::State) {
+        if r.exists(h)? {
+            p.actions.push(r.remove("reset.state", "swarmnode's state"));
         }
     }
     plan_dirs(h, &rec, &kept, &mut p)?;
@@ -373,11 +368,15 @@ fn plan_records(h: &Host, rec: &Records, kept: &[&str]) -> Result<Vec<Action>> {
     }
     stays.sort();
     stays.dedup();
-    for r in [swarm::LEFT_PATH, MOVED_PATH, CREATED_PATH] {
+    for r in state::ALL
+        .iter()
+        .filter(|r| r.reset == state::Reset::Last)
+        .map(|r| r.path)
+    {
         if !h.exists(r)? {
             continue;
         }
-        if r == CREATED_PATH && !stays.is_empty() {
+        if r == CREATED.path && !stays.is_empty() {
             let text = stays.join("\n") + "\n";
             if h.read_text(r)?.as_deref() != Some(text.as_str()) {
                 out.push(Action::write(

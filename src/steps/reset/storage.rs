@@ -8,20 +8,21 @@ use crate::error::{Refusal, Result};
 use crate::host::cmd::Cmd;
 use crate::host::fs::{BAK, ORIG, resolve};
 use crate::host::lvm::{self, Lvm, Vg};
+use crate::host::state;
+use crate::host::state::StorageRecord;
 use crate::host::{Action, Host, block};
 use crate::steps::Run;
 use crate::steps::plan::StepPlan;
-use crate::steps::storage::Recorded;
 use crate::steps::storage::disk::pv_of;
 use crate::steps::storage::overlay2::fstab_without_entry;
 use crate::steps::storage::volumes::{
-    DOCKER_ROOT, DataVolume, LVM_PROFILE_PATH, MACHINE_TAG, STATE_PATH, TAG, Tags,
+    DOCKER_ROOT, DataVolume, LVM_PROFILE_PATH, MACHINE_TAG, TAG, Tags,
 };
 
 use super::{Records, plan_restore};
 
 /// The files that belong to the storage phase (kept with `--keep-storage`).
-pub const FILES: [&str; 3] = [LVM_PROFILE_PATH, "/etc/fstab", STATE_PATH];
+pub const FILES: [&str; 3] = [LVM_PROFILE_PATH, "/etc/fstab", state::STORAGE.path];
 
 /// LVM's devices file (EL9: Anaconda writes it).
 const DEVICES_FILE: &str = "/etc/lvm/devices/system.devices";
@@ -37,10 +38,11 @@ pub fn kept_files(run: &Run) -> Vec<&'static str> {
 pub fn plan(h: &Host, _run: &Run) -> Result<StepPlan> {
     let mut p = StepPlan::new("storage");
     let rec_files = Records::read(h)?;
-    let Some(rec) = Recorded::read(h)? else {
+    let Some(rec) = StorageRecord::read(h)? else {
         plan_restore(h, &rec_files, LVM_PROFILE_PATH, &mut p)?;
         p.facts.push(format!(
-            "no storage recorded ({STATE_PATH}): no volumes to remove"
+            "no storage recorded ({}): no volumes to remove",
+            state::STORAGE.path
         ));
         return Ok(p);
     };
@@ -91,10 +93,9 @@ pub fn plan(h: &Host, _run: &Run) -> Result<StepPlan> {
         }
     }
     plan_restore(h, &rec_files, LVM_PROFILE_PATH, &mut p)?;
-    p.actions.push(Action::remove(
+    p.actions.push(state::STORAGE.remove(
         "reset.storage-record",
         "the volumes are gone, or were never this node's",
-        STATE_PATH,
     ));
     Ok(p)
 }
@@ -112,7 +113,7 @@ pub struct Owner<'a> {
 pub fn owner<'a>(
     h: &Host,
     lvm: &'a Lvm,
-    rec: &Recorded,
+    rec: &StorageRecord,
     device: Option<&str>,
     tags: &Tags,
 ) -> Result<Owner<'a>> {
@@ -163,7 +164,7 @@ pub fn owner<'a>(
 
 /// A VG with this machine's tag that is not on the recorded device: the disks' names may have
 /// moved (the record names /dev/sdb, the disk is sdc now), or a clone shares the machine-id.
-fn misplaced(lvm: &Lvm, g: &Vg, rec: &Recorded) -> crate::error::Error {
+fn misplaced(lvm: &Lvm, g: &Vg, rec: &StorageRecord) -> crate::error::Error {
     let on = pv_names(lvm, g);
     Refusal::new(
         "reset",
@@ -194,7 +195,7 @@ fn pv_names(lvm: &Lvm, vg: &Vg) -> String {
 /// Will the storage phase remove this node's volumes? (Its record names a VG that is this
 /// node's.) The engine phase moves docker's data root of a pool that goes.
 pub fn ours_to_remove(h: &Host) -> Result<bool> {
-    let Some(rec) = Recorded::read(h)? else {
+    let Some(rec) = StorageRecord::read(h)? else {
         return Ok(false);
     };
     let lvm = if listed_devices(h)?.is_empty() {

@@ -8,6 +8,7 @@
 
 use crate::error::{Error, Refusal, Result};
 use crate::host::engine_api::ApiError;
+use crate::host::state;
 use crate::host::swarm::node::Node;
 use crate::host::swarm::{self, Info, SwarmOp};
 use crate::host::{Action, Host};
@@ -15,25 +16,7 @@ use crate::steps::Run;
 use crate::steps::plan::StepPlan;
 use crate::steps::swarm::channel::{self, Ask, Channel};
 
-/// The NodeID of the node being reset, recorded before it leaves.
-pub const NODE_PATH: &str = "/var/lib/swarmnode/reset.node";
-/// Written once the node is out of its swarm and its entry is removed (or cannot be).
-pub const LEFT_PATH: &str = "/var/lib/swarmnode/reset.left";
 const LEFT_ALREADY: &str = "out of its swarm (an earlier reset): nothing to do";
-
-/// The node ID recorded before the node left (a node ID, checked: it goes to a manager).
-pub fn recorded_node(h: &Host) -> Result<Option<crate::vocab::NodeId>> {
-    let Some(text) = h.read_record(NODE_PATH)? else {
-        return Ok(None);
-    };
-    let id = text.trim();
-    if id.is_empty() {
-        return Ok(None);
-    }
-    crate::vocab::NodeId::parse(id)
-        .map(Some)
-        .map_err(|why| Refusal::record("reset", NODE_PATH, Some(1), id, why).into())
-}
 
 /// How long a demoted manager may take to stop managing.
 const DEMOTE_SECONDS: u64 = 60;
@@ -70,8 +53,8 @@ pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
         super::storage::plan(h, run)?;
     }
     let mut p = StepPlan::new("swarm");
-    let left = h.read_text(LEFT_PATH)?.is_some();
-    let recorded = recorded_node(h)?.map(|id| id.to_string());
+    let left = state::RESET_LEFT.exists(h)?;
+    let recorded = state::node_id(h, &state::RESET_NODE, "reset")?.map(|id| id.to_string());
     // The engine's own view first: the records of an earlier reset are only trusted when the
     // engine does not contradict them (the node may have joined again since).
     let info = match swarm::info(&h.local()?) {
@@ -314,11 +297,9 @@ fn plan_leave(h: &Host, run: &Run, l: Leave, p: &mut StepPlan) -> Result<()> {
 
 /// The NodeID recorded before the node leaves.
 fn record_node(id: &str, p: &mut StepPlan) {
-    p.actions.push(Action::write(
+    p.actions.push(state::RESET_NODE.write(
         "reset.swarm-record",
         "remember the node's ID, to remove its entry even if this run is stopped after leaving",
-        NODE_PATH,
-        0o600,
         format!("{id}\n"),
         None,
     ));
@@ -355,11 +336,9 @@ fn plan_forget(h: &Host, run: &Run, id: &str, p: &mut StepPlan) -> Result<()> {
 }
 
 fn done(p: &mut StepPlan) {
-    p.actions.push(Action::write(
+    p.actions.push(state::RESET_LEFT.write(
         "reset.swarm-done",
         "out of the swarm",
-        LEFT_PATH,
-        0o600,
         "left\n".into(),
         None,
     ));

@@ -54,7 +54,7 @@ impl Local {
         layout: Layout,
         mounts: &[Mount],
     ) -> Result<Local> {
-        let recorded = super::Recorded::read(host)?
+        let recorded = crate::host::state::StorageRecord::read(host)?
             .is_some_and(|r| r.volume_group == vg && r.device == device);
         let metadata_dir = format!(
             "{}/devicemapper/metadata",

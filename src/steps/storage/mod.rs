@@ -17,12 +17,10 @@ pub mod overlay2;
 pub mod thinpool;
 pub mod volumes;
 
-use serde::Serialize;
-
 use crate::error::{Refusal, Result};
 use crate::host::cmd::Cmd;
 use crate::host::docker::EngineVersion;
-use crate::host::lvm::{self, Lvm};
+use crate::host::lvm::Lvm;
 use crate::host::{Action, Host};
 use crate::profile::{Driver, Storage};
 
@@ -30,8 +28,8 @@ use crate::steps::plan::StepPlan;
 
 pub use thinpool::lvm_profile_text;
 pub use volumes::{
-    DATA_LV, DOCKER_ROOT, LVM_PROFILE, LVM_PROFILE_PATH, MACHINE_TAG, META_LV, POOL_LV, STATE_PATH,
-    TAG, Tags, human,
+    DATA_LV, DOCKER_ROOT, LVM_PROFILE, LVM_PROFILE_PATH, MACHINE_TAG, META_LV, POOL_LV, TAG, Tags,
+    human,
 };
 
 /// devicemapper was removed in Docker Engine 25.0.
@@ -98,59 +96,8 @@ fn layout(d: Driver) -> Layout {
     }
 }
 
-/// What the storage step records for the engine step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Recorded {
-    pub driver: Driver,
-    pub device: String,
-    pub volume_group: String,
-    /// devicemapper: the pool's device (`/dev/mapper/docker-thinpool`); overlay2: the mounted LV.
-    pub volume: String,
-}
-
-impl Recorded {
-    /// What an earlier run recorded in /var/lib/swarmnode/storage.json, checked: a record that
-    /// is not what the storage step writes is refused, never acted on.
-    pub fn read(host: &Host) -> Result<Option<Recorded>> {
-        let Some(text) = host.read_record(STATE_PATH)? else {
-            return Ok(None);
-        };
-        let bad = |why: String| Refusal::record("storage", STATE_PATH, None, &text, why);
-        let r: Recorded = serde_json::from_str(&text)
-            .map_err(|e| bad(format!("it is not a storage record: {e}")))?;
-        r.check().map_err(bad)?;
-        Ok(Some(r))
-    }
-
-    /// What the storage step writes: a normalised device path under /dev, a volume group name
-    /// LVM takes, a driver, and the volume that driver's layout makes in that group.
-    fn check(&self) -> std::result::Result<(), String> {
-        let vg = self.volume_group.as_str();
-        if !self.device.starts_with("/dev/")
-            || crate::vocab::not_normalised(&self.device).is_some()
-        {
-            return Err(format!(
-                "its device {:?} is not a normalised path under /dev",
-                self.device
-            ));
-        }
-        if !crate::vocab::vg_name_ok(vg) {
-            return Err(format!("{vg:?} is not a volume group name"));
-        }
-        let volume = match self.driver {
-            Driver::Overlay2 => format!("/dev/{vg}/{DATA_LV}"),
-            Driver::Devicemapper => format!("/dev/mapper/{}", lvm::dm_name(vg, POOL_LV)),
-            Driver::Auto => return Err("its driver is `auto`, which is never recorded".into()),
-        };
-        if self.volume != volume {
-            return Err(format!(
-                "its volume {:?} is not the {} volume of {vg} ({volume})",
-                self.volume, self.driver
-            ));
-        }
-        Ok(())
-    }
-}
+/// What the storage step records (the record's format is the state's).
+pub use crate::host::state::StorageRecord;
 
 /// What the storage step is asked to do, with the installed engine's version (read once per run
 /// by the caller: `dockerd --version` is slow on small machines).
@@ -167,7 +114,7 @@ pub struct Request<'a> {
 
 /// Observes the host and plans the storage step; also returns what it would record for the
 /// engine step.
-pub fn plan(host: &Host, req: &Request) -> Result<(StepPlan, Recorded)> {
+pub fn plan(host: &Host, req: &Request) -> Result<(StepPlan, StorageRecord)> {
     let s = req.storage;
     let mut p = StepPlan::new("storage");
     let given = s.device.clone().ok_or_else(|| {
@@ -203,22 +150,19 @@ pub fn plan(host: &Host, req: &Request) -> Result<(StepPlan, Recorded)> {
         Layout::Xfs => overlay2::plan(host, s, req.move_data, &lvm, &around, &tags, &mut p)?,
     }
     let vg = s.volume_group.as_str();
-    let rec = Recorded {
+    let rec = StorageRecord {
         driver: layout.into(),
         device: given,
         volume_group: vg.to_string(),
-        volume: match layout {
-            Layout::Xfs => format!("/dev/{vg}/{DATA_LV}"),
-            Layout::ThinPool => format!("/dev/mapper/{}", lvm::dm_name(vg, POOL_LV)),
-        },
+        volume: crate::vocab::volume_of(layout.into(), vg).expect("a layout's driver"),
     };
-    let text = serde_json::to_string_pretty(&rec).expect("serializable") + "\n";
+    let text = rec.text();
     crate::steps::plan::plan_write(
         host,
         &mut p,
         "storage.record",
         "record the driver for the engine step",
-        STATE_PATH,
+        crate::host::state::STORAGE.path,
         0o644,
         text,
     )?;

@@ -9,16 +9,13 @@ use crate::host::{Action, Host};
 
 pub const LVM_PROFILE: &str = "docker-thinpool";
 pub const LVM_PROFILE_PATH: &str = "/etc/lvm/profile/docker-thinpool.profile";
-/// Where the chosen driver is recorded for the engine step.
-pub const STATE_PATH: &str = "/var/lib/swarmnode/storage.json";
 pub const DOCKER_ROOT: &str = "/var/lib/docker";
 /// Tag on the VG and every LV swarmnode creates: a half-made volume with this tag is ours to finish.
 pub const TAG: &str = "swarmnode";
 /// Prefix of the tag naming the installation that made a volume: this host's machine-id follows.
 pub const MACHINE_TAG: &str = "swarmnode-machine-";
-pub const POOL_LV: &str = "thinpool";
+pub use crate::vocab::{DATA_LV, POOL_LV};
 pub const META_LV: &str = "thinpoolmeta";
-pub const DATA_LV: &str = "dockerdata";
 
 /// overlay2's data volume by its two names: `/dev/VG/dockerdata` and `/dev/mapper/VG-dockerdata`
 /// (fstab and the mount table may show either).

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::{Refusal, Result};
+use crate::error::Result;
 use crate::host::cmd::CommandError;
 use crate::host::managers;
+use crate::host::state;
 use crate::host::swarm::SwarmOp;
 use crate::host::{Action, Host};
 use crate::profile::Swarm;
@@ -86,10 +87,6 @@ pub fn plan_stale(
     Ok(())
 }
 
-/// The node ID for which the broker was last asked to remove stale entries
-/// ([`plan_stale_broker`]).
-pub const STALE_ASKED_PATH: &str = "/var/lib/swarmnode/stale.asked";
-
 /// With `remove_stale_nodes` through the broker: the broker does the looking (its grammar has no
 /// listing), so it is asked once per node ID: stale entries appear when a host joins again under
 /// a new ID (re-provisioning), and once asked for this ID there is nothing new to find. The ID is
@@ -103,13 +100,8 @@ pub fn plan_stale_broker(
     me: &Node,
     p: &mut StepPlan,
 ) -> Result<()> {
-    let asked = h.read_record(STALE_ASKED_PATH)?;
-    if let Some(a) = asked.as_deref().map(str::trim).filter(|a| !a.is_empty())
-        && let Err(why) = crate::vocab::NodeId::parse(a)
-    {
-        return Err(Refusal::record("swarm", STALE_ASKED_PATH, Some(1), a, why).into());
-    }
-    if asked.as_deref().map(str::trim) == Some(me.id.as_str()) {
+    let asked = state::node_id(h, &state::STALE_ASKED, "swarm")?;
+    if asked.as_ref().is_some_and(|a| a.as_str() == me.id) {
         p.facts.push(format!(
             "the broker was asked to remove stale entries for node {}",
             me.id
@@ -132,13 +124,11 @@ pub fn plan_stale_broker(
             best_effort: false,
         },
     ));
-    p.actions.push(Action::write(
+    p.actions.push(state::STALE_ASKED.write(
         "swarm.remove-stale-asked",
         "remember that the broker was asked for this node ID",
-        STALE_ASKED_PATH,
-        0o600,
         format!("{}\n", me.id),
-        asked,
+        asked.map(|a| format!("{a}\n")),
     ));
     Ok(())
 }

@@ -1,0 +1,302 @@
+//! swarmnode's own state: every record it keeps under /var/lib/swarmnode, and its lock, declared
+//! once here with its path, its format and what it is for; the typed reader of each (a record is
+//! data read from disk: checked before anything acts on it, refused with its record and line
+//! when it is not what swarmnode writes, and read only when root alone can have written it:
+//! [`Host::read_record`]); and the writer (the action that writes it, or the host's own
+//! bookkeeping for `created` and `moved`). `reset`, the man page's FILES and the docs take the
+//! list from [`ALL`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Refusal, Result};
+use crate::host::{Action, Host};
+use crate::vocab::{Driver, NodeId};
+
+/// Where the records live: written exactly as asked (no original kept), never listed as created.
+pub const DIR: &str = "/var/lib/swarmnode/";
+
+/// One record: where it is, what is in it, and what it is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record {
+    pub path: &'static str,
+    pub format: &'static str,
+    pub what: &'static str,
+    /// When `reset` removes it.
+    pub reset: Reset,
+}
+
+/// When `reset` removes a record: once what it speaks of is undone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reset {
+    /// Never: the report of the reset itself, the lock.
+    Kept,
+    /// With the volumes, in the storage phase (not with --keep-storage).
+    Storage,
+    /// In the state phase, with the first-boot unit.
+    State,
+    /// Last of all, in the order of [`ALL`]: until then they say what is swarmnode's.
+    Last,
+}
+
+pub const REPORT: Record = Record {
+    path: "/var/lib/swarmnode/report.json",
+    format: "JSON, as --json prints it (no file contents, no token)",
+    what: "the last run's report",
+    reset: Reset::Kept,
+};
+pub const CREATED: Record = Record {
+    path: "/var/lib/swarmnode/created",
+    format: "host paths, one a line; a directory ends in /",
+    what: "files and directories swarmnode created, for reset to remove",
+    reset: Reset::Last,
+};
+pub const MOVED: Record = Record {
+    path: "/var/lib/swarmnode/moved",
+    format: "host paths, one a line",
+    what: "files swarmnode moved aside to NAME.bk, for reset to put back",
+    reset: Reset::Last,
+};
+pub const STORAGE: Record = Record {
+    path: "/var/lib/swarmnode/storage.json",
+    format: "JSON: driver, device, volume_group, volume",
+    what: "what the storage step made, for the engine step, check and reset",
+    reset: Reset::Storage,
+};
+pub const FIRSTBOOT_DONE: Record = Record {
+    path: "/var/lib/swarmnode/firstboot.done",
+    format: "a stamp",
+    what: "the first boot finished; remove it to run the first-boot unit again",
+    reset: Reset::State,
+};
+pub const ENGINE_PENDING: Record = Record {
+    path: "/var/lib/swarmnode/engine.pending",
+    format: "`reload` and/or `restart`, one a line",
+    what: "what docker is still owed after its configuration changed (a run stopped in between)",
+    reset: Reset::State,
+};
+pub const STALE_ASKED: Record = Record {
+    path: "/var/lib/swarmnode/stale.asked",
+    format: "a node ID",
+    what: "the node ID for which the broker was asked to remove stale entries",
+    reset: Reset::State,
+};
+pub const RESET_NODE: Record = Record {
+    path: "/var/lib/swarmnode/reset.node",
+    format: "a node ID",
+    what: "the node's ID, recorded by reset before it leaves, to remove its entry even after a stop",
+    reset: Reset::State,
+};
+pub const RESET_LEFT: Record = Record {
+    path: "/var/lib/swarmnode/reset.left",
+    format: "a stamp",
+    what: "reset's swarm phase is done",
+    reset: Reset::Last,
+};
+pub const LOCK: Record = Record {
+    path: "/run/swarmnode.lock",
+    format: "the pid of the run that holds it",
+    what: "one changing run at a time",
+    reset: Reset::Kept,
+};
+
+/// Every record, in the order reset removes those of a phase (`created` last of all).
+pub const ALL: [Record; 10] = [
+    REPORT,
+    STORAGE,
+    FIRSTBOOT_DONE,
+    ENGINE_PENDING,
+    RESET_NODE,
+    STALE_ASKED,
+    RESET_LEFT,
+    MOVED,
+    CREATED,
+    LOCK,
+];
+
+impl Record {
+    /// Is it there (a stamp)?
+    pub fn exists(&self, h: &Host) -> Result<bool> {
+        h.exists(self.path)
+    }
+
+    /// The action that writes it (mode 0600), with `content`.
+    pub fn write(&self, id: &str, why: &str, content: String, previous: Option<String>) -> Action {
+        Action::write(id, why, self.path, 0o600, content, previous)
+    }
+
+    /// The action that removes it.
+    pub fn remove(&self, id: &str, why: &str) -> Action {
+        Action::remove(id, why, self.path)
+    }
+
+    /// Its line `line` (from 1) is not what swarmnode writes: refused, with the record and line.
+    fn refused(
+        &self,
+        step: &str,
+        line: Option<usize>,
+        text: &str,
+        why: String,
+    ) -> crate::error::Error {
+        Refusal::record(step, self.path, line, text, why).into()
+    }
+}
+
+/// `storage.json`: what the storage step made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageRecord {
+    pub driver: Driver,
+    pub device: String,
+    pub volume_group: String,
+    /// devicemapper: the pool's device (`/dev/mapper/docker-thinpool`); overlay2: the mounted LV.
+    pub volume: String,
+}
+
+impl StorageRecord {
+    /// What an earlier run recorded, checked: a record that is not what the storage step writes
+    /// is refused, never acted on.
+    pub fn read(h: &Host) -> Result<Option<StorageRecord>> {
+        let Some(text) = h.read_record(STORAGE.path)? else {
+            return Ok(None);
+        };
+        let bad = |why: String| STORAGE.refused("storage", None, &text, why);
+        let r: StorageRecord = serde_json::from_str(&text)
+            .map_err(|e| bad(format!("it is not a storage record: {e}")))?;
+        r.check().map_err(bad)?;
+        Ok(Some(r))
+    }
+
+    /// Its text as the storage step writes it.
+    pub fn text(&self) -> String {
+        serde_json::to_string_pretty(self).expect("serializable") + "\n"
+    }
+
+    /// What the storage step writes: a normalised device path under /dev, a volume group name
+    /// LVM takes, a driver, and the volume that driver's layout makes in that group.
+    fn check(&self) -> std::result::Result<(), String> {
+        let vg = self.volume_group.as_str();
+        if !self.device.starts_with("/dev/") || crate::vocab::not_normalised(&self.device).is_some()
+        {
+            return Err(format!(
+                "its device {:?} is not a normalised path under /dev",
+                self.device
+            ));
+        }
+        if !crate::vocab::vg_name_ok(vg) {
+            return Err(format!("{vg:?} is not a volume group name"));
+        }
+        let Some(volume) = crate::vocab::volume_of(self.driver, vg) else {
+            return Err("its driver is `auto`, which is never recorded".into());
+        };
+        if self.volume != volume {
+            return Err(format!(
+                "its volume {:?} is not the {} volume of {vg} ({volume})",
+                self.volume, self.driver
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `engine.pending`: what docker is still owed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Owed {
+    pub reload: bool,
+    pub restart: bool,
+}
+
+impl Owed {
+    /// The note, read and checked: `reload` and `restart` lines only.
+    pub fn read(h: &Host) -> Result<Owed> {
+        let text = h.read_record(ENGINE_PENDING.path)?.unwrap_or_default();
+        let mut owed = Owed::default();
+        for (i, l) in text.lines().enumerate() {
+            match l {
+                "" => {}
+                "reload" => owed.reload = true,
+                "restart" => owed.restart = true,
+                _ => {
+                    return Err(ENGINE_PENDING.refused(
+                        "engine",
+                        Some(i + 1),
+                        l,
+                        "it holds only `reload` and `restart` lines".into(),
+                    ));
+                }
+            }
+        }
+        Ok(owed)
+    }
+
+    /// Its text: one line each.
+    pub fn text(&self) -> String {
+        let mut t = String::new();
+        if self.reload {
+            t.push_str("reload\n");
+        }
+        if self.restart {
+            t.push_str("restart\n");
+        }
+        t
+    }
+
+    pub fn any(&self) -> bool {
+        self.reload || self.restart
+    }
+}
+
+/// A record holding one node ID (`stale.asked`, `reset.node`), read and checked; empty: none.
+pub fn node_id(h: &Host, record: &Record, step: &str) -> Result<Option<NodeId>> {
+    let Some(text) = h.read_record(record.path)? else {
+        return Ok(None);
+    };
+    let id = text.trim();
+    if id.is_empty() {
+        return Ok(None);
+    }
+    NodeId::parse(id)
+        .map(Some)
+        .map_err(|why| record.refused(step, Some(1), id, why))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_record_is_under_the_state_directory_but_the_lock_and_listed_once() {
+        let mut paths: Vec<&str> = ALL.iter().map(|r| r.path).collect();
+        for r in &ALL {
+            assert!(r.path.starts_with(DIR) || *r == LOCK, "{}", r.path);
+        }
+        paths.sort();
+        paths.dedup();
+        assert_eq!(paths.len(), ALL.len());
+        // created goes last of all: until then it says what is swarmnode's.
+        let last: Vec<&str> = ALL
+            .iter()
+            .filter(|r| r.reset == Reset::Last)
+            .map(|r| r.path)
+            .collect();
+        assert_eq!(last, [RESET_LEFT.path, MOVED.path, CREATED.path]);
+    }
+
+    #[test]
+    fn owed_text_reads_back() {
+        for o in [
+            Owed::default(),
+            Owed {
+                reload: true,
+                restart: false,
+            },
+            Owed {
+                reload: true,
+                restart: true,
+            },
+        ] {
+            let text = o.text();
+            let lines: Vec<&str> = text.lines().collect();
+            assert_eq!(lines.contains(&"reload"), o.reload);
+            assert_eq!(lines.contains(&"restart"), o.restart);
+        }
+    }
+}
