@@ -134,52 +134,6 @@ pub struct ResetArgs {
     pub keep_storage: bool,
 }
 
-impl Command {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Command::Plan(_) => "plan",
-            Command::Apply(_) => "apply",
-            Command::Storage(_) => "storage",
-            Command::Engine(_) => "engine",
-            Command::Join => "join",
-            Command::Mounts => "mounts",
-            Command::Reset(_) => "reset",
-            Command::Check(_) => "check",
-            Command::Broker => "broker",
-            Command::Generate { .. } => "generate",
-        }
-    }
-    pub fn storage_args(&self) -> StorageArgs {
-        match self {
-            Command::Plan(a) | Command::Apply(a) | Command::Storage(a) | Command::Engine(a) => {
-                a.clone()
-            }
-            Command::Join
-            | Command::Mounts
-            | Command::Reset(_)
-            | Command::Check(_)
-            | Command::Broker
-            | Command::Generate { .. } => StorageArgs::default(),
-        }
-    }
-
-    /// Only shows what it would do (or, `check`, looks): `plan`, `check`, and `reset` without --yes.
-    pub fn planning(&self) -> bool {
-        match self {
-            Command::Plan(_) | Command::Check(_) => true,
-            Command::Reset(r) => !r.yes,
-            _ => false,
-        }
-    }
-
-    pub fn reset_args(&self) -> ResetArgs {
-        match self {
-            Command::Reset(r) => r.clone(),
-            _ => ResetArgs::default(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Default, Args)]
 pub struct StorageArgs {
     /// The data disk (overrides storage.device). Prefer /dev/disk/by-id/... names.
@@ -235,7 +189,10 @@ mod tests {
         assert_eq!(c.root, PathBuf::from("/mnt/sysimage"));
         assert_eq!(c.verbose, 2);
         assert!(c.json);
-        assert_eq!(c.command.storage_args().device.as_deref(), Some("/dev/sdb"));
+        let Command::Apply(a) = &c.command else {
+            panic!("{:?}", c.command)
+        };
+        assert_eq!(a.device.as_deref(), Some("/dev/sdb"));
     }
 
     #[test]

@@ -50,7 +50,7 @@ const EXIT_CODES: &[(i32, &str)] = &[
 /// The files swarmnode reads and writes, by the constants the code uses for them: the profile,
 /// the broker's config, every record of the state (host::state::ALL), and what the steps write.
 fn files_listed() -> Vec<(&'static str, &'static str)> {
-    use crate::steps::{checktimer, engine::registry, firstboot, storage::volumes};
+    use crate::steps::{check_timer, engine::registry, firstboot, storage::volumes};
     let mut out = vec![
         (
             crate::DEFAULT_PROFILE,
@@ -81,11 +81,11 @@ fn files_listed() -> Vec<(&'static str, &'static str)> {
             "the first-boot unit when swarmnode is not packaged",
         ),
         (
-            checktimer::SERVICE_PATH,
+            check_timer::SERVICE_PATH,
             "the check service, written from the profile's check section",
         ),
         (
-            checktimer::TIMER_PATH,
+            check_timer::TIMER_PATH,
             "the check timer, every check.interval_minutes",
         ),
         (

@@ -116,9 +116,10 @@ impl Report {
         scrub(&serde_json::to_string_pretty(self).expect("serializable")).into_owned()
     }
 
-    /// The text a person reads on stdout: per step its facts, then what it would do (`plan`) or
-    /// did (`apply`). Warnings go to the log (stderr) instead, through `warn`.
-    pub fn text(&self, planning: bool, warn: &mut dyn FnMut(&str)) -> String {
+    /// The text a person reads on stdout: per step its facts, then what it would do (planning:
+    /// `doer` names what would, `apply` or `reset --yes`) or did. Warnings go to the log
+    /// (stderr) instead, through `warn`.
+    pub fn text(&self, doer: Option<&str>, warn: &mut dyn FnMut(&str)) -> String {
         let mut out = Vec::new();
         if let Some(why) = &self.offline {
             out.push(format!(
@@ -129,13 +130,7 @@ impl Report {
             for w in &s.warnings {
                 warn(&format!("{}: {}", s.step, escape_controls(w)));
             }
-            // What carries out the plan shown: `apply`, or `reset --yes` for a reset.
-            let doer = if self.command == "reset" {
-                "reset --yes"
-            } else {
-                "apply"
-            };
-            s.render(planning.then_some(doer), &mut out);
+            s.render(doer, &mut out);
         }
         out.iter().map(|l| scrub(l).into_owned() + "\n").collect()
     }

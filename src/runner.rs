@@ -1,14 +1,15 @@
-//! The step runner: a command is a list of steps, each planned the same way (`plan(&Host, &Run)`),
-//! then shown (`plan`) or carried out (`apply`): observe → plan → apply, then observe again until
-//! nothing is left to do. What happened goes into the report; nothing is printed here.
+//! The step runner: a command is a list of steps (src/commands/ says which), each planned the
+//! same way (`plan(&Host, &Run)`), then shown (`plan`) or carried out (`apply`): observe → plan →
+//! apply, then observe again until nothing is left to do. What happened goes into the report;
+//! nothing is printed here.
 
 use std::time::Instant;
 
 use crate::error::{Error, Refusal, Result};
 use crate::host::Host;
 use crate::report::{ActionReport, Report, StepReport};
+use crate::steps::Run;
 use crate::steps::plan::StepPlan;
-use crate::steps::{self, Run};
 
 /// Rounds of apply → observe again before a step is declared not converging.
 const MAX_ROUNDS: usize = 3;
@@ -26,95 +27,12 @@ pub struct Step {
     pub explain: fn(Error) -> Error,
 }
 
-/// Every step, in the order a node is built: the order they run in.
-pub const STEPS: &[Step] = &[
-    Step {
-        name: "storage",
-        section: "storage",
-        wanted: |r| r.profile.storage.is_some(),
-        plan: steps::plan_storage,
-        explain: |e| e,
-    },
-    Step {
-        name: "engine",
-        section: "engine",
-        wanted: |r| r.profile.engine.is_some(),
-        plan: steps::plan_engine,
-        explain: |e| e,
-    },
-    Step {
-        name: "mounts",
-        section: "mounts",
-        wanted: |r| r.profile.mounts.is_some(),
-        plan: steps::plan_mounts,
-        explain: |e| e,
-    },
-    Step {
-        name: "swarm",
-        section: "swarm",
-        wanted: |r| r.profile.swarm.is_some(),
-        plan: steps::plan_swarm,
-        explain: steps::swarm::explain,
-    },
-    Step {
-        name: "check",
-        section: "check",
-        // With the section, the timer is installed (check.timer) or taken away (off).
-        wanted: |r| r.profile.check.is_some(),
-        plan: steps::plan_check,
-        explain: |e| e,
-    },
-    Step {
-        name: "firstboot",
-        section: "",
-        wanted: |r| r.offline.is_some(),
-        plan: steps::plan_firstboot,
-        explain: |e| e,
-    },
-];
-
-/// The phases of `reset`, in the order they run: the node's state built by [`STEPS`], undone.
-pub const RESET_STEPS: &[Step] = &[
-    Step {
-        name: "swarm",
-        section: "",
-        wanted: |_| true,
-        plan: steps::reset::swarm::plan,
-        explain: steps::swarm::explain,
-    },
-    Step {
-        name: "engine",
-        section: "",
-        wanted: |_| true,
-        plan: steps::reset::plan_engine,
-        explain: |e| e,
-    },
-    Step {
-        name: "storage",
-        section: "",
-        wanted: |r| !r.keep_storage,
-        plan: steps::reset::storage::plan,
-        explain: |e| e,
-    },
-    Step {
-        name: "state",
-        section: "",
-        wanted: |_| true,
-        plan: steps::reset::plan_state,
-        explain: |e| e,
-    },
-];
-
-pub fn step(name: &str) -> &'static Step {
-    STEPS.iter().find(|s| s.name == name).expect("a known step")
-}
-
 /// Runs the steps: each one planned, then (unless planning) applied until converged. Stops at the
 /// first error; the report holds every step done so far.
 pub fn run_steps(host: &Host, run: &Run, steps: &[&Step], report: &mut Report) -> Result<()> {
     for s in steps {
         let started = Instant::now();
-        let r = if run.planning {
+        let r = if run.opts.planning {
             plan_step(host, run, s).map(|p| {
                 report.steps.push(StepReport::from_plan(&p, status_of(&p)));
             })
@@ -222,16 +140,4 @@ fn apply_round(host: &Host, p: &StepPlan, sr: &mut StepReport) -> Result<()> {
         crate::host::signals::check(|| format!("while `{}` ran (it was allowed to finish)", a.id))?;
     }
     Ok(())
-}
-
-/// A single-step command whose section the profile does not have: nothing to do, say so.
-pub fn missing_section(command: &str, s: &Step) -> Error {
-    let why = if s.name == "storage" {
-        "the profile has no storage section and no --device was given".to_string()
-    } else {
-        format!("the profile has no {} section", s.section)
-    };
-    Refusal::new(command, "the profile", why)
-        .remedy("nothing to do")
-        .into()
 }

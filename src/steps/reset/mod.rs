@@ -178,7 +178,7 @@ impl Records {
 /// changes. The storage record is not acted on with --keep-storage.
 pub fn check_records(h: &Host, run: &Run) -> Result<()> {
     Records::read(h)?;
-    if !run.keep_storage {
+    if !run.opts.keep_storage {
         crate::host::state::StorageRecord::read(h)?;
     }
     state::node_id(h, &state::RESET_NODE, "reset")?;
@@ -259,7 +259,7 @@ pub fn plan_engine(h: &Host, run: &Run) -> Result<StepPlan> {
     for path in rec.moved.iter().filter(|m| in_engine(m)) {
         plan_put_back(h, &rec, path, &mut p)?;
     }
-    let recorded = match run.keep_storage {
+    let recorded = match run.opts.keep_storage {
         true => None,
         false => crate::host::state::StorageRecord::read(h)?,
     };
@@ -319,8 +319,10 @@ pub fn plan_state(h: &Host, run: &Run) -> Result<StepPlan> {
             systemd::offline(h, &["disable", UNIT_NAME]),
         ));
     }
-    p.actions
-        .extend(crate::steps::checktimer::disable(h, "reset.check-disable")?);
+    p.actions.extend(crate::steps::check_timer::disable(
+        h,
+        "reset.check-disable",
+    )?);
     let mut unit = plan_restore(h, &rec, UNIT_PATH, &mut p)?;
     for path in rec
         .written()

@@ -28,7 +28,7 @@ pub const FILES: [&str; 3] = [LVM_PROFILE_PATH, "/etc/fstab", state::STORAGE.pat
 const DEVICES_FILE: &str = "/etc/lvm/devices/system.devices";
 
 pub fn kept_files(run: &Run) -> Vec<&'static str> {
-    if run.keep_storage {
+    if run.opts.keep_storage {
         FILES.to_vec()
     } else {
         Vec::new()

@@ -49,7 +49,7 @@ pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
     // Every record is checked, and what the storage phase would refuse is refused, before
     // anything changes (this is the first phase).
     super::check_records(h, run)?;
-    if !run.keep_storage {
+    if !run.opts.keep_storage {
         super::storage::plan(h, run)?;
     }
     let mut p = StepPlan::new("swarm");
@@ -106,7 +106,7 @@ fn plan_away(h: &Host, run: &Run, info: &Info, state: &str, p: &mut StepPlan) ->
             format!(": {}", info.swarm.error)
         }
     );
-    if !run.force {
+    if !run.opts.force {
         return Err(
             Refusal::new("reset", format!("node {} ({id})", info.name), why)
                 .remedy(
@@ -136,7 +136,7 @@ fn engine_away(
     let root = crate::host::docker::data_root(h)?;
     let state = format!("{root}/swarm/state.json");
     if h.path(&state)?.exists() {
-        if run.force {
+        if run.opts.force {
             p.warnings.push(format!(
                 "docker does not answer and {state} says the node is in a swarm: --force, so it is \
                  not taken out; its entry stays on the managers (`docker node rm` there)"
@@ -223,7 +223,7 @@ fn force_or_refuse(
     p: &mut StepPlan,
 ) -> Result<()> {
     let me = &info.swarm.node_id;
-    if !run.force {
+    if !run.opts.force {
         return Err(
             Refusal::new("reset", format!("manager {} ({me})", info.name), why)
                 .remedy(
@@ -327,7 +327,7 @@ fn plan_forget(h: &Host, run: &Run, id: &str, p: &mut StepPlan) -> Result<()> {
                 calls: channel::calls(h, &chans, &Ask::Remove { id, force: true }, 0)?,
                 budget_seconds: sw.join_timeout_seconds.get(),
                 done_if_unknown_node: Some(id.to_string()),
-                best_effort: run.force,
+                best_effort: run.opts.force,
             },
         )),
     }
