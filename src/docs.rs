@@ -4,7 +4,6 @@
 //! writes them; packaging/ holds the copies the RPM is built from, and a test fails when they
 //! are stale (tests/it/packaging.rs).
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use clap::CommandFactory;
@@ -143,24 +142,13 @@ fn visible() -> clap::Command {
         .disable_help_subcommand(true)
 }
 
-/// Writes [`files`] under `dir` (made when missing), each atomically.
+/// Writes [`files`] under `dir` (made when missing), each atomically (no backup: these are made
+/// again).
 pub fn write_all(dir: &Path) -> crate::error::Result<()> {
     for (rel, bytes) in files() {
         let path = dir.join(&rel);
-        let parent = path.parent().expect("a file under dir");
-        std::fs::create_dir_all(parent)
-            .map_err(|e| crate::error::Error::io(format!("cannot make {}", parent.display()), e))?;
-        // A temporary file beside it, renamed over it (no backup: these are made again).
-        let tmp = tempfile::NamedTempFile::new_in(parent)
-            .and_then(|mut t| {
-                std::io::Write::write_all(&mut t, &bytes)?;
-                std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o644))?;
-                Ok(t)
-            })
+        crate::host::fs::write_generated(&path, &bytes)
             .map_err(|e| crate::error::Error::io(format!("cannot write {}", path.display()), e))?;
-        tmp.persist(&path).map_err(|e| {
-            crate::error::Error::io(format!("cannot write {}", path.display()), e.error)
-        })?;
     }
     Ok(())
 }

@@ -18,6 +18,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::error::{Error, Refusal, Result};
+use crate::host::fs::RootFile;
 
 /// In a directory of its own that others may read (the RPM makes it 0755): /etc/swarmnode, which
 /// holds the nodes' keys, stays root's alone (0700).
@@ -117,7 +118,6 @@ impl<'de> Deserialize<'de> for Network {
 
 /// Reads the configuration under `root`: a regular file only root can change.
 pub fn load(root: &Path) -> Result<Config> {
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let path = crate::host::fs::under(root, CONFIG_PATH);
     let refuse = |why: String| -> Error {
         Refusal::new("broker", CONFIG_PATH, why)
@@ -127,13 +127,17 @@ pub fn load(root: &Path) -> Result<Config> {
             ))
             .into()
     };
-    let f = match std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
-        .open(&path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let io = |e| Error::io(format!("broker: cannot read {CONFIG_PATH}"), e);
+    // The directories on the way too: one another user can write in lets them replace the file.
+    if let Some((dir, why)) = crate::host::fs::untrusted_dir(root, CONFIG_PATH).map_err(io)? {
+        return Err(refuse(format!(
+            "{dir} is on its way, and {why}: others could replace it"
+        )));
+    }
+    let text = match crate::host::fs::read_root_file(&path, 64 << 10).map_err(io)? {
+        RootFile::Text(t) => t,
+        RootFile::Untrusted(why) => return Err(refuse(why)),
+        RootFile::Missing => {
             return Err(Refusal::new(
                 "broker",
                 CONFIG_PATH,
@@ -148,42 +152,7 @@ pub fn load(root: &Path) -> Result<Config> {
             )
             .into());
         }
-        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => {
-            return Err(refuse("it is a symbolic link".into()));
-        }
-        Err(e) => return Err(Error::io(format!("broker: cannot open {CONFIG_PATH}"), e)),
     };
-    let m = f
-        .metadata()
-        .map_err(|e| Error::io(format!("broker: cannot examine {CONFIG_PATH}"), e))?;
-    // The directories on the way too: one another user can write in lets them replace the file.
-    match crate::host::fs::untrusted_dir(root, CONFIG_PATH) {
-        Ok(None) => {}
-        Ok(Some((dir, why))) => {
-            return Err(refuse(format!(
-                "{dir} is on its way, and {why}: others could replace it"
-            )));
-        }
-        Err(e) => {
-            return Err(Error::io(
-                format!("broker: cannot examine {CONFIG_PATH}"),
-                e,
-            ));
-        }
-    }
-    if !m.is_file() {
-        return Err(refuse("it is not a regular file".into()));
-    }
-    if m.uid() != 0 || m.mode() & 0o022 != 0 {
-        return Err(refuse(format!(
-            "it is mode {:04o}, owner uid {}: others could change what nodes may do",
-            m.mode() & 0o7777,
-            m.uid()
-        )));
-    }
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut std::io::Read::take(f, 64 << 10), &mut text)
-        .map_err(|e| Error::io(format!("broker: cannot read {CONFIG_PATH}"), e))?;
     parse(&text).map_err(|why| {
         Refusal::new(
             "broker",

@@ -23,7 +23,6 @@ pub mod grammar;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::IpAddr;
-use std::os::unix::net::UnixDatagram;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,6 +34,7 @@ use crate::host::Host;
 use crate::host::engine_api::Engine;
 use crate::host::secret::scrub;
 use crate::host::swarm::node::Node;
+use crate::host::syslog::Syslog;
 use crate::host::text::escape_controls;
 use config::Config;
 use grammar::{NodeId, Request, Role};
@@ -95,14 +95,14 @@ fn not_yours(id: &NodeId, truth: String) -> Outcome {
 /// The log of one run: the syslog socket (/dev/log under the root: the journal on a systemd
 /// host) and what each line starts with (the client, the request as shown).
 struct Journal {
-    sock: std::io::Result<UnixDatagram>,
+    sock: std::io::Result<Syslog>,
     head: String,
 }
 
 impl Journal {
     fn open(h: &Host, who: &str, shown: &str) -> Journal {
         Journal {
-            sock: open_log(h),
+            sock: Syslog::open(h.root(), LOG_SEND),
             head: format!("client={who} request=\"{shown}\""),
         }
     }
@@ -122,7 +122,7 @@ impl Journal {
             std::process::id(),
             escape_controls(&scrub(&msg))
         );
-        s.send(line.as_bytes()).map(|_| ())
+        s.send(&line)
     }
 
     /// The line that says a request is allowed, written before it is served: when the log does
@@ -137,17 +137,6 @@ impl Journal {
             )),
         })
     }
-}
-
-/// The syslog socket, connected, with a send deadline (a journald that does not read makes the
-/// send give up instead of hanging the request).
-fn open_log(h: &Host) -> std::io::Result<UnixDatagram> {
-    let sock = crate::host::fs::under(h.root(), "/dev/log");
-    let s = UnixDatagram::unbound()?;
-    s.connect(&sock)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", sock.display())))?;
-    s.set_write_timeout(Some(LOG_SEND))?;
-    Ok(s)
 }
 
 /// sshd's `SSH_CONNECTION`, `CLIENT_ADDR CLIENT_PORT SERVER_ADDR SERVER_PORT`: the client's

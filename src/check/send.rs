@@ -1,8 +1,6 @@
 //! Where the check goes besides stdout: xymond over TCP, and node_exporter's textfile.
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpStream, ToSocketAddrs};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::error::{Error, Refusal, Result};
 use crate::host::Host;
@@ -21,56 +19,8 @@ pub fn xymon(addr: &ServerAddr, msg: &str) -> Result<()> {
             addr.host, addr.port
         ))
     };
-    let deadline = Instant::now() + XYMON_TIMEOUT;
-    let left = || {
-        deadline
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| unavailable(format!("no answer within {} s", XYMON_TIMEOUT.as_secs())))
-    };
-    // Name resolution has no timeout of its own: in a thread left behind at the deadline.
-    let (tx, rx) = std::sync::mpsc::channel();
-    let target = (addr.host.clone(), addr.port);
-    std::thread::spawn(move || {
-        let _ = tx.send(target.to_socket_addrs().map(|a| a.collect::<Vec<_>>()));
-    });
-    let targets = match rx.recv_timeout(left()?) {
-        Ok(Ok(t)) => t,
-        Ok(Err(e)) => return Err(unavailable(format!("cannot resolve {}: {e}", addr.host))),
-        Err(_) => {
-            return Err(unavailable(format!(
-                "{} did not resolve in time",
-                addr.host
-            )));
-        }
-    };
-    let mut last = String::from("no address");
-    for t in targets {
-        match TcpStream::connect_timeout(&t, left()?) {
-            Ok(mut s) => {
-                let sent = (|| -> std::io::Result<()> {
-                    s.set_write_timeout(Some(left().map_err(std::io::Error::other)?))?;
-                    s.write_all(msg.as_bytes())?;
-                    s.shutdown(Shutdown::Write)?;
-                    // xymond answers a status with nothing and closes; wait for that, within
-                    // the deadline, reading at most 64 KiB.
-                    let mut buf = [0u8; 4096];
-                    let mut got = 0;
-                    loop {
-                        s.set_read_timeout(Some(left().map_err(std::io::Error::other)?))?;
-                        match s.read(&mut buf)? {
-                            0 => return Ok(()),
-                            n if got + n > 64 << 10 => return Ok(()),
-                            n => got += n,
-                        }
-                    }
-                })();
-                return sent.map_err(|e| unavailable(format!("{t}: {e}")));
-            }
-            Err(e) => last = format!("{t}: {e}"),
-        }
-    }
-    Err(unavailable(last))
+    crate::host::net::send_and_drain(&addr.host, addr.port, msg.as_bytes(), XYMON_TIMEOUT)
+        .map_err(unavailable)
 }
 
 /// The textfile's path is one root can trust: every directory on the way is root's and no one

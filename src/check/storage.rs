@@ -268,23 +268,18 @@ fn volume(h: &Host, rec: &StorageRecord, c: &Check) -> Item {
             ),
         );
     }
-    let st = match h
+    let u = match h
         .path(DOCKER_ROOT)
         .map_err(|e| e.to_string())
-        .and_then(|p| {
-            nix::sys::statvfs::statvfs(&p).map_err(|e| format!("statvfs {DOCKER_ROOT}: {e}"))
-        }) {
-        Ok(s) => s,
+        .and_then(|p| crate::host::fs::usage(&p).map_err(|e| format!("statvfs {DOCKER_ROOT}: {e}")))
+    {
+        Ok(u) => u,
         Err(e) => return Item::new(CHECK, Status::Red, format!("cannot check: {e}")),
     };
-    let frag = st.fragment_size() as u64;
-    let size = st.blocks() as u64 * frag;
-    let used = (st.blocks() as u64).saturating_sub(st.blocks_free() as u64) * frag;
-    let avail = st.blocks_available() as u64 * frag;
+    let size = u.size_bytes;
     // As df counts: used against what is usable (used + available to users).
-    let space = ratio(used, used + avail);
-    let files = st.files() as u64;
-    let inodes = ratio(files.saturating_sub(st.files_free() as u64), files);
+    let space = ratio(u.used_bytes, u.used_bytes + u.avail_bytes);
+    let inodes = ratio(u.inodes.saturating_sub(u.inodes_free), u.inodes);
     let pquota = mt
         .options
         .split(',')

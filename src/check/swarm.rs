@@ -2,11 +2,11 @@
 //! node, and (when the profile has a channel to the managers) the node Ready there with the
 //! labels the profile wants.
 
-use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use crate::check::{ENGINE_TIMEOUT, Item, Metric, Status, unobservable};
 use crate::host::Host;
+use crate::host::net::Reached;
 use crate::host::swarm::Info;
 use crate::profile::{Profile, Swarm};
 use crate::steps::swarm::channel::Channel;
@@ -83,46 +83,15 @@ fn managers(sw: &Swarm, info: &Info) -> Item {
             addrs.push(m.swarm_addr());
         }
     }
-    // All at once, each in a thread of its own (name resolution has no timeout): the first that
-    // accepts wins; the threads still waiting are left behind at the deadline.
-    let (tx, rx) = std::sync::mpsc::channel();
-    for a in addrs.clone() {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            let ok = a
-                .to_socket_addrs()
-                .ok()
-                .into_iter()
-                .flatten()
-                .any(|sa| TcpStream::connect_timeout(&sa, MANAGER_TIMEOUT).is_ok());
-            let _ = tx.send(ok.then_some(a));
-        });
-    }
-    drop(tx);
-    let deadline = std::time::Instant::now() + MANAGER_TIMEOUT;
-    let mut answered = None;
-    let mut failed = 0;
-    while failed < addrs.len() {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(Some(a)) => {
-                answered = Some(Ok(Some(a)));
-                break;
-            }
-            Ok(None) => failed += 1,
-            Err(e) => {
-                answered = Some(Err(e));
-                break;
-            }
-        }
-    }
-    match answered.unwrap_or(Ok(None)) {
-        Ok(Some(a)) => Item::new(
+    // All at once: the first that accepts wins.
+    let reached = crate::host::net::first_accepting(&addrs, MANAGER_TIMEOUT);
+    match reached {
+        Reached::One(a) => Item::new(
             CHECK,
             Status::Green,
             format!("manager {a} accepts connections"),
         ),
-        Ok(None) => Item::new(
+        Reached::None => Item::new(
             CHECK,
             Status::Red,
             format!(
@@ -131,7 +100,7 @@ fn managers(sw: &Swarm, info: &Info) -> Item {
             ),
         )
         .detail("check the managers and the network (port 2377/tcp) between them and this node"),
-        Err(_) => Item::new(
+        Reached::NotInTime => Item::new(
             CHECK,
             Status::Red,
             format!(

@@ -271,6 +271,33 @@ impl std::fmt::Display for Signature {
     }
 }
 
+/// What a device node is: a block device's number, or what else is there.
+pub enum Node {
+    Block(DevNum),
+    /// "a directory", "a regular file", "not a block device".
+    Not(&'static str),
+}
+
+/// The device node at `path` (links followed), as the kernel sees it.
+pub fn node_of(path: &Path) -> io::Result<Node> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let meta = std::fs::metadata(path)?;
+    if !meta.file_type().is_block_device() {
+        return Ok(Node::Not(if meta.is_dir() {
+            "a directory"
+        } else if meta.is_file() {
+            "a regular file"
+        } else {
+            "not a block device"
+        }));
+    }
+    let rdev = meta.rdev();
+    Ok(Node::Block((
+        nix::sys::stat::major(rdev) as u32,
+        nix::sys::stat::minor(rdev) as u32,
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,11 @@ pub fn under(root: &Path, host_path: &str) -> PathBuf {
     root.join(host_path.trim_start_matches('/'))
 }
 
+/// Reads a file whole (a missing file is an error, as any other).
+pub fn read(path: &Path) -> io::Result<Vec<u8>> {
+    fs::read(path)
+}
+
 /// Reads a file; `None` when it does not exist.
 pub fn read_opt(path: &Path) -> io::Result<Option<Vec<u8>>> {
     match fs::read(path) {
@@ -304,6 +309,152 @@ fn write_replace(
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     fs::File::open(dir)?.sync_all()
+}
+
+/// The first `n` bytes of a file or device (a superblock), only read.
+pub fn read_head(path: &Path, n: usize) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = vec![0u8; n];
+    let got = fs::File::open(path)?.read(&mut buf)?;
+    buf.truncate(got);
+    Ok(buf)
+}
+
+/// Is there anything in the directory? (false when it is not there or not a directory)
+pub fn has_entries(path: &Path) -> io::Result<bool> {
+    match fs::read_dir(path) {
+        Ok(mut d) => Ok(d.next().is_some()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Are the two the same file (the same device and inode, not merely the same bytes)?
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Do the two files hold the same bytes? Their sizes first: hashing only when they agree.
+pub fn same_content(a: &Path, b: &Path) -> bool {
+    let len = |p: &Path| fs::metadata(p).map(|m| m.len()).ok();
+    let hash = |p: &Path| fs::read(p).ok().map(|b| sha256_hex(&b));
+    len(a).is_some() && len(a) == len(b) && hash(a) == hash(b)
+}
+
+/// What a directory entry is (a link is not followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Dir,
+    File,
+    Link,
+    Other,
+}
+
+/// The entries of a directory, each with its kind; none when it cannot be read.
+pub fn entries(dir: &Path) -> Vec<(String, Kind)> {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .map(|e| {
+            let kind = match e.file_type() {
+                Ok(t) if t.is_symlink() => Kind::Link,
+                Ok(t) if t.is_dir() => Kind::Dir,
+                Ok(t) if t.is_file() => Kind::File,
+                _ => Kind::Other,
+            };
+            (e.file_name().to_string_lossy().into_owned(), kind)
+        })
+        .collect()
+}
+
+/// What is at a path itself (a final link is not followed); None when nothing is.
+pub fn kind_of(path: &Path) -> Option<Kind> {
+    fs::symlink_metadata(path).ok().map(|m| {
+        let t = m.file_type();
+        if t.is_symlink() {
+            Kind::Link
+        } else if t.is_dir() {
+            Kind::Dir
+        } else if t.is_file() {
+            Kind::File
+        } else {
+            Kind::Other
+        }
+    })
+}
+
+/// Space and inodes of the filesystem a path is on, as df counts them.
+#[derive(Debug, Clone, Copy)]
+pub struct Usage {
+    pub used_bytes: u64,
+    /// What users may still write (root's reserve left out).
+    pub avail_bytes: u64,
+    pub size_bytes: u64,
+    pub inodes: u64,
+    pub inodes_free: u64,
+}
+
+pub fn usage(path: &Path) -> io::Result<Usage> {
+    let st = nix::sys::statvfs::statvfs(path).map_err(io::Error::from)?;
+    let frag = st.fragment_size() as u64;
+    Ok(Usage {
+        used_bytes: (st.blocks() as u64).saturating_sub(st.blocks_free() as u64) * frag,
+        avail_bytes: st.blocks_available() as u64 * frag,
+        size_bytes: st.blocks() as u64 * frag,
+        inodes: st.files() as u64,
+        inodes_free: st.files_free() as u64,
+    })
+}
+
+/// A file only root may change, opened without following a link and checked on what was opened:
+/// what it holds (at most `max` bytes), or why it is not trusted.
+pub enum RootFile {
+    Missing,
+    Text(String),
+    Untrusted(String),
+}
+
+pub fn read_root_file(path: &Path, max: u64) -> io::Result<RootFile> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let f = match fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(RootFile::Missing),
+        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => {
+            return Ok(RootFile::Untrusted("it is a symbolic link".into()));
+        }
+        Err(e) => return Err(e),
+    };
+    let m = f.metadata()?;
+    if !m.is_file() {
+        return Ok(RootFile::Untrusted("it is not a regular file".into()));
+    }
+    if m.uid() != 0 || m.mode() & 0o022 != 0 {
+        return Ok(RootFile::Untrusted(format!(
+            "it is mode {:04o}, owner uid {}: others could change it",
+            m.mode() & 0o7777,
+            m.uid()
+        )));
+    }
+    let mut text = String::new();
+    io::Read::read_to_string(&mut io::Read::take(f, max), &mut text)?;
+    Ok(RootFile::Text(text))
+}
+
+/// Writes a generated file whole (for `generate`): its directory made, the file replaced.
+pub fn write_generated(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Some(d) = path.parent() {
+        fs::create_dir_all(d)?;
+    }
+    replace(path, bytes, 0o644)
 }
 
 /// The SHA-256 of some bytes, as 64 lowercase hex digits.

@@ -9,10 +9,12 @@ pub mod fs;
 pub mod lock;
 pub mod lvm;
 pub mod managers;
+pub mod net;
 pub mod places;
 pub mod secret;
 pub mod signals;
 pub mod state;
+pub mod syslog;
 
 pub mod swarm;
 pub mod systemd;
@@ -601,6 +603,11 @@ impl Host {
         places::not_writable(&self.root, host_path)
             .map_err(|e| Error::io(format!("cannot examine the way to {host_path}"), e))
     }
+}
+
+/// Is a process of this pid alive (a signal 0 reaches it)?
+pub fn process_alive(pid: i32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
 }
 
 /// The writers' own check: a file swarmnode may not write is a failure, never recorded or done.

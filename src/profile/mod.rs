@@ -92,11 +92,15 @@ pub struct StorageOverrides {
 impl Profile {
     /// Reads and validates a profile file.
     pub fn load(path: &Path) -> Result<Profile> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Profile {
+        let unreadable = |why: String| Error::Profile {
             path: path.to_path_buf(),
             key: "(file)".to_string(),
-            msg: format!("cannot read it: {e}"),
-        })?;
+            msg: format!("cannot read it: {why}"),
+        };
+        let bytes = crate::host::fs::read_opt(path)
+            .map_err(|e| unreadable(e.to_string()))?
+            .ok_or_else(|| unreadable("it does not exist".into()))?;
+        let text = String::from_utf8(bytes).map_err(|e| unreadable(e.to_string()))?;
         Self::parse(path, &text)
     }
 

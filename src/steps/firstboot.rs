@@ -9,7 +9,6 @@
 
 use crate::error::{Error, Result};
 use crate::host::cmd::Cmd;
-use crate::host::fs::sha256_hex;
 use crate::host::state;
 use crate::host::systemd;
 use crate::host::{Action, Host};
@@ -85,19 +84,14 @@ pub fn plan(h: &Host, effective: &Profile) -> Result<StepPlan> {
 pub fn plan_binary(h: &Host, p: &mut StepPlan, id: &str, why: &str) -> Result<&'static str> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::io("firstboot: cannot find swarmnode's own binary", e))?;
-    if is_same_file(&exe, &h.path(PACKAGED_BIN)?) {
+    if crate::host::fs::same_file(&exe, &h.path(PACKAGED_BIN)?) {
         p.facts.push(format!(
             "{PACKAGED_BIN} is this binary (installed from the package)"
         ));
         return Ok(PACKAGED_BIN);
     }
     let installed = h.path(BIN_PATH)?;
-    // Sizes first: hashing is only needed when they agree.
-    let len = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).ok();
-    let hash = |p: &std::path::Path| std::fs::read(p).ok().map(|b| sha256_hex(&b));
-    let same =
-        len(&exe).is_some() && len(&exe) == len(&installed) && hash(&exe) == hash(&installed);
-    if !same {
+    if !crate::host::fs::same_content(&exe, &installed) {
         p.actions.push(Action::run(
             id,
             why,
@@ -136,15 +130,6 @@ fn plan_unpackaged_leftovers(h: &Host, p: &mut StepPlan) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// The same inode (not the same bytes: a copy elsewhere is not the packaged binary).
-fn is_same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
 }
 
 /// The profile of this run, saved for the first boot; compared as a profile, not as text.

@@ -40,7 +40,7 @@ pub fn plan(host: &Host, e: &Engine, p: &mut StepPlan) -> Result<bool> {
 /// The CA file's text and number of certificates, or the refusal that says what is wrong with it.
 fn checked_ca(host: &Host, r: &Registry, ca: &str) -> Result<(String, usize)> {
     let subject = format!("{ca} (CA of registry {})", r.host);
-    let bytes = std::fs::read(host.path(ca)?)
+    let bytes = crate::host::fs::read(&host.path(ca)?)
         .map_err(|err| Refusal::new("engine", &subject, format!("it cannot be read: {err}")))?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let n = check_pem(&text).map_err(|m| {

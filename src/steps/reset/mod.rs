@@ -22,7 +22,7 @@ pub mod swarm;
 use std::path::Path;
 
 use crate::error::{Refusal, Result};
-use crate::host::fs::{ASIDE, BAK, ORIG};
+use crate::host::fs::{self, ASIDE, BAK, Kind, ORIG};
 use crate::host::state::{self, CREATED, MOVED};
 use crate::host::{Action, Host, places, systemd};
 use crate::steps::Run;
@@ -52,25 +52,19 @@ const WRITTEN_DEPTH: usize = 3;
 /// a directory that is a link, or that a link leads to, is refused, as a record naming it is).
 fn originals(h: &Host, dir: &str, depth: usize, out: &mut Vec<String>) -> Result<()> {
     let real = h.path_nofollow(dir)?;
-    match std::fs::symlink_metadata(&real) {
-        Ok(m) if m.file_type().is_symlink() => {
-            return Err(link_refusal(dir, dir));
-        }
-        Ok(_) => {}
-        Err(_) => return Ok(()),
+    match fs::kind_of(&real) {
+        Some(Kind::Link) => return Err(link_refusal(dir, dir)),
+        Some(_) => {}
+        None => return Ok(()),
     }
     if let Some(link) = places::link_on_the_way(h.root(), dir).map_err(|e| io_err(dir, e))? {
         return Err(link_refusal(dir, &link));
     }
-    let Ok(entries) = std::fs::read_dir(real) else {
-        return Ok(());
-    };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
+    for (name, kind) in fs::entries(&real) {
         let path = format!("{}/{name}", dir.trim_end_matches('/'));
-        match e.file_type() {
-            Ok(t) if t.is_dir() && depth > 1 => originals(h, &path, depth - 1, out)?,
-            Ok(t) if t.is_file() => {
+        match kind {
+            Kind::Dir if depth > 1 => originals(h, &path, depth - 1, out)?,
+            Kind::File => {
                 // Only the original of a file swarmnode writes: any other is not its to put back.
                 if let Some(p) = path.strip_suffix(ORIG)
                     && places::outside(p).is_none()
@@ -129,8 +123,7 @@ pub fn entries(h: &Host, record: &str, dirs: bool) -> Result<Vec<String>> {
         }
         // A directory swarmnode made is removed with rmdir: a link there is not what it made.
         if line.ends_with('/')
-            && std::fs::symlink_metadata(h.path_nofollow(line.trim_end_matches('/'))?)
-                .is_ok_and(|m| m.file_type().is_symlink())
+            && fs::kind_of(&h.path_nofollow(line.trim_end_matches('/'))?) == Some(Kind::Link)
         {
             return Err(bad(
                 "it is a symbolic link now, not the directory swarmnode made".into(),
@@ -407,14 +400,14 @@ fn plan_dirs(h: &Host, rec: &Records, kept: &[&str], p: &mut StepPlan) -> Result
         .collect();
     for d in &rec.dirs {
         let real = h.path_nofollow(d)?;
-        let Ok(entries) = std::fs::read_dir(&real) else {
+        if fs::kind_of(&real) != Some(Kind::Dir) {
             continue;
-        };
-        let all_going = entries.flatten().all(|e| {
-            let name = Path::new(d).join(e.file_name());
+        }
+        let all_going = fs::entries(&real).iter().all(|(name, _)| {
+            let name = Path::new(d).join(name);
             going.contains(&name.to_string_lossy().into_owned())
         });
-        if all_going && real.is_dir() {
+        if all_going {
             p.actions.push(Action::remove(
                 "reset.rmdir",
                 "swarmnode made it, and nothing else is in it",

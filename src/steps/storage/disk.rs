@@ -3,8 +3,6 @@
 //! never be overridden; soft ones (signatures, someone else's LVM) only with `--wipe`. What is
 //! refused is refused whole, every reason listed, and nothing is touched.
 
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
-
 use crate::error::{Error, Refusal, Result};
 use crate::host::Host;
 use crate::host::block::{self, BlockDev, DevNum, Mount, Signature};
@@ -172,24 +170,14 @@ fn block_device(host: &Host, path: &str) -> std::result::Result<BlockDev, Probe>
     let real = host
         .path(path)
         .map_err(|_| Probe::Refused(format!("{path} cannot be resolved inside the root")))?;
-    let meta = std::fs::metadata(real).map_err(|e| Probe::Io("stat", e))?;
-    if !meta.file_type().is_block_device() {
-        let kind = if meta.is_dir() {
-            "a directory"
-        } else if meta.is_file() {
-            "a regular file"
-        } else {
-            "not a block device"
-        };
-        return Err(Probe::Refused(format!(
-            "it is not a block device (it is {kind})"
-        )));
-    }
-    let rdev = meta.rdev();
-    let node: DevNum = (
-        nix::sys::stat::major(rdev) as u32,
-        nix::sys::stat::minor(rdev) as u32,
-    );
+    let node: DevNum = match block::node_of(&real).map_err(|e| Probe::Io("stat", e))? {
+        block::Node::Block(n) => n,
+        block::Node::Not(kind) => {
+            return Err(Probe::Refused(format!(
+                "it is not a block device (it is {kind})"
+            )));
+        }
+    };
     let name = path.rsplit('/').next().unwrap_or_default().to_string();
     let blk = block::probe(host.root(), &name)
         .map_err(|e| Probe::Io("read sysfs for", e))?

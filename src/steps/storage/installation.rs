@@ -64,10 +64,9 @@ impl Local {
             // docker's metadata in its data root; or, where that cannot be read from its
             // configuration, a running docker that says it runs on this pool.
             Layout::ThinPool => {
-                let metadata = match host.path(&metadata_dir) {
-                    Ok(p) => std::fs::read_dir(p).is_ok_and(|mut d| d.next().is_some()),
-                    Err(_) => false,
-                };
+                let metadata = host
+                    .path(&metadata_dir)
+                    .is_ok_and(|p| crate::host::fs::has_entries(&p).unwrap_or(false));
                 metadata
                     || (host.offline().is_none()
                         && crate::host::docker::running_pool(host, RUNNING_POOL_LIMIT)

@@ -136,19 +136,12 @@ pub fn xfs_unfinished(superblock: &[u8]) -> bool {
 
 /// Reads the start of the volume (only reads) to see whether its XFS was finished.
 fn read_superblock(host: &Host, lv_path: &str) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let path = host.path(lv_path)?;
-    let mut buf = vec![0u8; 512];
-    let n = std::fs::File::open(&path)
-        .and_then(|mut f| f.read(&mut buf))
-        .map_err(|e| {
-            Error::io(
-                format!("storage: cannot read the superblock of {lv_path}"),
-                e,
-            )
-        })?;
-    buf.truncate(n);
-    Ok(buf)
+    crate::host::fs::read_head(&host.path(lv_path)?, 512).map_err(|e| {
+        Error::io(
+            format!("storage: cannot read the superblock of {lv_path}"),
+            e,
+        )
+    })
 }
 
 /// The volume is mounted somewhere as XFS (the kernel read its filesystem, so it has one).
@@ -302,7 +295,11 @@ fn prepare_mount_point(
     p: &mut StepPlan,
 ) -> Result<()> {
     let dir = host.path(DOCKER_ROOT)?;
-    match std::fs::read_dir(&dir).map(|mut rd| rd.next().is_some()) {
+    if crate::host::fs::kind_of(&dir).is_none() {
+        p.actions.push(mkdir_mount_point());
+        return Ok(());
+    }
+    match crate::host::fs::has_entries(&dir) {
         Ok(true) => {
             if !move_data {
                 return Err(Refusal::new(
@@ -319,10 +316,6 @@ fn prepare_mount_point(
             plan_move(host, lv_path, mounts, p)
         }
         Ok(false) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            p.actions.push(mkdir_mount_point());
-            Ok(())
-        }
         Err(e) => Err(Error::io(
             format!("storage: cannot read {}", dir.display()),
             e,
@@ -417,7 +410,7 @@ fn docker_pid(host: &Host) -> Result<Option<i32>> {
     let Ok(pid) = text.trim().parse::<i32>() else {
         return Ok(None);
     };
-    let alive = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
+    let alive = crate::host::process_alive(pid);
     Ok(alive.then_some(pid))
 }
 

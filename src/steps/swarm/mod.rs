@@ -166,7 +166,7 @@ fn join_action(h: &Host, sw: &Swarm, facts: &mut Vec<String>) -> Result<Action> 
     };
     let advertise_addr = sw.advertise_addr.clone().or_else(|| {
         let host = sw.managers.first()?.host();
-        match local_addr_toward(host) {
+        match crate::host::net::local_addr_toward(host, 2377) {
             Ok(a) => {
                 facts.push(format!(
                     "advertise address {a}: this host's address toward {host}"
@@ -194,17 +194,6 @@ fn join_action(h: &Host, sw: &Swarm, facts: &mut Vec<String>) -> Result<Action> 
             start_jitter_seconds: sw.start_jitter_seconds.get(),
         }),
     ))
-}
-
-/// The source address the kernel picks toward `host` (a UDP connect sends nothing).
-fn local_addr_toward(host: &str) -> std::io::Result<String> {
-    let s = std::net::UdpSocket::bind(if host.contains(':') {
-        "[::]:0"
-    } else {
-        "0.0.0.0:0"
-    })?;
-    s.connect((host, 2377))?;
-    Ok(s.local_addr()?.ip().to_string())
 }
 
 fn active(h: &Host, sw: &Swarm, info: &Info, budget: Duration, p: &mut StepPlan) -> Result<()> {
