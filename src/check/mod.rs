@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::host::Host;
-use crate::host::systemd;
+use crate::host::{fstab, systemd};
 use crate::profile::{Check, Profile, ServerAddr};
 use crate::steps::{firstboot, mounts};
 
@@ -235,8 +235,8 @@ fn check_mounts(h: &Host, profile: &Profile) -> Vec<Item> {
     let Some(m) = &profile.mounts else {
         return vec![Item::absent("mounts", "mounts")];
     };
-    let fstab = match h.read_text("/etc/fstab") {
-        Ok(t) => mounts::parse_fstab(&t.unwrap_or_default()),
+    let fstab = match h.read_text(fstab::PATH) {
+        Ok(t) => fstab::entries(&t.unwrap_or_default()),
         Err(e) => return vec![unobservable("mounts", &e)],
     };
     let seen = match mounts::observe(h, m, &fstab) {

@@ -6,6 +6,7 @@ pub mod cmd;
 pub mod docker;
 pub mod engine_api;
 pub mod fs;
+pub mod fstab;
 pub mod lock;
 pub mod lvm;
 pub mod managers;

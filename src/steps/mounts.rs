@@ -13,31 +13,9 @@ use crate::error::{Error, Refusal, Result};
 use crate::host::Host;
 use crate::host::block::{self, Mount};
 use crate::host::cmd::{Cmd, CommandError};
+use crate::host::fstab::{self, Entry as FstabEntry};
 use crate::profile::Mounts;
 use crate::steps::plan::StepPlan;
-
-/// An /etc/fstab line: what, where, type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FstabEntry {
-    pub source: String,
-    pub mount_point: String,
-    pub fstype: String,
-}
-
-pub fn parse_fstab(text: &str) -> Vec<FstabEntry> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            (f.len() >= 3).then(|| FstabEntry {
-                source: f[0].to_string(),
-                mount_point: f[1].trim_end_matches('/').to_string(),
-                fstype: f[2].to_string(),
-            })
-        })
-        .collect()
-}
 
 /// systemd's unit name for a mount point: `/mnt/docker` → `mnt-docker.mount`.
 pub fn mount_unit_name(path: &str) -> String {
@@ -91,7 +69,7 @@ impl Problems {
 
 pub fn plan(h: &Host, m: &Mounts, offline: bool) -> Result<StepPlan> {
     let mut p = StepPlan::new("mounts");
-    let fstab = parse_fstab(&h.read_text("/etc/fstab")?.unwrap_or_default());
+    let fstab = fstab::entries(&h.read_text(fstab::PATH)?.unwrap_or_default());
     let mut problems = Problems::default();
     if offline {
         for path in &m.nfs {
@@ -272,27 +250,10 @@ fn probe(
 mod tests {
     use super::*;
 
-    #[test]
-    fn fstab_lines() {
-        let t = "# comment\n/dev/vda / ext4 defaults 0 1\n\nfs1:/home  /home nfs4 defaults,_netdev 0 0\n\
-                 127.0.0.1:/srv/project /project/ nfs vers=3 0 0\n";
-        let e = parse_fstab(t);
-        assert_eq!(e.len(), 3);
-        assert_eq!(
-            e[1],
-            FstabEntry {
-                source: "fs1:/home".into(),
-                mount_point: "/home".into(),
-                fstype: "nfs4".into()
-            }
-        );
-        assert_eq!(e[2].mount_point, "/project");
-    }
-
     proptest::proptest! {
         #[test]
-        fn no_text_makes_the_fstab_parser_panic(t in "\\PC{0,200}") {
-            for e in parse_fstab(&t) {
+        fn no_mount_point_makes_the_unit_name_panic(t in "\\PC{0,200}") {
+            for e in fstab::entries(&t) {
                 let _ = mount_unit_name(&e.mount_point);
             }
             let _ = mount_unit_name(&t);

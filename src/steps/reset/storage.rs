@@ -7,6 +7,7 @@
 use crate::error::{Refusal, Result};
 use crate::host::cmd::Cmd;
 use crate::host::fs::{BAK, ORIG, resolve};
+use crate::host::fstab;
 use crate::host::lvm::{self, Lvm, Vg};
 use crate::host::state;
 use crate::host::state::StorageRecord;
@@ -22,7 +23,7 @@ use crate::steps::storage::volumes::{
 use super::{Records, plan_restore};
 
 /// The files that belong to the storage phase (kept with `--keep-storage`).
-pub const FILES: [&str; 3] = [LVM_PROFILE_PATH, "/etc/fstab", state::STORAGE.path];
+pub const FILES: [&str; 3] = [LVM_PROFILE_PATH, fstab::PATH, state::STORAGE.path];
 
 /// LVM's devices file (EL9: Anaconda writes it).
 const DEVICES_FILE: &str = "/etc/lvm/devices/system.devices";
@@ -297,14 +298,14 @@ fn plan_unmount(h: &Host, vg: &str, p: &mut StepPlan) -> Result<()> {
 /// overlay2: swarmnode's fstab line for the data volume removed (and its copies of fstab).
 fn plan_fstab(h: &Host, vg: &str, rec: &Records, p: &mut StepPlan) -> Result<()> {
     let v = DataVolume::of(vg);
-    let Some(fstab) = h.read_text("/etc/fstab")? else {
+    let Some(table) = h.read_text(fstab::PATH)? else {
         return Ok(());
     };
-    let kept = fstab_without_entry(&fstab, &v);
-    if kept == fstab {
+    let kept = fstab_without_entry(&table, &v);
+    if kept == table {
         // A reset stopped after the write: only swarmnode's copies are left.
         for copy in [ORIG, BAK] {
-            let c = format!("/etc/fstab{copy}");
+            let c = format!("{}{copy}", fstab::PATH);
             if h.exists(&c)? {
                 p.actions
                     .push(Action::remove("reset.remove", "swarmnode's copy", &c));
@@ -312,27 +313,27 @@ fn plan_fstab(h: &Host, vg: &str, rec: &Records, p: &mut StepPlan) -> Result<()>
         }
         return Ok(());
     }
-    if rec.created("/etc/fstab") && kept.trim().is_empty() {
+    if rec.created(fstab::PATH) && kept.trim().is_empty() {
         p.actions.push(Action::remove(
             "reset.fstab",
             "swarmnode created it for its entry",
-            "/etc/fstab",
+            fstab::PATH,
         ));
     } else {
         p.actions.push(Action::write(
             "reset.fstab",
             format!("remove the entry for {DOCKER_ROOT}"),
-            "/etc/fstab",
+            fstab::PATH,
             0o644,
             kept,
-            Some(fstab),
+            Some(table),
         ));
     }
     for copy in [ORIG, BAK] {
         p.actions.push(Action::remove(
             "reset.remove",
             "swarmnode's copy",
-            &format!("/etc/fstab{copy}"),
+            &format!("{}{copy}", fstab::PATH),
         ));
     }
     Ok(())

@@ -24,6 +24,7 @@
 use crate::error::{Error, Refusal, Result};
 use crate::host::block::Mount;
 use crate::host::cmd::Cmd;
+use crate::host::fstab;
 use crate::host::lvm::{Lvm, Vg};
 use crate::host::{Action, Host};
 use crate::steps::plan::StepPlan;
@@ -74,10 +75,8 @@ impl Local {
             }
             Layout::Xfs => {
                 let v = DataVolume::of(vg);
-                let fstab = host.read_text("/etc/fstab")?.unwrap_or_default();
-                fstab
-                    .lines()
-                    .any(|l| l.split_whitespace().next().is_some_and(|d| v.is(d)))
+                let table = host.read_text(fstab::PATH)?.unwrap_or_default();
+                fstab::entries(&table).iter().any(|e| v.is(&e.source))
                     || mounts.iter().any(|m| v.is(&m.source))
             }
         };

@@ -6,6 +6,7 @@
 use crate::error::{Error, Refusal, Result};
 use crate::host::block::Mount;
 use crate::host::cmd::Cmd;
+use crate::host::fstab;
 use crate::host::lvm::Lvm;
 use crate::host::systemd;
 use crate::host::{Action, Host};
@@ -36,17 +37,17 @@ pub fn plan(
     }
     let v = DataVolume::of(vg);
     plan_volume(host, s, lvm, &v, &around.mounts, tags, p)?;
-    let fstab = host.read_text("/etc/fstab")?.unwrap_or_default();
-    let (text, warnings) = fstab_with_entry(&fstab, &v)?;
+    let table = host.read_text(fstab::PATH)?.unwrap_or_default();
+    let (text, warnings) = fstab_with_entry(&table, &v)?;
     p.warnings.extend(warnings);
     if let Some(text) = text {
         p.actions.push(Action::write(
             "storage.fstab",
             "mount the data volume at every boot",
-            "/etc/fstab",
+            fstab::PATH,
             0o644,
             text,
-            Some(fstab),
+            Some(table),
         ));
         if host.systemd_running() {
             p.actions.push(Action::run(
@@ -183,64 +184,52 @@ fn needs_mkfs(host: &Host, lv_path: &str, p: &mut StepPlan) -> Result<Mkfs> {
     }
 }
 
-/// The fields of an fstab line that mounts something at /var/lib/docker (comments and other
-/// mount points: `None`).
-fn docker_root_entry(line: &str) -> Option<Vec<&str>> {
-    let f: Vec<&str> = line.split_whitespace().collect();
-    (f.len() >= 2 && !f[0].starts_with('#') && f[1] == DOCKER_ROOT).then_some(f)
-}
+/// Options that turn on XFS project quotas (overlay2's size limits).
+const PQUOTA: [&str; 2] = ["pquota", "prjquota"];
 
 /// /etc/fstab with our entry for /var/lib/docker (with project quotas), or `None` when it is
 /// already there; warnings for an entry of ours without pquota. Another entry for /var/lib/docker
 /// is refused. Pure: text in, text out.
-pub fn fstab_with_entry(fstab: &str, v: &DataVolume) -> Result<(Option<String>, Vec<String>)> {
+pub fn fstab_with_entry(text: &str, v: &DataVolume) -> Result<(Option<String>, Vec<String>)> {
     let mut warnings = Vec::new();
     let mut has_entry = false;
-    for line in fstab.lines() {
-        let Some(f) = docker_root_entry(line) else {
-            continue;
-        };
-        if !v.is(f[0]) {
+    for e in fstab::entries(text)
+        .iter()
+        .filter(|e| e.mount_point == DOCKER_ROOT)
+    {
+        if !v.is(&e.source) {
             return Err(Refusal::new(
                 "storage",
-                "/etc/fstab",
+                fstab::PATH,
                 format!(
-                    "it already mounts something else at {DOCKER_ROOT}: `{line}`; a second entry \
-                     would fight it"
+                    "it already mounts something else at {DOCKER_ROOT}: `{} {DOCKER_ROOT} {} {}`; \
+                     a second entry would fight it",
+                    e.source, e.fstype, e.options
                 ),
             )
             .remedy("Remove that line if it is obsolete")
             .into());
         }
         has_entry = true;
-        let quota = |o: &&str| o.split(',').any(|o| o == "pquota" || o == "prjquota");
-        if !f.get(3).is_some_and(quota) {
+        if !e.has_option(&PQUOTA) {
             warnings.push(format!(
-                "/etc/fstab mounts {DOCKER_ROOT} without pquota; overlay2 size limits need it: {line}"
+                "/etc/fstab mounts {DOCKER_ROOT} without pquota; overlay2 size limits need it: \
+                 {} {DOCKER_ROOT} {} {}",
+                e.source, e.fstype, e.options
             ));
         }
     }
     if has_entry {
         return Ok((None, warnings));
     }
-    let mut text = fstab.to_string();
-    if !text.is_empty() && !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text.push_str(&format!(
-        "{} {DOCKER_ROOT} xfs defaults,pquota 0 0\n",
-        v.path
-    ));
-    Ok((Some(text), warnings))
+    let line = format!("{} {DOCKER_ROOT} xfs defaults,pquota 0 0", v.path);
+    Ok((Some(fstab::with_line(text, &line)), warnings))
 }
 
 /// /etc/fstab without our entry for /var/lib/docker (every other line as it is): what `reset`
 /// leaves. Pure.
-pub fn fstab_without_entry(fstab: &str, v: &DataVolume) -> String {
-    fstab
-        .split_inclusive('\n')
-        .filter(|line| !docker_root_entry(line).is_some_and(|f| v.is(f[0])))
-        .collect()
+pub fn fstab_without_entry(text: &str, v: &DataVolume) -> String {
+    fstab::without(text, |e| e.mount_point == DOCKER_ROOT && v.is(&e.source))
 }
 
 /// Mounted now? If not, mount it (after moving the data there with `--move-docker-data`).
@@ -254,11 +243,7 @@ fn plan_mount(
     let target = host.tool_path(DOCKER_ROOT)?;
     match mounts.iter().rev().find(|m| m.mount_point == target) {
         Some(m) if v.is(&m.source) => {
-            if !m
-                .options
-                .split(',')
-                .any(|o| o == "prjquota" || o == "pquota")
-            {
+            if !m.options.split(',').any(|o| PQUOTA.contains(&o)) {
                 p.warnings.push(format!(
                     "{DOCKER_ROOT} is mounted without project quotas; stop docker and remount it to enable them"
                 ));
