@@ -1,6 +1,7 @@
 //! Words every part of swarmnode shares, each checked in one place: a swarm node ID, a node's
 //! role, a label the broker carries, a swarm CA's digest (base 36 or hex), an LVM volume group
-//! name, a normalised absolute path, the storage driver and the names of swarmnode's volumes. A leaf: it uses nothing of the crate, and everything may use it.
+//! name, a normalised absolute path, the storage driver and the names of swarmnode's volumes, the
+//! broker's word for a refusal. A leaf: it uses nothing of the crate, and everything may use it.
 
 use std::fmt;
 
@@ -87,6 +88,10 @@ pub fn label_value_ok(v: &str) -> bool {
         && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-:/@+".contains(&b))
 }
+
+/// How the broker begins the line it answers a refused request with, and how a node tells a
+/// refusal (permanent: asking another manager does not help) from a manager's trouble.
+pub const BROKER_REFUSED: &str = "swarmnode broker: refused: ";
 
 /// The length of a swarm CA digest in base 36 (swarmkit's form, in a join token).
 pub const DIGEST_LEN: usize = 50;

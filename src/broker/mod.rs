@@ -36,6 +36,7 @@ use crate::host::secret::scrub;
 use crate::host::swarm::node::Node;
 use crate::host::syslog::Syslog;
 use crate::host::text::escape_controls;
+use crate::vocab::BROKER_REFUSED;
 use config::Config;
 use grammar::{NodeId, Request, Role};
 
@@ -60,7 +61,7 @@ fn refused(why: impl Into<String>) -> Outcome {
     Outcome {
         code: exit::REFUSED,
         log: Some(format!("refused: {why}")),
-        say: Some(format!("swarmnode broker: refused: {why}")),
+        say: Some(format!("{BROKER_REFUSED}{why}")),
     }
 }
 

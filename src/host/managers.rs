@@ -19,6 +19,7 @@ use serde::Serialize;
 use crate::error::{Error, JoinError, Result};
 use crate::host::cmd::{Cmd, CommandError, Output, Runner};
 use crate::host::signals::pause;
+use crate::vocab::BROKER_REFUSED;
 
 /// One command on one manager, as planned: its swarm address, the argv that reaches it (ssh, or
 /// the docker CLI against its API), and how long one try may take.
@@ -125,7 +126,7 @@ pub fn classify(code: i32, stderr: &str) -> Fault {
         "certificate",
         "permission denied while trying to connect to the Docker daemon",
         // The broker (src/broker) will not do it for this node: asking again does not help.
-        "swarmnode broker: refused: ",
+        BROKER_REFUSED,
     ];
     let has = |words: &[&str]| words.iter().any(|w| stderr.contains(w));
     match code {
