@@ -1,6 +1,7 @@
 //! The system boundary. Every effect on the host goes through [`Host::execute`]; observation goes
 //! through the [`cmd::Runner`] and the readers here. Every host path is taken under `root`.
 
+mod action;
 pub mod block;
 pub mod cmd;
 pub mod docker;
@@ -21,224 +22,17 @@ pub mod swarm;
 pub mod systemd;
 pub mod text;
 
-use std::fmt;
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
 use crate::error::{Error, Result};
+pub use action::{Action, Effect};
 use cmd::{Cmd, Runner};
 
 /// Environment variable naming an action id (e.g. `storage.vgcreate`): the process kills itself
 /// with SIGKILL right after that action, to prove that the next run converges (vm-tests).
 pub const FAILPOINT_ENV: &str = "SWARMNODE_FAILPOINT";
-
-/// One change to the host, as planned and as applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Action {
-    /// Stable id: `storage.pvcreate`. Used by fail points and in reports.
-    pub id: String,
-    /// Why it is needed, in a few words.
-    pub why: String,
-    #[serde(flatten)]
-    pub effect: Effect,
-    /// When this action fails: what puts back the state it started from (carried out in order),
-    /// after which the action runs once more, so the host is as it was before the step (a docker
-    /// that does not start with a new daemon.json gets the previous one back).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub on_failure: Vec<Action>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Effect {
-    /// Run a command.
-    Run { argv: Vec<String> },
-    /// Write a whole file atomically (host path), keeping the previous version as a backup. An
-    /// existing file keeps its mode and owner; `mode` is for a new one. Reports show the size and
-    /// sha256 of the content, never the content.
-    Write {
-        path: String,
-        #[serde(serialize_with = "octal")]
-        mode: u32,
-        #[serde(skip)]
-        content: String,
-        size: usize,
-        sha256: String,
-        #[serde(skip)]
-        previous: Option<String>,
-    },
-    /// Rename a file or directory (same filesystem), e.g. to move a conflicting file aside.
-    Rename { from: String, to: String },
-    /// Remove a file (one swarmnode created, when what it depends on is put back), or an empty
-    /// directory (a path ending in `/`).
-    Remove { path: String },
-    /// Create a directory (and its parents).
-    Mkdir {
-        path: String,
-        #[serde(serialize_with = "octal")]
-        mode: u32,
-    },
-    /// Join or leave a swarm through the local Engine API.
-    Swarm(swarm::SwarmOp),
-}
-
-fn octal<S: serde::Serializer>(m: &u32, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&format!("{m:04o}"))
-}
-
-impl Action {
-    pub fn run(id: &str, why: impl Into<String>, cmd: Cmd) -> Action {
-        Action {
-            id: id.to_string(),
-            why: why.into(),
-            on_failure: Vec::new(),
-            effect: Effect::Run { argv: cmd.argv },
-        }
-    }
-    pub fn write(
-        id: &str,
-        why: impl Into<String>,
-        path: &str,
-        mode: u32,
-        content: String,
-        previous: Option<String>,
-    ) -> Action {
-        Action {
-            id: id.to_string(),
-            why: why.into(),
-            on_failure: Vec::new(),
-            effect: Effect::Write {
-                path: path.to_string(),
-                mode,
-                size: content.len(),
-                sha256: fs::sha256_hex(content.as_bytes()),
-                content,
-                previous,
-            },
-        }
-    }
-    /// A file moved aside to NAME.bk ([`fs::ASIDE`]): recorded when carried out, for `reset`.
-    pub fn move_aside(id: &str, why: impl Into<String>, path: &str) -> Action {
-        Action::rename(id, why, path, &format!("{path}{}", fs::ASIDE))
-    }
-    pub fn rename(id: &str, why: impl Into<String>, from: &str, to: &str) -> Action {
-        Action {
-            id: id.to_string(),
-            why: why.into(),
-            on_failure: Vec::new(),
-            effect: Effect::Rename {
-                from: from.to_string(),
-                to: to.to_string(),
-            },
-        }
-    }
-    pub fn swarm(id: &str, why: impl Into<String>, op: swarm::SwarmOp) -> Action {
-        Action {
-            id: id.to_string(),
-            why: why.into(),
-            on_failure: Vec::new(),
-            effect: Effect::Swarm(op),
-        }
-    }
-    pub fn remove(id: &str, why: impl Into<String>, path: &str) -> Action {
-        Action {
-            id: id.to_string(),
-            why: why.into(),
-            on_failure: Vec::new(),
-            effect: Effect::Remove {
-                path: path.to_string(),
-            },
-        }
-    }
-
-    /// The same action, undone by `undo` (then run again) when it fails.
-    pub fn or_else_undo(mut self, undo: Vec<Action>) -> Action {
-        self.on_failure = undo;
-        self
-    }
-
-    pub fn mkdir(id: &str, why: impl Into<String>, path: &str, mode: u32) -> Action {
-        Action {
-            id: id.to_string(),
-            why: why.into(),
-            on_failure: Vec::new(),
-            effect: Effect::Mkdir {
-                path: path.to_string(),
-                mode,
-            },
-        }
-    }
-}
-
-/// Changed lines of a file shown in the text plan (`--json` has the whole content).
-const SHOWN_LINES: usize = 24;
-
-/// The plan's text form: one line per action, file changes shown line by line.
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.effect {
-            Effect::Run { argv } => write!(f, "run    {}", Cmd { argv: argv.clone() })?,
-            Effect::Mkdir { path, mode } => write!(f, "mkdir  {path} ({mode:04o})")?,
-            Effect::Rename { from, to } => write!(f, "rename {from} -> {to}")?,
-            Effect::Remove { path } => write!(f, "remove {path}")?,
-            Effect::Swarm(op) => write!(f, "swarm  {op}")?,
-            Effect::Write {
-                path,
-                mode,
-                content,
-                previous,
-                ..
-            } => {
-                write!(f, "write  {path} ({mode:04o})")?;
-                let old: Vec<&str> = previous
-                    .as_deref()
-                    .map(|p| p.lines().collect())
-                    .unwrap_or_default();
-                let new: Vec<&str> = content.lines().collect();
-                let removed = old.iter().filter(|l| !new.contains(l)).map(|l| ("-", l));
-                let added = new.iter().filter(|l| !old.contains(l)).map(|l| ("+", l));
-                let lines: Vec<_> = removed.chain(added).collect();
-                for (sign, l) in lines.iter().take(SHOWN_LINES) {
-                    write!(f, "\n         {sign} {l}")?;
-                }
-                if lines.len() > SHOWN_LINES {
-                    write!(
-                        f,
-                        "\n         ... {} more changed line(s)",
-                        lines.len() - SHOWN_LINES
-                    )?;
-                }
-            }
-        }
-        write!(f, "    # {}", self.why)?;
-        if !self.on_failure.is_empty() {
-            let undo: Vec<String> = self.on_failure.iter().map(|u| u.undo_text()).collect();
-            write!(
-                f,
-                "\n         if it fails: {}, then run it again",
-                undo.join(", ")
-            )?;
-        }
-        Ok(())
-    }
-}
-
-impl Action {
-    /// One line for an undo step: what it puts back.
-    fn undo_text(&self) -> String {
-        match &self.effect {
-            Effect::Write { path, .. } => format!("put back the previous {path}"),
-            Effect::Remove { path } => format!("remove {path}"),
-            Effect::Rename { from, to } => format!("rename {from} back to {to}"),
-            Effect::Run { argv } => format!("`{}`", Cmd { argv: argv.clone() }),
-            Effect::Mkdir { path, .. } => format!("mkdir {path}"),
-            Effect::Swarm(op) => op.to_string(),
-        }
-    }
-}
 
 pub struct Host {
     root: PathBuf,
@@ -541,58 +335,61 @@ impl Host {
                 content,
                 ..
             } => self.write_file(path, content, *mode)?,
-            Effect::Rename { from, to } => {
-                let (a, b) = (self.path_nofollow(from)?, self.path_nofollow(to)?);
-                // Moved aside (NAME -> NAME.bk): recorded first, for `reset` to put back.
-                if *to == format!("{from}{}", fs::ASIDE) {
-                    outside_places(self, from)?;
-                    self.record(state::MOVED.path, std::slice::from_ref(from))?;
-                }
-                std::fs::rename(&a, &b)
-                    .and_then(|_| fs::sync_dir_of(&b))
-                    .map_err(|e| {
-                        Error::io(
-                            format!("cannot rename {} to {}", a.display(), b.display()),
-                            e,
-                        )
-                    })?;
-            }
-            Effect::Mkdir { path, mode } => {
-                // Only a directory made here gets the mode: an existing one keeps its own.
-                let p = self.path(path)?;
-                if !p.is_dir() {
-                    std::fs::DirBuilder::new()
-                        .recursive(true)
-                        .mode(*mode)
-                        .create(&p)
-                        .and_then(|_| {
-                            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(*mode))
-                        })
-                        .map_err(|e| {
-                            Error::io(format!("cannot create directory {}", p.display()), e)
-                        })?;
-                }
-            }
-            Effect::Remove { path } => {
-                let p = self.path_nofollow(path)?;
-                // A path ending in `/` is a directory, removed only when empty.
-                let removed = if path.ends_with('/') {
-                    std::fs::remove_dir(&p)
-                } else {
-                    std::fs::remove_file(&p)
-                };
-                match removed {
-                    Ok(()) => fs::sync_dir_of(&p)
-                        .map_err(|e| Error::io(format!("cannot sync {}", p.display()), e))?,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        return Err(Error::io(format!("cannot remove {}", p.display()), e));
-                    }
-                }
-            }
+            Effect::Rename { from, to } => self.rename(from, to)?,
+            Effect::Mkdir { path, mode } => self.mkdir(path, *mode)?,
+            Effect::Remove { path } => self.remove(path)?,
             Effect::Swarm(op) => swarm::execute(&self.local()?, op)?,
         }
         Ok(())
+    }
+
+    /// A rename on one filesystem, synced; one that moves a file aside (NAME -> NAME.bk) is
+    /// recorded first, for `reset` to put back.
+    fn rename(&self, from: &str, to: &str) -> Result<()> {
+        let (a, b) = (self.path_nofollow(from)?, self.path_nofollow(to)?);
+        if to == format!("{from}{}", fs::ASIDE) {
+            outside_places(self, from)?;
+            self.record(state::MOVED.path, &[from.to_string()])?;
+        }
+        std::fs::rename(&a, &b)
+            .and_then(|_| fs::sync_dir_of(&b))
+            .map_err(|e| {
+                Error::io(
+                    format!("cannot rename {} to {}", a.display(), b.display()),
+                    e,
+                )
+            })
+    }
+
+    /// A directory and its parents; only a directory made here gets the mode: an existing one
+    /// keeps its own.
+    fn mkdir(&self, path: &str, mode: u32) -> Result<()> {
+        let p = self.path(path)?;
+        if p.is_dir() {
+            return Ok(());
+        }
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(mode)
+            .create(&p)
+            .and_then(|_| std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)))
+            .map_err(|e| Error::io(format!("cannot create directory {}", p.display()), e))
+    }
+
+    /// A file, or an empty directory (a path ending in `/`); one already gone is no error.
+    fn remove(&self, path: &str) -> Result<()> {
+        let p = self.path_nofollow(path)?;
+        let removed = if path.ends_with('/') {
+            std::fs::remove_dir(&p)
+        } else {
+            std::fs::remove_file(&p)
+        };
+        match removed {
+            Ok(()) => fs::sync_dir_of(&p)
+                .map_err(|e| Error::io(format!("cannot sync {}", p.display()), e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(format!("cannot remove {}", p.display()), e)),
+        }
     }
 }
 
@@ -643,34 +440,4 @@ fn offline_reason(root: &Path) -> Option<String> {
         return Some("running chrooted: / is not PID 1's root (kickstart %post)".into());
     }
     None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plan_text_shows_changed_lines_and_bounds_long_files() {
-        let a = Action::write(
-            "t",
-            "why",
-            "/etc/x",
-            0o644,
-            "a\nb\nc\n".into(),
-            Some("a\nold\n".into()),
-        );
-        assert_eq!(
-            a.to_string(),
-            "write  /etc/x (0644)\n         - old\n         + b\n         + c    # why"
-        );
-        let long: String = (0..30).map(|i| format!("line {i}\n")).collect();
-        let a = Action::write("t", "why", "/etc/y", 0o600, long, None);
-        let s = a.to_string();
-        assert!(s.contains("+ line 23\n") && !s.contains("line 24"), "{s}");
-        assert!(s.contains("... 6 more changed line(s)"), "{s}");
-        assert_eq!(
-            Action::rename("t", "w", "/a", "/a.bk").to_string(),
-            "rename /a -> /a.bk    # w"
-        );
-    }
 }
