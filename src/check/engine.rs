@@ -52,56 +52,60 @@ fn running(info: &crate::error::Result<Value>, rec: Option<&StorageRecord>) -> I
             .metric(up(false));
         }
     };
-    let s = |k: &str| {
-        info.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let (driver, version, root) = (s("Driver"), s("ServerVersion"), s("DockerRootDir"));
+    let (driver, version, root) = (
+        text(info.get("Driver")),
+        text(info.get("ServerVersion")),
+        text(info.get("DockerRootDir")),
+    );
     let mut item = Item::new(
         CHECK,
         Status::Green,
         format!("docker {version} answers, storage driver {driver}, root {root}"),
     )
     .metric(up(true));
-    if let Some(rec) = rec {
-        let mut wrong = Vec::new();
-        if driver != rec.driver.to_string() {
-            wrong.push(format!(
-                "docker runs on {driver}, storage set up {}",
-                rec.driver
-            ));
-        }
-        match rec.driver {
-            Driver::Devicemapper => {
-                let pool = driver_status(info, "Pool Name");
-                let want = rec.volume.rsplit('/').next().unwrap_or_default();
-                if driver == "devicemapper" && pool.as_deref() != Some(want) {
-                    wrong.push(format!(
-                        "docker's thin pool is {}, storage set up {}",
-                        pool.as_deref().unwrap_or("none (loopback files?)"),
-                        rec.volume
-                    ));
-                }
-            }
-            _ => {
-                if root != DOCKER_ROOT {
-                    wrong.push(format!(
-                        "docker's root is {root}, not {DOCKER_ROOT} on {}",
-                        rec.volume
-                    ));
-                }
-            }
-        }
-        if !wrong.is_empty() {
-            item.status = Status::Red;
-            item.summary = format!("docker {version} answers, but {}", wrong.join("; "));
-            item = item
-                .detail("`swarmnode plan` shows what apply would change; restart docker after it");
-        }
+    let wrong = rec.map(|r| not_as_recorded(info, r)).unwrap_or_default();
+    if !wrong.is_empty() {
+        item.status = Status::Red;
+        item.summary = format!("docker {version} answers, but {}", wrong.join("; "));
+        item =
+            item.detail("`swarmnode plan` shows what apply would change; restart docker after it");
     }
     item
+}
+
+/// Where the running docker's storage is not what storage recorded: its driver, its pool
+/// (devicemapper) or its root (overlay2).
+fn not_as_recorded(info: &Value, rec: &StorageRecord) -> Vec<String> {
+    let (driver, root) = (text(info.get("Driver")), text(info.get("DockerRootDir")));
+    let mut wrong = Vec::new();
+    if driver != rec.driver.to_string() {
+        wrong.push(format!(
+            "docker runs on {driver}, storage set up {}",
+            rec.driver
+        ));
+    }
+    match rec.driver {
+        Driver::Devicemapper => {
+            let pool = driver_status(info, "Pool Name");
+            let want = rec.volume.rsplit('/').next().unwrap_or_default();
+            if driver == "devicemapper" && pool.as_deref() != Some(want) {
+                wrong.push(format!(
+                    "docker's thin pool is {}, storage set up {}",
+                    pool.as_deref().unwrap_or("none (loopback files?)"),
+                    rec.volume
+                ));
+            }
+        }
+        _ => {
+            if root != DOCKER_ROOT {
+                wrong.push(format!(
+                    "docker's root is {root}, not {DOCKER_ROOT} on {}",
+                    rec.volume
+                ));
+            }
+        }
+    }
+    wrong
 }
 
 /// A `DriverStatus` value of `/info` (`[["Pool Name", "docker-thinpool"], ...]`).
@@ -203,35 +207,53 @@ fn applied(h: &Host, info: &Value) -> Item {
     item.detail("`systemctl restart docker` loads them (`swarmnode engine` does it when it changes the file)")
 }
 
+/// A string of docker's JSON; empty when it is none.
+fn text(v: Option<&Value>) -> String {
+    v.and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+/// A boolean of docker's JSON as text; `false` when it is none.
+fn flag(v: Option<&Value>) -> String {
+    v.and_then(Value::as_bool).unwrap_or(false).to_string()
+}
+
+/// A list of strings of docker's JSON, sorted, without trailing slashes.
+fn sorted(v: Option<&Value>) -> Vec<String> {
+    let mut l: Vec<String> = v
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str().map(|s| s.trim_end_matches('/').to_string()))
+        .collect();
+    l.sort();
+    l
+}
+
+/// A key whose value in the file is not the running daemon's, named with both.
+fn differ(out: &mut Vec<String>, key: &str, want: String, have: String) {
+    if want != have {
+        out.push(format!("{key} (file: {want}, running: {have})"));
+    }
+}
+
 /// The keys of daemon.json that `/info` shows, where the running daemon differs from the file.
 pub fn unapplied(file: &Map<String, Value>, info: &Value) -> Vec<String> {
     let mut out = Vec::new();
-    let mut differ = |key: &str, want: String, have: String| {
-        if want != have {
-            out.push(format!("{key} (file: {want}, running: {have})"));
-        }
-    };
-    let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
-    let b = |v: Option<&Value>| v.and_then(Value::as_bool).unwrap_or(false).to_string();
-    let strings = |v: Option<&Value>| -> Vec<String> {
-        let mut l: Vec<String> = v
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|x| x.as_str().map(|s| s.trim_end_matches('/').to_string()))
-            .collect();
-        l.sort();
-        l
-    };
     if let Some(v) = file.get("storage-driver") {
-        differ("storage-driver", s(Some(v)), s(info.get("Driver")));
+        differ(
+            &mut out,
+            "storage-driver",
+            text(Some(v)),
+            text(info.get("Driver")),
+        );
     }
-    if let Some(pool) = strings(file.get("storage-opts"))
+    if let Some(pool) = sorted(file.get("storage-opts"))
         .iter()
         .find_map(|o| o.strip_prefix("dm.thinpooldev=").map(str::to_string))
     {
         let want = pool.rsplit('/').next().unwrap_or_default().to_string();
         differ(
+            &mut out,
             "storage-opts dm.thinpooldev",
             want,
             driver_status(info, "Pool Name").unwrap_or_default(),
@@ -239,27 +261,43 @@ pub fn unapplied(file: &Map<String, Value>, info: &Value) -> Vec<String> {
     }
     if let Some(v) = file.get("data-root") {
         differ(
+            &mut out,
             "data-root",
-            s(Some(v)).trim_end_matches('/').into(),
-            s(info.get("DockerRootDir")),
+            text(Some(v)).trim_end_matches('/').into(),
+            text(info.get("DockerRootDir")),
         );
     }
     for (key, field) in [("live-restore", "LiveRestoreEnabled"), ("debug", "Debug")] {
         if let Some(v) = file.get(key) {
-            differ(key, b(Some(v)), b(info.get(field)));
+            differ(&mut out, key, flag(Some(v)), flag(info.get(field)));
         }
     }
-    let reg = info.get("RegistryConfig");
-    if file.contains_key("registry-mirrors") {
+    out.extend(unapplied_registries(file, info));
+    if file.contains_key("labels") {
+        let want = sorted(file.get("labels")).join(",");
         differ(
-            "registry-mirrors",
-            strings(file.get("registry-mirrors")).join(","),
-            strings(reg.and_then(|r| r.get("Mirrors"))).join(","),
+            &mut out,
+            "labels",
+            want,
+            sorted(info.get("Labels")).join(","),
         );
     }
-    for r in strings(file.get("insecure-registries")) {
+    out
+}
+
+/// The registry keys of daemon.json the running daemon has not loaded: its mirrors, and each
+/// insecure registry (a CIDR, or a name docker does not call insecure).
+fn unapplied_registries(file: &Map<String, Value>, info: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let reg = info.get("RegistryConfig");
+    if file.contains_key("registry-mirrors") {
+        let want = sorted(file.get("registry-mirrors")).join(",");
+        let have = sorted(reg.and_then(|r| r.get("Mirrors"))).join(",");
+        differ(&mut out, "registry-mirrors", want, have);
+    }
+    for r in sorted(file.get("insecure-registries")) {
         let known = if r.contains('/') {
-            strings(reg.and_then(|x| x.get("InsecureRegistryCIDRs"))).contains(&r)
+            sorted(reg.and_then(|x| x.get("InsecureRegistryCIDRs"))).contains(&r)
         } else {
             reg.and_then(|x| x.get("IndexConfigs"))
                 .and_then(|x| x.get(&r))
@@ -271,13 +309,6 @@ pub fn unapplied(file: &Map<String, Value>, info: &Value) -> Vec<String> {
             out.push(format!(
                 "insecure-registries (file: {r}, running: not insecure)"
             ));
-        }
-    }
-    if file.contains_key("labels") {
-        let want = strings(file.get("labels")).join(",");
-        let have = strings(info.get("Labels")).join(",");
-        if want != have {
-            out.push(format!("labels (file: {want}, running: {have})"));
         }
     }
     out

@@ -293,55 +293,43 @@ fn check_firstboot(h: &Host) -> Vec<Item> {
             "not installed by kickstart (no first-boot unit)",
         )];
     }
-    let show = systemd::online(&[
-        "show",
-        "--property=ActiveState,Result",
-        firstboot::UNIT_NAME,
-    ]);
-    let props: std::collections::BTreeMap<String, String> =
-        match h.runner.output_timeout(&show, TOOL_TIMEOUT) {
-            Ok(o) => o
-                .stdout
-                .lines()
-                .filter_map(|l| l.split_once('='))
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            Err(e) => return vec![unobservable(CHECK, &e.into())],
-        };
-    let state = props.get("ActiveState").map_or("", String::as_str);
-    let result = props.get("Result").map_or("", String::as_str);
+    match systemd::unit_state(h, firstboot::UNIT_NAME, TOOL_TIMEOUT) {
+        Ok((state, result)) => vec![firstboot_item(&state, &result)],
+        Err(e) => vec![unobservable(CHECK, &e)],
+    }
+}
+
+/// An unfinished first boot by its unit's state: still running, failed, or stopped short.
+fn firstboot_item(state: &str, result: &str) -> Item {
+    const CHECK: &str = "firstboot";
     let journal = format!("`journalctl -u {}`", firstboot::UNIT_NAME);
     match (state, result) {
-        ("activating" | "active" | "reloading", _) => vec![Item::new(
+        ("activating" | "active" | "reloading", _) => Item::new(
             CHECK,
             Status::Yellow,
             format!("{} is still running ({state})", firstboot::UNIT_NAME),
-        )],
-        ("failed", r) | (_, r) if r != "success" && !r.is_empty() => vec![
-            Item::new(
-                CHECK,
-                Status::Red,
-                format!(
-                    "{} failed (Result={r}) and the node is not finished",
-                    firstboot::UNIT_NAME
-                ),
-            )
-            .detail(format!(
-                "see {journal}; run `swarmnode apply` once the cause is fixed"
-            )),
-        ],
-        _ => vec![
-            Item::new(
-                CHECK,
-                Status::Yellow,
-                format!(
-                    "{} has not finished: no {} ({state})",
-                    firstboot::UNIT_NAME,
-                    crate::host::state::FIRSTBOOT_DONE.path
-                ),
-            )
-            .detail(format!("see {journal}")),
-        ],
+        ),
+        ("failed", r) | (_, r) if r != "success" && !r.is_empty() => Item::new(
+            CHECK,
+            Status::Red,
+            format!(
+                "{} failed (Result={r}) and the node is not finished",
+                firstboot::UNIT_NAME
+            ),
+        )
+        .detail(format!(
+            "see {journal}; run `swarmnode apply` once the cause is fixed"
+        )),
+        _ => Item::new(
+            CHECK,
+            Status::Yellow,
+            format!(
+                "{} has not finished: no {} ({state})",
+                firstboot::UNIT_NAME,
+                crate::host::state::FIRSTBOOT_DONE.path
+            ),
+        )
+        .detail(format!("see {journal}")),
     }
 }
 

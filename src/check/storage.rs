@@ -4,7 +4,8 @@
 
 use crate::check::{Item, Metric, Status, TOOL_TIMEOUT, by_use, unobservable};
 use crate::host::Host;
-use crate::host::block;
+use crate::host::block::{self, Mount};
+use crate::host::fstab;
 use crate::host::lvm::{self, Lv, Lvm, Vg};
 use crate::host::state::StorageRecord;
 use crate::profile::{Check, Driver, Profile, Storage};
@@ -94,50 +95,7 @@ pub fn judge_pool(vg: &Vg, pool: &Lv, s: &Storage, profile_file_ok: bool, c: &Ch
         .detail(format!(
             "`lvchange -ay {name}`, then `systemctl restart docker`"
         )),
-        (true, Some(data), Some(meta)) => {
-            // Metadata first: a pool whose metadata runs out goes read-only, whatever its data.
-            let status = by_use(meta, c).max(by_use(data, c));
-            let mut item = Item::new(
-                "storage.thinpool",
-                status,
-                format!(
-                    "metadata {meta:.1}%, data {data:.1}% of {} (warn {}%, crit {}%)",
-                    human(pool.lv_size),
-                    c.warn_percent,
-                    c.crit_percent
-                ),
-            )
-            .metric(Metric::new(
-                "swarmnode_thinpool_data_ratio",
-                "used part of the thin pool's data (0 to 1)",
-                data / 100.0,
-            ))
-            .metric(Metric::new(
-                "swarmnode_thinpool_metadata_ratio",
-                "used part of the thin pool's metadata (0 to 1)",
-                meta / 100.0,
-            ))
-            .metric(Metric::new(
-                "swarmnode_thinpool_size_bytes",
-                "size of the thin pool's data",
-                pool.lv_size as f64,
-            ));
-            if by_use(meta, c) > Status::Green {
-                item = item.detail(format!(
-                    "metadata {meta:.1}% full: the pool goes read-only when it runs out; \
-                     `lvextend --poolmetadatasize +SIZE {name}` (needs free extents)"
-                ));
-            }
-            if by_use(data, c) > Status::Green {
-                item = item.detail(format!(
-                    "data {data:.1}% full: docker refuses new containers below dm.min_free_space \
-                     (10%); remove unused images (`docker system prune`) or add a disk \
-                     (`vgextend {} DEV`, then `lvextend -l +100%FREE {name}`)",
-                    vg.vg_name
-                ));
-            }
-            item
-        }
+        (true, Some(data), Some(meta)) => fill(vg, pool, &name, data, meta, c),
         _ => Item::new(
             "storage.thinpool",
             Status::Red,
@@ -150,44 +108,60 @@ pub fn judge_pool(vg: &Vg, pool: &Lv, s: &Storage, profile_file_ok: bool, c: &Ch
     vec![fill, autoextend(vg, pool, s, profile_file_ok, &name)]
 }
 
+/// A pool that reports its use: metadata and data against the thresholds, with the metrics.
+fn fill(vg: &Vg, pool: &Lv, name: &str, data: f64, meta: f64, c: &Check) -> Item {
+    // Metadata first: a pool whose metadata runs out goes read-only, whatever its data.
+    let status = by_use(meta, c).max(by_use(data, c));
+    let mut item = Item::new(
+        "storage.thinpool",
+        status,
+        format!(
+            "metadata {meta:.1}%, data {data:.1}% of {} (warn {}%, crit {}%)",
+            human(pool.lv_size),
+            c.warn_percent,
+            c.crit_percent
+        ),
+    )
+    .metric(Metric::new(
+        "swarmnode_thinpool_data_ratio",
+        "used part of the thin pool's data (0 to 1)",
+        data / 100.0,
+    ))
+    .metric(Metric::new(
+        "swarmnode_thinpool_metadata_ratio",
+        "used part of the thin pool's metadata (0 to 1)",
+        meta / 100.0,
+    ))
+    .metric(Metric::new(
+        "swarmnode_thinpool_size_bytes",
+        "size of the thin pool's data",
+        pool.lv_size as f64,
+    ));
+    if by_use(meta, c) > Status::Green {
+        item = item.detail(format!(
+            "metadata {meta:.1}% full: the pool goes read-only when it runs out; \
+             `lvextend --poolmetadatasize +SIZE {name}` (needs free extents)"
+        ));
+    }
+    if by_use(data, c) > Status::Green {
+        item = item.detail(format!(
+            "data {data:.1}% full: docker refuses new containers below dm.min_free_space \
+             (10%); remove unused images (`docker system prune`) or add a disk \
+             (`vgextend {} DEV`, then `lvextend -l +100%FREE {name}`)",
+            vg.vg_name
+        ));
+    }
+    item
+}
+
 /// Can autoextend fire: monitored by dmeventd, the profile attached, room for one step.
 fn autoextend(vg: &Vg, pool: &Lv, s: &Storage, profile_file_ok: bool, name: &str) -> Item {
     let t = &s.thinpool;
     let monitored = pool.seg_monitor == "monitored";
     let step = pool.lv_size.saturating_mul(u64::from(t.autoextend_percent)) / 100;
-    let metrics = [
-        Metric::flag(
-            "swarmnode_thinpool_monitored",
-            "1 when dmeventd monitors the thin pool (autoextend can fire)",
-            monitored,
-        ),
-        Metric::new(
-            "swarmnode_vg_free_bytes",
-            "free space in the volume group of the docker volumes",
-            vg.vg_free as f64,
-        ),
-        Metric::new(
-            "swarmnode_thinpool_autoextend_step_bytes",
-            "what one autoextend step adds to the thin pool",
-            step as f64,
-        ),
-    ];
+    let metrics = autoextend_metrics(monitored, vg, step);
     let mut item = if !monitored {
-        Item::new(
-            "storage.autoextend",
-            Status::Red,
-            format!(
-                "{name} is not monitored by dmeventd ({}): autoextend cannot fire",
-                if pool.seg_monitor.is_empty() {
-                    "no monitoring"
-                } else {
-                    &pool.seg_monitor
-                }
-            ),
-        )
-        .detail(format!(
-            "`lvchange --monitor y {name}` (and check that dm-event.socket is enabled)"
-        ))
+        unmonitored(pool, name)
     } else if pool.lv_profile != LVM_PROFILE || !profile_file_ok {
         Item::new(
             "storage.autoextend",
@@ -234,56 +208,65 @@ fn autoextend(vg: &Vg, pool: &Lv, s: &Storage, profile_file_ok: bool, name: &str
     item
 }
 
+/// What check exports about autoextend, whatever it says.
+fn autoextend_metrics(monitored: bool, vg: &Vg, step: u64) -> [Metric; 3] {
+    [
+        Metric::flag(
+            "swarmnode_thinpool_monitored",
+            "1 when dmeventd monitors the thin pool (autoextend can fire)",
+            monitored,
+        ),
+        Metric::new(
+            "swarmnode_vg_free_bytes",
+            "free space in the volume group of the docker volumes",
+            vg.vg_free as f64,
+        ),
+        Metric::new(
+            "swarmnode_thinpool_autoextend_step_bytes",
+            "what one autoextend step adds to the thin pool",
+            step as f64,
+        ),
+    ]
+}
+
+/// A pool dmeventd does not watch: it fills up and nothing extends it.
+fn unmonitored(pool: &Lv, name: &str) -> Item {
+    Item::new(
+        "storage.autoextend",
+        Status::Red,
+        format!(
+            "{name} is not monitored by dmeventd ({}): autoextend cannot fire",
+            if pool.seg_monitor.is_empty() {
+                "no monitoring"
+            } else {
+                &pool.seg_monitor
+            }
+        ),
+    )
+    .detail(format!(
+        "`lvchange --monitor y {name}` (and check that dm-event.socket is enabled)"
+    ))
+}
+
 /// overlay2: the XFS volume at /var/lib/docker with project quotas; space and inodes.
 fn volume(h: &Host, rec: &StorageRecord, c: &Check) -> Item {
-    const CHECK: &str = "storage.volume";
     let v = DataVolume::of(&rec.volume_group);
-    let mounts = match block::read_mounts(h.root()) {
-        Ok(m) => m,
-        Err(e) => {
-            return unobservable(
-                CHECK,
-                &crate::error::Error::io("cannot read the mount table", e),
-            );
-        }
+    let mt = match mounted(h, &v) {
+        Ok(mt) => mt,
+        Err(item) => return item,
     };
-    let Some(mt) = mounts.iter().rev().find(|m| m.mount_point == DOCKER_ROOT) else {
-        return Item::new(
-            CHECK,
-            Status::Red,
-            format!("{DOCKER_ROOT} is not mounted: docker writes to the root file system"),
-        )
-        .detail(format!(
-            "`mount {DOCKER_ROOT}` (its /etc/fstab line names {})",
-            v.path
-        ));
-    };
-    if !v.is(&mt.source) {
-        return Item::new(
-            CHECK,
-            Status::Red,
-            format!(
-                "{DOCKER_ROOT} is {} ({}), not {}",
-                mt.source, mt.fstype, v.path
-            ),
-        );
-    }
     let u = match h
         .path(DOCKER_ROOT)
         .map_err(|e| e.to_string())
         .and_then(|p| crate::host::fs::usage(&p).map_err(|e| format!("statvfs {DOCKER_ROOT}: {e}")))
     {
         Ok(u) => u,
-        Err(e) => return Item::new(CHECK, Status::Red, format!("cannot check: {e}")),
+        Err(e) => return Item::new(VOLUME, Status::Red, format!("cannot check: {e}")),
     };
-    let size = u.size_bytes;
     // As df counts: used against what is usable (used + available to users).
     let space = ratio(u.used_bytes, u.used_bytes + u.avail_bytes);
     let inodes = ratio(u.inodes.saturating_sub(u.inodes_free), u.inodes);
-    let pquota = mt
-        .options
-        .split(',')
-        .any(|o| o == "prjquota" || o == "pquota");
+    let pquota = mt.has_option(&fstab::PROJECT_QUOTA);
     let status = by_use(space * 100.0, c)
         .max(by_use(inodes * 100.0, c))
         .max(if pquota {
@@ -291,14 +274,14 @@ fn volume(h: &Host, rec: &StorageRecord, c: &Check) -> Item {
         } else {
             Status::Yellow
         });
-    let mut item = Item::new(
-        CHECK,
+    let item = Item::new(
+        VOLUME,
         status,
         format!(
             "{} on {DOCKER_ROOT}: space {:.1}% of {}, inodes {:.1}%{} (warn {}%, crit {}%)",
             v.path,
             space * 100.0,
-            human(size),
+            human(u.size_bytes),
             inodes * 100.0,
             if pquota {
                 ", project quotas on"
@@ -309,12 +292,58 @@ fn volume(h: &Host, rec: &StorageRecord, c: &Check) -> Item {
             c.crit_percent
         ),
     );
-    if !pquota {
-        item = item.detail(
+    let item = if pquota {
+        item
+    } else {
+        item.detail(
             "mounted without pquota: per-container size limits (overlay2.size) do not work; add \
              pquota to its /etc/fstab options and remount",
-        );
+        )
+    };
+    volume_metrics(item, space, inodes, u.size_bytes)
+}
+
+/// The item of the overlay2 volume.
+const VOLUME: &str = "storage.volume";
+
+/// The mount at /var/lib/docker when it is the data volume; the red item when it is not.
+fn mounted(h: &Host, v: &DataVolume) -> std::result::Result<Mount, Item> {
+    let mounts = block::read_mounts(h.root()).map_err(|e| {
+        unobservable(
+            VOLUME,
+            &crate::error::Error::io("cannot read the mount table", e),
+        )
+    })?;
+    let Some(mt) = mounts
+        .into_iter()
+        .rev()
+        .find(|m| m.mount_point == DOCKER_ROOT)
+    else {
+        return Err(Item::new(
+            VOLUME,
+            Status::Red,
+            format!("{DOCKER_ROOT} is not mounted: docker writes to the root file system"),
+        )
+        .detail(format!(
+            "`mount {DOCKER_ROOT}` (its /etc/fstab line names {})",
+            v.path
+        )));
+    };
+    if !v.is(&mt.source) {
+        return Err(Item::new(
+            VOLUME,
+            Status::Red,
+            format!(
+                "{DOCKER_ROOT} is {} ({}), not {}",
+                mt.source, mt.fstype, v.path
+            ),
+        ));
     }
+    Ok(mt)
+}
+
+/// What check exports about docker's volume.
+fn volume_metrics(item: Item, space: f64, inodes: f64, size: u64) -> Item {
     let path = || DOCKER_ROOT.to_string();
     item.metric(
         Metric::new(

@@ -167,6 +167,13 @@ pub struct Mount {
     pub options: String,
 }
 
+impl Mount {
+    /// Whether one of its options is one of `any`.
+    pub fn has_option(&self, any: &[&str]) -> bool {
+        self.options.split(',').any(|o| any.contains(&o))
+    }
+}
+
 /// `\040` and friends in mountinfo and /proc/swaps.
 fn unescape(s: &str) -> String {
     let b = s.as_bytes();

@@ -7,6 +7,10 @@
 /// Where the table lives (under the root).
 pub const PATH: &str = "/etc/fstab";
 
+/// The options that turn on XFS project quotas (overlay2's size limits): either in fstab; the
+/// kernel's mount table says `prjquota`.
+pub const PROJECT_QUOTA: [&str; 2] = ["pquota", "prjquota"];
+
 /// One line that mounts something: its fields as written (the mount point without a trailing
 /// `/`, so `/project/` is `/project`; `/` stays `/`).
 #[derive(Debug, Clone, PartialEq, Eq)]

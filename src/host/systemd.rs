@@ -4,6 +4,7 @@
 //! (`--root`, on the unit files alone, as in a kickstart %post).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use crate::error::Result;
 use crate::host::Host;
@@ -332,6 +333,22 @@ pub fn is_enabled(h: &Host, unit: &str) -> Result<bool> {
         .stdout
         .trim()
         == "enabled")
+}
+
+/// A unit's `ActiveState` and `Result` in the running systemd (`systemctl show`), within
+/// `limit`; empty when systemd does not say.
+pub fn unit_state(h: &Host, unit: &str, limit: Duration) -> Result<(String, String)> {
+    let show = online(&["show", "--property=ActiveState,Result", unit]);
+    let out = h.runner.output_timeout(&show, limit)?;
+    let prop = |k: &str| {
+        out.stdout
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .find(|(key, _)| *key == k)
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_default()
+    };
+    Ok((prop("ActiveState"), prop("Result")))
 }
 
 /// Is the unit active in the running systemd?

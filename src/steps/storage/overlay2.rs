@@ -184,9 +184,6 @@ fn needs_mkfs(host: &Host, lv_path: &str, p: &mut StepPlan) -> Result<Mkfs> {
     }
 }
 
-/// Options that turn on XFS project quotas (overlay2's size limits).
-const PQUOTA: [&str; 2] = ["pquota", "prjquota"];
-
 /// /etc/fstab with our entry for /var/lib/docker (with project quotas), or `None` when it is
 /// already there; warnings for an entry of ours without pquota. Another entry for /var/lib/docker
 /// is refused. Pure: text in, text out.
@@ -211,7 +208,7 @@ pub fn fstab_with_entry(text: &str, v: &DataVolume) -> Result<(Option<String>, V
             .into());
         }
         has_entry = true;
-        if !e.has_option(&PQUOTA) {
+        if !e.has_option(&fstab::PROJECT_QUOTA) {
             warnings.push(format!(
                 "/etc/fstab mounts {DOCKER_ROOT} without pquota; overlay2 size limits need it: \
                  {} {DOCKER_ROOT} {} {}",
@@ -243,7 +240,7 @@ fn plan_mount(
     let target = host.tool_path(DOCKER_ROOT)?;
     match mounts.iter().rev().find(|m| m.mount_point == target) {
         Some(m) if v.is(&m.source) => {
-            if !m.options.split(',').any(|o| PQUOTA.contains(&o)) {
+            if !m.has_option(&fstab::PROJECT_QUOTA) {
                 p.warnings.push(format!(
                     "{DOCKER_ROOT} is mounted without project quotas; stop docker and remount it to enable them"
                 ));
