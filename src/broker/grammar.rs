@@ -65,6 +65,33 @@ pub fn shown(s: &str) -> String {
     out
 }
 
+/// A label request's KEY=VALUE words: each a key and a value the broker carries, no key twice.
+fn labels(pairs: &[&str]) -> Result<BTreeMap<String, String>, String> {
+    let mut labels = BTreeMap::new();
+    for p in pairs {
+        let (k, v) = p
+            .split_once('=')
+            .ok_or_else(|| format!("{:?} is not KEY=VALUE", shown(p)))?;
+        if !label_key_ok(k) {
+            return Err(format!(
+                "{:?} is not a label key (letters, digits, . _ -; at most 64)",
+                shown(k)
+            ));
+        }
+        if !label_value_ok(v) {
+            return Err(format!(
+                "{:?} is not a label value the broker carries (letters, digits, \
+                 . _ - : / @ +; at most 128)",
+                shown(v)
+            ));
+        }
+        if labels.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(format!("the label {k} is given twice"));
+        }
+    }
+    Ok(labels)
+}
+
 /// Reads one request line. Words are separated by single spaces; there is no quoting.
 pub fn parse(line: &str) -> Result<Request, String> {
     if line.len() > MAX_LINE {
@@ -99,29 +126,7 @@ pub fn parse(line: &str) -> Result<Request, String> {
             if pairs.len() > MAX_LABELS {
                 return Err(format!("at most {MAX_LABELS} labels in one request"));
             }
-            let mut labels = BTreeMap::new();
-            for p in pairs {
-                let (k, v) = p
-                    .split_once('=')
-                    .ok_or_else(|| format!("{:?} is not KEY=VALUE", shown(p)))?;
-                if !label_key_ok(k) {
-                    return Err(format!(
-                        "{:?} is not a label key (letters, digits, . _ -; at most 64)",
-                        shown(k)
-                    ));
-                }
-                if !label_value_ok(v) {
-                    return Err(format!(
-                        "{:?} is not a label value the broker carries (letters, digits, \
-                         . _ - : / @ +; at most 128)",
-                        shown(v)
-                    ));
-                }
-                if labels.insert(k.to_string(), v.to_string()).is_some() {
-                    return Err(format!("the label {k} is given twice"));
-                }
-            }
-            Ok(Request::Label(node, labels))
+            Ok(Request::Label(node, labels(pairs)?))
         }
         [verb, ..] => Err(format!(
             "{:?} is not something the broker does (join-token, self, label, remove-stale, each \

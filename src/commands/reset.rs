@@ -37,7 +37,7 @@ pub const PHASES: &[Step] = &[
         name: "engine",
         section: "",
         wanted: |_| true,
-        plan: steps::reset::plan_engine,
+        plan: steps::reset::engine::plan,
         explain: |e| e,
     },
     Step {
@@ -51,7 +51,7 @@ pub const PHASES: &[Step] = &[
         name: "state",
         section: "",
         wanted: |_| true,
-        plan: steps::reset::plan_state,
+        plan: steps::reset::state::plan,
         explain: |e| e,
     },
 ];

@@ -243,7 +243,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(15);
 /// The first wait between two rounds.
 pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 
-/// The wait after a round that waited `d`: doubled, at most [`MAX_BACKOFF`].
+/// The wait after a round that waited `d`: doubled, at most `MAX_BACKOFF`.
 pub fn backoff(d: Duration) -> Duration {
     (d * 2).min(MAX_BACKOFF)
 }

@@ -1,6 +1,6 @@
 //! The profile: JSON, every section optional (an absent section skips its step), unknown keys
 //! rejected. Each section is a file of its own, with its structure, its defaults and its
-//! checks: [`storage`], [`engine`], [`mounts`], [`swarm`], [`check`]; [`types`] holds the
+//! checks: `storage`, `engine`, `mounts`, `swarm`, `check`; `types` holds the
 //! bounded values they share. Errors name the file and the key (`storage.thinpool.chunk_size`).
 //! CLI options override the profile (see [`StorageOverrides`]).
 

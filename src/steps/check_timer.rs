@@ -7,8 +7,8 @@ use crate::error::{Refusal, Result};
 use crate::host::systemd;
 use crate::host::{Action, Host};
 use crate::profile::Check;
-use crate::steps::firstboot::plan_binary;
-use crate::steps::plan::{StepPlan, plan_write};
+use crate::steps::firstboot::add_binary;
+use crate::steps::plan::{StepPlan, add_write};
 
 pub const SERVICE_NAME: &str = "swarmnode-check.service";
 pub const TIMER_NAME: &str = "swarmnode-check.timer";
@@ -66,18 +66,8 @@ pub fn plan(h: &Host, c: &Check, profile: &str) -> Result<StepPlan> {
         return plan_off(h);
     }
     let mut p = StepPlan::new("check");
-    let plain = |ch: char| ch.is_ascii_alphanumeric() || "/._-".contains(ch);
-    if !profile.starts_with('/') || !profile.chars().all(plain) {
-        return Err(Refusal::new(
-            "check",
-            format!("the profile path {profile:?}"),
-            "the check timer's command line names it, and it is not an absolute path of \
-             letters, digits, / . _ -",
-        )
-        .remedy("give --profile a plain absolute path")
-        .into());
-    }
-    let bin = plan_binary(
+    plain_path(profile)?;
+    let bin = add_binary(
         h,
         &mut p,
         "check.binary",
@@ -91,7 +81,7 @@ pub fn plan(h: &Host, c: &Check, profile: &str) -> Result<StepPlan> {
              write there until every directory on the way is root's and writable by root only"
         ));
     }
-    let mut changed = plan_write(
+    let mut changed = add_write(
         h,
         &mut p,
         "check.service",
@@ -100,7 +90,7 @@ pub fn plan(h: &Host, c: &Check, profile: &str) -> Result<StepPlan> {
         0o644,
         service_text(c, profile, bin),
     )?;
-    changed |= plan_write(
+    changed |= add_write(
         h,
         &mut p,
         "check.timer",
@@ -109,6 +99,28 @@ pub fn plan(h: &Host, c: &Check, profile: &str) -> Result<StepPlan> {
         0o644,
         timer_text(c),
     )?;
+    add_enable(h, c, changed, &mut p)?;
+    Ok(p)
+}
+
+/// The profile's path goes on the unit's command line: plain absolute paths only.
+fn plain_path(profile: &str) -> Result<()> {
+    let plain = |ch: char| ch.is_ascii_alphanumeric() || "/._-".contains(ch);
+    if profile.starts_with('/') && profile.chars().all(plain) {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        "check",
+        format!("the profile path {profile:?}"),
+        "the check timer's command line names it, and it is not an absolute path of \
+         letters, digits, / . _ -",
+    )
+    .remedy("give --profile a plain absolute path")
+    .into())
+}
+
+/// The timer enabled (offline: at boot) and running; systemd told first when the units changed.
+fn add_enable(h: &Host, c: &Check, changed: bool, p: &mut StepPlan) -> Result<()> {
     let enabled = h.exists(WANTS_PATH)?;
     if h.offline().is_some() {
         if !enabled {
@@ -118,7 +130,7 @@ pub fn plan(h: &Host, c: &Check, profile: &str) -> Result<StepPlan> {
                 systemd::offline(h, &["enable", TIMER_NAME]),
             ));
         }
-        return Ok(p);
+        return Ok(());
     }
     if changed {
         p.actions.push(Action::run(
@@ -139,7 +151,7 @@ pub fn plan(h: &Host, c: &Check, profile: &str) -> Result<StepPlan> {
             c.interval_minutes
         ));
     }
-    Ok(p)
+    Ok(())
 }
 
 /// `check.timer` off: a timer an earlier run installed is stopped, disabled and removed.

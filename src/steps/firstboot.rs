@@ -36,20 +36,20 @@ pub fn unit_text(bin: &str) -> String {
 
 pub fn plan(h: &Host, effective: &Profile) -> Result<StepPlan> {
     let mut p = StepPlan::new("firstboot");
-    let bin = plan_binary(
+    let bin = add_binary(
         h,
         &mut p,
         "firstboot.binary",
         "the first-boot unit runs this binary",
     )?;
-    plan_profile(h, effective, &mut p)?;
+    add_profile(h, effective, &mut p)?;
     if bin == PACKAGED_BIN && h.exists(PACKAGED_UNIT_PATH)? {
         p.facts.push(format!(
             "the packaged unit {PACKAGED_UNIT_PATH} runs {PACKAGED_BIN}"
         ));
-        plan_unpackaged_leftovers(h, &mut p)?;
+        add_unpackaged_leftovers(h, &mut p)?;
     } else {
-        crate::steps::plan::plan_write(
+        crate::steps::plan::add_write(
             h,
             &mut p,
             "firstboot.unit",
@@ -81,7 +81,7 @@ pub fn plan(h: &Host, effective: &Profile) -> Result<StepPlan> {
 /// The binary the units run. Installed from the RPM (this is /usr/sbin/swarmnode under the
 /// root), that one, left where it is; else this one, copied to /usr/local/sbin unless it is there
 /// already.
-pub fn plan_binary(h: &Host, p: &mut StepPlan, id: &str, why: &str) -> Result<&'static str> {
+pub fn add_binary(h: &Host, p: &mut StepPlan, id: &str, why: &str) -> Result<&'static str> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::io("firstboot: cannot find swarmnode's own binary", e))?;
     if crate::host::fs::same_file(&exe, &h.path(PACKAGED_BIN)?) {
@@ -111,7 +111,7 @@ pub fn plan_binary(h: &Host, p: &mut StepPlan, id: &str, why: &str) -> Result<&'
 /// /etc/systemd/system (exactly swarmnode's, running /usr/local/sbin/swarmnode) would override the
 /// package's, so it goes and the package's is enabled in its place; the old binary, which comes
 /// first in root's PATH, is named.
-fn plan_unpackaged_leftovers(h: &Host, p: &mut StepPlan) -> Result<()> {
+fn add_unpackaged_leftovers(h: &Host, p: &mut StepPlan) -> Result<()> {
     if h.read_text(UNIT_PATH)?.as_deref() == Some(unit_text(BIN_PATH).as_str()) {
         p.actions.push(Action::remove(
             "firstboot.old-unit",
@@ -133,7 +133,7 @@ fn plan_unpackaged_leftovers(h: &Host, p: &mut StepPlan) -> Result<()> {
 }
 
 /// The profile of this run, saved for the first boot; compared as a profile, not as text.
-fn plan_profile(h: &Host, effective: &Profile, p: &mut StepPlan) -> Result<()> {
+fn add_profile(h: &Host, effective: &Profile, p: &mut StepPlan) -> Result<()> {
     let text = serde_json::to_string_pretty(effective).expect("a profile serializes") + "\n";
     let old = h.read_text(PROFILE_PATH)?;
     let same = old.as_deref().is_some_and(|o| {

@@ -12,7 +12,7 @@ pub mod reset;
 pub mod storage;
 pub mod swarm;
 
-pub use plan::{StepPlan, plan_write};
+pub use plan::{StepPlan, add_write};
 
 use crate::error::Result;
 use crate::host::Host;

@@ -45,7 +45,7 @@ impl StepPlan {
 
 /// Plans writing `content` to `path` when the file does not already hold it; true when it does
 /// not. The one read-compare-write of the steps.
-pub fn plan_write(
+pub fn add_write(
     host: &Host,
     p: &mut StepPlan,
     id: &str,

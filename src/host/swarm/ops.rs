@@ -71,7 +71,7 @@ pub enum SwarmOp {
     },
     /// `docker ...` on a manager (labels, a stale entry, `reset`'s removal): the managers in
     /// turn, transient failures tried again with growing waits within `budget_seconds`
-    /// ([`managers::call`]).
+    /// ([`crate::host::managers::call`]).
     OnManager {
         /// What it does, in a few words: `remove node ID`.
         what: String,

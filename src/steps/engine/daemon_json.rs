@@ -29,7 +29,7 @@ pub struct Wanted {
 
 /// Plans daemon.json: the write when it changes (checked by `dockerd --validate` first on an
 /// engine that has it).
-pub fn plan(
+pub fn add(
     host: &Host,
     e: &Engine,
     driver: Option<Driver>,

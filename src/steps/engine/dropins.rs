@@ -19,7 +19,7 @@ use super::daemon_json::{DAEMON_JSON, guard_tcp, tlsverify_of, unauthenticated_t
 pub const DROPIN: &str = "/etc/systemd/system/docker.service.d/swarmnode.conf";
 
 /// Plans the drop-ins; true when a unit file changes.
-pub fn plan(
+pub fn add(
     host: &Host,
     e: &Engine,
     svc: &Service,
@@ -47,7 +47,7 @@ pub fn plan(
             line.render()
         )
     });
-    changed |= plan_own_dropin(host, want, &line.dropped, p)?;
+    changed |= add_own_dropin(host, want, &line.dropped, p)?;
     Ok(changed)
 }
 
@@ -168,14 +168,14 @@ fn set_aside_conflicting<'a>(
 }
 
 /// swarmnode's drop-in: written when the command line must lose flags, set aside when not.
-fn plan_own_dropin(
+fn add_own_dropin(
     host: &Host,
     want: Option<String>,
     dropped: &[String],
     p: &mut StepPlan,
 ) -> Result<bool> {
     match want {
-        Some(w) => crate::steps::plan::plan_write(
+        Some(w) => crate::steps::plan::add_write(
             host,
             p,
             "engine.dropin",

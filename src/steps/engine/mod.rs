@@ -33,11 +33,11 @@ pub fn plan(
     version: crate::steps::EngineLookup,
 ) -> Result<StepPlan> {
     let mut p = StepPlan::new("engine");
-    let daemon = daemon_json::plan(host, e, driver, pool, version, &mut p)?;
-    let ca_changed = registry::plan(host, e, &mut p)?;
+    let daemon = daemon_json::add(host, e, driver, pool, version, &mut p)?;
+    let ca_changed = registry::add(host, e, &mut p)?;
     let svc = systemd::read_service(host, "docker.service")?;
-    let units_changed = dropins::plan(host, e, &svc, &daemon.map, &mut p)?;
-    service::plan(
+    let units_changed = dropins::add(host, e, &svc, &daemon.map, &mut p)?;
+    service::add(
         host,
         e,
         &svc,

@@ -10,7 +10,7 @@ use crate::steps::plan::StepPlan;
 pub const CERTS_D: &str = "/etc/docker/certs.d";
 
 /// Plans the CA of every registry; true when one changes (docker must then restart).
-pub fn plan(host: &Host, e: &Engine, p: &mut StepPlan) -> Result<bool> {
+pub fn add(host: &Host, e: &Engine, p: &mut StepPlan) -> Result<bool> {
     let mut changed = false;
     for r in &e.registries {
         let Some(ca) = &r.ca_file else { continue };
@@ -24,7 +24,7 @@ pub fn plan(host: &Host, e: &Engine, p: &mut StepPlan) -> Result<bool> {
             continue;
         }
         let (text, n) = checked_ca(host, r, ca)?;
-        changed |= crate::steps::plan::plan_write(
+        changed |= crate::steps::plan::add_write(
             host,
             p,
             "engine.registry-ca",

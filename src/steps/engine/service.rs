@@ -15,7 +15,7 @@ use crate::profile::Engine;
 use crate::steps::plan::StepPlan;
 
 /// Plans reload, enable, restart or start, after the file changes already in `p`.
-pub fn plan(
+pub fn add(
     host: &Host,
     e: &Engine,
     svc: &Service,
@@ -47,7 +47,7 @@ pub fn plan(
         ));
     }
     if svc.unit.is_some() {
-        plan_running(
+        add_running(
             host,
             e,
             config_changed || units_changed,
@@ -61,7 +61,7 @@ pub fn plan(
 
 /// Restart only what changed (or what an interrupted run still owes), only when running; start
 /// when asked.
-fn plan_running(
+fn add_running(
     host: &Host,
     e: &Engine,
     changed: bool,

@@ -20,7 +20,7 @@ use crate::steps::storage::volumes::{
     DOCKER_ROOT, DataVolume, LVM_PROFILE_PATH, MACHINE_TAG, TAG, Tags,
 };
 
-use super::{Records, plan_restore};
+use super::{Records, add_restore};
 
 /// The files that belong to the storage phase (kept with `--keep-storage`).
 pub const FILES: [&str; 3] = [LVM_PROFILE_PATH, fstab::PATH, state::STORAGE.path];
@@ -40,7 +40,7 @@ pub fn plan(h: &Host, _run: &Run) -> Result<StepPlan> {
     let mut p = StepPlan::new("storage");
     let rec_files = Records::read(h)?;
     let Some(rec) = StorageRecord::read(h)? else {
-        plan_restore(h, &rec_files, LVM_PROFILE_PATH, &mut p)?;
+        add_restore(h, &rec_files, LVM_PROFILE_PATH, &mut p)?;
         p.facts.push(format!(
             "no storage recorded ({}): no volumes to remove",
             state::STORAGE.path
@@ -68,37 +68,49 @@ pub fn plan(h: &Host, _run: &Run) -> Result<StepPlan> {
     match owner.ours {
         Some(g) => {
             lvm_has_devices(h)?;
-            plan_unmount(h, vg, &mut p)?;
-            plan_fstab(h, vg, &rec_files, &mut p)?;
-            plan_volumes(h, &lvm, g, &listed, &mut p)?;
+            add_unmount(h, vg, &mut p)?;
+            add_fstab(h, vg, &rec_files, &mut p)?;
+            add_volumes(h, &lvm, g, &listed, &mut p)?;
         }
         None => {
-            plan_fstab(h, vg, &rec_files, &mut p)?;
+            add_fstab(h, vg, &rec_files, &mut p)?;
             if owner.others.is_empty() {
                 p.facts.push(format!(
                     "volume group {vg} is not on the recorded device {}",
                     rec.device
                 ));
             }
-            // A reset stopped between vgremove and pvremove: the PV is left, in no VG.
             if let Some(d) = device.as_deref() {
-                match pv_of(h, &lvm, d) {
-                    Some(pv) if pv.vg_name.is_empty() => {
-                        lvm_has_devices(h)?;
-                        plan_pvremove(&pv.pv_name, d, &listed, &mut p)
-                    }
-                    None if listed.iter().any(|l| l == d) => p.actions.push(deldev(d)),
-                    _ => {}
-                }
+                add_leftover_pv(h, &lvm, d, &listed, &mut p)?;
             }
         }
     }
-    plan_restore(h, &rec_files, LVM_PROFILE_PATH, &mut p)?;
+    add_restore(h, &rec_files, LVM_PROFILE_PATH, &mut p)?;
     p.actions.push(state::STORAGE.remove(
         "reset.storage-record",
         "the volumes are gone, or were never this node's",
     ));
     Ok(p)
+}
+
+/// A reset stopped between vgremove and pvremove: the recorded disk's PV is left, in no VG (or
+/// the disk is still in the devices file).
+fn add_leftover_pv(
+    h: &Host,
+    lvm: &Lvm,
+    d: &str,
+    listed: &[String],
+    p: &mut StepPlan,
+) -> Result<()> {
+    match pv_of(h, lvm, d) {
+        Some(pv) if pv.vg_name.is_empty() => {
+            lvm_has_devices(h)?;
+            add_pvremove(&pv.pv_name, d, listed, p)
+        }
+        None if listed.iter().any(|l| l == d) => p.actions.push(deldev(d)),
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Whose the recorded volume group is, judged as `apply` judges an installation: this node's
@@ -265,7 +277,7 @@ fn only_on(cmd: Cmd, devices: &[&str]) -> Cmd {
 /// pvremove of the PV on `dev` (its name `pv`, as LVM shows it), LVM looking at that disk only;
 /// one the devices file lists is taken out of it first (pvremove alone leaves its entry, without
 /// a PVID).
-fn plan_pvremove(pv: &str, dev: &str, listed: &[String], p: &mut StepPlan) {
+fn add_pvremove(pv: &str, dev: &str, listed: &[String], p: &mut StepPlan) {
     if listed.iter().any(|l| l == dev) {
         p.actions.push(deldev(dev));
     }
@@ -277,7 +289,7 @@ fn plan_pvremove(pv: &str, dev: &str, listed: &[String], p: &mut StepPlan) {
 }
 
 /// overlay2: /var/lib/docker unmounted when this node's volume is mounted there.
-fn plan_unmount(h: &Host, vg: &str, p: &mut StepPlan) -> Result<()> {
+fn add_unmount(h: &Host, vg: &str, p: &mut StepPlan) -> Result<()> {
     let v = DataVolume::of(vg);
     let target = h.tool_path(DOCKER_ROOT)?;
     let mounts = block::read_mounts(h.root())
@@ -296,7 +308,7 @@ fn plan_unmount(h: &Host, vg: &str, p: &mut StepPlan) -> Result<()> {
 }
 
 /// overlay2: swarmnode's fstab line for the data volume removed (and its copies of fstab).
-fn plan_fstab(h: &Host, vg: &str, rec: &Records, p: &mut StepPlan) -> Result<()> {
+fn add_fstab(h: &Host, vg: &str, rec: &Records, p: &mut StepPlan) -> Result<()> {
     let v = DataVolume::of(vg);
     let Some(table) = h.read_text(fstab::PATH)? else {
         return Ok(());
@@ -341,56 +353,15 @@ fn plan_fstab(h: &Host, vg: &str, rec: &Records, p: &mut StepPlan) -> Result<()>
 
 /// This node's VG: swarmnode's tagged volumes removed; the VG and its PVs too when nothing
 /// foreign is in it. Every LVM command sees only the VG's own disks.
-fn plan_volumes(h: &Host, lvm: &Lvm, vg: &Vg, listed: &[String], p: &mut StepPlan) -> Result<()> {
+fn add_volumes(h: &Host, lvm: &Lvm, vg: &Vg, listed: &[String], p: &mut StepPlan) -> Result<()> {
     let vg_name = vg.vg_name.as_str();
     let pvs = lvm.pvs_in(vg);
-    let missing =
-        pvs.iter().any(|pv| pv.pv_name.contains("unknown")) || (pvs.len() as u64) < vg.pv_count;
-    if missing {
-        return Err(Refusal::new(
-            "reset",
-            format!("volume group {vg_name}"),
-            format!(
-                "it has {} physical volume(s) but LVM sees {} (a disk died or is hidden): its \
-                 volumes cannot be removed whole",
-                vg.pv_count,
-                pvs.iter()
-                    .filter(|pv| !pv.pv_name.contains("unknown"))
-                    .count()
-            ),
-        )
-        .remedy(format!(
-            "if the missing disk is gone for good: `vgreduce --removemissing --force {vg_name}` \
-             (it removes the volumes that were on it), then run reset again; or --keep-storage"
-        ))
-        .into());
-    }
+    all_disks_seen(vg, &pvs)?;
     let disks: Vec<&str> = pvs.iter().map(|pv| pv.pv_name.as_str()).collect();
     let lvs = lvm.visible_lvs_in(vg);
     let (ours, foreign): (Vec<&lvm::Lv>, Vec<&lvm::Lv>) =
         lvs.into_iter().partition(|l| l.has_tag(TAG));
-    // A snapshot or thin volume may hang on one of ours: lvremove would take it along.
-    let dependent: Vec<&str> = foreign
-        .iter()
-        .filter(|l| {
-            matches!(l.lv_attr.chars().next(), Some('s' | 'S' | 'V'))
-                || matches!(l.segtype.as_str(), "thin" | "snapshot")
-        })
-        .map(|l| l.lv_name.as_str())
-        .collect();
-    if !ours.is_empty() && !dependent.is_empty() {
-        return Err(Refusal::new(
-            "reset",
-            format!("volume group {vg_name}"),
-            format!(
-                "it holds {} (a snapshot or thin volume swarmnode did not make), which may depend \
-                 on swarmnode's volumes: removing them would take it along",
-                dependent.join(", ")
-            ),
-        )
-        .remedy("move or remove it first; or --keep-storage")
-        .into());
-    }
+    nothing_hangs_on(vg_name, &ours, &foreign)?;
     for lv in &ours {
         p.actions.push(Action::run(
             "reset.lvremove",
@@ -418,9 +389,63 @@ fn plan_volumes(h: &Host, lvm: &Lvm, vg: &Vg, listed: &[String], p: &mut StepPla
             .ok()
             .flatten()
             .unwrap_or_else(|| pv.pv_name.clone());
-        plan_pvremove(&pv.pv_name, &dev, listed, p);
+        add_pvremove(&pv.pv_name, &dev, listed, p);
     }
     Ok(())
+}
+
+/// Every disk of the VG seen: a VG with a disk missing cannot be removed whole.
+fn all_disks_seen(vg: &Vg, pvs: &[&lvm::Pv]) -> Result<()> {
+    let vg_name = vg.vg_name.as_str();
+    let missing =
+        pvs.iter().any(|pv| pv.pv_name.contains("unknown")) || (pvs.len() as u64) < vg.pv_count;
+    if !missing {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        "reset",
+        format!("volume group {vg_name}"),
+        format!(
+            "it has {} physical volume(s) but LVM sees {} (a disk died or is hidden): its \
+             volumes cannot be removed whole",
+            vg.pv_count,
+            pvs.iter()
+                .filter(|pv| !pv.pv_name.contains("unknown"))
+                .count()
+        ),
+    )
+    .remedy(format!(
+        "if the missing disk is gone for good: `vgreduce --removemissing --force {vg_name}` \
+         (it removes the volumes that were on it), then run reset again; or --keep-storage"
+    ))
+    .into())
+}
+
+/// No volume swarmnode did not make may depend on one it did (lvremove would take it along).
+fn nothing_hangs_on(vg_name: &str, ours: &[&lvm::Lv], foreign: &[&lvm::Lv]) -> Result<()> {
+    // A snapshot or thin volume may hang on one of ours: lvremove would take it along.
+    let dependent: Vec<&str> = foreign
+        .iter()
+        .filter(|l| {
+            matches!(l.lv_attr.chars().next(), Some('s' | 'S' | 'V'))
+                || matches!(l.segtype.as_str(), "thin" | "snapshot")
+        })
+        .map(|l| l.lv_name.as_str())
+        .collect();
+    if ours.is_empty() || dependent.is_empty() {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        "reset",
+        format!("volume group {vg_name}"),
+        format!(
+            "it holds {} (a snapshot or thin volume swarmnode did not make), which may depend \
+             on swarmnode's volumes: removing them would take it along",
+            dependent.join(", ")
+        ),
+    )
+    .remedy("move or remove it first; or --keep-storage")
+    .into())
 }
 
 /// Where docker's data root goes when its pool goes (`/var/lib/docker.swarmnode-reset`, then `.1`,
@@ -431,7 +456,7 @@ pub const RESET_ASIDE: &str = ".swarmnode-reset";
 /// metadata, the images and containers whose layers were in it); docker refuses a new pool with
 /// it. It is moved aside whole (its named volumes with it), never deleted: the administrator
 /// deletes it, or takes what they need from it.
-pub fn plan_data_root_aside(h: &Host, p: &mut StepPlan) -> Result<()> {
+pub fn add_data_root_aside(h: &Host, p: &mut StepPlan) -> Result<()> {
     let root = crate::host::docker::data_root(h)?;
     if !h.path(&format!("{root}/devicemapper"))?.is_dir() {
         return Ok(());

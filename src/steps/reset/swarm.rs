@@ -68,7 +68,7 @@ pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
     match st.local_node_state.as_str() {
         "inactive" if left => p.facts.push(LEFT_ALREADY.into()),
         "inactive" => match recorded {
-            Some(id) => plan_forget(h, run, &id, &mut p)?,
+            Some(id) => add_forget(h, run, &id, &mut p)?,
             None => p.facts.push(format!("{} is not in a swarm", info.name)),
         },
         "locked" => {
@@ -80,22 +80,22 @@ pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
             .remedy("unlock it with `docker swarm unlock`, then run reset again")
             .into());
         }
-        "active" if st.control_available => plan_manager(h, run, &info, &mut p)?,
+        "active" if st.control_available => add_manager(h, run, &info, &mut p)?,
         "active" => {
             p.facts.push(format!(
                 "{} is a worker of its swarm (node {}): it leaves, and a manager removes its entry",
                 info.name, st.node_id
             ));
-            plan_leave(h, run, Leave::plain(Some(&st.node_id)), &mut p)?;
+            add_leave(h, run, Leave::plain(Some(&st.node_id)), &mut p)?;
         }
-        other => plan_away(h, run, &info, other, &mut p)?,
+        other => add_away(h, run, &info, other, &mut p)?,
     }
     Ok(p)
 }
 
 /// A member that does not reach its managers now (pending, error): it cannot leave properly and
 /// may be a manager; refused unless --force (then it leaves with force).
-fn plan_away(h: &Host, run: &Run, info: &Info, state: &str, p: &mut StepPlan) -> Result<()> {
+fn add_away(h: &Host, run: &Run, info: &Info, state: &str, p: &mut StepPlan) -> Result<()> {
     let id = &info.swarm.node_id;
     let why = format!(
         "it is {state} (its managers are out of reach{}): it cannot leave properly, and whether it \
@@ -117,7 +117,7 @@ fn plan_away(h: &Host, run: &Run, info: &Info, state: &str, p: &mut StepPlan) ->
     }
     p.warnings
         .push(format!("--force: {why}; it leaves with force"));
-    plan_leave(h, run, Leave::forced((!id.is_empty()).then_some(id)), p)
+    add_leave(h, run, Leave::forced((!id.is_empty()).then_some(id)), p)
 }
 
 /// docker does not answer: its swarm state on disk says whether the node is in a swarm.
@@ -159,7 +159,7 @@ fn engine_away(
         .into());
     }
     match recorded {
-        Some(id) => plan_forget(h, run, &id, &mut p)?,
+        Some(id) => add_forget(h, run, &id, &mut p)?,
         None => p
             .facts
             .push("docker does not answer and holds no swarm state: not in a swarm".into()),
@@ -168,7 +168,7 @@ fn engine_away(
 }
 
 /// A manager: demoted (the others keep quorum), then out; the last one only with --force.
-fn plan_manager(h: &Host, run: &Run, info: &Info, p: &mut StepPlan) -> Result<()> {
+fn add_manager(h: &Host, run: &Run, info: &Info, p: &mut StepPlan) -> Result<()> {
     let me = &info.swarm.node_id;
     let nodes = match h.local()?.engine().get_json::<Vec<Node>>("/nodes") {
         Ok(nodes) => nodes,
@@ -187,7 +187,7 @@ fn plan_manager(h: &Host, run: &Run, info: &Info, p: &mut StepPlan) -> Result<()
         info.name
     ));
     if kept {
-        return plan_leave(
+        return add_leave(
             h,
             run,
             Leave {
@@ -235,7 +235,7 @@ fn force_or_refuse(
     }
     p.warnings
         .push(format!("--force: {why}; it leaves with force"));
-    plan_leave(h, run, Leave::forced(entry), p)
+    add_leave(h, run, Leave::forced(entry), p)
 }
 
 /// How the node leaves: its entry to remove after (`None`: nothing to remove), demoted first, forced.
@@ -263,7 +263,7 @@ impl<'a> Leave<'a> {
 
 /// Out of the swarm, in this order: the NodeID recorded (when its entry is to be removed after),
 /// the demotion, the leave, then the entry removed on a manager (or the phase marked done).
-fn plan_leave(h: &Host, run: &Run, l: Leave, p: &mut StepPlan) -> Result<()> {
+fn add_leave(h: &Host, run: &Run, l: Leave, p: &mut StepPlan) -> Result<()> {
     if let Some(id) = l.entry {
         record_node(id, p);
         if l.demote {
@@ -287,7 +287,7 @@ fn plan_leave(h: &Host, run: &Run, l: Leave, p: &mut StepPlan) -> Result<()> {
         SwarmOp::Quit { force: l.force },
     ));
     match l.entry {
-        Some(id) => plan_forget(h, run, id, p),
+        Some(id) => add_forget(h, run, id, p),
         None => {
             done(p);
             Ok(())
@@ -306,7 +306,7 @@ fn record_node(id: &str, p: &mut StepPlan) {
 }
 
 /// The node's entry removed on a manager, through the token's channel.
-fn plan_forget(h: &Host, run: &Run, id: &str, p: &mut StepPlan) -> Result<()> {
+fn add_forget(h: &Host, run: &Run, id: &str, p: &mut StepPlan) -> Result<()> {
     let sw = run.profile.swarm.as_ref();
     let chans = sw.map(Channel::all).unwrap_or_default();
     match sw.filter(|_| !chans.is_empty()) {

@@ -106,7 +106,7 @@ pub fn pv_of(host: &Host, lvm: &Lvm, path: &str) -> Option<Pv> {
 /// devices file, as Anaconda writes it on EL9, lists only the disks the installer used), a second
 /// look with `--devicesfile ""` (every device). Returns the disk and the view to go on with: the
 /// wider one when it shows the device's PV (the disk is then added to the devices file before
-/// anything uses it, see [`add_to_devices_file`]).
+/// anything uses it, see [`devices_file_action`]).
 pub fn inspect_beyond_devices_file(host: &Host, given: &str, lvm: Lvm) -> Result<(Disk, Lvm)> {
     let mut disk = inspect(host, given, &lvm)?;
     if disk.pv.is_some() || !disk.signatures.iter().any(|s| s.kind == "LVM2_member") {
@@ -150,7 +150,7 @@ pub fn inspect_beyond_devices_file(host: &Host, given: &str, lvm: Lvm) -> Result
 /// `lvm lvmdevices --adddev` for a PV of our VG that the devices file does not list, so that LVM
 /// uses it now and activates its VG at boot. (Debian ships no `lvmdevices` link; `lvm
 /// lvmdevices` is the same command everywhere.)
-pub fn add_to_devices_file(disk: &Disk, vg: &str) -> Option<crate::host::Action> {
+pub fn devices_file_action(disk: &Disk, vg: &str) -> Option<crate::host::Action> {
     (disk.outside_devices_file && disk.pv.as_ref().is_some_and(|p| p.vg_name == vg)).then(|| {
         crate::host::Action::run(
             "storage.devicesfile-add",

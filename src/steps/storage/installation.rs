@@ -369,7 +369,7 @@ fn removable(vg: &Vg, lvm: &Lvm, why: &str) -> Result<Vec<String>> {
 
 /// With the opt-in: swarmnode's own volumes removed and the VG tagged for this installation.
 /// Returns LVM's view as it will be afterwards (the VG without volumes) for the layout to plan on.
-pub fn plan_recreate(vg: &Vg, lvm: &Lvm, tags: &Tags, why: &str, p: &mut StepPlan) -> Result<Lvm> {
+pub fn add_recreate(vg: &Vg, lvm: &Lvm, tags: &Tags, why: &str, p: &mut StepPlan) -> Result<Lvm> {
     let name = vg.vg_name.as_str();
     let remove = removable(vg, lvm, why)?;
     p.warnings.push(format!(
@@ -646,7 +646,7 @@ mod tests {
         let lvm = report("pool-used");
         let mut p = StepPlan::new("storage");
         let after =
-            plan_recreate(lvm.vg("docker").unwrap(), &lvm, &tags(OTHER), "why", &mut p).unwrap();
+            add_recreate(lvm.vg("docker").unwrap(), &lvm, &tags(OTHER), "why", &mut p).unwrap();
         assert!(after.visible_lvs("docker").is_empty());
         let cmds: Vec<String> = p.actions.iter().map(|a| a.to_string()).collect();
         assert!(
@@ -667,7 +667,7 @@ mod tests {
         keep.segtype = "linear".into();
         lvm.lvs.push(keep);
         let mut p = StepPlan::new("storage");
-        let e = plan_recreate(lvm.vg("docker").unwrap(), &lvm, &tags(OTHER), "why", &mut p)
+        let e = add_recreate(lvm.vg("docker").unwrap(), &lvm, &tags(OTHER), "why", &mut p)
             .unwrap_err()
             .to_string();
         assert!(e.contains("never removes"), "{e}");

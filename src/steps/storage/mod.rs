@@ -140,14 +140,14 @@ pub fn plan(host: &Host, req: &Request) -> Result<(StepPlan, StorageRecord)> {
     let around = disk::Surroundings::read(host)?;
     let (disk, lvm) = disk::inspect_beyond_devices_file(host, &given, lvm)?;
     one_of_its_name(&lvm, &s.volume_group)?;
-    let (ours, device_bytes) = plan_device(host, req, &disk, &lvm, &around, &tags, &mut p)?;
+    let (ours, device_bytes) = add_device(host, req, &disk, &lvm, &around, &tags, &mut p)?;
     let mut lvm = if ours { lvm } else { Lvm::default() };
     if ours {
-        lvm = plan_installation(host, req, layout, &disk, lvm, &around, &tags, &mut p)?;
+        lvm = add_installation(host, req, layout, &disk, lvm, &around, &tags, &mut p)?;
     }
     match layout {
-        Layout::ThinPool => thinpool::plan(host, s, &lvm, device_bytes, &tags, &mut p)?,
-        Layout::Xfs => overlay2::plan(host, s, req.move_data, &lvm, &around, &tags, &mut p)?,
+        Layout::ThinPool => thinpool::add(host, s, &lvm, device_bytes, &tags, &mut p)?,
+        Layout::Xfs => overlay2::add(host, s, req.move_data, &lvm, &around, &tags, &mut p)?,
     }
     let vg = s.volume_group.as_str();
     let rec = StorageRecord {
@@ -157,7 +157,7 @@ pub fn plan(host: &Host, req: &Request) -> Result<(StepPlan, StorageRecord)> {
         volume: crate::vocab::volume_of(layout.into(), vg).expect("a layout's driver"),
     };
     let text = rec.text();
-    crate::steps::plan::plan_write(
+    crate::steps::plan::add_write(
         host,
         &mut p,
         "storage.record",
@@ -206,7 +206,7 @@ fn one_of_its_name(lvm: &Lvm, vg: &str) -> Result<()> {
 /// Our VG judged: this installation's (tagged as such when it is not yet), or a previous one's
 /// (refused, or its volumes made again with the opt-in). Returns LVM's view for the layout.
 #[allow(clippy::too_many_arguments)]
-fn plan_installation(
+fn add_installation(
     host: &Host,
     req: &Request,
     layout: Layout,
@@ -231,7 +231,7 @@ fn plan_installation(
             Ok(lvm)
         }
         installation::Judged::Previous(why) if req.reprovision => {
-            installation::plan_recreate(vg, &lvm, tags, &why, p)
+            installation::add_recreate(vg, &lvm, tags, &why, p)
         }
         installation::Judged::Previous(why) => {
             Err(installation::refuse(vg, &lvm, &disk.describe(), &why))
@@ -241,7 +241,7 @@ fn plan_installation(
 
 /// The device judged, wiped when asked and allowed, and given its VG; true when it already
 /// carries ours (its volumes are then what the layout builds on); and its size.
-fn plan_device(
+fn add_device(
     host: &Host,
     req: &Request,
     disk: &disk::Disk,
@@ -253,7 +253,7 @@ fn plan_device(
     let vg = req.storage.volume_group.as_str();
     let shown = disk.describe();
     p.facts.push(format!("device {shown}"));
-    if let Some(a) = disk::add_to_devices_file(disk, vg) {
+    if let Some(a) = disk::devices_file_action(disk, vg) {
         p.facts.push(format!("{} is a physical volume of {vg} that LVM's devices file does not list: LVM ignores it until it is added", disk.path));
         p.actions.push(a);
     }

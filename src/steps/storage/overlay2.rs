@@ -22,7 +22,7 @@ use super::volumes::{
 pub const MOVE_MOUNT: &str = "/run/swarmnode/dockerdata";
 pub const MOVED_ASIDE: &str = "/var/lib/docker.swarmnode-old";
 
-pub fn plan(
+pub fn add(
     host: &Host,
     s: &Storage,
     move_data: bool,
@@ -36,7 +36,7 @@ pub fn plan(
         return Err(other_layout(vg, &l.lv_name, "an overlay2 volume"));
     }
     let v = DataVolume::of(vg);
-    plan_volume(host, s, lvm, &v, &around.mounts, tags, p)?;
+    add_volume(host, s, lvm, &v, &around.mounts, tags, p)?;
     let table = host.read_text(fstab::PATH)?.unwrap_or_default();
     let (text, warnings) = fstab_with_entry(&table, &v)?;
     p.warnings.extend(warnings);
@@ -57,12 +57,12 @@ pub fn plan(
             ));
         }
     }
-    plan_mount(host, &v, move_data, &around.mounts, p)
+    add_mount(host, &v, move_data, &around.mounts, p)
 }
 
 /// The volume: created, activated, or checked; formatted when it has no file system yet. One the
 /// kernel has mounted as XFS needs no look at its signatures.
-fn plan_volume(
+fn add_volume(
     host: &Host,
     s: &Storage,
     lvm: &Lvm,
@@ -230,7 +230,7 @@ pub fn fstab_without_entry(text: &str, v: &DataVolume) -> String {
 }
 
 /// Mounted now? If not, mount it (after moving the data there with `--move-docker-data`).
-fn plan_mount(
+fn add_mount(
     host: &Host,
     v: &DataVolume,
     move_data: bool,
@@ -295,7 +295,7 @@ fn prepare_mount_point(
                 )
                 .into());
             }
-            plan_move(host, lv_path, mounts, p)
+            add_move(host, lv_path, mounts, p)
         }
         Ok(false) => Ok(()),
         Err(e) => Err(Error::io(
@@ -317,7 +317,7 @@ fn mount_xfs(lv_path: &str, target: &str) -> Cmd {
 
 /// `--move-docker-data`: copy /var/lib/docker into the new volume (mounted aside), then keep the old
 /// tree as /var/lib/docker.swarmnode-old. A run killed anywhere here copies again next time.
-fn plan_move(host: &Host, lv_path: &str, mounts: &[Mount], p: &mut StepPlan) -> Result<()> {
+fn add_move(host: &Host, lv_path: &str, mounts: &[Mount], p: &mut StepPlan) -> Result<()> {
     can_move(host)?;
     let tmp = host.tool_path(MOVE_MOUNT)?;
     p.warnings.push(format!(

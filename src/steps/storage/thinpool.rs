@@ -23,7 +23,7 @@ use super::volumes::{
 };
 
 /// `device_bytes`: the disk's size, to work out the metadata size before its VG exists.
-pub fn plan(
+pub fn add(
     host: &Host,
     s: &Storage,
     lvm: &Lvm,
@@ -36,7 +36,7 @@ pub fn plan(
         return Err(other_layout(vg, &l.lv_name, "a devicemapper thin pool"));
     }
     // The profile first: the pool is made with it attached.
-    crate::steps::plan::plan_write(
+    crate::steps::plan::add_write(
         host,
         p,
         "storage.lvm-profile",
@@ -49,7 +49,7 @@ pub fn plan(
     let pool = lvm.lv(vg, POOL_LV).filter(|l| l.segtype == "thin-pool");
     match pool {
         None => {
-            plan_half_made(vg, lvm, p)?;
+            add_half_made(vg, lvm, p)?;
             p.actions
                 .push(create(vg, &s.thinpool, lvm, device_bytes, tags));
         }
@@ -61,7 +61,7 @@ pub fn plan(
                     Cmd::new("lvchange").args(["--metadataprofile", LVM_PROFILE, &pool_name]),
                 ));
             }
-            plan_existing(vg, l, lvm, &s.thinpool, p);
+            add_existing(vg, l, lvm, &s.thinpool, p);
         }
     }
     if let Some(w) = autoextend_warning(vg, &s.thinpool, lvm, pool) {
@@ -73,7 +73,7 @@ pub fn plan(
 /// No pool yet: what an interrupted run left in the VG is removed when it carries the tag (plain
 /// volumes named `thinpool`/`thinpoolmeta`: this version's lvcreate killed before the conversion,
 /// or an older version's two volumes; nothing was ever put in them), refused when it does not.
-fn plan_half_made(vg: &str, lvm: &Lvm, p: &mut StepPlan) -> Result<()> {
+fn add_half_made(vg: &str, lvm: &Lvm, p: &mut StepPlan) -> Result<()> {
     let mut remove = Vec::new();
     for name in [POOL_LV, META_LV] {
         let Some(l) = lvm.lv(vg, name) else { continue };
@@ -190,7 +190,7 @@ pub fn metadata_size(vg: &str, t: &ThinPool, lvm: &Lvm, device_bytes: u64) -> St
 }
 
 /// An existing pool: zeroing off, active, monitored; its chunk size can only be reported.
-fn plan_existing(vg: &str, l: &Lv, lvm: &Lvm, t: &ThinPool, p: &mut StepPlan) {
+fn add_existing(vg: &str, l: &Lv, lvm: &Lvm, t: &ThinPool, p: &mut StepPlan) {
     let pool_name = format!("{vg}/{POOL_LV}");
     p.facts.push(format!(
         "thin pool {pool_name} exists ({}): never converted or recreated",

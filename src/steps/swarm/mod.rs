@@ -48,9 +48,9 @@ pub fn plan(h: &Host, sw: &Swarm, budget: Duration) -> Result<StepPlan> {
     let st = &info.swarm;
     let member = !st.node_id.is_empty() || st.control_available;
     match st.local_node_state.as_str() {
-        "inactive" => plan_inactive(h, sw, &info, &mut p)?,
-        "pending" | "error" if member => plan_member_away(sw, &info, &mut p),
-        "pending" | "error" => plan_unfinished(h, sw, &info, &mut p)?,
+        "inactive" => add_inactive(h, sw, &info, &mut p)?,
+        "pending" | "error" if member => add_member_away(sw, &info, &mut p),
+        "pending" | "error" => add_unfinished(h, sw, &info, &mut p)?,
         "locked" => {
             return Err(Refusal::new(
                 "swarm",
@@ -73,7 +73,7 @@ pub fn plan(h: &Host, sw: &Swarm, budget: Duration) -> Result<StepPlan> {
 }
 
 /// Not in a swarm: join; the labels follow once joined.
-fn plan_inactive(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
+fn add_inactive(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
     p.facts
         .push(format!("{} is not in a swarm: joining", info.name));
     p.actions.push(join_action(h, sw, &mut p.facts)?);
@@ -89,7 +89,7 @@ fn plan_inactive(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<
 
 /// A member of its swarm that does not reach its managers right now (a reboot while they are
 /// away, a manager whose raft part is restarting): waited for, never left.
-fn plan_member_away(sw: &Swarm, info: &Info, p: &mut StepPlan) {
+fn add_member_away(sw: &Swarm, info: &Info, p: &mut StepPlan) {
     let st = &info.swarm;
     p.facts.push(format!(
         "{} is {} but is a member of its swarm (node {}{}): waiting for it, never taking it out",
@@ -113,7 +113,7 @@ fn plan_member_away(sw: &Swarm, info: &Info, p: &mut StepPlan) {
 }
 
 /// A join that never got an identity: out of it (after a while for it to finish), then join.
-fn plan_unfinished(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
+fn add_unfinished(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
     let st = &info.swarm;
     p.facts.push(format!(
         "{} is {} without a NodeID (an earlier join did not finish{}): out of it, then joining again",
@@ -236,9 +236,9 @@ fn active(h: &Host, sw: &Swarm, info: &Info, budget: Duration, p: &mut StepPlan)
         ));
     }
     if sw.remove_stale_nodes && chans.iter().any(Channel::broker) {
-        nodes::plan_stale_broker(h, sw, &chans, first, &node, p)?;
+        nodes::add_stale_broker(h, sw, &chans, first, &node, p)?;
     } else if sw.remove_stale_nodes {
-        nodes::plan_stale(h, sw, &chans, first, &node, budget, p)?;
+        nodes::add_stale(h, sw, &chans, first, &node, budget, p)?;
     }
     Ok(())
 }

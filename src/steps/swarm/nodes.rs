@@ -31,7 +31,7 @@ pub fn labels_to_set(
 /// With `remove_stale_nodes`: `Down` workers with this node's hostname and another ID (left by
 /// re-provisioning) are removed; a `Down` manager is left alone with a warning. Manager `first`
 /// (the one that answered for this node) is asked first.
-pub fn plan_stale(
+pub fn add_stale(
     h: &Host,
     sw: &Swarm,
     chans: &[Channel],
@@ -92,7 +92,7 @@ pub fn plan_stale(
 /// a new ID (re-provisioning), and once asked for this ID there is nothing new to find. The ID is
 /// recorded after the broker answered, so a run stopped in between asks again (which removes
 /// nothing twice).
-pub fn plan_stale_broker(
+pub fn add_stale_broker(
     h: &Host,
     sw: &Swarm,
     chans: &[Channel],
