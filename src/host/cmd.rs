@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -428,18 +428,7 @@ impl Runner {
             cmd: shown.clone(),
             source,
         };
-        // Its own process group: a Ctrl-C on the terminal reaches swarmnode, which lets the
-        // command finish, and not the command itself.
-        let mut child = std::process::Command::new(exe)
-            .process_group(0)
-            .args(&argv[1..])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .env("LC_ALL", "C")
-            .env("LVM_SUPPRESS_FD_WARNINGS", "1")
-            .spawn()
-            .map_err(spawn)?;
+        let mut child = start(&exe, &argv[1..]).map_err(spawn)?;
         let mut out = if secret.is_some() {
             Sink::Hidden(Some(Secret::with_room(SECRET_MAX)))
         } else {
@@ -498,6 +487,20 @@ impl Runner {
         let out = self.run(cmd)?;
         parse_json(cmd, &out.stdout)
     }
+}
+
+/// A child in its own process group (a Ctrl-C on the terminal reaches swarmnode, which lets the
+/// command finish, and not the command itself), in the C locale, stdin empty, both outputs piped.
+fn start(exe: &Path, args: &[String]) -> std::io::Result<std::process::Child> {
+    std::process::Command::new(exe)
+        .process_group(0)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env("LC_ALL", "C")
+        .env("LVM_SUPPRESS_FD_WARNINGS", "1")
+        .spawn()
 }
 
 impl Drop for Runner {

@@ -74,60 +74,69 @@ impl Trouble {
     }
 }
 
+/// ssh's own failures (exit 255): its exact words for a key or host key it will not accept.
+const SSH_AUTH: [&str; 4] = [
+    "Host key verification failed",
+    "REMOTE HOST IDENTIFICATION HAS CHANGED",
+    "Permission denied (",
+    "Too many authentication failures",
+];
+
+/// A manager that is there but did not serve this connection now: sshd over MaxStartups,
+/// a reset, a swarm without a leader, a handshake or a raft write that took too long.
+const BUSY: [&str; 16] = [
+    "kex_exchange_identification",
+    "ssh_exchange_identification",
+    "Connection closed by",
+    "Connection reset",
+    "connection reset",
+    "Broken pipe",
+    "broken pipe",
+    "rpc error: code = Unavailable",
+    "rpc error: code = DeadlineExceeded",
+    "TLS handshake timeout",
+    "does not have a leader",
+    "no elected cluster leader",
+    "context deadline exceeded",
+    "update out of sequence",
+    "attempted registration too recently",
+    "Connection to ",
+];
+
+/// Nothing listens on the manager's port.
+const REFUSED: [&str; 3] = [
+    "Connection refused",
+    "connection refused",
+    "Cannot connect to the Docker daemon",
+];
+
+/// No answer in time, no route, or no such name.
+const UNREACHABLE: [&str; 9] = [
+    "No route to host",
+    "no route to host",
+    "Network is unreachable",
+    "network is unreachable",
+    "timed out",
+    "i/o timeout",
+    "Could not resolve hostname",
+    "no such host",
+    "Name or service not known",
+];
+
+/// A certificate either side will not accept (also inside an rpc error: an expired one is
+/// not a busy manager), or a user docker will not serve.
+const REJECTED: [&str; 5] = [
+    "x509:",
+    "tls: ",
+    "certificate",
+    "permission denied while trying to connect to the Docker daemon",
+    // The broker (src/broker) will not do it for this node: asking again does not help.
+    BROKER_REFUSED,
+];
+
+/// What a manager's failed answer means: a key it will not take or a refusal (permanent), a
+/// manager in trouble (transient: try it again, or another), or something it will say again.
 pub fn classify(code: i32, stderr: &str) -> Fault {
-    // ssh's own failures (exit 255): its exact words for a key or host key it will not accept.
-    const SSH_AUTH: [&str; 4] = [
-        "Host key verification failed",
-        "REMOTE HOST IDENTIFICATION HAS CHANGED",
-        "Permission denied (",
-        "Too many authentication failures",
-    ];
-    // A manager that is there but did not serve this connection now: sshd over MaxStartups,
-    // a reset, a swarm without a leader, a handshake or a raft write that took too long.
-    const BUSY: [&str; 16] = [
-        "kex_exchange_identification",
-        "ssh_exchange_identification",
-        "Connection closed by",
-        "Connection reset",
-        "connection reset",
-        "Broken pipe",
-        "broken pipe",
-        "rpc error: code = Unavailable",
-        "rpc error: code = DeadlineExceeded",
-        "TLS handshake timeout",
-        "does not have a leader",
-        "no elected cluster leader",
-        "context deadline exceeded",
-        "update out of sequence",
-        "attempted registration too recently",
-        "Connection to ",
-    ];
-    const REFUSED: [&str; 3] = [
-        "Connection refused",
-        "connection refused",
-        "Cannot connect to the Docker daemon",
-    ];
-    const UNREACHABLE: [&str; 9] = [
-        "No route to host",
-        "no route to host",
-        "Network is unreachable",
-        "network is unreachable",
-        "timed out",
-        "i/o timeout",
-        "Could not resolve hostname",
-        "no such host",
-        "Name or service not known",
-    ];
-    // A certificate either side will not accept (also inside an rpc error: an expired one is
-    // not a busy manager), or a user docker will not serve.
-    const REJECTED: [&str; 5] = [
-        "x509:",
-        "tls: ",
-        "certificate",
-        "permission denied while trying to connect to the Docker daemon",
-        // The broker (src/broker) will not do it for this node: asking again does not help.
-        BROKER_REFUSED,
-    ];
     let has = |words: &[&str]| words.iter().any(|w| stderr.contains(w));
     match code {
         255 if has(&SSH_AUTH) => Fault::NotAuthenticated,

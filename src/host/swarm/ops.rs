@@ -124,36 +124,41 @@ impl fmt::Display for SwarmOp {
                 }
                 Ok(())
             }
-            SwarmOp::Join(j) => {
-                write!(
-                    f,
-                    "POST /swarm/join as {} (token in the request body), listen {}",
-                    j.role, j.listen_addr
-                )?;
-                if let Some(a) = &j.advertise_addr {
-                    write!(f, ", advertise {a}")?;
-                }
-                write!(f, ", within {} s", j.timeout_seconds)?;
-                if let Some(h) = &j.ca_hash {
-                    write!(f, ", root CA pinned to sha256:{h}")?;
-                }
-                if j.start_jitter_seconds > 0 {
-                    write!(
-                        f,
-                        ", after a random wait of up to {} s",
-                        j.start_jitter_seconds
-                    )?;
-                }
-                for v in &j.via {
-                    write!(
-                        f,
-                        "\n         manager {}: token from {}",
-                        v.manager, v.token_from
-                    )?;
-                }
-                Ok(())
-            }
+            SwarmOp::Join(j) => write!(f, "{j}"),
         }
+    }
+}
+
+/// The join as the plan shows it: never the token, which is fetched when it is carried out.
+impl fmt::Display for JoinSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "POST /swarm/join as {} (token in the request body), listen {}",
+            self.role, self.listen_addr
+        )?;
+        if let Some(a) = &self.advertise_addr {
+            write!(f, ", advertise {a}")?;
+        }
+        write!(f, ", within {} s", self.timeout_seconds)?;
+        if let Some(h) = &self.ca_hash {
+            write!(f, ", root CA pinned to sha256:{h}")?;
+        }
+        if self.start_jitter_seconds > 0 {
+            write!(
+                f,
+                ", after a random wait of up to {} s",
+                self.start_jitter_seconds
+            )?;
+        }
+        for v in &self.via {
+            write!(
+                f,
+                "\n         manager {}: token from {}",
+                v.manager, v.token_from
+            )?;
+        }
+        Ok(())
     }
 }
 

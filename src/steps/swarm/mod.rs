@@ -286,18 +286,33 @@ pub fn inspect_self(h: &Host, sw: &Swarm, info: &Info, budget: Duration) -> Resu
         budget,
         &|o| swarm::no_such_node(o.code, &o.stderr, id),
     )?;
-    if o.code != 0 && chans[i].broker() {
+    if o.code != 0 {
+        return Err(not_known(info, &chans[i]));
+    }
+    let cmd = calls[i].cmd();
+    let mut nodes: Vec<Node> = crate::host::cmd::parse_json(&cmd, &o.stdout)?;
+    if nodes.is_empty() {
+        return Err(Error::Failed(format!("`{cmd}` printed no node")));
+    }
+    Ok((i, nodes.remove(0)))
+}
+
+/// A manager that does not know this node: through the broker, nothing proves more than that;
+/// asked directly, the node is in another swarm.
+fn not_known(info: &Info, chan: &Channel) -> Error {
+    let id = &info.swarm.node_id;
+    if chan.broker() {
         // The broker answers alike for an entry that is gone and for one it does not find at
         // this node's address (the swarm may know the node by another address: multi-homed,
         // NAT): nothing here proves the node is in another swarm.
-        return Err(Refusal::new(
+        return Refusal::new(
             "swarm",
             info.name.clone(),
             format!(
                 "the broker on manager {} does not find node {id} at the address this node's \
                  ssh connection comes from: its entry may be gone, or the swarm may know the \
                  node by another address (its swarm address is {})",
-                chans[i].manager,
+                chan.manager,
                 if info.swarm.node_addr.is_empty() {
                     "unknown"
                 } else {
@@ -310,36 +325,28 @@ pub fn inspect_self(h: &Host, sw: &Swarm, info: &Info, budget: Duration) -> Resu
              this node's address); `docker node inspect` there shows the node's address. A broker \
              knows a node only by the address its ssh comes from",
         )
-        .into());
+        .into();
     }
-    if o.code != 0 {
-        let theirs = info.swarm.remote_addrs();
-        return Err(Refusal::new(
-            "swarm",
-            info.name.clone(),
-            format!(
-                "it is active in another swarm (its managers: {}): manager {} does not know node \
-                 {id}",
-                if theirs.is_empty() {
-                    "unknown".into()
-                } else {
-                    theirs.join(", ")
-                },
-                chans[i].manager
-            ),
-        )
-        .remedy(
-            "to move it, drain it there and run `docker swarm leave` on it (`--force` on a \
-             manager), then run swarmnode again",
-        )
-        .into());
-    }
-    let cmd = calls[i].cmd();
-    let mut nodes: Vec<Node> = crate::host::cmd::parse_json(&cmd, &o.stdout)?;
-    if nodes.is_empty() {
-        return Err(Error::Failed(format!("`{cmd}` printed no node")));
-    }
-    Ok((i, nodes.remove(0)))
+    let theirs = info.swarm.remote_addrs();
+    Refusal::new(
+        "swarm",
+        info.name.clone(),
+        format!(
+            "it is active in another swarm (its managers: {}): manager {} does not know node \
+             {id}",
+            if theirs.is_empty() {
+                "unknown".into()
+            } else {
+                theirs.join(", ")
+            },
+            chan.manager
+        ),
+    )
+    .remedy(
+        "to move it, drain it there and run `docker swarm leave` on it (`--force` on a \
+         manager), then run swarmnode again",
+    )
+    .into()
 }
 
 /// What a join that did not happen means to the person reading: the host's facts, with what to
