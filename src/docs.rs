@@ -13,7 +13,7 @@ use roff::{Roff, bold, roman};
 use crate::cli::Cli;
 use crate::error::exit;
 
-/// The exit codes, for every page (DESIGN.md's contract; `check` reads its own three).
+/// The exit codes, for every page (the codes of [`exit`]; `check` reads its own three).
 const EXIT_CODES: &[(i32, &str)] = &[
     (
         exit::OK,

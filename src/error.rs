@@ -1,5 +1,5 @@
-//! Errors and the exit codes of the contract (DESIGN.md): 65 refused, 69 remote unavailable,
-//! 75 temporary, 1 anything else. Messages are lowercase, name the thing, and leave the cause to
+//! Errors and swarmnode's exit codes ([`exit`]; every man page's EXIT STATUS is made from them):
+//! 65 refused, 69 remote unavailable, 75 temporary, 1 anything else. Messages are lowercase, name the thing, and leave the cause to
 //! `#[source]` so `main` can print the chain once.
 
 use std::path::PathBuf;

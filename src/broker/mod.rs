@@ -31,7 +31,7 @@ use serde_json::Value;
 
 use crate::error::exit;
 use crate::host::Host;
-use crate::host::engine_api::Engine;
+use crate::host::engine_api::DockerApi;
 use crate::host::secret::scrub;
 use crate::host::swarm::node::Node;
 use crate::host::syslog::Syslog;
@@ -231,12 +231,12 @@ fn serve(
         Ok(r) => r,
         Err(why) => return refused(why),
     };
-    let engine = match h.engine() {
+    let api = match h.docker_api() {
         Ok(e) => e,
         Err(e) => return failed(exit::UNAVAILABLE, crate::error::chain(&e)),
     };
     let b = Broker {
-        engine,
+        api,
         cfg,
         client,
         journal,
@@ -257,7 +257,7 @@ fn serve(
 }
 
 struct Broker<'a> {
-    engine: Engine,
+    api: DockerApi,
     cfg: Config,
     client: IpAddr,
     journal: &'a Journal,
@@ -294,7 +294,7 @@ impl Broker<'_> {
     /// `GET path` on the local engine, as JSON; `None` when the engine does not know it (404).
     fn get(&self, path: &str) -> Result<Option<Value>, Outcome> {
         let r = self
-            .engine
+            .api
             .request("GET", path, None, self.timeout())
             .map_err(|e| failed(exit::UNAVAILABLE, format!("the local engine: {e}")))?;
         match r.status {
@@ -333,7 +333,7 @@ impl Broker<'_> {
         // No core dump or ptrace of this process while a token is in its memory.
         let _guard = crate::host::secret::NonDumpable::new();
         let mut r = self
-            .engine
+            .api
             .request("GET", "/swarm", None, self.timeout())
             .map_err(|e| failed(exit::UNAVAILABLE, format!("the local engine: {e}")))?;
         let parsed = if r.status == 200 {
@@ -414,7 +414,7 @@ impl Broker<'_> {
         let path = format!("/nodes/{id}/update?version={}", n.node.version.index);
         self.journal.allowed("allowed")?;
         let r = self
-            .engine
+            .api
             .request("POST", &path, Some(&body), self.timeout())
             .map_err(|e| failed(exit::UNAVAILABLE, format!("the local engine: {e}")))?;
         if r.status != 200 {
@@ -470,7 +470,7 @@ impl Broker<'_> {
         for n in &stale {
             let path = format!("/nodes/{n}");
             let r = self
-                .engine
+                .api
                 .request("DELETE", &path, None, self.timeout())
                 .map_err(|e| failed(exit::UNAVAILABLE, format!("the local engine: {e}")))?;
             if r.status != 200 && r.status != 404 {

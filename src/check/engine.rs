@@ -19,7 +19,7 @@ pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
     }
     let rec = StorageRecord::read(h).ok().flatten();
     let info = h
-        .engine()
+        .docker_api()
         .and_then(|e| Ok(e.get_json_within::<Value>("/info", ENGINE_TIMEOUT)?));
     let mut items = vec![running(&info, rec.as_ref())];
     if let Some(e) = &profile.engine {

@@ -23,7 +23,7 @@ pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
         return vec![Item::absent("swarm", "swarm")];
     };
     let info: Info = match h
-        .engine()
+        .docker_api()
         .and_then(|e| Ok(e.get_json_within("/info", ENGINE_TIMEOUT)?))
     {
         Ok(i) => i,

@@ -187,7 +187,7 @@ pub fn running_pool(host: &crate::host::Host, limit: std::time::Duration) -> Opt
         driver_status: Vec<Vec<String>>,
     }
     let r = host
-        .engine()
+        .docker_api()
         .ok()?
         .request("GET", "/info", None, limit)
         .ok()?;

@@ -1,4 +1,4 @@
-//! The local Docker Engine API on its unix socket: a small HTTP/1.1 client, one request per
+//! The local Docker DockerApi API on its unix socket: a small HTTP/1.1 client, one request per
 //! connection. Request bodies can carry a join token: they are never logged, only method and path.
 
 pub use crate::error::ApiError;
@@ -37,13 +37,13 @@ impl Response {
 
 /// A client for the engine at `socket`.
 #[derive(Debug, Clone)]
-pub struct Engine {
+pub struct DockerApi {
     socket: PathBuf,
 }
 
-impl Engine {
-    pub fn at(socket: &Path) -> Engine {
-        Engine {
+impl DockerApi {
+    pub fn at(socket: &Path) -> DockerApi {
+        DockerApi {
             socket: socket.to_path_buf(),
         }
     }
@@ -118,7 +118,7 @@ impl Engine {
         self.get_json_within(path, Duration::from_secs(30))
     }
 
-    /// [`Engine::get_json`] with the whole exchange bounded by `timeout`.
+    /// [`DockerApi::get_json`] with the whole exchange bounded by `timeout`.
     pub fn get_json_within<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -311,7 +311,7 @@ mod tests {
     }
 
     /// An engine on a socket in a temporary directory that answers with `serve`.
-    fn engine(serve: impl FnOnce(UnixStream) + Send + 'static) -> (tempfile::TempDir, Engine) {
+    fn engine(serve: impl FnOnce(UnixStream) + Send + 'static) -> (tempfile::TempDir, DockerApi) {
         let t = tempfile::tempdir().unwrap();
         let sock = t.path().join("docker.sock");
         let l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
@@ -320,7 +320,7 @@ mod tests {
                 serve(c)
             }
         });
-        (t, Engine::at(&sock))
+        (t, DockerApi::at(&sock))
     }
 
     #[test]
@@ -379,7 +379,7 @@ mod tests {
             })
             .collect();
         let start = Instant::now();
-        let err = Engine::at(&path)
+        let err = DockerApi::at(&path)
             .request("GET", "/info", None, Duration::from_millis(700))
             .unwrap_err();
         assert!(
@@ -408,7 +408,7 @@ mod tests {
 
     #[test]
     fn no_socket_says_docker_is_not_running() {
-        let e = Engine::at(Path::new("/nonexistent/docker.sock"))
+        let e = DockerApi::at(Path::new("/nonexistent/docker.sock"))
             .request("GET", "/info", None, Duration::from_secs(1))
             .unwrap_err();
         assert!(e.to_string().contains("is docker running"), "{e}");

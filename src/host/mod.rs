@@ -89,20 +89,20 @@ impl Host {
 
     /// The local Docker engine's API socket: `DOCKER_HOST` when it names a unix socket, else
     /// /var/run/docker.sock under the root.
-    pub fn engine(&self) -> Result<engine_api::Engine> {
+    pub fn docker_api(&self) -> Result<engine_api::DockerApi> {
         let from_env = std::env::var("DOCKER_HOST")
             .ok()
             .and_then(|h| h.strip_prefix("unix://").map(PathBuf::from));
-        Ok(engine_api::Engine::at(&match from_env {
+        Ok(engine_api::DockerApi::at(&match from_env {
             Some(p) => p,
             None => self.path("/var/run/docker.sock")?,
         }))
     }
 
     /// What the swarm effects and observations need of the host.
-    pub fn local(&self) -> Result<swarm::Local<'_>> {
-        Ok(swarm::Local {
-            engine: self.engine()?,
+    pub fn swarm_host(&self) -> Result<swarm::SwarmHost<'_>> {
+        Ok(swarm::SwarmHost {
+            api: self.docker_api()?,
             runner: &self.runner,
             root: &self.root,
         })
@@ -338,7 +338,7 @@ impl Host {
             Effect::Rename { from, to } => self.rename(from, to)?,
             Effect::Mkdir { path, mode } => self.mkdir(path, *mode)?,
             Effect::Remove { path } => self.remove(path)?,
-            Effect::Swarm(op) => swarm::execute(&self.local()?, op)?,
+            Effect::Swarm(op) => swarm::execute(&self.swarm_host()?, op)?,
         }
         Ok(())
     }

@@ -15,7 +15,7 @@ use crate::host::signals::pause;
 use super::membership::leave;
 use super::ops::{JoinSpec, JoinVia};
 use super::token::{TOKEN_FILE_MAX, Token, TokenFrom, open_token_file};
-use super::{Local, POLL, info};
+use super::{POLL, SwarmHost, info};
 
 /// Why one attempt did not join.
 enum Attempt {
@@ -39,7 +39,7 @@ const DOCKERD_JOIN_WAIT: Duration = Duration::from_secs(20);
 
 /// The join: after the start jitter, the managers in turn through the one retry engine, each try
 /// fetching the token and asking dockerd to join, within the spec's timeout.
-pub(super) fn join(host: &Local, spec: &JoinSpec) -> Result<()> {
+pub(super) fn join(host: &SwarmHost, spec: &JoinSpec) -> Result<()> {
     // No core dump or ptrace of this process while a token may be in its memory.
     let _guard = NonDumpable::new();
     if spec.start_jitter_seconds > 0 {
@@ -100,7 +100,7 @@ pub(super) fn join(host: &Local, spec: &JoinSpec) -> Result<()> {
 /// Leaves an unfinished join behind, so that the next attempt (or the next run) starts clean;
 /// but only a join this run started (`posted`) or one that never got a NodeID, and never on a
 /// manager.
-fn not_pending(host: &Local, posted: bool) -> Result<()> {
+fn not_pending(host: &SwarmHost, posted: bool) -> Result<()> {
     let st = info(host)?.swarm;
     let unfinished = st.local_node_state == "pending" || st.local_node_state == "error";
     if unfinished && (posted || st.node_id.is_empty()) && !st.control_available {
@@ -116,7 +116,7 @@ fn not_pending(host: &Local, posted: bool) -> Result<()> {
 /// dockerd answered that its join "will continue in the background" (it waited 20 s for a
 /// manager): not a failure. Polls the local state until active, or until the join gave up
 /// (retry), or the deadline.
-fn follow_background_join(host: &Local, deadline: Instant) -> Result<(), Attempt> {
+fn follow_background_join(host: &SwarmHost, deadline: Instant) -> Result<(), Attempt> {
     tracing::info!("swarm: the join continues in the background; waiting for it");
     loop {
         let st = info(host).map_err(Attempt::Stop)?.swarm;
@@ -142,7 +142,7 @@ fn follow_background_join(host: &Local, deadline: Instant) -> Result<(), Attempt
 }
 
 fn attempt(
-    host: &Local,
+    host: &SwarmHost,
     spec: &JoinSpec,
     via: &JoinVia,
     deadline: Instant,
@@ -175,7 +175,7 @@ fn attempt(
     // dockerd gives up on its own after ~20 s; allow for that plus slack.
     let timeout = left.max(Duration::from_secs(5)) + Duration::from_secs(30);
     let sent = host
-        .engine()
+        .api()
         .request("POST", "/swarm/join", Some(&body), timeout);
     body.fill(0);
     let r = sent.map_err(|e| Attempt::Stop(e.into()))?;
@@ -209,7 +209,7 @@ fn join_body(spec: &JoinSpec, via: &JoinVia, token: Token) -> Vec<u8> {
 /// the background is followed; "already part of a swarm" is success when the node is active; the
 /// rest is tried again.
 fn read_refusal(
-    host: &Local,
+    host: &SwarmHost,
     via: &JoinVia,
     status: u16,
     msg: String,
@@ -260,7 +260,7 @@ fn trouble_in(msg: &str) -> Option<Trouble> {
     }
 }
 
-fn fetch_token(host: &Local, via: &JoinVia, left: Duration) -> Result<Token, Attempt> {
+fn fetch_token(host: &SwarmHost, via: &JoinVia, left: Duration) -> Result<Token, Attempt> {
     let secret = match &via.token_from {
         TokenFrom::File { path } => {
             let f = open_token_file(host, path).map_err(Attempt::Stop)?;

@@ -7,19 +7,19 @@ use crate::error::{Error, JoinError, Result};
 use crate::host::signals::pause;
 
 use super::node::Node;
-use super::{Local, POLL, info};
+use super::{POLL, SwarmHost, info};
 
 /// A manager becomes a worker, and is waited for until it no longer manages.
-pub(super) fn demote(host: &Local, node_id: &str, seconds: u64) -> Result<()> {
+pub(super) fn demote(host: &SwarmHost, node_id: &str, seconds: u64) -> Result<()> {
     let until = Instant::now() + Duration::from_secs(seconds);
     if info(host)?.swarm.control_available {
-        let n: Node = host.engine().get_json(&format!("/nodes/{node_id}"))?;
+        let n: Node = host.api().get_json(&format!("/nodes/{node_id}"))?;
         let mut spec = n.spec;
         spec.role = "worker".into();
         let body = serde_json::to_vec(&spec).expect("a node's spec serializes");
         let path = format!("/nodes/{node_id}/update?version={}", n.version.index);
         let r = host
-            .engine()
+            .api()
             .request("POST", &path, Some(&body), Duration::from_secs(60))?;
         if r.status != 200 {
             return Err(Error::Failed(format!(
@@ -43,7 +43,7 @@ pub(super) fn demote(host: &Local, node_id: &str, seconds: u64) -> Result<()> {
 
 /// Polls the local state of an established member until it is active again, or 69 with what
 /// the node reports. Never leaves.
-pub(super) fn wait_for_member(host: &Local, node_id: &str, seconds: u64) -> Result<()> {
+pub(super) fn wait_for_member(host: &SwarmHost, node_id: &str, seconds: u64) -> Result<()> {
     let until = Instant::now() + Duration::from_secs(seconds);
     loop {
         let i = info(host)?;
@@ -75,14 +75,14 @@ pub(super) fn wait_for_member(host: &Local, node_id: &str, seconds: u64) -> Resu
 /// `POST /swarm/leave` (with force only for `reset --force`: dockerd refuses to let a manager
 /// go without it). A node already out is done; dockerd's 503 also means "a manager, use force"
 /// and "locked", so a refusal counts as out only when the engine then says it is inactive.
-pub(super) fn leave(host: &Local, force: bool) -> Result<()> {
+pub(super) fn leave(host: &SwarmHost, force: bool) -> Result<()> {
     let path = if force {
         "/swarm/leave?force=1"
     } else {
         "/swarm/leave"
     };
     let r = host
-        .engine()
+        .api()
         .request("POST", path, None, Duration::from_secs(60))?;
     if r.status != 200 && info(host)?.swarm.local_node_state != "inactive" {
         return Err(Error::Failed(format!(

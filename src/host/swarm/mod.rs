@@ -27,7 +27,7 @@ use serde::Deserialize;
 
 use crate::error::Result;
 use crate::host::cmd::{Output, Runner};
-use crate::host::engine_api::Engine;
+use crate::host::engine_api::DockerApi;
 use crate::host::managers;
 use crate::host::signals::pause;
 
@@ -77,29 +77,29 @@ impl LocalSwarm {
     }
 }
 
-pub fn info(host: &Local) -> Result<Info> {
-    Ok(host.engine().get_json("/info")?)
+pub fn info(host: &SwarmHost) -> Result<Info> {
+    Ok(host.api().get_json("/info")?)
 }
 
 /// How often the local state is read while waiting.
 const POLL: Duration = Duration::from_millis(500);
 
 /// What swarm membership needs of the host: the local engine, the command runner (the token
-/// commands), and the root the token file is under. Made by `Host::local`.
-pub struct Local<'a> {
-    pub engine: Engine,
+/// commands), and the root the token file is under. Made by `Host::swarm_host`.
+pub struct SwarmHost<'a> {
+    pub api: DockerApi,
     pub runner: &'a Runner,
     pub root: &'a std::path::Path,
 }
 
-impl Local<'_> {
-    pub fn engine(&self) -> &Engine {
-        &self.engine
+impl SwarmHost<'_> {
+    pub fn api(&self) -> &DockerApi {
+        &self.api
     }
 }
 
 /// Carries out a membership change (called by `Host::execute` only).
-pub fn execute(host: &Local, op: &SwarmOp) -> Result<()> {
+pub fn execute(host: &SwarmHost, op: &SwarmOp) -> Result<()> {
     match op {
         SwarmOp::Leave { wait_seconds } => {
             let until = Instant::now() + Duration::from_secs(*wait_seconds);

@@ -10,7 +10,7 @@ use crate::host::cmd::Cmd;
 use crate::host::fs;
 use crate::vocab::{DIGEST_LEN, base36_to_hex};
 
-use super::Local;
+use super::SwarmHost;
 
 /// `SWMTKN-1-<digest of the cluster root CA, base36, 50>-<secret, base36, 25>`.
 const SECRET_LEN: usize = 25;
@@ -97,7 +97,7 @@ pub(super) const TOKEN_FILE_MAX: usize = 4096;
 /// descriptor, so nothing can be swapped in between): a regular file owned by root (or by the
 /// user running swarmnode), with no group or other bits, in a directory that neither group nor
 /// others can write to (they could replace the file).
-pub fn open_token_file(host: &Local, path: &str) -> Result<std::fs::File> {
+pub fn open_token_file(host: &SwarmHost, path: &str) -> Result<std::fs::File> {
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let p = fs::in_root(host.root, path, false)
         .map_err(|e| Error::io(format!("swarm: cannot resolve {path}"), e))?;

@@ -57,7 +57,7 @@ pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
     let recorded = state::node_id(h, &state::RESET_NODE, "reset")?.map(|id| id.to_string());
     // The engine's own view first: the records of an earlier reset are only trusted when the
     // engine does not contradict them (the node may have joined again since).
-    let info = match swarm::info(&h.local()?) {
+    let info = match swarm::info(&h.swarm_host()?) {
         Ok(i) => i,
         Err(Error::Engine(e @ ApiError::Connect { .. })) => {
             return engine_away(h, run, left, recorded, &e, p);
@@ -170,7 +170,7 @@ fn engine_away(
 /// A manager: demoted (the others keep quorum), then out; the last one only with --force.
 fn add_manager(h: &Host, run: &Run, info: &Info, p: &mut StepPlan) -> Result<()> {
     let me = &info.swarm.node_id;
-    let nodes = match h.local()?.engine().get_json::<Vec<Node>>("/nodes") {
+    let nodes = match h.swarm_host()?.api().get_json::<Vec<Node>>("/nodes") {
         Ok(nodes) => nodes,
         // Without quorum a manager cannot list the nodes: it cannot be demoted either.
         Err(e) => {

@@ -35,9 +35,10 @@ use super::volumes::{DATA_LV, DataVolume, MACHINE_TAG, POOL_LV, TAG, Tags, human
 /// How long a running docker is asked which pool it runs on.
 const RUNNING_POOL_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// What this system (not the disk) knows of the VG.
+/// What an installation left on this system (not on the disk) of the VG: a storage record, docker's
+/// metadata, an fstab entry or a mount.
 #[derive(Debug, Default, Clone)]
-pub struct Local {
+pub struct Traces {
     /// The storage record names this VG on this device: this system made it.
     pub recorded: bool,
     /// devicemapper: docker has metadata for a pool; overlay2: fstab or the mount table names
@@ -47,14 +48,14 @@ pub struct Local {
     pub metadata_dir: String,
 }
 
-impl Local {
+impl Traces {
     pub fn read(
         host: &Host,
         vg: &str,
         device: &str,
         layout: Layout,
         mounts: &[Mount],
-    ) -> Result<Local> {
+    ) -> Result<Traces> {
         let recorded = crate::host::state::StorageRecord::read(host)?
             .is_some_and(|r| r.volume_group == vg && r.device == device);
         let metadata_dir = format!(
@@ -80,7 +81,7 @@ impl Local {
                     || mounts.iter().any(|m| v.is(&m.source))
             }
         };
-        Ok(Local {
+        Ok(Traces {
             recorded,
             docker_knows,
             metadata_dir,
@@ -133,7 +134,7 @@ fn machines(vg: &Vg) -> Vec<String> {
 /// made it and whatever this system recorded: docker refuses to take over a pool that holds
 /// blocks it has no metadata for ("Unable to take ownership of thin-pool"). So is a pool not
 /// made by swarmnode that is inactive with nothing known of it (its fill cannot be read).
-pub fn judge(vg: &Vg, lvm: &Lvm, layout: Layout, tags: &Tags, local: &Local) -> Judged {
+pub fn judge(vg: &Vg, lvm: &Lvm, layout: Layout, tags: &Tags, traces: &Traces) -> Judged {
     let on_vg = machines(vg);
     let mine = tags.machine.as_deref();
     let tagged_mine = mine.is_some_and(|m| on_vg.iter().any(|t| t == m));
@@ -146,27 +147,27 @@ pub fn judge(vg: &Vg, lvm: &Lvm, layout: Layout, tags: &Tags, local: &Local) -> 
     let pool = lvm.lv(name, POOL_LV).filter(|l| l.segtype == "thin-pool");
     // The pool's fill: None when it cannot be read (an inactive pool reports none).
     let fill = pool.and_then(|l| l.data_percent.parse::<f64>().ok());
-    if layout == Layout::ThinPool && !local.docker_knows {
+    if layout == Layout::ThinPool && !traces.docker_knows {
         if let Some(d) = fill.filter(|d| *d > 0.0) {
             return Judged::Previous(format!(
                 "its thin pool holds used blocks ({d}% of its data) but docker here has no \
                  metadata for them (nothing in {}): docker cannot take it over",
-                local.metadata_dir
+                traces.metadata_dir
             ));
         }
         if pool.is_some() && fill.is_none() && !ours {
             return Judged::Previous(format!(
                 "its thin pool was not made by swarmnode and is inactive, so whether it holds \
                  data cannot be read, and docker here has no metadata for it (nothing in {})",
-                local.metadata_dir
+                traces.metadata_dir
             ));
         }
     }
     // Nothing of ours in it, or made by this system (its record names this VG on this device).
-    if !ours || local.recorded {
+    if !ours || traces.recorded {
         return adopt();
     }
-    if local.docker_knows {
+    if traces.docker_knows {
         return adopt();
     }
     if tagged_mine {
@@ -434,25 +435,25 @@ mod tests {
         }
     }
 
-    fn judged(name: &str, layout: Layout, t: &Tags, local: Local) -> Judged {
+    fn judged(name: &str, layout: Layout, t: &Tags, local: Traces) -> Judged {
         let lvm = report(name);
         judge(lvm.vg("docker").unwrap(), &lvm, layout, t, &local)
     }
 
-    fn local(recorded: bool, docker_knows: bool) -> Local {
-        Local {
+    fn local(recorded: bool, docker_knows: bool) -> Traces {
+        Traces {
             recorded,
             docker_knows,
             metadata_dir: "/var/lib/docker/devicemapper/metadata".into(),
         }
     }
-    fn unknown_here() -> Local {
+    fn unknown_here() -> Traces {
         local(false, false)
     }
-    fn recorded_here() -> Local {
+    fn recorded_here() -> Traces {
         local(true, false)
     }
-    fn docker_knows_it() -> Local {
+    fn docker_knows_it() -> Traces {
         local(false, true)
     }
 
@@ -579,7 +580,7 @@ mod tests {
             lvm
         };
         let me = tags(GUEST);
-        let judge_it = |lvm: &Lvm, local: Local| {
+        let judge_it = |lvm: &Lvm, local: Traces| {
             judge(
                 lvm.vg("docker").unwrap(),
                 lvm,

@@ -221,8 +221,8 @@ fn add_installation(
         return Ok(lvm);
     };
     installation::whole(vg, &lvm)?;
-    let local = installation::Local::read(host, name, &disk.given, layout, &around.mounts)?;
-    match installation::judge(vg, &lvm, layout, tags, &local) {
+    let traces = installation::Traces::read(host, name, &disk.given, layout, &around.mounts)?;
+    match installation::judge(vg, &lvm, layout, tags, &traces) {
         installation::Judged::This => Ok(lvm),
         installation::Judged::Retag(old) => {
             if let Some(a) = installation::retag(name, &old, tags) {

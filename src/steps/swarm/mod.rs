@@ -41,10 +41,10 @@ pub fn plan(h: &Host, sw: &Swarm, budget: Duration) -> Result<StepPlan> {
             "the join token comes from the managers' plaintext Engine API (port {port}): anyone \
              on the network can take it, and root on the managers with it (allow_insecure_tcp)"
         )),
-        TokenSource::File { path } => drop(swarm::open_token_file(&h.local()?, path)?),
+        TokenSource::File { path } => drop(swarm::open_token_file(&h.swarm_host()?, path)?),
         _ => {}
     }
-    let info = swarm::info(&h.local()?)?;
+    let info = swarm::info(&h.swarm_host()?)?;
     let st = &info.swarm;
     let member = !st.node_id.is_empty() || st.control_available;
     match st.local_node_state.as_str() {
