@@ -25,7 +25,10 @@ pub fn check(h: &Host, profile: &Profile, c: &Check) -> Vec<Item> {
                 Item::new(
                     "storage",
                     Status::Red,
-                    "not set up: no record of the storage step (/var/lib/swarmnode/storage.json)",
+                    format!(
+                        "not set up: no record of the storage step ({})",
+                        crate::host::state::STORAGE.path
+                    ),
                 )
                 .detail("run `swarmnode apply` (or `swarmnode storage`)"),
             ];

@@ -1,6 +1,7 @@
 //! The binary against fake roots (tier 2), in one test binary: each module is one area, all of
 //! them share the fake root and its recording fake tools (common.rs).
 
+mod architecture;
 mod broker;
 mod check;
 mod cli;
