@@ -513,52 +513,53 @@ fn the_rules_hold() {
         "files naming a record under /var/lib/swarmnode",
         &f.record_lists,
     );
-    let mut broken = Vec::new();
-    let mut rule = |ok: bool, what: &str, items: &[String]| {
-        if !ok {
-            broken.push(format!("{what}:\n  {}", items.join("\n  ")));
-        }
-    };
-    rule(
-        circles.is_empty(),
-        "modules that import each other",
-        &circles,
-    );
-    rule(
-        f.upward.is_empty(),
-        "imports from a lower layer to a higher one (docs/architecture.md: layers)",
-        &f.upward,
-    );
-    rule(
-        f.long_files.is_empty(),
-        "files over 600 lines: split by job",
-        &f.long_files,
-    );
-    rule(
-        f.long_functions.is_empty(),
-        "functions over 60 lines: name their parts",
-        &f.long_functions,
-    );
-    rule(
-        f.outside_host.is_empty(),
-        "files, sockets or system calls outside host/: go through the host",
-        &f.outside_host,
-    );
-    rule(
-        f.node_models == ["src/host/swarm/node.rs"],
-        "docker's node JSON has one model, host::swarm::node",
-        &f.node_models,
-    );
-    rule(
-        f.fstab_readers == ["src/host/fstab.rs", "src/host/places.rs"],
-        "/etc/fstab is read and written through host::fstab",
-        &f.fstab_readers,
-    );
-    rule(
-        f.record_lists == ["src/host/state.rs"],
-        "records are declared in host::state alone",
-        &f.record_lists,
-    );
+    let rules: [(bool, &str, &[String]); 8] = [
+        (
+            circles.is_empty(),
+            "modules that import each other",
+            &circles,
+        ),
+        (
+            f.upward.is_empty(),
+            "imports from a lower layer to a higher one (docs/architecture.md: layers)",
+            &f.upward,
+        ),
+        (
+            f.long_files.is_empty(),
+            "files over 600 lines: split by job",
+            &f.long_files,
+        ),
+        (
+            f.long_functions.is_empty(),
+            "functions over 60 lines: name their parts",
+            &f.long_functions,
+        ),
+        (
+            f.outside_host.is_empty(),
+            "files, sockets or system calls outside host/: go through the host",
+            &f.outside_host,
+        ),
+        (
+            f.node_models == ["src/host/swarm/node.rs"],
+            "docker's node JSON has one model, host::swarm::node",
+            &f.node_models,
+        ),
+        (
+            f.fstab_readers == ["src/host/fstab.rs", "src/host/places.rs"],
+            "/etc/fstab is read and written through host::fstab",
+            &f.fstab_readers,
+        ),
+        (
+            f.record_lists == ["src/host/state.rs"],
+            "records are declared in host::state alone",
+            &f.record_lists,
+        ),
+    ];
+    let broken: Vec<String> = rules
+        .iter()
+        .filter(|(ok, _, _)| !ok)
+        .map(|(_, what, items)| format!("{what}:\n  {}", items.join("\n  ")))
+        .collect();
     assert!(
         broken.is_empty(),
         "the house's rules are broken:\n{}",

@@ -146,9 +146,17 @@ mod tests {
     }
 
     #[test]
-    fn node_ls_lines() {
+    fn node_ls_lines_of_a_real_manager() {
         let ls = parse_node_ls(&fixture("node-ls.jsonl")).unwrap();
-        assert!(!ls.is_empty());
+        assert_eq!(ls.len(), 2);
+        assert_eq!(
+            (ls[0].hostname.as_str(), ls[0].manager_status.as_str()),
+            ("psw-n1", "Leader")
+        );
+        assert_eq!(
+            (ls[1].status.as_str(), ls[1].manager_status.as_str()),
+            ("Ready", "")
+        );
     }
 
     proptest::proptest! {

@@ -392,41 +392,6 @@ mod tests {
     use crate::profile::Swarm;
     use std::collections::BTreeMap;
 
-    fn fixture(name: &str) -> String {
-        std::fs::read_to_string(format!(
-            "{}/tests/fixtures/docker/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    }
-
-    #[test]
-    fn node_inspect_and_ls_of_a_real_manager() {
-        let nodes: Vec<Node> = serde_json::from_str(&fixture("node-inspect.json")).unwrap();
-        assert_eq!(nodes[0].id, "l8s526d06sna2jckb05a27o7r");
-        assert_eq!(nodes[0].spec.role, "worker");
-        assert_eq!(nodes[0].description.hostname, "psw-n2");
-        assert_eq!(nodes[0].spec.labels.as_ref().map(|l| l.len()), Some(0));
-        let ls = parse_node_ls(&fixture("node-ls.jsonl")).unwrap();
-        assert_eq!(ls.len(), 2);
-        assert_eq!(
-            (ls[0].hostname.as_str(), ls[0].manager_status.as_str()),
-            ("psw-n1", "Leader")
-        );
-        assert_eq!(
-            (ls[1].status.as_str(), ls[1].manager_status.as_str()),
-            ("Ready", "")
-        );
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn no_text_makes_the_node_parsers_panic(t in "\\PC{0,200}") {
-            let _ = parse_node_ls(&t);
-            let _ = serde_json::from_str::<Vec<Node>>(&t);
-        }
-    }
-
     #[test]
     fn only_missing_or_different_labels_are_set() {
         let want: BTreeMap<_, _> = [("function", "production"), ("rack", "b 2")]
