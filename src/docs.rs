@@ -52,7 +52,7 @@ fn files_listed() -> Vec<(&'static str, &'static str)> {
     use crate::steps::{check_timer, engine::registry, firstboot, storage::volumes};
     let mut out = vec![
         (
-            crate::DEFAULT_PROFILE,
+            crate::profile::DEFAULT_PATH,
             "the profile (see PROFILE); offline runs save the effective one here for the first boot",
         ),
         (

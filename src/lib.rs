@@ -20,9 +20,6 @@ pub mod runner;
 pub mod steps;
 pub mod vocab;
 
-/// Where the profile is when --profile is not given.
-pub use commands::DEFAULT_PROFILE;
-
 /// Runs one command; returns its exit code, or the error that decides it.
 pub fn run(cli: &cli::Cli) -> error::Result<i32> {
     commands::run(cli)

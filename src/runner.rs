@@ -52,7 +52,7 @@ fn plan_step(host: &Host, run: &Run, s: &Step) -> Result<StepPlan> {
     let mut p = (s.plan)(host, run)?;
     p.step = s.name;
     writes_allowed(host, &p)?;
-    crate::steps::plan::relabel(host, &mut p)?;
+    crate::steps::plan::add_relabel(host, &mut p)?;
     Ok(p)
 }
 

@@ -185,7 +185,7 @@ fn plan_swarm(h: &Host, run: &Run) -> Result<StepPlan> {
 fn plan_check_timer(h: &Host, run: &Run) -> Result<StepPlan> {
     // Offline, the first boot's copy is the profile that stays (the %post's may be in /tmp).
     let profile = match &run.opts.offline {
-        Some(_) => steps::firstboot::PROFILE_PATH,
+        Some(_) => crate::profile::DEFAULT_PATH,
         None => run.opts.profile_path.as_str(),
     };
     steps::check_timer::plan(h, run.profile.check.as_ref().expect("wanted"), profile)

@@ -6,7 +6,7 @@ use crate::error::{Refusal, Result};
 use crate::host::Host;
 use crate::profile::StorageOverrides;
 
-use super::DEFAULT_PROFILE;
+use crate::profile::DEFAULT_PATH;
 
 pub fn run(cli: &Cli, a: &CheckArgs) -> Result<i32> {
     let (profile, read) = super::load_profile(cli, &StorageOverrides::default())?;
@@ -14,7 +14,7 @@ pub fn run(cli: &Cli, a: &CheckArgs) -> Result<i32> {
         return Err(Refusal::new(
             "check",
             "the node",
-            format!("there is no profile at {DEFAULT_PROFILE}"),
+            format!("there is no profile at {DEFAULT_PATH}"),
         )
         .remedy("check reads what the node should be from its profile: give --profile FILE")
         .into());

@@ -27,12 +27,10 @@ use std::time::Instant;
 use crate::cli::{Cli, Command, StorageArgs};
 use crate::error::{self, Error, Refusal, Result, exit};
 use crate::host::{self, Host};
-use crate::profile::{Driver, Profile, StorageOverrides};
+use crate::profile::{DEFAULT_PATH, Driver, Profile, StorageOverrides};
 use crate::report::Report;
 use crate::runner::{self, Step};
 use crate::steps::{Memo, Options, Run};
-
-pub const DEFAULT_PROFILE: &str = "/etc/swarmnode/profile.json";
 
 /// Runs the command the command line names; its exit code, or the error that decides it.
 pub fn run(cli: &Cli) -> Result<i32> {
@@ -65,8 +63,9 @@ pub enum Steps {
     Every,
     /// This one step of [`apply::STEPS`] alone; its profile section must be there.
     One(&'static str),
-    /// Reset's phases ([`reset::PHASES`]).
-    Reset,
+    /// A table of the command's own, each taken when its `wanted` says so (reset's
+    /// [`reset::PHASES`]).
+    Table(&'static [Step]),
 }
 
 /// Runs a command of steps: the report written (unless it plans only, or another run holds the
@@ -139,15 +138,12 @@ fn execute(
         )?);
     }
     opts.planning = spec.plans_only;
-    opts.profile_path = cli
-        .profile
-        .as_ref()
-        .map_or(DEFAULT_PROFILE.to_string(), |p| {
-            std::path::absolute(p)
-                .unwrap_or_else(|_| p.clone())
-                .display()
-                .to_string()
-        });
+    opts.profile_path = cli.profile.as_ref().map_or(DEFAULT_PATH.to_string(), |p| {
+        std::path::absolute(p)
+            .unwrap_or_else(|_| p.clone())
+            .display()
+            .to_string()
+    });
     let run = Run {
         profile: &profile,
         opts,
@@ -169,7 +165,7 @@ fn chosen_steps(spec: &Spec, run: &Run, cli: &Cli) -> Result<Vec<&'static Step>>
             }
             Ok(vec![s])
         }
-        Steps::Reset => Ok(reset::PHASES.iter().filter(|s| (s.wanted)(run)).collect()),
+        Steps::Table(table) => Ok(table.iter().filter(|s| (s.wanted)(run)).collect()),
         Steps::Every => {
             let asked = apply::STEPS
                 .iter()
@@ -205,11 +201,8 @@ pub fn load_profile(cli: &Cli, overrides: &StorageOverrides) -> Result<(Profile,
     let (path, explicit): (PathBuf, bool) = match &cli.profile {
         Some(p) => (p.clone(), true),
         None => (
-            host::fs::in_root(&cli.root, DEFAULT_PROFILE, true).map_err(|e| {
-                Error::io(
-                    format!("cannot resolve {DEFAULT_PROFILE} inside the root"),
-                    e,
-                )
+            host::fs::in_root(&cli.root, DEFAULT_PATH, true).map_err(|e| {
+                Error::io(format!("cannot resolve {DEFAULT_PATH} inside the root"), e)
             })?,
             false,
         ),
@@ -229,7 +222,7 @@ pub fn load_profile(cli: &Cli, overrides: &StorageOverrides) -> Result<(Profile,
 fn path_shown(cli: &Cli) -> String {
     cli.profile
         .clone()
-        .unwrap_or_else(|| Path::new(DEFAULT_PROFILE).to_path_buf())
+        .unwrap_or_else(|| Path::new(DEFAULT_PATH).to_path_buf())
         .display()
         .to_string()
 }

@@ -12,7 +12,7 @@ use super::{Spec, Steps};
 pub fn run(cli: &Cli, r: &ResetArgs) -> Result<i32> {
     let spec = Spec {
         name: "reset",
-        steps: Steps::Reset,
+        steps: Steps::Table(PHASES),
         plans_only: !r.yes,
         doer: "reset --yes",
     };

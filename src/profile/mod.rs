@@ -27,6 +27,10 @@ pub use types::{Bounded, CaPin, ChunkSize, JoinSecs, ManagerAddr, Port, ServerAd
 /// A node's role (the shared vocabulary's).
 pub use crate::vocab::Role;
 
+/// Where the profile is when --profile is not given; offline runs save the effective profile here
+/// for the first boot.
+pub const DEFAULT_PATH: &str = "/etc/swarmnode/profile.json";
+
 /// What is wrong with a profile's value: its key (`storage.thinpool.chunk_size`) and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid {

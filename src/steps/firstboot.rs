@@ -12,7 +12,7 @@ use crate::host::cmd::Cmd;
 use crate::host::state;
 use crate::host::systemd;
 use crate::host::{Action, Host};
-use crate::profile::Profile;
+use crate::profile::{DEFAULT_PATH, Profile};
 use crate::steps::plan::StepPlan;
 
 pub const UNIT: &str = include_str!("../../kickstart/swarmnode-firstboot.service");
@@ -24,7 +24,6 @@ pub const BIN_PATH: &str = "/usr/local/sbin/swarmnode";
 /// Where the RPM installs the binary, and its first-boot unit.
 pub const PACKAGED_BIN: &str = "/usr/sbin/swarmnode";
 pub const PACKAGED_UNIT_PATH: &str = "/usr/lib/systemd/system/swarmnode-firstboot.service";
-pub const PROFILE_PATH: &str = "/etc/swarmnode/profile.json";
 
 /// The first-boot unit, running the binary at `bin`.
 pub fn unit_text(bin: &str) -> String {
@@ -135,15 +134,15 @@ fn add_unpackaged_leftovers(h: &Host, p: &mut StepPlan) -> Result<()> {
 /// The profile of this run, saved for the first boot; compared as a profile, not as text.
 fn add_profile(h: &Host, effective: &Profile, p: &mut StepPlan) -> Result<()> {
     let text = serde_json::to_string_pretty(effective).expect("a profile serializes") + "\n";
-    let old = h.read_text(PROFILE_PATH)?;
+    let old = h.read_text(DEFAULT_PATH)?;
     let same = old.as_deref().is_some_and(|o| {
-        Profile::parse(std::path::Path::new(PROFILE_PATH), o).is_ok_and(|p| p == *effective)
+        Profile::parse(std::path::Path::new(DEFAULT_PATH), o).is_ok_and(|p| p == *effective)
     });
     if !same {
         p.actions.push(Action::write(
             "firstboot.profile",
             "the profile of this run, --device and --driver included, for the first boot",
-            PROFILE_PATH,
+            DEFAULT_PATH,
             0o600,
             text,
             old,

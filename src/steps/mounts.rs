@@ -73,7 +73,7 @@ pub fn plan(h: &Host, m: &Mounts, offline: bool) -> Result<StepPlan> {
     let mut problems = Problems::default();
     if offline {
         for path in &m.nfs {
-            provided(h, &fstab, path, &mut p, &mut problems)?;
+            add_provided(h, &fstab, path, &mut p, &mut problems)?;
         }
         if problems.refused.is_empty() {
             p.facts.push(
@@ -81,7 +81,7 @@ pub fn plan(h: &Host, m: &Mounts, offline: bool) -> Result<StepPlan> {
             );
         }
     } else {
-        check_online(h, m, &fstab, &mut p, &mut problems)?;
+        add_online_checks(h, m, &fstab, &mut p, &mut problems)?;
     }
     problems.into_result()?;
     Ok(p)
@@ -99,7 +99,7 @@ pub enum Seen {
 }
 
 /// Booted: each path mounted, NFS, and answering.
-fn check_online(
+fn add_online_checks(
     h: &Host,
     m: &Mounts,
     fstab: &[FstabEntry],
@@ -188,7 +188,7 @@ fn unmounted(h: &Host, fstab: &[FstabEntry], path: &str) -> Result<Seen> {
 }
 
 /// Offline: /etc/fstab (as nfs/nfs4) or a mount unit must provide the path.
-fn provided(
+fn add_provided(
     h: &Host,
     fstab: &[FstabEntry],
     path: &str,

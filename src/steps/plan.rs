@@ -72,7 +72,7 @@ pub const SELINUX_ENFORCE: &str = "/sys/fs/selinux/enforce";
 /// expects, with one `restorecon` of exactly those paths (not recursive: what is inside a mounted
 /// volume keeps its labels), planned right after the last of those actions, so before the step
 /// reloads or starts a service. `plan` shows it; a converged node runs none.
-pub fn relabel(h: &Host, p: &mut StepPlan) -> Result<()> {
+pub fn add_relabel(h: &Host, p: &mut StepPlan) -> Result<()> {
     use crate::host::Effect;
     if p.actions.is_empty() || !h.exists(SELINUX_ENFORCE)? {
         return Ok(());

@@ -39,7 +39,7 @@ pub fn add(
     let env = systemd::environment(host, unit_text, &kept)?;
     let prefix: String = exec.chars().take_while(|c| "-@+!:".contains(*c)).collect();
     let line = CommandLine::read(&exec[prefix.len()..], &env, &keys);
-    check_listeners(host, e, unit, &line, daemon, p)?;
+    add_listener_checks(host, e, unit, &line, daemon, p)?;
     let want = (!line.dropped.is_empty()).then(|| {
         format!(
             "# written by swarmnode: dockerd refuses flags that daemon.json also sets ({})\n[Service]\nExecStart=\nExecStart={prefix}{}\n",
@@ -53,7 +53,7 @@ pub fn add(
 
 /// What the command line (and docker.socket, for `-H fd://`) makes dockerd listen on, checked
 /// like daemon.json's `hosts`; a command line that reads another daemon.json is refused.
-fn check_listeners(
+fn add_listener_checks(
     host: &Host,
     e: &Engine,
     unit: &str,

@@ -33,10 +33,11 @@ pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
         "reset.check-disable",
     )?);
     let mut unit = add_restore(h, &rec, UNIT_PATH, &mut p)?;
+    let storage_files = storage::files();
     for path in rec
         .written()
         .iter()
-        .filter(|f| !in_engine(f) && *f != UNIT_PATH && !storage::FILES.contains(&f.as_str()))
+        .filter(|f| !in_engine(f) && *f != UNIT_PATH && !storage_files.contains(&f.as_str()))
     {
         unit |= add_restore(h, &rec, path, &mut p)? && path.starts_with("/etc/systemd/");
     }

@@ -22,15 +22,24 @@ use crate::steps::storage::volumes::{
 
 use super::{Records, add_restore};
 
-/// The files that belong to the storage phase (kept with `--keep-storage`).
-pub const FILES: [&str; 3] = [LVM_PROFILE_PATH, fstab::PATH, state::STORAGE.path];
+/// The files that belong to the storage phase (kept with `--keep-storage`): the LVM profile,
+/// fstab, and the records reset removes with the volumes.
+pub fn files() -> Vec<&'static str> {
+    let records = state::ALL
+        .iter()
+        .filter(|r| r.reset == state::Reset::Storage);
+    [LVM_PROFILE_PATH, fstab::PATH]
+        .into_iter()
+        .chain(records.map(|r| r.path))
+        .collect()
+}
 
 /// LVM's devices file (EL9: Anaconda writes it).
 const DEVICES_FILE: &str = "/etc/lvm/devices/system.devices";
 
 pub fn kept_files(run: &Run) -> Vec<&'static str> {
     if run.opts.keep_storage {
-        FILES.to_vec()
+        files()
     } else {
         Vec::new()
     }
@@ -86,11 +95,22 @@ pub fn plan(h: &Host, _run: &Run) -> Result<StepPlan> {
         }
     }
     add_restore(h, &rec_files, LVM_PROFILE_PATH, &mut p)?;
-    p.actions.push(state::STORAGE.remove(
-        "reset.storage-record",
-        "the volumes are gone, or were never this node's",
-    ));
+    add_records_removed(&mut p);
     Ok(p)
+}
+
+/// The records of the storage: removed last, once the volumes are gone (or were never this
+/// node's).
+fn add_records_removed(p: &mut StepPlan) {
+    let records = state::ALL
+        .iter()
+        .filter(|r| r.reset == state::Reset::Storage);
+    for r in records {
+        p.actions.push(r.remove(
+            "reset.storage-record",
+            "the volumes are gone, or were never this node's",
+        ));
+    }
 }
 
 /// A reset stopped between vgremove and pvremove: the recorded disk's PV is left, in no VG (or

@@ -141,7 +141,7 @@ fn engine_away(
                 "docker does not answer and {state} says the node is in a swarm: --force, so it is \
                  not taken out; its entry stays on the managers (`docker node rm` there)"
             ));
-            done(&mut p);
+            add_left_record(&mut p);
             return Ok(p);
         }
         return Err(Refusal::new(
@@ -178,7 +178,7 @@ fn add_manager(h: &Host, run: &Run, info: &Info, p: &mut StepPlan) -> Result<()>
                 "its swarm cannot list its nodes ({}): it has no quorum, so it cannot be demoted",
                 crate::error::chain(&e)
             );
-            return force_or_refuse(h, run, info, why, Some(me), p);
+            return add_forced_or_refuse(h, run, info, why, Some(me), p);
         }
     };
     let (managers, reachable, kept) = quorum_without(&nodes, me);
@@ -201,20 +201,20 @@ fn add_manager(h: &Host, run: &Run, info: &Info, p: &mut StepPlan) -> Result<()>
         let why = "it is the swarm's last manager: its going ends the swarm (every service, secret \
                    and node entry)";
         // Its entry goes with the swarm: nothing to remove on a manager.
-        force_or_refuse(h, run, info, why.into(), None, p)
+        add_forced_or_refuse(h, run, info, why.into(), None, p)
     } else {
         let why = format!(
             "without it the {} other manager(s) have {reachable} reachable, not a majority: the \
              swarm would lose quorum",
             managers - 1
         );
-        force_or_refuse(h, run, info, why, Some(me), p)
+        add_forced_or_refuse(h, run, info, why, Some(me), p)
     }
 }
 
 /// A manager whose going loses quorum: refused, or with --force out with force (its entry then
 /// removed on a manager when `entry` names it and one remains).
-fn force_or_refuse(
+fn add_forced_or_refuse(
     h: &Host,
     run: &Run,
     info: &Info,
@@ -265,7 +265,7 @@ impl<'a> Leave<'a> {
 /// the demotion, the leave, then the entry removed on a manager (or the phase marked done).
 fn add_leave(h: &Host, run: &Run, l: Leave, p: &mut StepPlan) -> Result<()> {
     if let Some(id) = l.entry {
-        record_node(id, p);
+        add_node_record(id, p);
         if l.demote {
             p.actions.push(Action::swarm(
                 "reset.swarm-demote",
@@ -289,14 +289,14 @@ fn add_leave(h: &Host, run: &Run, l: Leave, p: &mut StepPlan) -> Result<()> {
     match l.entry {
         Some(id) => add_forget(h, run, id, p),
         None => {
-            done(p);
+            add_left_record(p);
             Ok(())
         }
     }
 }
 
 /// The NodeID recorded before the node leaves.
-fn record_node(id: &str, p: &mut StepPlan) {
+fn add_node_record(id: &str, p: &mut StepPlan) {
     p.actions.push(state::RESET_NODE.write(
         "reset.swarm-record",
         "remember the node's ID, to remove its entry even if this run is stopped after leaving",
@@ -331,11 +331,12 @@ fn add_forget(h: &Host, run: &Run, id: &str, p: &mut StepPlan) -> Result<()> {
             },
         )),
     }
-    done(p);
+    add_left_record(p);
     Ok(())
 }
 
-fn done(p: &mut StepPlan) {
+/// reset's swarm phase is done: noted, so a reset stopped after it does not do it again.
+fn add_left_record(p: &mut StepPlan) {
     p.actions.push(state::RESET_LEFT.write(
         "reset.swarm-done",
         "out of the swarm",

@@ -257,7 +257,7 @@ fn add_mount(
         )
         .into()),
         None => {
-            prepare_mount_point(host, &v.path, move_data, mounts, p)?;
+            add_mount_point(host, &v.path, move_data, mounts, p)?;
             p.actions.push(Action::run(
                 "storage.mount",
                 "mount it now",
@@ -269,7 +269,7 @@ fn add_mount(
 }
 
 /// /var/lib/docker made when missing; data in it moved first (`--move-docker-data`) or refused.
-fn prepare_mount_point(
+fn add_mount_point(
     host: &Host,
     lv_path: &str,
     move_data: bool,

@@ -62,7 +62,7 @@ pub fn plan(h: &Host, sw: &Swarm, budget: Duration) -> Result<StepPlan> {
             )
             .into());
         }
-        "active" => active(h, sw, &info, budget, &mut p)?,
+        "active" => add_active(h, sw, &info, budget, &mut p)?,
         other => {
             return Err(Error::Failed(format!(
                 "swarm: the engine reports an unknown swarm state {other:?}"
@@ -196,7 +196,7 @@ fn join_action(h: &Host, sw: &Swarm, facts: &mut Vec<String>) -> Result<Action> 
     ))
 }
 
-fn active(h: &Host, sw: &Swarm, info: &Info, budget: Duration, p: &mut StepPlan) -> Result<()> {
+fn add_active(h: &Host, sw: &Swarm, info: &Info, budget: Duration, p: &mut StepPlan) -> Result<()> {
     let st = &info.swarm;
     p.facts.push(format!(
         "{} is in a swarm: node {} at {}{}",
@@ -219,7 +219,7 @@ fn active(h: &Host, sw: &Swarm, info: &Info, budget: Duration, p: &mut StepPlan)
     }
     let chans = Channel::all(sw);
     let (first, node) = inspect_self(h, sw, info, budget)?;
-    check_role(sw, &node, info, p);
+    add_role_checks(sw, &node, info, p);
     let have = node.spec.labels.clone().unwrap_or_default();
     let set = labels_to_set(&sw.labels, &have);
     if !set.is_empty() {
@@ -244,7 +244,7 @@ fn active(h: &Host, sw: &Swarm, info: &Info, budget: Duration, p: &mut StepPlan)
 }
 
 /// The role is reported, never changed; a manager hears how many managers there are.
-fn check_role(sw: &Swarm, node: &Node, info: &Info, p: &mut StepPlan) {
+fn add_role_checks(sw: &Swarm, node: &Node, info: &Info, p: &mut StepPlan) {
     let role = sw.role.as_str();
     if node.spec.role != role {
         p.warnings.push(format!(
