@@ -1,7 +1,14 @@
 //! Words every part of swarmnode shares, each checked in one place: a swarm node ID, a node's
 //! role, a label the broker carries, a swarm CA's digest (base 36 or hex), an LVM volume group
 //! name, a normalised absolute path, the storage driver and the names of swarmnode's volumes, the
-//! broker's word for a refusal. A leaf: it uses nothing of the crate, and everything may use it.
+//! broker's word for a refusal; a network ([`net`]) and an ssh public key ([`sshkey`]). A leaf:
+//! it uses nothing of the crate, and everything may use it.
+
+pub mod net;
+pub mod sshkey;
+
+pub use net::Network;
+pub use sshkey::PublicKey;
 
 use std::fmt;
 
