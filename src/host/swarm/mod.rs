@@ -8,9 +8,11 @@
 //! - [`join`]: the join, its tries on the managers through the one retry engine
 //!   ([`crate::host::managers::rounds`]);
 //! - [`membership`]: leave, demote, wait for a member; what "no such node" looks like;
-//! - [`node`]: docker's node JSON, one model for every reader.
+//! - [`node`]: docker's node JSON, one model for every reader;
+//! - [`keys`]: the keys the broker's user logs in with, kept in the swarm as configs.
 
 pub mod join;
+pub mod keys;
 pub mod membership;
 pub mod node;
 pub mod ops;
