@@ -84,13 +84,16 @@ pub enum Command {
     /// grow), engine (running, configured as apply writes it, the file loaded), NFS mounts,
     /// swarm membership and labels, the first boot. Exit 0 green, 1 yellow, 2 red.
     Check(CheckArgs),
-    /// On a manager, as the forced command of the nodes' ssh key, run as its own non-root user:
-    /// answer one request of the fixed grammar in SSH_ORIGINAL_COMMAND (join-token
-    /// worker|manager, self ID, label ID KEY=VALUE..., remove-stale ID) for the node at the ssh
-    /// client's address, within /etc/swarmnode-broker/broker.json (root's, 0644, in the package's
-    /// 0755 /etc/swarmnode-broker); log it before serving it (a log stuck for 2 s: 69, nothing served);
-    /// refuse anything else (65); another node's ID is answered as an unknown one.
-    Broker,
+    /// On a manager: the broker, what nodes may ask of it and the keys they may ask with. Alone,
+    /// it is the forced command sshd runs for the broker user: one request of the fixed grammar
+    /// in SSH_ORIGINAL_COMMAND (join-token worker|manager, enroll ID KEY, self ID, label ID
+    /// KEY=VALUE..., remove-stale ID, leave-entry ID), for the caller the key says (a bootstrap
+    /// key; a node's own key, for that node alone; or, with a key listed by hand, the node at
+    /// the ssh client's address), within /etc/swarmnode-broker/broker.json (root's, 0644);
+    /// logged before it is served (a log stuck for 2 s: 69, nothing served); anything else
+    /// refused (65); another node's ID answered as an unknown one. The commands below are run
+    /// by root on a manager.
+    Broker(BrokerArgs),
     /// Writes the man pages, shell completions and the packaged first-boot unit, made from
     /// this command line's definition, under DIR (packaging/, the release artefacts).
     #[command(hide = true)]
@@ -98,6 +101,69 @@ pub enum Command {
         /// The folder to write into (made when missing).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+    },
+}
+
+/// `broker`: the forced command (the caller's key, as the broker's own key lines name it) or one
+/// of root's commands.
+#[derive(Debug, Clone, Default, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BrokerArgs {
+    /// The caller logged in with this bootstrap key (its fingerprint): set by the key line the
+    /// broker hands sshd, never by the caller.
+    #[arg(long, hide = true, value_name = "FINGERPRINT", requires = "expires")]
+    pub bootstrap: Option<String>,
+    /// When that bootstrap key expires (seconds since 1970).
+    #[arg(long, hide = true, value_name = "SECONDS", requires = "bootstrap")]
+    pub expires: Option<u64>,
+    /// The caller logged in with the key bound to this node ID.
+    #[arg(
+        long,
+        hide = true,
+        value_name = "NODE_ID",
+        requires = "key",
+        conflicts_with = "bootstrap"
+    )]
+    pub node: Option<String>,
+    /// That key's fingerprint.
+    #[arg(long, hide = true, value_name = "FINGERPRINT", requires = "node")]
+    pub key: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<BrokerCommand>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum BrokerCommand {
+    /// Make a bootstrap key that expires: its public half stored in the swarm (every manager
+    /// takes it at once); DIR/bootstrap_key (0600), DIR/known_hosts (the host keys of every
+    /// manager that applied the broker step) and DIR/bootstrap.ks (the kickstart lines that
+    /// write both on the node, 0600) written. It may ask for a worker token and enrol a node's
+    /// own key, nothing else, and only until it expires. Expired bootstrap keys are cleared.
+    Bootstrap {
+        /// How long it lives: 90s, 30m, 24h, 7d (at least 1m, at most 30d).
+        #[arg(long, value_name = "DURATION", default_value = "24h")]
+        ttl: String,
+        /// Where the files go (made 0700 when missing; an existing bootstrap_key there is refused).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// List the keys the broker's user may log in with: kind, node ID, hostname, address,
+    /// fingerprint, created, expiry.
+    Keys,
+    /// Remove a key: a node's (by its node ID) or a bootstrap key (by its fingerprint). Expired
+    /// bootstrap keys are cleared too.
+    Revoke {
+        /// A node ID, or a key's fingerprint (SHA256:...).
+        #[arg(value_name = "ID|FINGERPRINT")]
+        what: String,
+    },
+    /// What sshd runs (AuthorizedKeysCommand) for the broker user at each login: the keys from
+    /// the swarm, each line with its restrictions (restrict, from=, expiry-time= for a bootstrap
+    /// key, and the forced command that carries the key's identity), within 2 s; nothing on
+    /// failure.
+    AuthorizedKeys {
+        /// The user logging in (sshd's %u); another than the broker's gets nothing.
+        user: String,
     },
 }
 

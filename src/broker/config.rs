@@ -30,6 +30,10 @@ const OLD_PATH: &str = "/etc/swarmnode/broker.json";
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The broker's user (sshd's `%u`): another user's keys are none of the broker's. Absent:
+    /// the user sshd asks for.
+    #[serde(default)]
+    pub user: Option<String>,
     /// Label keys a node may set on itself, each with the values it may take.
     #[serde(default)]
     pub labels: BTreeMap<String, Vec<String>>,

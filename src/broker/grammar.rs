@@ -6,7 +6,12 @@
 //! self NODE_ID
 //! label NODE_ID KEY=VALUE [KEY=VALUE ...]
 //! remove-stale NODE_ID
+//! enroll NODE_ID ssh-ed25519 BASE64
+//! leave-entry NODE_ID
 //! ```
+//!
+//! Who may ask what is the key's (see [`crate::broker`]): a bootstrap key `join-token` and
+//! `enroll`; a node's own key `self`, `label`, `remove-stale` and `leave-entry` for its node.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,6 +31,10 @@ pub enum Request {
     Label(NodeId, BTreeMap<String, String>),
     /// `Down` worker entries with the caller's hostname and another ID, removed.
     RemoveStale(NodeId),
+    /// This node's own public key bound to its node ID (a bootstrap key asks).
+    Enroll(NodeId, PublicKey),
+    /// The caller's own entry removed, once it is Down (reset's last step; its own key asks).
+    LeaveEntry(NodeId),
 }
 
 /// The role a token is for.
@@ -33,6 +42,9 @@ pub use crate::vocab::Role;
 
 /// A swarm node ID (the shared vocabulary's).
 pub use crate::vocab::NodeId;
+
+/// A public key (the shared vocabulary's).
+pub use crate::vocab::PublicKey;
 
 /// The label rules (the shared vocabulary's).
 pub use crate::vocab::{label_key_ok, label_value_ok};
@@ -51,6 +63,8 @@ impl fmt::Display for Request {
                 Ok(())
             }
             Request::RemoveStale(id) => write!(f, "remove-stale {id}"),
+            Request::Enroll(id, key) => write!(f, "enroll {id} {}", key.text()),
+            Request::LeaveEntry(id) => write!(f, "leave-entry {id}"),
         }
     }
 }
@@ -121,6 +135,11 @@ pub fn parse(line: &str) -> Result<Request, String> {
         ["remove-stale", rest @ ..] if rest.len() == 1 => {
             Ok(Request::RemoveStale(id(rest.first())?))
         }
+        ["leave-entry", rest @ ..] if rest.len() == 1 => Ok(Request::LeaveEntry(id(rest.first())?)),
+        ["enroll", node, kind, key] => Ok(Request::Enroll(
+            NodeId::parse(node)?,
+            PublicKey::ed25519(&format!("{kind} {key}"))?,
+        )),
         ["label", node, pairs @ ..] if !pairs.is_empty() => {
             let node = NodeId::parse(node)?;
             if pairs.len() > MAX_LABELS {
@@ -129,8 +148,8 @@ pub fn parse(line: &str) -> Result<Request, String> {
             Ok(Request::Label(node, labels(pairs)?))
         }
         [verb, ..] => Err(format!(
-            "{:?} is not something the broker does (join-token, self, label, remove-stale, each \
-             with its arguments)",
+            "{:?} is not something the broker does (join-token, enroll, self, label, \
+             remove-stale, leave-entry, each with its arguments)",
             shown(verb)
         )),
         [] => Err("the request is empty".into()),
@@ -142,15 +161,19 @@ mod tests {
     use super::*;
 
     const ID: &str = "l8s526d06sna2jckb05a27o7r";
+    const KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHP4NVXQOzetSTmtlHWvak0XNxsW7bROPPkR4m3kISSq";
 
     #[test]
-    fn the_four_requests_are_read_and_written_back_the_same() {
+    fn every_request_is_read_and_written_back_the_same() {
         for line in [
             "join-token worker".to_string(),
             "join-token manager".to_string(),
             format!("self {ID}"),
             format!("label {ID} function=production rack=b2"),
             format!("remove-stale {ID}"),
+            format!("enroll {ID} {KEY}"),
+            format!("leave-entry {ID}"),
         ] {
             let r = parse(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
             assert_eq!(r.to_string(), line);
@@ -186,6 +209,19 @@ mod tests {
             (&format!("label {ID} f=a f=b"), "given twice"),
             (&format!("label {ID} f='x'"), "is not a label value"),
             (&format!("remove-stale {ID} now"), "not something"),
+            (&format!("enroll {ID}"), "not something"),
+            (&format!("enroll {ID} {KEY} comment"), "not something"),
+            (
+                &format!("enroll {ID} {}", KEY.replace("ssh-ed25519", "ssh-rsa")),
+                "not a key type",
+            ),
+            (
+                &format!("enroll {ID} ssh-ed25519 AAAA"),
+                "not a ssh-ed25519 key",
+            ),
+            (&format!("enroll zz {KEY}"), "is not a node ID"),
+            (&format!("leave-entry {ID} {ID}"), "not something"),
+            ("leave-entry", "not something"),
         ] {
             let e = parse(line).expect_err(line);
             assert!(e.contains(why), "{line:?}: {e}");
@@ -213,6 +249,7 @@ mod tests {
                 proptest::prop_assert!(
                     back.starts_with("join-token ") || back.starts_with("self ")
                         || back.starts_with("label ") || back.starts_with("remove-stale ")
+                        || back.starts_with("enroll ") || back.starts_with("leave-entry ")
                 );
                 // Label order may differ; the words are the same.
                 let mut a: Vec<&str> = line.split(' ').collect();
@@ -225,7 +262,7 @@ mod tests {
 
         #[test]
         fn near_misses_of_the_grammar_never_panic(
-            verb in "(join-token|self|label|remove-stale|docker)",
+            verb in "(join-token|self|label|remove-stale|enroll|leave-entry|docker)",
             rest in "[ a-z0-9=._;$`'\"|&-]{0,80}",
         ) {
             let _ = parse(&format!("{verb} {rest}"));

@@ -43,7 +43,7 @@ pub fn run(cli: &Cli) -> Result<i32> {
         Command::Plan(a) => plan::run(cli, a),
         Command::Reset(r) => reset::run(cli, r),
         Command::Check(a) => check::run(cli, a),
-        Command::Broker => Ok(broker::run(cli)),
+        Command::Broker(a) => broker::run(cli, a),
         Command::Generate { out } => generate::run(out),
     }
 }

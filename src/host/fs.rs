@@ -457,6 +457,19 @@ pub fn write_generated(path: &Path, bytes: &[u8]) -> io::Result<()> {
     replace(path, bytes, 0o644)
 }
 
+/// A folder for secrets: made 0700 (its parents as umask gives) when missing; one that is there
+/// is kept as it is (the files put in it are 0600).
+pub fn private_dir(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if path.is_dir() {
+        return Ok(());
+    }
+    if let Some(p) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(p)?;
+    }
+    fs::DirBuilder::new().mode(0o700).create(path)
+}
+
 /// The SHA-256 of some bytes, as 64 lowercase hex digits.
 pub fn sha256_hex(b: &[u8]) -> String {
     use sha2::{Digest, Sha256};

@@ -3,6 +3,7 @@
 
 mod action;
 pub mod block;
+pub mod clock;
 pub mod cmd;
 pub mod docker;
 pub mod engine_api;

@@ -36,6 +36,7 @@ fn manager(config: Option<&str>) -> Manager {
         (&format!("GET /nodes/{ID} "), &[(200, &entry())]),
         (&format!("POST /nodes/{ID}/update"), &[(200, "")]),
         ("GET /swarm ", &[(200, &swarm)]),
+        ("GET /configs", &[(200, "[]")]),
     ]);
     std::fs::create_dir_all(f.root.join("dev")).unwrap();
     let log = UnixDatagram::bind(f.root.join("dev/log")).unwrap();
@@ -84,7 +85,7 @@ fn a_node_reads_its_own_entry_from_its_own_address() {
     assert!(
         log[0].starts_with("<38>swarmnode-broker[")
             && log[0].ends_with(&format!(
-                "]: client=10.77.0.2 request=\"self {ID}\" allowed"
+                "]: client=10.77.0.2 key=listed request=\"self {ID}\" allowed"
             )),
         "{log:?}"
     );
@@ -490,6 +491,8 @@ fn the_whole_request_ends_at_its_deadline_however_slowly_the_engine_answers() {
                     one
                 } else if line.starts_with("GET /nodes") {
                     list
+                } else if line.starts_with("GET /configs") {
+                    "[]".to_string()
                 } else {
                     String::new()
                 };

@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod common;
 mod engine;
+mod enrolment;
 mod mounts;
 pub mod offline;
 mod packaging;

@@ -1,0 +1,359 @@
+//! The requests, each answered for its caller: a token, a node's own entry, its labels, its
+//! stale entries, its key's enrolment, its entry removed. Every one through the local engine's
+//! API, every ID put in a URL checked first, every allowed one logged before it is served.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::exit;
+use crate::host::engine_api::DockerApi;
+use crate::host::swarm::node::Node;
+
+use crate::host::clock;
+use crate::host::swarm::keys::{self, Created, Kind, NewKey, Stored};
+use crate::vocab::PublicKey;
+
+use super::config::Config;
+use super::grammar::{self, NodeId, Role};
+use super::{Caller, ENGINE_TIMEOUT, Journal, Outcome, failed, not_yours, refused, served};
+
+pub(super) struct Broker<'a> {
+    pub api: DockerApi,
+    pub cfg: Config,
+    pub client: IpAddr,
+    pub caller: Caller,
+    pub journal: &'a Journal,
+    pub deadline: Instant,
+}
+
+/// A node entry as the engine gives it (docker's node JSON, the host's one model), and the whole
+/// of it, printed for `self`.
+struct Entry {
+    node: Node,
+    raw: Value,
+}
+
+fn entry(raw: Value) -> Result<Entry, Outcome> {
+    let node: Node = serde_json::from_value(raw.clone())
+        .map_err(|e| failed(exit::FAILURE, format!("the engine's node entry: {e}")))?;
+    Ok(Entry { node, raw })
+}
+
+fn same_host(a: &str, b: IpAddr) -> bool {
+    let norm = |ip: IpAddr| match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    a.parse::<IpAddr>().is_ok_and(|a| norm(a) == norm(b))
+}
+
+impl Broker<'_> {
+    /// An engine request's bound: [`ENGINE_TIMEOUT`], cut to what is left of the run.
+    fn timeout(&self) -> Duration {
+        ENGINE_TIMEOUT.min(self.deadline.saturating_duration_since(Instant::now()))
+    }
+
+    /// `GET path` on the local engine, as JSON; `None` when the engine does not know it (404).
+    fn get(&self, path: &str) -> Result<Option<Value>, Outcome> {
+        let r = self
+            .api
+            .request("GET", path, None, self.timeout())
+            .map_err(|e| failed(exit::UNAVAILABLE, format!("the local engine: {e}")))?;
+        match r.status {
+            200 => serde_json::from_slice(&r.body)
+                .map(Some)
+                .map_err(|e| failed(exit::FAILURE, format!("GET {path}: {e}"))),
+            404 => Ok(None),
+            s => Err(failed(
+                if s == 503 {
+                    exit::UNAVAILABLE
+                } else {
+                    exit::FAILURE
+                },
+                format!("GET {path}: HTTP {s}: {}", r.message()),
+            )),
+        }
+    }
+
+    pub(super) fn join_token(&self, role: Role, out: &mut dyn Write) -> Result<Outcome, Outcome> {
+        if role == Role::Manager && !self.cfg.manager_tokens {
+            return Err(refused(
+                "manager tokens are not handed out (manager_tokens in the broker's config)",
+            ));
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Tokens {
+            worker: String,
+            manager: String,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct SwarmInfo {
+            join_tokens: Tokens,
+        }
+        // No core dump or ptrace of this process while a token is in its memory.
+        let _guard = crate::host::secret::NonDumpable::new();
+        let mut r = self
+            .api
+            .request("GET", "/swarm", None, self.timeout())
+            .map_err(|e| failed(exit::UNAVAILABLE, format!("the local engine: {e}")))?;
+        let parsed = if r.status == 200 {
+            serde_json::from_slice::<SwarmInfo>(&r.body).map_err(|e| e.to_string())
+        } else {
+            Err(format!("HTTP {}: {}", r.status, r.message()))
+        };
+        r.body.fill(0);
+        let s = parsed.map_err(|e| failed(exit::UNAVAILABLE, format!("GET /swarm: {e}")))?;
+        let (mut t, mut other) = match role {
+            Role::Worker => (s.join_tokens.worker, s.join_tokens.manager),
+            Role::Manager => (s.join_tokens.manager, s.join_tokens.worker),
+        };
+        let written = self
+            .journal
+            .allowed(&format!("allowed: a {} token", role.as_str()))
+            .and_then(|()| {
+                writeln!(out, "{t}")
+                    .and_then(|_| out.flush())
+                    .map_err(|e| failed(exit::FAILURE, e.to_string()))
+            });
+        // SAFETY: zeroing the bytes of a String keeps it valid UTF-8.
+        unsafe {
+            t.as_bytes_mut().fill(0);
+            other.as_bytes_mut().fill(0);
+        }
+        written.map(|()| served())
+    }
+
+    /// The caller's own entry: one whose address is the ssh client's. Any other ID (unknown, or
+    /// another node's) is answered alike, as `docker node inspect` answers an unknown one.
+    fn own(&self, id: &NodeId) -> Result<Entry, Outcome> {
+        if let Caller::Node { node, .. } = &self.caller
+            && node != id
+        {
+            return Err(not_yours(
+                id,
+                format!("the key is bound to node {node}: a node's key acts for its node alone"),
+            ));
+        }
+        let raw = self
+            .get(&format!("/nodes/{id}"))?
+            .ok_or_else(|| not_yours(id, format!("no node {id}")))?;
+        let n = entry(raw)?;
+        if n.node.id != id.as_str() {
+            return Err(not_yours(
+                id,
+                format!(
+                    "{id} is not a node's ID (the engine answered for {:?})",
+                    grammar::shown(&n.node.id)
+                ),
+            ));
+        }
+        if !same_host(&n.node.status.addr, self.client) {
+            return Err(not_yours(
+                id,
+                format!(
+                    "node {id} is at {}, not at {}: a node may ask only about itself",
+                    if n.node.status.addr.is_empty() {
+                        "no address"
+                    } else {
+                        &n.node.status.addr
+                    },
+                    self.client
+                ),
+            ));
+        }
+        Ok(n)
+    }
+
+    /// The caller's own entry, whole, as `docker node inspect` prints it.
+    pub(super) fn self_entry(&self, id: &NodeId, out: &mut dyn Write) -> Result<Outcome, Outcome> {
+        let n = self.own(id)?;
+        self.journal.allowed("allowed")?;
+        let text = serde_json::to_string(&[&n.raw]).expect("JSON serializes");
+        writeln!(out, "{text}").map_err(|e| failed(exit::FAILURE, e.to_string()))?;
+        Ok(served())
+    }
+
+    pub(super) fn label(
+        &self,
+        id: &NodeId,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Outcome, Outcome> {
+        for (k, v) in labels {
+            if let Some(why) = self.cfg.refuses_label(k, v) {
+                return Err(refused(why));
+            }
+        }
+        let n = self.own(id)?;
+        let mut spec = n.node.spec;
+        let mut have = spec.labels.take().unwrap_or_default();
+        for (k, v) in labels {
+            have.insert(k.clone(), v.clone());
+        }
+        spec.labels = Some(have);
+        let body = serde_json::to_vec(&spec).expect("JSON serializes");
+        // The ID asked for (own() checked that the entry is its), never the engine's text.
+        let path = format!("/nodes/{id}/update?version={}", n.node.version.index);
+        self.journal.allowed("allowed")?;
+        let r = self
+            .api
+            .request("POST", &path, Some(&body), self.timeout())
+            .map_err(|e| failed(exit::UNAVAILABLE, format!("the local engine: {e}")))?;
+        if r.status != 200 {
+            return Err(failed(
+                exit::UNAVAILABLE,
+                format!("POST {path}: HTTP {}: {}", r.status, r.message()),
+            ));
+        }
+        Ok(served())
+    }
+
+    /// `Down` workers with the caller's hostname and address and another ID, removed; their IDs
+    /// printed. An entry whose ID is not a node ID is never put in a URL: it is left alone.
+    pub(super) fn remove_stale(
+        &self,
+        id: &NodeId,
+        out: &mut dyn Write,
+    ) -> Result<Outcome, Outcome> {
+        let me = self.own(id)?;
+        let all = self
+            .get("/nodes")?
+            .ok_or_else(|| failed(exit::UNAVAILABLE, "GET /nodes: not found (not a manager?)"))?;
+        let list = all.as_array().cloned().unwrap_or_default();
+        let mut stale = Vec::new();
+        let mut odd = 0;
+        for raw in list {
+            let n = entry(raw)?;
+            // A hostname is whatever a node says it is: the caller's address must match too.
+            let (n, me) = (&n.node, &me.node);
+            if n.description.hostname != me.description.hostname
+                || !same_host(&n.status.addr, self.client)
+                || n.id == me.id
+                || n.status.state != "down"
+                || n.spec.role != "worker"
+            {
+                continue;
+            }
+            match NodeId::parse(&n.id) {
+                Ok(stale_id) => stale.push(stale_id),
+                Err(_) => odd += 1,
+            }
+        }
+        let names: Vec<String> = stale.iter().map(NodeId::to_string).collect();
+        self.journal.allowed(&format!(
+            "allowed: removing {}{}",
+            if names.is_empty() {
+                "nothing".to_string()
+            } else {
+                names.join(" ")
+            },
+            if odd > 0 {
+                format!(" ({odd} entry(s) whose ID is not a node ID left alone)")
+            } else {
+                String::new()
+            }
+        ))?;
+        let stored = if stale.is_empty() {
+            Vec::new()
+        } else {
+            self.keys()?
+        };
+        for n in &stale {
+            self.remove_node(n, &stored)?;
+            writeln!(out, "{n}").map_err(|e| failed(exit::FAILURE, e.to_string()))?;
+        }
+        Ok(served())
+    }
+
+    /// The node's entry removed, and the key bound to it with it.
+    fn remove_node(&self, n: &NodeId, stored: &[Stored]) -> Result<(), Outcome> {
+        let path = format!("/nodes/{n}");
+        let r = self
+            .api
+            .request("DELETE", &path, None, self.timeout())
+            .map_err(|e| failed(exit::UNAVAILABLE, format!("the local engine: {e}")))?;
+        if r.status != 200 && r.status != 404 {
+            return Err(failed(
+                exit::UNAVAILABLE,
+                format!("DELETE {path}: HTTP {}: {}", r.status, r.message()),
+            ));
+        }
+        for k in stored
+            .iter()
+            .filter(|k| matches!(&k.kind, Kind::Node { node } if node == n))
+        {
+            keys::remove(&self.api, &k.id, self.timeout())
+                .map_err(|e| failed(exit::UNAVAILABLE, crate::error::chain(&e)))?;
+        }
+        Ok(())
+    }
+
+    /// The keys kept in the swarm (skipped ones, not whole, are left alone).
+    fn keys(&self) -> Result<Vec<Stored>, Outcome> {
+        keys::list(&self.api, self.timeout())
+            .map(|(k, _)| k)
+            .map_err(|e| failed(exit::UNAVAILABLE, crate::error::chain(&e)))
+    }
+
+    /// A bootstrap key's request: this node's own key bound to its node ID. Only for the node at
+    /// the client's address, only one key per node (the swarm refuses a second config of the
+    /// name), and a key bound to no other node. Asked again with the same key: done already.
+    pub(super) fn enroll(&self, id: &NodeId, key: &PublicKey) -> Result<Outcome, Outcome> {
+        let me = self.own(id)?;
+        let fp = key.fingerprint();
+        let stored = self.keys()?;
+        let bound = |k: &&Stored| matches!(k.kind, Kind::Node { .. }) && k.keys.contains(key);
+        if let Some(other) = stored.iter().find(bound) {
+            if matches!(&other.kind, Kind::Node { node } if node == id) {
+                self.journal
+                    .allowed(&format!("allowed: {fp} is bound to {id} already"))?;
+                return Ok(served());
+            }
+            return Err(refused(format!(
+                "the key {fp} is bound to another node: each node enrols a key of its own"
+            )));
+        }
+        let new = NewKey::node(
+            key,
+            id,
+            &me.node.description.hostname,
+            &self.client.to_string(),
+            clock::now(),
+        );
+        self.journal
+            .allowed(&format!("allowed: binding {fp} to node {id}"))?;
+        match keys::create(&self.api, &new, self.timeout())
+            .map_err(|e| failed(exit::UNAVAILABLE, crate::error::chain(&e)))?
+        {
+            Created::Made => Ok(served()),
+            Created::Exists => Err(refused(format!(
+                "node {id} is bound to another key already: on a manager, `swarmnode broker \
+                 revoke {id}` if that key is lost, then enrol again"
+            ))),
+        }
+    }
+
+    /// A node's own key's request, reset's last: its entry removed once it is Down (it has left
+    /// the swarm), with the key bound to it. Printed: the ID.
+    pub(super) fn leave_entry(&self, id: &NodeId, out: &mut dyn Write) -> Result<Outcome, Outcome> {
+        let me = self.own(id)?;
+        if me.node.status.state != "down" {
+            return Err(refused(format!(
+                "node {id} is {}, not down: leave the swarm first (`swarmnode reset` does)",
+                me.node.status.state
+            )));
+        }
+        let stored = self.keys()?;
+        self.journal
+            .allowed(&format!("allowed: removing {id} and its key"))?;
+        self.remove_node(id, &stored)?;
+        writeln!(out, "{id}").map_err(|e| failed(exit::FAILURE, e.to_string()))?;
+        Ok(served())
+    }
+}
