@@ -21,9 +21,8 @@ use crate::error::{Error, Refusal, Result};
 use crate::host::fs::RootFile;
 pub use crate::vocab::Network;
 
-/// In a directory of its own that others may read (the RPM makes it 0755): /etc/swarmnode, which
-/// holds the nodes' keys, stays root's alone (0700).
-pub const CONFIG_PATH: &str = "/etc/swarmnode-broker/broker.json";
+/// Where it is (see [`crate::host::places::BROKER_CONFIG`]).
+pub use crate::host::places::BROKER_CONFIG as CONFIG_PATH;
 /// Where it was before: named when the new place is empty.
 const OLD_PATH: &str = "/etc/swarmnode/broker.json";
 

@@ -77,6 +77,13 @@ pub const STEPS: &[Step] = &[
         explain: steps::swarm::explain,
     },
     Step {
+        name: "broker",
+        section: "broker",
+        wanted: |r| r.profile.broker.is_some(),
+        plan: plan_broker,
+        explain: |e| e,
+    },
+    Step {
         name: "check",
         section: "check",
         // With the section, the timer is installed (check.timer) or taken away (off).
@@ -182,6 +189,10 @@ fn plan_swarm(h: &Host, run: &Run) -> Result<StepPlan> {
 }
 
 /// The check timer, when the profile has a check section.
+fn plan_broker(h: &Host, run: &Run) -> Result<StepPlan> {
+    steps::broker_setup::plan(h, run.profile.broker.as_ref().expect("wanted"))
+}
+
 fn plan_check_timer(h: &Host, run: &Run) -> Result<StepPlan> {
     // Offline, the first boot's copy is the profile that stays (the %post's may be in /tmp).
     let profile = match &run.opts.offline {

@@ -1,4 +1,4 @@
-//! `reset`: the node taken apart again, in four phases (steps/reset/). Alone it plans only
+//! `reset`: the node taken apart again, in five phases (steps/reset/). Alone it plans only
 //! (prints what `reset --yes` would do: no lock, no report.json); with `--yes` it acts, under the
 //! lock, and writes report.json.
 
@@ -32,6 +32,13 @@ pub const PHASES: &[Step] = &[
         wanted: |_| true,
         plan: steps::reset::swarm::plan,
         explain: steps::swarm::explain,
+    },
+    Step {
+        name: "broker",
+        section: "",
+        wanted: |_| true,
+        plan: steps::reset::broker::plan,
+        explain: |e| e,
     },
     Step {
         name: "engine",

@@ -22,6 +22,7 @@ pub mod syslog;
 pub mod swarm;
 pub mod systemd;
 pub mod text;
+pub mod users;
 
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -79,6 +80,27 @@ impl Host {
     /// The path to give to a tool that runs on this host (`mount ... ROOT/var/lib/docker`).
     pub fn tool_path(&self, host_path: &str) -> Result<String> {
         Ok(self.path(host_path)?.to_string_lossy().into_owned())
+    }
+
+    /// The host path of a path another program gave in its own view (sshd's `PidFile`, its
+    /// `HostKey`): under the root, the root taken off; None when it is outside the root.
+    pub fn host_path_of(&self, tool_path: &str) -> Option<String> {
+        if self.root == Path::new("/") {
+            return Some(tool_path.to_string());
+        }
+        let rest = Path::new(tool_path).strip_prefix(&self.root).ok()?;
+        Some(format!("/{}", rest.to_string_lossy()))
+    }
+
+    /// How another program on this host (sshd) runs swarmnode: the binary at host path `bin`
+    /// as it sees it, with this run's --root when there is one.
+    pub fn command_of(&self, bin: &str) -> Result<String> {
+        let exe = self.tool_path(bin)?;
+        Ok(if self.root == Path::new("/") {
+            exe
+        } else {
+            format!("{exe} --root {}", self.root.display())
+        })
     }
 
     pub fn read_text(&self, host_path: &str) -> Result<Option<String>> {

@@ -6,11 +6,16 @@
 use std::io;
 use std::path::Path;
 
+/// The broker's configuration on a manager: in a directory of its own that others may read (the
+/// RPM makes it 0755), as /etc/swarmnode, which holds the nodes' keys, stays root's alone.
+pub const BROKER_CONFIG: &str = "/etc/swarmnode-broker/broker.json";
+
 /// The files swarmnode writes, or moves aside: a path, where `*` stands for one component
 /// (`*.conf`: one that ends so), as each writer names it: daemon.json, a registry's CA
 /// (`certs.d/HOST:PORT`), its drop-in (and the legacy drop-ins it moves aside), the first-boot
-/// and check units, the profile copy, the LVM profile, fstab, the copied binary.
-pub const FILES: [&str; 10] = [
+/// and check units, the profile copy, the LVM profile, fstab, the copied binary; on a manager,
+/// the broker's configuration and sshd's configuration for its user.
+pub const FILES: [&str; 13] = [
     "/etc/docker/daemon.json",
     "/etc/docker/certs.d/*/ca.crt",
     "/etc/systemd/system/docker.service.d/*.conf",
@@ -21,15 +26,20 @@ pub const FILES: [&str; 10] = [
     "/etc/lvm/profile/docker-thinpool.profile",
     "/etc/fstab",
     "/usr/local/sbin/swarmnode",
+    "/etc/swarmnode-broker/broker.json",
+    "/etc/ssh/sshd_config.d/50-swarmnode-broker.conf",
+    "/etc/ssh/sshd_config",
 ];
 
 /// The directories swarmnode writes files into and keeps administrators' originals in (`reset`
 /// looks for `NAME.swarmnode.orig` there; each found must name one of [`FILES`]).
-pub const WRITTEN_DIRS: [&str; 4] = [
+pub const WRITTEN_DIRS: [&str; 6] = [
     "/etc/docker",
     "/etc/systemd/system",
     "/etc/swarmnode",
     "/etc/lvm/profile",
+    "/etc/swarmnode-broker",
+    "/etc/ssh",
 ];
 
 /// Does the path match the pattern, component by component?

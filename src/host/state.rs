@@ -32,6 +32,8 @@ pub enum Reset {
     Kept,
     /// With the volumes, in the storage phase (not with --keep-storage).
     Storage,
+    /// With the broker's setup on a manager, in the broker phase.
+    Broker,
     /// In the state phase, with the first-boot unit.
     State,
     /// Last of all, in the order of [`ALL`]: until then they say what is swarmnode's.
@@ -86,6 +88,24 @@ pub const RESET_NODE: Record = Record {
     what: "the node's ID, recorded by reset before it leaves, to remove its entry even after a stop",
     reset: Reset::State,
 };
+pub const BROKER_USER: Record = Record {
+    path: "/var/lib/swarmnode/broker.user",
+    format: "a user name",
+    what: "the broker's user, made by swarmnode (reset removes it; one it did not make stays)",
+    reset: Reset::Broker,
+};
+pub const SSHD_PENDING: Record = Record {
+    path: "/var/lib/swarmnode/sshd.pending",
+    format: "a stamp",
+    what: "sshd is still owed a reload after its configuration changed (a run stopped in between)",
+    reset: Reset::Broker,
+};
+pub const ENROLLED: Record = Record {
+    path: "/var/lib/swarmnode/enrolled",
+    format: "a node ID and a key fingerprint",
+    what: "the node ID this node's own key is bound to on the managers (the broker's enrolment)",
+    reset: Reset::State,
+};
 pub const RESET_LEFT: Record = Record {
     path: "/var/lib/swarmnode/reset.left",
     format: "a stamp",
@@ -100,9 +120,12 @@ pub const LOCK: Record = Record {
 };
 
 /// Every record, in the order reset removes those of a phase (`created` last of all).
-pub const ALL: [Record; 10] = [
+pub const ALL: [Record; 13] = [
     REPORT,
     STORAGE,
+    BROKER_USER,
+    SSHD_PENDING,
+    ENROLLED,
     FIRSTBOOT_DONE,
     ENGINE_PENDING,
     RESET_NODE,
@@ -256,6 +279,60 @@ pub fn node_id(h: &Host, record: &Record, step: &str) -> Result<Option<NodeId>> 
     NodeId::parse(id)
         .map(Some)
         .map_err(|why| record.refused(step, Some(1), id, why))
+}
+
+/// The broker's user swarmnode made, read and checked; none when it made none.
+pub fn broker_user(h: &Host) -> Result<Option<String>> {
+    let Some(text) = h.read_record(BROKER_USER.path)? else {
+        return Ok(None);
+    };
+    let u = text.trim();
+    if u.is_empty() {
+        return Ok(None);
+    }
+    if !crate::vocab::user_name_ok(u) || u == "root" {
+        return Err(BROKER_USER.refused(
+            "reset",
+            Some(1),
+            u,
+            "it is not a broker's user name".into(),
+        ));
+    }
+    Ok(Some(u.to_string()))
+}
+
+/// This node's enrolment: the node ID its own key is bound to, and the key's fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolled {
+    pub node: NodeId,
+    pub key: String,
+}
+
+impl Enrolled {
+    pub fn read(h: &Host) -> Result<Option<Enrolled>> {
+        let Some(text) = h.read_record(ENROLLED.path)? else {
+            return Ok(None);
+        };
+        let line = text.trim();
+        if line.is_empty() {
+            return Ok(None);
+        }
+        let bad = |why: String| ENROLLED.refused("swarm", Some(1), line, why);
+        let (id, key) = line
+            .split_once(' ')
+            .ok_or_else(|| bad("it is not NODE_ID FINGERPRINT".into()))?;
+        if !crate::vocab::sshkey::fingerprint_ok(key) {
+            return Err(bad(format!("{key:?} is not a key fingerprint")));
+        }
+        Ok(Some(Enrolled {
+            node: NodeId::parse(id).map_err(bad)?,
+            key: key.to_string(),
+        }))
+    }
+
+    pub fn text(&self) -> String {
+        format!("{} {}\n", self.node, self.key)
+    }
 }
 
 #[cfg(test)]

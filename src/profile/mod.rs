@@ -1,6 +1,6 @@
 //! The profile: JSON, every section optional (an absent section skips its step), unknown keys
 //! rejected. Each section is a file of its own, with its structure, its defaults and its
-//! checks: `storage`, `engine`, `mounts`, `swarm`, `check`; `types` holds the
+//! checks: `storage`, `engine`, `mounts`, `swarm`, `check`, `broker`; `types` holds the
 //! bounded values they share. Errors name the file and the key (`storage.thinpool.chunk_size`).
 //! CLI options override the profile (see [`StorageOverrides`]).
 
@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod broker;
 mod check;
 mod engine;
 mod mounts;
@@ -17,6 +18,7 @@ mod storage;
 mod swarm;
 mod types;
 
+pub use broker::Broker;
 pub use check::Check;
 pub use engine::{Engine, Registry, is_host_port};
 pub use mounts::Mounts;
@@ -84,6 +86,9 @@ pub struct Profile {
     /// `swarmnode check`: thresholds, and the timer apply installs when asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check: Option<Check>,
+    /// On a manager: the broker's user, sshd's configuration for it, what nodes may ask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker: Option<Broker>,
 }
 
 /// Storage options given on the command line; they win over the profile.
@@ -159,6 +164,9 @@ impl Profile {
         }
         if let Some(c) = &self.check {
             c.validate()?;
+        }
+        if let Some(b) = &self.broker {
+            b.validate()?;
         }
         if let Some(sw) = &self.swarm {
             sw.validate()?;

@@ -112,14 +112,6 @@ fn default_tcp_port() -> Port {
     Port::new(2375)
 }
 
-/// A login name as ssh sends it: letters, digits, `_ . -`, not starting with `-`, at most 32.
-fn is_user_name(u: &str) -> bool {
-    (1..=32).contains(&u.len())
-        && !u.starts_with('-')
-        && u.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-}
-
 impl Swarm {
     pub(super) fn validate(&self) -> Checked {
         let err = |k: &str, m: String| Err(Invalid::new(format!("swarm.{k}"), m));
@@ -154,7 +146,7 @@ impl Swarm {
                         .into(),
                 );
             }
-            TokenSource::Ssh { user, .. } if !is_user_name(user) => {
+            TokenSource::Ssh { user, .. } if !crate::vocab::user_name_ok(user) => {
                 return err(
                     "token.user",
                     format!("'{user}' is not a user name (letters, digits, _ . -; not first -)"),

@@ -3,6 +3,7 @@
 //! minus the effects. Which steps a command runs, and how each is planned from the run, is the
 //! command's (src/commands/).
 
+pub mod broker_setup;
 pub mod check_timer;
 pub mod engine;
 pub mod firstboot;

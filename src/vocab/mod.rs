@@ -162,6 +162,15 @@ impl fmt::Display for NodeId {
     }
 }
 
+/// A login name as ssh sends it and useradd takes it: letters, digits, `_ . -`, not starting
+/// with `-`, at most 32.
+pub fn user_name_ok(u: &str) -> bool {
+    (1..=32).contains(&u.len())
+        && !u.starts_with('-')
+        && u.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
 /// An LVM volume group name as LVM takes it: letters, digits and `+ _ . -`, not starting with
 /// `-`, not `.` or `..`.
 pub fn vg_name_ok(vg: &str) -> bool {

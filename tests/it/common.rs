@@ -44,6 +44,10 @@ pub const MUTATING: &[&str] = &[
     "umount",
     "systemctl",
     "restorecon",
+    "useradd",
+    "usermod",
+    "userdel",
+    "ssh-keygen",
 ];
 
 const FAKE_TOOL: &str = r#"#!/bin/sh
@@ -66,7 +70,7 @@ exit 0
 "#;
 
 /// Tools that only read; with the first word of each of [`MUTATING`], every fake on PATH.
-const READING: &[&str] = &["dockerd", "docker", "ssh", "stat"];
+const READING: &[&str] = &["dockerd", "docker", "ssh", "stat", "sshd"];
 
 fn tools() -> std::collections::BTreeSet<&'static str> {
     MUTATING

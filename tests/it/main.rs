@@ -3,6 +3,7 @@
 
 mod architecture;
 mod broker;
+mod broker_step;
 mod check;
 mod cli;
 mod common;

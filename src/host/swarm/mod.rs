@@ -83,6 +83,9 @@ pub fn info(host: &SwarmHost) -> Result<Info> {
     Ok(host.api().get_json("/info")?)
 }
 
+/// One request on this manager's API for a config.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How often the local state is read while waiting.
 const POLL: Duration = Duration::from_millis(500);
 
@@ -125,6 +128,17 @@ pub fn execute(host: &SwarmHost, op: &SwarmOp) -> Result<()> {
         SwarmOp::Join(spec) => join::join(host, spec),
         SwarmOp::Demote { node_id, seconds } => membership::demote(host, node_id, *seconds),
         SwarmOp::Quit { force } => membership::leave(host, *force),
+        SwarmOp::Publish {
+            name, labels, data, ..
+        } => {
+            let k = keys::NewKey {
+                name: name.clone(),
+                labels: labels.clone(),
+                data: data.clone(),
+            };
+            keys::create(host.api(), &k, PUBLISH_TIMEOUT).map(|_| ())
+        }
+        SwarmOp::Unpublish { id, .. } => keys::remove(host.api(), id, PUBLISH_TIMEOUT),
         SwarmOp::OnManager {
             what,
             calls,

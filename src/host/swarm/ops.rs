@@ -84,6 +84,21 @@ pub enum SwarmOp {
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         best_effort: bool,
     },
+    /// On this manager: a config of swarmnode's kept in the swarm (`POST /configs/create`), for
+    /// every manager at once: this manager's ssh host keys. Its data is public keys.
+    Publish {
+        name: String,
+        labels: std::collections::BTreeMap<String, String>,
+        #[serde(skip)]
+        data: String,
+        /// What it is, in a few words: `this manager's 2 ssh host key(s)`.
+        what: String,
+    },
+    /// On this manager: a config of swarmnode's removed (`DELETE /configs/ID`).
+    Unpublish {
+        id: String,
+        name: String,
+    },
 }
 
 impl fmt::Display for SwarmOp {
@@ -125,6 +140,10 @@ impl fmt::Display for SwarmOp {
                 Ok(())
             }
             SwarmOp::Join(j) => write!(f, "{j}"),
+            SwarmOp::Publish { name, what, .. } => {
+                write!(f, "POST /configs/create {name} ({what})")
+            }
+            SwarmOp::Unpublish { id, name } => write!(f, "DELETE /configs/{id} ({name})"),
         }
     }
 }

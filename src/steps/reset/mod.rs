@@ -1,9 +1,11 @@
-//! `swarmnode reset`: the guarded teardown, the node as it was before the first `apply`. Four
+//! `swarmnode reset`: the guarded teardown, the node as it was before the first `apply`. Five
 //! phases, each a step of its own (observe → plan → apply, skipped when there is nothing to do),
 //! in this order:
 //!
 //! - [`swarm`]: out of the swarm (a manager demoted first when the others keep quorum), and the
-//!   node's entry removed on a manager;
+//!   node's entry removed on a manager (a manager's published host keys taken out first);
+//! - [`broker`]: on a manager, the broker's setup taken away (sshd's configuration for its
+//!   user, its configuration, the user swarmnode made);
 //! - [`engine`]: docker stopped (devicemapper: its data root moved aside with the pool);
 //!   daemon.json and every other file swarmnode changed put back from the administrator's original
 //!   (`NAME.swarmnode.orig`), the files it created removed, the drop-ins it moved aside put back;
@@ -16,6 +18,7 @@
 //! tags, never guessed from names. Each phase plans from what is there now, so a reset killed
 //! anywhere converges when run again.
 
+pub mod broker;
 pub mod engine;
 pub mod state;
 pub mod storage;

@@ -34,11 +34,12 @@ pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
     )?);
     let mut unit = add_restore(h, &rec, UNIT_PATH, &mut p)?;
     let storage_files = storage::files();
-    for path in rec
-        .written()
-        .iter()
-        .filter(|f| !in_engine(f) && *f != UNIT_PATH && !storage_files.contains(&f.as_str()))
-    {
+    for path in rec.written().iter().filter(|f| {
+        !in_engine(f)
+            && !super::broker::in_broker(f)
+            && *f != UNIT_PATH
+            && !storage_files.contains(&f.as_str())
+    }) {
         unit |= add_restore(h, &rec, path, &mut p)? && path.starts_with("/etc/systemd/");
     }
     for path in rec.moved.iter().filter(|m| !in_engine(m)) {

@@ -80,7 +80,10 @@ pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
             .remedy("unlock it with `docker swarm unlock`, then run reset again")
             .into());
         }
-        "active" if st.control_available => add_manager(h, run, &info, &mut p)?,
+        "active" if st.control_available => {
+            super::broker::add_host_keys_gone(h, &st.node_id, &mut p)?;
+            add_manager(h, run, &info, &mut p)?
+        }
         "active" => {
             p.facts.push(format!(
                 "{} is a worker of its swarm (node {}): it leaves, and a manager removes its entry",
