@@ -22,6 +22,9 @@ use super::config::Config;
 use super::grammar::{self, NodeId, Role};
 use super::{Caller, ENGINE_TIMEOUT, Journal, Outcome, failed, not_yours, refused, served};
 
+/// How long leave-entry waits for a node that has just left to be Down.
+const LEAVE_WAIT: Duration = Duration::from_secs(10);
+
 pub(super) struct Broker<'a> {
     pub api: DockerApi,
     pub cfg: Config,
@@ -342,7 +345,13 @@ impl Broker<'_> {
     /// A node's own key's request, reset's last: its entry removed once it is Down (it has left
     /// the swarm), with the key bound to it. Printed: the ID.
     pub(super) fn leave_entry(&self, id: &NodeId, out: &mut dyn Write) -> Result<Outcome, Outcome> {
-        let me = self.own(id)?;
+        // A node that has just left is Down within moments: waited for, a while.
+        let until = Instant::now() + LEAVE_WAIT;
+        let mut me = self.own(id)?;
+        while me.node.status.state != "down" && Instant::now() < until.min(self.deadline) {
+            std::thread::sleep(Duration::from_millis(500));
+            me = self.own(id)?;
+        }
         if me.node.status.state != "down" {
             return Err(refused(format!(
                 "node {id} is {}, not down: leave the swarm first (`swarmnode reset` does)",

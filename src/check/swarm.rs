@@ -112,9 +112,34 @@ fn managers(sw: &Swarm, info: &Info) -> Item {
     }
 }
 
+/// With a bootstrap key, the node asks with its own key, once it is enrolled: before, the
+/// managers are not asked (yellow).
+fn not_enrolled(h: &Host, sw: &Swarm, info: &Info) -> Option<Item> {
+    const CHECK: &str = "swarm.node";
+    crate::steps::swarm::channel::own_key(sw)?;
+    match crate::host::state::Enrolled::read(h) {
+        Ok(Some(e)) if e.node.as_str() == info.swarm.node_id => None,
+        Ok(_) => Some(
+            Item::new(
+                CHECK,
+                Status::Yellow,
+                format!(
+                    "the node's own key is not enrolled for node {}: the managers are not asked",
+                    info.swarm.node_id
+                ),
+            )
+            .detail("`swarmnode join` enrols it (with the bootstrap key)"),
+        ),
+        Err(e) => Some(unobservable(CHECK, &e)),
+    }
+}
+
 /// The manager's view of this node: Ready, and labelled as the profile wants.
 fn node(h: &Host, sw: &Swarm, info: &Info) -> Item {
     const CHECK: &str = "swarm.node";
+    if let Some(item) = not_enrolled(h, sw, info) {
+        return item;
+    }
     let node = match crate::steps::swarm::inspect_self(h, sw, info, NODE_BUDGET) {
         Ok((_, n)) => n,
         Err(e) => return unobservable(CHECK, &e),

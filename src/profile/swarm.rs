@@ -76,6 +76,11 @@ pub enum TokenSource {
         /// a token, its own entry and its own labels, and can do nothing else there.
         #[serde(default)]
         broker: bool,
+        /// With the broker: a bootstrap key (`swarmnode broker bootstrap` made it; it expires).
+        /// The node then makes its own key at `identity_file` (when it is not there), gets the
+        /// token and enrols its key with the bootstrap key, and uses only its own key after.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bootstrap_identity_file: Option<String>,
     },
     /// The manager's Engine API with client certificates (`docker -H tcp://MANAGER:2376 --tlsverify`).
     Tls {
@@ -144,6 +149,33 @@ impl Swarm {
                      gives root to anyone on the network; use ssh or tls, or set \
                      allow_insecure_tcp: true"
                         .into(),
+                );
+            }
+            TokenSource::Ssh {
+                bootstrap_identity_file: Some(b),
+                identity_file,
+                broker,
+                ..
+            } if !broker || identity_file.is_none() || identity_file.as_ref() == Some(b) => {
+                return err(
+                    "token.bootstrap_identity_file",
+                    format!(
+                        "'{b}' is a bootstrap key, which the broker takes (broker: true), and the \
+                         node's own key needs a place of its own (identity_file, another path)"
+                    ),
+                );
+            }
+            TokenSource::Ssh {
+                bootstrap_identity_file: Some(p),
+                ..
+            }
+            | TokenSource::Ssh {
+                identity_file: Some(p),
+                ..
+            } if crate::vocab::not_normalised(p).is_some() => {
+                return err(
+                    "token",
+                    format!("'{p}' is not an absolute, normalised path"),
                 );
             }
             TokenSource::Ssh { user, .. } if !crate::vocab::user_name_ok(user) => {

@@ -404,6 +404,7 @@ fn a_node_key_acts_for_its_node_alone_even_from_that_node_s_address() {
 fn leave_entry_removes_the_node_s_down_entry_and_its_key() {
     let m = manager(&[node_config("n1", ID, KEY), node_config("n2", OTHER, KEY2)]);
     let mine = node_args(ID);
+    // Still up after the broker's wait (10 s): refused, nothing removed.
     let o = m.ask(&strs(&mine), "10.77.0.2", &format!("leave-entry {ID}"));
     expect_code(&o, 65);
     assert!(
@@ -411,12 +412,23 @@ fn leave_entry_removes_the_node_s_down_entry_and_its_key() {
         "{}",
         stderr(&o)
     );
+    // Just left: Down a moment later, waited for.
+    let (up, down) = (
+        entry(ID, "ready").to_string(),
+        entry(ID, "down").to_string(),
+    );
     m.e.route(
         &format!("GET /nodes/{ID} "),
-        &[(200, &entry(ID, "down").to_string())],
+        &[(200, &up), (200, &up), (200, &down)],
     );
+    let t = std::time::Instant::now();
     let o = m.ask(&strs(&mine), "10.77.0.2", &format!("leave-entry {ID}"));
     expect_code(&o, 0);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
     assert_eq!(stdout(&o), format!("{ID}\n"));
     assert_eq!(
         m.changes(),
@@ -586,4 +598,169 @@ fn keys_lists_them_and_revoke_removes_one() {
     let o = m.f.run(&["broker", "revoke", "../../x"]);
     expect_code(&o, 65);
     assert_eq!(m.changes().len(), 2);
+}
+
+// ---- the node's side: its own key made, the token and the enrolment with the bootstrap key,
+// its own key after.
+
+const NODE_PROFILE: &str = r#"{"swarm": {
+  "managers": ["10.77.0.1:2377"],
+  "token": {"source": "ssh", "broker": true, "user": "swarmnode-broker",
+            "identity_file": "/etc/swarmnode/node_key",
+            "bootstrap_identity_file": "/etc/swarmnode/bootstrap_key",
+            "known_hosts_file": "/etc/swarmnode/known_hosts"},
+  "labels": {"function": "production"},
+  "advertise_addr": "10.77.0.2"
+}}"#;
+
+fn node(info_fixture: &str) -> (Fake, FakeEngine) {
+    let f = Fake::new();
+    f.file("etc/swarmnode/profile.json", NODE_PROFILE);
+    f.file(
+        "etc/swarmnode/bootstrap_key",
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n",
+    );
+    let e = f.engine(info_fixture);
+    (f, e)
+}
+
+fn own_key(f: &Fake) {
+    f.file(
+        "etc/swarmnode/node_key",
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n",
+    );
+    f.file(
+        "etc/swarmnode/node_key.pub",
+        &format!("{KEY} swarmnode@psw-n2\n"),
+    );
+}
+
+#[test]
+fn a_new_node_makes_its_own_key_and_gets_the_token_with_the_bootstrap_key() {
+    let (f, _e) = node("info-inactive.json");
+    let o = f.run(&["plan"]);
+    expect_code(&o, 0);
+    let out = stdout(&o);
+    let r = f.root.display();
+    assert!(
+        out.contains(&format!(
+            "run    ssh-keygen -q -t ed25519 -N '' -C swarmnode@psw-n2 -f {r}/etc/swarmnode/node_key"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "-i {r}/etc/swarmnode/bootstrap_key -p 22 -l swarmnode-broker -- 10.77.0.1 join-token worker`"
+        )),
+        "the token with the bootstrap key: {out}"
+    );
+    // Without the bootstrap key, nothing: the kickstart did not write it.
+    std::fs::remove_file(f.root.join("etc/swarmnode/bootstrap_key")).unwrap();
+    let err = expect_refused(
+        &f,
+        &["plan"],
+        "it does not exist, and the join token needs it",
+    );
+    assert!(err.is_empty() || !err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_joined_node_enrols_its_own_key_with_the_bootstrap_key_then_uses_it() {
+    let (f, _e) = node("info-worker.json");
+    own_key(&f);
+    let o = f.run(&["plan"]);
+    expect_code(&o, 0);
+    let out = stdout(&o);
+    let r = f.root.display();
+    assert!(
+        out.contains(&format!(
+            "-i {r}/etc/swarmnode/bootstrap_key -p 22 -l swarmnode-broker -- 10.77.0.1 enroll {ID} {KEY}`"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("+ {ID} {FP}")),
+        "the enrolment recorded: {out}"
+    );
+    assert!(
+        f.calls().is_empty(),
+        "no manager asked with a key not enrolled yet: {:?}",
+        f.calls()
+    );
+    // Enrolled: its own key, for its entry and its labels.
+    f.file("var/lib/swarmnode/enrolled", &format!("{ID} {FP}\n"));
+    let t = std::fs::read_to_string(format!("{DOCKER_FIX}/node-inspect.json")).unwrap();
+    f.out("ssh", &t);
+    let o = f.run(&["plan"]);
+    expect_code(&o, 0);
+    assert!(
+        f.calls()[0].contains(&format!(
+            "-i {r}/etc/swarmnode/node_key -p 22 -l swarmnode-broker -- 10.77.0.1 self {ID}"
+        )),
+        "{:?}",
+        f.calls()
+    );
+    assert!(
+        stdout(&o).contains(&format!("-i {r}/etc/swarmnode/node_key -p 22 -l swarmnode-broker -- 10.77.0.1 label {ID} function=production`")),
+        "{}",
+        stdout(&o)
+    );
+    // A new node ID (joined again): enrolled again.
+    f.file("var/lib/swarmnode/enrolled", &format!("{OTHER} {FP}\n"));
+    f.next_run();
+    let o = f.run(&["plan"]);
+    expect_code(&o, 0);
+    assert!(
+        stdout(&o).contains(&format!("enroll {ID} {KEY}`")),
+        "{}",
+        stdout(&o)
+    );
+    // A record that is not what swarmnode writes: refused.
+    f.file("var/lib/swarmnode/enrolled", "../../x SHA256:y\n");
+    expect_refused(&f, &["plan"], "is not a key fingerprint");
+    f.file("var/lib/swarmnode/enrolled", &format!("../../x {FP}\n"));
+    expect_refused(&f, &["plan"], "is not a node ID");
+}
+
+#[test]
+fn reset_removes_the_entry_with_the_node_s_own_key() {
+    let (f, e) = node("info-worker.json");
+    own_key(&f);
+    f.file("var/lib/swarmnode/enrolled", &format!("{ID} {FP}\n"));
+    let o = f.run(&["reset"]);
+    expect_code(&o, 0);
+    let r = f.root.display();
+    assert!(
+        stdout(&o).contains(&format!(
+            "-i {r}/etc/swarmnode/node_key -p 22 -l swarmnode-broker -- 10.77.0.1 leave-entry {ID}`"
+        )),
+        "{}",
+        stdout(&o)
+    );
+    assert!(e.requests().iter().all(|r| r.starts_with("GET")));
+}
+
+#[test]
+fn a_bootstrap_key_needs_the_broker_and_a_place_for_the_node_s_own_key() {
+    for (from, to) in [
+        (r#""broker": true"#, r#""broker": false"#),
+        (r#""identity_file": "/etc/swarmnode/node_key","#, ""),
+        (
+            r#""identity_file": "/etc/swarmnode/node_key""#,
+            r#""identity_file": "/etc/swarmnode/bootstrap_key""#,
+        ),
+    ] {
+        let f = Fake::new();
+        f.file(
+            "etc/swarmnode/profile.json",
+            &NODE_PROFILE.replace(from, to),
+        );
+        let o = f.run(&["plan"]);
+        expect_code(&o, 65);
+        assert!(
+            stderr(&o).contains("swarm.token.bootstrap_identity_file"),
+            "{}",
+            stderr(&o)
+        );
+    }
 }

@@ -317,10 +317,24 @@ fn add_forget(h: &Host, run: &Run, id: &str, p: &mut StepPlan) -> Result<()> {
             "the profile has no channel to a manager (swarm.token ssh or tls): remove the node's \
              entry there with `docker node rm {id}`"
         )),
+        Some(sw) if chans.iter().any(Channel::broker) && enrolled_as(h, sw, id)? => {
+            p.actions.push(Action::swarm(
+                "reset.swarm-forget",
+                "its entry on the managers (the node's own key asks the broker, once it is Down)",
+                SwarmOp::OnManager {
+                    what: format!("remove node {id}"),
+                    calls: channel::calls(h, &chans, &Ask::LeaveEntry(id), 0)?,
+                    budget_seconds: sw.join_timeout_seconds.get(),
+                    done_if_unknown_node: Some(id.to_string()),
+                    best_effort: run.opts.force,
+                },
+            ))
+        }
         Some(_) if chans.iter().any(Channel::broker) => p.warnings.push(format!(
-            "the broker does not remove a node's entry (a node key may not): it goes when this \
-             host joins again with remove_stale_nodes (the broker's remove-stale), or remove it \
-             on a manager with `docker node rm {id}`"
+            "the broker removes a node's entry only for the node's own key (enrolled with a \
+             bootstrap key), and this one has none: it goes when this host joins again with \
+             remove_stale_nodes (the broker's remove-stale), or remove it on a manager with \
+             `docker node rm {id}`"
         )),
         Some(sw) => p.actions.push(Action::swarm(
             "reset.swarm-forget",
@@ -336,6 +350,12 @@ fn add_forget(h: &Host, run: &Run, id: &str, p: &mut StepPlan) -> Result<()> {
     }
     add_left_record(p);
     Ok(())
+}
+
+/// Whether this node's own key is enrolled for node `id` (the broker then removes its entry).
+fn enrolled_as(h: &Host, sw: &crate::profile::Swarm, id: &str) -> Result<bool> {
+    Ok(channel::own_key(sw).is_some()
+        && state::Enrolled::read(h)?.is_some_and(|e| e.node.as_str() == id))
 }
 
 /// reset's swarm phase is done: noted, so a reset stopped after it does not do it again.

@@ -27,6 +27,10 @@ pub enum Ask<'a> {
     /// The broker's `remove-stale ID`: `Down` workers with this node's hostname and address and
     /// another ID removed (docker's words have no such request).
     RemoveStale(&'a str),
+    /// The broker's `enroll ID KEY`: this node's own public key (`TYPE BASE64`) bound to its ID.
+    Enroll(&'a str, &'a str),
+    /// The broker's `leave-entry ID`: this node's own entry removed once it is Down.
+    LeaveEntry(&'a str),
 }
 
 impl Ask<'_> {
@@ -47,7 +51,7 @@ impl Ask<'_> {
             Ask::Nodes => v(&["node", "ls", "--format", "{{json .}}"]),
             Ask::Remove { id, force: false } => v(&["node", "rm", "--", id]),
             Ask::Remove { id, force: true } => v(&["node", "rm", "--force", "--", id]),
-            Ask::RemoveStale(_) => return None,
+            Ask::RemoveStale(_) | Ask::Enroll(..) | Ask::LeaveEntry(_) => return None,
         })
     }
 
@@ -64,9 +68,24 @@ impl Ask<'_> {
                 Some(w)
             }
             Ask::RemoveStale(id) => Some(v(&["remove-stale", id])),
+            Ask::Enroll(id, key) => {
+                let mut w = v(&["enroll", id]);
+                w.extend(key.split(' ').map(str::to_string));
+                Some(w)
+            }
+            Ask::LeaveEntry(id) => Some(v(&["leave-entry", id])),
             Ask::Nodes | Ask::Remove { .. } => None,
         }
     }
+}
+
+/// Which of the node's ssh keys a channel logs in with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// `identity_file`: the node's own key (or the one key of the older setup).
+    Own,
+    /// `bootstrap_identity_file`: for the token and the enrolment only.
+    Bootstrap,
 }
 
 /// One manager reached the way the token comes.
@@ -75,6 +94,7 @@ pub struct Channel<'a> {
     pub manager: String,
     pub addr: &'a ManagerAddr,
     source: &'a TokenSource,
+    key: Key,
 }
 
 impl Channel<'_> {
@@ -90,8 +110,30 @@ impl Channel<'_> {
                 manager: m.swarm_addr(),
                 addr: m,
                 source: &sw.token,
+                key: Key::Own,
             })
             .collect()
+    }
+
+    /// The managers reached with the bootstrap key (the broker with a bootstrap_identity_file);
+    /// none without one.
+    pub fn bootstrap<'a>(sw: &'a Swarm) -> Vec<Channel<'a>> {
+        if bootstrap_key(sw).is_none() {
+            return Vec::new();
+        }
+        Channel::all(sw)
+            .into_iter()
+            .map(|c| Channel {
+                key: Key::Bootstrap,
+                ..c
+            })
+            .collect()
+    }
+
+    /// The managers the join token comes from: with the bootstrap key where there is one.
+    pub fn for_token<'a>(sw: &'a Swarm) -> Vec<Channel<'a>> {
+        let b = Channel::bootstrap(sw);
+        if b.is_empty() { Channel::all(sw) } else { b }
     }
 
     /// The command that asks this manager (the channel's files are taken under --root).
@@ -162,10 +204,15 @@ impl Channel<'_> {
             known_hosts_file,
             port,
             connect_timeout_seconds,
+            bootstrap_identity_file,
             ..
         } = self.source
         else {
             unreachable!("called for the ssh source only")
+        };
+        let identity_file = match self.key {
+            Key::Bootstrap => bootstrap_identity_file.as_ref().or(identity_file.as_ref()),
+            Key::Own => identity_file.as_ref(),
         };
         let mut c = Cmd::new("ssh").args([
             "-o",
@@ -198,6 +245,30 @@ impl Channel<'_> {
             } => connect_timeout_seconds.get() + MANAGER_COMMAND_SECONDS,
             _ => MANAGER_COMMAND_SECONDS,
         }
+    }
+}
+
+/// The bootstrap key's path, when the profile has one (with the broker).
+pub fn bootstrap_key(sw: &Swarm) -> Option<&str> {
+    match &sw.token {
+        TokenSource::Ssh {
+            broker: true,
+            bootstrap_identity_file: Some(b),
+            ..
+        } => Some(b),
+        _ => None,
+    }
+}
+
+/// The node's own key's path, when the profile has a bootstrap key (the node makes and enrols
+/// its own key then).
+pub fn own_key(sw: &Swarm) -> Option<&str> {
+    match &sw.token {
+        TokenSource::Ssh {
+            identity_file: Some(i),
+            ..
+        } if bootstrap_key(sw).is_some() => Some(i),
+        _ => None,
     }
 }
 

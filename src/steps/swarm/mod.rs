@@ -7,9 +7,11 @@
 //! body), labels that are missing or different, `Down` nodes of the same hostname.
 //!
 //! - [`channel`]: the managers, reached the token's way, and what their answers mean;
-//! - [`nodes`]: nodes as a manager shows them, labels, stale entries.
+//! - [`nodes`]: nodes as a manager shows them, labels, stale entries;
+//! - [`enrol`]: with a bootstrap key, the node's own key made and enrolled.
 
 pub mod channel;
+pub mod enrol;
 pub mod nodes;
 
 use crate::error::{Error, Refusal, Result};
@@ -76,6 +78,8 @@ pub fn plan(h: &Host, sw: &Swarm, budget: Duration) -> Result<StepPlan> {
 fn add_inactive(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result<()> {
     p.facts
         .push(format!("{} is not in a swarm: joining", info.name));
+    enrol::need_bootstrap_key(h, sw, "the join token")?;
+    enrol::add_own_key(h, sw, info, p)?;
     p.actions.push(join_action(h, sw, &mut p.facts)?);
     if !sw.labels.is_empty() {
         let want: Vec<String> = sw.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -130,17 +134,19 @@ fn add_unfinished(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Result
     } else {
         0
     };
+    enrol::need_bootstrap_key(h, sw, "the join token")?;
     p.actions.push(Action::swarm(
         "swarm.leave",
         "out of the unfinished join",
         SwarmOp::Leave { wait_seconds },
     ));
+    enrol::add_own_key(h, sw, info, p)?;
     p.actions.push(join_action(h, sw, &mut p.facts)?);
     Ok(())
 }
 
 fn join_action(h: &Host, sw: &Swarm, facts: &mut Vec<String>) -> Result<Action> {
-    let channels = Channel::all(sw);
+    let channels = Channel::for_token(sw);
     let role = sw.role.as_str();
     let via = match &sw.token {
         TokenSource::File { path } => sw
@@ -215,6 +221,9 @@ fn add_active(h: &Host, sw: &Swarm, info: &Info, budget: Duration, p: &mut StepP
              is not checked"
                 .into(),
         );
+        return Ok(());
+    }
+    if enrol::add_enrolment(h, sw, info, p)? {
         return Ok(());
     }
     let chans = Channel::all(sw);
