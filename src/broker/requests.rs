@@ -353,10 +353,16 @@ impl Broker<'_> {
             me = self.own(id)?;
         }
         if me.node.status.state != "down" {
-            return Err(refused(format!(
-                "node {id} is {}, not down: leave the swarm first (`swarmnode reset` does)",
-                me.node.status.state
-            )));
+            // The managers mark a node that left Down when its heartbeats stop (some 15 s):
+            // temporary, and the node asks again.
+            return Err(failed(
+                exit::TEMPORARY,
+                format!(
+                    "node {id} is {}, not down yet: it has not left, or has just left (its \
+                     heartbeats stop within seconds); ask again",
+                    me.node.status.state
+                ),
+            ));
         }
         let stored = self.keys()?;
         self.journal

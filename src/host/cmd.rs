@@ -320,10 +320,18 @@ impl Runner {
             return cmd.argv.clone();
         };
         let mut argv = vec![cmd.argv[0].clone()];
+        // One connection per manager and key: a connection logged in with one key (a bootstrap
+        // key) is never reused by a command that names another (the node's own).
+        let key = cmd
+            .argv
+            .windows(2)
+            .find(|w| w[0] == "-i")
+            .map(|w| format!("-{}", &super::fs::sha256_hex(w[1].as_bytes())[..12]))
+            .unwrap_or_default();
         // Not `-v` here: a master keeps a -v client's stderr open (the reader would wait for it).
         for o in [
             "ControlMaster=auto".to_string(),
-            format!("ControlPath={}/%C", dir.display()),
+            format!("ControlPath={}/%C{key}", dir.display()),
             format!("ControlPersist={SSH_PERSIST_SECONDS}"),
             "ServerAliveInterval=5".to_string(),
             "ServerAliveCountMax=2".to_string(),
@@ -550,6 +558,39 @@ pub fn parse_json<T: DeserializeOwned>(cmd: &Cmd, text: &str) -> Result<T, Comma
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 28: a connection logged in with one key (a bootstrap key) is never reused for a
+    /// command that names another (the node's own key): the broker knows the caller by the key
+    /// the connection logged in with.
+    #[test]
+    fn a_shared_connection_is_one_key_s_own() {
+        if nix::unistd::geteuid().as_raw() != 0 {
+            return;
+        }
+        let r = Runner::new();
+        let path = |key: &str| {
+            let c = Cmd::new("ssh").args(["-i", key, "-p", "22", "--", "m1", "self", "x"]);
+            r.argv_of(&c)
+                .iter()
+                .find_map(|a| a.strip_prefix("ControlPath=").map(str::to_string))
+                .expect("a ControlPath")
+        };
+        assert_ne!(
+            path("/etc/swarmnode/bootstrap_key"),
+            path("/etc/swarmnode/node_key")
+        );
+        assert_eq!(
+            path("/etc/swarmnode/node_key"),
+            path("/etc/swarmnode/node_key")
+        );
+        let plain = Cmd::new("ssh").args(["--", "m1", "docker", "info"]);
+        assert!(
+            r.argv_of(&plain)
+                .iter()
+                .any(|a| a.starts_with("ControlPath=") && a.ends_with("/%C")),
+            "without -i: one connection per manager, as before"
+        );
+    }
 
     #[test]
     fn ssh_shares_its_connection_through_a_private_directory_that_goes_with_the_runner() {

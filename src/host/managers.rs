@@ -140,6 +140,8 @@ pub fn classify(code: i32, stderr: &str) -> Fault {
     let has = |words: &[&str]| words.iter().any(|w| stderr.contains(w));
     match code {
         255 if has(&SSH_AUTH) => Fault::NotAuthenticated,
+        // The broker's temporary answer (EX_TEMPFAIL; ssh and docker never exit so).
+        75 if stderr.starts_with("swarmnode broker: ") => Fault::Transient(Trouble::Busy),
         _ if has(&REJECTED) => Fault::NotAuthenticated,
         _ if has(&BUSY) => Fault::Transient(Trouble::Busy),
         _ if has(&REFUSED) => Fault::Transient(Trouble::Refused),
@@ -522,6 +524,12 @@ mod tests {
                 NotAuthenticated,
             ),
             (126, "bash: /usr/bin/docker: Permission denied\n", Other),
+            // The broker's "not yet" (75, EX_TEMPFAIL): a node that has just left, not Down yet.
+            (
+                75,
+                "swarmnode broker: node x is ready, not down yet: it has just left? asked again\n",
+                Transient(Trouble::Busy),
+            ),
             (
                 1,
                 "permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock\n",

@@ -245,8 +245,10 @@ fn every_ssh_of_a_run_shares_one_private_connection() {
             .map(str::to_string)
     };
     let path = path_of(&calls[0]).expect("ssh gets a ControlPath");
+    // One connection per manager and key (the key's own: %C, then a tag of the -i path).
+    let (dir, name) = path.rsplit_once('/').unwrap();
     assert!(
-        path.starts_with("/run/swarmnode-ssh.") && path.ends_with("/%C"),
+        dir.starts_with("/run/swarmnode-ssh.") && name.starts_with("%C-") && name.len() == 3 + 12,
         "{path}"
     );
     for c in &calls {
@@ -258,7 +260,7 @@ fn every_ssh_of_a_run_shares_one_private_connection() {
         assert_eq!(path_of(c).as_deref(), Some(path.as_str()), "{calls:?}");
     }
     // The directory was private to the run, and is gone with it.
-    let dir = std::path::Path::new(path.trim_end_matches("/%C"));
+    let dir = std::path::Path::new(dir);
     assert!(!dir.exists(), "{} left behind", dir.display());
 }
 
