@@ -22,8 +22,9 @@ fleet_profile() {
   done
 }
 
-# The manager's processes: dockerd, containerd and sshd (whose children are counted once reaped).
-fleet_pids() { echo "$(cat $R/n1/dockerd.pid) $(cat $R/n1/containerd.pid) $(cat $R/ssh/sshd.pid 2>/dev/null)"; }
+# The manager's processes: dockerd, containerd and sshd (whose children are counted once reaped;
+# the fixture's sshd, or the one of the manager's own root: $SSHD_PIDFILE).
+fleet_pids() { echo "$(cat $R/n1/dockerd.pid) $(cat $R/n1/containerd.pid) $(cat "${SSHD_PIDFILE:-$R/ssh/sshd.pid}" 2>/dev/null)"; }
 # CPU seconds of those processes and their reaped children so far
 fleet_cpu() {
   local p t=0
@@ -39,7 +40,7 @@ fleet_rss_sampler() {
   local out=$1 p rss sum
   while [ ! -e "$out.stop" ]; do
     sum=0
-    for p in $(fleet_pids) $(pgrep -P "$(cat $R/ssh/sshd.pid 2>/dev/null || echo 0)" 2>/dev/null); do
+    for p in $(fleet_pids) $(pgrep -P "$(cat "${SSHD_PIDFILE:-$R/ssh/sshd.pid}" 2>/dev/null || echo 0)" 2>/dev/null); do
       rss=$(awk '/^VmRSS/{print $2}' /proc/$p/status 2>/dev/null)   # empty for a zombie
       sum=$((sum + ${rss:-0}))
     done

@@ -3,20 +3,27 @@
 # sshd has its default MaxStartups (10:30:100), as after a power cut or a rack delivery.
 #   sudo swarm-tests/fleet.sh [N]    (N workers, default 24; SWARMNODE_BIN, SWARMNODE_RPM, RESULTS as in run.sh)
 # Over ssh, again at once (nothing changes), over tls, with the manager's sshd stopped for the
-# storm's first 20 s, and through the broker (a key that can only join and label its own node). Prints one PASS/FAIL line per check and ends with "N passed, M failed".
+# storm's first 20 s, through the broker (a key that can only join and label its own node), and
+# through the broker with a bootstrap key, each worker making and enrolling a key of its own.
+# Prints one PASS/FAIL line per check and ends with "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")"
 BIN=$(readlink -f "${SWARMNODE_BIN:-../target/debug/swarmnode}")
 SWARMNODE_RPM=$(readlink -f "${SWARMNODE_RPM:-$(ls ../target/artefacts/swarmnode-*.x86_64.rpm 2>/dev/null | head -1)}")
 OUT=$(readlink -f "${RESULTS:-../target/fleet-results}")
 N=${1:-24}
+# The manager's own root holds the broker's AuthorizedKeysCommand: sshd takes it only on a path no
+# one but root can change, so not under /tmp.
+export PSW_ROOT=${PSW_ROOT:-/var/lib/swarmnode-psw-fleet}
 source ./fixture.sh
 source ./lib.sh
 source ./fleet-lib.sh
+source ./manager-lib.sh
 rm -rf "$OUT"; mkdir -p "$OUT"
 STORM=$OUT/storms
-trap 'down >/dev/null 2>&1' EXIT
+trap 'mgr_down 1; down >/dev/null 2>&1; rm -rf "$R"' EXIT
 down >/dev/null 2>&1
+umask 022; mkdir -p "$R"; chmod 755 "$R"
 T0=$(now)
 fleet_up "$N" > "$OUT/up.log" 2>&1 || { tail -5 "$OUT/up.log"; echo "0 passed, 1 failed"; exit 1; }
 echo "fixture: a manager and $N workers in $(secs "$T0") s"
@@ -99,6 +106,34 @@ check "broker: every run spoke the broker's grammar" bash -c "grep -l -- '-- $NE
 fleet_converged broker
 check "broker: every request logged, allowed" bash -c "[ \$(grep -c 'request=\"join-token worker\" allowed' '$OUT/broker-log.txt') = $N ]"
 kill $BROKER_LOG 2>/dev/null; wait $BROKER_LOG 2>/dev/null
+BROKER_STORM="wall ${STORM_WALL} s, manager CPU ${STORM_CPU} s"
+
+# ---- 6. through the broker with a bootstrap key: the manager converged by one apply (from the
+# RPM, in its own root), each worker holding only the kickstart's lines, making its own key,
+# getting the token and enrolling with the bootstrap key, labelling itself with its own key
+echo "== $N workers at once, each enrolling a key of its own with a bootstrap key"
+fleet_reset
+mgr_bed 1 include "$OUT/bootstrap-log.txt" > "$OUT/bed.log" 2>&1 || { cat "$OUT/bed.log"; }
+SSHD_PIDFILE=$(mgr_root 1)/run/sshd.pid
+printf '{"broker": {"labels": {"function": ["production"], "rack": [%s]}, "networks": ["%s.0/24"]}}\n' \
+  "$(for i in $WORKERS; do printf '"r%s",' "$i"; done | sed 's/,$//')" $NET > "$(mgr_root 1)/etc/swarmnode/profile.json"
+mgr 1 apply > "$OUT/mgr-apply.out" 2>&1; rc=$?
+expect_rc 0 $rc "bootstrap: the manager converged by one apply"
+mgr 1 broker bootstrap --ttl 1h --out "$R/boot" > "$OUT/bootstrap.out" 2>&1; rc=$?
+expect_rc 0 $rc "bootstrap: a bootstrap key made"
+for i in $WORKERS; do
+  node_root "$i"; rm -f "$R/n$i/root/root/.ssh/id_ed25519" "$R/n$i/root/etc/swarmnode/known_hosts"
+  bootstrap_node "$i" "$R/boot"
+done
+fleet_profile '{"source": "ssh", "broker": true, "user": "'$BROKER_USER'", "identity_file": "/etc/swarmnode/node_key", "bootstrap_identity_file": "/etc/swarmnode/bootstrap_key", "known_hosts_file": "/etc/swarmnode/known_hosts", "connect_timeout_seconds": 5}' 0
+fleet_storm bootstrap fleet_sn_join
+figures bootstrap
+check "bootstrap: all $N exit 0" [ "$STORM_FAILED" = 0 ]
+fleet_converged bootstrap
+check "bootstrap: every worker's own key enrolled for its node" bash -c "[ \$(grep -c 'allowed: binding SHA256:' '$OUT/bootstrap-log.txt') = $N ]"
+bad=0; for i in $WORKERS; do [ -s "$R/n$i/root/var/lib/swarmnode/enrolled" ] || bad=$((bad + 1)); done
+check "bootstrap: every worker recorded its enrolment" [ "$bad" = 0 ]
+echo "   beside the broker with one key listed by hand: $BROKER_STORM"
 
 echo "fleet wall time: $(secs "$T0") s"
 echo "$NPASS passed, $NFAIL failed"

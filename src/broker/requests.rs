@@ -22,6 +22,9 @@ use super::config::Config;
 use super::grammar::{self, NodeId, Role};
 use super::{Caller, ENGINE_TIMEOUT, Journal, Outcome, failed, not_yours, refused, served};
 
+/// How long a node's entry without an address (it has just joined) is waited for.
+const ADDR_WAIT: Duration = Duration::from_secs(5);
+
 /// How long leave-entry waits for a node that has just left to be Down.
 const LEAVE_WAIT: Duration = Duration::from_secs(10);
 
@@ -144,10 +147,13 @@ impl Broker<'_> {
                 format!("the key is bound to node {node}: a node's key acts for its node alone"),
             ));
         }
-        let raw = self
-            .get(&format!("/nodes/{id}"))?
-            .ok_or_else(|| not_yours(id, format!("no node {id}")))?;
-        let n = entry(raw)?;
+        let mut n = self.entry_of(id)?;
+        // Right after a join the managers may not know the node's address yet: waited for.
+        let until = Instant::now() + ADDR_WAIT;
+        while n.node.status.addr.is_empty() && Instant::now() < until.min(self.deadline) {
+            std::thread::sleep(Duration::from_millis(300));
+            n = self.entry_of(id)?;
+        }
         if n.node.id != id.as_str() {
             return Err(not_yours(
                 id,
@@ -172,6 +178,13 @@ impl Broker<'_> {
             ));
         }
         Ok(n)
+    }
+
+    fn entry_of(&self, id: &NodeId) -> Result<Entry, Outcome> {
+        let raw = self
+            .get(&format!("/nodes/{id}"))?
+            .ok_or_else(|| not_yours(id, format!("no node {id}")))?;
+        entry(raw)
     }
 
     /// The caller's own entry, whole, as `docker node inspect` prints it.

@@ -581,3 +581,30 @@ fn without_a_config_or_a_log_nothing_is_served() {
     assert!(o.stdout.is_empty());
     assert!(m.e.requests().is_empty());
 }
+
+/// Issue 28 (the fleet storm found it): right after a join the manager may not have the node's
+/// address yet (`Status.Addr` empty): that is no other node's address, and the broker waits for
+/// it a moment instead of answering as for an unknown ID.
+#[test]
+fn a_node_that_has_just_joined_is_waited_for_until_its_address_is_known() {
+    let m = manager(Some(CONFIG));
+    let mut v: serde_json::Value = serde_json::from_str(&entry()).unwrap();
+    v["Status"]["Addr"] = "".into();
+    let fresh = v.to_string();
+    m.e.route(
+        &format!("GET /nodes/{ID} "),
+        &[(200, &fresh), (200, &fresh), (200, &entry())],
+    );
+    let o = m.ask("10.77.0.2", &format!("self {ID}"));
+    expect_code(&o, 0);
+    // Still without an address after the wait: as before, not this caller's.
+    m.e.route(&format!("GET /nodes/{ID} "), &[(200, &fresh)]);
+    let t = std::time::Instant::now();
+    let o = m.ask("10.77.0.2", &format!("self {ID}"));
+    expect_code(&o, 1);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(8),
+        "{:?}",
+        t.elapsed()
+    );
+}
