@@ -311,9 +311,9 @@ check "broker: node 6's labels unchanged" [ "$(labels_of "$N6")" = '{"function":
 sleep 0.3
 check "broker: every refusal is in the manager's log with the client address" bash -c \
   "[ \$(grep -c 'client=$NET.6 .* refused: ' '$OUT/broker-log.txt') = 5 ] && [ \$(grep -c 'client=$NET.7 .* refused: ' '$OUT/broker-log.txt') = 3 ]"
-check "broker: the manager's log says whose node it was" grep -q "client=$NET.7 request=\"label $N6 function=test\" refused: node $N6 is at $NET.6, not at $NET.7" "$OUT/broker-log.txt"
+check "broker: the manager's log says whose node it was" grep -q "client=$NET.7 key=listed request=\"label $N6 function=test\" refused: node $N6 is at $NET.6, not at $NET.7" "$OUT/broker-log.txt"
 check "broker: the allowed requests are logged too, and no token anywhere in the log" bash -c \
-  "grep -q 'client=$NET.6 request=\"join-token worker\" allowed: a worker token' '$OUT/broker-log.txt' && ! grep -q SWMTKN '$OUT/broker-log.txt'"
+  "grep -q 'client=$NET.6 key=listed request=\"join-token worker\" allowed: a worker token' '$OUT/broker-log.txt' && ! grep -q SWMTKN '$OUT/broker-log.txt'"
 # Re-provisioned through the broker: node 6 leaves, joins again, and its old Down entry goes
 # (remove-stale, once for the new ID); a second run asks nothing more.
 TL=$(now); docker -H "unix://$R/n6/docker.sock" swarm leave > /dev/null
@@ -339,8 +339,8 @@ expect_rc 0 $rc "broker: with manager_tokens, a manager token is handed out"
 check "broker: and it is the swarm's manager token" [ "$(cat "$OUT/broker-mgr-allowed.out")" = "$(on_manager swarm join-token -q manager)" ]
 sleep 0.3
 check "broker: the manager token is logged as allowed, without the token" bash -c \
-  "grep -q 'client=$NET.6 request=\"join-token manager\" allowed' '$OUT/broker-log.txt' && ! grep -q SWMTKN '$OUT/broker-log.txt'"
-check "broker stale: the removal is logged, before it was done, with what went" grep -q "client=$NET.6 request=\"remove-stale $N6B\" allowed: removing $N6" "$OUT/broker-log.txt"
+  "grep -q 'client=$NET.6 key=listed request=\"join-token manager\" allowed' '$OUT/broker-log.txt' && ! grep -q SWMTKN '$OUT/broker-log.txt'"
+check "broker stale: the removal is logged, before it was done, with what went" grep -q "client=$NET.6 key=listed request=\"remove-stale $N6B\" allowed: removing $N6" "$OUT/broker-log.txt"
 # A stuck journald (the log's reader stopped, its queue full): a refusal within the log's bound
 # of 2 s, and nothing served.
 kill -STOP $BROKER_LOG
