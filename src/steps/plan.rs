@@ -63,10 +63,19 @@ pub fn add_write(
     Ok(changed)
 }
 
-/// Present when SELinux is enabled (selinuxfs mounted).
+/// Present when selinuxfs is mounted.
 pub const SELINUX_ENFORCE: &str = "/sys/fs/selinux/enforce";
+/// Present when the system is configured for SELinux (selinux-policy on EL).
+pub const SELINUX_CONFIG: &str = "/etc/selinux/config";
 
-/// Where SELinux is enabled (selinuxfs at /sys/fs/selinux under the root): the files a step
+/// SELinux is enabled as libselinux's `is_selinux_enabled()` says: selinuxfs mounted and the
+/// system configured for it. A kernel that mounts selinuxfs on a host with no SELinux
+/// configuration (a Debian guest) has no policy to label by.
+pub fn selinux_enabled(h: &Host) -> Result<bool> {
+    Ok(h.exists(SELINUX_ENFORCE)? && h.exists(SELINUX_CONFIG)?)
+}
+
+/// Where SELinux is enabled ([`selinux_enabled`], under the root): the files a step
 /// writes, the directories it makes, the root of a volume it mounts (/var/lib/docker: a fresh
 /// XFS volume's root is otherwise unlabeled) and the binary it installs get the labels the policy
 /// expects, with one `restorecon` of exactly those paths (not recursive: what is inside a mounted
@@ -74,7 +83,7 @@ pub const SELINUX_ENFORCE: &str = "/sys/fs/selinux/enforce";
 /// reloads or starts a service. `plan` shows it; a converged node runs none.
 pub fn add_relabel(h: &Host, p: &mut StepPlan) -> Result<()> {
     use crate::host::Effect;
-    if p.actions.is_empty() || !h.exists(SELINUX_ENFORCE)? {
+    if p.actions.is_empty() || !selinux_enabled(h)? {
         return Ok(());
     }
     let mut paths: Vec<String> = Vec::new();

@@ -6,8 +6,13 @@ use crate::common::*;
 
 const DEV: &str = "/dev/disk/by-id/virtio-DATA1";
 
+/// SELinux as EL has it: selinuxfs mounted, and the system configured for it.
 fn enforcing(f: &Fake) {
     f.file("sys/fs/selinux/enforce", "1");
+    f.file(
+        "etc/selinux/config",
+        "SELINUX=enforcing\nSELINUXTYPE=targeted\n",
+    );
 }
 
 fn restorecons(f: &Fake) -> Vec<String> {
@@ -91,4 +96,19 @@ fn without_selinux_or_without_restorecon_nothing_is_relabelled() {
         "{said}"
     );
     assert!(!stdout(&o).contains("run    restorecon"), "{said}");
+}
+
+/// Issue 29: a Debian host whose kernel mounts selinuxfs but that has no SELinux configuration
+/// (no /etc/selinux/config: no policy to load) is not SELinux-enabled, as libselinux's own
+/// is_selinux_enabled() says; the demo's %post warned three times there.
+#[test]
+fn selinuxfs_without_a_configuration_is_not_selinux() {
+    let f = crate::offline::kickstart_chroot();
+    f.file("sys/fs/selinux/enforce", "0");
+    f.no_tool("restorecon");
+    let o = f.plan_production();
+    expect_code(&o, 0);
+    let said = stdout(&o) + &stderr(&o);
+    assert!(!said.contains("SELinux"), "{said}");
+    assert!(!said.contains("restorecon"), "{said}");
 }
