@@ -9,7 +9,8 @@ use crate::profile::Driver;
 /// `--driver`: the profile's [`Driver`], named on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DriverArg {
-    /// devicemapper below Docker Engine 25, overlay2 from 25 (reads `dockerd --version`).
+    /// devicemapper below Docker Engine 25, overlay2 from 25 (the version of the package that owns
+    /// dockerd; `dockerd --version` only when no package does).
     Auto,
     /// The direct-lvm thin pool (Docker Engine < 25 only).
     Devicemapper,
@@ -36,8 +37,9 @@ pub struct Cli {
     #[arg(long, global = true, default_value = "/", value_name = "DIR")]
     pub root: PathBuf,
 
-    /// The profile [default: /etc/swarmnode/profile.json under --root; when that file is absent,
-    /// built-in defaults are used and --device alone selects the storage step].
+    /// The profile [default: /etc/swarmnode/profile.json under --root]. When that default file is
+    /// absent, apply, plan, reset and the step commands use built-in defaults (--device alone
+    /// selects the storage step), check refuses (65), and the broker never reads a profile.
     #[arg(long, global = true, value_name = "FILE")]
     pub profile: Option<PathBuf>,
 
@@ -84,15 +86,15 @@ pub enum Command {
     /// grow), engine (running, configured as apply writes it, the file loaded), NFS mounts,
     /// swarm membership and labels, the first boot. Exit 0 green, 1 yellow, 2 red.
     Check(CheckArgs),
-    /// On a manager: the broker, what nodes may ask of it and the keys they may ask with. Alone,
-    /// it is the forced command sshd runs for the broker user: one request of the fixed grammar
-    /// in SSH_ORIGINAL_COMMAND (join-token worker|manager, enroll ID KEY, self ID, label ID
-    /// KEY=VALUE..., remove-stale ID, leave-entry ID), for the caller the key says (a bootstrap
-    /// key; a node's own key, for that node alone; or, with a key listed by hand, the node at
-    /// the ssh client's address), within /etc/swarmnode-broker/broker.json (root's, 0644);
-    /// logged before it is served (a log stuck for 2 s: 69, nothing served); anything else
-    /// refused (65); another node's ID answered as an unknown one. The commands below are run
-    /// by root on a manager.
+    /// On a manager: the broker, what nodes may ask of it and the keys they may ask with.
+    /// Alone, it is the forced command sshd runs for the broker user. It answers one request of
+    /// a fixed grammar in SSH_ORIGINAL_COMMAND: join-token worker|manager, enroll ID KEY, self
+    /// ID, label ID KEY=VALUE..., remove-stale ID, leave-entry ID. It acts for the caller its
+    /// key names: a bootstrap key, a node's own key (for that node alone), or a key listed by
+    /// hand (the node at the ssh client's address). What it allows is in
+    /// /etc/swarmnode-broker/broker.json. Each request is logged before it is served; a log
+    /// stuck for 2 s gets 69. Anything else is refused (65). The commands below are run by root
+    /// on a manager.
     Broker(BrokerArgs),
     /// Writes the man pages, shell completions and the packaged first-boot unit, made from
     /// this command line's definition, under DIR (packaging/, the release artefacts).
@@ -101,6 +103,9 @@ pub enum Command {
         /// The folder to write into (made when missing).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Also write the markdown reference (reference/*.md) into this folder (docs/).
+        #[arg(long, value_name = "DIR")]
+        docs: Option<PathBuf>,
     },
 }
 

@@ -28,10 +28,10 @@ not_listed() { ! listed "$1"; }
 gone() { ! ids | grep -qx "$1"; }
 hostkeys() { on_manager config ls --filter label=swarmnode.kind=hostkeys -q | wc -l; }
 LOG1=$OUT/broker-log-1.txt LOG2=$OUT/broker-log-2.txt
-# readme_json MARKER: the first ```json block after the README's line holding MARKER (the docs'
-# own profiles are the ones tested, the site's network put in as an administrator would).
-readme_json() {
-  awk -v m="$1" 'index($0, m) {f=1} f && /^```json/ {b=1; next} b && /^```/ {exit} b' ../README.md |
+# doc_json MARKER: the first ```json block after docs/managers.md's line holding MARKER (the
+# docs' own profiles are the ones tested, the site's network put in as an administrator would).
+doc_json() {
+  awk -v m="$1" 'index($0, m) {f=1} f && /^```json$/ {b=1; next} b && /^```/ {exit} b' ../docs/managers.md |
     sed "s#10.0.0.0/16#$NET.0/24#g"
 }
 cleanup() { mgr_down 1; mgr_down 2; down; rm -rf "$R"; }
@@ -46,8 +46,8 @@ for i in 3 4 5 6; do node_root "$i"; rm -f "$R/n$i/root/root/.ssh/id_ed25519" "$
 echo "fixture: 6 engines, two managers, in $(secs "$T0") s"
 
 # ---- the managers: one apply each, then a second that changes nothing
-MGR_PROFILE=$(readme_json '#### Set up the managers')
-check "README: the managers' profile read from it" jq -e '.broker.networks[0] == "'$NET'.0/24"' <<< "$MGR_PROFILE"
+MGR_PROFILE=$(doc_json '### Set up the managers')
+check "docs/managers.md: the managers' profile read from it" jq -e '.broker.networks[0] == "'$NET'.0/24"' <<< "$MGR_PROFILE"
 for i in 1 2; do
   shape=include; [ "$i" = 2 ] && shape=el8
   log=$LOG1; [ "$i" = 2 ] && log=$LOG2
@@ -86,8 +86,8 @@ check "bootstrap: the key 0600, the kickstart lines 0600, known_hosts with both 
   "[ \$(stat -c %a '$R/boot/bootstrap_key') = 600 ] && [ \$(stat -c %a '$R/boot/bootstrap.ks') = 600 ] && grep -q '^$NET.1,psw-n1 ssh-ed25519 ' '$R/boot/known_hosts' && grep -q '^$NET.2,psw-n2 ssh-ed25519 ' '$R/boot/known_hosts'"
 check "bootstrap: no private key printed" bash -c "! grep -q 'PRIVATE KEY' '$OUT/bootstrap.out'"
 
-NODE_TOKEN=$(readme_json '#### Give the nodes a bootstrap key')
-check "README: the nodes' token read from it" jq -e '.bootstrap_identity_file == "/etc/swarmnode/bootstrap_key"' <<< "$NODE_TOKEN"
+NODE_TOKEN=$(doc_json '### Give the nodes a bootstrap key' | jq -c .swarm.token)
+check "docs/managers.md: the nodes' token read from it" jq -e '.bootstrap_identity_file == "/etc/swarmnode/bootstrap_key"' <<< "$NODE_TOKEN"
 node_profile() {  # node_profile I MANAGERS [EXTRA] [FUNCTION]
   profile "$1" '{"swarm": {"managers": '"$2"', "token": '"$NODE_TOKEN"', "labels": {"function": "'"${4:-production}"'"}, "start_jitter_seconds": 0'"${3:-}"'}}'
 }

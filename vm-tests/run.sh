@@ -91,7 +91,10 @@ run_one() {
   local fresh; fresh=" $(sed -n 's/^# fresh-root: *//p' "$f" | head -1) "
   for b in $(seq 1 "$boots"); do
     if [[ $fresh == *" $b "* ]] && [ -n "$rootfs" ]; then cp --sparse=always "$G/rootfs.img" "$rootfs"; fi
+    # Progress on stderr, boot by boot (the demo shows it while the guest runs).
+    tb=$(date +%s); echo "$s: boot $b of $boots starting (a TCG boot takes about a minute)" >&2
     APPEND="swarmnode.boot=$b" TAP=$tap NETNS=$netns ROOTFS=$rootfs SMP=$SMP vm-tests/run-guest.sh "$G" "$P" "$R" "${disks[@]}" >>"$R/qemu.log" 2>&1
+    echo "$s: boot $b of $boots ended after $(( $(date +%s) - tb )) s: $(grep -c '^PASS ' "$R/results.log" 2>/dev/null || true) checks passed, $(grep -c '^FAIL ' "$R/results.log" 2>/dev/null || true) failed" >&2
     [ -f "$R/results.log" ] && mv "$R/results.log" "$R/results-boot$b.log"
     [ -f "$R/serial.log" ] && mv "$R/serial.log" "$R/serial-boot$b.log"
   done

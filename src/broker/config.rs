@@ -100,8 +100,8 @@ pub fn load(root: &Path) -> Result<Config> {
                 ),
             )
             .remedy(
-                "write it (`{\"networks\": [\"10.0.0.0/16\"]}` at least), owner root, mode 0644: \
-                 README, The broker",
+                "run `swarmnode apply` on this manager with a profile that has a broker section \
+                 (docs/managers.md, Set up the managers)",
             )
             .into());
         }
@@ -112,7 +112,7 @@ pub fn load(root: &Path) -> Result<Config> {
             CONFIG_PATH,
             format!("it is not a broker configuration: {why}"),
         )
-        .remedy("see README, Least privilege: the broker")
+        .remedy("see docs/managers.md, Set up the managers")
         .into()
     })
 }

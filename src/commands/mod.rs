@@ -44,7 +44,7 @@ pub fn run(cli: &Cli) -> Result<i32> {
         Command::Reset(r) => reset::run(cli, r),
         Command::Check(a) => check::run(cli, a),
         Command::Broker(a) => broker::run(cli, a),
-        Command::Generate { out } => generate::run(out),
+        Command::Generate { out, docs } => generate::run(out, docs.as_deref()),
     }
 }
 

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 mod broker;
 mod check;
 mod engine;
+pub mod keys;
 mod mounts;
 mod storage;
 mod swarm;
@@ -471,14 +472,44 @@ mod tests {
         }
     }
 
+    /// The ready profiles, with their `REPLACE-…` placeholders filled as a site would, are valid;
+    /// and every placeholder is one this test knows (so a new one is filled here, on purpose).
     #[test]
-    fn shipped_profiles_are_valid() {
-        for f in [
-            "profiles/dccn-production.json",
-            "profiles/minimal-worker.json",
+    fn shipped_profiles_are_valid_once_filled() {
+        const FILLED: &[(&str, &str)] = &[
+            ("REPLACE-with-the-data-disk", "wwn-0x5000c500a1b2c3d4"),
+            ("REPLACE-with-the-nodes-network", "10.0.0.0"),
+        ];
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
+        let mut seen = 0;
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let mut text = std::fs::read_to_string(&p).unwrap();
+            for (placeholder, value) in FILLED {
+                text = text.replace(placeholder, value);
+            }
+            assert!(
+                !text.contains("REPLACE-"),
+                "{}: a placeholder this test does not fill",
+                p.display()
+            );
+            Profile::parse(&p, &text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            seen += 1;
+        }
+        assert!(seen >= 3, "{seen} profiles");
+        // The node's profile names everything its first boot needs (issue 29: without
+        // known_hosts_file the shipped profile exited 65 at the first boot).
+        let node = Profile::load(&dir.join("dccn-production.json")).unwrap();
+        let t = serde_json::to_value(&node).unwrap()["swarm"]["token"].clone();
+        for key in [
+            "identity_file",
+            "bootstrap_identity_file",
+            "known_hosts_file",
         ] {
-            let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(f);
-            Profile::load(&p).unwrap_or_else(|e| panic!("{f}: {e}"));
+            assert!(
+                t[key].is_string(),
+                "dccn-production.json: swarm.token.{key}: {t}"
+            );
         }
     }
 }

@@ -7,6 +7,7 @@ mod broker_step;
 mod check;
 mod cli;
 mod common;
+mod docs;
 mod engine;
 mod enrolment;
 mod mounts;
