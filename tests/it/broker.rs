@@ -17,11 +17,7 @@ fn entry() -> String {
     v[0].to_string()
 }
 
-struct Manager {
-    f: Fake,
-    e: FakeEngine,
-    log: UnixDatagram,
-}
+type Manager = BrokerBed;
 
 fn manager(config: Option<&str>) -> Manager {
     let f = Fake::new();
@@ -38,45 +34,13 @@ fn manager(config: Option<&str>) -> Manager {
         ("GET /swarm ", &[(200, &swarm)]),
         ("GET /configs", &[(200, "[]")]),
     ]);
-    std::fs::create_dir_all(f.root.join("dev")).unwrap();
-    let log = UnixDatagram::bind(f.root.join("dev/log")).unwrap();
-    log.set_nonblocking(true).unwrap();
-    Manager { f, e, log }
-}
-
-impl Manager {
-    /// The broker as sshd runs it for a client at `from`.
-    fn ask(&self, from: &str, request: &str) -> std::process::Output {
-        let conn = format!("{from} 40022 10.77.0.1 22");
-        self.f.run_env(
-            &["broker"],
-            &[
-                ("SSH_ORIGINAL_COMMAND", request),
-                ("SSH_CONNECTION", conn.as_str()),
-            ],
-        )
-    }
-    fn logged(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut b = [0u8; 4096];
-        while let Ok(n) = self.log.recv(&mut b) {
-            out.push(String::from_utf8_lossy(&b[..n]).into_owned());
-        }
-        out
-    }
-    fn changes(&self) -> Vec<String> {
-        self.e
-            .requests()
-            .into_iter()
-            .filter(|r| !r.starts_with("GET "))
-            .collect()
-    }
+    BrokerBed::new(f, e)
 }
 
 #[test]
 fn a_node_reads_its_own_entry_from_its_own_address() {
     let m = manager(Some(CONFIG));
-    let o = m.ask("10.77.0.2", &format!("self {ID}"));
+    let o = m.ask_with(&[], "10.77.0.2", &format!("self {ID}"));
     expect_code(&o, 0);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v[0]["ID"], ID, "printed as `docker node inspect` does");
@@ -110,7 +74,7 @@ fn another_address_may_not_read_or_label_that_node_and_learns_nothing_of_it() {
         (UNKNOWN, format!("label {UNKNOWN} function=test")),
         (UNKNOWN, format!("remove-stale {UNKNOWN}")),
     ] {
-        let o = m.ask("10.77.0.9", &req);
+        let o = m.ask_with(&[], "10.77.0.9", &req);
         let err = stderr(&o);
         assert_eq!(err, format!("Error: No such node: {id}\n"), "{req}");
         assert!(!err.contains("10.77.0.2"), "another node's address: {err}");
@@ -142,7 +106,7 @@ fn another_address_may_not_read_or_label_that_node_and_learns_nothing_of_it() {
 #[test]
 fn a_node_labels_itself_within_the_allowlist_only() {
     let m = manager(Some(CONFIG));
-    let o = m.ask("10.77.0.2", &format!("label {ID} function=production"));
+    let o = m.ask_with(&[], "10.77.0.2", &format!("label {ID} function=production"));
     expect_code(&o, 0);
     assert_eq!(
         m.changes(),
@@ -169,7 +133,7 @@ fn a_node_labels_itself_within_the_allowlist_only() {
             "the label node.role is not one nodes may set",
         ),
     ] {
-        let o = m.ask("10.77.0.2", &req);
+        let o = m.ask_with(&[], "10.77.0.2", &req);
         expect_code(&o, 65);
         assert!(stderr(&o).contains(why), "{req}: {}", stderr(&o));
     }
@@ -179,10 +143,10 @@ fn a_node_labels_itself_within_the_allowlist_only() {
 #[test]
 fn worker_tokens_only_unless_the_config_allows_manager_tokens() {
     let m = manager(Some(CONFIG));
-    let o = m.ask("10.77.0.5", "join-token worker");
+    let o = m.ask_with(&[], "10.77.0.5", "join-token worker");
     expect_code(&o, 0);
     assert_eq!(stdout(&o), format!("{TOKEN}\n"));
-    let o = m.ask("10.77.0.5", "join-token manager");
+    let o = m.ask_with(&[], "10.77.0.5", "join-token manager");
     expect_code(&o, 65);
     assert!(stderr(&o).contains("manager tokens are not handed out"));
     assert!(o.stdout.is_empty());
@@ -190,7 +154,7 @@ fn worker_tokens_only_unless_the_config_allows_manager_tokens() {
     assert!(!log.contains("SWMTKN"), "{log}");
     assert!(log.contains("allowed: a worker token"), "{log}");
     let m = manager(Some(r#"{"manager_tokens": true}"#));
-    let o = m.ask("10.77.0.5", "join-token manager");
+    let o = m.ask_with(&[], "10.77.0.5", "join-token manager");
     expect_code(&o, 0);
     assert!(stdout(&o).starts_with("SWMTKN-1-"));
     assert_ne!(stdout(&o), format!("{TOKEN}\n"));
@@ -207,7 +171,7 @@ fn anything_outside_the_grammar_is_refused_before_the_engine_is_asked() {
         "sh -c id",
         "",
     ] {
-        let o = m.ask("10.77.0.2", req);
+        let o = m.ask_with(&[], "10.77.0.2", req);
         expect_code(&o, 65);
         let err = stderr(&o);
         assert!(
@@ -244,14 +208,14 @@ fn remove_stale_takes_down_workers_of_the_caller_s_hostname_and_address_only() {
     ]);
     m.e.route("GET /nodes ", &[(200, &list.to_string())]);
     m.e.route("DELETE /nodes/", &[(200, "")]);
-    let o = m.ask("10.77.0.2", &format!("remove-stale {ID}"));
+    let o = m.ask_with(&[], "10.77.0.2", &format!("remove-stale {ID}"));
     expect_code(&o, 0);
     assert_eq!(stdout(&o), "oldoldoldoldoldoldoldold1\n");
     assert_eq!(
         m.changes(),
         ["DELETE /nodes/oldoldoldoldoldoldoldold1 HTTP/1.1"]
     );
-    let o = m.ask("10.77.0.7", &format!("remove-stale {ID}"));
+    let o = m.ask_with(&[], "10.77.0.7", &format!("remove-stale {ID}"));
     expect_code(&o, 1);
     assert_eq!(m.changes().len(), 1);
     let log = m.logged();
@@ -275,7 +239,7 @@ fn an_engine_s_odd_node_id_never_goes_into_a_url() {
     );
     m.e.route("DELETE /nodes/", &[(200, "")]);
     m.e.route("POST /swarm/leave", &[(200, "")]);
-    let o = m.ask("10.77.0.2", &format!("remove-stale {ID}"));
+    let o = m.ask_with(&[], "10.77.0.2", &format!("remove-stale {ID}"));
     expect_code(&o, 0);
     assert!(o.stdout.is_empty(), "{}", stdout(&o));
     assert!(m.changes().is_empty(), "{:?}", m.changes());
@@ -298,7 +262,7 @@ fn engine_text_is_logged_and_said_with_control_characters_escaped() {
             "{\"message\": \"boom\\n<38>swarmnode-broker[1]: client=10.77.0.2 allowed\\u001b[2J\"}",
         )],
     );
-    let o = m.ask("10.77.0.2", &format!("label {ID} function=production"));
+    let o = m.ask_with(&[], "10.77.0.2", &format!("label {ID} function=production"));
     expect_code(&o, 69);
     let err = stderr(&o);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -323,18 +287,18 @@ fn engine_text_is_logged_and_said_with_control_characters_escaped() {
 #[test]
 fn networks_and_the_config_s_owner_are_enforced() {
     let m = manager(Some(r#"{"networks": ["10.77.0.0/28"]}"#));
-    let o = m.ask("10.77.0.20", "join-token worker");
+    let o = m.ask_with(&[], "10.77.0.20", "join-token worker");
     expect_code(&o, 65);
     assert!(
         stderr(&o).contains("10.77.0.20 is not in the networks the broker serves"),
         "{}",
         stderr(&o)
     );
-    expect_code(&m.ask("10.77.0.2", "join-token worker"), 0);
+    expect_code(&m.ask_with(&[], "10.77.0.2", "join-token worker"), 0);
     use std::os::unix::fs::PermissionsExt;
     let p = m.f.root.join("etc/swarmnode-broker/broker.json");
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o666)).unwrap();
-    let o = m.ask("10.77.0.2", "join-token worker");
+    let o = m.ask_with(&[], "10.77.0.2", "join-token worker");
     expect_code(&o, 65);
     assert!(stderr(&o).contains("it is mode 0666"), "{}", stderr(&o));
     assert!(o.stdout.is_empty());
@@ -342,7 +306,7 @@ fn networks_and_the_config_s_owner_are_enforced() {
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
     let d = m.f.root.join("etc/swarmnode-broker");
     std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let o = m.ask("10.77.0.2", "join-token worker");
+    let o = m.ask_with(&[], "10.77.0.2", "join-token worker");
     expect_code(&o, 65);
     assert!(
         stderr(&o).contains("/etc/swarmnode-broker is on its way, and it is mode 0777"),
@@ -351,7 +315,7 @@ fn networks_and_the_config_s_owner_are_enforced() {
     );
     assert!(o.stdout.is_empty());
     std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
-    expect_code(&m.ask("10.77.0.2", "join-token worker"), 0);
+    expect_code(&m.ask_with(&[], "10.77.0.2", "join-token worker"), 0);
     // Not run by sshd at all.
     let o = m.f.run_env(
         &["broker"],
@@ -396,7 +360,7 @@ fn a_malformed_ssh_connection_is_refused_as_such() {
 fn the_config_is_an_object_and_mapped_networks_match() {
     for bad in ["[]", "null", "[[], false]"] {
         let m = manager(Some(bad));
-        let o = m.ask("10.77.0.2", "join-token worker");
+        let o = m.ask_with(&[], "10.77.0.2", "join-token worker");
         expect_code(&o, 65);
         assert!(
             stderr(&o).contains("must be a JSON object"),
@@ -407,9 +371,9 @@ fn the_config_is_an_object_and_mapped_networks_match() {
         assert!(m.e.requests().is_empty());
     }
     let m = manager(Some(r#"{"networks": ["::ffff:10.77.0.0/124"]}"#));
-    expect_code(&m.ask("10.77.0.2", "join-token worker"), 0);
-    expect_code(&m.ask("::ffff:10.77.0.3", "join-token worker"), 0);
-    let o = m.ask("10.77.0.20", "join-token worker");
+    expect_code(&m.ask_with(&[], "10.77.0.2", "join-token worker"), 0);
+    expect_code(&m.ask_with(&[], "::ffff:10.77.0.3", "join-token worker"), 0);
+    let o = m.ask_with(&[], "10.77.0.20", "join-token worker");
     expect_code(&o, 65);
     assert!(
         stderr(&o).contains("is not in the networks"),
@@ -560,7 +524,7 @@ fn run_bounded(
 #[test]
 fn without_a_config_or_a_log_nothing_is_served() {
     let m = manager(None);
-    let o = m.ask("10.77.0.2", "join-token worker");
+    let o = m.ask_with(&[], "10.77.0.2", "join-token worker");
     expect_code(&o, 65);
     assert!(
         stderr(&o).contains("it does not exist, so nothing is served"),
@@ -571,7 +535,7 @@ fn without_a_config_or_a_log_nothing_is_served() {
     assert_eq!(m.logged().len(), 1, "the refusal is logged");
     let m = manager(Some(CONFIG));
     std::fs::remove_file(m.f.root.join("dev/log")).unwrap();
-    let o = m.ask("10.77.0.2", "join-token worker");
+    let o = m.ask_with(&[], "10.77.0.2", "join-token worker");
     expect_code(&o, 69);
     assert!(
         stderr(&o).contains("the log is not reachable, so nothing is served"),
@@ -595,12 +559,12 @@ fn a_node_that_has_just_joined_is_waited_for_until_its_address_is_known() {
         &format!("GET /nodes/{ID} "),
         &[(200, &fresh), (200, &fresh), (200, &entry())],
     );
-    let o = m.ask("10.77.0.2", &format!("self {ID}"));
+    let o = m.ask_with(&[], "10.77.0.2", &format!("self {ID}"));
     expect_code(&o, 0);
     // Still without an address after the wait: as before, not this caller's.
     m.e.route(&format!("GET /nodes/{ID} "), &[(200, &fresh)]);
     let t = std::time::Instant::now();
-    let o = m.ask("10.77.0.2", &format!("self {ID}"));
+    let o = m.ask_with(&[], "10.77.0.2", &format!("self {ID}"));
     expect_code(&o, 1);
     assert!(
         t.elapsed() < std::time::Duration::from_secs(8),

@@ -611,3 +611,54 @@ pub fn overlay2_fresh_volume(f: &Fake) -> String {
     .unwrap();
     mp
 }
+
+/// A manager's fake root for the broker: the fake engine, and the log's socket at ROOT/dev/log
+/// (what the broker logs arrives there).
+pub struct BrokerBed {
+    pub f: Fake,
+    pub e: FakeEngine,
+    pub log: std::os::unix::net::UnixDatagram,
+}
+
+impl BrokerBed {
+    pub fn new(f: Fake, e: FakeEngine) -> BrokerBed {
+        fs::create_dir_all(f.root.join("dev")).unwrap();
+        let log = std::os::unix::net::UnixDatagram::bind(f.root.join("dev/log")).unwrap();
+        log.set_nonblocking(true).unwrap();
+        BrokerBed { f, e, log }
+    }
+
+    /// The broker as sshd runs it, with the key line's forced-command `args`, for a client at
+    /// `from` asking `request`.
+    pub fn ask_with(&self, args: &[&str], from: &str, request: &str) -> Output {
+        let conn = format!("{from} 40022 10.77.0.1 22");
+        let mut a = vec!["broker"];
+        a.extend(args);
+        self.f.run_env(
+            &a,
+            &[
+                ("SSH_ORIGINAL_COMMAND", request),
+                ("SSH_CONNECTION", conn.as_str()),
+            ],
+        )
+    }
+
+    /// What the broker logged since the last call.
+    pub fn logged(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut b = [0u8; 4096];
+        while let Ok(n) = self.log.recv(&mut b) {
+            out.push(String::from_utf8_lossy(&b[..n]).into_owned());
+        }
+        out
+    }
+
+    /// The requests that change something on the engine.
+    pub fn changes(&self) -> Vec<String> {
+        self.e
+            .requests()
+            .into_iter()
+            .filter(|r| !r.starts_with("GET "))
+            .collect()
+    }
+}

@@ -5,7 +5,6 @@
 
 use crate::common::*;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::UnixDatagram;
 
 const ID: &str = "l8s526d06sna2jckb05a27o7r";
 const OTHER: &str = "oooooooooooooooooooooooo1";
@@ -104,11 +103,7 @@ fn entry(id: &str, state: &str) -> serde_json::Value {
     v[0].clone()
 }
 
-struct Manager {
-    f: Fake,
-    e: FakeEngine,
-    log: UnixDatagram,
-}
+type Manager = BrokerBed;
 
 /// A manager with the broker's config, a fake engine that knows node ID (at 10.77.0.2) and the
 /// configs `stored`, and the log's socket.
@@ -135,42 +130,7 @@ fn manager(stored: &[serde_json::Value]) -> Manager {
         ("DELETE /nodes/", &[(200, "")]),
         ("GET /info ", &[(200, &info("info-manager.json"))]),
     ]);
-    std::fs::create_dir_all(f.root.join("dev")).unwrap();
-    let log = UnixDatagram::bind(f.root.join("dev/log")).unwrap();
-    log.set_nonblocking(true).unwrap();
-    Manager { f, e, log }
-}
-
-impl Manager {
-    /// The broker as sshd runs it for the key line whose forced command has `args`, for a
-    /// client at `from`.
-    fn ask(&self, args: &[&str], from: &str, request: &str) -> std::process::Output {
-        let conn = format!("{from} 40022 10.77.0.1 22");
-        let mut a = vec!["broker"];
-        a.extend(args);
-        self.f.run_env(
-            &a,
-            &[
-                ("SSH_ORIGINAL_COMMAND", request),
-                ("SSH_CONNECTION", conn.as_str()),
-            ],
-        )
-    }
-    fn logged(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut b = [0u8; 4096];
-        while let Ok(n) = self.log.recv(&mut b) {
-            out.push(String::from_utf8_lossy(&b[..n]).into_owned());
-        }
-        out
-    }
-    fn changes(&self) -> Vec<String> {
-        self.e
-            .requests()
-            .into_iter()
-            .filter(|r| !r.starts_with("GET "))
-            .collect()
-    }
+    BrokerBed::new(f, e)
 }
 
 fn bootstrap_args(expires: u64) -> Vec<String> {
@@ -262,7 +222,7 @@ fn an_answer_that_takes_too_long_is_no_answer() {
 fn a_bootstrap_key_gets_a_token_and_enrols_its_node_and_nothing_else() {
     let m = manager(&[bootstrap_config("b1", KEY2, now() + 3600)]);
     let args = bootstrap_args(now() + 3600);
-    let o = m.ask(&strs(&args), "10.77.0.2", "join-token worker");
+    let o = m.ask_with(&strs(&args), "10.77.0.2", "join-token worker");
     expect_code(&o, 0);
     assert_eq!(stdout(&o), format!("{TOKEN}\n"));
     // Everything a node's own key does: refused, whatever the ID.
@@ -272,7 +232,7 @@ fn a_bootstrap_key_gets_a_token_and_enrols_its_node_and_nothing_else() {
         format!("remove-stale {ID}"),
         format!("leave-entry {ID}"),
     ] {
-        let o = m.ask(&strs(&args), "10.77.0.2", &req);
+        let o = m.ask_with(&strs(&args), "10.77.0.2", &req);
         expect_code(&o, 65);
         assert!(
             stderr(&o).contains("a bootstrap key may ask for a worker token and enrol"),
@@ -280,7 +240,7 @@ fn a_bootstrap_key_gets_a_token_and_enrols_its_node_and_nothing_else() {
             stderr(&o)
         );
     }
-    let o = m.ask(&strs(&args), "10.77.0.2", &format!("enroll {ID} {KEY}"));
+    let o = m.ask_with(&strs(&args), "10.77.0.2", &format!("enroll {ID} {KEY}"));
     expect_code(&o, 0);
     assert_eq!(m.changes(), ["POST /configs/create HTTP/1.1"]);
     let body: serde_json::Value =
@@ -299,7 +259,7 @@ fn a_bootstrap_key_gets_a_token_and_enrols_its_node_and_nothing_else() {
     );
     assert!(!log.contains("SWMTKN"), "{log}");
     // From another address: as for an unknown node, nothing bound.
-    let o = m.ask(&strs(&args), "10.77.0.9", &format!("enroll {ID} {KEY}"));
+    let o = m.ask_with(&strs(&args), "10.77.0.9", &format!("enroll {ID} {KEY}"));
     expect_code(&o, 1);
     assert_eq!(stderr(&o), format!("Error: No such node: {ID}\n"));
     assert_eq!(m.changes().len(), 1);
@@ -308,7 +268,7 @@ fn a_bootstrap_key_gets_a_token_and_enrols_its_node_and_nothing_else() {
         "POST /configs/create",
         &[(409, r#"{"message": "name conflicts"}"#)],
     );
-    let o = m.ask(&strs(&args), "10.77.0.2", &format!("enroll {ID} {KEY}"));
+    let o = m.ask_with(&strs(&args), "10.77.0.2", &format!("enroll {ID} {KEY}"));
     expect_code(&o, 65);
     assert!(
         stderr(&o).contains(&format!("swarmnode broker revoke {ID}")),
@@ -317,7 +277,7 @@ fn a_bootstrap_key_gets_a_token_and_enrols_its_node_and_nothing_else() {
     );
     // Expired: refused before anything, even a token.
     let old = bootstrap_args(now() - 1);
-    let o = m.ask(&strs(&old), "10.77.0.2", "join-token worker");
+    let o = m.ask_with(&strs(&old), "10.77.0.2", "join-token worker");
     expect_code(&o, 65);
     assert!(
         stderr(&o).contains("the bootstrap key expired"),
@@ -332,12 +292,12 @@ fn an_enrolment_is_done_once_and_one_key_binds_one_node() {
     let m = manager(&[node_config("n1", ID, KEY)]);
     let args = bootstrap_args(now() + 3600);
     // The same key again: done already, nothing created.
-    let o = m.ask(&strs(&args), "10.77.0.2", &format!("enroll {ID} {KEY}"));
+    let o = m.ask_with(&strs(&args), "10.77.0.2", &format!("enroll {ID} {KEY}"));
     expect_code(&o, 0);
     assert!(m.changes().is_empty(), "{:?}", m.changes());
     // That key for another node: refused.
     let m = manager(&[node_config("n1", OTHER, KEY)]);
-    let o = m.ask(&strs(&args), "10.77.0.2", &format!("enroll {ID} {KEY}"));
+    let o = m.ask_with(&strs(&args), "10.77.0.2", &format!("enroll {ID} {KEY}"));
     expect_code(&o, 65);
     assert!(
         stderr(&o).contains("bound to another node"),
@@ -351,9 +311,9 @@ fn an_enrolment_is_done_once_and_one_key_binds_one_node() {
 fn a_node_key_acts_for_its_node_alone_even_from_that_node_s_address() {
     let m = manager(&[node_config("n1", ID, KEY)]);
     let mine = node_args(ID);
-    let o = m.ask(&strs(&mine), "10.77.0.2", &format!("self {ID}"));
+    let o = m.ask_with(&strs(&mine), "10.77.0.2", &format!("self {ID}"));
     expect_code(&o, 0);
-    let o = m.ask(
+    let o = m.ask_with(
         &strs(&mine),
         "10.77.0.2",
         &format!("label {ID} function=test"),
@@ -368,7 +328,7 @@ fn a_node_key_acts_for_its_node_alone_even_from_that_node_s_address() {
         format!("remove-stale {ID}"),
         format!("leave-entry {ID}"),
     ] {
-        let o = m.ask(&strs(&theirs), "10.77.0.2", &req);
+        let o = m.ask_with(&strs(&theirs), "10.77.0.2", &req);
         expect_code(&o, 1);
         assert_eq!(stderr(&o), format!("Error: No such node: {ID}\n"), "{req}");
     }
@@ -378,7 +338,7 @@ fn a_node_key_acts_for_its_node_alone_even_from_that_node_s_address() {
         "join-token worker".to_string(),
         format!("enroll {ID} {KEY}"),
     ] {
-        let o = m.ask(&strs(&mine), "10.77.0.2", &req);
+        let o = m.ask_with(&strs(&mine), "10.77.0.2", &req);
         expect_code(&o, 65);
         assert!(!stdout(&o).contains("SWMTKN"));
     }
@@ -394,7 +354,7 @@ fn a_node_key_acts_for_its_node_alone_even_from_that_node_s_address() {
         vec!["--node", "NOT-AN-ID", "--key", FP],
         vec!["--node", ID, "--key", "md5:aa"],
     ] {
-        let o = m.ask(&bad, "10.77.0.2", &format!("self {ID}"));
+        let o = m.ask_with(&bad, "10.77.0.2", &format!("self {ID}"));
         expect_code(&o, 65);
         assert!(o.stdout.is_empty());
     }
@@ -405,7 +365,7 @@ fn leave_entry_removes_the_node_s_down_entry_and_its_key() {
     let m = manager(&[node_config("n1", ID, KEY), node_config("n2", OTHER, KEY2)]);
     let mine = node_args(ID);
     // Still up after the broker's wait (10 s): temporary (the node asks again), nothing removed.
-    let o = m.ask(&strs(&mine), "10.77.0.2", &format!("leave-entry {ID}"));
+    let o = m.ask_with(&strs(&mine), "10.77.0.2", &format!("leave-entry {ID}"));
     expect_code(&o, 75);
     assert!(
         stderr(&o).contains("is ready, not down yet"),
@@ -422,7 +382,7 @@ fn leave_entry_removes_the_node_s_down_entry_and_its_key() {
         &[(200, &up), (200, &up), (200, &down)],
     );
     let t = std::time::Instant::now();
-    let o = m.ask(&strs(&mine), "10.77.0.2", &format!("leave-entry {ID}"));
+    let o = m.ask_with(&strs(&mine), "10.77.0.2", &format!("leave-entry {ID}"));
     expect_code(&o, 0);
     assert!(
         t.elapsed() < std::time::Duration::from_secs(5),
@@ -438,7 +398,7 @@ fn leave_entry_removes_the_node_s_down_entry_and_its_key() {
         ]
     );
     // A key listed by hand (identity by address) may not.
-    let o = m.ask(&[], "10.77.0.2", &format!("leave-entry {ID}"));
+    let o = m.ask_with(&[], "10.77.0.2", &format!("leave-entry {ID}"));
     expect_code(&o, 65);
     assert_eq!(m.changes().len(), 2);
 }
