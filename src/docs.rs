@@ -483,6 +483,17 @@ fn commands_md() -> String {
         if !opts.is_empty() {
             out += &format!("\n| option | meaning |\n|---|---|\n{opts}");
         }
+        for sub in c.get_subcommands().filter(|s| !s.is_hide_set()) {
+            out += &format!(
+                "\n### swarmnode {name} {}\n\n{}\n",
+                sub.get_name(),
+                cell(&sub.get_about().map(|a| a.to_string()).unwrap_or_default())
+            );
+            let opts = options_md(sub);
+            if !opts.is_empty() {
+                out += &format!("\n| option | meaning |\n|---|---|\n{opts}");
+            }
+        }
         out += "\n| exit | meaning |\n|---|---|\n";
         for (code, meaning) in exit_codes(name) {
             out += &format!("| {code} | {} |\n", cell(meaning));

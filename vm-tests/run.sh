@@ -61,7 +61,7 @@ run_one() {
   P=$(mktemp -d)
   cp "$BIN" "$P/swarmnode"; cp vm-tests/guest/run.sh vm-tests/guest/lib.sh vm-tests/seed-thinpool.sh "$P/"
   cp "$f" "$P/scenario.sh"; echo "$s" > "$P/name"; cp -r profiles "$P/profiles"; cp -r vm-tests/scenarios "$P/scenarios"
-  cp -r kickstart "$P/kickstart"
+  cp -r kickstart "$P/kickstart"; mkdir -p "$P/docs"; cp docs/*.md "$P/docs/"
   cp tests/fixtures/pki/registry-ca.crt "$P/"
   # "# disks: 4G 4G:ro 512M" → raw files; ":ro" makes the disk read-only
   read -r -a sizes <<<"$(sed -n 's/^# disks: *//p' "$f" | head -1)"
