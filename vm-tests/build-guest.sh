@@ -18,7 +18,7 @@ case $SUITE in bookworm) extra="" ;; *) extra=",docker-cli" ;; esac
 mkdir -p "$OUT"; R="$OUT/rootfs"
 rm -rf "$R"
 debootstrap --variant=minbase --arch=amd64 \
-  --include=systemd-sysv,udev,kmod,dbus,lvm2,thin-provisioning-tools,docker.io,nfs-common,nfs-kernel-server,iproute2,iptables,procps,e2fsprogs,xfsprogs,util-linux,fdisk,curl,file,jq,linux-image-cloud-amd64$extra \
+  --include=systemd-sysv,udev,kmod,dbus,lvm2,thin-provisioning-tools,docker.io,nfs-common,nfs-kernel-server,iproute2,iptables,procps,e2fsprogs,xfsprogs,util-linux,fdisk,curl,file,jq,openssh-client,linux-image-cloud-amd64$extra \
   "$SUITE" "$R" ${MIRROR:+"$MIRROR"} >"$OUT/debootstrap.log" 2>&1
 cat >"$R/etc/fstab" <<'FSTAB'
 /dev/vda / ext4 defaults,errors=remount-ro 0 1

@@ -1,16 +1,20 @@
 #!/bin/bash
-# See it work: the whole node as kickstart builds it, in a throw-away QEMU guest (real kernel, systemd,
-# LVM, docker 20.10, NFS) with a blank data disk, and a real swarm manager in a network namespace on
-# the guest's network. Boot 1 runs kickstart/post.ks (swarmnode apply, offline); boot 2 is the first
-# boot with the manager cut off: the unit fails (69) and writes no stamp; boot 3 runs it again and
-# it finishes the node and joins it; boot 4 does nothing; boot 5 kickstarts it again (a new system
-# disk, the used data disk kept): %post makes its pool again; boot 6 finishes it as a new node.
-# Prints the %post log, the first-boot journal, the manager's node list and every check.
-# Needs root; installs what it needs; about 12 minutes, plus 2 the first time (the guest image).
+# See it work: the whole node as the shipped kickstart and profile build it, in a throw-away QEMU
+# guest (real kernel, systemd, LVM, docker 26 on overlay2, NFS) with a blank data disk, and a real
+# swarm manager in a network namespace on the guest's network, set up from the RPM as
+# docs/managers.md says (the broker, a bootstrap key pasted into the kickstart). Boot 1 runs
+# kickstart/post.ks (swarmnode apply, offline); boot 2 is the first boot with the manager cut off:
+# the unit fails (69) and writes no stamp; boot 3 runs it again and it finishes the node, joins it
+# and enrols its own key; boot 4 does nothing; boot 5 kickstarts it again (a new system disk, the
+# used data disk kept): %post makes its volume again; boot 6 finishes it as a new node.
+# Shows each boot as it starts and ends, then the %post log, the first-boot journal, the manager's
+# node list and every check. Needs root; installs what it needs (and builds the release artefacts
+# when there are none); about 12 minutes, plus 2 the first time (the guest image).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 .ci/setup-host
 R=${RESULTS:-$PWD/target/vm-results}
+echo "the guest boots six times; each boot is shown as it starts and ends"
 RESULTS=$R vm-tests/run.sh kickstart-firstboot >/dev/null || true
 D=$R/kickstart-firstboot
 echo "=== boot 5: the re-kickstart's %post runs kickstart/post.ks on the used data disk: swarmnode apply --device ... --reprovision (offline; boot 1's %post is in $D/results-boot1.log)"

@@ -38,6 +38,14 @@ binary() {
   echo "$TOP/target/x86_64-unknown-linux-gnu/release/swarmnode"
 }
 
+# rpm_file: the RPM the broker's manager is installed from ("# network: swarm-broker"), built
+# with the release artefacts when SWARMNODE_RPM does not name one.
+rpm_file() {
+  if [ -n "${SWARMNODE_RPM:-}" ]; then echo "$SWARMNODE_RPM"; return; fi
+  ls "$TOP"/target/artefacts/swarmnode-*.x86_64.rpm 2>/dev/null | head -1 | grep . ||
+    { packaging/build-artefacts.sh target/artefacts >&2 && ls "$TOP"/target/artefacts/swarmnode-*.x86_64.rpm | head -1; }
+}
+
 BIN=$(binary) || exit 1
 file "$BIN" | grep -q 'static' || { echo "$BIN is not statically linked" >&2; exit 1; }
 
@@ -56,7 +64,7 @@ run_one() {
   local s=$1 f=vm-tests/scenarios/$1.sh P R G suite boots rootfs t b n p m sz raw
   local -a sizes disks
   R=$RESULTS/$s; rm -rf "$R"; mkdir -p "$R"
-  exec >"$R/out.txt" 2>&1
+  exec 3>&2 >"$R/out.txt" 2>&1   # fd 3: run.sh's own stderr, for the progress lines
   [ -f "$f" ] || { echo "FAIL $s: no such scenario $f"; return; }
   P=$(mktemp -d)
   cp "$BIN" "$P/swarmnode"; cp vm-tests/guest/run.sh vm-tests/guest/lib.sh vm-tests/seed-thinpool.sh "$P/"
@@ -81,7 +89,15 @@ run_one() {
   # "# network: swarm": a swarm manager (swarm-tests/fixture.sh node 1: TLS API on 10.77.0.1:2376)
   # in its own network namespace, and the guest's network card on a tap device on that bridge.
   local tap="" netns=""
-  if grep -q '^# network: swarm' "$f"; then
+  # "# network: swarm-broker": the same, and the manager set up as docs/managers.md says (the RPM,
+  # its sshd, the broker's side by one apply), with a bootstrap key whose bootstrap.ks the
+  # scenario pastes into its kickstart.
+  local broker=""
+  if grep -q '^# network: swarm-broker' "$f"; then
+    broker=yes
+    broker_manager_up "$R" "$P" || echo "FAIL $s: the broker's manager did not come up (see $R/fixture.log)"
+    tap=swtap0; netns=psw-br
+  elif grep -q '^# network: swarm' "$f"; then
     manager_up "$R" "$P" || echo "FAIL $s: the swarm manager did not come up (see $R/fixture.log)"
     tap=swtap0; netns=psw-br
   fi
@@ -91,14 +107,17 @@ run_one() {
   local fresh; fresh=" $(sed -n 's/^# fresh-root: *//p' "$f" | head -1) "
   for b in $(seq 1 "$boots"); do
     if [[ $fresh == *" $b "* ]] && [ -n "$rootfs" ]; then cp --sparse=always "$G/rootfs.img" "$rootfs"; fi
-    # Progress on stderr, boot by boot (the demo shows it while the guest runs).
-    tb=$(date +%s); echo "$s: boot $b of $boots starting (a TCG boot takes about a minute)" >&2
+    # Progress on run.sh's stderr, boot by boot (the demo shows it while the guest runs).
+    tb=$(date +%s); echo "$s: boot $b of $boots starting (a TCG boot takes about a minute)" >&3
     APPEND="swarmnode.boot=$b" TAP=$tap NETNS=$netns ROOTFS=$rootfs SMP=$SMP vm-tests/run-guest.sh "$G" "$P" "$R" "${disks[@]}" >>"$R/qemu.log" 2>&1
-    echo "$s: boot $b of $boots ended after $(( $(date +%s) - tb )) s: $(grep -c '^PASS ' "$R/results.log" 2>/dev/null || true) checks passed, $(grep -c '^FAIL ' "$R/results.log" 2>/dev/null || true) failed" >&2
+    echo "$s: boot $b of $boots ended after $(( $(date +%s) - tb )) s: $(grep -c '^PASS ' "$R/results.log" 2>/dev/null || true) checks passed, $(grep -c '^FAIL ' "$R/results.log" 2>/dev/null || true) failed" >&3
     [ -f "$R/results.log" ] && mv "$R/results.log" "$R/results-boot$b.log"
     [ -f "$R/serial.log" ] && mv "$R/serial.log" "$R/serial-boot$b.log"
   done
-  if [ -n "$tap" ]; then
+  if [ -n "$broker" ]; then
+    PSW_ROOT=/var/lib/swarmnode-psw-vm swarm-tests/broker-manager.sh node-ls > "$R/manager-node-ls.txt" 2>&1
+    PSW_ROOT=/var/lib/swarmnode-psw-vm swarm-tests/broker-manager.sh down >> "$R/fixture.log" 2>&1
+  elif [ -n "$tap" ]; then
     docker -H "unix://$R/psw/n1/docker.sock" node ls > "$R/manager-node-ls.txt" 2>&1
     PSW_ROOT=$R/psw swarm-tests/fixture.sh down >> "$R/fixture.log" 2>&1
   fi
@@ -124,6 +143,16 @@ manager_up() {
   docker -H "unix://$sock" swarm init --advertise-addr 10.77.0.1 >> "$R/fixture.log" 2>&1 || return 1
   mkdir -p "$P/pki"; cp "$R/psw/pki/ca.pem" "$R/psw/pki/cert.pem" "$R/psw/pki/key.pem" "$P/pki/"
   docker -H "unix://$sock" swarm ca | sha256sum | cut -d' ' -f1 > "$P/ca-hash"
+  ip -n psw-br tuntap add dev swtap0 mode tap && ip -n psw-br link set swtap0 master psw-br0 up
+}
+
+broker_manager_up() {
+  local R=$1 P=$2 B=/var/lib/swarmnode-psw-vm rpm
+  rpm=$(rpm_file) || return 1
+  SWARMNODE_RPM=$rpm PSW_ROOT=$B swarm-tests/broker-manager.sh up "$R/manager" > "$R/fixture.log" 2>&1 || return 1
+  cp "$R/manager/boot/bootstrap.ks" "$P/bootstrap.ks"
+  mkdir -p "$P/pki"; cp "$B/pki/ca.pem" "$B/pki/cert.pem" "$B/pki/key.pem" "$P/pki/"
+  docker -H "unix://$B/n1/docker.sock" swarm ca | sha256sum | cut -d' ' -f1 > "$P/ca-hash"
   ip -n psw-br tuntap add dev swtap0 mode tap && ip -n psw-br link set swtap0 master psw-br0 up
 }
 

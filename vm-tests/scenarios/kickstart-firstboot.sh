@@ -1,29 +1,38 @@
-# The whole node, end to end, the way kickstart builds it.
-# Boot 1 is the installer's %post: kickstart/post.ks runs as it is (files fetched from a file:// "install
-# tree"), in a PID namespace where PID 1 is not systemd, so `swarmnode apply` runs offline: it builds the
-# thin pool, writes docker's configuration, enables docker, installs and enables the first-boot unit, and
-# defers the rest (the registry CA on NFS, the NFS answering check, the join), one line each.
+# The whole node, end to end, the way the shipped kickstart and profile build it: EL9's current
+# docker-ce stands in as trixie's docker 26 (overlay2), and the node reaches its manager through the
+# broker with a bootstrap key, as docs/kickstart.md and docs/managers.md say.
+# The manager (vm-tests/run.sh, "# network: swarm-broker"; swarm-tests/broker-manager.sh) is a real
+# dockerd in a network namespace on the host, swarmnode installed there from the RPM with its own
+# sshd, its broker's side made by one `swarmnode apply` with the managers' profile of
+# docs/managers.md, and `swarmnode broker bootstrap` run there: its bootstrap.ks is pasted into
+# post.ks at the mark, as the site does.
+# Boot 1 is the installer's %post: kickstart/post.ks runs as it is (files fetched from a file://
+# "install tree", the sums written in, bootstrap.ks pasted), in a PID namespace where PID 1 is not
+# systemd, so `swarmnode apply` runs offline: it makes the XFS volume for overlay2, writes docker's
+# configuration, enables docker, installs and enables the first-boot unit, and defers the rest (the
+# registry CA on NFS, the NFS answering check, the join), one line each.
 # Boot 2 is the first boot, with the manager cut off (a test unit rejects traffic to it during this
 # boot only): the unit fails with 69 after join_timeout_seconds, visibly, and writes no stamp.
 # Boot 3, the manager reachable again: swarmnode-firstboot.service runs again and finishes the node:
-# docker on the pool, the NFS mounts (served by this guest over loopback, standing in for the site's
-# servers) answering, the CA from NFS trusted, and the node joined (token over TLS from a real manager
-# in a network namespace on the host, CA pinned) and labelled function=production by that manager.
-# The stamp is written. Boot 4: the unit does not run again; the node is still in the swarm.
-# Boot 5: the node is kickstarted again (`# fresh-root`: a new system disk and machine-id, the data
-# disk with the pool docker used kept): %post (REPROVISION=yes as post.ks has it) makes the pool
-# again. Boot 6: the first boot finishes the node as a new one; its old entry (Down, same hostname)
-# is removed on the manager (remove_stale_nodes).
-# guest: bookworm
+# docker on the volume, the NFS mounts (served by this guest over loopback, standing in for the
+# site's servers) answering, the CA from NFS trusted; the node makes its own key, gets the token
+# with the bootstrap key, joins (CA pinned), enrols its key and labels itself function=production
+# through the broker. The stamp is written. Boot 4: the unit does not run again; the node is still
+# in the swarm. Boot 5: the node is kickstarted again (`# fresh-root`: a new system disk and
+# machine-id, the data disk with the volume docker used kept): %post (REPROVISION=yes as post.ks has
+# it) makes the volume again. Boot 6: the first boot finishes the node as a new one, enrolled again;
+# its old entry (Down, same hostname) is removed through the broker (remove_stale_nodes, as the
+# shipped profile has it).
+# guest: trixie
 # boots: 6
 # fresh-root: 5
 # disks: 4G
-# network: swarm
+# network: swarm-broker
 D=$(data 1)
 M=10.77.0.1
-manager() {  # the manager's Engine API over TLS, with the node's client certificate
-  docker -H tcp://$M:2376 --tlsverify --tlscacert /etc/swarmnode/pki/ca.pem \
-    --tlscert /etc/swarmnode/pki/cert.pem --tlskey /etc/swarmnode/pki/key.pem "$@"
+manager() {  # the test's own look at the manager (its TLS API): not the node's credentials
+  docker -H tcp://$M:2376 --tlsverify --tlscacert /root/test-pki/ca.pem \
+    --tlscert /root/test-pki/cert.pem --tlskey /root/test-pki/key.pem "$@"
 }
 # What the kickstart's own sections and the site give the node, alike at the first installation and
 # at the re-kickstart: network, NFS, the install tree with the profile ($1: a jq edit of it), the
@@ -40,19 +49,20 @@ site_setup() {
   for e in home:/home project:/project docker:/mnt/docker; do
     echo "127.0.0.1:/srv/nfs/${e%%:*} ${e#*:} nfs4 defaults,_netdev,x-systemd.requires=nfs-server.service 0 0"
   done >> /etc/fstab
-  # The install tree the %post fetches from, and the swarm credentials placed by the site.
-  mkdir -p /run/ks/profiles /etc/swarmnode/pki
+  # The install tree the %post fetches from: the binary and the shipped node profile with the
+  # site's values (its manager, its CA pin, a short join timeout for the test).
+  mkdir -p /run/ks/profiles /root/test-pki
   cp /payload/swarmnode /run/ks/swarmnode
-  jq --arg ca "sha256:$(cat /payload/ca-hash)" '.swarm = {"managers": ["10.77.0.1:2377"],
-      "token": {"source": "tls", "ca_file": "/etc/swarmnode/pki/ca.pem",
-                "cert_file": "/etc/swarmnode/pki/cert.pem", "key_file": "/etc/swarmnode/pki/key.pem"},
-      "ca_hash": $ca, "labels": {"function": "production"}, "join_timeout_seconds": 30} | '"${1:-.}" \
+  jq --arg ca "sha256:$(cat /payload/ca-hash)" '.swarm.managers = ["10.77.0.1:2377"]
+      | .swarm.ca_hash = $ca | .swarm.join_timeout_seconds = 30' \
     /payload/profiles/dccn-production.json > /run/ks/profiles/node.json
-  cp /payload/pki/*.pem /etc/swarmnode/pki/ && chmod 600 /etc/swarmnode/pki/key.pem
-  # The site writes the two sums into its kickstart (the trust root), as post.ks says.
+  cp /payload/pki/*.pem /root/test-pki/
+  # The site writes the two sums into its kickstart (the trust root) and pastes bootstrap.ks at its
+  # mark, as post.ks and docs/kickstart.md say.
   sed -n '/^%post/,/^%end/p' /payload/kickstart/post.ks | sed '1d;$d' |
     sed -e "s/REPLACE-with-the-sha256-of-swarmnode/$(sha256sum < /run/ks/swarmnode | cut -d' ' -f1)/" \
-        -e "s/REPLACE-with-the-sha256-of-the-profile/$(sha256sum < /run/ks/profiles/node.json | cut -d' ' -f1)/" > /run/post.sh
+        -e "s/REPLACE-with-the-sha256-of-the-profile/$(sha256sum < /run/ks/profiles/node.json | cut -d' ' -f1)/" \
+        -e '/^# --- bootstrap.ks ---$/r /payload/bootstrap.ks' > /run/post.sh
 }
 run_post() {
   SWARMNODE_URL=file:///run/ks DATA_DISK=$D PROFILE=node.json \
@@ -65,8 +75,10 @@ finished() {
   check "$1: the unit ran and succeeded" [ "$(systemctl show -p Result --value swarmnode-firstboot)" = success ]
   check "$1: the stamp is written" [ -e /var/lib/swarmnode/firstboot.done ]
   check "$1: report says exit 0" [ "$(jq .exit_code /var/lib/swarmnode/report.json)" = 0 ]
-  check "$1: docker runs on the thin pool" [ "$(docker info --format '{{.Driver}}')" = devicemapper ]
-  check "$1: pool docker-thinpool" sh -c "docker info 2>/dev/null | grep -q 'Pool Name: docker-thinpool'"
+  check "$1: docker runs on overlay2" [ "$(docker info --format '{{.Driver}}')" = overlay2 ]
+  check "$1: on the XFS volume" sh -c "docker info 2>/dev/null | grep -q 'Backing Filesystem: xfs' && [ \"\$(findmnt -n -o SOURCE /var/lib/docker)\" = /dev/mapper/docker-dockerdata ]"
+  check "$1: the node made its own key (0600)" [ "$(stat -c %a /etc/swarmnode/node_key 2>/dev/null)" = 600 ]
+  check "$1: the key was enrolled" grep -q 'enrol' /run/swarmnode-firstboot.log
   check "$1: the three NFS mounts answered" [ "$(grep -c 'nfs4 from 127.0.0.1:/srv/nfs/.*answered in' /run/swarmnode-firstboot.log)" = 3 ]
   check "$1: the registry CA came from NFS" cmp /payload/registry-ca.crt /etc/docker/certs.d/docker-registry.dccn.nl:5000/ca.crt
   check "$1: the node is in the swarm" [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" = active ]
@@ -108,7 +120,9 @@ U
   check "%post: the join is deferred" grep -q '^swarm: skipped: deferred to the first boot' /run/swarmnode-post.log
   check "%post: the NFS check is deferred" grep -q '^mounts: whether the servers answer is checked at first boot' /run/swarmnode-post.log
   check "%post: the registry CA on NFS is deferred" grep -q 'is not there yet (on NFS?): installed at first boot' /run/swarmnode-post.log
-  check "%post: the thin pool is made" lvs docker/thinpool
+  check "%post: the pasted bootstrap.ks lines wrote the key and known_hosts, 0600" sh -c \
+    '[ "$(stat -c %a /etc/swarmnode/bootstrap_key)" = 600 ] && [ "$(stat -c %a /etc/swarmnode/known_hosts)" = 600 ]'
+  check "%post: the XFS volume for overlay2 is made" lvs docker/dockerdata
   check "%post: docker was not started" sh -c '! systemctl is-active -q docker'
   check "%post: docker is enabled" [ "$(systemctl is-enabled docker)" = enabled ]
   check "%post: the first-boot unit is enabled" [ "$(systemctl is-enabled swarmnode-firstboot)" = enabled ]
@@ -136,15 +150,14 @@ elif [ "$BOOT" = 4 ]; then
   for _ in $(seq 60); do [ "$(docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null)" = active ] && break; sleep 1; done
   check "fourth boot: still in the swarm, same node" [ "$(docker info --format '{{.Swarm.NodeID}}')" = "$(cat /var/lib/vmtest-node-id)" ]
 elif [ "$BOOT" = 5 ]; then
-  # Kickstarted again: a new system disk (new machine-id); the data disk keeps the pool docker used.
+  # Kickstarted again: a new system disk (new machine-id); the data disk keeps the volume docker used.
   systemd-id128 new > /etc/machine-id
-  check "re-kickstart: the data disk holds the old pool, used ($(lvfield thinpool data_percent)%)" awk -v d="$(lvfield thinpool data_percent)" 'BEGIN{exit !(d > 0)}'
-  site_setup '.swarm.remove_stale_nodes = true'
+  check "re-kickstart: the data disk holds the old volume" lvs docker/dockerdata
+  site_setup
   run_post; rc=$?
   cat /run/swarmnode-post.log
   check "re-kickstart %post: exit 0 (got $rc)" [ $rc = 0 ]
-  check "re-kickstart %post: the previous installation's pool is made again" grep -q 're-provisioning: the previous installation' /run/swarmnode-post.log
-  check "re-kickstart %post: the pool is new (no used blocks)" [ "$(lvfield thinpool data_percent)" = 0.00 ]
+  check "re-kickstart %post: the previous installation's volume is made again" grep -q 're-provisioning: the previous installation' /run/swarmnode-post.log
   check "re-kickstart %post: the VG is this installation's" [ "$(vgfield vg_tags)" = "swarmnode,swarmnode-machine-$(cat /etc/machine-id)" ]
 else
   finished "first boot after the re-kickstart"
