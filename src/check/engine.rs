@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::check::{ENGINE_TIMEOUT, Item, Metric, Status};
+use crate::check::{ENGINE_TIMEOUT, Item, Metric, Status, driver_status};
 use crate::host::Host;
 use crate::host::docker::DAEMON_JSON;
 use crate::host::state::StorageRecord;
@@ -26,7 +26,15 @@ pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
         items.push(config(h, e, rec.as_ref()));
     }
     if let Ok(info) = &info {
-        items.push(applied(h, info));
+        // daemon.json as it is on disk (not JSON: empty; engine.config says why).
+        let file = h
+            .read_text(DAEMON_JSON)
+            .ok()
+            .flatten()
+            .and_then(|t| serde_json::from_str::<Map<String, Value>>(&t).ok())
+            .unwrap_or_default();
+        items.push(applied(h, info, &file));
+        items.push(super::future::check(h, info, &file));
     }
     items
 }
@@ -108,16 +116,6 @@ fn not_as_recorded(info: &Value, rec: &StorageRecord) -> Vec<String> {
     wrong
 }
 
-/// A `DriverStatus` value of `/info` (`[["Pool Name", "docker-thinpool"], ...]`).
-pub fn driver_status(info: &Value, key: &str) -> Option<String> {
-    info.get("DriverStatus")?
-        .as_array()?
-        .iter()
-        .filter_map(Value::as_array)
-        .find(|kv| kv.first().and_then(Value::as_str) == Some(key))
-        .and_then(|kv| kv.get(1)?.as_str().map(str::to_string))
-}
-
 /// The configuration as the engine step would leave it: every action of its plan is a difference.
 fn config(h: &Host, e: &crate::profile::Engine, rec: Option<&StorageRecord>) -> Item {
     const CHECK: &str = "engine.config";
@@ -168,15 +166,9 @@ fn config(h: &Host, e: &crate::profile::Engine, rec: Option<&StorageRecord>) -> 
 }
 
 /// The running daemon against the file it was started with: keys whose value differs.
-fn applied(h: &Host, info: &Value) -> Item {
+fn applied(h: &Host, info: &Value, file: &Map<String, Value>) -> Item {
     const CHECK: &str = "engine.applied";
-    let file = h
-        .read_text(DAEMON_JSON)
-        .ok()
-        .flatten()
-        .and_then(|t| serde_json::from_str::<Map<String, Value>>(&t).ok())
-        .unwrap_or_default();
-    let mut diffs = unapplied(&file, info);
+    let mut diffs = unapplied(file, info);
     if let Ok(owed) = Owed::read(h).inspect_err(|e| diffs.push(crate::error::chain(e)))
         && owed.any()
     {

@@ -9,7 +9,9 @@
 //! - mounts (the mounts step's own observation) and the first boot, here;
 //! - [`output`]: text, JSON, Xymon, Prometheus; [`send`]: to xymond over TCP, to a textfile.
 
+pub mod cert;
 pub mod engine;
+pub mod future;
 pub mod output;
 pub mod send;
 pub mod storage;
@@ -170,6 +172,16 @@ pub enum Format {
     Json,
     Xymon,
     Prometheus,
+}
+
+/// A `DriverStatus` value of `/info` (`[["Pool Name", "docker-thinpool"], ...]`).
+pub fn driver_status(info: &serde_json::Value, key: &str) -> Option<String> {
+    info.get("DriverStatus")?
+        .as_array()?
+        .iter()
+        .filter_map(serde_json::Value::as_array)
+        .find(|kv| kv.first().and_then(serde_json::Value::as_str) == Some(key))
+        .and_then(|kv| kv.get(1)?.as_str().map(str::to_string))
 }
 
 /// Checks everything the profile describes, the parts at the same time: the whole takes as long

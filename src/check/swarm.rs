@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::check::cert::{Cert, judge, parse_der, pem_der};
 use crate::check::{ENGINE_TIMEOUT, Item, Metric, Status, unobservable};
 use crate::host::Host;
 use crate::host::net::Reached;
@@ -64,6 +65,7 @@ pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
         )
         .metric(member),
     ];
+    items.push(certificate(h, &info));
     let reachable = managers(sw, &info);
     let any = reachable.status == Status::Green;
     items.push(reachable);
@@ -72,6 +74,36 @@ pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
         items.push(node(h, sw, &info));
     }
     items
+}
+
+/// The node's swarm certificate and the swarm's root CA, from docker's data root.
+fn certificate(h: &Host, info: &Info) -> Item {
+    const CHECK: &str = "swarm.certificate";
+    let root = match info.docker_root_dir.as_str() {
+        "" => "/var/lib/docker",
+        r => r,
+    };
+    let dir = format!("{}/swarm/certificates", root.trim_end_matches('/'));
+    let read = |name: &str| -> crate::error::Result<Option<Cert>> {
+        let path = format!("{dir}/{name}");
+        h.read_text(&path)?
+            .map(|t| {
+                pem_der(&t)
+                    .and_then(|d| parse_der(&d))
+                    .ok_or_else(|| format!("{path} is not a certificate swarmnode can read"))
+            })
+            .transpose()
+            .map_err(crate::error::Error::Failed)
+    };
+    match (read("swarm-node.crt"), read("swarm-root-ca.crt")) {
+        (Ok(Some(node)), Ok(root)) => judge(&node, root.as_ref(), crate::host::clock::now() as i64),
+        (Ok(None), _) => Item::new(
+            CHECK,
+            Status::Clear,
+            format!("no certificate at {dir}/swarm-node.crt to read"),
+        ),
+        (Err(e), _) | (_, Err(e)) => unobservable(CHECK, &e),
+    }
 }
 
 /// Can the node reach a manager's swarm port (the ones its engine knows first, then the profile's)?

@@ -331,8 +331,13 @@ fn every_format_and_the_textfile() {
         first.starts_with("status+15 node7,dccn,nl.swarmnode yellow "),
         "{x}"
     );
+    // Two yellows: autoextend, and engine.future (devicemapper, issue 30 item 3).
     assert!(
-        first.ends_with(" UTC 2026 - swarmnode: 0 red, 1 yellow; storage.autoextend: VG docker has 128.0 MiB free, one autoextend step (20% of 3.8 GiB) needs 776.8 MiB: autoextend cannot fire"),
+        first.ends_with(" UTC 2026 - swarmnode: 0 red, 2 yellow; engine.future: docker runs on devicemapper, which Docker Engine 25 removed: upgrading docker-ce to 25 or later stops docker on this node"),
+        "{x}"
+    );
+    assert!(
+        x.contains("\n&yellow storage.autoextend: VG docker has 128.0 MiB free, one autoextend step (20% of 3.8 GiB) needs 776.8 MiB: autoextend cannot fire"),
         "{x}"
     );
     assert!(
@@ -571,7 +576,10 @@ fn the_swarm_locally_and_as_the_manager_sees_it() {
     f.out("ssh", &inspect(r#"{"function": "production"}"#, "ready"));
     let o = f.run(&["check"]);
     let out = stdout(&o);
-    expect_code(&o, 0);
+    // Yellow only for engine.future: this engine is on devicemapper (issue 30, item 3).
+    expect_code(&o, 1);
+    assert!(out.starts_with("localhost: yellow (1 yellow,"), "{out}");
+    assert!(line(&out, "engine.future").starts_with("yellow"), "{out}");
     assert!(
         line(&out, "swarm.local")
             .contains("is a worker in a swarm: node l8s526d06sna2jckb05a27o7r"),
@@ -967,4 +975,232 @@ fn check_timer_turned_off_is_taken_away_once() {
         stdout(&o)
     );
     assert_eq!(f.calls(), Vec::<String>::new());
+}
+
+/// Issue 30, item 3: `engine.future` says what would break this node at the next docker-ce
+/// upgrade, case by case, from the running engine, daemon.json and the XFS under docker's root.
+#[test]
+fn engine_future_names_what_an_upgrade_would_break() {
+    let f = Fake::new();
+    f.file(
+        "etc/swarmnode/profile.json",
+        r#"{"engine": {"hosts": ["unix:///var/run/docker.sock"]}}"#,
+    );
+    let info = |driver: &str, status: &str| {
+        format!(
+            r#"{{"Driver": "{driver}", "DriverStatus": {status}, "ServerVersion": "26.1.5", "DockerRootDir": "/var/lib/docker", "Swarm": {{"LocalNodeState": "inactive"}}}}"#
+        )
+    };
+    f.mounts(&[
+        ("254:0", "/", "ext4", "/dev/vda"),
+        (
+            "253:2",
+            "/var/lib/docker",
+            "xfs",
+            "/dev/mapper/docker-dockerdata",
+        ),
+    ]);
+    let xfs = |ftype: u8| {
+        format!(
+            "meta-data=/dev/mapper/docker-dockerdata isize=512 agcount=4, agsize=262016 blks\n\
+             naming   =version 2              bsize=4096   ascii-ci=0, ftype={ftype}\n"
+        )
+    };
+    let future = |f: &Fake, driver: &str, status: &str| {
+        // A fresh engine each time: the last one's socket file goes first.
+        let _ = std::fs::remove_file(f.root.join("var/run/docker.sock"));
+        let _e = f.engine_with(&[("GET /info ", &[(200, &info(driver, status))])]);
+        let out = stdout(&f.run(&["check"]));
+        (line(&out, "engine.future"), out)
+    };
+    let ov = r#"[["Backing Filesystem", "xfs"], ["Supports d_type", "true"]]"#;
+
+    // overlay2 on an XFS with ftype=1, nothing else: green.
+    f.out("xfs_info", &xfs(1));
+    let (l, out) = future(&f, "overlay2", ov);
+    assert!(l.starts_with("green "), "{out}");
+    let at = f.root.join("var/lib/docker");
+    assert!(
+        f.calls()
+            .iter()
+            .any(|c| *c == format!("xfs_info {}", at.display())),
+        "{:?}",
+        f.calls()
+    );
+    // The XFS under docker's root without d_type: red.
+    f.out("xfs_info", &xfs(0));
+    let (l, out) = future(&f, "overlay2", ov);
+    assert!(l.starts_with("red "), "{out}");
+    assert!(l.contains("ftype=0 (no d_type)"), "{out}");
+    f.out("xfs_info", &xfs(1));
+    // devicemapper in use: yellow, naming Engine 25 and what to do.
+    let (l, out) = future(&f, "devicemapper", r#"[["Pool Name", "docker-thinpool"]]"#);
+    assert!(l.starts_with("yellow "), "{out}");
+    assert!(l.contains("Docker Engine 25 removed"), "{out}");
+    assert!(out.contains("keep docker-ce below 25"), "{out}");
+    // containerd's image store: yellow (from daemon.json, and from what docker says).
+    f.file(
+        "etc/docker/daemon.json",
+        r#"{"hosts": ["unix:///var/run/docker.sock"], "features": {"containerd-snapshotter": true}}"#,
+    );
+    let (l, out) = future(&f, "overlay2", ov);
+    assert!(l.starts_with("yellow "), "{out}");
+    assert!(l.contains("containerd's image store is on"), "{out}");
+    f.file(
+        "etc/docker/daemon.json",
+        r#"{"hosts": ["unix:///var/run/docker.sock"]}"#,
+    );
+    let (l, out) = future(
+        &f,
+        "overlayfs",
+        r#"[["driver-type", "io.containerd.snapshotter.v1"]]"#,
+    );
+    assert!(l.starts_with("yellow "), "{out}");
+    // storage-opts of another driver left in daemon.json: red, naming them.
+    f.file(
+        "etc/docker/daemon.json",
+        r#"{"hosts": ["unix:///var/run/docker.sock"], "storage-driver": "overlay2", "storage-opts": ["dm.thinpooldev=/dev/mapper/docker-thinpool", "dm.use_deferred_removal=true"]}"#,
+    );
+    let (l, out) = future(&f, "overlay2", ov);
+    assert!(l.starts_with("red "), "{out}");
+    assert!(
+        l.contains("dm.thinpooldev=/dev/mapper/docker-thinpool, dm.use_deferred_removal=true"),
+        "{out}"
+    );
+}
+
+/// Certificates made with openssl in `dir`: a CA (`NAME.crt`, `NAME.key`), or a node certificate
+/// signed by CA `ca`, valid for `days`, both with key identifiers as swarm's have.
+fn openssl_cert(dir: &std::path::Path, name: &str, ca: Option<&str>, days: u32) {
+    let ext = dir.join("ext.cnf");
+    std::fs::write(
+        &ext,
+        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let (key, crt, csr) = (
+        format!("{name}.key"),
+        format!("{name}.crt"),
+        format!("{name}.csr"),
+    );
+    let days = days.to_string();
+    match ca {
+        None => run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &crt,
+            "-days",
+            &days,
+            "-subj",
+            "/CN=swarm-ca",
+        ]),
+        Some(ca) => {
+            run(&[
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                &key,
+                "-out",
+                &csr,
+                "-subj",
+                "/CN=node/OU=swarm-worker",
+            ]);
+            run(&[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &format!("{ca}.crt"),
+                "-CAkey",
+                &format!("{ca}.key"),
+                "-CAcreateserial",
+                "-out",
+                &crt,
+                "-days",
+                &days,
+                "-extfile",
+                "ext.cnf",
+            ]);
+        }
+    }
+}
+
+/// Issue 30, item 4: `swarm.certificate` reads the node's swarm certificate and the swarm's root
+/// CA from docker's data root: fresh is green, one about to expire red, one issued by another CA
+/// (a rotation the node has not followed) yellow.
+#[test]
+fn the_swarm_certificate_is_judged_by_its_days_left_and_its_issuer() {
+    let manager = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let maddr = manager.local_addr().unwrap().to_string();
+    let f = Fake::new();
+    f.file(
+        "etc/swarmnode/profile.json",
+        &format!(r#"{{"swarm": {{"managers": ["{maddr}"], "token": {{"source": "file", "path": "/etc/swarmnode/join-token"}}}}}}"#),
+    );
+    let _e = f.engine_with(&[("GET /info ", &[(200, &info_dm(&maddr))])]);
+    let pki = tempfile::tempdir().unwrap();
+    openssl_cert(pki.path(), "ca", None, 3650);
+    openssl_cert(pki.path(), "other-ca", None, 3650);
+    let certs = "var/lib/docker/swarm/certificates";
+    let install = |node: &str| {
+        let read = |n: &str| std::fs::read_to_string(pki.path().join(n)).unwrap();
+        f.file(
+            &format!("{certs}/swarm-node.crt"),
+            &read(&format!("{node}.crt")),
+        );
+        f.file(&format!("{certs}/swarm-root-ca.crt"), &read("ca.crt"));
+    };
+    let cert_line = || {
+        let out = stdout(&f.run(&["check"]));
+        (line(&out, "swarm.certificate"), out)
+    };
+
+    openssl_cert(pki.path(), "fresh", Some("ca"), 90);
+    install("fresh");
+    let (l, out) = cert_line();
+    assert!(l.starts_with("green "), "{out}");
+    assert!(l.contains("of its 90.0 days left"), "{out}");
+
+    openssl_cert(pki.path(), "ending", Some("ca"), 1);
+    install("ending");
+    let (l, out) = cert_line();
+    assert!(l.starts_with("red "), "{out}");
+    assert!(
+        out.contains("leave (`docker swarm leave`) and join again"),
+        "{out}"
+    );
+
+    openssl_cert(pki.path(), "rotated", Some("other-ca"), 90);
+    install("rotated");
+    let (l, out) = cert_line();
+    assert!(l.starts_with("yellow "), "{out}");
+    assert!(
+        l.contains("not issued by the swarm's current root CA"),
+        "{out}"
+    );
 }

@@ -1,5 +1,5 @@
 # `swarmnode check` on a real devicemapper node: provisioned with a thin pool that leaves room for
-# autoextend, docker on it, NFS over loopback, a one-node swarm, the check timer: all green, and
+# autoextend, docker on it, NFS over loopback, a one-node swarm, the check timer: all green but engine.future (devicemapper: yellow before Engine 25), and
 # fast. Then each failure the issue names, one at a time, each put back: docker stopped → red;
 # daemon.json edited → yellow naming the key; the NFS server stopped → red within the timeout;
 # out of the swarm → red; `lvchange --monitor n` → red (autoextend cannot fire); the pool filled
@@ -33,8 +33,10 @@ status_of() { item "$1" "$2" | awk '{print $1}'; }
 has() { echo "$1" | grep -Eq -- "$2"; }  # TEXT PATTERN
 
 run_check healthy
-check "healthy: exit 0, green (got $rc)" [ $rc = 0 ]
-check "healthy: every item green or clear" sh -c "! grep -Eq '^(yellow|red) ' /run/check-healthy.log"
+# A devicemapper node is yellow for one thing only: engine.future (Docker Engine 25 removed it).
+check "healthy: exit 1, yellow (got $rc)" [ $rc = 1 ]
+check "healthy: every item green or clear but engine.future" sh -c "! grep -E '^(yellow|red) ' /run/check-healthy.log | grep -vq '^yellow  *engine.future '"
+check "healthy: engine.future names Engine 25" sh -c "grep -Eq '^yellow +engine.future +docker runs on devicemapper, which Docker Engine 25 removed' /run/check-healthy.log"
 check "healthy: the pool's figures" sh -c "grep -Eq '^green +storage.thinpool +metadata [0-9.]+%, data [0-9.]+% of' /run/check-healthy.log"
 check "healthy: monitored, room for a step" sh -c "grep -Eq '^green +storage.autoextend +monitored, profile docker-thinpool' /run/check-healthy.log"
 check "healthy: swarm active, manager reachable" [ "$(status_of healthy swarm.local)/$(status_of healthy swarm.manager)" = green/green ]
@@ -45,7 +47,7 @@ for i in 1 2 3; do
   echo "FIGURE check: healthy node, run $i: check $c s, plain CLI (docker info + lvs + stat -f) $b s"
 done
 systemctl start swarmnode-check.service; rc=$?
-check "the timer's service runs and writes the textfile" sh -c "[ $rc = 0 ] && grep -qx 'swarmnode_status 0' /var/lib/prometheus/node-exporter/swarmnode.prom"
+check "the timer's service runs and writes the textfile" sh -c "[ $rc = 0 ] && grep -qx 'swarmnode_status 1' /var/lib/prometheus/node-exporter/swarmnode.prom && grep -qx 'swarmnode_check_status{check=\"engine.future\"} 1' /var/lib/prometheus/node-exporter/swarmnode.prom"
 
 systemctl stop docker.socket docker
 run_check docker-stopped

@@ -40,6 +40,9 @@ pub struct Info {
     /// The engine's hostname: the node's name in the swarm.
     pub name: String,
     pub swarm: LocalSwarm,
+    /// docker's data root (the swarm's state and certificates are under it).
+    #[serde(default)]
+    pub docker_root_dir: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
