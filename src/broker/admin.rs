@@ -133,6 +133,16 @@ fn make_key(h: &Host, out: &Path) -> Result<(PublicKey, String)> {
     }
     crate::host::fs::private_dir(out)
         .map_err(|e| Error::io(format!("cannot make {}", out.display()), e))?;
+    // A folder made before (by anyone): the private key goes in it only when it is root's alone.
+    if let Some(why) = crate::host::fs::not_private_dir(out)
+        .map_err(|e| Error::io(format!("cannot read {}", out.display()), e))?
+    {
+        return Err(refused(
+            out.display().to_string(),
+            why,
+            "give --out a new folder (it is made 0700), or make this one root's and 0700",
+        ));
+    }
     let key_path = out.join(KEY_FILE);
     let path = key_path.to_string_lossy();
     h.runner.run(&Cmd::new("ssh-keygen").args([
@@ -267,11 +277,13 @@ pub fn keys(h: &Host, json: bool) -> Result<i32> {
 
 /// One row a key the broker's user may log in with (not the managers' host keys).
 fn rows(stored: &[Stored], now: u64) -> Vec<[String; 7]> {
+    // The hostname and address come from the swarm's configs (a node named them): as data,
+    // never as control sequences for root's terminal.
     let or_dash = |v: &str| {
         if v.is_empty() {
             "-".to_string()
         } else {
-            v.to_string()
+            crate::host::text::escape_controls(v).into_owned()
         }
     };
     stored

@@ -348,6 +348,9 @@ fn serve(
         journal,
         deadline,
     };
+    if let Err(o) = b.still_kept() {
+        return o;
+    }
     let r = match &req {
         Request::JoinToken(role) => b.join_token(*role, out),
         Request::Self_(id) => b.self_entry(id, out),

@@ -317,6 +317,30 @@ impl Broker<'_> {
             .map_err(|e| failed(exit::UNAVAILABLE, crate::error::chain(&e)))
     }
 
+    /// Whether the caller's key is still one the swarm keeps. sshd checked it at login only: a
+    /// connection opened before a `revoke` runs further sessions without asking again.
+    pub(super) fn still_kept(&self) -> Result<(), Outcome> {
+        let fp_of = |k: &Stored, fp: &str| k.keys.iter().any(|p| p.fingerprint() == fp);
+        let kept = match &self.caller {
+            Caller::Address => return Ok(()),
+            Caller::Bootstrap { key, expires } => self.keys()?.iter().any(|k| {
+                matches!(k.kind, Kind::Bootstrap { expires: e } if e == *expires) && fp_of(k, key)
+            }),
+            Caller::Node { node, key } => self
+                .keys()?
+                .iter()
+                .any(|k| matches!(&k.kind, Kind::Node { node: n } if n == node) && fp_of(k, key)),
+        };
+        if kept {
+            Ok(())
+        } else {
+            Err(refused(
+                "the key is not kept in the swarm any more (revoked, or replaced): it asks \
+                 nothing",
+            ))
+        }
+    }
+
     /// A bootstrap key's request: this node's own key bound to its node ID. Only for the node at
     /// the client's address, only one key per node (the swarm refuses a second config of the
     /// name), and a key bound to no other node. Asked again with the same key: done already.
@@ -324,6 +348,17 @@ impl Broker<'_> {
         let me = self.own(id)?;
         let fp = key.fingerprint();
         let stored = self.keys()?;
+        // A key the swarm keeps already as a bootstrap key (or a manager's host key) is never a
+        // node's: bound, it would outlive the bootstrap key's expiry.
+        if let Some(k) = stored
+            .iter()
+            .find(|k| !matches!(k.kind, Kind::Node { .. }) && k.keys.contains(key))
+        {
+            return Err(refused(format!(
+                "the key {fp} is kept as a {} key: a node enrols a key of its own",
+                k.kind.word()
+            )));
+        }
         let bound = |k: &&Stored| matches!(k.kind, Kind::Node { .. }) && k.keys.contains(key);
         if let Some(other) = stored.iter().find(bound) {
             if matches!(&other.kind, Kind::Node { node } if node == id) {

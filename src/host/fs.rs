@@ -470,6 +470,26 @@ pub fn private_dir(path: &Path) -> io::Result<()> {
     fs::DirBuilder::new().mode(0o700).create(path)
 }
 
+/// Why `path` is not a folder this process alone may use (a folder, not a link, owned by this
+/// process's user, no group or other bits); None when it is one.
+pub fn not_private_dir(path: &Path) -> io::Result<Option<String>> {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::symlink_metadata(path)?;
+    let me = nix::unistd::geteuid().as_raw();
+    Ok(if !m.is_dir() {
+        Some("it is not a folder (a symbolic link?)".into())
+    } else if m.uid() != me {
+        Some(format!("it belongs to uid {}, not to uid {me}", m.uid()))
+    } else if m.mode() & 0o077 != 0 {
+        Some(format!(
+            "it is mode {:04o}: others can reach it",
+            m.mode() & 0o7777
+        ))
+    } else {
+        None
+    })
+}
+
 /// The SHA-256 of some bytes, as 64 lowercase hex digits.
 pub fn sha256_hex(b: &[u8]) -> String {
     use sha2::{Digest, Sha256};

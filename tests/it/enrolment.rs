@@ -15,6 +15,7 @@ const FP: &str = "SHA256:Acefeicbs8z1jf3noyp6Au4sL7eUBPGPfkvZDe0U/gs";
 /// Another key (`ssh-keygen -t ed25519`), and its fingerprint.
 const KEY2: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILtv/mH/hRrsgbaDsBzKre1XG3B2u2eDCSyE1h1d4it0";
+const FP2: &str = "SHA256:sBNj/M4uIhXbE+O5nmgZIvVm0zlCgbRsm+WyM9exhoE";
 const CONFIG: &str = r#"{"user": "swarmnode-broker", "labels": {"function": ["production", "test"]}, "networks": ["10.77.0.0/24"]}"#;
 const TOKEN: &str =
     "SWMTKN-1-0ntb7o7jfldybt5d7v2mgz72ey7iuk4u66b360u4icoonygl53-0123456789abcdefghijklmno";
@@ -133,17 +134,17 @@ fn manager(stored: &[serde_json::Value]) -> Manager {
     BrokerBed::new(f, e)
 }
 
-fn bootstrap_args(expires: u64) -> Vec<String> {
+fn bootstrap_args(fp: &str, expires: u64) -> Vec<String> {
     vec![
         "--bootstrap".into(),
-        FP.into(),
+        fp.into(),
         "--expires".into(),
         expires.to_string(),
     ]
 }
 
-fn node_args(node: &str) -> Vec<String> {
-    vec!["--node".into(), node.into(), "--key".into(), FP.into()]
+fn node_args(node: &str, fp: &str) -> Vec<String> {
+    vec!["--node".into(), node.into(), "--key".into(), fp.into()]
 }
 
 fn strs(v: &[String]) -> Vec<&str> {
@@ -220,8 +221,9 @@ fn an_answer_that_takes_too_long_is_no_answer() {
 
 #[test]
 fn a_bootstrap_key_gets_a_token_and_enrols_its_node_and_nothing_else() {
-    let m = manager(&[bootstrap_config("b1", KEY2, now() + 3600)]);
-    let args = bootstrap_args(now() + 3600);
+    let exp = now() + 3600;
+    let m = manager(&[bootstrap_config("b1", KEY2, exp)]);
+    let args = bootstrap_args(FP2, exp);
     let o = m.ask_with(&strs(&args), "10.77.0.2", "join-token worker");
     expect_code(&o, 0);
     assert_eq!(stdout(&o), format!("{TOKEN}\n"));
@@ -253,7 +255,7 @@ fn a_bootstrap_key_gets_a_token_and_enrols_its_node_and_nothing_else() {
     let log = m.logged().join("\n");
     assert!(
         log.lines().any(|l| l.contains(&format!(
-            "client=10.77.0.2 key={FP} (bootstrap) request=\"enroll {ID} ssh-ed25519 "
+            "client=10.77.0.2 key={FP2} (bootstrap) request=\"enroll {ID} ssh-ed25519 "
         )) && l.ends_with(&format!("allowed: binding {FP} to node {ID}"))),
         "{log}"
     );
@@ -276,7 +278,7 @@ fn a_bootstrap_key_gets_a_token_and_enrols_its_node_and_nothing_else() {
         stderr(&o)
     );
     // Expired: refused before anything, even a token.
-    let old = bootstrap_args(now() - 1);
+    let old = bootstrap_args(FP2, now() - 1);
     let o = m.ask_with(&strs(&old), "10.77.0.2", "join-token worker");
     expect_code(&o, 65);
     assert!(
@@ -289,14 +291,16 @@ fn a_bootstrap_key_gets_a_token_and_enrols_its_node_and_nothing_else() {
 
 #[test]
 fn an_enrolment_is_done_once_and_one_key_binds_one_node() {
-    let m = manager(&[node_config("n1", ID, KEY)]);
-    let args = bootstrap_args(now() + 3600);
+    let exp = now() + 3600;
+    let boot = bootstrap_config("b1", KEY2, exp);
+    let m = manager(&[node_config("n1", ID, KEY), boot.clone()]);
+    let args = bootstrap_args(FP2, exp);
     // The same key again: done already, nothing created.
     let o = m.ask_with(&strs(&args), "10.77.0.2", &format!("enroll {ID} {KEY}"));
     expect_code(&o, 0);
     assert!(m.changes().is_empty(), "{:?}", m.changes());
     // That key for another node: refused.
-    let m = manager(&[node_config("n1", OTHER, KEY)]);
+    let m = manager(&[node_config("n1", OTHER, KEY), boot]);
     let o = m.ask_with(&strs(&args), "10.77.0.2", &format!("enroll {ID} {KEY}"));
     expect_code(&o, 65);
     assert!(
@@ -309,8 +313,8 @@ fn an_enrolment_is_done_once_and_one_key_binds_one_node() {
 
 #[test]
 fn a_node_key_acts_for_its_node_alone_even_from_that_node_s_address() {
-    let m = manager(&[node_config("n1", ID, KEY)]);
-    let mine = node_args(ID);
+    let m = manager(&[node_config("n1", ID, KEY), node_config("n2", OTHER, KEY2)]);
+    let mine = node_args(ID, FP);
     let o = m.ask_with(&strs(&mine), "10.77.0.2", &format!("self {ID}"));
     expect_code(&o, 0);
     let o = m.ask_with(
@@ -321,7 +325,7 @@ fn a_node_key_acts_for_its_node_alone_even_from_that_node_s_address() {
     expect_code(&o, 0);
     assert_eq!(m.changes().len(), 1);
     // A key bound to another node, asking about node ID from ID's own address: as unknown.
-    let theirs = node_args(OTHER);
+    let theirs = node_args(OTHER, FP2);
     for req in [
         format!("self {ID}"),
         format!("label {ID} function=test"),
@@ -345,7 +349,7 @@ fn a_node_key_acts_for_its_node_alone_even_from_that_node_s_address() {
     let log = m.logged().join("\n");
     assert!(
         log.contains(&format!(
-            "key={FP} node={OTHER} request=\"self {ID}\" refused: the key is bound to node {OTHER}"
+            "key={FP2} node={OTHER} request=\"self {ID}\" refused: the key is bound to node {OTHER}"
         )),
         "{log}"
     );
@@ -363,7 +367,7 @@ fn a_node_key_acts_for_its_node_alone_even_from_that_node_s_address() {
 #[test]
 fn leave_entry_removes_the_node_s_down_entry_and_its_key() {
     let m = manager(&[node_config("n1", ID, KEY), node_config("n2", OTHER, KEY2)]);
-    let mine = node_args(ID);
+    let mine = node_args(ID, FP);
     // Still up after the broker's wait (10 s): temporary (the node asks again), nothing removed.
     let o = m.ask_with(&strs(&mine), "10.77.0.2", &format!("leave-entry {ID}"));
     expect_code(&o, 75);
@@ -481,6 +485,19 @@ fn bootstrap_makes_a_key_that_expires_and_the_files_a_kickstart_carries() {
             public.split(' ').take(2).collect::<Vec<_>>().join(" ")
         ))
     );
+    // A folder that others can reach (made before, by anyone): refused, no key in it.
+    let open = m.f.tmp.path().join("bootstrap-open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o =
+        m.f.run(&["broker", "bootstrap", "--out", open.to_str().unwrap()]);
+    expect_code(&o, 65);
+    assert!(
+        stderr(&o).contains("it is mode 0755: others can reach it"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!open.join("bootstrap_key").exists() && !open.join("bootstrap.ks").exists());
     // Never over an existing key; a --ttl out of bounds; a node that is not a manager.
     let o =
         m.f.run(&["broker", "bootstrap", "--out", out.to_str().unwrap()]);
@@ -723,4 +740,71 @@ fn a_bootstrap_key_needs_the_broker_and_a_place_for_the_node_s_own_key() {
             stderr(&o)
         );
     }
+}
+
+/// A security review's finding: sshd checks a key at login only, so a connection opened before
+/// a `revoke` could run further sessions with it. The broker asks the swarm at each request.
+/// And a bootstrap key is never bound as a node's key (it would outlive its expiry).
+#[test]
+fn a_revoked_key_asks_nothing_even_on_a_connection_opened_before() {
+    let exp = now() + 3600;
+    // Neither the bootstrap key nor the node's key is kept any more (revoked).
+    let m = manager(&[]);
+    let o = m.ask_with(
+        &strs(&bootstrap_args(FP2, exp)),
+        "10.77.0.2",
+        "join-token worker",
+    );
+    expect_code(&o, 65);
+    assert!(
+        stderr(&o).contains("not kept in the swarm any more"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stdout(&o).contains("SWMTKN"));
+    let o = m.ask_with(
+        &strs(&node_args(ID, FP)),
+        "10.77.0.2",
+        &format!("self {ID}"),
+    );
+    expect_code(&o, 65);
+    assert!(o.stdout.is_empty());
+    // A bootstrap key kept with another expiry than the line's: not this key's line.
+    let m = manager(&[bootstrap_config("b1", KEY2, exp + 60)]);
+    let o = m.ask_with(
+        &strs(&bootstrap_args(FP2, exp)),
+        "10.77.0.2",
+        "join-token worker",
+    );
+    expect_code(&o, 65);
+    // The bootstrap key itself, offered as the node's own key: refused, nothing bound.
+    let m = manager(&[bootstrap_config("b1", KEY2, exp)]);
+    let o = m.ask_with(
+        &strs(&bootstrap_args(FP2, exp)),
+        "10.77.0.2",
+        &format!("enroll {ID} {KEY2}"),
+    );
+    expect_code(&o, 65);
+    assert!(
+        stderr(&o).contains("is kept as a bootstrap key"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(m.changes().is_empty(), "{:?}", m.changes());
+}
+
+/// A node names its hostname; `broker keys` prints it to root's terminal as data.
+#[test]
+fn broker_keys_prints_a_hostile_hostname_as_data() {
+    let mut c = node_config("n1", ID, KEY);
+    c["Spec"]["Labels"]["swarmnode.hostname"] = "evil\u{1b}]0;owned\u{7}\u{1b}[2J".into();
+    let m = manager(&[c]);
+    let o = m.f.run(&["broker", "keys"]);
+    expect_code(&o, 0);
+    assert!(stdout(&o).contains("evil"), "{}", stdout(&o));
+    assert!(
+        !o.stdout.contains(&0x1b) && !o.stdout.contains(&0x07),
+        "{:?}",
+        stdout(&o)
+    );
 }

@@ -153,23 +153,82 @@ pub fn parse_effective(text: &str) -> BTreeMap<String, Vec<String>> {
     m
 }
 
+/// Settings that would let the broker's user in another way than its keys' forced command
+/// (a certificate, principals, another forced command): none, or not written at all (older
+/// sshd -T leaves some out).
+const NONE_OR_UNSET: &[&str] = &[
+    "forcecommand",
+    "trustedusercakeys",
+    "authorizedprincipalsfile",
+    "authorizedprincipalscommand",
+];
+
+/// The environment the broker reads (the local engine's address): never from the client.
+const BROKER_ENV: &str = "DOCKER_HOST";
+
+/// sshd's AcceptEnv pattern matching (`*` and `?`), for one name.
+fn env_pattern_matches(pattern: &str, name: &str) -> bool {
+    fn go(p: &[u8], n: &[u8]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), name.as_bytes())
+}
+
 /// Where the effective settings for the broker's user are not what it must get.
 pub fn not_as_wanted(
     eff: &BTreeMap<String, Vec<String>>,
     user: &str,
     command: &str,
 ) -> Vec<String> {
-    wanted(user, command)
+    let first = |k: &str| {
+        eff.get(k)
+            .and_then(|vs| vs.first())
+            .map(String::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let mut wrong: Vec<String> = wanted(user, command)
         .into_iter()
         .filter_map(|(k, v)| {
-            let have = eff
-                .get(k)
-                .and_then(|vs| vs.first())
-                .map(String::as_str)
-                .unwrap_or("");
+            let have = first(k);
             (!have.eq_ignore_ascii_case(&v)).then(|| format!("{k} is {have:?}, not {v:?}"))
         })
-        .collect()
+        .collect();
+    for k in NONE_OR_UNSET {
+        let have = first(k);
+        if !have.is_empty() && !have.eq_ignore_ascii_case("none") {
+            wrong.push(format!("{k} is {have:?}, not \"none\""));
+        }
+    }
+    // `acceptenv A B` and `setenv N=V` lines: none may give the broker its DOCKER_HOST.
+    let words = |k: &str| -> Vec<String> {
+        eff.get(k)
+            .into_iter()
+            .flatten()
+            .flat_map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+            .collect()
+    };
+    if let Some(p) = words("acceptenv")
+        .into_iter()
+        .find(|p| env_pattern_matches(p, BROKER_ENV))
+    {
+        wrong.push(format!(
+            "acceptenv {p:?} takes {BROKER_ENV} from the client"
+        ));
+    }
+    if let Some(v) = words("setenv")
+        .into_iter()
+        .find(|v| v.trim_matches('"').starts_with(&format!("{BROKER_ENV}=")))
+    {
+        wrong.push(format!("setenv {v:?} sets {BROKER_ENV}"));
+    }
+    wrong
 }
 
 /// `sshd -T` for the broker's user on the configuration `main` (as sshd names it).
@@ -431,6 +490,39 @@ mod tests {
         );
         let eff = parse_effective(&out);
         assert!(not_as_wanted(&eff, "swarmnode-broker", CMD).is_empty());
+        // What OpenSSH 9.2 also writes by default, and Debian's and EL's AcceptEnv: all well.
+        let defaults = "forcecommand none\ntrustedusercakeys none\nauthorizedprincipalsfile none\n\
+                        authorizedprincipalscommand none\nacceptenv LANG\nacceptenv LC_*\n";
+        let with = format!("{out}{defaults}");
+        assert!(not_as_wanted(&parse_effective(&with), "swarmnode-broker", CMD).is_empty());
+        // A review's finding: another way in (a user CA, a forced command of its own), or the
+        // client's DOCKER_HOST, is named.
+        for (line, named) in [
+            (
+                "trustedusercakeys /etc/ssh/user_ca.pub\n",
+                "trustedusercakeys is \"/etc/ssh/user_ca.pub\"",
+            ),
+            ("forcecommand /bin/sh\n", "forcecommand is \"/bin/sh\""),
+            ("acceptenv *\n", "acceptenv \"*\" takes DOCKER_HOST"),
+            (
+                "acceptenv DOCKER_*\n",
+                "acceptenv \"DOCKER_*\" takes DOCKER_HOST",
+            ),
+            (
+                "setenv DOCKER_HOST=tcp://evil:2375\n",
+                "setenv \"DOCKER_HOST=tcp://evil:2375\" sets",
+            ),
+        ] {
+            let wrong = not_as_wanted(
+                &parse_effective(&format!("{out}{line}")),
+                "swarmnode-broker",
+                CMD,
+            );
+            assert!(
+                wrong.iter().any(|w| w.starts_with(named)),
+                "{line}: {wrong:?}"
+            );
+        }
         out = out.replace("allowtcpforwarding no", "allowtcpforwarding yes");
         let wrong = not_as_wanted(&parse_effective(&out), "swarmnode-broker", CMD);
         assert_eq!(wrong, ["allowtcpforwarding is \"yes\", not \"no\""]);
