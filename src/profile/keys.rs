@@ -47,12 +47,8 @@ const fn token(
     meaning: &'static str,
 ) -> Key {
     Key {
-        path,
         source: Some(source),
-        ty,
-        default,
-        range,
-        meaning,
+        ..key(path, ty, default, range, meaning)
     }
 }
 

@@ -11,21 +11,28 @@ fn top() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// README.md and every markdown file under docs/, as (path relative to the top, text).
-pub fn markdown() -> Vec<(String, String)> {
-    let mut files = vec![top().join("README.md")];
-    let mut dirs = vec![top().join("docs")];
+/// Every file under `dir` whose name ends in `.ext`, sorted.
+fn files_under(dir: PathBuf, ext: &str) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir];
     while let Some(d) = dirs.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
                 dirs.push(p);
-            } else if p.extension().is_some_and(|x| x == "md") {
+            } else if p.extension().is_some_and(|x| x == ext) {
                 files.push(p);
             }
         }
     }
     files.sort();
+    files
+}
+
+/// README.md and every markdown file under docs/, as (path relative to the top, text).
+pub fn markdown() -> Vec<(String, String)> {
+    let mut files = vec![top().join("README.md")];
+    files.extend(files_under(top().join("docs"), "md"));
     files
         .into_iter()
         .map(|p| {
@@ -258,20 +265,7 @@ fn quotable(literals: &[String]) -> Option<String> {
 /// broker's `refused(…)`, with the text the docs must quote: (file:line, quote).
 pub fn refusals() -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let mut files = Vec::new();
-    let mut dirs = vec![top().join("src")];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    for p in files {
+    for p in files_under(top().join("src"), "rs") {
         let src = std::fs::read_to_string(&p).unwrap();
         // Tests build refusals of their own; only the code before `mod tests` counts.
         let src = match src.find("#[cfg(test)]") {
