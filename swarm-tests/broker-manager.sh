@@ -24,8 +24,7 @@ case ${1:-} in
     on_manager swarm init --advertise-addr "$NET.1" > /dev/null
     mgr_bed 1 include "$out/broker-log.txt"
     BR=$(mgr_root 1)
-    awk 'index($0, "### Set up the managers") {f=1} f && /^```json$/ {b=1; next} b && /^```/ {exit} b' \
-      ../docs/managers.md | sed "s#10.0.0.0/16#$NET.0/24#g" > "$BR/etc/swarmnode/profile.json"
+    doc_json '### Set up the managers' > "$BR/etc/swarmnode/profile.json"
     mgr 1 apply > "$out/manager-apply.log" 2>&1 || { cat "$out/manager-apply.log"; exit 1; }
     rm -rf "$out/boot"
     mgr 1 broker bootstrap --ttl 2h --out "$out/boot" > "$out/bootstrap.log" 2>&1 ||

@@ -28,12 +28,6 @@ not_listed() { ! listed "$1"; }
 gone() { ! ids | grep -qx "$1"; }
 hostkeys() { on_manager config ls --filter label=swarmnode.kind=hostkeys -q | wc -l; }
 LOG1=$OUT/broker-log-1.txt LOG2=$OUT/broker-log-2.txt
-# doc_json MARKER: the first ```json block after docs/managers.md's line holding MARKER (the
-# docs' own profiles are the ones tested, the site's network put in as an administrator would).
-doc_json() {
-  awk -v m="$1" 'index($0, m) {f=1} f && /^```json$/ {b=1; next} b && /^```/ {exit} b' ../docs/managers.md |
-    sed "s#10.0.0.0/16#$NET.0/24#g"
-}
 cleanup() { mgr_down 1; mgr_down 2; down; rm -rf "$R"; }
 trap 'cleanup >/dev/null 2>&1' EXIT
 cleanup >/dev/null 2>&1

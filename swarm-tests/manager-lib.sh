@@ -13,6 +13,14 @@
 
 BROKER_USER=${BROKER_USER:-swarmnode-broker}
 
+# doc_json MARKER: the first ```json block after docs/managers.md's line holding MARKER, with the
+# site's network (10.0.0.0/16 there) put in as this bed's: the docs' own profiles are the ones
+# the managers and nodes here run with.
+doc_json() {
+  awk -v m="$1" 'index($0, m) {f=1} f && /^```json$/ {b=1; next} b && /^```/ {exit} b' \
+    "$(dirname "${BASH_SOURCE[0]}")/../docs/managers.md" | sed "s#10.0.0.0/16#$NET.0/24#g"
+}
+
 # mgr_root I: the manager's root (swarmnode's --root there)
 mgr_root() { echo "$R/n$1/broker"; }
 

@@ -115,8 +115,8 @@ run_one() {
     [ -f "$R/serial.log" ] && mv "$R/serial.log" "$R/serial-boot$b.log"
   done
   if [ -n "$broker" ]; then
-    PSW_ROOT=/var/lib/swarmnode-psw-vm swarm-tests/broker-manager.sh node-ls > "$R/manager-node-ls.txt" 2>&1
-    PSW_ROOT=/var/lib/swarmnode-psw-vm swarm-tests/broker-manager.sh down >> "$R/fixture.log" 2>&1
+    PSW_ROOT=$BROKER_BED swarm-tests/broker-manager.sh node-ls > "$R/manager-node-ls.txt" 2>&1
+    PSW_ROOT=$BROKER_BED swarm-tests/broker-manager.sh down >> "$R/fixture.log" 2>&1
   elif [ -n "$tap" ]; then
     docker -H "unix://$R/psw/n1/docker.sock" node ls > "$R/manager-node-ls.txt" 2>&1
     PSW_ROOT=$R/psw swarm-tests/fixture.sh down >> "$R/fixture.log" 2>&1
@@ -146,8 +146,10 @@ manager_up() {
   ip -n psw-br tuntap add dev swtap0 mode tap && ip -n psw-br link set swtap0 master psw-br0 up
 }
 
+# The broker's manager bed: under /var/lib, as sshd refuses an AuthorizedKeysCommand under /tmp.
+BROKER_BED=/var/lib/swarmnode-psw-vm
 broker_manager_up() {
-  local R=$1 P=$2 B=/var/lib/swarmnode-psw-vm rpm
+  local R=$1 P=$2 B=$BROKER_BED rpm
   rpm=$(rpm_file) || return 1
   SWARMNODE_RPM=$rpm PSW_ROOT=$B swarm-tests/broker-manager.sh up "$R/manager" > "$R/fixture.log" 2>&1 || return 1
   cp "$R/manager/boot/bootstrap.ks" "$P/bootstrap.ks"

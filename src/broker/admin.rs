@@ -145,17 +145,8 @@ fn make_key(h: &Host, out: &Path) -> Result<(PublicKey, String)> {
     }
     let key_path = out.join(KEY_FILE);
     let path = key_path.to_string_lossy();
-    h.runner.run(&Cmd::new("ssh-keygen").args([
-        "-q",
-        "-t",
-        "ed25519",
-        "-N",
-        "",
-        "-C",
-        "swarmnode-bootstrap",
-        "-f",
-        &path,
-    ]))?;
+    h.runner
+        .run(&Cmd::ssh_keygen("swarmnode-bootstrap", &path))?;
     let read = |p: &Path| {
         crate::host::fs::read(p)
             .map(|b| String::from_utf8_lossy(&b).into_owned())

@@ -6,7 +6,7 @@
 
 use crate::check::{Item, Metric, Status};
 
-const CHECK: &str = "swarm.certificate";
+pub const CHECK: &str = "swarm.certificate";
 const DAY: i64 = 86_400;
 
 /// What the item needs of a certificate.
@@ -54,16 +54,6 @@ fn elements(mut b: &[u8]) -> Option<Vec<(u8, &[u8])>> {
     Some(out)
 }
 
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's days-from-civil).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// A UTCTime (0x17, `YYMMDDHHMMSSZ`) or GeneralizedTime (0x18, `YYYYMMDDHHMMSSZ`), as seconds
 /// since the epoch.
 fn time(tag: u8, c: &[u8]) -> Option<i64> {
@@ -84,7 +74,7 @@ fn time(tag: u8, c: &[u8]) -> Option<i64> {
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
         return None;
     }
-    Some(days_from_civil(y, mo, d) * DAY + h * 3600 + mi * 60 + se)
+    Some(crate::host::clock::epoch_of(y, mo, d, h, mi, se))
 }
 
 /// The key identifier inside an extension's value: the AKI's `[0] keyIdentifier`, the SKI's

@@ -78,7 +78,7 @@ pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
 
 /// The node's swarm certificate and the swarm's root CA, from docker's data root.
 fn certificate(h: &Host, info: &Info) -> Item {
-    const CHECK: &str = "swarm.certificate";
+    use crate::check::cert::CHECK;
     let root = match info.docker_root_dir.as_str() {
         "" => "/var/lib/docker",
         r => r,

@@ -34,6 +34,17 @@ fn civil(epoch: i64) -> (i64, u32, u32, u32, u32, u32) {
     )
 }
 
+/// Seconds since 1970 of a moment in UTC: `civil` backwards (Howard Hinnant's
+/// days-from-civil).
+pub fn epoch_of(y: i64, m: i64, d: i64, h: i64, mi: i64, s: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe - 719_468) * 86_400 + h * 3600 + mi * 60 + s
+}
+
 /// `2026-12-05 11:30 UTC`.
 pub fn utc(epoch: u64) -> String {
     let (y, mo, d, h, mi, _) = civil(epoch as i64);
@@ -75,6 +86,17 @@ pub fn parse_duration(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn epoch_of_is_civil_backwards() {
+        for e in [0i64, 1_796_476_560, 2_524_607_999, 951_782_400] {
+            let (y, mo, d, h, mi, se) = civil(e);
+            assert_eq!(
+                epoch_of(y, mo.into(), d.into(), h.into(), mi.into(), se.into()),
+                e
+            );
+        }
+    }
 
     #[test]
     fn moments_as_people_and_sshd_write_them() {

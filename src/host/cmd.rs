@@ -46,6 +46,11 @@ impl Cmd {
         self.argv.extend(it.into_iter().map(Into::into));
         self
     }
+    /// `ssh-keygen` making a new ed25519 key at `path` (no passphrase), commented `comment`:
+    /// the bootstrap key and a node's own key are made alike.
+    pub fn ssh_keygen(comment: &str, path: &str) -> Self {
+        Cmd::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path])
+    }
     pub fn program(&self) -> &str {
         &self.argv[0]
     }

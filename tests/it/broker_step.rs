@@ -367,3 +367,22 @@ fn reset_takes_the_manager_side_away() {
     assert!(f.read("var/lib/swarmnode/broker.user").is_none());
     assert!(!f.read("etc/passwd").unwrap().contains(USER));
 }
+
+/// The profile's broker section and the broker's file are two types (the file may be written by
+/// hand, without a user); what the step writes is read back by the broker as it was meant.
+#[test]
+fn what_the_step_writes_the_broker_reads_as_meant() {
+    let p = swarmnode::profile::Profile::parse(
+        std::path::Path::new("m.json"),
+        r#"{"broker": {"user": "sb", "labels": {"function": ["production", "test"]}, "manager_tokens": true, "networks": ["10.0.0.0/16"]}}"#,
+    )
+    .unwrap();
+    let text = swarmnode::steps::broker_setup::config_text(p.broker.as_ref().unwrap());
+    let c = swarmnode::broker::config::parse(&text).unwrap();
+    assert_eq!(c.user.as_deref(), Some("sb"));
+    assert!(c.manager_tokens);
+    assert_eq!(c.refuses_label("function", "test"), None);
+    assert!(c.refuses_label("function", "gpu").is_some());
+    assert!(c.allows_client("10.0.3.4".parse().unwrap()));
+    assert!(!c.allows_client("10.1.0.1".parse().unwrap()));
+}

@@ -1069,90 +1069,78 @@ fn engine_future_names_what_an_upgrade_would_break() {
     );
 }
 
-/// Certificates made with openssl in `dir`: a CA (`NAME.crt`, `NAME.key`), or a node certificate
-/// signed by CA `ca`, valid for `days`, both with key identifiers as swarm's have.
-fn openssl_cert(dir: &std::path::Path, name: &str, ca: Option<&str>, days: u32) {
-    let ext = dir.join("ext.cnf");
+/// openssl in `dir`, its words split at spaces (none of them holds one).
+fn openssl(dir: &std::path::Path, args: &str) {
+    let o = std::process::Command::new("openssl")
+        .args(args.split(' '))
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "openssl {args}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A CA `NAME.crt`/`NAME.key` made with openssl in `dir`, with what `openssl ca` needs to sign.
+fn openssl_ca(dir: &std::path::Path, name: &str) {
     std::fs::write(
-        &ext,
+        dir.join("ca.cnf"),
+        "[ca]\ndefault_ca = d\n[d]\ndir = .\ndatabase = index.txt\nnew_certs_dir = .\n\
+         serial = serial\ndefault_md = sha256\npolicy = p\nunique_subject = no\n\
+         [p]\ncommonName = supplied\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("ext.cnf"),
         "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
     )
     .unwrap();
-    let run = |args: &[&str]| {
-        let o = std::process::Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
+    if !dir.join("serial").exists() {
+        std::fs::write(dir.join("index.txt"), "").unwrap();
+        std::fs::write(dir.join("serial"), "01\n").unwrap();
+    }
+    openssl(
+        dir,
+        &format!(
+            "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout {name}.key \
+             -out {name}.crt -days 3650 -subj /CN=swarm-ca"
+        ),
+    );
+}
+
+/// A node certificate `NAME.crt` signed by CA `ca`, valid from `from` to `to` (seconds since
+/// 1970), with key identifiers as swarm's have.
+fn openssl_node(dir: &std::path::Path, name: &str, ca: &str, from: i64, to: i64) {
+    let at = |e: i64| {
+        let o = std::process::Command::new("date")
+            .args(["-u", "-d", &format!("@{e}"), "+%Y%m%d%H%M%SZ"])
             .output()
             .unwrap();
-        assert!(
-            o.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        String::from_utf8(o.stdout).unwrap().trim().to_string()
     };
-    let (key, crt, csr) = (
-        format!("{name}.key"),
-        format!("{name}.crt"),
-        format!("{name}.csr"),
+    openssl(
+        dir,
+        &format!(
+            "req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout {name}.key \
+             -out {name}.csr -subj /CN=node"
+        ),
     );
-    let days = days.to_string();
-    match ca {
-        None => run(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &crt,
-            "-days",
-            &days,
-            "-subj",
-            "/CN=swarm-ca",
-        ]),
-        Some(ca) => {
-            run(&[
-                "req",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-keyout",
-                &key,
-                "-out",
-                &csr,
-                "-subj",
-                "/CN=node/OU=swarm-worker",
-            ]);
-            run(&[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                &format!("{ca}.crt"),
-                "-CAkey",
-                &format!("{ca}.key"),
-                "-CAcreateserial",
-                "-out",
-                &crt,
-                "-days",
-                &days,
-                "-extfile",
-                "ext.cnf",
-            ]);
-        }
-    }
+    openssl(
+        dir,
+        &format!(
+            "ca -batch -notext -config ca.cnf -cert {ca}.crt -keyfile {ca}.key -startdate {} \
+             -enddate {} -in {name}.csr -out {name}.crt -extfile ext.cnf",
+            at(from),
+            at(to)
+        ),
+    );
 }
 
 /// Issue 30, item 4: `swarm.certificate` reads the node's swarm certificate and the swarm's root
-/// CA from docker's data root: fresh is green, one about to expire red, one issued by another CA
-/// (a rotation the node has not followed) yellow.
+/// CA from docker's data root: fresh is green, under a fifth of its life left yellow, under 3
+/// days or expired red, one issued by another CA (a rotation the node has not followed) yellow.
 #[test]
 fn the_swarm_certificate_is_judged_by_its_days_left_and_its_issuer() {
     let manager = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -1164,8 +1152,8 @@ fn the_swarm_certificate_is_judged_by_its_days_left_and_its_issuer() {
     );
     let _e = f.engine_with(&[("GET /info ", &[(200, &info_dm(&maddr))])]);
     let pki = tempfile::tempdir().unwrap();
-    openssl_cert(pki.path(), "ca", None, 3650);
-    openssl_cert(pki.path(), "other-ca", None, 3650);
+    openssl_ca(pki.path(), "ca");
+    openssl_ca(pki.path(), "other-ca");
     let certs = "var/lib/docker/swarm/certificates";
     let install = |node: &str| {
         let read = |n: &str| std::fs::read_to_string(pki.path().join(n)).unwrap();
@@ -1179,28 +1167,65 @@ fn the_swarm_certificate_is_judged_by_its_days_left_and_its_issuer() {
         let out = stdout(&f.run(&["check"]));
         (line(&out, "swarm.certificate"), out)
     };
-
-    openssl_cert(pki.path(), "fresh", Some("ca"), 90);
-    install("fresh");
-    let (l, out) = cert_line();
-    assert!(l.starts_with("green "), "{out}");
-    assert!(l.contains("of its 90.0 days left"), "{out}");
-
-    openssl_cert(pki.path(), "ending", Some("ca"), 1);
-    install("ending");
-    let (l, out) = cert_line();
-    assert!(l.starts_with("red "), "{out}");
-    assert!(
-        out.contains("leave (`docker swarm leave`) and join again"),
-        "{out}"
-    );
-
-    openssl_cert(pki.path(), "rotated", Some("other-ca"), 90);
-    install("rotated");
-    let (l, out) = cert_line();
-    assert!(l.starts_with("yellow "), "{out}");
-    assert!(
-        l.contains("not issued by the swarm's current root CA"),
-        "{out}"
-    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let day = 86_400;
+    // (name, issuer, from, to, status, what the line says)
+    let cases = [
+        (
+            "fresh",
+            "ca",
+            now - day,
+            now + 89 * day,
+            "green ",
+            "of its 90.0 days left",
+        ),
+        (
+            "near",
+            "ca",
+            now - 80 * day,
+            now + 10 * day,
+            "yellow ",
+            "of its 90.0 days left",
+        ),
+        (
+            "ending",
+            "ca",
+            now - 89 * day,
+            now + day,
+            "red ",
+            "of its 90.0 days left",
+        ),
+        (
+            "expired",
+            "ca",
+            now - 91 * day,
+            now - day,
+            "red ",
+            "expired",
+        ),
+        (
+            "rotated",
+            "other-ca",
+            now - day,
+            now + 89 * day,
+            "yellow ",
+            "not issued by the swarm's current root CA",
+        ),
+    ];
+    for (name, ca, from, to, status, says) in cases {
+        openssl_node(pki.path(), name, ca, from, to);
+        install(name);
+        let (l, out) = cert_line();
+        assert!(l.starts_with(status), "{name}: {out}");
+        assert!(l.contains(says), "{name}: {out}");
+        if status == "red " {
+            assert!(
+                out.contains("leave (`docker swarm leave`) and join again"),
+                "{name}: {out}"
+            );
+        }
+    }
 }

@@ -376,3 +376,32 @@ fn the_profile_guide_shows_the_shipped_node_profile_as_it_is() {
         "docs/profile.md must show profiles/dccn-production.json verbatim"
     );
 }
+
+/// Every man page's EXAMPLES line parses as a command, and every command page has some.
+#[test]
+fn every_man_page_example_parses() {
+    for (page, lines) in swarmnode::docs::EXAMPLES {
+        assert!(!lines.is_empty(), "{page}: no examples");
+        for (line, _) in lines.iter() {
+            let argv: Vec<&str> = line.split_whitespace().collect();
+            assert!(
+                swarmnode::cli::Cli::try_parse_from(&argv).is_ok(),
+                "{page}: `{line}` does not parse"
+            );
+        }
+    }
+    let mut cmd = <swarmnode::cli::Cli as clap::CommandFactory>::command();
+    cmd.build();
+    for c in cmd
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set() && c.get_name() != "help")
+    {
+        assert!(
+            swarmnode::docs::EXAMPLES
+                .iter()
+                .any(|(p, _)| *p == c.get_name()),
+            "swarmnode-{}(8) has no EXAMPLES",
+            c.get_name()
+        );
+    }
+}

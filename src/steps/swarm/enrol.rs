@@ -27,17 +27,7 @@ pub fn add_own_key(h: &Host, sw: &Swarm, info: &Info, p: &mut StepPlan) -> Resul
     p.actions.push(Action::run(
         "swarm.own-key",
         "the node's own key (it never leaves the node), enrolled with the bootstrap key",
-        Cmd::new("ssh-keygen").args([
-            "-q",
-            "-t",
-            "ed25519",
-            "-N",
-            "",
-            "-C",
-            &format!("swarmnode@{}", info.name),
-            "-f",
-            &h.tool_path(own)?,
-        ]),
+        Cmd::ssh_keygen(&format!("swarmnode@{}", info.name), &h.tool_path(own)?),
     ));
     Ok(())
 }

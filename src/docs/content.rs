@@ -1,0 +1,307 @@
+//! What the pages say, as data: the command line as the pages show it, each command's exit codes
+//! and examples, and the files swarmnode reads and writes.
+
+use clap::CommandFactory;
+
+use crate::cli::Cli;
+use crate::error::exit;
+
+/// The exit codes of the apply-like commands, and of `swarmnode(8)` (the codes of [`exit`]).
+const EXIT_CODES: &[(i32, &str)] = &[
+    (
+        exit::OK,
+        "done: the node is in the profile's state (converged)",
+    ),
+    (
+        exit::FAILURE,
+        "any other failure: a command failed (its argv, exit status and output are named)",
+    ),
+    (
+        exit::USAGE,
+        "usage: an unknown option or a missing argument",
+    ),
+    (
+        exit::REFUSED,
+        "refused, nothing changed: unsafe or invalid input (a device in use or holding data, \
+         the profile, a token, a manager that cannot be authenticated, a node of another swarm)",
+    ),
+    (
+        exit::UNAVAILABLE,
+        "a required remote is unavailable: no manager answered within join_timeout_seconds",
+    ),
+    (
+        exit::TEMPORARY,
+        "temporary, try again later: the lock is held by another run (its pid is named), an \
+         NFS path does not answer or is not mounted yet",
+    ),
+];
+
+/// `check`'s own codes: the Nagios plugin convention, so a monitor can run it as it is.
+const CHECK_EXIT_CODES: &[(i32, &str)] = &[
+    (0, "every item green (or clear)"),
+    (1, "the worst item is yellow"),
+    (2, "the worst item is red"),
+    (
+        exit::REFUSED,
+        "the profile is invalid or absent, or the --textfile path is one another user could \
+         redirect",
+    ),
+    (
+        exit::UNAVAILABLE,
+        "the result could not be delivered: the --xymon server, or the --textfile not written \
+         (the check unit counts this as its failure; 1 and 2 are answers)",
+    ),
+];
+
+/// `reset`'s codes.
+const RESET_EXIT_CODES: &[(i32, &str)] = &[
+    (
+        exit::OK,
+        "done, or without --yes: the plan printed and nothing changed",
+    ),
+    (
+        exit::FAILURE,
+        "a command failed midway: run reset again, it goes on from what is there",
+    ),
+    (
+        exit::USAGE,
+        "usage: an unknown option or a missing argument",
+    ),
+    (
+        exit::REFUSED,
+        "refused before anything changed: a manager whose going loses quorum (without --force), \
+         a record that is not swarmnode's, a volume group on a disk that is not this node's, \
+         an lvm2 without --devices",
+    ),
+    (
+        exit::UNAVAILABLE,
+        "the managers could not be reached to remove this node's entry",
+    ),
+    (
+        exit::TEMPORARY,
+        "the lock is held by another run (its pid is named)",
+    ),
+];
+
+/// The broker's codes, as the node's ssh sees them.
+const BROKER_EXIT_CODES: &[(i32, &str)] = &[
+    (exit::OK, "answered"),
+    (
+        exit::FAILURE,
+        "docker's own error, as docker words it (another node's ID is answered as an unknown one)",
+    ),
+    (
+        exit::USAGE,
+        "usage: the command line is not the broker's (sshd's configuration was changed by hand)",
+    ),
+    (
+        exit::REFUSED,
+        "refused: outside the grammar, not the caller's, a key not allowed for that request, \
+         or no broker configuration",
+    ),
+    (
+        exit::UNAVAILABLE,
+        "the log could not be written within 2 s: nothing is answered that was not logged",
+    ),
+    (
+        exit::TEMPORARY,
+        "try again: the request took over 30 s, or the node has not gone Down yet",
+    ),
+];
+
+/// Each page's EXAMPLES: (command line, what it does). A test parses every line.
+pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "swarmnode",
+        &[
+            (
+                "swarmnode plan --device /dev/disk/by-id/wwn-0x5000c500a1b2c3d4",
+                "what apply would do on this data disk; nothing changes",
+            ),
+            (
+                "swarmnode apply --device /dev/disk/by-id/wwn-0x5000c500a1b2c3d4",
+                "every step of /etc/swarmnode/profile.json",
+            ),
+            ("swarmnode check", "the node's health, a table"),
+        ],
+    ),
+    (
+        "plan",
+        &[
+            ("swarmnode plan", "what apply would do with the profile"),
+            (
+                "swarmnode --json plan --device /dev/disk/by-id/wwn-0x5000c500a1b2c3d4",
+                "the same, as JSON",
+            ),
+        ],
+    ),
+    (
+        "apply",
+        &[
+            (
+                "swarmnode apply --device /dev/disk/by-id/wwn-0x5000c500a1b2c3d4",
+                "build the node on this data disk",
+            ),
+            (
+                "swarmnode apply --device /dev/disk/by-id/wwn-0x5000c500a1b2c3d4 --reprovision",
+                "a re-kickstarted node: make swarmnode's own volumes again (their data is lost)",
+            ),
+        ],
+    ),
+    (
+        "storage",
+        &[(
+            "swarmnode storage --device /dev/disk/by-id/wwn-0x5000c500a1b2c3d4 --driver overlay2",
+            "only the storage step, the XFS volume for overlay2",
+        )],
+    ),
+    (
+        "engine",
+        &[(
+            "swarmnode engine",
+            "only daemon.json, the registry CAs and the drop-ins",
+        )],
+    ),
+    (
+        "mounts",
+        &[(
+            "swarmnode mounts",
+            "whether each NFS path is mounted and answers",
+        )],
+    ),
+    (
+        "join",
+        &[("swarmnode join", "only the token, the join and the labels")],
+    ),
+    (
+        "reset",
+        &[
+            (
+                "swarmnode reset",
+                "what reset would take away; nothing changes",
+            ),
+            ("swarmnode reset --yes", "take it away"),
+            (
+                "swarmnode reset --yes --keep-storage",
+                "take it away but the volumes",
+            ),
+        ],
+    ),
+    (
+        "check",
+        &[
+            ("swarmnode check", "the node's health, a table"),
+            (
+                "swarmnode check --quiet --xymon xymon.example.org",
+                "to Xymon's swarmnode column",
+            ),
+            (
+                "swarmnode check --quiet --textfile /var/lib/node_exporter/textfile/swarmnode.prom",
+                "for node_exporter's textfile collector",
+            ),
+        ],
+    ),
+    (
+        "broker",
+        &[
+            (
+                "swarmnode broker bootstrap --ttl 24h --out /root/bootstrap-1",
+                "a bootstrap key for one round of installs, and its kickstart lines",
+            ),
+            (
+                "swarmnode broker keys",
+                "every key the broker's user may log in with",
+            ),
+            (
+                "swarmnode broker revoke NODE_ID",
+                "a node's key, at once on every manager",
+            ),
+        ],
+    ),
+];
+
+/// A page's examples (none for a command without any).
+pub(super) fn examples(page: &str) -> &'static [(&'static str, &'static str)] {
+    EXAMPLES
+        .iter()
+        .find(|(p, _)| *p == page)
+        .map_or(&[], |(_, e)| *e)
+}
+
+/// The exit codes a page lists: its command's own, or the common ones.
+pub(super) fn exit_codes(page: &str) -> &'static [(i32, &'static str)] {
+    match page {
+        "check" => CHECK_EXIT_CODES,
+        "reset" => RESET_EXIT_CODES,
+        "broker" => BROKER_EXIT_CODES,
+        _ => EXIT_CODES,
+    }
+}
+
+/// The files swarmnode reads and writes, by the constants the code uses for them: the profile,
+/// the broker's config, every record of the state (host::state::ALL), and what the steps write.
+pub(super) fn files_listed() -> Vec<(&'static str, &'static str)> {
+    use crate::steps::{check_timer, engine::registry, firstboot, storage::volumes};
+    let mut out = vec![
+        (
+            crate::profile::DEFAULT_PATH,
+            "the profile (see PROFILE); offline runs save the effective one here for the first boot",
+        ),
+        (
+            crate::broker::config::CONFIG_PATH,
+            "on a manager: what the broker allows (labels, manager tokens, client networks)",
+        ),
+    ];
+    out.extend(crate::host::state::ALL.iter().map(|r| (r.path, r.what)));
+    out.extend([
+        (
+            crate::host::docker::DAEMON_JSON,
+            "the engine's configuration, merged (never replaced)",
+        ),
+        (registry::CERTS_D, "the registries' CAs"),
+        (
+            volumes::LVM_PROFILE_PATH,
+            "the thin pool's autoextend profile (devicemapper)",
+        ),
+        (
+            firstboot::PACKAGED_UNIT_PATH,
+            "the packaged first-boot unit",
+        ),
+        (
+            firstboot::UNIT_PATH,
+            "the first-boot unit when swarmnode is not packaged",
+        ),
+        (
+            check_timer::SERVICE_PATH,
+            "the check service, written from the profile's check section",
+        ),
+        (
+            check_timer::TIMER_PATH,
+            "the check timer, every check.interval_minutes",
+        ),
+        (
+            "/usr/share/swarmnode/profiles/",
+            "the ready profiles (packaged)",
+        ),
+    ]);
+    out
+}
+
+/// The command line without its hidden commands (the pages and completions leave them out).
+pub(super) fn visible() -> clap::Command {
+    let cli = Cli::command();
+    clap::Command::new("swarmnode")
+        .version(env!("CARGO_PKG_VERSION"))
+        .propagate_version(true)
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .about(cli.get_about().cloned().unwrap_or_default())
+        .args(cli.get_arguments().cloned())
+        .subcommands(cli.get_subcommands().filter(|s| !s.is_hide_set()).cloned())
+        .disable_help_subcommand(true)
+}
+
+/// `swarmnode-check` -> `check`; `swarmnode` stays.
+pub(super) fn cmd_name(page: &str) -> &str {
+    page.strip_prefix("swarmnode-").unwrap_or(page)
+}
