@@ -82,6 +82,15 @@ pub enum Command {
     /// kept), every LVM command seeing its disks only. Its records are checked first: a line
     /// outside the places swarmnode writes to is refused (65) before anything changes.
     Reset(ResetArgs),
+    /// Drain this node: set its availability to drain (through the profile's channel to the
+    /// managers; a manager sets its own), then wait until every task of a replicated service
+    /// that ran here runs on another node, printing what is left by service. Tasks of global
+    /// services stop and move nowhere; containers no service started are never moved: both are
+    /// listed apart. Past --timeout: 75, naming each task left and why (the managers' words);
+    /// the node stays drained.
+    Drain(DrainArgs),
+    /// Make this node active again (its availability set to active): swarm may run tasks here.
+    Activate,
     /// Check the node's health, read-only: storage (thin pool or volume: use, monitoring, room to
     /// grow), engine (running, configured as apply writes it, the file loaded), NFS mounts,
     /// swarm membership and labels, the first boot. Exit 0 green, 1 yellow, 2 red.
@@ -89,7 +98,8 @@ pub enum Command {
     /// On a manager: the broker, what nodes may ask of it and the keys they may ask with.
     /// Alone, it is the forced command sshd runs for the broker user. It answers one request of
     /// a fixed grammar in SSH_ORIGINAL_COMMAND: join-token worker|manager, enroll ID KEY, self
-    /// ID, label ID KEY=VALUE..., remove-stale ID, leave-entry ID. It acts for the caller its
+    /// ID, label ID KEY=VALUE..., remove-stale ID, leave-entry ID, availability ID active|drain,
+    /// tasks ID. It acts for the caller its
     /// key names: a bootstrap key, a node's own key (for that node alone), or a key listed by
     /// hand (the node at the ssh client's address). What it allows is in
     /// /etc/swarmnode-broker/broker.json. Each request is logged before it is served; a log
@@ -203,6 +213,46 @@ pub struct ResetArgs {
     /// Leave the volumes, their fstab entry, the LVM profile and the storage record alone.
     #[arg(long)]
     pub keep_storage: bool,
+
+    /// Leave the swarm without draining first (by default reset drains the node and waits for
+    /// its replicas to run elsewhere, within --drain-timeout).
+    #[arg(long)]
+    pub no_drain: bool,
+
+    /// How long reset's drain waits: 30s, 10m, 1h (a number alone: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = seconds)]
+    pub drain_timeout: u64,
+}
+
+/// `drain`'s bound.
+#[derive(Debug, Clone, Args)]
+pub struct DrainArgs {
+    /// How long to wait for the replicas here to run elsewhere: 30s, 10m, 1h (a number alone:
+    /// seconds).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = seconds)]
+    pub timeout: u64,
+}
+
+/// A duration as people write it: `20s`, `10m`, `1h`, or seconds alone; at least 1 s, at most
+/// a day.
+pub fn seconds(s: &str) -> Result<u64, String> {
+    let (n, unit) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c),
+        _ => (s, 's'),
+    };
+    let mult = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        _ => return Err(format!("{s:?}: the unit is s, m or h (20s, 10m, 1h)")),
+    };
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (20s, 10m, 1h)"))?;
+    match n.checked_mul(mult) {
+        Some(t) if (1..=86_400).contains(&t) => Ok(t),
+        _ => Err(format!("{s:?}: between 1 s and a day")),
+    }
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -274,5 +324,27 @@ mod tests {
         assert_eq!(e.exit_code(), 2);
         let e = Cli::try_parse_from(["swarmnode", "plan", "-q", "-v"]).unwrap_err();
         assert_eq!(e.exit_code(), 2);
+    }
+}
+
+#[cfg(test)]
+mod duration_tests {
+    #[test]
+    fn durations_are_read_as_people_write_them() {
+        use super::seconds;
+        assert_eq!(seconds("20s"), Ok(20));
+        assert_eq!(seconds("10m"), Ok(600));
+        assert_eq!(seconds("1h"), Ok(3600));
+        assert_eq!(seconds("45"), Ok(45));
+        for bad in ["", "0", "0s", "2d", "m", "-5s", "1.5m", "25h", "s10"] {
+            assert!(seconds(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_text_makes_the_duration_parser_panic(t in "\\PC{0,20}") {
+            let _ = super::seconds(&t);
+        }
     }
 }

@@ -16,6 +16,9 @@ _swarmnode() {
             ",$1")
                 cmd="swarmnode"
                 ;;
+            swarmnode,activate)
+                cmd="swarmnode__subcmd__activate"
+                ;;
             swarmnode,apply)
                 cmd="swarmnode__subcmd__apply"
                 ;;
@@ -24,6 +27,9 @@ _swarmnode() {
                 ;;
             swarmnode,check)
                 cmd="swarmnode__subcmd__check"
+                ;;
+            swarmnode,drain)
+                cmd="swarmnode__subcmd__drain"
                 ;;
             swarmnode,engine)
                 cmd="swarmnode__subcmd__engine"
@@ -62,8 +68,30 @@ _swarmnode() {
 
     case "${cmd}" in
         swarmnode)
-            opts="-v -q -h -V --root --profile --verbose --quiet --json --help --version plan apply storage engine mounts join reset check broker"
+            opts="-v -q -h -V --root --profile --verbose --quiet --json --help --version plan apply storage engine mounts join reset drain activate check broker"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        swarmnode__subcmd__activate)
+            opts="-v -q -h -V --root --profile --verbose --quiet --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -281,6 +309,32 @@ _swarmnode() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        swarmnode__subcmd__drain)
+            opts="-v -q -h -V --timeout --root --profile --verbose --quiet --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         swarmnode__subcmd__engine)
             opts="-v -q -h -V --device --driver --wipe --move-docker-data --reprovision --root --profile --verbose --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -386,12 +440,16 @@ _swarmnode() {
             return 0
             ;;
         swarmnode__subcmd__reset)
-            opts="-v -q -h -V --yes --force --keep-storage --root --profile --verbose --quiet --json --help --version"
+            opts="-v -q -h -V --yes --force --keep-storage --no-drain --drain-timeout --root --profile --verbose --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --drain-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

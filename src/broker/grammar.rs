@@ -8,10 +8,13 @@
 //! remove-stale NODE_ID
 //! enroll NODE_ID ssh-ed25519 BASE64
 //! leave-entry NODE_ID
+//! availability NODE_ID active|drain
+//! tasks NODE_ID
 //! ```
 //!
 //! Who may ask what is the key's (see [`crate::broker`]): a bootstrap key `join-token` and
-//! `enroll`; a node's own key `self`, `label`, `remove-stale` and `leave-entry` for its node.
+//! `enroll`; a node's own key `self`, `label`, `remove-stale`, `leave-entry`, `availability`
+//! and `tasks` for its node.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -35,6 +38,26 @@ pub enum Request {
     Enroll(NodeId, PublicKey),
     /// The caller's own entry removed, once it is Down (reset's last step; its own key asks).
     LeaveEntry(NodeId),
+    /// The caller's own availability: `drain` (its tasks move away) or `active`.
+    Availability(NodeId, Availability),
+    /// The tasks wanted running in the slots that ran on the caller's node (a drain's wait).
+    Tasks(NodeId),
+}
+
+/// What a node may set its own availability to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Availability {
+    Active,
+    Drain,
+}
+
+impl Availability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Availability::Active => "active",
+            Availability::Drain => "drain",
+        }
+    }
 }
 
 /// The role a token is for.
@@ -65,6 +88,8 @@ impl fmt::Display for Request {
             Request::RemoveStale(id) => write!(f, "remove-stale {id}"),
             Request::Enroll(id, key) => write!(f, "enroll {id} {}", key.text()),
             Request::LeaveEntry(id) => write!(f, "leave-entry {id}"),
+            Request::Availability(id, a) => write!(f, "availability {id} {}", a.as_str()),
+            Request::Tasks(id) => write!(f, "tasks {id}"),
         }
     }
 }
@@ -136,6 +161,18 @@ pub fn parse(line: &str) -> Result<Request, String> {
             Ok(Request::RemoveStale(id(rest.first())?))
         }
         ["leave-entry", rest @ ..] if rest.len() == 1 => Ok(Request::LeaveEntry(id(rest.first())?)),
+        ["tasks", rest @ ..] if rest.len() == 1 => Ok(Request::Tasks(id(rest.first())?)),
+        ["availability", node, to] => {
+            let node = NodeId::parse(node)?;
+            match *to {
+                "active" => Ok(Request::Availability(node, Availability::Active)),
+                "drain" => Ok(Request::Availability(node, Availability::Drain)),
+                _ => Err(format!(
+                    "{:?} is not an availability a node sets (active or drain)",
+                    shown(to)
+                )),
+            }
+        }
         ["enroll", node, kind, key] => Ok(Request::Enroll(
             NodeId::parse(node)?,
             PublicKey::ed25519(&format!("{kind} {key}"))?,
@@ -149,7 +186,7 @@ pub fn parse(line: &str) -> Result<Request, String> {
         }
         [verb, ..] => Err(format!(
             "{:?} is not something the broker does (join-token, enroll, self, label, \
-             remove-stale, leave-entry, each with its arguments)",
+             remove-stale, leave-entry, availability, tasks, each with its arguments)",
             shown(verb)
         )),
         [] => Err("the request is empty".into()),
@@ -174,6 +211,9 @@ mod tests {
             format!("remove-stale {ID}"),
             format!("enroll {ID} {KEY}"),
             format!("leave-entry {ID}"),
+            format!("availability {ID} drain"),
+            format!("availability {ID} active"),
+            format!("tasks {ID}"),
         ] {
             let r = parse(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
             assert_eq!(r.to_string(), line);
@@ -222,6 +262,12 @@ mod tests {
             (&format!("enroll zz {KEY}"), "is not a node ID"),
             (&format!("leave-entry {ID} {ID}"), "not something"),
             ("leave-entry", "not something"),
+            (&format!("availability {ID} pause"), "not an availability"),
+            (&format!("availability {ID}"), "not something"),
+            (&format!("availability {ID} drain now"), "not something"),
+            (&format!("availability x {ID}"), "is not a node ID"),
+            (&format!("tasks {ID} web"), "not something"),
+            ("tasks", "not something"),
         ] {
             let e = parse(line).expect_err(line);
             assert!(e.contains(why), "{line:?}: {e}");
@@ -250,6 +296,7 @@ mod tests {
                     back.starts_with("join-token ") || back.starts_with("self ")
                         || back.starts_with("label ") || back.starts_with("remove-stale ")
                         || back.starts_with("enroll ") || back.starts_with("leave-entry ")
+                        || back.starts_with("availability ") || back.starts_with("tasks ")
                 );
                 // Label order may differ; the words are the same.
                 let mut a: Vec<&str> = line.split(' ').collect();
@@ -262,7 +309,7 @@ mod tests {
 
         #[test]
         fn near_misses_of_the_grammar_never_panic(
-            verb in "(join-token|self|label|remove-stale|enroll|leave-entry|docker)",
+            verb in "(join-token|self|label|remove-stale|enroll|leave-entry|availability|tasks|docker)",
             rest in "[ a-z0-9=._;$`'\"|&-]{0,80}",
         ) {
             let _ = parse(&format!("{verb} {rest}"));

@@ -8,8 +8,8 @@
 //! | caller | may ask |
 //! |---|---|
 //! | a bootstrap key, until it expires | `join-token worker` (manager: when the config allows), `enroll` a node's own key |
-//! | a node's own key | `self`, `label`, `remove-stale`, `leave-entry`, for the node it is bound to alone |
-//! | a key listed by hand (no identity: the older, weaker setup) | `join-token`, `self`, `label`, `remove-stale` for the node at the client's address |
+//! | a node's own key | `self`, `label`, `remove-stale`, `leave-entry`, `availability`, `tasks`, for the node it is bound to alone |
+//! | a key listed by hand (no identity: the older, weaker setup) | `join-token`, `self`, `label`, `remove-stale`, `availability`, `tasks` for the node at the client's address |
 //!
 //! It reads the request from `SSH_ORIGINAL_COMMAND` ([`grammar`]), the caller's address from
 //! `SSH_CONNECTION`, and what nodes may do from [`config`]; it talks to the local engine's API
@@ -358,6 +358,8 @@ fn serve(
         Request::RemoveStale(id) => b.remove_stale(id, out),
         Request::Enroll(id, key) => b.enroll(id, key),
         Request::LeaveEntry(id) => b.leave_entry(id, out),
+        Request::Availability(id, to) => b.availability(id, *to),
+        Request::Tasks(id) => b.tasks(id, out),
     };
     r.unwrap_or_else(|o| o)
 }

@@ -230,6 +230,55 @@ impl Broker<'_> {
         Ok(served())
     }
 
+    /// The caller's own availability set (`drain`: swarm stops its tasks and starts them
+    /// elsewhere; `active`: it takes tasks again). Already so: nothing is sent.
+    pub(super) fn availability(
+        &self,
+        id: &NodeId,
+        to: grammar::Availability,
+    ) -> Result<Outcome, Outcome> {
+        let n = self.own(id)?;
+        if n.node.availability() == to.as_str() {
+            self.journal.allowed("allowed: already so")?;
+            return Ok(served());
+        }
+        let mut spec = n.node.spec;
+        spec.rest.insert(
+            "Availability".into(),
+            Value::String(to.as_str().to_string()),
+        );
+        let body = serde_json::to_vec(&spec).expect("JSON serializes");
+        let path = format!("/nodes/{id}/update?version={}", n.node.version.index);
+        self.journal.allowed("allowed")?;
+        let r = self
+            .api
+            .request("POST", &path, Some(&body), self.timeout())
+            .map_err(|e| failed(exit::UNAVAILABLE, format!("the local engine: {e}")))?;
+        if r.status != 200 {
+            return Err(failed(
+                exit::UNAVAILABLE,
+                format!("POST {path}: HTTP {}: {}", r.status, r.message()),
+            ));
+        }
+        Ok(served())
+    }
+
+    /// The tasks wanted running in the slots that ran on the caller's node, one JSON object a
+    /// line as `docker service ps --format '{{json .}}'` prints them (no node names).
+    pub(super) fn tasks(&self, id: &NodeId, out: &mut dyn Write) -> Result<Outcome, Outcome> {
+        self.own(id)?;
+        let lines =
+            crate::host::swarm::tasks::slots_on_manager(&self.api, id.as_str(), self.timeout())
+                .map_err(|e| failed(exit::UNAVAILABLE, crate::error::chain(&e)))?;
+        self.journal
+            .allowed(&format!("allowed: {} task(s)", lines.len()))?;
+        for l in &lines {
+            let text = serde_json::to_string(l).expect("JSON serializes");
+            writeln!(out, "{text}").map_err(|e| failed(exit::FAILURE, e.to_string()))?;
+        }
+        Ok(served())
+    }
+
     /// `Down` workers with the caller's hostname and address and another ID, removed; their IDs
     /// printed. An entry whose ID is not a node ID is never put in a URL: it is left alone.
     pub(super) fn remove_stale(

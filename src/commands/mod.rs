@@ -6,6 +6,7 @@
 //! | `apply`, `storage`, `engine`, `mounts`, `join` | [`apply`] | every step the profile asks for, or one | no | yes |
 //! | `plan` | [`plan`] | apply's | yes | no |
 //! | `reset` | [`reset`] | reset's phases | without `--yes` | with `--yes` |
+//! | `drain`, `activate` | [`drain`] | one step of its own | no | yes |
 //! | `check` | [`check`] | none: the checks | (read-only) | no |
 //! | `broker` | [`broker`] | none: one request | — | no (the journal) |
 //! | `generate` | [`generate`] | none: files from the command line | — | no |
@@ -17,6 +18,7 @@
 pub mod apply;
 pub mod broker;
 pub mod check;
+pub mod drain;
 pub mod generate;
 pub mod plan;
 pub mod reset;
@@ -42,6 +44,8 @@ pub fn run(cli: &Cli) -> Result<i32> {
         Command::Join => apply::run(cli, &StorageArgs::default(), Some("swarm")),
         Command::Plan(a) => plan::run(cli, a),
         Command::Reset(r) => reset::run(cli, r),
+        Command::Drain(a) => drain::run(cli, "drain", a.timeout),
+        Command::Activate => drain::run(cli, "activate", 0),
         Command::Check(a) => check::run(cli, a),
         Command::Broker(a) => broker::run(cli, a),
         Command::Generate { out, docs } => generate::run(out, docs.as_deref()),

@@ -19,6 +19,8 @@ pub fn run(cli: &Cli, r: &ResetArgs) -> Result<i32> {
     let opts = Options {
         force: r.force,
         keep_storage: r.keep_storage,
+        no_drain: r.no_drain,
+        drain_seconds: r.drain_timeout,
         ..Options::default()
     };
     super::run_steps(cli, &spec, opts)

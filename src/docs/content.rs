@@ -83,6 +83,37 @@ const RESET_EXIT_CODES: &[(i32, &str)] = &[
     ),
 ];
 
+/// `drain`'s and `activate`'s codes.
+const DRAIN_EXIT_CODES: &[(i32, &str)] = &[
+    (
+        exit::OK,
+        "done: the node is drained and the replicas that ran here run elsewhere (activate: \
+         the node is active)",
+    ),
+    (
+        exit::FAILURE,
+        "a command failed (its argv, exit status and output are named)",
+    ),
+    (
+        exit::USAGE,
+        "usage: an unknown option or a missing argument",
+    ),
+    (
+        exit::REFUSED,
+        "refused, nothing changed: the node is not an active member of a swarm, or a worker's \
+         profile has no channel to a manager",
+    ),
+    (
+        exit::UNAVAILABLE,
+        "no manager answered within join_timeout_seconds",
+    ),
+    (
+        exit::TEMPORARY,
+        "the timeout passed with replicas that do not run elsewhere (each is named, with the \
+         managers' reason); the node stays drained. Or the lock is held by another run",
+    ),
+];
+
 /// The broker's codes, as the node's ssh sees them.
 const BROKER_EXIT_CODES: &[(i32, &str)] = &[
     (exit::OK, "answered"),
@@ -180,12 +211,32 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "swarmnode reset",
                 "what reset would take away; nothing changes",
             ),
-            ("swarmnode reset --yes", "take it away"),
+            (
+                "swarmnode reset --yes",
+                "take it away (drained first: its replicas run elsewhere before it leaves)",
+            ),
             (
                 "swarmnode reset --yes --keep-storage",
                 "take it away but the volumes",
             ),
         ],
+    ),
+    (
+        "drain",
+        &[
+            (
+                "swarmnode drain",
+                "drain the node; back once its replicas run elsewhere (at most 10 minutes)",
+            ),
+            (
+                "swarmnode drain --timeout 30m",
+                "the same, waiting longer (a service slow to start elsewhere)",
+            ),
+        ],
+    ),
+    (
+        "activate",
+        &[("swarmnode activate", "let swarm run tasks here again")],
     ),
     (
         "check",
@@ -233,6 +284,7 @@ pub(super) fn exit_codes(page: &str) -> &'static [(i32, &'static str)] {
     match page {
         "check" => CHECK_EXIT_CODES,
         "reset" => RESET_EXIT_CODES,
+        "drain" | "activate" => DRAIN_EXIT_CODES,
         "broker" => BROKER_EXIT_CODES,
         _ => EXIT_CODES,
     }

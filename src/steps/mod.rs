@@ -50,6 +50,11 @@ pub struct Options {
     pub keep_storage: bool,
     /// The run's command is one step alone (`storage`, `engine`, `mounts`, `join`).
     pub alone: bool,
+    /// How long a drain waits for the replicas here to run elsewhere (`drain --timeout`,
+    /// `reset --drain-timeout`).
+    pub drain_seconds: u64,
+    /// `reset --no-drain`: the node leaves without draining first.
+    pub no_drain: bool,
 }
 
 /// What one run learns once and shares between its steps.

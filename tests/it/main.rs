@@ -8,6 +8,7 @@ mod check;
 mod cli;
 mod common;
 mod docs;
+mod drain;
 mod engine;
 mod enrolment;
 mod mounts;

@@ -271,8 +271,9 @@ fn a_worker_leaves_and_a_manager_removes_its_entry_even_after_a_stop_in_between(
         1,
         "Error response from daemon: This node is not a swarm manager.\n",
     );
+    // The drain before the leave is tests/it/drain.rs's.
     let o = f.run_env(
-        &["reset", "--yes"],
+        &["reset", "--yes", "--no-drain"],
         &[("SWARMNODE_FAILPOINT", "reset.swarm-leave")],
     );
     assert_ne!(code(&o), 0, "the fail point did not stop it");
@@ -368,7 +369,7 @@ fn a_stale_record_of_an_earlier_reset_does_not_keep_a_member_in_its_swarm() {
             (200, &info("info-inactive.json")),
         ],
     );
-    let o = f.run(&["reset", "--yes"]);
+    let o = f.run(&["reset", "--yes", "--no-drain"]);
     expect_code(&o, 0);
     assert!(asked(&e, "POST /swarm/leave"), "{:?}", e.requests());
 }

@@ -13,21 +13,7 @@ use super::{POLL, SwarmHost, info};
 pub(super) fn demote(host: &SwarmHost, node_id: &str, seconds: u64) -> Result<()> {
     let until = Instant::now() + Duration::from_secs(seconds);
     if info(host)?.swarm.control_available {
-        let n: Node = host.api().get_json(&format!("/nodes/{node_id}"))?;
-        let mut spec = n.spec;
-        spec.role = "worker".into();
-        let body = serde_json::to_vec(&spec).expect("a node's spec serializes");
-        let path = format!("/nodes/{node_id}/update?version={}", n.version.index);
-        let r = host
-            .api()
-            .request("POST", &path, Some(&body), Duration::from_secs(60))?;
-        if r.status != 200 {
-            return Err(Error::Failed(format!(
-                "docker engine: POST {path}: HTTP {}: {}",
-                r.status,
-                r.message()
-            )));
-        }
+        update_spec(host, node_id, |spec| spec.role = "worker".into())?;
     }
     while info(host)?.swarm.control_available {
         if Instant::now() >= until {
@@ -37,6 +23,31 @@ pub(super) fn demote(host: &SwarmHost, node_id: &str, seconds: u64) -> Result<()
             )));
         }
         pause(POLL)?;
+    }
+    Ok(())
+}
+
+/// A node's spec changed through this manager's engine (`POST /nodes/ID/update` with the
+/// version read just before).
+pub(super) fn update_spec(
+    host: &SwarmHost,
+    node_id: &str,
+    change: impl FnOnce(&mut super::node::Spec),
+) -> Result<()> {
+    let n: Node = host.api().get_json(&format!("/nodes/{node_id}"))?;
+    let mut spec = n.spec;
+    change(&mut spec);
+    let body = serde_json::to_vec(&spec).expect("a node's spec serializes");
+    let path = format!("/nodes/{node_id}/update?version={}", n.version.index);
+    let r = host
+        .api()
+        .request("POST", &path, Some(&body), Duration::from_secs(60))?;
+    if r.status != 200 {
+        return Err(Error::Failed(format!(
+            "docker engine: POST {path}: HTTP {}: {}",
+            r.status,
+            r.message()
+        )));
     }
     Ok(())
 }

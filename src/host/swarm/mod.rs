@@ -9,6 +9,7 @@
 //!   ([`crate::host::managers::rounds`]);
 //! - [`membership`]: leave, demote, wait for a member; what "no such node" looks like;
 //! - [`node`]: docker's node JSON, one model for every reader;
+//! - [`tasks`]: what runs here, what the managers say of it, a drain's wait;
 //! - [`keys`]: the keys the broker's user logs in with, kept in the swarm as configs.
 
 pub mod join;
@@ -16,6 +17,7 @@ pub mod keys;
 pub mod membership;
 pub mod node;
 pub mod ops;
+pub mod tasks;
 pub mod token;
 
 pub use crate::error::JoinError;
@@ -131,6 +133,11 @@ pub fn execute(host: &SwarmHost, op: &SwarmOp) -> Result<()> {
         SwarmOp::Join(spec) => join::join(host, spec),
         SwarmOp::Demote { node_id, seconds } => membership::demote(host, node_id, *seconds),
         SwarmOp::Quit { force } => membership::leave(host, *force),
+        SwarmOp::Availability { node_id, to } => membership::update_spec(host, node_id, |spec| {
+            spec.rest
+                .insert("Availability".into(), serde_json::Value::String(to.clone()));
+        }),
+        SwarmOp::Drained(w) => tasks::wait(host, w),
         SwarmOp::Publish {
             name, labels, data, ..
         } => {
@@ -148,22 +155,36 @@ pub fn execute(host: &SwarmHost, op: &SwarmOp) -> Result<()> {
             budget_seconds,
             done_if_unknown_node,
             best_effort,
-        } => {
-            let gone = |o: &Output| {
-                done_if_unknown_node
-                    .as_deref()
-                    .is_some_and(|id| no_such_node(o.code, &o.stderr, id))
-            };
-            let budget = Duration::from_secs(*budget_seconds);
-            match managers::call(host.runner, what, calls, budget, &gone) {
-                Ok(_) => Ok(()),
-                Err(e) if *best_effort => {
-                    tracing::warn!("--force: {}", crate::error::chain(&e));
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            }
+        } => on_manager(
+            host,
+            what,
+            calls,
+            *budget_seconds,
+            done_if_unknown_node.as_deref(),
+            *best_effort,
+        ),
+    }
+}
+
+/// `docker ...` on the managers until one does it (see [`SwarmOp::OnManager`]).
+fn on_manager(
+    host: &SwarmHost,
+    what: &str,
+    calls: &[managers::ManagerCmd],
+    budget_seconds: u64,
+    done_if_unknown_node: Option<&str>,
+    best_effort: bool,
+) -> Result<()> {
+    let gone =
+        |o: &Output| done_if_unknown_node.is_some_and(|id| no_such_node(o.code, &o.stderr, id));
+    let budget = Duration::from_secs(budget_seconds);
+    match managers::call(host.runner, what, calls, budget, &gone) {
+        Ok(_) => Ok(()),
+        Err(e) if best_effort => {
+            tracing::warn!("--force: {}", crate::error::chain(&e));
+            Ok(())
         }
+        Err(e) => Err(e),
     }
 }
 

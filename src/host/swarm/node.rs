@@ -80,6 +80,15 @@ impl Node {
     pub fn labels(&self) -> BTreeMap<String, String> {
         self.spec.labels.clone().unwrap_or_default()
     }
+
+    /// `active`, `pause` or `drain` (what the spec says; empty when it says nothing).
+    pub fn availability(&self) -> &str {
+        self.spec
+            .rest
+            .get("Availability")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+    }
 }
 
 /// One line of `docker node ls --format '{{json .}}'`.

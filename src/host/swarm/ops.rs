@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::host::managers::ManagerCmd;
 
+use super::tasks::{DrainWait, TasksFrom};
 use super::token::TokenFrom;
 
 /// One manager to try: its swarm address and where its token comes from.
@@ -84,6 +85,14 @@ pub enum SwarmOp {
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         best_effort: bool,
     },
+    /// On this manager: this node's availability set (`POST /nodes/ID/update`); a node reached
+    /// only through a manager has it set there (an `OnManager`).
+    Availability {
+        node_id: String,
+        to: String,
+    },
+    /// A drain's wait: until the replicas that ran here run elsewhere, within `seconds`.
+    Drained(DrainWait),
     /// On this manager: a config of swarmnode's kept in the swarm (`POST /configs/create`), for
     /// every manager at once: this manager's ssh host keys. Its data is public keys.
     Publish {
@@ -140,10 +149,38 @@ impl fmt::Display for SwarmOp {
                 Ok(())
             }
             SwarmOp::Join(j) => write!(f, "{j}"),
+            SwarmOp::Availability { node_id, to } => write!(
+                f,
+                "POST /nodes/{node_id}/update with Availability {to} (on this manager)"
+            ),
+            SwarmOp::Drained(w) => w.fmt(f),
             SwarmOp::Publish { name, what, .. } => {
                 write!(f, "POST /configs/create {name} ({what})")
             }
             SwarmOp::Unpublish { id, name } => write!(f, "DELETE /configs/{id} ({name})"),
+        }
+    }
+}
+
+/// The drain's wait as the plan shows it.
+impl fmt::Display for DrainWait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<String> = self.watch.iter().map(|t| t.name()).collect();
+        write!(
+            f,
+            "wait up to {} s until the {} replica(s) that ran here run elsewhere: {}",
+            self.seconds,
+            self.watch.len(),
+            names.join(", ")
+        )?;
+        match &self.from {
+            TasksFrom::Local => write!(f, "\n         asked of this manager's engine"),
+            TasksFrom::Managers { calls, .. } => {
+                for c in calls {
+                    write!(f, "\n         manager {}: `{}`", c.manager, c.cmd())?;
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -1,5 +1,7 @@
 //! The reset's swarm phase: the node leaves its swarm and its entry is removed on a manager.
 //!
+//! It is drained first (unless `--no-drain`): its replicas run elsewhere before it goes.
+//!
 //! A worker leaves, then a manager of the profile's list removes its entry (through the token's
 //! channel). A manager is demoted first, and only when the managers left keep quorum; the last
 //! manager, or one whose going loses quorum, is refused (65) unless `--force` (then it leaves
@@ -89,6 +91,7 @@ pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
                 "{} is a worker of its swarm (node {}): it leaves, and a manager removes its entry",
                 info.name, st.node_id
             ));
+            crate::steps::swarm::drain::add_for_reset(h, run, &info, &mut p)?;
             add_leave(h, run, Leave::plain(Some(&st.node_id)), &mut p)?;
         }
         other => add_away(h, run, &info, other, &mut p)?,
@@ -190,6 +193,7 @@ fn add_manager(h: &Host, run: &Run, info: &Info, p: &mut StepPlan) -> Result<()>
         info.name
     ));
     if kept {
+        crate::steps::swarm::drain::add_for_reset(h, run, info, p)?;
         return add_leave(
             h,
             run,

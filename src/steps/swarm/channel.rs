@@ -31,6 +31,11 @@ pub enum Ask<'a> {
     Enroll(&'a str, &'a str),
     /// The broker's `leave-entry ID`: this node's own entry removed once it is Down.
     LeaveEntry(&'a str),
+    /// A node's availability set (`active`, `drain`).
+    Availability(&'a str, &'a str),
+    /// The tasks wanted running in the slots of these services that ran on a node, one JSON
+    /// object a line (`docker service ps`; the broker finds the services itself).
+    Tasks(&'a str, &'a [String]),
 }
 
 impl Ask<'_> {
@@ -51,6 +56,21 @@ impl Ask<'_> {
             Ask::Nodes => v(&["node", "ls", "--format", "{{json .}}"]),
             Ask::Remove { id, force: false } => v(&["node", "rm", "--", id]),
             Ask::Remove { id, force: true } => v(&["node", "rm", "--force", "--", id]),
+            Ask::Availability(id, to) => v(&["node", "update", "--availability", to, "--", id]),
+            Ask::Tasks(_, services) => {
+                let mut a = v(&[
+                    "service",
+                    "ps",
+                    "--no-trunc",
+                    "--filter",
+                    "desired-state=running",
+                    "--format",
+                    "{{json .}}",
+                    "--",
+                ]);
+                a.extend(services.iter().cloned());
+                a
+            }
             Ask::RemoveStale(_) | Ask::Enroll(..) | Ask::LeaveEntry(_) => return None,
         })
     }
@@ -74,6 +94,8 @@ impl Ask<'_> {
                 Some(w)
             }
             Ask::LeaveEntry(id) => Some(v(&["leave-entry", id])),
+            Ask::Availability(id, to) => Some(v(&["availability", id, to])),
+            Ask::Tasks(id, _) => Some(v(&["tasks", id])),
             Ask::Nodes | Ask::Remove { .. } => None,
         }
     }

@@ -11,6 +11,7 @@
 //! - [`enrol`]: with a bootstrap key, the node's own key made and enrolled.
 
 pub mod channel;
+pub mod drain;
 pub mod enrol;
 pub mod nodes;
 

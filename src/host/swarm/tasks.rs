@@ -1,0 +1,582 @@
+//! What a drain waits for: the swarm tasks that run here (the local engine's containers, read
+//! by docker's own labels), what the managers say of the slots that ran here (lines of `docker
+//! service ps --format '{{json .}}'`, or the broker's `tasks` answer in the same shape), and
+//! the wait itself, bounded.
+//!
+//! A drain stops the tasks here at once; what it does not do is wait until they run elsewhere.
+//! That is the wait: every replicated task that ran here must run on another node (its slot's
+//! task wanted running, running, and not one of the tasks that were here). A global service's
+//! task stops with the drain and moves nowhere; a container no service started is never moved.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::host::engine_api::DockerApi;
+use crate::host::managers::{self, ManagerCmd};
+use crate::host::signals::pause;
+use crate::host::text::escape_controls;
+
+use super::SwarmHost;
+
+/// How often a drain looks again.
+const POLL: Duration = Duration::from_secs(2);
+
+/// A task of a service that runs here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub service: String,
+    /// The replica's slot; none for a global service's task.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slot: Option<u64>,
+    pub task_id: String,
+}
+
+impl Task {
+    /// `web.2`, as `docker service ps` names the slot (a global task: the service's name).
+    pub fn name(&self) -> String {
+        match self.slot {
+            Some(s) => format!("{}.{s}", self.service),
+            None => self.service.clone(),
+        }
+    }
+}
+
+/// What runs on this node, by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Here {
+    /// Tasks of replicated services: a drain moves them.
+    pub replicated: Vec<Task>,
+    /// Tasks of global services: a drain stops them; they move nowhere.
+    pub global: Vec<Task>,
+    /// Containers no service started (or whose labels are not docker's): never moved.
+    pub standalone: Vec<String>,
+}
+
+/// A container as `GET /containers/json` lists it (the running ones).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Container {
+    #[serde(default)]
+    names: Vec<String>,
+    #[serde(default)]
+    labels: Option<BTreeMap<String, String>>,
+}
+
+/// A service name as swarm allows it: letters, digits, `-` and `_`, at most 63.
+pub fn service_name_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && s.as_bytes()[0].is_ascii_alphanumeric()
+}
+
+fn swarm_id_ok(s: &str) -> bool {
+    crate::vocab::NodeId::parse(s).is_ok()
+}
+
+/// What runs here, from the local engine's running containers and docker's labels on them
+/// (`com.docker.swarm.task.name` is `SERVICE.SLOT.TASK` for a replica, `SERVICE.NODE.TASK`
+/// for a global task).
+pub fn here(api: &DockerApi) -> Result<Here> {
+    let list: Vec<Container> = api.get_json("/containers/json")?;
+    Ok(classify(list))
+}
+
+fn classify(list: Vec<Container>) -> Here {
+    let mut h = Here::default();
+    for c in list {
+        let labels = c.labels.unwrap_or_default();
+        let name = c
+            .names
+            .first()
+            .map(|n| escape_controls(n.trim_start_matches('/')).into_owned())
+            .unwrap_or_default();
+        match task_of(&labels) {
+            Some(t) if t.slot.is_some() => h.replicated.push(t),
+            Some(t) => h.global.push(t),
+            None => h.standalone.push(name),
+        }
+    }
+    h.replicated.sort_by_key(Task::name);
+    h.global.sort_by_key(Task::name);
+    h.standalone.sort();
+    h
+}
+
+/// The task a container's labels say it is, when they say it in docker's words.
+fn task_of(labels: &BTreeMap<String, String>) -> Option<Task> {
+    let service = labels.get("com.docker.swarm.service.name")?;
+    let task_id = labels.get("com.docker.swarm.task.id")?;
+    let full = labels.get("com.docker.swarm.task.name")?;
+    let rest = full.strip_prefix(service.as_str())?.strip_prefix('.')?;
+    let (middle, id) = rest.split_once('.')?;
+    if !service_name_ok(service) || !swarm_id_ok(task_id) || id != task_id {
+        return None;
+    }
+    let slot = match middle.parse::<u64>() {
+        Ok(n) if n > 0 && !middle.starts_with('0') => Some(n),
+        _ if swarm_id_ok(middle) => None,
+        _ => return None,
+    };
+    Some(Task {
+        service: service.clone(),
+        slot,
+        task_id: task_id.clone(),
+    })
+}
+
+/// One task as `docker service ps --no-trunc --format '{{json .}}'` prints it (the broker's
+/// `tasks` prints the same keys).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Line {
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// `SERVICE.SLOT`.
+    pub name: String,
+    #[serde(default)]
+    pub desired_state: String,
+    /// `Running 5 seconds ago`, `Pending 3 seconds ago` (the broker: the state alone).
+    #[serde(default)]
+    pub current_state: String,
+    #[serde(default)]
+    pub error: String,
+}
+
+impl Line {
+    /// The state's first word, lowercase: `running`, `pending`, `rejected`.
+    pub fn state(&self) -> String {
+        self.current_state
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    }
+}
+
+/// The lines of a manager's answer; a line that is not one (not JSON, no task ID) is left out:
+/// a slot it would have told of is then not proven moved, and the wait goes on.
+pub fn parse_lines(text: &str) -> Vec<Line> {
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<Line>(l.trim()).ok())
+        .filter(|l| swarm_id_ok(&l.id))
+        .collect()
+}
+
+/// A task that ran here and does not run elsewhere yet, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Left {
+    pub task: Task,
+    pub why: String,
+}
+
+/// The tasks of `watch` (replicas that ran here) not yet running elsewhere, given what runs
+/// here now and the managers' lines; a replica here that was not watched counts too.
+pub fn left(watch: &[Task], here: &Here, lines: &[Line]) -> Vec<Left> {
+    let here_ids: BTreeSet<&str> = here.replicated.iter().map(|t| t.task_id.as_str()).collect();
+    let watched_ids: BTreeSet<&str> = watch.iter().map(|t| t.task_id.as_str()).collect();
+    let mut out = Vec::new();
+    for t in watch {
+        let name = t.name();
+        let running_here = here
+            .replicated
+            .iter()
+            .any(|h| h.service == t.service && h.slot == t.slot);
+        let wanted = lines
+            .iter()
+            .find(|l| l.name == name && l.desired_state.eq_ignore_ascii_case("running"));
+        let why = match wanted {
+            _ if running_here => Some("still running here".to_string()),
+            None => Some("no task of this slot is wanted running yet".to_string()),
+            Some(l)
+                if l.state() == "running"
+                    && !here_ids.contains(l.id.as_str())
+                    && !watched_ids.contains(l.id.as_str()) =>
+            {
+                None
+            }
+            Some(l) => Some(format!(
+                "{}{}",
+                if l.state().is_empty() {
+                    "no state"
+                } else {
+                    &l.current_state
+                },
+                if l.error.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", l.error)
+                }
+            )),
+        };
+        if let Some(why) = why {
+            out.push(Left {
+                task: t.clone(),
+                why: escape_controls(&why).into_owned(),
+            });
+        }
+    }
+    for h in &here.replicated {
+        if !watch
+            .iter()
+            .any(|t| t.service == h.service && t.slot == h.slot)
+        {
+            out.push(Left {
+                task: h.clone(),
+                why: "still running here".into(),
+            });
+        }
+    }
+    out
+}
+
+/// `web: 2 left (still running here); db.1: pending: no suitable node` — progress, by service.
+pub fn progress(left: &[Left]) -> String {
+    let mut by: BTreeMap<&str, Vec<&Left>> = BTreeMap::new();
+    for l in left {
+        by.entry(l.task.service.as_str()).or_default().push(l);
+    }
+    by.into_iter()
+        .map(|(svc, ls)| {
+            let whys: BTreeSet<&str> = ls.iter().map(|l| l.why.as_str()).collect();
+            format!(
+                "{svc}: {} left ({})",
+                ls.len(),
+                whys.into_iter().collect::<Vec<_>>().join("; ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Where the managers' view of the slots comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "from", rename_all = "lowercase")]
+pub enum TasksFrom {
+    /// This node is a manager: its own engine.
+    Local,
+    /// Asked of the managers through the profile's channel, each call within `budget_seconds`.
+    Managers {
+        calls: Vec<ManagerCmd>,
+        budget_seconds: u64,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ApiTask {
+    #[serde(rename = "ID", default)]
+    id: String,
+    #[serde(rename = "ServiceID", default)]
+    service_id: String,
+    #[serde(default)]
+    slot: u64,
+    #[serde(default)]
+    desired_state: String,
+    #[serde(default)]
+    status: ApiStatus,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct ApiStatus {
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    err: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ApiService {
+    #[serde(rename = "ID", default)]
+    id: String,
+    #[serde(default)]
+    spec: ApiServiceSpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct ApiServiceSpec {
+    #[serde(default)]
+    name: String,
+}
+
+/// `GET /WHAT?filters=JSON`, the filters encoded.
+fn filtered<T: serde::de::DeserializeOwned>(
+    api: &DockerApi,
+    what: &str,
+    filters: serde_json::Value,
+    timeout: Duration,
+) -> Result<T> {
+    let path = format!("/{what}?filters={}", percent(&filters.to_string()));
+    Ok(api.get_json_within(&path, timeout)?)
+}
+
+/// The lines of the slots that ran on `node`, from a manager's engine (the broker's `tasks`,
+/// and a manager draining itself): every task ever on the node (its history) gives a service
+/// and a slot; the tasks of those slots wanted running are the answer. Nothing of other
+/// services, and no node's name or address.
+pub fn slots_on_manager(api: &DockerApi, node: &str, timeout: Duration) -> Result<Vec<Line>> {
+    let mine: Vec<ApiTask> =
+        filtered(api, "tasks", serde_json::json!({ "node": [node] }), timeout)?;
+    let slots: BTreeSet<(&str, u64)> = mine
+        .iter()
+        .filter(|t| t.slot > 0 && swarm_id_ok(&t.service_id))
+        .map(|t| (t.service_id.as_str(), t.slot))
+        .collect();
+    let services: BTreeSet<&str> = slots.iter().map(|(s, _)| *s).collect();
+    if services.is_empty() {
+        return Ok(Vec::new());
+    }
+    let named: Vec<ApiService> = filtered(
+        api,
+        "services",
+        serde_json::json!({ "id": services }),
+        timeout,
+    )?;
+    let name_of: BTreeMap<&str, &str> = named
+        .iter()
+        .map(|s| (s.id.as_str(), s.spec.name.as_str()))
+        .collect();
+    let wanted: Vec<ApiTask> = filtered(
+        api,
+        "tasks",
+        serde_json::json!({ "service": services, "desired-state": ["running"] }),
+        timeout,
+    )?;
+    Ok(wanted
+        .into_iter()
+        .filter(|t| slots.contains(&(t.service_id.as_str(), t.slot)))
+        .filter_map(|t| {
+            let svc = name_of.get(t.service_id.as_str())?;
+            Some(Line {
+                id: t.id,
+                name: format!("{svc}.{}", t.slot),
+                desired_state: t.desired_state,
+                current_state: t.status.state,
+                error: t.status.err,
+            })
+        })
+        .collect())
+}
+
+/// A query value percent-encoded (every byte but letters and digits).
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The wait of a drain: until every watched replica runs elsewhere, or `seconds` pass (75,
+/// naming each task left and why, as the managers say).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DrainWait {
+    pub node_id: String,
+    pub watch: Vec<Task>,
+    pub from: TasksFrom,
+    pub seconds: u64,
+}
+
+pub(super) fn wait(host: &SwarmHost, w: &DrainWait) -> Result<()> {
+    let started = Instant::now();
+    let until = started + Duration::from_secs(w.seconds);
+    let mut last = String::new();
+    loop {
+        let here = here(host.api())?;
+        let lines = match &w.from {
+            TasksFrom::Local => slots_on_manager(host.api(), &w.node_id, Duration::from_secs(10))?,
+            TasksFrom::Managers {
+                calls,
+                budget_seconds,
+            } => {
+                let what = format!("the tasks of node {}", w.node_id);
+                let budget = Duration::from_secs(*budget_seconds);
+                let (_, o) = managers::call(host.runner, &what, calls, budget, &|_| false)?;
+                parse_lines(&o.stdout)
+            }
+        };
+        let left = left(&w.watch, &here, &lines);
+        if left.is_empty() {
+            tracing::info!(
+                "drain: every task that ran here runs elsewhere (waited {:.0} s)",
+                started.elapsed().as_secs_f64()
+            );
+            return Ok(());
+        }
+        let now = progress(&left);
+        if now != last {
+            tracing::info!("drain: {} task(s) left: {now}", left.len());
+            last = now;
+        }
+        if Instant::now() >= until {
+            return Err(timed_out(w, &left));
+        }
+        pause(
+            POLL.min(
+                until
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(100)),
+            ),
+        )?;
+    }
+}
+
+fn timed_out(w: &DrainWait, left: &[Left]) -> Error {
+    let each: Vec<String> = left
+        .iter()
+        .map(|l| format!("{} (task {}): {}", l.task.name(), l.task.task_id, l.why))
+        .collect();
+    Error::Temporary(format!(
+        "drain: after {} s, {} task(s) that ran on node {} do not run elsewhere: {}; the node \
+         stays drained. See why on a manager (`docker service ps --no-trunc SERVICE`), then run \
+         `swarmnode drain` again; or `swarmnode activate` to let them run here again",
+        w.seconds,
+        left.len(),
+        w.node_id,
+        each.join("; ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NODE: &str = "l8s526d06sna2jckb05a27o7r";
+    const T1: &str = "a1b2c3d4e5f6g7h8i9j0k1l2m";
+    const T2: &str = "zyxwvutsrqponmlkjihgfedcb";
+
+    fn labels(service: &str, task: &str, full: &str) -> Option<BTreeMap<String, String>> {
+        Some(BTreeMap::from([
+            ("com.docker.swarm.service.name".into(), service.into()),
+            ("com.docker.swarm.task.id".into(), task.into()),
+            ("com.docker.swarm.task.name".into(), full.into()),
+        ]))
+    }
+
+    fn container(name: &str, labels: Option<BTreeMap<String, String>>) -> Container {
+        Container {
+            names: vec![format!("/{name}")],
+            labels,
+        }
+    }
+
+    #[test]
+    fn docker_s_labels_tell_replicas_global_tasks_and_plain_containers_apart() {
+        let h = classify(vec![
+            container("w", labels("web", T1, &format!("web.3.{T1}"))),
+            container("g", labels("agent", T2, &format!("agent.{NODE}.{T2}"))),
+            container("job", None),
+            // Labels that do not agree with each other are not docker's: listed apart.
+            container("odd", labels("web", T1, &format!("api.1.{T1}"))),
+            container("odd2", labels("web", T1, &format!("web.1.{T2}"))),
+            container("odd3", labels("web;rm", T1, &format!("web;rm.1.{T1}"))),
+            container("odd4", labels("web", T1, &format!("web.01.{T1}"))),
+        ]);
+        assert_eq!(
+            h.replicated,
+            [Task {
+                service: "web".into(),
+                slot: Some(3),
+                task_id: T1.into()
+            }]
+        );
+        assert_eq!(h.global[0].name(), "agent");
+        assert_eq!(h.standalone, ["job", "odd", "odd2", "odd3", "odd4"]);
+    }
+
+    fn line(id: &str, state: &str, error: &str) -> Line {
+        Line {
+            id: id.into(),
+            name: "web.3".into(),
+            desired_state: "Running".into(),
+            current_state: format!("{state} 3 seconds ago"),
+            error: error.into(),
+        }
+    }
+
+    #[test]
+    fn a_replica_has_moved_when_another_task_of_its_slot_runs() {
+        let w = vec![Task {
+            service: "web".into(),
+            slot: Some(3),
+            task_id: T1.into(),
+        }];
+        let none = Here::default();
+        let here = Here {
+            replicated: w.clone(),
+            ..Here::default()
+        };
+        assert!(left(&w, &none, &[line(T2, "Running", "")]).is_empty());
+        assert_eq!(
+            left(&w, &here, &[line(T2, "Running", "")])[0].why,
+            "still running here"
+        );
+        // The old task still said to run (the node is cut off from its managers): not moved.
+        assert!(!left(&w, &none, &[line(T1, "Running", "")]).is_empty());
+        assert_eq!(
+            left(&w, &none, &[line(T2, "Pending", "no suitable node")])[0].why,
+            "Pending 3 seconds ago: no suitable node"
+        );
+        assert_eq!(
+            left(&w, &none, &[])[0].why,
+            "no task of this slot is wanted running yet"
+        );
+        let mut other = line(T2, "Running", "");
+        other.name = "web.4".into();
+        assert!(
+            !left(&w, &none, &[other]).is_empty(),
+            "another slot proves nothing"
+        );
+        assert_eq!(
+            progress(&left(&w, &none, &[])),
+            "web: 1 left (no task of this slot is wanted running yet)"
+        );
+    }
+
+    #[test]
+    fn lines_as_docker_prints_them_parse_and_others_are_left_out() {
+        // docker 26.1's `service ps --no-trunc --format '{{json .}}'`.
+        let t = format!(
+            "{{\"CurrentState\":\"Running 5 seconds ago\",\"DesiredState\":\"Running\",\"Error\":\"\",\"ID\":\"{T2}\",\"Image\":\"busybox:latest\",\"Name\":\"web.3\",\"Node\":\"psw-n3\",\"Ports\":\"\"}}\nnot json\n{{\"ID\":\"short\",\"Name\":\"web.3\"}}\n"
+        );
+        let l = parse_lines(&t);
+        assert_eq!(l.len(), 1);
+        assert_eq!(l[0].state(), "running");
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(
+            percent(r#"{"node":["x"]}"#),
+            "%7B%22node%22%3A%5B%22x%22%5D%7D"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_answer_makes_the_line_parser_panic(t in "\\PC{0,300}") {
+            let _ = parse_lines(&t);
+        }
+
+        #[test]
+        fn no_labels_make_the_classifier_panic(
+            service in "\\PC{0,20}", task in "[a-z0-9]{0,30}", full in "\\PC{0,80}",
+        ) {
+            let h = classify(vec![container("x", labels(&service, &task, &full))]);
+            for t in h.replicated.iter().chain(&h.global) {
+                proptest::prop_assert!(service_name_ok(&t.service) && swarm_id_ok(&t.task_id));
+            }
+        }
+    }
+}
