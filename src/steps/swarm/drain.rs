@@ -4,7 +4,7 @@
 //! A manager sets its own availability through its own engine. Any other node asks the
 //! managers through the profile's channel (docker's `node update --availability`, or the
 //! broker's `availability`), and asks the same way, while it waits, where its slots' tasks run
-//! now. `reset` drains first with [`add_drain`].
+//! now. `reset` drains first with [`add_for_reset`].
 
 use std::time::Duration;
 
