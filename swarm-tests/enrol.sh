@@ -172,14 +172,74 @@ check "node 5: its old Down entry removed" gone "$OLD5"
 check "node 5: its old binding gone" not_listed "$OLD5"
 check "node 5: its new key bound to its new ID" listed "$NEW5"
 
-# ---- reset: the node leaves, and its own key removes its entry (and its binding)
-echo "== node 6 joins, then reset"
+echo "== node 6 joins"
 bootstrap_node 6 "$R/boot"; node_profile 6 '["'$NET'.1:2377"]'
 sn 6 join > "$OUT/n6-join.out" 2>&1; rc=$?
 expect_rc 0 $rc "node 6: joins and enrols"
 N6=$(nid 6)
+
+# ---- drain and activate through the broker, with node 6's own key (issue 30). A service with a
+# replica on each of the workers 3, 5 and 6 (node 4's key is revoked: it takes none); the image is
+# busybox alone, imported on every engine (no registry here).
+echo "== drain and activate (nodes 3, 5, 6)"
+IMG=$OUT/psw-sleep; mkdir -p "$IMG/bin"; cp /bin/busybox "$IMG/bin/"; tar -C "$IMG" -cf "$IMG.tar" .
+for i in 1 2 3 4 5 6; do dk "$i" import --change 'CMD ["/bin/busybox","sleep","86400"]' "$IMG.tar" psw-sleep:1 > /dev/null; done
+running_on() {  # running_on SERVICE: the node IDs its running tasks are on, sorted
+  on_manager service ps -q --filter desired-state=running "$1" | while read -r t; do
+    [ "$(on_manager inspect -f '{{.Status.State}}' "$t")" = running ] && on_manager inspect -f '{{.NodeID}}' "$t"
+  done | sort; }
+settle() {  # settle SERVICE N: until N of its tasks run (60 s at most)
+  local n=0; until [ "$(running_on "$1" | wc -l)" = "$2" ]; do n=$((n+1)); [ $n -lt 120 ] || return 1; sleep 0.5; done; }
+SVC="--stop-grace-period 2s --no-resolve-image -d"
+on_manager service create $SVC --name web --replicas 3 --constraint node.role==worker \
+  --constraint "node.id!=$N4" psw-sleep:1 > /dev/null
+settle web 3
+check "drain: web runs one replica on each of nodes 3, 5 and 6" \
+  [ "$(running_on web | tr '\n' ' ')" = "$(printf '%s\n' "$N3" "$NEW5" "$N6" | sort | tr '\n' ' ')" ]
+t=$(now); sn 6 --json drain > "$OUT/n6-drain.json" 2> "$OUT/n6-drain.err"; rc=$?
+expect_rc 0 $rc "drain: returns once node 6's replica runs elsewhere ($(secs "$t") s)"
+check "drain: node 6 drained on the manager" [ "$(on_manager node inspect -f '{{.Spec.Availability}}' "$N6")" = drain ]
+RUN=$(running_on web)
+check "drain: web's 3 replicas run, none on node 6, when it returns" \
+  [ "$(printf '%s\n' "$RUN" | grep -c .)/$(printf '%s\n' "$RUN" | grep -cx "$N6")" = 3/0 ]
+check "drain: nothing of web is left on node 6" [ -z "$(dk 6 ps -q --filter label=com.docker.swarm.service.name=web)" ]
+check "drain: the report says how long it waited" \
+  jq -e '[.steps[0].actions[] | select(.id == "drain.wait") | .duration_ms > 0] == [true]' "$OUT/n6-drain.json"
+check "drain: progress by service" grep -q 'drain: 1 task(s) left: web: 1 left' "$OUT/n6-drain.err"
+check "drain: asked through the broker with node 6's own key" bash -c \
+  "grep -q 'node=$N6 request=\"availability $N6 drain\" allowed' '$LOG1' && grep -q 'node=$N6 request=\"tasks $N6\" allowed' '$LOG1'"
+sn 6 --json drain > "$OUT/n6-drain-again.json" 2>&1; rc=$?
+expect_rc 0 $rc "drain: again"
+check "drain: again: converged, no action" jq -e '.result == "converged"' "$OUT/n6-drain-again.json"
+sn 6 activate > "$OUT/n6-activate.out" 2>&1; rc=$?
+expect_rc 0 $rc "activate"
+check "activate: node 6 active on the manager" [ "$(on_manager node inspect -f '{{.Spec.Availability}}' "$N6")" = active ]
+# A service pinned to node 6 by a constraint cannot move: the drain says so, by task, and why.
+on_manager service create $SVC --name pinned --constraint "node.id==$N6" psw-sleep:1 > /dev/null
+settle pinned 1
+t=$(now); sn 6 drain --timeout 20s > "$OUT/n6-pinned.out" 2>&1; rc=$?
+expect_rc 75 $rc "drain --timeout 20s: a pinned replica cannot move ($(secs "$t") s)"
+check "drain: names the pinned task and the managers' reason" \
+  grep -Eq 'pinned\.1 \(task [a-z0-9]{25}\): Pending[^:]*: no suitable node \(scheduling constraints not satisfied' "$OUT/n6-pinned.out"
+check "drain: the node stays drained" [ "$(on_manager node inspect -f '{{.Spec.Availability}}' "$N6")" = drain ]
+check "drain: and says how to take it back" grep -q 'swarmnode activate' "$OUT/n6-pinned.out"
+sn 6 activate > "$OUT/n6-activate-2.out" 2>&1; rc=$?
+expect_rc 0 $rc "activate: again"
+check "activate: the pinned service runs on node 6 again" settle pinned 1
+on_manager service rm pinned > /dev/null
+# Spread web over the workers again (swarm does not move tasks back by itself).
+on_manager service update --force -d web > /dev/null; sleep 1; settle web 3
+
+# ---- reset: the node drains, leaves, and its own key removes its entry (and its binding)
+echo "== node 6 reset"
+HAD6=$(running_on web | grep -cx "$N6")
+check "web: spread again, a replica on node 6" [ "$HAD6" -ge 1 ]
 sn 6 reset --yes --keep-storage > "$OUT/n6-reset.out" 2>&1; rc=$?
 expect_rc 0 $rc "node 6: reset"
+first_at() { grep -n -m1 -- "$2" "$1" | cut -d: -f1; }
+check "node 6: reset drained first ($HAD6 replica(s) here), then left" \
+  [ "$(first_at "$OUT/n6-reset.out" "availability to drain")" -lt "$(first_at "$OUT/n6-reset.out" "POST /swarm/leave")" ]
+check "node 6: web runs its 3 replicas elsewhere" [ "$(running_on web | grep -vcx "$N6")" = 3 ]
 check "node 6: out of the swarm" [ "$(state 6)" = inactive ]
 check "node 6: its entry removed by its own key" gone "$N6"
 check "node 6: its binding gone" not_listed "$N6"

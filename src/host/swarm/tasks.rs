@@ -138,6 +138,7 @@ pub struct Line {
     pub id: String,
     /// `SERVICE.SLOT`.
     pub name: String,
+    /// `Running`, `Ready`, `Shutdown` (the broker: lowercase, as the API says).
     #[serde(default)]
     pub desired_state: String,
     /// `Running 5 seconds ago`, `Pending 3 seconds ago` (the broker: the state alone).
@@ -148,6 +149,14 @@ pub struct Line {
 }
 
 impl Line {
+    /// Whether swarm wants this task to run: `Running`, or `Ready` (a replacement waiting for
+    /// the task it replaces to stop).
+    pub fn wanted(&self) -> bool {
+        ["running", "ready"]
+            .iter()
+            .any(|d| self.desired_state.eq_ignore_ascii_case(d))
+    }
+
     /// The state's first word, lowercase: `running`, `pending`, `rejected`.
     pub fn state(&self) -> String {
         self.current_state
@@ -186,14 +195,19 @@ pub fn left(watch: &[Task], here: &Here, lines: &[Line]) -> Vec<Left> {
             .replicated
             .iter()
             .any(|h| h.service == t.service && h.slot == t.slot);
-        let wanted = lines
+        // Running wanted first; else a replacement that waits (Ready).
+        let mut of_slot: Vec<&Line> = lines
             .iter()
-            .find(|l| l.name == name && l.desired_state.eq_ignore_ascii_case("running"));
+            .filter(|l| l.name == name && l.wanted())
+            .collect();
+        of_slot.sort_by_key(|l| !l.desired_state.eq_ignore_ascii_case("running"));
+        let wanted = of_slot.first();
         let why = match wanted {
             _ if running_here => Some("still running here".to_string()),
-            None => Some("no task of this slot is wanted running yet".to_string()),
+            None => Some("swarm has no task to run in its place yet".to_string()),
             Some(l)
                 if l.state() == "running"
+                    && l.desired_state.eq_ignore_ascii_case("running")
                     && !here_ids.contains(l.id.as_str())
                     && !watched_ids.contains(l.id.as_str()) =>
             {
@@ -206,10 +220,9 @@ pub fn left(watch: &[Task], here: &Here, lines: &[Line]) -> Vec<Left> {
                 } else {
                     &l.current_state
                 },
-                if l.error.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", l.error)
+                match l.error.trim_matches('"') {
+                    "" => String::new(),
+                    e => format!(": {e}"),
                 }
             )),
         };
@@ -319,7 +332,8 @@ fn filtered<T: serde::de::DeserializeOwned>(
 
 /// The lines of the slots that ran on `node`, from a manager's engine (the broker's `tasks`,
 /// and a manager draining itself): every task ever on the node (its history) gives a service
-/// and a slot; the tasks of those slots wanted running are the answer. Nothing of other
+/// and a slot; the tasks of those slots swarm wants to run (`running`, or `ready`: a
+/// replacement waiting) are the answer. Nothing of other
 /// services, and no node's name or address.
 pub fn slots_on_manager(api: &DockerApi, node: &str, timeout: Duration) -> Result<Vec<Line>> {
     let mine: Vec<ApiTask> =
@@ -346,23 +360,32 @@ pub fn slots_on_manager(api: &DockerApi, node: &str, timeout: Duration) -> Resul
     let wanted: Vec<ApiTask> = filtered(
         api,
         "tasks",
-        serde_json::json!({ "service": services, "desired-state": ["running"] }),
+        serde_json::json!({ "service": services }),
         timeout,
     )?;
     Ok(wanted
         .into_iter()
         .filter(|t| slots.contains(&(t.service_id.as_str(), t.slot)))
+        .filter(|t| t.desired_state == "running" || t.desired_state == "ready")
         .filter_map(|t| {
             let svc = name_of.get(t.service_id.as_str())?;
             Some(Line {
                 id: t.id,
                 name: format!("{svc}.{}", t.slot),
-                desired_state: t.desired_state,
-                current_state: t.status.state,
+                desired_state: capital(&t.desired_state),
+                current_state: capital(&t.status.state),
                 error: t.status.err,
             })
         })
         .collect())
+}
+
+/// `running` → `Running`, as the docker CLI words a state.
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+        .unwrap_or_default()
 }
 
 /// A query value percent-encoded (every byte but letters and digits).
@@ -530,7 +553,7 @@ mod tests {
         );
         assert_eq!(
             left(&w, &none, &[])[0].why,
-            "no task of this slot is wanted running yet"
+            "swarm has no task to run in its place yet"
         );
         let mut other = line(T2, "Running", "");
         other.name = "web.4".into();
@@ -540,7 +563,7 @@ mod tests {
         );
         assert_eq!(
             progress(&left(&w, &none, &[])),
-            "web: 1 left (no task of this slot is wanted running yet)"
+            "web: 1 left (swarm has no task to run in its place yet)"
         );
     }
 
@@ -553,6 +576,30 @@ mod tests {
         let l = parse_lines(&t);
         assert_eq!(l.len(), 1);
         assert_eq!(l[0].state(), "running");
+    }
+
+    /// docker 28.2's `service ps --no-trunc --format '{{json .}}' pinned` a few seconds after
+    /// the node it is pinned to was drained (captured in the tier-3 bed): the replacement waits
+    /// as Ready, its error quoted.
+    #[test]
+    fn a_replacement_that_waits_is_what_the_slot_says() {
+        let t = r#"{"CurrentState":"Pending 4 seconds ago","DesiredState":"Ready","Error":"\"no suitable node (scheduling constraints not satisfied on 2 nodes; 1 node not available for new tasks)\"","ID":"bvvpvgp06m4bsdwjw3walecho","Image":"psw-sleep:1","Name":"pinned.1","Node":"","Ports":""}
+{"CurrentState":"Running 3 seconds ago","DesiredState":"Shutdown","Error":"","ID":"dwaskvminy5oj2rzj45pxulg9","Image":"psw-sleep:1","Name":"pinned.1","Node":"psw-n2","Ports":""}
+"#;
+        let w = vec![Task {
+            service: "pinned".into(),
+            slot: Some(1),
+            task_id: "dwaskvminy5oj2rzj45pxulg9".into(),
+        }];
+        let l = left(&w, &Here::default(), &parse_lines(t));
+        assert_eq!(
+            l[0].why,
+            "Pending 4 seconds ago: no suitable node (scheduling constraints not satisfied on 2 \
+             nodes; 1 node not available for new tasks)"
+        );
+        // Running on another node, yet still wanted only as Ready: not moved yet.
+        let ready = t.replace("Pending 4", "Running 1");
+        assert!(!left(&w, &Here::default(), &parse_lines(&ready)).is_empty());
     }
 
     #[test]

@@ -33,8 +33,9 @@ pub enum Ask<'a> {
     LeaveEntry(&'a str),
     /// A node's availability set (`active`, `drain`).
     Availability(&'a str, &'a str),
-    /// The tasks wanted running in the slots of these services that ran on a node, one JSON
-    /// object a line (`docker service ps`; the broker finds the services itself).
+    /// The tasks of these services, one JSON object a line (`docker service ps`, history too:
+    /// a replacement waits as `Ready` while the task it replaces stops); the broker answers for
+    /// the slots that ran on the node alone, finding the services itself.
     Tasks(&'a str, &'a [String]),
 }
 
@@ -62,8 +63,6 @@ impl Ask<'_> {
                     "service",
                     "ps",
                     "--no-trunc",
-                    "--filter",
-                    "desired-state=running",
                     "--format",
                     "{{json .}}",
                     "--",
