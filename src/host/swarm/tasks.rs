@@ -186,53 +186,15 @@ pub struct Left {
 /// The tasks of `watch` (replicas that ran here) not yet running elsewhere, given what runs
 /// here now and the managers' lines; a replica here that was not watched counts too.
 pub fn left(watch: &[Task], here: &Here, lines: &[Line]) -> Vec<Left> {
-    let here_ids: BTreeSet<&str> = here.replicated.iter().map(|t| t.task_id.as_str()).collect();
-    let watched_ids: BTreeSet<&str> = watch.iter().map(|t| t.task_id.as_str()).collect();
-    let mut out = Vec::new();
-    for t in watch {
-        let name = t.name();
-        let running_here = here
-            .replicated
-            .iter()
-            .any(|h| h.service == t.service && h.slot == t.slot);
-        // Running wanted first; else a replacement that waits (Ready).
-        let mut of_slot: Vec<&Line> = lines
-            .iter()
-            .filter(|l| l.name == name && l.wanted())
-            .collect();
-        of_slot.sort_by_key(|l| !l.desired_state.eq_ignore_ascii_case("running"));
-        let wanted = of_slot.first();
-        let why = match wanted {
-            _ if running_here => Some("still running here".to_string()),
-            None => Some("swarm has no task to run in its place yet".to_string()),
-            Some(l)
-                if l.state() == "running"
-                    && l.desired_state.eq_ignore_ascii_case("running")
-                    && !here_ids.contains(l.id.as_str())
-                    && !watched_ids.contains(l.id.as_str()) =>
-            {
-                None
-            }
-            Some(l) => Some(format!(
-                "{}{}",
-                if l.state().is_empty() {
-                    "no state"
-                } else {
-                    &l.current_state
-                },
-                match l.error.trim_matches('"') {
-                    "" => String::new(),
-                    e => format!(": {e}"),
-                }
-            )),
-        };
-        if let Some(why) = why {
-            out.push(Left {
+    let mut out: Vec<Left> = watch
+        .iter()
+        .filter_map(|t| {
+            why_left(t, watch, here, lines).map(|why| Left {
                 task: t.clone(),
                 why: escape_controls(&why).into_owned(),
-            });
-        }
-    }
+            })
+        })
+        .collect();
     for h in &here.replicated {
         if !watch
             .iter()
@@ -245,6 +207,41 @@ pub fn left(watch: &[Task], here: &Here, lines: &[Line]) -> Vec<Left> {
         }
     }
     out
+}
+
+/// Why the watched replica `t` does not run elsewhere yet; none when it does: its slot's task
+/// wanted running is running, and is none of the tasks that were here or are here.
+fn why_left(t: &Task, watch: &[Task], here: &Here, lines: &[Line]) -> Option<String> {
+    let same_slot = |h: &&Task| h.service == t.service && h.slot == t.slot;
+    if here.replicated.iter().any(|h| same_slot(&h)) {
+        return Some("still running here".into());
+    }
+    let name = t.name();
+    // Running wanted first; else a replacement that waits (Ready).
+    let mut of_slot: Vec<&Line> = lines
+        .iter()
+        .filter(|l| l.name == name && l.wanted())
+        .collect();
+    of_slot.sort_by_key(|l| !l.desired_state.eq_ignore_ascii_case("running"));
+    let Some(l) = of_slot.first() else {
+        return Some("swarm has no task to run in its place yet".into());
+    };
+    let ours = watch
+        .iter()
+        .chain(&here.replicated)
+        .any(|w| w.task_id == l.id);
+    if l.state() == "running" && l.desired_state.eq_ignore_ascii_case("running") && !ours {
+        return None;
+    }
+    let state = if l.state().is_empty() {
+        "no state"
+    } else {
+        &l.current_state
+    };
+    Some(match l.error.trim_matches('"') {
+        "" => state.to_string(),
+        e => format!("{state}: {e}"),
+    })
 }
 
 /// `web: 2 left (still running here); db.1: pending: no suitable node` — progress, by service.
