@@ -264,12 +264,17 @@ impl Broker<'_> {
     }
 
     /// The tasks wanted running in the slots that ran on the caller's node, one JSON object a
-    /// line as `docker service ps --format '{{json .}}'` prints them (no node names).
+    /// line as `docker service ps --format '{{json .}}'` prints them; a task's node named only
+    /// when it is the caller's own (its hostname), never another's.
     pub(super) fn tasks(&self, id: &NodeId, out: &mut dyn Write) -> Result<Outcome, Outcome> {
-        self.own(id)?;
-        let lines =
-            crate::host::swarm::tasks::slots_on_manager(&self.api, id.as_str(), self.timeout())
-                .map_err(|e| failed(exit::UNAVAILABLE, crate::error::chain(&e)))?;
+        let n = self.own(id)?;
+        let lines = crate::host::swarm::tasks::slots_on_manager(
+            &self.api,
+            id.as_str(),
+            &n.node.description.hostname,
+            self.timeout(),
+        )
+        .map_err(|e| failed(exit::UNAVAILABLE, crate::error::chain(&e)))?;
         self.journal
             .allowed(&format!("allowed: {} task(s)", lines.len()))?;
         for l in &lines {

@@ -46,6 +46,13 @@ fn ps(id: &str, state: &str, error: &str) -> String {
     )
 }
 
+/// One line of `docker node ps --no-trunc --format '{{json .}}' ID`: web.1 on this node.
+fn node_ps(id: &str, desired: &str, state: &str) -> String {
+    format!(
+        "{{\"CurrentState\":\"{state} 9 seconds ago\",\"DesiredState\":\"{desired}\",\"Error\":\"\",\"ID\":\"{id}\",\"Image\":\"busybox\",\"Name\":\"web.1\",\"Node\":\"psw-n2\",\"Ports\":\"\"}}\n"
+    )
+}
+
 fn worker(profile: &str) -> (Fake, FakeEngine) {
     let f = Fake::new();
     f.file("etc/swarmnode/profile.json", profile);
@@ -66,19 +73,28 @@ fn drain_returns_once_the_replicas_that_ran_here_run_elsewhere() {
     // Here at first; stopped by the drain; web.1 then runs as another task elsewhere.
     e.route("GET /containers/json", &[(200, &containers()), (200, "[]")]);
     f.out_after("ssh", 1, &inspect("active"));
-    f.out_after("ssh", 2, "");
-    f.out_after("ssh", 3, &ps(WEB1, "Shutdown", ""));
-    f.out_after("ssh", 4, &ps(MOVED, "Running", ""));
-    f.out("ssh", &inspect("drain"));
+    f.out_after("ssh", 2, &node_ps(WEB1, "Running", "Running"));
+    f.out_after("ssh", 3, "");
+    f.out_after("ssh", 4, &ps(WEB1, "Shutdown", ""));
+    f.out_after("ssh", 5, &ps(MOVED, "Running", ""));
+    f.out_after("ssh", 6, &inspect("drain"));
+    f.out_after("ssh", 7, &node_ps(WEB1, "Shutdown", "Shutdown"));
+    f.out("ssh", &ps(MOVED, "Running", ""));
     let o = f.run(&["--json", "drain", "--timeout", "30s"]);
     expect_code(&o, 0);
     let ssh = ssh_calls(&f);
     assert!(
-        ssh[1].ends_with(&format!("docker node update --availability drain -- {ID}")),
+        ssh[1].ends_with(&format!(
+            "docker node ps --no-trunc --format '{{{{json .}}}}' -- {ID}"
+        )),
+        "the node's history is asked for: {ssh:?}"
+    );
+    assert!(
+        ssh[2].ends_with(&format!("docker node update --availability drain -- {ID}")),
         "{ssh:?}"
     );
     assert!(
-        ssh[2].ends_with("docker service ps --no-trunc --format '{{json .}}' -- web"),
+        ssh[3].ends_with("docker service ps --no-trunc --format '{{json .}}' -- web"),
         "only the services that ran here are asked of: {ssh:?}"
     );
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -110,11 +126,13 @@ fn drain_returns_once_the_replicas_that_ran_here_run_elsewhere() {
         "{}",
         stderr(&o)
     );
-    // Drained and nothing here: a second drain asks once and changes nothing.
+    // Drained, nothing here, web.1 runs elsewhere: a second drain asks and changes nothing.
     f.next_run();
+    f.out_after("ssh", 1, &inspect("drain"));
+    f.out_after("ssh", 2, &node_ps(WEB1, "Shutdown", "Shutdown"));
     let o = f.run(&["--json", "drain"]);
     expect_code(&o, 0);
-    assert_eq!(ssh_calls(&f).len(), 1, "{:?}", ssh_calls(&f));
+    assert_eq!(ssh_calls(&f).len(), 3, "{:?}", ssh_calls(&f));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["result"], "converged");
 }
@@ -179,23 +197,30 @@ fn through_the_broker_a_node_asks_for_its_own_availability_and_tasks() {
     let (f, e) = worker(&profile);
     e.route("GET /containers/json", &[(200, &containers()), (200, "[]")]);
     f.out_after("ssh", 1, &inspect("active"));
-    f.out_after("ssh", 2, "");
-    f.out_after("ssh", 3, &ps(MOVED, "running", ""));
-    f.out("ssh", &inspect("drain"));
-    let o = f.run(&["drain"]);
+    f.out_after("ssh", 2, &node_ps(WEB1, "Running", "Running"));
+    f.out_after("ssh", 3, "");
+    f.out_after("ssh", 5, &inspect("drain"));
+    // The broker names no node but the caller's.
+    f.out("ssh", &ps(MOVED, "Running", "").replace("psw-n3", ""));
+    let o = f.run(&["drain", "--timeout", "30s"]);
     expect_code(&o, 0);
     let ssh = ssh_calls(&f);
-    assert!(
-        ssh[0].ends_with(&format!("-- 10.77.0.1 self {ID}")),
-        "{ssh:?}"
-    );
-    assert!(
-        ssh[1].ends_with(&format!("-- 10.77.0.1 availability {ID} drain")),
-        "{ssh:?}"
-    );
-    assert!(
-        ssh[2].ends_with(&format!("-- 10.77.0.1 tasks {ID}")),
-        "{ssh:?}"
+    let said: Vec<&str> = ssh
+        .iter()
+        .map(|c| c.rsplit("-- 10.77.0.1 ").next().unwrap())
+        .collect();
+    assert_eq!(
+        said,
+        [
+            format!("self {ID}"),
+            format!("tasks {ID}"),
+            format!("availability {ID} drain"),
+            format!("tasks {ID}"),
+            format!("self {ID}"),
+            format!("tasks {ID}"),
+            format!("tasks {ID}"),
+        ],
+        "the node's own requests alone, then observed again: converged"
     );
 }
 
@@ -235,6 +260,7 @@ fn a_manager_drains_itself_through_its_own_engine() {
     );
     e.route(&format!("POST /nodes/{id}/update"), &[(200, "")]);
     e.route("GET /containers/json", &[(200, "[]")]);
+    e.route("GET /tasks", &[(200, "[]")]);
     let o = f.run(&["drain"]);
     expect_code(&o, 0);
     let body = e.bodies.lock().unwrap().clone();

@@ -23,6 +23,10 @@ use super::SwarmHost;
 
 /// How often a drain looks again.
 const POLL: Duration = Duration::from_secs(2);
+/// One call to the local engine while a drain waits.
+const ENGINE_CALL: Duration = Duration::from_secs(10);
+/// The least a call is given, however little of the wait is left.
+const MIN_CALL: Duration = Duration::from_secs(2);
 
 /// A task of a service that runs here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,7 +86,11 @@ fn swarm_id_ok(s: &str) -> bool {
 /// (`com.docker.swarm.task.name` is `SERVICE.SLOT.TASK` for a replica, `SERVICE.NODE.TASK`
 /// for a global task).
 pub fn here(api: &DockerApi) -> Result<Here> {
-    let list: Vec<Container> = api.get_json("/containers/json")?;
+    here_within(api, ENGINE_CALL)
+}
+
+fn here_within(api: &DockerApi, limit: Duration) -> Result<Here> {
+    let list: Vec<Container> = api.get_json_within("/containers/json", limit)?;
     Ok(classify(list))
 }
 
@@ -146,13 +154,17 @@ pub struct Line {
     pub current_state: String,
     #[serde(default)]
     pub error: String,
+    /// The hostname of the node the task is on (the broker: the caller's, or empty for any
+    /// other node).
+    #[serde(default)]
+    pub node: String,
 }
 
 impl Line {
-    /// Whether swarm wants this task to run: `Running`, or `Ready` (a replacement waiting for
-    /// the task it replaces to stop).
+    /// Whether swarm wants this task to run: `Running`, `Ready` (a replacement waiting for the
+    /// task it replaces to stop), or `Complete` (a job's).
     pub fn wanted(&self) -> bool {
-        ["running", "ready"]
+        ["running", "ready", "complete"]
             .iter()
             .any(|d| self.desired_state.eq_ignore_ascii_case(d))
     }
@@ -176,6 +188,56 @@ pub fn parse_lines(text: &str) -> Vec<Line> {
         .collect()
 }
 
+/// The replica slots the managers' lines name (`SERVICE.SLOT`), each with the task that was
+/// here when a line says so (`here`: this node's hostname): what a drain watches besides the
+/// replicas running here, so that a drain run again, or one that finds the tasks already
+/// stopped, still waits for them to run elsewhere.
+pub fn slots_of(lines: &[Line], here: &str) -> Vec<Task> {
+    let mut out: Vec<Task> = Vec::new();
+    for l in lines {
+        let Some((service, slot)) = l.name.rsplit_once('.') else {
+            continue;
+        };
+        let Ok(n) = slot.parse::<u64>() else { continue };
+        if n == 0 || slot.starts_with('0') || !service_name_ok(service) {
+            continue;
+        }
+        let task_id = if l.node == here {
+            l.id.clone()
+        } else {
+            String::new()
+        };
+        match out
+            .iter_mut()
+            .find(|t| t.service == service && t.slot == Some(n))
+        {
+            Some(t) if t.task_id.is_empty() => t.task_id = task_id,
+            Some(_) => {}
+            None => out.push(Task {
+                service: service.to_string(),
+                slot: Some(n),
+                task_id,
+            }),
+        }
+    }
+    out
+}
+
+/// The replicas running here and the slots the managers name, each once.
+pub fn watch(here: &Here, named: Vec<Task>) -> Vec<Task> {
+    let mut out = here.replicated.clone();
+    for t in named {
+        if !out
+            .iter()
+            .any(|w| w.service == t.service && w.slot == t.slot)
+        {
+            out.push(t);
+        }
+    }
+    out.sort_by_key(Task::name);
+    out
+}
+
 /// A task that ran here and does not run elsewhere yet, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Left {
@@ -185,11 +247,11 @@ pub struct Left {
 
 /// The tasks of `watch` (replicas that ran here) not yet running elsewhere, given what runs
 /// here now and the managers' lines; a replica here that was not watched counts too.
-pub fn left(watch: &[Task], here: &Here, lines: &[Line]) -> Vec<Left> {
+pub fn left(watch: &[Task], here: &Here, lines: &[Line], me: &str) -> Vec<Left> {
     let mut out: Vec<Left> = watch
         .iter()
         .filter_map(|t| {
-            why_left(t, watch, here, lines).map(|why| Left {
+            why_left(t, watch, here, lines, me).map(|why| Left {
                 task: t.clone(),
                 why: escape_controls(&why).into_owned(),
             })
@@ -211,7 +273,7 @@ pub fn left(watch: &[Task], here: &Here, lines: &[Line]) -> Vec<Left> {
 
 /// Why the watched replica `t` does not run elsewhere yet; none when it does: its slot's task
 /// wanted running is running, and is none of the tasks that were here or are here.
-fn why_left(t: &Task, watch: &[Task], here: &Here, lines: &[Line]) -> Option<String> {
+fn why_left(t: &Task, watch: &[Task], here: &Here, lines: &[Line], me: &str) -> Option<String> {
     let same_slot = |h: &&Task| h.service == t.service && h.slot == t.slot;
     if here.replicated.iter().any(|h| same_slot(&h)) {
         return Some("still running here".into());
@@ -226,11 +288,14 @@ fn why_left(t: &Task, watch: &[Task], here: &Here, lines: &[Line]) -> Option<Str
     let Some(l) = of_slot.first() else {
         return Some("swarm has no task to run in its place yet".into());
     };
-    let ours = watch
-        .iter()
-        .chain(&here.replicated)
-        .any(|w| w.task_id == l.id);
-    if l.state() == "running" && l.desired_state.eq_ignore_ascii_case("running") && !ours {
+    let ours = l.node == me
+        || watch
+            .iter()
+            .chain(&here.replicated)
+            .any(|w| !w.task_id.is_empty() && w.task_id == l.id);
+    let runs = l.state() == "running" && l.desired_state.eq_ignore_ascii_case("running");
+    let done = l.state() == "complete" && l.desired_state.eq_ignore_ascii_case("complete");
+    if (runs || done) && !ours {
         return None;
     }
     let state = if l.state().is_empty() {
@@ -285,6 +350,8 @@ struct ApiTask {
     service_id: String,
     #[serde(default)]
     slot: u64,
+    #[serde(rename = "NodeID", default)]
+    node_id: String,
     #[serde(default)]
     desired_state: String,
     #[serde(default)]
@@ -332,7 +399,12 @@ fn filtered<T: serde::de::DeserializeOwned>(
 /// and a slot; the tasks of those slots swarm wants to run (`running`, or `ready`: a
 /// replacement waiting) are the answer. Nothing of other
 /// services, and no node's name or address.
-pub fn slots_on_manager(api: &DockerApi, node: &str, timeout: Duration) -> Result<Vec<Line>> {
+pub fn slots_on_manager(
+    api: &DockerApi,
+    node: &str,
+    name: &str,
+    timeout: Duration,
+) -> Result<Vec<Line>> {
     let mine: Vec<ApiTask> =
         filtered(api, "tasks", serde_json::json!({ "node": [node] }), timeout)?;
     let slots: BTreeSet<(&str, u64)> = mine
@@ -363,7 +435,7 @@ pub fn slots_on_manager(api: &DockerApi, node: &str, timeout: Duration) -> Resul
     Ok(wanted
         .into_iter()
         .filter(|t| slots.contains(&(t.service_id.as_str(), t.slot)))
-        .filter(|t| t.desired_state == "running" || t.desired_state == "ready")
+        .filter(|t| ["running", "ready", "complete"].contains(&t.desired_state.as_str()))
         .filter_map(|t| {
             let svc = name_of.get(t.service_id.as_str())?;
             Some(Line {
@@ -372,6 +444,11 @@ pub fn slots_on_manager(api: &DockerApi, node: &str, timeout: Duration) -> Resul
                 desired_state: capital(&t.desired_state),
                 current_state: capital(&t.status.state),
                 error: t.status.err,
+                node: if t.node_id == node {
+                    name.to_string()
+                } else {
+                    String::new()
+                },
             })
         })
         .collect())
@@ -403,6 +480,8 @@ fn percent(s: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DrainWait {
     pub node_id: String,
+    /// This node's hostname, as the managers' lines name the node a task is on.
+    pub me: String,
     pub watch: Vec<Task>,
     pub from: TasksFrom,
     pub seconds: u64,
@@ -413,34 +492,40 @@ pub(super) fn wait(host: &SwarmHost, w: &DrainWait) -> Result<()> {
     let until = started + Duration::from_secs(w.seconds);
     let mut last = String::new();
     loop {
-        let here = here(host.api())?;
-        let lines = match &w.from {
-            TasksFrom::Local => slots_on_manager(host.api(), &w.node_id, Duration::from_secs(10))?,
-            TasksFrom::Managers {
-                calls,
-                budget_seconds,
-            } => {
-                let what = format!("the tasks of node {}", w.node_id);
-                let budget = Duration::from_secs(*budget_seconds);
-                let (_, o) = managers::call(host.runner, &what, calls, budget, &|_| false)?;
-                parse_lines(&o.stdout)
+        let left_time = until.saturating_duration_since(Instant::now());
+        // One poll that fails (a manager away, an election) is a round not known: the wait
+        // goes on to its bound, and says the last failure if it ends there.
+        match poll(host, w, left_time) {
+            Ok(left) if left.is_empty() => {
+                tracing::info!(
+                    "drain: every task that ran here runs elsewhere (waited {:.0} s)",
+                    started.elapsed().as_secs_f64()
+                );
+                return Ok(());
             }
-        };
-        let left = left(&w.watch, &here, &lines);
-        if left.is_empty() {
-            tracing::info!(
-                "drain: every task that ran here runs elsewhere (waited {:.0} s)",
-                started.elapsed().as_secs_f64()
-            );
-            return Ok(());
-        }
-        let now = progress(&left);
-        if now != last {
-            tracing::info!("drain: {} task(s) left: {now}", left.len());
-            last = now;
-        }
-        if Instant::now() >= until {
-            return Err(timed_out(w, &left));
+            Ok(left) => {
+                let now = progress(&left);
+                if now != last {
+                    tracing::info!("drain: {} task(s) left: {now}", left.len());
+                    last = now;
+                }
+                if Instant::now() >= until {
+                    return Err(timed_out(w, &left));
+                }
+            }
+            Err(e @ Error::Interrupted { .. }) => return Err(e),
+            Err(e) => {
+                let said = crate::error::chain(&e);
+                tracing::info!("drain: this round is not known: {said}; trying on");
+                if Instant::now() >= until {
+                    return Err(Error::Temporary(format!(
+                        "drain: after {} s it is not known whether the tasks that ran on node \
+                         {} run elsewhere: {said}; the node stays drained; run `swarmnode drain` \
+                         again once the managers answer",
+                        w.seconds, w.node_id
+                    )));
+                }
+            }
         }
         pause(
             POLL.min(
@@ -452,15 +537,51 @@ pub(super) fn wait(host: &SwarmHost, w: &DrainWait) -> Result<()> {
     }
 }
 
+/// One round: what runs here and what the managers say, within what is left of the wait (at
+/// least [`MIN_CALL`] a call).
+fn poll(host: &SwarmHost, w: &DrainWait, left_time: Duration) -> Result<Vec<Left>> {
+    let here = here_within(host.api(), ENGINE_CALL.min(left_time.max(MIN_CALL)))?;
+    let lines = lines_from(host, &w.from, &w.node_id, &w.me, left_time)?;
+    Ok(left(&w.watch, &here, &lines, &w.me))
+}
+
+/// The lines of the slots that ran on `node`: from this manager's engine, or asked of the
+/// managers (each call within `left_time`, at least [`MIN_CALL`]).
+pub fn lines_from(
+    host: &SwarmHost,
+    from: &TasksFrom,
+    node: &str,
+    me: &str,
+    left_time: Duration,
+) -> Result<Vec<Line>> {
+    let bound = |b: Duration| b.min(left_time.max(MIN_CALL));
+    match from {
+        TasksFrom::Local => slots_on_manager(host.api(), node, me, bound(ENGINE_CALL)),
+        TasksFrom::Managers {
+            calls,
+            budget_seconds,
+        } => {
+            let what = format!("the tasks of node {node}");
+            let budget = bound(Duration::from_secs(*budget_seconds));
+            let (_, o) = managers::call(host.runner, &what, calls, budget, &|_| false)?;
+            Ok(parse_lines(&o.stdout))
+        }
+    }
+}
+
 fn timed_out(w: &DrainWait, left: &[Left]) -> Error {
     let each: Vec<String> = left
         .iter()
-        .map(|l| format!("{} (task {}): {}", l.task.name(), l.task.task_id, l.why))
+        .map(|l| match l.task.task_id.as_str() {
+            "" => format!("{}: {}", l.task.name(), l.why),
+            id => format!("{} (task {id}): {}", l.task.name(), l.why),
+        })
         .collect();
     Error::Temporary(format!(
         "drain: after {} s, {} task(s) that ran on node {} do not run elsewhere: {}; the node \
          stays drained. See why on a manager (`docker service ps --no-trunc SERVICE`), then run \
-         `swarmnode drain` again; or `swarmnode activate` to let them run here again",
+         `swarmnode drain` again; or `swarmnode activate` to let them run here again (reset and \
+         migrate-storage: run them again, or with --no-drain to go on without waiting)",
         w.seconds,
         left.len(),
         w.node_id,
@@ -522,6 +643,7 @@ mod tests {
             desired_state: "Running".into(),
             current_state: format!("{state} 3 seconds ago"),
             error: error.into(),
+            node: "psw-n3".into(),
         }
     }
 
@@ -537,29 +659,35 @@ mod tests {
             replicated: w.clone(),
             ..Here::default()
         };
-        assert!(left(&w, &none, &[line(T2, "Running", "")]).is_empty());
+        assert!(left(&w, &none, &[line(T2, "Running", "")], "psw-n2").is_empty());
         assert_eq!(
-            left(&w, &here, &[line(T2, "Running", "")])[0].why,
+            left(&w, &here, &[line(T2, "Running", "")], "psw-n2")[0].why,
             "still running here"
         );
         // The old task still said to run (the node is cut off from its managers): not moved.
-        assert!(!left(&w, &none, &[line(T1, "Running", "")]).is_empty());
+        assert!(!left(&w, &none, &[line(T1, "Running", "")], "psw-n2").is_empty());
         assert_eq!(
-            left(&w, &none, &[line(T2, "Pending", "no suitable node")])[0].why,
+            left(
+                &w,
+                &none,
+                &[line(T2, "Pending", "no suitable node")],
+                "psw-n2"
+            )[0]
+            .why,
             "Pending 3 seconds ago: no suitable node"
         );
         assert_eq!(
-            left(&w, &none, &[])[0].why,
+            left(&w, &none, &[], "psw-n2")[0].why,
             "swarm has no task to run in its place yet"
         );
         let mut other = line(T2, "Running", "");
         other.name = "web.4".into();
         assert!(
-            !left(&w, &none, &[other]).is_empty(),
+            !left(&w, &none, &[other], "psw-n2").is_empty(),
             "another slot proves nothing"
         );
         assert_eq!(
-            progress(&left(&w, &none, &[])),
+            progress(&left(&w, &none, &[], "psw-n2")),
             "web: 1 left (swarm has no task to run in its place yet)"
         );
     }
@@ -588,7 +716,7 @@ mod tests {
             slot: Some(1),
             task_id: "dwaskvminy5oj2rzj45pxulg9".into(),
         }];
-        let l = left(&w, &Here::default(), &parse_lines(t));
+        let l = left(&w, &Here::default(), &parse_lines(t), "psw-n2");
         assert_eq!(
             l[0].why,
             "Pending 4 seconds ago: no suitable node (scheduling constraints not satisfied on 2 \
@@ -596,7 +724,59 @@ mod tests {
         );
         // Running on another node, yet still wanted only as Ready: not moved yet.
         let ready = t.replace("Pending 4", "Running 1");
-        assert!(!left(&w, &Here::default(), &parse_lines(&ready)).is_empty());
+        assert!(!left(&w, &Here::default(), &parse_lines(&ready), "psw-n2").is_empty());
+    }
+
+    /// Review finding H1: a drain run again after its tasks stopped still watches their slots.
+    #[test]
+    fn the_managers_history_names_the_slots_that_ran_here() {
+        // `docker node ps --no-trunc --format '{{json .}}' ID` after a drain: the task here
+        // was shut down, an older one failed; a global task has no slot.
+        let mut a = line(T1, "Shutdown", "");
+        a.desired_state = "Shutdown".into();
+        a.node = "psw-n2".into();
+        let mut b = a.clone();
+        b.id = T2.into();
+        let mut g = a.clone();
+        g.name = "agent".into();
+        let named = slots_of(&[a, b, g], "psw-n2");
+        assert_eq!(
+            named,
+            [Task {
+                service: "web".into(),
+                slot: Some(3),
+                task_id: T1.into()
+            }]
+        );
+        let w = watch(&Here::default(), named);
+        // Nothing runs here, and the slot's replacement waits: not done.
+        assert!(!left(&w, &Here::default(), &[line(T2, "Pending", "")], "psw-n2").is_empty());
+        assert!(
+            left(
+                &w,
+                &Here::default(),
+                &[line("x1x2x3x4x5x6x7x8x9x0x1x2x", "Running", "")],
+                "psw-n2"
+            )
+            .is_empty()
+        );
+        // A task on this very node never counts as moved, whatever its ID.
+        let mut mine = line("x1x2x3x4x5x6x7x8x9x0x1x2x", "Running", "");
+        mine.node = "psw-n2".into();
+        assert!(!left(&w, &Here::default(), &[mine], "psw-n2").is_empty());
+    }
+
+    /// Review finding M4: a replicated job's task that completed elsewhere is done.
+    #[test]
+    fn a_job_done_elsewhere_counts_as_moved() {
+        let w = vec![Task {
+            service: "web".into(),
+            slot: Some(3),
+            task_id: T1.into(),
+        }];
+        let mut l = line(T2, "Complete", "");
+        l.desired_state = "Complete".into();
+        assert!(left(&w, &Here::default(), &[l], "psw-n2").is_empty());
     }
 
     #[test]

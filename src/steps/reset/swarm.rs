@@ -91,7 +91,7 @@ pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
                 "{} is a worker of its swarm (node {}): it leaves, and a manager removes its entry",
                 info.name, st.node_id
             ));
-            crate::steps::swarm::drain::add_for_reset(h, run, &info, &mut p)?;
+            crate::steps::swarm::drain::add_first(h, run, &info, &mut p)?;
             add_leave(h, run, Leave::plain(Some(&st.node_id)), &mut p)?;
         }
         other => add_away(h, run, &info, other, &mut p)?,
@@ -193,7 +193,7 @@ fn add_manager(h: &Host, run: &Run, info: &Info, p: &mut StepPlan) -> Result<()>
         info.name
     ));
     if kept {
-        crate::steps::swarm::drain::add_for_reset(h, run, info, p)?;
+        crate::steps::swarm::drain::add_first(h, run, info, p)?;
         return add_leave(
             h,
             run,

@@ -33,6 +33,9 @@ pub enum Ask<'a> {
     LeaveEntry(&'a str),
     /// A node's availability set (`active`, `drain`).
     Availability(&'a str, &'a str),
+    /// A node's tasks, its history too, one JSON object a line (`docker node ps`; the broker's
+    /// `tasks` answers for the slots that ran on it).
+    NodeTasks(&'a str),
     /// The tasks of these services, one JSON object a line (`docker service ps`, history too:
     /// a replacement waits as `Ready` while the task it replaces stops); the broker answers for
     /// the slots that ran on the node alone, finding the services itself.
@@ -58,6 +61,15 @@ impl Ask<'_> {
             Ask::Remove { id, force: false } => v(&["node", "rm", "--", id]),
             Ask::Remove { id, force: true } => v(&["node", "rm", "--force", "--", id]),
             Ask::Availability(id, to) => v(&["node", "update", "--availability", to, "--", id]),
+            Ask::NodeTasks(id) => v(&[
+                "node",
+                "ps",
+                "--no-trunc",
+                "--format",
+                "{{json .}}",
+                "--",
+                id,
+            ]),
             Ask::Tasks(_, services) => {
                 let mut a = v(&[
                     "service",
@@ -94,7 +106,7 @@ impl Ask<'_> {
             }
             Ask::LeaveEntry(id) => Some(v(&["leave-entry", id])),
             Ask::Availability(id, to) => Some(v(&["availability", id, to])),
-            Ask::Tasks(id, _) => Some(v(&["tasks", id])),
+            Ask::Tasks(id, _) | Ask::NodeTasks(id) => Some(v(&["tasks", id])),
             Ask::Nodes | Ask::Remove { .. } => None,
         }
     }

@@ -4,7 +4,7 @@
 //! A manager sets its own availability through its own engine. Any other node asks the
 //! managers through the profile's channel (docker's `node update --availability`, or the
 //! broker's `availability`), and asks the same way, while it waits, where its slots' tasks run
-//! now. `reset` drains first with [`add_for_reset`].
+//! now. `reset` and `migrate-storage` drain first with [`add_first`].
 
 use std::time::Duration;
 
@@ -43,32 +43,52 @@ pub fn plan_drain(h: &Host, run: &Run) -> Result<StepPlan> {
 pub fn plan_activate(h: &Host, run: &Run) -> Result<StepPlan> {
     let mut p = StepPlan::new("activate");
     let info = member(h, "activate")?;
-    let via = via(run, &info).ok_or_else(|| no_channel("activate", &info))?;
-    let (first, now) = availability(h, &info, &via)?;
-    p.facts.push(format!(
-        "{} (node {}): availability {now}",
-        info.name, info.swarm.node_id
-    ));
-    if now != "active" {
-        p.actions.push(set(h, &info, &via, first, "active")?);
+    if via(run, &info).is_none() {
+        return Err(no_channel("activate", &info));
+    }
+    add_active(h, run, &info, &mut p)?;
+    if p.actions.is_empty() {
+        p.facts.push(format!(
+            "{} (node {}): availability active",
+            info.name, info.swarm.node_id
+        ));
     }
     Ok(p)
 }
 
-/// What `reset` does first: the drain, when the node has a way to the managers; else a
-/// warning (it leaves undrained).
-pub fn add_for_reset(h: &Host, run: &Run, info: &Info, p: &mut StepPlan) -> Result<()> {
+/// What `reset` and `migrate-storage` do first: the drain, when the node has a way to the
+/// managers; else a warning (it goes on undrained).
+pub fn add_first(h: &Host, run: &Run, info: &Info, p: &mut StepPlan) -> Result<()> {
     if run.opts.no_drain {
         p.facts
-            .push("--no-drain: the node leaves without draining first".into());
+            .push("--no-drain: the node is not drained first".into());
         return Ok(());
     }
     match via(run, info) {
+        // With --force a node whose managers do not answer goes on undrained (reset, a last
+        // manager's migration): the rest of the run says what it could not do.
+        Some(v) if run.opts.force => {
+            let mut tried = StepPlan::new("drain");
+            match add_drain(h, run, info, &v, &mut tried) {
+                Ok(()) => {
+                    p.facts.append(&mut tried.facts);
+                    p.actions.append(&mut tried.actions);
+                    Ok(())
+                }
+                Err(e) => {
+                    p.warnings.push(format!(
+                        "--force: not drained first: {}",
+                        crate::error::chain(&e)
+                    ));
+                    Ok(())
+                }
+            }
+        }
         Some(v) => add_drain(h, run, info, &v, p),
         None => {
             p.warnings.push(
-                "the profile has no channel to a manager (swarm.token ssh or tls): the node \
-                 leaves without draining first"
+                "the profile has no channel to a manager (swarm.token ssh or tls): the node is \
+                 not drained first"
                     .into(),
             );
             Ok(())
@@ -76,11 +96,38 @@ pub fn add_for_reset(h: &Host, run: &Run, info: &Info, p: &mut StepPlan) -> Resu
     }
 }
 
-/// The node set to drain (unless it is), then, when replicas run here, the wait until they run
-/// elsewhere.
+/// This node's availability as the swarm has it; none when the node has no way to ask.
+pub fn current(h: &Host, run: &Run, info: &Info) -> Result<Option<String>> {
+    match via(run, info) {
+        Some(v) => Ok(Some(availability(h, info, &v)?.1)),
+        None => Ok(None),
+    }
+}
+
+/// The node made active again (unless it is), when it has a way to the managers.
+pub fn add_active(h: &Host, run: &Run, info: &Info, p: &mut StepPlan) -> Result<()> {
+    let Some(v) = via(run, info) else {
+        p.warnings.push(format!(
+            "the profile has no channel to a manager: make the node active there (`docker node \
+             update --availability active {}`)",
+            info.swarm.node_id
+        ));
+        return Ok(());
+    };
+    let (first, now) = availability(h, info, &v)?;
+    if now != "active" {
+        p.actions.push(set(h, info, &v, first, "active")?);
+    }
+    Ok(())
+}
+
+/// The node set to drain (unless it is), then the wait until the replicas that ran here run
+/// elsewhere: those running here now, and the slots the managers say ran here (a drain run
+/// again after a timeout, or after someone drained the node by hand, still waits for them).
 fn add_drain(h: &Host, run: &Run, info: &Info, via: &Via, p: &mut StepPlan) -> Result<()> {
     let id = &info.swarm.node_id;
-    let here = tasks::here(h.swarm_host()?.api())?;
+    let sh = h.swarm_host()?;
+    let here = tasks::here(sh.api())?;
     let (first, now) = availability(h, info, via)?;
     p.facts
         .push(format!("{} (node {id}): availability {now}", info.name));
@@ -88,36 +135,67 @@ fn add_drain(h: &Host, run: &Run, info: &Info, via: &Via, p: &mut StepPlan) -> R
     if now != "drain" {
         p.actions.push(set(h, info, via, first, "drain")?);
     }
-    if here.replicated.is_empty() {
+    let watch = tasks::watch(&here, ran_here(h, info, via, first)?);
+    if watch.is_empty() {
         return Ok(());
     }
+    let services: Vec<String> = watch
+        .iter()
+        .map(|t| t.service.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let from = match via {
         Via::Local => TasksFrom::Local,
-        Via::Managers(_, chans) => {
-            let services: Vec<String> = here
-                .replicated
-                .iter()
-                .map(|t| t.service.clone())
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            TasksFrom::Managers {
-                calls: channel::calls(h, chans, &Ask::Tasks(id, &services), first)?,
-                budget_seconds: POLL_BUDGET_SECONDS,
-            }
-        }
+        Via::Managers(_, chans) => TasksFrom::Managers {
+            calls: channel::calls(h, chans, &Ask::Tasks(id, &services), first)?,
+            budget_seconds: POLL_BUDGET_SECONDS,
+        },
     };
+    if now == "drain" {
+        let budget = Duration::from_secs(POLL_BUDGET_SECONDS);
+        let lines = tasks::lines_from(&sh, &from, id, &info.name, budget)?;
+        if tasks::left(&watch, &here, &lines, &info.name).is_empty() {
+            p.facts.push(format!(
+                "the {} replica slot(s) that ran here run elsewhere",
+                watch.len()
+            ));
+            return Ok(());
+        }
+    }
     p.actions.push(Action::swarm(
         "drain.wait",
         "a drain stops the tasks here at once; the node is drained once they run elsewhere",
         SwarmOp::Drained(DrainWait {
             node_id: id.clone(),
-            watch: here.replicated,
+            me: info.name.clone(),
+            watch,
             from,
             seconds: run.opts.drain_seconds,
         }),
     ));
     Ok(())
+}
+
+/// The replica slots whose tasks ran on this node, as the managers say: its tasks' history.
+fn ran_here(h: &Host, info: &Info, via: &Via, first: usize) -> Result<Vec<tasks::Task>> {
+    let id = &info.swarm.node_id;
+    let lines = match via {
+        Via::Local => tasks::slots_on_manager(
+            h.swarm_host()?.api(),
+            id,
+            &info.name,
+            Duration::from_secs(10),
+        )?,
+        Via::Managers(_, chans) => {
+            let calls = channel::calls(h, chans, &Ask::NodeTasks(id), first)?;
+            let budget = Duration::from_secs(POLL_BUDGET_SECONDS);
+            let what = format!("the tasks of node {id}");
+            let (_, o) = crate::host::managers::call(&h.runner, &what, &calls, budget, &|_| false)?;
+            tasks::parse_lines(&o.stdout)
+        }
+    };
+    Ok(tasks::slots_of(&lines, &info.name))
 }
 
 /// What runs here, as facts: the replicas a drain moves, and apart what it does not move.
