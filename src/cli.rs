@@ -91,6 +91,15 @@ pub enum Command {
     Drain(DrainArgs),
     /// Make this node active again (its availability set to active): swarm may run tasks here.
     Activate,
+    /// Move a devicemapper node to overlay2 on the same disk, keeping the node: its swarm
+    /// identity, labels, named volumes, networks' local state, plugins and trust are carried
+    /// over; images and containers (devicemapper's data) are dropped, and swarm starts the
+    /// node's tasks again. Drains first (unless --no-drain), stops docker, removes the thin pool,
+    /// makes the XFS volume in the same volume group, switches daemon.json, starts docker, makes
+    /// the node active again. Works on any engine version, also after an upgrade to Docker 25 or
+    /// later that already stopped docker. Killed anywhere, the next run finishes it.
+    #[command(name = "migrate-storage")]
+    MigrateStorage(MigrateArgs),
     /// Check the node's health, read-only: storage (thin pool or volume: use, monitoring, room to
     /// grow), engine (running, configured as apply writes it, the file loaded), NFS mounts,
     /// swarm membership and labels, the first boot. Exit 0 green, 1 yellow, 2 red.
@@ -222,6 +231,36 @@ pub struct ResetArgs {
     /// How long reset's drain waits: 30s, 10m, 1h (a number alone: seconds).
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = seconds)]
     pub drain_timeout: u64,
+}
+
+/// `migrate-storage`'s options.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// The driver to move to (overlay2 is the one there is).
+    #[arg(long, value_enum, value_name = "DRIVER")]
+    pub to: MigrateTo,
+
+    /// Only show what it would do; change nothing.
+    #[arg(long)]
+    pub plan: bool,
+
+    /// Do not drain the node first (its tasks stop with docker and start again after).
+    #[arg(long)]
+    pub no_drain: bool,
+
+    /// How long the drain waits: 30s, 10m, 1h (a number alone: seconds).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = seconds)]
+    pub drain_timeout: u64,
+
+    /// Migrate a manager whose stop leaves the swarm without quorum (the last one).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// What `migrate-storage` moves to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MigrateTo {
+    Overlay2,
 }
 
 /// `drain`'s bound.

@@ -37,6 +37,9 @@ _swarmnode() {
             swarmnode,join)
                 cmd="swarmnode__subcmd__join"
                 ;;
+            swarmnode,migrate-storage)
+                cmd="swarmnode__subcmd__migrate__subcmd__storage"
+                ;;
             swarmnode,mounts)
                 cmd="swarmnode__subcmd__mounts"
                 ;;
@@ -68,7 +71,7 @@ _swarmnode() {
 
     case "${cmd}" in
         swarmnode)
-            opts="-v -q -h -V --root --profile --verbose --quiet --json --help --version plan apply storage engine mounts join reset drain activate check broker"
+            opts="-v -q -h -V --root --profile --verbose --quiet --json --help --version plan apply storage engine mounts join reset drain activate migrate-storage check broker"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -372,6 +375,36 @@ _swarmnode() {
                 return 0
             fi
             case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        swarmnode__subcmd__migrate__subcmd__storage)
+            opts="-v -q -h -V --to --plan --no-drain --drain-timeout --force --root --profile --verbose --quiet --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -W "overlay2" -- "${cur}"))
+                    return 0
+                    ;;
+                --drain-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

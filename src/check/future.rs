@@ -117,7 +117,8 @@ fn findings(
     if running == "devicemapper" {
         yellow.push(
             "docker runs on devicemapper, which Docker Engine 25 removed: upgrading docker-ce to \
-             25 or later stops docker on this node"
+             25 or later stops docker on this node; move it first with `swarmnode \
+             migrate-storage --to overlay2`"
                 .to_string(),
         );
     }

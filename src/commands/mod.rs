@@ -7,6 +7,7 @@
 //! | `plan` | [`plan`] | apply's | yes | no |
 //! | `reset` | [`reset`] | reset's phases | without `--yes` | with `--yes` |
 //! | `drain`, `activate` | [`drain`] | one step of its own | no | yes |
+//! | `migrate-storage` | [`migrate`] | its five phases | with `--plan` | without `--plan` |
 //! | `check` | [`check`] | none: the checks | (read-only) | no |
 //! | `broker` | [`broker`] | none: one request | — | no (the journal) |
 //! | `generate` | [`generate`] | none: files from the command line | — | no |
@@ -20,6 +21,7 @@ pub mod broker;
 pub mod check;
 pub mod drain;
 pub mod generate;
+pub mod migrate;
 pub mod plan;
 pub mod reset;
 
@@ -46,6 +48,7 @@ pub fn run(cli: &Cli) -> Result<i32> {
         Command::Reset(r) => reset::run(cli, r),
         Command::Drain(a) => drain::run(cli, "drain", a.timeout),
         Command::Activate => drain::run(cli, "activate", 0),
+        Command::MigrateStorage(a) => migrate::run(cli, a),
         Command::Check(a) => check::run(cli, a),
         Command::Broker(a) => broker::run(cli, a),
         Command::Generate { out, docs } => generate::run(out, docs.as_deref()),

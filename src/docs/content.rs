@@ -114,6 +114,37 @@ const DRAIN_EXIT_CODES: &[(i32, &str)] = &[
     ),
 ];
 
+/// `migrate-storage`'s codes.
+const MIGRATE_EXIT_CODES: &[(i32, &str)] = &[
+    (
+        exit::OK,
+        "done: docker runs on overlay2, the node is back with the same ID (or --plan: the plan \
+         printed, nothing changed)",
+    ),
+    (
+        exit::FAILURE,
+        "a command failed midway: run it again, it goes on from what is there",
+    ),
+    (
+        exit::USAGE,
+        "usage: an unknown option or a missing argument",
+    ),
+    (
+        exit::REFUSED,
+        "refused before anything changed: no storage record, a named volume whose data is \
+         elsewhere, a manager whose stop loses quorum (without --force), the carried state too \
+         big for the new volume",
+    ),
+    (
+        exit::UNAVAILABLE,
+        "no manager answered (the drain, or the node coming back)",
+    ),
+    (
+        exit::TEMPORARY,
+        "the drain's replicas did not run elsewhere within --drain-timeout; or the lock is held",
+    ),
+];
+
 /// The broker's codes, as the node's ssh sees them.
 const BROKER_EXIT_CODES: &[(i32, &str)] = &[
     (exit::OK, "answered"),
@@ -239,6 +270,19 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         &[("swarmnode activate", "let swarm run tasks here again")],
     ),
     (
+        "migrate-storage",
+        &[
+            (
+                "swarmnode migrate-storage --to overlay2 --plan",
+                "what the move would do; nothing changes",
+            ),
+            (
+                "swarmnode migrate-storage --to overlay2",
+                "move this devicemapper node to overlay2, keeping its ID, labels and volumes",
+            ),
+        ],
+    ),
+    (
         "check",
         &[
             ("swarmnode check", "the node's health, a table"),
@@ -285,6 +329,7 @@ pub(super) fn exit_codes(page: &str) -> &'static [(i32, &'static str)] {
         "check" => CHECK_EXIT_CODES,
         "reset" => RESET_EXIT_CODES,
         "drain" | "activate" => DRAIN_EXIT_CODES,
+        "migrate-storage" => MIGRATE_EXIT_CODES,
         "broker" => BROKER_EXIT_CODES,
         _ => EXIT_CODES,
     }

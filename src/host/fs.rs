@@ -411,6 +411,33 @@ pub fn usage(path: &Path) -> io::Result<Usage> {
     })
 }
 
+/// The bytes a tree takes (its files' allocated blocks, as `du` counts them), never following a
+/// link and never crossing into another file system; a missing path takes none.
+pub fn tree_bytes(path: &Path) -> io::Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let top = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut total = top.blocks() * 512;
+    let mut dirs = vec![path.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        if !fs::symlink_metadata(&d)?.is_dir() {
+            continue;
+        }
+        for e in fs::read_dir(&d)? {
+            let e = e?;
+            let m = e.metadata()?;
+            total += m.blocks() * 512;
+            if m.is_dir() && m.dev() == top.dev() {
+                dirs.push(e.path());
+            }
+        }
+    }
+    Ok(total)
+}
+
 /// A file only root may change, opened without following a link and checked on what was opened:
 /// what it holds (at most `max` bytes), or why it is not trusted.
 pub enum RootFile {

@@ -112,6 +112,12 @@ pub const RESET_LEFT: Record = Record {
     what: "reset's swarm phase is done",
     reset: Reset::Last,
 };
+pub const MIGRATE: Record = Record {
+    path: "/var/lib/swarmnode/migrate.json",
+    format: "JSON: the driver moved to, the node ID, whether to make the node active after",
+    what: "a storage migration under way (migrate-storage), until it has finished",
+    reset: Reset::Storage,
+};
 pub const LOCK: Record = Record {
     path: "/run/swarmnode.lock",
     format: "the pid of the run that holds it",
@@ -120,9 +126,10 @@ pub const LOCK: Record = Record {
 };
 
 /// Every record, in the order reset removes those of a phase (`created` last of all).
-pub const ALL: [Record; 13] = [
+pub const ALL: [Record; 14] = [
     REPORT,
     STORAGE,
+    MIGRATE,
     BROKER_USER,
     SSHD_PENDING,
     ENROLLED,
@@ -161,6 +168,44 @@ impl Record {
         why: String,
     ) -> crate::error::Error {
         Refusal::record(step, self.path, line, text, why).into()
+    }
+}
+
+/// `migrate.json`: a migration to overlay2 under way, written before its first change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrateRecord {
+    /// Always `overlay2`.
+    pub to: Driver,
+    /// The node's swarm ID when it was in a swarm: it must come back with it.
+    pub node_id: Option<String>,
+    /// The migration drained the node: it makes it active again at the end.
+    pub activate: bool,
+}
+
+impl MigrateRecord {
+    /// What an earlier run recorded, checked: anything else is refused, never acted on.
+    pub fn read(h: &Host) -> Result<Option<MigrateRecord>> {
+        let Some(text) = h.read_record(MIGRATE.path)? else {
+            return Ok(None);
+        };
+        let bad = |why: String| MIGRATE.refused("migrate", None, &text, why);
+        let r: MigrateRecord = serde_json::from_str(&text)
+            .map_err(|e| bad(format!("it is not a migration record: {e}")))?;
+        if r.to != Driver::Overlay2 {
+            return Err(bad(format!(
+                "it moves to {}, and only overlay2 is moved to",
+                r.to
+            )));
+        }
+        if let Some(id) = &r.node_id {
+            NodeId::parse(id).map_err(bad)?;
+        }
+        Ok(Some(r))
+    }
+
+    pub fn text(&self) -> String {
+        serde_json::to_string_pretty(self).expect("serializable") + "\n"
     }
 }
 

@@ -7,6 +7,7 @@ pub mod broker_setup;
 pub mod check_timer;
 pub mod engine;
 pub mod firstboot;
+pub mod migrate;
 pub mod mounts;
 pub mod plan;
 pub mod reset;

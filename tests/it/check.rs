@@ -333,7 +333,7 @@ fn every_format_and_the_textfile() {
     );
     // Two yellows: autoextend, and engine.future (devicemapper, issue 30 item 3).
     assert!(
-        first.ends_with(" UTC 2026 - swarmnode: 0 red, 2 yellow; engine.future: docker runs on devicemapper, which Docker Engine 25 removed: upgrading docker-ce to 25 or later stops docker on this node"),
+        first.ends_with(" UTC 2026 - swarmnode: 0 red, 2 yellow; engine.future: docker runs on devicemapper, which Docker Engine 25 removed: upgrading docker-ce to 25 or later stops docker on this node; move it first with `swarmnode migrate-storage --to overlay2`"),
         "{x}"
     );
     assert!(

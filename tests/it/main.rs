@@ -11,6 +11,7 @@ mod docs;
 mod drain;
 mod engine;
 mod enrolment;
+mod migrate;
 mod mounts;
 pub mod offline;
 mod packaging;

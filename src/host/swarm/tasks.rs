@@ -546,7 +546,7 @@ fn poll(host: &SwarmHost, w: &DrainWait, left_time: Duration) -> Result<Vec<Left
 }
 
 /// The lines of the slots that ran on `node`: from this manager's engine, or asked of the
-/// managers (each call within `left_time`, at least [`MIN_CALL`]).
+/// managers (each call within `left_time`, at least 2 s).
 pub fn lines_from(
     host: &SwarmHost,
     from: &TasksFrom,

@@ -121,12 +121,13 @@ pub fn plan(host: &Host, req: &Request) -> Result<(StepPlan, StorageRecord)> {
         Refusal::new("storage", "the storage step", "no device was given")
             .remedy("pass --device /dev/disk/by-id/... or set storage.device in the profile")
     })?;
+    let wanted = kept_driver(host, s.driver, &mut p)?;
     // The engine decides `auto`, and refuses devicemapper from 25; overlay2 needs no version.
-    let engine = match s.driver {
+    let engine = match wanted {
         Driver::Overlay2 => None,
         _ => (req.engine)()?,
     };
-    let (layout, why) = choose_driver(s.driver, engine.as_ref())?;
+    let (layout, why) = choose_driver(wanted, engine.as_ref())?;
     p.facts.push(why);
     let tags = Tags::read(host)?;
     if tags.machine.is_none() {
@@ -170,6 +171,33 @@ pub fn plan(host: &Host, req: &Request) -> Result<(StepPlan, StorageRecord)> {
         p.facts.push("converged: nothing to do".into());
     }
     Ok((p, rec))
+}
+
+/// The driver asked for, given what the node runs: a node moved to overlay2 (migrate-storage)
+/// stays there: `auto` keeps it, and devicemapper named in the profile is refused with the way
+/// out.
+fn kept_driver(host: &Host, asked: Driver, p: &mut StepPlan) -> Result<Driver> {
+    let recorded = StorageRecord::read(host)?.map(|r| r.driver);
+    Ok(match (asked, recorded) {
+        (Driver::Auto, Some(Driver::Overlay2)) => {
+            p.facts.push(
+                "driver overlay2 (auto): the node runs overlay2 (the storage record), and stays on it"
+                    .into(),
+            );
+            Driver::Overlay2
+        }
+        (Driver::Devicemapper, Some(Driver::Overlay2)) => {
+            return Err(Refusal::new(
+                "storage",
+                "storage.driver devicemapper",
+                "the node runs overlay2 (the storage record: it was provisioned or migrated so), \
+                 and going back to devicemapper would drop its swarm state and volumes",
+            )
+            .remedy("set storage.driver to auto or overlay2 in the profile (or drop --driver)")
+            .into());
+        }
+        (d, _) => d,
+    })
 }
 
 /// Two VGs of one name (a disk moved in from another node): LVM takes no command by that name,
