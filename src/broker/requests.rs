@@ -213,9 +213,19 @@ impl Broker<'_> {
             have.insert(k.clone(), v.clone());
         }
         spec.labels = Some(have);
-        let body = serde_json::to_vec(&spec).expect("JSON serializes");
-        // The ID asked for (own() checked that the entry is its), never the engine's text.
-        let path = format!("/nodes/{id}/update?version={}", n.node.version.index);
+        self.update_own(id, n.node.version.index, &spec)
+    }
+
+    /// The caller's own entry's spec sent back changed, logged first. The ID asked for (own()
+    /// checked that the entry is its), never the engine's text, goes into the URL.
+    fn update_own(
+        &self,
+        id: &NodeId,
+        version: u64,
+        spec: &crate::host::swarm::node::Spec,
+    ) -> Result<Outcome, Outcome> {
+        let body = serde_json::to_vec(spec).expect("JSON serializes");
+        let path = format!("/nodes/{id}/update?version={version}");
         self.journal.allowed("allowed")?;
         let r = self
             .api
@@ -247,20 +257,7 @@ impl Broker<'_> {
             "Availability".into(),
             Value::String(to.as_str().to_string()),
         );
-        let body = serde_json::to_vec(&spec).expect("JSON serializes");
-        let path = format!("/nodes/{id}/update?version={}", n.node.version.index);
-        self.journal.allowed("allowed")?;
-        let r = self
-            .api
-            .request("POST", &path, Some(&body), self.timeout())
-            .map_err(|e| failed(exit::UNAVAILABLE, format!("the local engine: {e}")))?;
-        if r.status != 200 {
-            return Err(failed(
-                exit::UNAVAILABLE,
-                format!("POST {path}: HTTP {}: {}", r.status, r.message()),
-            ));
-        }
-        Ok(served())
+        self.update_own(id, n.node.version.index, &spec)
     }
 
     /// The tasks wanted running in the slots that ran on the caller's node, one JSON object a
