@@ -310,6 +310,13 @@ pub fn plan_switch(h: &Host, run: &Run) -> Result<StepPlan> {
         p.facts.push("no migration under way".into());
         return Ok(p);
     }
+    // The storage step has recorded overlay2: the switch is behind. Docker may run on the new
+    // volume by now; it is never stopped again, nor its new data moved.
+    if storage_record(h)?.driver == Driver::Overlay2 {
+        p.facts
+            .push("the switch is done: the storage record says overlay2".into());
+        return Ok(p);
+    }
     let active: Vec<&str> = ["docker.socket", "docker.service"]
         .into_iter()
         .filter(|u| h.systemd_running() && systemd::is_active(h, u).unwrap_or(false))

@@ -174,3 +174,27 @@ fn an_overlay2_node_stays_on_overlay2() {
         "the node runs overlay2",
     );
 }
+
+/// Found by the guest's crash loop: killed right after docker started on overlay2, the next run
+/// stopped docker again and took the new image/ for devicemapper's. Once the storage record says
+/// overlay2 the switch is behind: docker is never stopped again, nothing moved.
+#[test]
+fn once_the_storage_record_says_overlay2_the_switch_is_behind() {
+    let (f, _e) = dm_node();
+    f.file(
+        "var/lib/swarmnode/migrate.json",
+        r#"{"to": "overlay2", "node_id": null, "activate": false}"#,
+    );
+    f.file(
+        "var/lib/swarmnode/storage.json",
+        r#"{"driver": "overlay2", "device": "/dev/disk/by-id/virtio-DATA1", "volume_group": "docker", "volume": "/dev/docker/dockerdata"}"#,
+    );
+    let o = f.run(&["migrate-storage", "--to", "overlay2", "--plan"]);
+    let plan = stdout(&o);
+    assert!(plan.contains("the switch is done"), "{plan}");
+    assert!(!plan.contains("systemctl stop"), "{plan}");
+    assert!(
+        !plan.contains("-> /var/lib/docker.swarmnode-dropped/image"),
+        "{plan}"
+    );
+}
