@@ -168,6 +168,23 @@ fn checks(
         elsewhere_volumes(h)?;
         last_manager(h, run, i)?;
     }
+    // What the later phases would refuse is refused now, before docker stops: the engine
+    // step's judgement of daemon.json and the drop-ins, and an earlier move's tree in the way.
+    let e = run.profile.engine.clone().unwrap_or_default();
+    let volume = crate::vocab::volume_of(Driver::Overlay2, &rec.volume_group).unwrap_or_default();
+    crate::steps::engine::plan(h, &e, Some(Driver::Overlay2), &volume, &|| run.engine(h))?;
+    let old = crate::steps::storage::overlay2::MOVED_ASIDE;
+    if h.path(old)?.symlink_metadata().is_ok() {
+        return Err(Refusal::new(
+            "migrate",
+            old,
+            "an earlier move's tree is there: the storage step keeps the old /var/lib/docker there",
+        )
+        .remedy(format!(
+            "look at it, then remove it (`rm -rf {old}`) or rename it, and run again"
+        ))
+        .into());
+    }
     fits(h, run, rec, p)
 }
 

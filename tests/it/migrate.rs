@@ -198,3 +198,26 @@ fn once_the_storage_record_says_overlay2_the_switch_is_behind() {
         "{plan}"
     );
 }
+
+/// What a later phase would refuse is refused before docker stops (the guest's crash loop met
+/// an earlier move's tree in the storage phase, after the pool was gone): the engine step's
+/// judgement (a seed's plaintext API in daemon.json), and /var/lib/docker.swarmnode-old.
+#[test]
+fn what_a_later_phase_would_refuse_is_refused_before_anything_changes() {
+    let (f, _e) = dm_node();
+    f.file(
+        "etc/docker/daemon.json",
+        r#"{"hosts": ["tcp://0.0.0.0:2375", "unix:///var/run/docker.sock"], "storage-driver": "devicemapper"}"#,
+    );
+    expect_refused(&f, &["migrate-storage", "--to", "overlay2"], "2375");
+    assert!(changes(&f).is_empty(), "{:?}", changes(&f));
+    std::fs::remove_file(f.root.join("etc/docker/daemon.json")).unwrap();
+    f.file("var/lib/docker.swarmnode-old/swarm/state.json", "[]");
+    expect_refused(
+        &f,
+        &["migrate-storage", "--to", "overlay2"],
+        "an earlier move's tree is there",
+    );
+    assert!(changes(&f).is_empty(), "{:?}", changes(&f));
+    assert!(f.read("var/lib/swarmnode/migrate.json").is_none());
+}
