@@ -68,3 +68,53 @@ seed_dropin() {
   printf '[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd -H unix:///var/run/docker.sock -H tcp://%s:2375\n' "$1" \
     > /etc/systemd/system/docker.service.d/swarm.conf
 }
+# migrate-storage (issue 30): a devicemapper node as swarmnode makes it (docker 20.10 on the thin
+# pool), in a one-node swarm, labelled, with a named volume holding a file and a service's task
+# using it. Sets NODE. The image is /bin/sleep with its libraries (no registry here).
+MIG_PROFILE=/root/migrate-node.json
+migrate_setup() {
+  local d=$1 t
+  teardown "$(readlink -f "$d")"
+  rm -rf /var/lib/docker.swarmnode-old /var/lib/docker.swarmnode-dropped /run/swarmnode/dockerdata
+  printf '{"storage": {"device": "%s"}, "engine": {"start": true}}\n' "$d" > "$MIG_PROFILE"
+  $S apply --profile "$MIG_PROFILE" > /run/swarmnode-mig-setup.log 2>&1 || { echo "setup apply failed:"; cat /run/swarmnode-mig-setup.log; return 1; }
+  docker swarm init --advertise-addr 127.0.0.1 > /dev/null || return 1
+  NODE=$(docker info -f '{{.Swarm.NodeID}}')
+  docker node update --label-add rack=b2 --label-add function=production "$NODE" > /dev/null
+  docker volume create data > /dev/null
+  echo "kept across the move" > /var/lib/docker/volumes/data/_data/kept.txt
+  sleeper_image
+  docker service create -d --name web --no-resolve-image --mount type=volume,src=data,dst=/d \
+    sleeper:1 /bin/sleep 86400 > /dev/null
+  for t in $(seq 120); do
+    [ "$(docker service ps -q --filter desired-state=running web | head -1 | xargs -r docker inspect -f '{{.Status.State}}')" = running ] && return 0
+    sleep 0.5
+  done
+  echo "web did not start"; docker service ps --no-trunc web; return 1
+}
+sleeper_image() {
+  local d l; d=$(mktemp -d); mkdir -p "$d/bin"; cp /bin/sleep "$d/bin/"
+  for l in $(ldd /bin/sleep | grep -o '/[^ ]*'); do mkdir -p "$d$(dirname "$l")"; cp "$l" "$d$l"; done
+  tar -C "$d" -c . | docker import - sleeper:1 > /dev/null && rm -rf "$d"
+}
+# Where the volume's file is while a migration is stopped: in one place or two, never none.
+kept_where() {
+  local f=volumes/data/_data/kept.txt p w=""
+  for p in /var/lib/docker /run/swarmnode/dockerdata /var/lib/docker.swarmnode-old; do
+    [ "$(cat "$p/$f" 2>/dev/null)" = "kept across the move" ] && w="$w $p"
+  done
+  echo "${w:- nowhere}"
+}
+# What must hold after a migration, one line each (compared against "ok").
+migrate_state() {
+  echo "node $( [ "$(docker info -f '{{.Swarm.NodeID}}/{{.Swarm.LocalNodeState}}' 2>&1)" = "$NODE/active" ] && echo ok || docker info -f '{{.Swarm.NodeID}}/{{.Swarm.LocalNodeState}}' 2>&1)"
+  echo "labels $( [ "$(docker node inspect -f '{{json .Spec.Labels}}' "$NODE" 2>&1)" = '{"function":"production","rack":"b2"}' ] && echo ok || docker node inspect -f '{{json .Spec.Labels}}' "$NODE" 2>&1)"
+  echo "file $( [ "$(cat /var/lib/docker/volumes/data/_data/kept.txt 2>&1)" = "kept across the move" ] && echo ok || echo missing)"
+  echo "driver $( [ "$(docker info -f '{{.Driver}}' 2>&1)" = overlay2 ] && echo ok || docker info -f '{{.Driver}}' 2>&1)"
+  echo "mount $(findmnt -n -o SOURCE,FSTYPE /var/lib/docker | grep -q 'docker-dockerdata xfs' && findmnt -n -o OPTIONS /var/lib/docker | grep -q prjquota && echo ok || findmnt -n -o SOURCE,FSTYPE,OPTIONS /var/lib/docker)"
+  echo "pool $( lvs docker/thinpool >/dev/null 2>&1 && echo 'still there' || echo ok)"
+  echo "dm-opts $(grep -q 'dm\.' /etc/docker/daemon.json && echo 'still there' || echo ok)"
+  echo "dropped $( [ -e /var/lib/docker.swarmnode-dropped ] && echo 'still there' || echo ok)"
+  echo "record $( [ -e /var/lib/swarmnode/migrate.json ] && echo 'still there' || echo ok)"
+  echo "availability $( [ "$(docker node inspect -f '{{.Spec.Availability}}' "$NODE" 2>&1)" = active ] && echo ok || docker node inspect -f '{{.Spec.Availability}}' "$NODE" 2>&1)"
+}
