@@ -223,6 +223,11 @@ check "drain: names the pinned task and the managers' reason" \
   grep -Eq 'pinned\.1 \(task [a-z0-9]{25}\): Pending[^:]*: no suitable node \(scheduling constraints not satisfied' "$OUT/n6-pinned.out"
 check "drain: the node stays drained" [ "$(on_manager node inspect -f '{{.Spec.Availability}}' "$N6")" = drain ]
 check "drain: and says how to take it back" grep -q 'swarmnode activate' "$OUT/n6-pinned.out"
+# Run again: nothing of pinned runs here any more, yet its slot (the managers' history of node 6)
+# is still not running anywhere: the wait is not skipped.
+sn 6 drain --timeout 5s > "$OUT/n6-pinned-again.out" 2>&1; rc=$?
+expect_rc 75 $rc "drain run again: still waits for the pinned replica"
+check "drain run again: names it from the managers' history" grep -q 'pinned\.1: Pending: no suitable node' "$OUT/n6-pinned-again.out"
 sn 6 activate > "$OUT/n6-activate-2.out" 2>&1; rc=$?
 expect_rc 0 $rc "activate: again"
 check "activate: the pinned service runs on node 6 again" settle pinned 1
