@@ -529,6 +529,14 @@ impl Fake {
     }
 }
 
+/// The changing calls, `systemctl is-active` and the like left out.
+pub fn changes(f: &Fake) -> Vec<String> {
+    f.mutating_calls()
+        .into_iter()
+        .filter(|c| !c.starts_with("systemctl is-"))
+        .collect()
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

@@ -6,13 +6,6 @@
 
 use crate::common::*;
 
-fn changes(f: &Fake) -> Vec<String> {
-    f.mutating_calls()
-        .into_iter()
-        .filter(|c| !c.starts_with("systemctl is-"))
-        .collect()
-}
-
 fn dm_node() -> (Fake, FakeEngine) {
     let f = Fake::new();
     f.lvm_pool();

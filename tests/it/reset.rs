@@ -11,14 +11,6 @@ const STOCK_UNIT: &str = "[Unit]\nDescription=Docker\n[Service]\nExecStart=/usr/
 const CA: &str = include_str!("../fixtures/pki/registry-ca.crt");
 const ADMIN_DAEMON_JSON: &str = "{\"log-driver\": \"journald\"}\n";
 
-/// The changing calls of the last run, without systemctl's read-only `is-active` queries.
-fn changes(f: &Fake) -> Vec<String> {
-    f.mutating_calls()
-        .into_iter()
-        .filter(|c| !c.starts_with("systemctl is-"))
-        .collect()
-}
-
 /// Was the fake engine sent a request that starts with `prefix`?
 fn asked(e: &FakeEngine, prefix: &str) -> bool {
     e.requests().iter().any(|r| r.starts_with(prefix))
