@@ -79,7 +79,8 @@ const RESET_EXIT_CODES: &[(i32, &str)] = &[
     ),
     (
         exit::TEMPORARY,
-        "the lock is held by another run (its pid is named)",
+        "the lock is held by another run (its pid is named); or the drain's replicas did not \
+         run elsewhere within --drain-timeout (the node stays drained and in the swarm)",
     ),
 ];
 

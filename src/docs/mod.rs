@@ -113,6 +113,8 @@ fn page(cmd: clap::Command, commands: &[String], main: bool) -> Vec<u8> {
         .map(|n| format!("{n}(8)"))
         .collect();
     see.extend(["swarmnode-profile(5)", "docker(1)", "lvmthin(7)", "sshd(8)"].map(String::from));
+    // No hyphenation: a page's name is never split (swarmnode-migrate-stor- age(8)).
+    r.control("nh", Vec::<&str>::new());
     r.text([roman(see.join(", "))]);
     r.to_writer(&mut buf).expect("writing to memory");
     buf

@@ -248,9 +248,11 @@ fn last_manager(h: &Host, run: &Run, i: &Info) -> Result<()> {
         return Ok(());
     }
     let nodes: Vec<Node> = h.swarm_host()?.api().get_json("/nodes")?;
-    let (managers, reachable, kept) =
+    let (managers, reachable, _) =
         crate::steps::reset::swarm::quorum_without(&nodes, &i.swarm.node_id);
-    if kept {
+    // Unlike reset, nothing is demoted: this manager stays one of `managers` while docker is
+    // stopped, so the others that answer must be a majority of them all (two of two is not).
+    if reachable * 2 > managers {
         return Ok(());
     }
     Err(Refusal::new(

@@ -214,3 +214,22 @@ fn what_a_later_phase_would_refuse_is_refused_before_anything_changes() {
     assert!(changes(&f).is_empty(), "{:?}", changes(&f));
     assert!(f.read("var/lib/swarmnode/migrate.json").is_none());
 }
+
+/// A newcomer's review: one of two managers stopped leaves one of two, no quorum (reset's rule
+/// counts the managers after a demotion, and migrate demotes nothing).
+#[test]
+fn one_of_two_managers_is_refused_too() {
+    let (f, e) = dm_node();
+    e.route("GET /info ", &[(200, &info("info-manager.json"))]);
+    let me: serde_json::Value = serde_json::from_str(&info("info-manager.json")).unwrap();
+    let id = me["Swarm"]["NodeID"].as_str().unwrap();
+    let nodes = format!(
+        r#"[{{"ID":"{id}","Spec":{{"Role":"manager"}},"ManagerStatus":{{"Leader":true,"Reachability":"reachable"}}}},{{"ID":"other00000000000000000000","Spec":{{"Role":"manager"}},"ManagerStatus":{{"Reachability":"reachable"}}}}]"#
+    );
+    e.route("GET /nodes", &[(200, &nodes)]);
+    expect_refused(
+        &f,
+        &["migrate-storage", "--to", "overlay2"],
+        "the other 1 have 1 reachable",
+    );
+}
