@@ -508,7 +508,7 @@ pub fn plan_finish(h: &Host, run: &Run) -> Result<StepPlan> {
         }
         return Ok(p);
     };
-    let driver = docker_driver(h)?;
+    let driver = &info.driver;
     if driver != "overlay2" {
         return Err(Error::Failed(format!(
             "migrate: docker runs on {driver:?}, not overlay2: see `journalctl -u docker`; run \
@@ -555,14 +555,4 @@ fn back(id: &str) -> Action {
             seconds: BACK_SECONDS,
         },
     )
-}
-
-/// The storage driver docker runs on (`GET /info`'s `Driver`).
-fn docker_driver(h: &Host) -> Result<String> {
-    #[derive(serde::Deserialize)]
-    struct I {
-        #[serde(rename = "Driver", default)]
-        driver: String,
-    }
-    Ok(h.swarm_host()?.api().get_json::<I>("/info")?.driver)
 }

@@ -105,20 +105,41 @@ fn a_volume_with_its_data_elsewhere_is_refused_before_anything_changes() {
 #[test]
 fn the_last_manager_is_refused_unless_forced() {
     let (f, e) = dm_node();
-    e.route("GET /info ", &[(200, &info("info-manager.json"))]);
-    let me: serde_json::Value = serde_json::from_str(&info("info-manager.json")).unwrap();
-    let id = me["Swarm"]["NodeID"].as_str().unwrap();
-    let nodes = format!(
-        r#"[{{"ID":"{id}","Spec":{{"Role":"manager","Availability":"active"}},"ManagerStatus":{{"Leader":true,"Reachability":"reachable"}}}}]"#
-    );
-    e.route("GET /nodes ", &[(200, &nodes)]);
-    e.route("GET /nodes?", &[(200, &nodes)]);
+    as_manager(&e, &[]);
     let why = expect_refused(
         &f,
         &["migrate-storage", "--to", "overlay2"],
         "the swarm would have no quorum while it is stopped",
     );
     assert!(why.contains("--force"), "{why}");
+    let o = f.run(&["migrate-storage", "--to", "overlay2", "--force", "--plan"]);
+    expect_code(&o, 0);
+    assert!(
+        stdout(&o).contains("write  /var/lib/swarmnode/migrate.json"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// The engine answers as a manager, one of the swarm's managers with `others` (each reachable).
+fn as_manager(e: &FakeEngine, others: &[&str]) {
+    e.route("GET /info ", &[(200, &info("info-manager.json"))]);
+    let me: serde_json::Value = serde_json::from_str(&info("info-manager.json")).unwrap();
+    let entry = |id: &str| {
+        format!(
+            r#"{{"ID":"{id}","Spec":{{"Role":"manager","Availability":"active"}},"ManagerStatus":{{"Reachability":"reachable"}}}}"#
+        )
+    };
+    let id = me["Swarm"]["NodeID"].as_str().unwrap();
+    let all: Vec<String> = std::iter::once(id)
+        .chain(others.iter().copied())
+        .map(entry)
+        .collect();
+    e.route("GET /nodes ", &[(200, &format!("[{}]", all.join(",")))]);
+    // What its drain reads on its own engine: its entry, nothing running, no tasks.
+    e.route(&format!("GET /nodes/{id} "), &[(200, &entry(id))]);
+    e.route("GET /containers/json", &[(200, "[]")]);
+    e.route("GET /tasks", &[(200, "[]")]);
 }
 
 #[test]
@@ -220,16 +241,19 @@ fn what_a_later_phase_would_refuse_is_refused_before_anything_changes() {
 #[test]
 fn one_of_two_managers_is_refused_too() {
     let (f, e) = dm_node();
-    e.route("GET /info ", &[(200, &info("info-manager.json"))]);
-    let me: serde_json::Value = serde_json::from_str(&info("info-manager.json")).unwrap();
-    let id = me["Swarm"]["NodeID"].as_str().unwrap();
-    let nodes = format!(
-        r#"[{{"ID":"{id}","Spec":{{"Role":"manager"}},"ManagerStatus":{{"Leader":true,"Reachability":"reachable"}}}},{{"ID":"other00000000000000000000","Spec":{{"Role":"manager"}},"ManagerStatus":{{"Reachability":"reachable"}}}}]"#
-    );
-    e.route("GET /nodes", &[(200, &nodes)]);
+    as_manager(&e, &["other00000000000000000000"]);
     expect_refused(
         &f,
         &["migrate-storage", "--to", "overlay2"],
         "the other 1 have 1 reachable",
+    );
+    // One of three, the other two answering: the swarm keeps its quorum, it goes on.
+    as_manager(
+        &e,
+        &["other00000000000000000000", "third00000000000000000000"],
+    );
+    expect_code(
+        &f.run(&["migrate-storage", "--to", "overlay2", "--plan"]),
+        0,
     );
 }

@@ -45,6 +45,9 @@ pub struct Info {
     /// docker's data root (the swarm's state and certificates are under it).
     #[serde(default)]
     pub docker_root_dir: String,
+    /// The storage driver docker runs on (`devicemapper`, `overlay2`).
+    #[serde(default)]
+    pub driver: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -21,6 +21,10 @@ use crate::host::text::escape_controls;
 
 use super::SwarmHost;
 
+/// The desired states of a task swarm wants to run: running, ready (a replacement waiting for
+/// the task it replaces to stop), complete (a job's).
+const WANTED: [&str; 3] = ["running", "ready", "complete"];
+
 /// How often a drain looks again.
 const POLL: Duration = Duration::from_secs(2);
 /// One call to the local engine while a drain waits.
@@ -164,7 +168,7 @@ impl Line {
     /// Whether swarm wants this task to run: `Running`, `Ready` (a replacement waiting for the
     /// task it replaces to stop), or `Complete` (a job's).
     pub fn wanted(&self) -> bool {
-        ["running", "ready", "complete"]
+        WANTED
             .iter()
             .any(|d| self.desired_state.eq_ignore_ascii_case(d))
     }
@@ -435,7 +439,7 @@ pub fn slots_on_manager(
     Ok(wanted
         .into_iter()
         .filter(|t| slots.contains(&(t.service_id.as_str(), t.slot)))
-        .filter(|t| ["running", "ready", "complete"].contains(&t.desired_state.as_str()))
+        .filter(|t| WANTED.contains(&t.desired_state.as_str()))
         .filter_map(|t| {
             let svc = name_of.get(t.service_id.as_str())?;
             Some(Line {
