@@ -100,6 +100,20 @@ pub enum Command {
     /// later that already stopped docker. Killed anywhere, the next run finishes it.
     #[command(name = "migrate-storage")]
     MigrateStorage(MigrateArgs),
+    /// On a manager: copy the swarm's state (/var/lib/docker/swarm) with docker stopped, into
+    /// an archive (0600) in backup.directory with a manifest (swarm and node IDs, the managers,
+    /// the engine's version, autolock; never the unlock key). Refused (65) unless the other
+    /// managers keep a reachable majority without this one, and on the leader (it names a
+    /// follower) unless --force. Docker is started again and waited for until this manager is
+    /// reachable with a leader; the archives beyond backup.keep are removed. Stopped while
+    /// docker is stopped, the next run finishes it and starts docker.
+    Backup(BackupArgs),
+    /// On a manager whose docker holds no swarm: put an archive of `backup` in place with
+    /// docker stopped, start docker, and re-form the swarm from it as a swarm of this manager
+    /// alone (force-new-cluster). Prints what was restored (services, secrets, configs,
+    /// networks, nodes) and what to do next. Refused (65) when docker holds a swarm, or when
+    /// the archive holds anything but swarm/ and its manifest.
+    Restore(RestoreArgs),
     /// Check the node's health, read-only: storage (thin pool or volume: use, monitoring, room to
     /// grow), engine (running, configured as apply writes it, the file loaded), NFS mounts,
     /// swarm membership and labels, the first boot. Exit 0 green, 1 yellow, 2 red.
@@ -231,6 +245,41 @@ pub struct ResetArgs {
     /// How long reset's drain waits: 30s, 10m, 1h (a number alone: seconds).
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = seconds)]
     pub drain_timeout: u64,
+}
+
+/// `backup`'s options.
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// Only show what it would do; change nothing.
+    #[arg(long)]
+    pub plan: bool,
+
+    /// Back up the swarm's only manager (nothing is managed for the seconds docker is
+    /// stopped), or the leader (an election follows).
+    #[arg(long)]
+    pub force: bool,
+
+    /// As the timer runs it: on a worker, on the leader, or on a manager that is not the first
+    /// follower by ID, say so and change nothing (exit 0).
+    #[arg(long)]
+    pub scheduled: bool,
+}
+
+/// `restore`'s options.
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// The archive `swarmnode backup` wrote (root's alone, in a directory root's alone).
+    #[arg(value_name = "ARCHIVE")]
+    pub archive: PathBuf,
+
+    /// Only show what it would do; change nothing.
+    #[arg(long)]
+    pub plan: bool,
+
+    /// The address the re-formed swarm's manager advertises (when this host has more than
+    /// one).
+    #[arg(long, value_name = "ADDR")]
+    pub advertise_addr: Option<String>,
 }
 
 /// `migrate-storage`'s options.

@@ -22,6 +22,9 @@ _swarmnode() {
             swarmnode,apply)
                 cmd="swarmnode__subcmd__apply"
                 ;;
+            swarmnode,backup)
+                cmd="swarmnode__subcmd__backup"
+                ;;
             swarmnode,broker)
                 cmd="swarmnode__subcmd__broker"
                 ;;
@@ -49,6 +52,9 @@ _swarmnode() {
             swarmnode,reset)
                 cmd="swarmnode__subcmd__reset"
                 ;;
+            swarmnode,restore)
+                cmd="swarmnode__subcmd__restore"
+                ;;
             swarmnode,storage)
                 cmd="swarmnode__subcmd__storage"
                 ;;
@@ -71,7 +77,7 @@ _swarmnode() {
 
     case "${cmd}" in
         swarmnode)
-            opts="-v -q -h -V --root --profile --verbose --quiet --json --help --version plan apply storage engine mounts join reset drain activate migrate-storage check broker"
+            opts="-v -q -h -V --root --profile --verbose --quiet --json --help --version plan apply storage engine mounts join reset drain activate migrate-storage backup restore check broker"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -129,6 +135,28 @@ _swarmnode() {
                     COMPREPLY=($(compgen -W "auto devicemapper overlay2" -- "${cur}"))
                     return 0
                     ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        swarmnode__subcmd__backup)
+            opts="-v -q -h -V --plan --force --scheduled --root --profile --verbose --quiet --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -480,6 +508,32 @@ _swarmnode() {
             fi
             case "${prev}" in
                 --drain-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        swarmnode__subcmd__restore)
+            opts="-v -q -h -V --plan --advertise-addr --root --profile --verbose --quiet --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --advertise-addr)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

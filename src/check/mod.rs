@@ -12,6 +12,7 @@
 pub mod cert;
 pub mod engine;
 pub mod future;
+pub mod managers;
 pub mod output;
 pub mod send;
 pub mod storage;

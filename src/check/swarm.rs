@@ -21,7 +21,7 @@ const NODE_BUDGET: Duration = Duration::from_secs(10);
 
 pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
     let Some(sw) = &profile.swarm else {
-        return vec![Item::absent("swarm", "swarm")];
+        return without_section(h, profile);
     };
     let info: Info = match h
         .docker_api()
@@ -66,6 +66,9 @@ pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
         .metric(member),
     ];
     items.push(certificate(h, &info));
+    if st.control_available {
+        items.push(crate::check::managers::item(h, profile, &info));
+    }
     let reachable = managers(sw, &info);
     let any = reachable.status == Status::Green;
     items.push(reachable);
@@ -74,6 +77,20 @@ pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
         items.push(node(h, sw, &info));
     }
     items
+}
+
+/// No swarm section: a manager set up by hand may have a backup section alone, and its
+/// managers still count.
+fn without_section(h: &Host, profile: &Profile) -> Vec<Item> {
+    if profile.backup.is_some()
+        && let Ok(i) = h
+            .docker_api()
+            .and_then(|e| Ok(e.get_json_within::<Info>("/info", ENGINE_TIMEOUT)?))
+        && i.swarm.control_available
+    {
+        return vec![crate::check::managers::item(h, profile, &i)];
+    }
+    vec![Item::absent("swarm", "swarm")]
 }
 
 /// The node's swarm certificate and the swarm's root CA, from docker's data root.

@@ -92,6 +92,14 @@ pub const STEPS: &[Step] = &[
         explain: |e| e,
     },
     Step {
+        name: "backup",
+        section: "backup",
+        // With the section, the backup timer (the backup itself is `swarmnode backup`).
+        wanted: |r| r.profile.backup.is_some(),
+        plan: plan_backup_timer,
+        explain: |e| e,
+    },
+    Step {
         name: "firstboot",
         section: "",
         wanted: |r| r.opts.offline.is_some(),
@@ -194,12 +202,23 @@ fn plan_broker(h: &Host, run: &Run) -> Result<StepPlan> {
 }
 
 fn plan_check_timer(h: &Host, run: &Run) -> Result<StepPlan> {
-    // Offline, the first boot's copy is the profile that stays (the %post's may be in /tmp).
-    let profile = match &run.opts.offline {
+    let profile = lasting_profile(run);
+    steps::check_timer::plan(h, run.profile.check.as_ref().expect("wanted"), profile)
+}
+
+/// The backup timer, when the profile has a backup section.
+fn plan_backup_timer(h: &Host, run: &Run) -> Result<StepPlan> {
+    let profile = lasting_profile(run);
+    steps::backup::timer::plan(h, run.profile.backup.as_ref().expect("wanted"), profile)
+}
+
+/// The profile a timer reads: offline, the first boot's copy is the one that stays (the
+/// %post's may be in /tmp).
+fn lasting_profile<'a>(run: &'a Run) -> &'a str {
+    match &run.opts.offline {
         Some(_) => crate::profile::DEFAULT_PATH,
         None => run.opts.profile_path.as_str(),
-    };
-    steps::check_timer::plan(h, run.profile.check.as_ref().expect("wanted"), profile)
+    }
 }
 
 /// Offline only: what the first boot needs.

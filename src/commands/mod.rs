@@ -8,6 +8,7 @@
 //! | `reset` | [`reset`] | reset's phases | without `--yes` | with `--yes` |
 //! | `drain`, `activate` | [`drain`] | one step of its own | no | yes |
 //! | `migrate-storage` | [`migrate`] | its five phases | with `--plan` | without `--plan` |
+//! | `backup`, `restore` | [`backup`] | three phases each | with `--plan` | without `--plan` |
 //! | `check` | [`check`] | none: the checks | (read-only) | no |
 //! | `broker` | [`broker`] | none: one request | — | no (the journal) |
 //! | `generate` | [`generate`] | none: files from the command line | — | no |
@@ -17,6 +18,7 @@
 //! [`crate::runner`], the report written and rendered once.
 
 pub mod apply;
+pub mod backup;
 pub mod broker;
 pub mod check;
 pub mod drain;
@@ -49,6 +51,8 @@ pub fn run(cli: &Cli) -> Result<i32> {
         Command::Drain(a) => drain::run(cli, "drain", a.timeout),
         Command::Activate => drain::run(cli, "activate", 0),
         Command::MigrateStorage(a) => migrate::run(cli, a),
+        Command::Backup(a) => backup::run_backup(cli, a),
+        Command::Restore(a) => backup::run_restore(cli, a),
         Command::Check(a) => check::run(cli, a),
         Command::Broker(a) => broker::run(cli, a),
         Command::Generate { out, docs } => generate::run(out, docs.as_deref()),

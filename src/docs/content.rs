@@ -146,6 +146,59 @@ const MIGRATE_EXIT_CODES: &[(i32, &str)] = &[
     ),
 ];
 
+/// `backup`'s codes.
+const BACKUP_EXIT_CODES: &[(i32, &str)] = &[
+    (
+        exit::OK,
+        "done: the archive is written and this manager manages again (or --plan, or --scheduled \
+         on a node whose turn it is not: nothing changed)",
+    ),
+    (
+        exit::FAILURE,
+        "a command failed midway: run it again, it finishes the backup and starts docker",
+    ),
+    (
+        exit::USAGE,
+        "usage: an unknown option or a missing argument",
+    ),
+    (
+        exit::REFUSED,
+        "refused before anything changed: not a manager, the swarm would lose quorum, the \
+         leader or the only manager without --force, a backup directory others could write",
+    ),
+    (
+        exit::UNAVAILABLE,
+        "docker started, but this manager was not reachable with a leader in time",
+    ),
+    (exit::TEMPORARY, "the lock is held by another run"),
+];
+
+/// `restore`'s codes.
+const RESTORE_EXIT_CODES: &[(i32, &str)] = &[
+    (
+        exit::OK,
+        "done: a swarm of this manager alone, from the archive (or --plan: nothing changed)",
+    ),
+    (
+        exit::FAILURE,
+        "a command failed midway: run it again with the same archive, it goes on",
+    ),
+    (
+        exit::USAGE,
+        "usage: an unknown option or a missing argument",
+    ),
+    (
+        exit::REFUSED,
+        "refused: docker holds a swarm, the archive is not root's alone or holds more than \
+         swarm/ and its manifest, or the restored swarm is autolocked (unlock, then run again)",
+    ),
+    (
+        exit::UNAVAILABLE,
+        "the re-formed swarm had no leader in time",
+    ),
+    (exit::TEMPORARY, "the lock is held by another run"),
+];
+
 /// The broker's codes, as the node's ssh sees them.
 const BROKER_EXIT_CODES: &[(i32, &str)] = &[
     (exit::OK, "answered"),
@@ -284,6 +337,32 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "backup",
+        &[
+            (
+                "swarmnode backup --plan",
+                "whether this manager may stop for a backup now; nothing changes",
+            ),
+            (
+                "swarmnode backup",
+                "on a follower: the swarm's state into backup.directory",
+            ),
+        ],
+    ),
+    (
+        "restore",
+        &[
+            (
+                "swarmnode restore --plan /var/backups/swarmnode/swarm-20261205T113000Z-ID.tar.gz",
+                "what the archive holds and what restore would do",
+            ),
+            (
+                "swarmnode restore /var/backups/swarmnode/swarm-20261205T113000Z-ID.tar.gz",
+                "on a fresh manager: the swarm again, this manager alone",
+            ),
+        ],
+    ),
+    (
         "check",
         &[
             ("swarmnode check", "the node's health, a table"),
@@ -331,6 +410,8 @@ pub(super) fn exit_codes(page: &str) -> &'static [(i32, &'static str)] {
         "reset" => RESET_EXIT_CODES,
         "drain" | "activate" => DRAIN_EXIT_CODES,
         "migrate-storage" => MIGRATE_EXIT_CODES,
+        "backup" => BACKUP_EXIT_CODES,
+        "restore" => RESTORE_EXIT_CODES,
         "broker" => BROKER_EXIT_CODES,
         _ => EXIT_CODES,
     }
@@ -376,6 +457,18 @@ pub(super) fn files_listed() -> Vec<(&'static str, &'static str)> {
         (
             check_timer::TIMER_PATH,
             "the check timer, every check.interval_minutes",
+        ),
+        (
+            crate::steps::backup::timer::SERVICE_PATH,
+            "the backup service, written from the profile's backup section",
+        ),
+        (
+            crate::steps::backup::timer::TIMER_PATH,
+            "the backup timer, every backup.interval_hours",
+        ),
+        (
+            "/var/backups/swarmnode/",
+            "the backup archives (backup.directory): swarm/ and backup.json, 0600",
         ),
         (
             "/usr/share/swarmnode/profiles/",

@@ -51,6 +51,32 @@ pub fn utc(epoch: u64) -> String {
     format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02} UTC")
 }
 
+/// `20261205T113000Z`: a moment in UTC as a file name takes it (sorts as time does).
+pub fn stamp(epoch: u64) -> String {
+    let (y, mo, d, h, mi, s) = civil(epoch as i64);
+    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
+}
+
+/// The moment of a [`stamp`], or None when it is not one.
+pub fn parse_stamp(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())?
+    };
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let (y, mo, d) = (digits(0..4)?, digits(4..6)?, digits(6..8)?);
+    let (h, mi, sec) = (digits(9..11)?, digits(11..13)?, digits(13..15)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    u64::try_from(epoch_of(y, mo, d, h, mi, sec)).ok()
+}
+
 /// `YYYYMMDDHHMMSS` in the system's time zone, as sshd reads `expiry-time=` without a `Z`
 /// (OpenSSH 7.7 on). The zone's offset comes from the C library (TZ, /etc/localtime).
 pub fn sshd_expiry(epoch: u64) -> String {

@@ -354,6 +354,14 @@ pub enum Kind {
     Other,
 }
 
+/// A regular file's size; none when it is not one.
+pub fn file_size(path: &Path) -> Option<u64> {
+    std::fs::symlink_metadata(path)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+}
+
 /// The entries of a directory, each with its kind; none when it cannot be read.
 pub fn entries(dir: &Path) -> Vec<(String, Kind)> {
     let Ok(rd) = fs::read_dir(dir) else {
@@ -474,6 +482,38 @@ pub fn read_root_file(path: &Path, max: u64) -> io::Result<RootFile> {
     let mut text = String::new();
     io::Read::read_to_string(&mut io::Read::take(f, max), &mut text)?;
     Ok(RootFile::Text(text))
+}
+
+/// Why a file another run will read again (an archive to restore) is not root's alone: not a
+/// regular file (a link is not followed), not root's, writable by others; or its directory is
+/// not root's or is writable by others (it could be swapped between two reads). None: it is.
+pub fn not_root_only(path: &Path) -> io::Result<Option<String>> {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::symlink_metadata(path)?;
+    let loose = |m: &fs::Metadata| m.uid() != 0 || m.mode() & 0o022 != 0;
+    if !m.is_file() {
+        return Ok(Some(
+            "it is not a regular file (a link, or a directory)".into(),
+        ));
+    }
+    if loose(&m) {
+        return Ok(Some(format!(
+            "it is mode {:04o}, owner uid {}: others could change it",
+            m.mode() & 0o7777,
+            m.uid()
+        )));
+    }
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let d = fs::metadata(dir)?;
+    if loose(&d) {
+        return Ok(Some(format!(
+            "its directory {} is mode {:04o}, owner uid {}: others could swap it",
+            dir.display(),
+            d.mode() & 0o7777,
+            d.uid()
+        )));
+    }
+    Ok(None)
 }
 
 /// Writes a generated file whole (for `generate`): its directory made, the file replaced.

@@ -12,16 +12,18 @@ pub const BROKER_CONFIG: &str = "/etc/swarmnode-broker/broker.json";
 
 /// The files swarmnode writes, or moves aside: a path, where `*` stands for one component
 /// (`*.conf`: one that ends so), as each writer names it: daemon.json, a registry's CA
-/// (`certs.d/HOST:PORT`), its drop-in (and the legacy drop-ins it moves aside), the first-boot
-/// and check units, the profile copy, the LVM profile, fstab, the copied binary; on a manager,
+/// (`certs.d/HOST:PORT`), its drop-in (and the legacy drop-ins it moves aside), the first-boot,
+/// check and backup units, the profile copy, the LVM profile, fstab, the copied binary; on a manager,
 /// the broker's configuration and sshd's configuration for its user.
-pub const FILES: [&str; 13] = [
+pub const FILES: [&str; 15] = [
     "/etc/docker/daemon.json",
     "/etc/docker/certs.d/*/ca.crt",
     "/etc/systemd/system/docker.service.d/*.conf",
     "/etc/systemd/system/swarmnode-firstboot.service",
     "/etc/systemd/system/swarmnode-check.service",
     "/etc/systemd/system/swarmnode-check.timer",
+    "/etc/systemd/system/swarmnode-backup.service",
+    "/etc/systemd/system/swarmnode-backup.timer",
     "/etc/swarmnode/profile.json",
     "/etc/lvm/profile/docker-thinpool.profile",
     "/etc/fstab",
@@ -136,6 +138,8 @@ mod tests {
             "/etc/systemd/system/docker.service.d/legacy.conf",
             "/etc/systemd/system/docker.service.d/",
             "/etc/systemd/system/swarmnode-check.timer",
+            "/etc/systemd/system/swarmnode-backup.service",
+            "/etc/systemd/system/swarmnode-backup.timer",
             "/etc/systemd/",
             "/etc/lvm/profile/docker-thinpool.profile",
             "/etc/lvm/",

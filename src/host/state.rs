@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Refusal, Result};
+use crate::host::swarm::backup::Manifest;
 use crate::host::{Action, Host};
 use crate::vocab::{Driver, NodeId};
 
@@ -118,6 +119,20 @@ pub const MIGRATE: Record = Record {
     what: "a storage migration under way (migrate-storage), until it has finished",
     reset: Reset::Storage,
 };
+pub const BACKUP: Record = Record {
+    path: "/var/lib/swarmnode/backup.json",
+    format: "JSON: the backup's manifest (swarm and node IDs, the managers, the engine's version, \
+             autolock, the archive)",
+    what: "a backup under way: written before docker stops for it, removed once docker manages \
+           again (a run stopped in between starts docker on the next)",
+    reset: Reset::State,
+};
+pub const RESTORE: Record = Record {
+    path: "/var/lib/swarmnode/restore.json",
+    format: "JSON: the archive, its node ID, whether its state is in place",
+    what: "a restore under way, until the swarm is re-formed",
+    reset: Reset::State,
+};
 pub const LOCK: Record = Record {
     path: "/run/swarmnode.lock",
     format: "the pid of the run that holds it",
@@ -126,10 +141,12 @@ pub const LOCK: Record = Record {
 };
 
 /// Every record, in the order reset removes those of a phase (`created` last of all).
-pub const ALL: [Record; 14] = [
+pub const ALL: [Record; 16] = [
     REPORT,
     STORAGE,
     MIGRATE,
+    BACKUP,
+    RESTORE,
     BROKER_USER,
     SSHD_PENDING,
     ENROLLED,
@@ -200,6 +217,54 @@ impl MigrateRecord {
         }
         if let Some(id) = &r.node_id {
             NodeId::parse(id).map_err(bad)?;
+        }
+        Ok(Some(r))
+    }
+
+    pub fn text(&self) -> String {
+        serde_json::to_string_pretty(self).expect("serializable") + "\n"
+    }
+}
+
+/// `backup.json`: the manifest of a backup under way, checked.
+pub fn backup_under_way(h: &Host) -> Result<Option<Manifest>> {
+    let Some(text) = h.read_record(BACKUP.path)? else {
+        return Ok(None);
+    };
+    Manifest::parse(&text)
+        .map(Some)
+        .map_err(|why| BACKUP.refused("backup", None, &text, why))
+}
+
+/// `restore.json`: a restore under way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreRecord {
+    /// The archive being restored (a host path).
+    pub archive: String,
+    /// The node its state is of.
+    pub node_id: String,
+    /// docker's data root (a host path) the state goes under.
+    pub docker_root: String,
+    /// The state is in place under docker's data root.
+    pub placed: bool,
+    /// The swarm is re-formed from it.
+    pub reformed: bool,
+}
+
+impl RestoreRecord {
+    pub fn read(h: &Host) -> Result<Option<RestoreRecord>> {
+        let Some(text) = h.read_record(RESTORE.path)? else {
+            return Ok(None);
+        };
+        let bad = |why: String| RESTORE.refused("restore", None, &text, why);
+        let r: RestoreRecord = serde_json::from_str(&text)
+            .map_err(|e| bad(format!("it is not a restore record: {e}")))?;
+        NodeId::parse(&r.node_id).map_err(bad)?;
+        for path in [&r.archive, &r.docker_root] {
+            if crate::vocab::not_normalised(path).is_some() || path == "/" {
+                return Err(bad(format!("{path:?} is not a normalised path")));
+            }
         }
         Ok(Some(r))
     }

@@ -81,6 +81,11 @@ pub const SECTIONS: &[(&str, &str)] = &[
         "On a manager: the broker's side (its user, sshd, its configuration). Absent: no broker \
          step.",
     ),
+    (
+        "backup",
+        "On a manager: where `swarmnode backup` keeps its archives, and the timer apply \
+         installs. Absent: no backup step (backup by hand keeps these defaults).",
+    ),
 ];
 
 /// Every key.
@@ -521,6 +526,29 @@ pub const KEYS: &[Key] = &[
          its way must be root's and writable by root only.",
     ),
     key(
+        "backup.directory",
+        "absolute path",
+        Some("\"/var/backups/swarmnode\""),
+        None,
+        "Where the archives are written. Made 0700 when it is not there; it must be root's and \
+         writable by root only. The archives hold the swarm's keys: keep copies elsewhere too.",
+    ),
+    key(
+        "backup.keep",
+        "integer",
+        Some("7"),
+        Some((1, 1000)),
+        "How many of this manager's archives stay. Older ones are removed after each backup.",
+    ),
+    key(
+        "backup.interval_hours",
+        "integer, hours",
+        Some("24"),
+        Some((1, 8760)),
+        "How often the timer runs `swarmnode backup --scheduled`. check turns yellow when the \
+         newest archive is older than twice this.",
+    ),
+    key(
         "broker.user",
         "user name",
         Some("\"swarmnode-broker\""),
@@ -565,7 +593,7 @@ mod tests {
     fn minimal(token: Value) -> Value {
         json!({"storage": {}, "engine": {"registries": [{"host": "r.example.org:5000"}]},
                "mounts": {}, "swarm": {"managers": ["m1:2377"], "token": token},
-               "check": {}, "broker": {}})
+               "check": {}, "broker": {}, "backup": {}})
     }
 
     fn tokens() -> Vec<(&'static str, Value)> {

@@ -1,6 +1,6 @@
 //! The profile: JSON, every section optional (an absent section skips its step), unknown keys
 //! rejected. Each section is a file of its own, with its structure, its defaults and its
-//! checks: `storage`, `engine`, `mounts`, `swarm`, `check`, `broker`; `types` holds the
+//! checks: `storage`, `engine`, `mounts`, `swarm`, `check`, `broker`, `backup`; `types` holds the
 //! bounded values they share. Errors name the file and the key (`storage.thinpool.chunk_size`).
 //! CLI options override the profile (see [`StorageOverrides`]).
 
@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod backup;
 mod broker;
 mod check;
 mod engine;
@@ -19,6 +20,7 @@ mod storage;
 mod swarm;
 mod types;
 
+pub use backup::Backup;
 pub use broker::Broker;
 pub use check::Check;
 pub use engine::{Engine, Registry, is_host_port};
@@ -90,6 +92,9 @@ pub struct Profile {
     /// On a manager: the broker's user, sshd's configuration for it, what nodes may ask.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broker: Option<Broker>,
+    /// On a manager: where `swarmnode backup` keeps its archives; the timer apply installs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<Backup>,
 }
 
 /// Storage options given on the command line; they win over the profile.
@@ -167,6 +172,9 @@ impl Profile {
             c.validate()?;
         }
         if let Some(b) = &self.broker {
+            b.validate()?;
+        }
+        if let Some(b) = &self.backup {
             b.validate()?;
         }
         if let Some(sw) = &self.swarm {

@@ -99,12 +99,18 @@ pub fn plan(h: &Host, c: &Check, profile: &str) -> Result<StepPlan> {
         0o644,
         timer_text(c),
     )?;
-    add_enable(h, c, changed, &mut p)?;
+    let units = Units {
+        step: "check",
+        timer: TIMER_NAME,
+        wants: WANTS_PATH,
+        every: format!("every {} minutes", c.interval_minutes),
+    };
+    add_enable(h, &units, changed, &mut p)?;
     Ok(p)
 }
 
 /// The profile's path goes on the unit's command line: plain absolute paths only.
-fn plain_path(profile: &str) -> Result<()> {
+pub fn plain_path(profile: &str) -> Result<()> {
     let plain = |ch: char| ch.is_ascii_alphanumeric() || "/._-".contains(ch);
     if profile.starts_with('/') && profile.chars().all(plain) {
         return Ok(());
@@ -119,37 +125,44 @@ fn plain_path(profile: &str) -> Result<()> {
     .into())
 }
 
+/// A timer of swarmnode's: the step that writes it, its unit, its link in timers.target.wants,
+/// and how often it runs (in words).
+pub struct Units {
+    pub step: &'static str,
+    pub timer: &'static str,
+    pub wants: &'static str,
+    pub every: String,
+}
+
 /// The timer enabled (offline: at boot) and running; systemd told first when the units changed.
-fn add_enable(h: &Host, c: &Check, changed: bool, p: &mut StepPlan) -> Result<()> {
-    let enabled = h.exists(WANTS_PATH)?;
+pub fn add_enable(h: &Host, u: &Units, changed: bool, p: &mut StepPlan) -> Result<()> {
+    let enabled = h.exists(u.wants)?;
+    let id = |what: &str| format!("{}.{what}", u.step);
     if h.offline().is_some() {
         if !enabled {
             p.actions.push(Action::run(
-                "check.enable",
+                &id("enable"),
                 "offline: the timer starts at boot",
-                systemd::offline(h, &["enable", TIMER_NAME]),
+                systemd::offline(h, &["enable", u.timer]),
             ));
         }
         return Ok(());
     }
     if changed {
         p.actions.push(Action::run(
-            "check.daemon-reload",
-            "the check units changed",
+            &id("daemon-reload"),
+            format!("the {} units changed", u.step),
             systemd::daemon_reload(),
         ));
     }
-    if !enabled || changed || !systemd::is_active(h, TIMER_NAME)? {
+    if !enabled || changed || !systemd::is_active(h, u.timer)? {
         p.actions.push(Action::run(
-            "check.start",
+            &id("start"),
             "the timer runs from now on and at every boot",
-            systemd::online(&["enable", "--now", TIMER_NAME]),
+            systemd::online(&["enable", "--now", u.timer]),
         ));
     } else {
-        p.facts.push(format!(
-            "{TIMER_NAME} runs every {} minutes",
-            c.interval_minutes
-        ));
+        p.facts.push(format!("{} runs {}", u.timer, u.every));
     }
     Ok(())
 }
@@ -182,16 +195,21 @@ fn plan_off(h: &Host) -> Result<StepPlan> {
 /// Stops (when systemd runs) and disables the timer, when it is enabled: for `check.timer`
 /// turned off, and for reset.
 pub fn disable(h: &Host, id: &str) -> Result<Option<Action>> {
-    if !h.exists(WANTS_PATH)? {
+    disable_timer(h, id, TIMER_NAME, WANTS_PATH)
+}
+
+/// Stops (when systemd runs) and disables a timer of swarmnode's, when it is enabled.
+pub fn disable_timer(h: &Host, id: &str, timer: &str, wants: &str) -> Result<Option<Action>> {
+    if !h.exists(wants)? {
         return Ok(None);
     }
     Ok(Some(Action::run(
         id,
-        "the check timer must not run again",
+        format!("{timer} must not run again"),
         if h.systemd_running() {
-            systemd::online(&["disable", "--now", TIMER_NAME])
+            systemd::online(&["disable", "--now", timer])
         } else {
-            systemd::offline(h, &["disable", TIMER_NAME])
+            systemd::offline(h, &["disable", timer])
         },
     )))
 }

@@ -3,6 +3,7 @@
 //! minus the effects. Which steps a command runs, and how each is planned from the run, is the
 //! command's (src/commands/).
 
+pub mod backup;
 pub mod broker_setup;
 pub mod check_timer;
 pub mod engine;
@@ -56,6 +57,13 @@ pub struct Options {
     pub drain_seconds: u64,
     /// `reset --no-drain`: the node leaves without draining first.
     pub no_drain: bool,
+    /// `backup --scheduled` (the timer): a node that is not the one to back up says so and
+    /// changes nothing.
+    pub scheduled: bool,
+    /// `restore ARCHIVE`: the archive (a path as given, made absolute).
+    pub archive: Option<String>,
+    /// `restore --advertise-addr`: the address the re-formed swarm's manager advertises.
+    pub advertise_addr: Option<String>,
 }
 
 /// What one run learns once and shares between its steps.

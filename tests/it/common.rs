@@ -48,6 +48,8 @@ pub const MUTATING: &[&str] = &[
     "usermod",
     "userdel",
     "ssh-keygen",
+    "tar --create",
+    "tar --extract --gzip --no-same-owner",
 ];
 
 const FAKE_TOOL: &str = r#"#!/bin/sh

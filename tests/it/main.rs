@@ -2,6 +2,7 @@
 //! them share the fake root and its recording fake tools (common.rs).
 
 mod architecture;
+mod backup;
 mod broker;
 mod broker_step;
 mod check;

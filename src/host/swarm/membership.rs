@@ -83,6 +83,85 @@ pub(super) fn wait_for_member(host: &SwarmHost, node_id: &str, seconds: u64) -> 
     }
 }
 
+/// What a manager's engine says of its swarm's managers: (this node's own entry is reachable, a
+/// leader is known), or why it cannot tell.
+fn managed(host: &SwarmHost, node_id: &str) -> std::result::Result<(bool, bool), String> {
+    let i = info(host).map_err(|e| crate::error::chain(&e))?;
+    if i.swarm.local_node_state != "active" || !i.swarm.control_available {
+        return Err(format!(
+            "its swarm state is {} (manages: {})",
+            i.swarm.local_node_state, i.swarm.control_available
+        ));
+    }
+    let nodes: Vec<Node> = host
+        .api()
+        .get_json_within("/nodes", Duration::from_secs(10))
+        .map_err(|e| e.to_string())?;
+    let me = nodes.iter().find(|n| n.id == node_id).and_then(|n| {
+        n.manager_status
+            .as_ref()
+            .map(|m| m.reachability == "reachable")
+    });
+    let leader = nodes
+        .iter()
+        .any(|n| n.manager_status.as_ref().is_some_and(|m| m.leader));
+    Ok((me == Some(true), leader))
+}
+
+/// Polls until this manager manages again, reachable, and the swarm has a leader; 69 past
+/// `seconds`, with what was seen last.
+pub(super) fn wait_manages(host: &SwarmHost, node_id: &str, seconds: u64) -> Result<()> {
+    let until = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let seen = match managed(host, node_id) {
+            Ok((true, true)) => {
+                tracing::info!("swarm: manager {node_id} is reachable, and the swarm has a leader");
+                return Ok(());
+            }
+            Ok((me, _)) if !me => "it is not reachable among the managers yet".to_string(),
+            Ok(_) => "the swarm has no leader yet".to_string(),
+            Err(why) => why,
+        };
+        if Instant::now() >= until {
+            return Err(Error::Unavailable(format!(
+                "swarm: manager {node_id} did not manage again within {seconds} s: {seen}; see \
+                 `docker node ls` and `journalctl -u docker`"
+            )));
+        }
+        pause(POLL)?;
+    }
+}
+
+/// `POST /swarm/init` with `ForceNewCluster`: the swarm state on disk re-formed as a swarm of
+/// this manager alone; then waited for until it leads.
+pub(super) fn new_cluster(
+    host: &SwarmHost,
+    listen: &str,
+    advertise: Option<&str>,
+    seconds: u64,
+) -> Result<()> {
+    let i = info(host)?;
+    let leads = |host: &SwarmHost| managed(host, &i.swarm.node_id).is_ok_and(|(me, l)| me && l);
+    if !leads(host) {
+        let mut body = serde_json::json!({"ListenAddr": listen, "ForceNewCluster": true});
+        if let Some(a) = advertise {
+            body["AdvertiseAddr"] = a.into();
+        }
+        let body = serde_json::to_vec(&body).expect("a JSON value serializes");
+        let r = host
+            .api()
+            .request("POST", "/swarm/init", Some(&body), Duration::from_secs(60))?;
+        if r.status != 200 {
+            return Err(Error::Failed(format!(
+                "docker engine: POST /swarm/init (ForceNewCluster): HTTP {}: {}",
+                r.status,
+                r.message()
+            )));
+        }
+    }
+    wait_manages(host, &info(host)?.swarm.node_id, seconds)
+}
+
 /// `POST /swarm/leave` (with force only for `reset --force`: dockerd refuses to let a manager
 /// go without it). A node already out is done; dockerd's 503 also means "a manager, use force"
 /// and "locked", so a refusal counts as out only when the engine then says it is inactive.

@@ -12,6 +12,7 @@
 //! - [`tasks`]: what runs here, what the managers say of it, a drain's wait;
 //! - [`keys`]: the keys the broker's user logs in with, kept in the swarm as configs.
 
+pub mod backup;
 pub mod join;
 pub mod keys;
 pub mod membership;
@@ -48,6 +49,9 @@ pub struct Info {
     /// The storage driver docker runs on (`devicemapper`, `overlay2`).
     #[serde(default)]
     pub driver: String,
+    /// The engine's version (`26.1.5`).
+    #[serde(default)]
+    pub server_version: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -66,6 +70,16 @@ pub struct LocalSwarm {
     /// Only on managers.
     #[serde(default)]
     pub managers: Option<u32>,
+    /// Only on managers: the swarm's ID.
+    #[serde(default)]
+    pub cluster: Option<Cluster>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Cluster {
+    #[serde(rename = "ID", default)]
+    pub id: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -114,24 +128,7 @@ impl SwarmHost<'_> {
 /// Carries out a membership change (called by `Host::execute` only).
 pub fn execute(host: &SwarmHost, op: &SwarmOp) -> Result<()> {
     match op {
-        SwarmOp::Leave { wait_seconds } => {
-            let until = Instant::now() + Duration::from_secs(*wait_seconds);
-            loop {
-                let st = info(host)?.swarm;
-                match st.local_node_state.as_str() {
-                    "active" => {
-                        tracing::info!("swarm: the unfinished join finished on its own");
-                        return Ok(());
-                    }
-                    "inactive" => return Ok(()),
-                    // It got an identity meanwhile: a member now, never left (the next
-                    // observation waits for it).
-                    _ if !st.node_id.is_empty() || st.control_available => return Ok(()),
-                    "pending" if Instant::now() < until => pause(POLL)?,
-                    _ => return membership::leave(host, false),
-                }
-            }
-        }
+        SwarmOp::Leave { wait_seconds } => leave_unfinished(host, *wait_seconds),
         SwarmOp::Wait { node_id, seconds } => membership::wait_for_member(host, node_id, *seconds),
         SwarmOp::Join(spec) => join::join(host, spec),
         SwarmOp::Demote { node_id, seconds } => membership::demote(host, node_id, *seconds),
@@ -152,6 +149,12 @@ pub fn execute(host: &SwarmHost, op: &SwarmOp) -> Result<()> {
             keys::create(host.api(), &k, PUBLISH_TIMEOUT).map(|_| ())
         }
         SwarmOp::Unpublish { id, .. } => keys::remove(host.api(), id, PUBLISH_TIMEOUT),
+        SwarmOp::Manages { node_id, seconds } => membership::wait_manages(host, node_id, *seconds),
+        SwarmOp::NewCluster {
+            listen_addr,
+            advertise_addr,
+            seconds,
+        } => membership::new_cluster(host, listen_addr, advertise_addr.as_deref(), *seconds),
         SwarmOp::OnManager {
             what,
             calls,
@@ -166,6 +169,26 @@ pub fn execute(host: &SwarmHost, op: &SwarmOp) -> Result<()> {
             done_if_unknown_node.as_deref(),
             *best_effort,
         ),
+    }
+}
+
+/// Out of an unfinished join (see [`SwarmOp::Leave`]).
+fn leave_unfinished(host: &SwarmHost, wait_seconds: u64) -> Result<()> {
+    let until = Instant::now() + Duration::from_secs(wait_seconds);
+    loop {
+        let st = info(host)?.swarm;
+        match st.local_node_state.as_str() {
+            "active" => {
+                tracing::info!("swarm: the unfinished join finished on its own");
+                return Ok(());
+            }
+            "inactive" => return Ok(()),
+            // It got an identity meanwhile: a member now, never left (the next
+            // observation waits for it).
+            _ if !st.node_id.is_empty() || st.control_available => return Ok(()),
+            "pending" if Instant::now() < until => pause(POLL)?,
+            _ => return membership::leave(host, false),
+        }
     }
 }
 

@@ -73,6 +73,9 @@ pub struct ManagerStatus {
     pub reachability: String,
     #[serde(default)]
     pub leader: bool,
+    /// Its address among the managers (`HOST:2377`).
+    #[serde(default)]
+    pub addr: String,
 }
 
 impl Node {

@@ -108,16 +108,26 @@ pub enum SwarmOp {
         id: String,
         name: String,
     },
+    /// `backup`: this manager waited for, after docker started again, until it manages,
+    /// reachable, and the swarm has a leader (at most `seconds`).
+    Manages {
+        node_id: String,
+        seconds: u64,
+    },
+    /// `restore`: the swarm state put back re-formed as a swarm of this manager alone
+    /// (`POST /swarm/init` with `ForceNewCluster`), then waited for until it leads.
+    NewCluster {
+        listen_addr: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        advertise_addr: Option<String>,
+        seconds: u64,
+    },
 }
 
 impl fmt::Display for SwarmOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SwarmOp::Leave { wait_seconds: 0 } => f.write_str("POST /swarm/leave"),
-            SwarmOp::Leave { wait_seconds } => write!(
-                f,
-                "wait up to {wait_seconds} s for the unfinished join, else POST /swarm/leave"
-            ),
+            SwarmOp::Leave { wait_seconds } => leave_text(f, *wait_seconds),
             SwarmOp::Wait { node_id, seconds } => write!(
                 f,
                 "wait up to {seconds} s for node {node_id} to reach its managers again (never left)"
@@ -158,7 +168,39 @@ impl fmt::Display for SwarmOp {
                 write!(f, "POST /configs/create {name} ({what})")
             }
             SwarmOp::Unpublish { id, name } => write!(f, "DELETE /configs/{id} ({name})"),
+            SwarmOp::Manages { node_id, seconds } => write!(
+                f,
+                "wait up to {seconds} s for manager {node_id} to be reachable again, with a leader"
+            ),
+            SwarmOp::NewCluster {
+                listen_addr,
+                advertise_addr,
+                seconds,
+            } => new_cluster_text(f, listen_addr, advertise_addr.as_deref(), *seconds),
         }
+    }
+}
+
+fn new_cluster_text(
+    f: &mut fmt::Formatter<'_>,
+    listen: &str,
+    advertise: Option<&str>,
+    seconds: u64,
+) -> fmt::Result {
+    write!(f, "POST /swarm/init with ForceNewCluster, listen {listen}")?;
+    if let Some(a) = advertise {
+        write!(f, ", advertise {a}")?;
+    }
+    write!(f, ", then wait up to {seconds} s for it to lead")
+}
+
+fn leave_text(f: &mut fmt::Formatter<'_>, wait_seconds: u64) -> fmt::Result {
+    match wait_seconds {
+        0 => f.write_str("POST /swarm/leave"),
+        s => write!(
+            f,
+            "wait up to {s} s for the unfinished join, else POST /swarm/leave"
+        ),
     }
 }
 

@@ -32,6 +32,15 @@ pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
         h,
         "reset.check-disable",
     )?);
+    {
+        use crate::steps::backup::timer::{TIMER_NAME, WANTS_PATH};
+        p.actions.extend(crate::steps::check_timer::disable_timer(
+            h,
+            "reset.backup-disable",
+            TIMER_NAME,
+            WANTS_PATH,
+        )?);
+    }
     let mut unit = add_restore(h, &rec, UNIT_PATH, &mut p)?;
     let storage_files = storage::files();
     for path in rec.written().iter().filter(|f| {

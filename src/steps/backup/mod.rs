@@ -1,0 +1,581 @@
+//! `backup` on a manager: the swarm's state copied with docker stopped, while the other
+//! managers keep quorum; and `restore` ([`restore`]) of such a copy on a manager with no swarm.
+//!
+//! The phases of a backup (commands/backup.rs), each planned from what is there, so that a run
+//! stopped anywhere goes on from where it stopped:
+//!
+//! 1. [`plan_start`]: refused (65) unless the others keep a reachable majority without this
+//!    manager, and (without `--force`) on the leader; the manifest written to `backup.json`
+//!    before docker stops; docker stopped.
+//! 2. [`plan_archive`]: `/var/lib/docker/swarm` and the manifest archived (0600) into the
+//!    backup directory, under a name of its own until it is whole.
+//! 3. [`plan_finish`]: docker started; waited for until this manager is reachable and the swarm
+//!    has a leader; the archives beyond `keep` removed; `backup.json` removed.
+//!
+//! A run stopped while docker is stopped leaves `backup.json`: the next run finishes the
+//! backup and starts docker (and says so); at boot docker starts on its own, and the next run
+//! sees that and starts afresh.
+
+pub mod restore;
+pub mod timer;
+
+use crate::error::{Error, Refusal, Result};
+use crate::host::clock;
+use crate::host::cmd::Cmd;
+use crate::host::engine_api::ApiError;
+use crate::host::state::{self, BACKUP};
+use crate::host::swarm::backup::{self, Manifest};
+use crate::host::swarm::node::Node;
+use crate::host::swarm::{self, Info, SwarmOp};
+use crate::host::{Action, Host, systemd};
+use crate::profile::Backup;
+use crate::steps::Run;
+use crate::steps::plan::StepPlan;
+
+/// How long docker may take to manage again after a backup or a restore.
+pub const BACK_SECONDS: u64 = 180;
+
+/// The profile's backup section, or its defaults (a backup by hand without one).
+pub fn settings(run: &Run) -> Backup {
+    run.profile.backup.clone().unwrap_or_default()
+}
+
+/// The local engine's view, or none when docker does not answer.
+pub fn engine_info(h: &Host) -> Result<Option<Info>> {
+    match swarm::info(&h.swarm_host()?) {
+        Ok(i) => Ok(Some(i)),
+        Err(Error::Engine(ApiError::Connect { .. })) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The swarm's managers as this manager's engine sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Managers {
+    /// Every manager, this one too.
+    pub total: usize,
+    /// The others that are reachable.
+    pub reachable_others: usize,
+    /// The leader's node ID, when there is one.
+    pub leader: Option<String>,
+    /// The reachable managers that do not lead, this one too when it is: (ID, name, address),
+    /// by ID.
+    pub followers: Vec<(String, String, String)>,
+    /// Every manager's address.
+    pub addrs: Vec<String>,
+}
+
+impl Managers {
+    pub fn of(nodes: &[Node], me: &str) -> Managers {
+        let managers: Vec<(&Node, &crate::host::swarm::node::ManagerStatus)> = nodes
+            .iter()
+            .filter_map(|n| Some((n, n.manager_status.as_ref()?)))
+            .collect();
+        let reachable = |m: &crate::host::swarm::node::ManagerStatus| m.reachability == "reachable";
+        let mut followers: Vec<(String, String, String)> = managers
+            .iter()
+            .filter(|(_, m)| reachable(m) && !m.leader)
+            .map(|(n, m)| (n.id.clone(), n.description.hostname.clone(), m.addr.clone()))
+            .collect();
+        followers.sort();
+        Managers {
+            total: managers.len(),
+            reachable_others: managers
+                .iter()
+                .filter(|(n, m)| n.id != me && reachable(m))
+                .count(),
+            leader: managers
+                .iter()
+                .find(|(_, m)| m.leader)
+                .map(|(n, _)| n.id.clone()),
+            followers,
+            addrs: managers.iter().map(|(_, m)| m.addr.clone()).collect(),
+        }
+    }
+
+    /// Whether the swarm keeps quorum while this manager is stopped (nothing is demoted: the
+    /// others that answer must be a majority of all managers, this one counted).
+    pub fn keep_quorum_without_me(&self) -> bool {
+        self.reachable_others * 2 > self.total
+    }
+
+    /// The follower a scheduled backup runs on: the first by ID.
+    pub fn chosen(&self) -> Option<&str> {
+        self.followers.first().map(|(id, _, _)| id.as_str())
+    }
+}
+
+/// A manager's own view: its engine's info and the swarm's nodes; refused when it is none.
+fn manager(h: &Host, run: &Run, p: &mut StepPlan) -> Result<Option<(Info, Vec<Node>)>> {
+    let Some(info) = engine_info(h)? else {
+        return Err(Refusal::new(
+            "backup",
+            "docker",
+            "docker does not answer: a backup is taken of a manager that runs",
+        )
+        .remedy("start docker (`systemctl start docker`), then run backup again")
+        .into());
+    };
+    let st = &info.swarm;
+    if st.local_node_state != "active" || !st.control_available {
+        let why = format!(
+            "{} is not a manager of a swarm (its swarm state is {}, manages: {})",
+            info.name, st.local_node_state, st.control_available
+        );
+        if run.opts.scheduled {
+            p.facts.push(format!("{why}: nothing to back up"));
+            return Ok(None);
+        }
+        return Err(Refusal::new("backup", format!("node {}", info.name), why)
+            .remedy("run backup on a manager (`docker node ls` there lists them)")
+            .into());
+    }
+    let nodes: Vec<Node> = h.swarm_host()?.api().get_json("/nodes")?;
+    Ok(Some((info, nodes)))
+}
+
+/// A backup an earlier run left: finished from where it stopped, or (docker runs again without
+/// its archive) started afresh.
+fn going_on(h: &Host, m: &Manifest, p: &mut StepPlan) -> Result<()> {
+    let when = clock::utc(m.taken);
+    if engine_info(h)?.is_none() {
+        p.warnings.push(format!(
+            "a backup started at {when} did not finish, and docker was left stopped: this run \
+             finishes it, then starts docker"
+        ));
+        return Ok(());
+    }
+    if h.path(&m.archive)?.is_file() {
+        p.warnings.push(format!(
+            "a backup started at {when} did not finish: its archive is written, and docker \
+             runs again; this run finishes it"
+        ));
+        return Ok(());
+    }
+    p.warnings.push(format!(
+        "a backup started at {when} did not finish; docker runs again (started since, at \
+         boot or by hand): a new backup is taken"
+    ));
+    p.actions
+        .push(BACKUP.remove("backup.stale", "the unfinished backup's manifest"));
+    Ok(())
+}
+
+/// Phase 1: the checks, the manifest, docker stopped.
+pub fn plan_start(h: &Host, run: &Run) -> Result<StepPlan> {
+    let mut p = StepPlan::new("backup");
+    if let Some(m) = state::backup_under_way(h)? {
+        going_on(h, &m, &mut p)?;
+        return Ok(p);
+    }
+    let Some((info, nodes)) = manager(h, run, &mut p)? else {
+        return Ok(p);
+    };
+    let me = info.swarm.node_id.clone();
+    let v = Managers::of(&nodes, &me);
+    if !judge(run, &info, &v, &mut p)? {
+        return Ok(p);
+    }
+    let dir = settings(run).directory;
+    directory(h, &dir, &mut p)?;
+    let m = manifest(h, &info, &v, &dir)?;
+    p.facts.push(format!(
+        "the archive: {} (docker's swarm/ and the manifest, 0600)",
+        m.archive
+    ));
+    let here = crate::host::swarm::tasks::here(h.swarm_host()?.api())
+        .map(|t| t.replicated.len() + t.global.len())
+        .unwrap_or(0);
+    if here > 0 {
+        p.warnings.push(format!(
+            "the {here} task(s) running here stop with docker; swarm starts them again"
+        ));
+    }
+    p.actions.push(BACKUP.write(
+        "backup.record",
+        "the manifest, before docker stops (a run stopped from here on starts docker again)",
+        m.text(),
+        None,
+    ));
+    p.actions.push(Action::run(
+        "backup.docker-stop",
+        "the swarm's state is copied with docker stopped (a copy of a running manager's raft \
+         log is not consistent)",
+        systemd::online(&["stop", "docker.socket", "docker.service"]),
+    ));
+    Ok(p)
+}
+
+const ONLY_MANAGER_REMEDY: &str = "add managers (three tolerate one away), or run `swarmnode \
+     backup --force` when a few seconds without management are fine";
+const ONLY_MANAGER_FORCED: &str = "--force: the swarm's only manager stops for the backup; \
+     nothing is managed until docker is back (seconds)";
+
+/// Whether this manager may stop for a backup now: false (with the reason as a fact) when a
+/// scheduled run leaves it to another; refused when it would lose quorum, or on the leader.
+fn judge(run: &Run, info: &Info, v: &Managers, p: &mut StepPlan) -> Result<bool> {
+    let me = info.swarm.node_id.as_str();
+    let need = v.total / 2 + 1;
+    p.facts.push(format!(
+        "{} managers, {} reachable besides this one; quorum is {need}",
+        v.total, v.reachable_others
+    ));
+    if run.opts.scheduled && !my_turn(v, me, p) {
+        return Ok(false);
+    }
+    let refuse = |why: String, remedy: String| -> Error {
+        Refusal::new("backup", format!("manager {} ({me})", info.name), why)
+            .remedy(remedy)
+            .into()
+    };
+    if v.total == 1 {
+        if !run.opts.force {
+            return Err(refuse(
+                "it is the swarm's only manager: while docker is stopped the swarm is not \
+                 managed (no scheduling, no updates, no joins)"
+                    .into(),
+                ONLY_MANAGER_REMEDY.into(),
+            ));
+        }
+        p.warnings.push(ONLY_MANAGER_FORCED.into());
+        return Ok(true);
+    }
+    if !v.keep_quorum_without_me() {
+        return Err(refuse(
+            format!(
+                "with docker stopped here, {} of {} managers would be reachable, and the swarm \
+                 needs {need}: it would lose quorum",
+                v.reachable_others, v.total
+            ),
+            "bring the unreachable managers back (`docker node ls`), then run backup again".into(),
+        ));
+    }
+    if v.leader.as_deref() == Some(me) && !run.opts.force {
+        let other = v.followers.iter().find(|(id, _, _)| id != me);
+        return Err(refuse(
+            "it is the swarm's leader: stopping it forces an election".into(),
+            match other {
+                Some((id, name, addr)) => format!(
+                    "run backup on manager {name} ({id}, {addr}), a follower; or --force here"
+                ),
+                None => "run backup on a follower; or --force here".into(),
+            },
+        ));
+    }
+    p.facts.push(format!(
+        "the others keep quorum ({} of {need} needed) while docker is stopped here",
+        v.reachable_others
+    ));
+    Ok(true)
+}
+
+/// A scheduled backup: whether it is this manager's turn (the first follower by ID); if not,
+/// why, as a fact.
+fn my_turn(v: &Managers, me: &str, p: &mut StepPlan) -> bool {
+    if v.total == 1 {
+        p.facts.push(
+            "the swarm's only manager: a scheduled backup would stop it; run `swarmnode backup \
+             --force` by hand"
+                .into(),
+        );
+        return false;
+    }
+    match v.chosen() {
+        Some(c) if c != me => {
+            p.facts.push(format!(
+                "manager {c} takes the scheduled backup (the first follower by ID)"
+            ));
+            false
+        }
+        _ => true,
+    }
+}
+
+/// The backup directory: root's and writable by root only on its way; made 0700 when missing.
+fn directory(h: &Host, dir: &str, p: &mut StepPlan) -> Result<()> {
+    let io = |e| Error::io(format!("backup: cannot examine {dir}"), e);
+    if let Some((d, why)) =
+        crate::host::fs::untrusted_dir(h.root(), &format!("{dir}/archive")).map_err(io)?
+    {
+        return Err(Refusal::new(
+            "backup",
+            dir.to_string(),
+            format!("{d} is on its way, and {why}"),
+        )
+        .remedy(format!(
+            "the archives hold the swarm's keys: make {d} root's and writable by root only \
+                 (`chown root: {d}; chmod go-w {d}`), or choose another backup.directory"
+        ))
+        .into());
+    }
+    if !h.path(dir)?.is_dir() {
+        p.actions.push(Action::mkdir(
+            "backup.mkdir",
+            "where the archives go (root's alone: they hold the swarm's keys)",
+            dir,
+            0o700,
+        ));
+    }
+    Ok(())
+}
+
+/// The manifest of this backup: what the archive is of, never the unlock key.
+fn manifest(h: &Host, info: &Info, v: &Managers, dir: &str) -> Result<Manifest> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(rename_all = "PascalCase", default)]
+    struct Sw {
+        spec: SwSpec,
+    }
+    #[derive(serde::Deserialize, Default)]
+    #[serde(rename_all = "PascalCase", default)]
+    struct SwSpec {
+        encryption_config: Enc,
+    }
+    #[derive(serde::Deserialize, Default)]
+    #[serde(rename_all = "PascalCase", default)]
+    struct Enc {
+        auto_lock_managers: bool,
+    }
+    let sw: Sw = h.swarm_host()?.api().get_json("/swarm")?;
+    let taken = clock::now();
+    let root = docker_root(h, info);
+    let m = Manifest {
+        taken,
+        swarm_id: info
+            .swarm
+            .cluster
+            .as_ref()
+            .map(|c| c.id.clone())
+            .unwrap_or_default(),
+        node_id: info.swarm.node_id.clone(),
+        node_name: info.name.clone(),
+        managers: v.addrs.clone(),
+        engine_version: info.server_version.clone(),
+        autolock: sw.spec.encryption_config.auto_lock_managers,
+        docker_root: root,
+        archive: format!("{dir}/{}", backup::archive_name(taken, &info.swarm.node_id)),
+    };
+    // What docker said is checked as any record is, before it is written and acted on.
+    Manifest::parse(&m.text()).map_err(|why| {
+        Error::Failed(format!(
+            "backup: the engine's answers do not make a manifest: {why}"
+        ))
+    })
+}
+
+/// docker's data root as a host path (the engine gives its own view; under --root the root
+/// is taken off); /var/lib/docker when it says nothing.
+pub fn docker_root(h: &Host, info: &Info) -> String {
+    match info.docker_root_dir.trim_end_matches('/') {
+        "" => crate::steps::storage::DOCKER_ROOT.to_string(),
+        r => h.host_path_of(r).unwrap_or_else(|| r.to_string()),
+    }
+}
+
+/// The archive and the name it has until it is whole.
+fn partial_of(archive: &str) -> String {
+    format!("{archive}.partial")
+}
+
+/// Phase 2: the archive written with docker stopped.
+pub fn plan_archive(h: &Host, run: &Run) -> Result<StepPlan> {
+    let mut p = StepPlan::new("archive");
+    let Some(m) = state::backup_under_way(h)? else {
+        return Ok(not_under_way(
+            run,
+            "archive",
+            "once docker is stopped: docker's swarm/ and the manifest archived into the backup directory (0600), under a name of its own until it is whole",
+        ));
+    };
+    if h.path(&m.archive)?.is_file() {
+        p.facts.push(format!("{} is written", m.archive));
+        return Ok(p);
+    }
+    if engine_info(h)?.is_some() {
+        return Err(Error::Failed(format!(
+            "backup: docker runs again (someone started it) before the archive was written: the \
+             state is never copied while docker runs; run backup again ({} is removed then)",
+            BACKUP.path
+        )));
+    }
+    let partial = partial_of(&m.archive);
+    if h.path_nofollow(&partial)?.symlink_metadata().is_ok() {
+        p.actions.push(Action::remove(
+            "backup.partial-remove",
+            "an archive a stopped run left unfinished",
+            &partial,
+        ));
+    }
+    let records = state::DIR.trim_end_matches('/');
+    p.actions.push(Action::run(
+        "backup.partial-create",
+        "the archive's file, made 0600 before anything is in it",
+        Cmd::new("install").args(["-m", "0600", "/dev/null", &h.tool_path(&partial)?]),
+    ));
+    p.actions.push(Action::run(
+        "backup.archive",
+        "docker's swarm state (raft log, keys, certificates) and the manifest",
+        Cmd::new("tar").args([
+            "--create",
+            "--gzip",
+            "--file",
+            &h.tool_path(&partial)?,
+            "--directory",
+            &h.tool_path(&m.docker_root)?,
+            "swarm",
+            "--directory",
+            &h.tool_path(records)?,
+            backup::MANIFEST,
+        ]),
+    ));
+    p.actions.push(Action::rename(
+        "backup.archive-done",
+        "the archive is whole",
+        &partial,
+        &m.archive,
+    ));
+    Ok(p)
+}
+
+/// A later phase without a backup under way: what it would do (a plan), or nothing.
+fn not_under_way(run: &Run, phase: &'static str, what: &str) -> StepPlan {
+    if run.opts.planning {
+        StepPlan::deferred(phase, format!("when the backup is taken: {what}"))
+    } else {
+        StepPlan::skipped(phase, "no backup under way")
+    }
+}
+
+/// Phase 3: docker started, this manager managing again, the old archives removed.
+pub fn plan_finish(h: &Host, run: &Run) -> Result<StepPlan> {
+    let mut p = StepPlan::new("finish");
+    let Some(m) = state::backup_under_way(h)? else {
+        return Ok(not_under_way(
+            run,
+            "finish",
+            "docker started; this manager waited for until it is reachable with a leader; the archives beyond backup.keep removed",
+        ));
+    };
+    let wait = Action::swarm(
+        "backup.back",
+        "this manager manages again before the backup counts as done",
+        SwarmOp::Manages {
+            node_id: m.node_id.clone(),
+            seconds: BACK_SECONDS,
+        },
+    );
+    let Some(info) = engine_info(h)? else {
+        p.actions.push(Action::run(
+            "backup.docker-start",
+            "docker, again",
+            systemd::online(&["start", "docker"]),
+        ));
+        p.actions.push(wait);
+        return Ok(p);
+    };
+    if !info.swarm.control_available || info.swarm.local_node_state != "active" {
+        p.actions.push(wait);
+        return Ok(p);
+    }
+    p.facts
+        .push(format!("docker runs, and {} manages again", info.name));
+    let size = crate::host::fs::file_size(&h.path(&m.archive)?);
+    if let Some(n) = size {
+        p.facts.push(format!(
+            "backup written: {} ({})",
+            m.archive,
+            crate::steps::storage::human(n)
+        ));
+    }
+    retention(h, run, &m, &mut p)?;
+    p.actions
+        .push(BACKUP.remove("backup.done", "the backup has finished"));
+    Ok(p)
+}
+
+/// This node's archives beyond the newest `keep` removed (other nodes' never).
+fn retention(h: &Host, run: &Run, m: &Manifest, p: &mut StepPlan) -> Result<()> {
+    let keep = settings(run).keep.get() as usize;
+    let dir = m.archive.rsplit_once('/').map_or("/", |(d, _)| d);
+    let names: Vec<String> = crate::host::fs::entries(&h.path(dir)?)
+        .into_iter()
+        .filter(|(_, k)| *k == crate::host::fs::Kind::File)
+        .map(|(n, _)| n)
+        .collect();
+    for old in backup::beyond(&names, &m.node_id, keep) {
+        p.actions.push(Action::remove(
+            "backup.expire",
+            format!("backup.keep is {keep}: older than the newest {keep}"),
+            &format!("{dir}/{old}"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::swarm::node::ManagerStatus;
+    use proptest::prelude::*;
+
+    fn node(i: usize, manager: bool, reachable: bool, leader: bool) -> Node {
+        Node {
+            id: format!("{i:0>25}"),
+            manager_status: manager.then(|| ManagerStatus {
+                reachability: if reachable {
+                    "reachable"
+                } else {
+                    "unreachable"
+                }
+                .into(),
+                leader,
+                addr: format!("10.0.0.{i}:2377"),
+            }),
+            ..Node::default()
+        }
+    }
+
+    proptest! {
+        /// Raft's rule: a swarm of N managers needs floor(N/2)+1 of them up. This manager stops,
+        /// so the others that are reachable must be that many.
+        #[test]
+        fn quorum_is_the_majority_rule(
+            nodes in prop::collection::vec((any::<bool>(), any::<bool>()), 1..12),
+            me in 0usize..12,
+        ) {
+            let all: Vec<Node> = nodes
+                .iter()
+                .enumerate()
+                .map(|(i, (m, r))| node(i, *m, *r, false))
+                .collect();
+            let me = format!("{:0>25}", me % nodes.len());
+            let v = Managers::of(&all, &me);
+            let managers = all.iter().filter(|n| n.manager_status.is_some()).count();
+            let up_without_me = all
+                .iter()
+                .filter(|n| n.id != me)
+                .filter(|n| n.manager_status.as_ref().is_some_and(|s| s.reachability == "reachable"))
+                .count();
+            prop_assert_eq!(v.total, managers);
+            let quorum = managers / 2 + 1;
+            prop_assert_eq!(v.keep_quorum_without_me(), up_without_me >= quorum);
+        }
+    }
+
+    #[test]
+    fn the_scheduled_turn_is_the_first_reachable_follower() {
+        let nodes = vec![
+            node(3, true, true, true),
+            node(5, true, false, false),
+            node(7, true, true, false),
+            node(9, true, true, false),
+            node(1, false, false, false),
+        ];
+        let v = Managers::of(&nodes, &format!("{:0>25}", 9));
+        assert_eq!(v.chosen(), Some(format!("{:0>25}", 7).as_str()));
+        assert_eq!(v.leader, Some(format!("{:0>25}", 3)));
+        assert_eq!((v.total, v.reachable_others), (4, 2));
+        // Four managers need three: two others up are not enough.
+        assert!(!v.keep_quorum_without_me());
+    }
+}

@@ -1,0 +1,338 @@
+//! `backup`, `restore` and check's `swarm.managers` against a fake root and a fake engine: who
+//! may stop (quorum, the leader, the only manager, a scheduled turn), what the plan shows, a run
+//! that goes on after a stop, retention, and what restore refuses before anything changes. The
+//! real copy, restore and kill are tier 3 (swarm-tests/backup.sh).
+
+use crate::common::*;
+
+const ME: &str = "jvby28rgzd1e3pg8flz6k7hj8";
+const B: &str = "aaaaaaaaaaaaaaaaaaaaaaaab";
+const C: &str = "bbbbbbbbbbbbbbbbbbbbbbbbc";
+
+/// A manager entry of `GET /nodes`.
+fn entry(id: &str, reach: &str, leader: bool, n: u8) -> String {
+    format!(
+        r#"{{"ID":"{id}","Description":{{"Hostname":"m{n}"}},"Spec":{{"Role":"manager","Availability":"active"}},"ManagerStatus":{{"Reachability":"{reach}","Leader":{leader},"Addr":"10.77.0.{n}:2377"}}}}"#
+    )
+}
+
+/// This node a manager among `others` (their entries), with the fake engine's answers.
+fn manager(others: &[String], me_leads: bool) -> (Fake, FakeEngine) {
+    let f = Fake::new();
+    f.out("systemctl", "active\n");
+    let e = f.engine("info-manager.json");
+    let mut all = vec![entry(ME, "reachable", me_leads, 1)];
+    all.extend(others.iter().cloned());
+    e.route("GET /nodes ", &[(200, &format!("[{}]", all.join(",")))]);
+    e.route(
+        "GET /swarm ",
+        &[(
+            200,
+            r#"{"Spec":{"EncryptionConfig":{"AutoLockManagers":false}}}"#,
+        )],
+    );
+    e.route("GET /containers/json", &[(200, "[]")]);
+    (f, e)
+}
+
+fn three(reach_c: &str) -> Vec<String> {
+    vec![entry(B, "reachable", true, 2), entry(C, reach_c, false, 3)]
+}
+
+#[test]
+fn on_a_follower_the_plan_shows_the_backup_and_changes_nothing() {
+    let (f, _e) = manager(&three("reachable"), false);
+    let o = f.run(&["backup", "--plan"]);
+    expect_code(&o, 0);
+    let plan = stdout(&o);
+    for want in [
+        "3 managers, 2 reachable besides this one; quorum is 2",
+        "the others keep quorum",
+        "mkdir  /var/backups/swarmnode (0700)",
+        "write  /var/lib/swarmnode/backup.json",
+        "run    systemctl stop docker.socket docker.service",
+        "when the backup is taken: once docker is stopped: docker's swarm/ and the manifest archived",
+        "docker started; this manager waited for",
+    ] {
+        assert!(plan.contains(want), "{want:?} not in\n{plan}");
+    }
+    assert!(changes(&f).is_empty(), "{:?}", changes(&f));
+    assert!(f.read("var/lib/swarmnode/backup.json").is_none());
+}
+
+#[test]
+fn the_leader_is_refused_with_a_follower_named() {
+    let others = vec![
+        entry(B, "reachable", false, 2),
+        entry(C, "reachable", false, 3),
+    ];
+    let (f, _e) = manager(&others, true);
+    let err = expect_refused(&f, &["backup"], "it is the swarm's leader");
+    assert!(
+        err.contains(&format!("run backup on manager m2 ({B}, 10.77.0.2:2377)")),
+        "{err}"
+    );
+    // --force goes on: an election, quorum kept.
+    let o = f.run(&["backup", "--plan", "--force"]);
+    expect_code(&o, 0);
+}
+
+#[test]
+fn a_backup_that_would_lose_quorum_is_refused_even_with_force() {
+    let (f, _e) = manager(&three("unreachable"), false);
+    expect_refused(
+        &f,
+        &["backup"],
+        "1 of 3 managers would be reachable, and the swarm needs 2",
+    );
+    expect_refused(&f, &["backup", "--force"], "it would lose quorum");
+}
+
+#[test]
+fn the_only_manager_needs_force() {
+    let (f, _e) = manager(&[], true);
+    expect_refused(&f, &["backup"], "it is the swarm's only manager");
+    let o = f.run(&["backup", "--plan", "--force"]);
+    expect_code(&o, 0);
+    assert!(
+        stderr(&o).contains("--force: the swarm's only manager stops"),
+        "{}",
+        stderr(&o)
+    );
+    // The timer never stops it.
+    let o = f.run(&["backup", "--scheduled"]);
+    expect_code(&o, 0);
+    assert!(
+        stdout(&o).contains("a scheduled backup would stop it"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(changes(&f).is_empty(), "{:?}", changes(&f));
+}
+
+#[test]
+fn a_scheduled_backup_runs_on_the_first_follower_only() {
+    // Followers ME (jvby...) and C (bbbb...): C is first by ID, so not this one.
+    let (f, _e) = manager(&three("reachable"), false);
+    let o = f.run(&["backup", "--scheduled"]);
+    expect_code(&o, 0);
+    assert!(
+        stdout(&o).contains(&format!("manager {C} takes the scheduled backup")),
+        "{}",
+        stdout(&o)
+    );
+    assert!(changes(&f).is_empty(), "{:?}", changes(&f));
+    // A worker: nothing to back up, exit 0; by hand it is refused.
+    let w = Fake::new();
+    let _e = w.engine("info-worker.json");
+    let o = w.run(&["backup", "--scheduled"]);
+    expect_code(&o, 0);
+    assert!(stdout(&o).contains("nothing to back up"), "{}", stdout(&o));
+    expect_refused(&w, &["backup"], "is not a manager of a swarm");
+}
+
+fn manifest(archive: &str) -> String {
+    format!(
+        r#"{{"taken": 1796000000, "swarm_id": "o1wsdfxhv4hwgqjk5d4w35lqg", "node_id": "{ME}", "node_name": "psw-n1", "managers": ["10.77.0.1:2377"], "engine_version": "20.10.24+dfsg1", "autolock": false, "docker_root": "/var/lib/docker", "archive": "{archive}"}}"#
+    )
+}
+
+#[test]
+fn a_backup_stopped_with_docker_stopped_is_finished_by_the_next_run() {
+    let f = Fake::new();
+    let archive = format!("/var/backups/swarmnode/swarm-20261205T113000Z-{ME}.tar.gz");
+    f.file("var/lib/swarmnode/backup.json", &manifest(&archive));
+    f.file(&format!("{}.partial", &archive[1..]), "half");
+    // No engine answers: docker is stopped.
+    let o = f.run(&["backup", "--plan"]);
+    expect_code(&o, 0);
+    let plan = stdout(&o) + &stderr(&o);
+    for want in [
+        "did not finish, and docker was left stopped: this run finishes it, then starts docker",
+        &format!("remove {archive}.partial"),
+        "run    install -m 0600 /dev/null",
+        "run    tar --create --gzip --file",
+        &format!("rename {archive}.partial -> {archive}"),
+        "run    systemctl start docker",
+        &format!("wait up to 180 s for manager {ME} to be reachable again, with a leader"),
+    ] {
+        assert!(plan.contains(want), "{want:?} not in\n{plan}");
+    }
+    assert!(changes(&f).is_empty(), "{:?}", changes(&f));
+}
+
+#[test]
+fn a_finished_archive_is_kept_and_only_this_nodes_oldest_are_removed() {
+    let (f, _e) = manager(&three("reachable"), false);
+    let dir = "var/backups/swarmnode";
+    let name = |stamp: &str, id: &str| format!("swarm-{stamp}-{id}.tar.gz");
+    let newest = name("20261205T113000Z", ME);
+    for n in [
+        name("20261201T000000Z", ME),
+        name("20261202T000000Z", ME),
+        name("20261203T000000Z", ME),
+        name("20261101T000000Z", B),
+        newest.clone(),
+    ] {
+        f.file(&format!("{dir}/{n}"), "x");
+    }
+    f.file("etc/swarmnode/profile.json", r#"{"backup": {"keep": 2}}"#);
+    f.file(
+        "var/lib/swarmnode/backup.json",
+        &manifest(&format!("/{dir}/{newest}")),
+    );
+    let o = f.run(&["backup"]);
+    expect_code(&o, 0);
+    let out = stdout(&o) + &stderr(&o);
+    assert!(
+        out.contains("its archive is written, and docker runs again"),
+        "{out}"
+    );
+    let left: Vec<String> = std::fs::read_dir(f.root.join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    let mut left = left;
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            name("20261101T000000Z", B),
+            name("20261203T000000Z", ME),
+            newest
+        ]
+    );
+    assert!(f.read("var/lib/swarmnode/backup.json").is_none());
+    assert!(
+        changes(&f).is_empty(),
+        "docker was not touched: {:?}",
+        changes(&f)
+    );
+}
+
+#[test]
+fn a_backup_record_that_is_not_one_is_refused() {
+    let (f, _e) = manager(&three("reachable"), false);
+    f.file(
+        "var/lib/swarmnode/backup.json",
+        &manifest("/var/backups/../../etc/shadow"),
+    );
+    expect_refused(&f, &["backup"], "is not a normalised absolute path");
+}
+
+/// An archive root's alone, with `tar`'s answers: its listing, then its manifest.
+fn archive(f: &Fake, listing: &str) -> String {
+    let dir = f.tmp.path().join("restore");
+    std::fs::create_dir(&dir).unwrap();
+    let path = dir.join("swarm-20261205T113000Z-jvby28rgzd1e3pg8flz6k7hj8.tar.gz");
+    std::fs::write(&path, "x").unwrap();
+    f.out(
+        &format!("tar@{}", path.file_name().unwrap().to_str().unwrap()),
+        listing,
+    );
+    f.out(
+        "tar@backup.json",
+        &manifest("/var/backups/swarmnode/x.tar.gz"),
+    );
+    path.display().to_string()
+}
+
+const LISTING: &str = "drwx------ root/root         0 2026-12-05 11:30 swarm/\n\
+                       -rw------- root/root       123 2026-12-05 11:30 swarm/docker-state.json\n\
+                       -rw------- root/root       456 2026-12-05 11:30 backup.json\n";
+
+#[test]
+fn restore_shows_what_it_would_do_on_an_engine_with_no_swarm() {
+    let f = Fake::new();
+    let _e = f.engine("info-inactive.json");
+    let a = archive(&f, LISTING);
+    let o = f.run(&["restore", "--plan", &a]);
+    expect_code(&o, 0);
+    let plan = stdout(&o);
+    for want in [
+        "the archive: swarm o1wsdfxhv4hwgqjk5d4w35lqg, taken",
+        "write  /var/lib/swarmnode/restore.json",
+        "run    systemctl stop docker.socket docker.service",
+        "once docker is stopped: the archive's swarm/ extracted",
+        "ForceNewCluster",
+    ] {
+        assert!(plan.contains(want), "{want:?} not in\n{plan}");
+    }
+    assert!(changes(&f).is_empty(), "{:?}", changes(&f));
+}
+
+#[test]
+fn restore_refuses_a_docker_in_a_swarm_and_a_doubtful_archive() {
+    let f = Fake::new();
+    let e = f.engine("info-manager.json");
+    let a = archive(&f, LISTING);
+    expect_refused(&f, &["restore", &a], "docker here holds a swarm");
+    e.route("GET /info ", &[(200, &info("info-inactive.json"))]);
+    for bad in [
+        "lrwxrwxrwx root/root 0 2026-12-05 11:30 swarm/x -> /etc/shadow\n",
+        "-rw------- root/root 1 2026-12-05 11:30 swarm/../../etc/cron.d/x\n",
+    ] {
+        f.out(
+            "tar@swarm-20261205T113000Z-jvby28rgzd1e3pg8flz6k7hj8.tar.gz",
+            &format!("{LISTING}{bad}"),
+        );
+        expect_refused(&f, &["restore", &a], "belong in a backup");
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o646)).unwrap();
+    f.out(
+        "tar@swarm-20261205T113000Z-jvby28rgzd1e3pg8flz6k7hj8.tar.gz",
+        LISTING,
+    );
+    expect_refused(&f, &["restore", &a], "others could change it");
+}
+
+fn check_managers(others: &[String], me_leads: bool) -> serde_json::Value {
+    let (f, _e) = manager(others, me_leads);
+    f.file("etc/swarmnode/profile.json", r#"{"backup": {}}"#);
+    let o = f.run(&["check", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(&o), stderr(&o)));
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["check"] == "swarm.managers")
+        .unwrap_or_else(|| panic!("no swarm.managers in {v}"))
+        .clone()
+}
+
+#[test]
+fn check_judges_the_managers() {
+    let i = check_managers(&three("reachable"), false);
+    // Green on the managers, but yellow here: this one's turn has no backup yet? No: C's turn.
+    assert_eq!(i["status"], "green", "{i}");
+    assert!(
+        i["summary"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("scheduled backups are taken on manager {C}")),
+        "{i}"
+    );
+    let i = check_managers(&three("unreachable"), false);
+    assert_eq!(i["status"], "yellow", "{i}");
+    let i = check_managers(&[entry(B, "reachable", false, 2)], true);
+    assert_eq!(i["status"], "yellow", "two managers is even: {i}");
+    let i = check_managers(
+        &[
+            entry(B, "unreachable", false, 2),
+            entry(C, "unreachable", false, 3),
+        ],
+        false,
+    );
+    assert_eq!(i["status"], "red", "{i}");
+    // The only manager: it is its turn, and no backup is there yet.
+    let i = check_managers(&[], true);
+    assert_eq!(i["status"], "yellow", "{i}");
+    assert!(
+        i["details"]
+            .to_string()
+            .contains("no backup in /var/backups/swarmnode yet"),
+        "{i}"
+    );
+}
