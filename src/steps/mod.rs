@@ -73,6 +73,8 @@ pub struct Memo {
     engine: std::cell::OnceCell<Option<EngineVersion>>,
     /// What the storage step decided in this run (planned or applied), for the engine step.
     pub storage: std::cell::RefCell<Option<StorageRecord>>,
+    /// This run planned a backup's manifest: one found later is its own, not an earlier run's.
+    pub backup_begun: std::cell::Cell<bool>,
 }
 
 impl Run<'_> {

@@ -165,7 +165,9 @@ fn going_on(h: &Host, m: &Manifest, p: &mut StepPlan) -> Result<()> {
 pub fn plan_start(h: &Host, run: &Run) -> Result<StepPlan> {
     let mut p = StepPlan::new("backup");
     if let Some(m) = state::backup_under_way(h)? {
-        going_on(h, &m, &mut p)?;
+        if !run.memo.backup_begun.get() {
+            going_on(h, &m, &mut p)?;
+        }
         return Ok(p);
     }
     let Some((info, nodes)) = manager(h, run, &mut p)? else {
@@ -191,6 +193,7 @@ pub fn plan_start(h: &Host, run: &Run) -> Result<StepPlan> {
             "the {here} task(s) running here stop with docker; swarm starts them again"
         ));
     }
+    run.memo.backup_begun.set(true);
     p.actions.push(BACKUP.write(
         "backup.record",
         "the manifest, before docker stops (a run stopped from here on starts docker again)",

@@ -330,10 +330,13 @@ pub fn plan_reform(h: &Host, run: &Run) -> Result<StepPlan> {
 
 /// What the re-formed swarm holds, and what to do next.
 fn summary(h: &Host, info: &Info, p: &mut StepPlan) -> Result<()> {
+    // Services, secrets and configs name themselves in their spec; networks at the top.
     #[derive(serde::Deserialize)]
     struct Named {
-        #[serde(rename = "Spec")]
-        spec: NamedSpec,
+        #[serde(rename = "Spec", default)]
+        spec: Option<NamedSpec>,
+        #[serde(rename = "Name", default)]
+        name: String,
     }
     #[derive(serde::Deserialize)]
     struct NamedSpec {
@@ -345,7 +348,10 @@ fn summary(h: &Host, info: &Info, p: &mut StepPlan) -> Result<()> {
         let v: Vec<Named> = api.api().get_json(path)?;
         let mut n: Vec<String> = v
             .into_iter()
-            .map(|x| crate::host::text::escape_controls(&x.spec.name).into_owned())
+            .map(|x| {
+                let name = x.spec.map_or(x.name, |s| s.name);
+                crate::host::text::escape_controls(&name).into_owned()
+            })
             .collect();
         n.sort();
         Ok(n)
