@@ -336,3 +336,57 @@ fn check_judges_the_managers() {
         "{i}"
     );
 }
+
+#[test]
+fn a_backup_record_left_while_docker_runs_again_starts_afresh() {
+    // Stopped midway, then docker started at boot: the archive was never written.
+    let (f, _e) = manager(&three("reachable"), false);
+    f.file(
+        "var/lib/swarmnode/backup.json",
+        &manifest(&format!(
+            "/var/backups/swarmnode/swarm-20261205T113000Z-{ME}.tar.gz"
+        )),
+    );
+    let o = f.run(&["backup", "--plan"]);
+    expect_code(&o, 0);
+    let out = stdout(&o) + &stderr(&o);
+    assert!(
+        out.contains(
+            "docker runs again (started since, at boot or by hand): a new backup is taken"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("remove /var/lib/swarmnode/backup.json"),
+        "{out}"
+    );
+    assert!(changes(&f).is_empty(), "{:?}", changes(&f));
+}
+
+#[test]
+fn a_restore_under_way_goes_on_with_its_own_archive_only() {
+    let f = Fake::new();
+    let _e = f.engine("info-manager.json");
+    let a = archive(&f, LISTING);
+    let rec = |path: &str| {
+        format!(
+            r#"{{"archive": "{path}", "node_id": "{ME}", "docker_root": "/var/lib/docker", "placed": true, "reformed": false}}"#
+        )
+    };
+    f.file("var/lib/swarmnode/restore.json", &rec("/root/other.tar.gz"));
+    expect_refused(
+        &f,
+        &["restore", &a],
+        "a restore of /root/other.tar.gz is under way",
+    );
+    // Its own archive: it goes on, though docker now holds the swarm being restored.
+    f.file("var/lib/swarmnode/restore.json", &rec(&a));
+    let o = f.run(&["restore", "--plan", &a]);
+    expect_code(&o, 0);
+    let plan = stdout(&o);
+    assert!(plan.contains("is under way: it goes on"), "{plan}");
+    assert!(
+        plan.contains("POST /swarm/init with ForceNewCluster"),
+        "{plan}"
+    );
+}

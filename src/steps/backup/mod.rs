@@ -380,21 +380,26 @@ fn partial_of(archive: &str) -> String {
     format!("{archive}.partial")
 }
 
+const ARCHIVE_TEXT: &str = "once docker is stopped: docker's swarm/ and the manifest archived into \
+     the backup directory (0600), under a name of its own until it is whole";
+const FINISH_TEXT: &str = "docker started; this manager waited for until it is reachable with a \
+     leader; the archives beyond backup.keep removed";
+
 /// Phase 2: the archive written with docker stopped.
 pub fn plan_archive(h: &Host, run: &Run) -> Result<StepPlan> {
     let mut p = StepPlan::new("archive");
     let Some(m) = state::backup_under_way(h)? else {
-        return Ok(not_under_way(
-            run,
-            "archive",
-            "once docker is stopped: docker's swarm/ and the manifest archived into the backup directory (0600), under a name of its own until it is whole",
-        ));
+        return Ok(not_under_way(run, "archive", ARCHIVE_TEXT));
     };
     if h.path(&m.archive)?.is_file() {
         p.facts.push(format!("{} is written", m.archive));
         return Ok(p);
     }
     if engine_info(h)?.is_some() {
+        if run.opts.planning {
+            // The first phase's plan drops this record and starts afresh.
+            return Ok(not_under_way(run, "archive", ARCHIVE_TEXT));
+        }
         return Err(Error::Failed(format!(
             "backup: docker runs again (someone started it) before the archive was written: the \
              state is never copied while docker runs; run backup again ({} is removed then)",
@@ -453,11 +458,7 @@ fn not_under_way(run: &Run, phase: &'static str, what: &str) -> StepPlan {
 pub fn plan_finish(h: &Host, run: &Run) -> Result<StepPlan> {
     let mut p = StepPlan::new("finish");
     let Some(m) = state::backup_under_way(h)? else {
-        return Ok(not_under_way(
-            run,
-            "finish",
-            "docker started; this manager waited for until it is reachable with a leader; the archives beyond backup.keep removed",
-        ));
+        return Ok(not_under_way(run, "finish", FINISH_TEXT));
     };
     let wait = Action::swarm(
         "backup.back",
@@ -476,6 +477,10 @@ pub fn plan_finish(h: &Host, run: &Run) -> Result<StepPlan> {
         p.actions.push(wait);
         return Ok(p);
     };
+    if run.opts.planning && !h.path(&m.archive)?.is_file() {
+        // Docker runs without the archive: the first phase's plan starts afresh.
+        return Ok(not_under_way(run, "finish", FINISH_TEXT));
+    }
     if !info.swarm.control_available || info.swarm.local_node_state != "active" {
         p.actions.push(wait);
         return Ok(p);
