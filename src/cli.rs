@@ -280,6 +280,11 @@ pub struct RestoreArgs {
     /// one).
     #[arg(long, value_name = "ADDR")]
     pub advertise_addr: Option<String>,
+
+    /// Restore although a manager of the archived swarm still answers on its swarm port (a
+    /// second swarm with the same identity would run beside it).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `migrate-storage`'s options.

@@ -527,7 +527,7 @@ _swarmnode() {
             return 0
             ;;
         swarmnode__subcmd__restore)
-            opts="-v -q -h -V --plan --advertise-addr --root --profile --verbose --quiet --json --help --version"
+            opts="-v -q -h -V --plan --advertise-addr --force --root --profile --verbose --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -168,6 +168,7 @@ complete -c swarmnode -n "__fish_swarmnode_using_subcommand restore" -l advertis
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand restore" -l root -d 'Every host path (files, /proc, /sys, /dev, /run) is taken under this directory' -r -F
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand restore" -l profile -d 'The profile [default: /etc/swarmnode/profile.json under --root]. When that default file is absent, apply, plan, reset and the step commands use built-in defaults (--device alone selects the storage step), check refuses (65), and the broker never reads a profile' -r -F
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand restore" -l plan -d 'Only show what it would do; change nothing'
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand restore" -l force -d 'Restore although a manager of the archived swarm still answers on its swarm port (a second swarm with the same identity would run beside it)'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand restore" -s v -l verbose -d 'More detail on stderr (-v: every command run, -vv: trace)'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand restore" -s q -l quiet -d 'Only warnings and errors'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand restore" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'

@@ -93,6 +93,22 @@ pub fn judge(v: &Managers) -> (Status, Vec<String>) {
     (Status::Green, yellow)
 }
 
+/// docker does not answer, and a backup left its record: docker was stopped for it (red).
+pub fn unfinished(h: &Host) -> Option<Item> {
+    let m = crate::host::state::backup_under_way(h).ok()??;
+    Some(
+        Item::new(
+            CHECK,
+            Status::Red,
+            format!(
+                "docker is stopped: a backup started at {} has not finished",
+                clock::utc(m.taken)
+            ),
+        )
+        .detail("`swarmnode backup` finishes it and starts docker"),
+    )
+}
+
 /// The newest archive's age on the manager whose turn it is (or the only one); elsewhere, who
 /// takes them. A backup left unfinished is said.
 fn backup_age(

@@ -28,7 +28,7 @@ pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
         .and_then(|e| Ok(e.get_json_within("/info", ENGINE_TIMEOUT)?))
     {
         Ok(i) => i,
-        Err(e) => return vec![unobservable("swarm.local", &e)],
+        Err(e) => return engine_away(h, &e),
     };
     let st = &info.swarm;
     let active = st.local_node_state == "active";
@@ -79,6 +79,13 @@ pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
     items
 }
 
+/// The engine does not answer: why, and a backup that stopped it, if one did.
+fn engine_away(h: &Host, e: &crate::error::Error) -> Vec<Item> {
+    let mut items = vec![unobservable("swarm.local", e)];
+    items.extend(crate::check::managers::unfinished(h));
+    items
+}
+
 /// No swarm section: a manager set up by hand may have a backup section alone, and its
 /// managers still count.
 fn without_section(h: &Host, profile: &Profile) -> Vec<Item> {
@@ -90,7 +97,9 @@ fn without_section(h: &Host, profile: &Profile) -> Vec<Item> {
     {
         return vec![crate::check::managers::item(h, profile, &i)];
     }
-    vec![Item::absent("swarm", "swarm")]
+    let mut items = vec![Item::absent("swarm", "swarm")];
+    items.extend(crate::check::managers::unfinished(h));
+    items
 }
 
 /// The node's swarm certificate and the swarm's root CA, from docker's data root.

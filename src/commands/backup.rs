@@ -2,7 +2,8 @@
 //! with report.json; `--plan` shows them and changes nothing.
 
 use crate::cli::{BackupArgs, Cli, RestoreArgs};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::host::Host;
 use crate::runner::Step;
 use crate::steps::{self, Options};
 
@@ -20,7 +21,15 @@ pub fn run_backup(cli: &Cli, a: &BackupArgs) -> Result<i32> {
         scheduled: a.scheduled,
         ..Options::default()
     };
-    super::run_steps(cli, &spec, opts)
+    let result = super::run_steps(cli, &spec, opts);
+    // A backup that failed after docker stopped (tar, a full disk) never leaves it stopped.
+    if !a.plan
+        && let Err(e) = &result
+        && !matches!(e, Error::Refused(_) | Error::Locked { .. })
+    {
+        steps::backup::recover(&Host::new(&cli.root));
+    }
+    result
 }
 
 pub fn run_restore(cli: &Cli, a: &RestoreArgs) -> Result<i32> {
@@ -34,6 +43,7 @@ pub fn run_restore(cli: &Cli, a: &RestoreArgs) -> Result<i32> {
     let opts = Options {
         archive: Some(archive.display().to_string()),
         advertise_addr: a.advertise_addr.clone(),
+        force: a.force,
         ..Options::default()
     };
     super::run_steps(cli, &spec, opts)

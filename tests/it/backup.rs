@@ -133,7 +133,7 @@ fn a_scheduled_backup_runs_on_the_first_follower_only() {
 
 fn manifest(archive: &str) -> String {
     format!(
-        r#"{{"taken": 1796000000, "swarm_id": "o1wsdfxhv4hwgqjk5d4w35lqg", "node_id": "{ME}", "node_name": "psw-n1", "managers": ["10.77.0.1:2377"], "engine_version": "20.10.24+dfsg1", "autolock": false, "docker_root": "/var/lib/docker", "archive": "{archive}"}}"#
+        r#"{{"taken": 1796000000, "swarm_id": "o1wsdfxhv4hwgqjk5d4w35lqg", "node_id": "{ME}", "node_name": "psw-n1", "managers": ["127.0.0.1:9"], "engine_version": "20.10.24+dfsg1", "autolock": false, "docker_root": "/var/lib/docker", "archive": "{archive}"}}"#
     )
 }
 
@@ -389,4 +389,73 @@ fn a_restore_under_way_goes_on_with_its_own_archive_only() {
         plan.contains("POST /swarm/init with ForceNewCluster"),
         "{plan}"
     );
+}
+
+#[test]
+fn a_backup_that_fails_after_docker_stopped_starts_docker_again() {
+    let f = Fake::new();
+    let archive = format!("/var/backups/swarmnode/swarm-20261205T113000Z-{ME}.tar.gz");
+    f.file("var/lib/swarmnode/backup.json", &manifest(&archive));
+    f.file("var/backups/swarmnode/.keep", "");
+    f.rc("tar", 2, "tar: write error: No space left on device");
+    // No engine answers: docker was stopped by the run that wrote the record.
+    let o = f.run(&["backup"]);
+    expect_code(&o, 1);
+    let calls = changes(&f);
+    let tar = calls
+        .iter()
+        .position(|c| c.starts_with("tar --create"))
+        .expect("tar ran");
+    let start = calls
+        .iter()
+        .position(|c| c == "systemctl start docker")
+        .unwrap_or_else(|| panic!("docker not started again: {calls:?}"));
+    assert!(start > tar, "{calls:?}");
+    assert!(
+        stderr(&o).contains("docker was started again"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        f.read("var/lib/swarmnode/backup.json").is_some(),
+        "the record stays for the next run"
+    );
+}
+
+#[test]
+fn restore_refuses_an_archive_whose_files_others_could_write_or_set_id() {
+    let f = Fake::new();
+    let _e = f.engine("info-inactive.json");
+    let a = archive(&f, LISTING);
+    for bad in [
+        "-rwsr-xr-x 0/0 1 2026-12-05 11:30 swarm/x\n",
+        "-rw-rw-rw- 0/0 1 2026-12-05 11:30 swarm/x\n",
+        "drwxrwxrwt 0/0 0 2026-12-05 11:30 swarm/tmp/\n",
+    ] {
+        f.out(
+            "tar@swarm-20261205T113000Z-jvby28rgzd1e3pg8flz6k7hj8.tar.gz",
+            &format!("{LISTING}{bad}"),
+        );
+        expect_refused(
+            &f,
+            &["restore", &a],
+            "a set-id bit, or a mode others could write",
+        );
+    }
+}
+
+#[test]
+fn restore_refuses_while_a_manager_of_the_archived_swarm_answers() {
+    let f = Fake::new();
+    let _e = f.engine("info-inactive.json");
+    let a = archive(&f, LISTING);
+    let alive = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = alive.local_addr().unwrap().to_string();
+    f.out(
+        "tar@backup.json",
+        &manifest("/var/backups/swarmnode/x.tar.gz").replace("127.0.0.1:9", &addr),
+    );
+    expect_refused(&f, &["restore", &a], "still answers on its swarm port");
+    let o = f.run(&["restore", "--plan", "--force", &a]);
+    expect_code(&o, 0);
 }

@@ -841,6 +841,8 @@ fn timer_node(offline: bool) -> Fake {
     }
     f.file("etc/swarmnode/profile.json", TIMER_PROFILE);
     std::fs::write(f.fake.join("bin/systemctl"), FAKE_SYSTEMCTL).unwrap();
+    // The real install: these runs copy the binary.
+    std::fs::remove_file(f.fake.join("bin/install")).unwrap();
     std::os::unix::fs::symlink("/usr/bin/install", f.fake.join("bin/install")).unwrap();
     f
 }

@@ -37,6 +37,8 @@ pub fn kickstart_chroot() -> Fake {
         include_str!("../fixtures/pki/registry-ca.crt"),
     );
     std::fs::write(f.fake.join("bin/systemctl"), FAKE_SYSTEMCTL).unwrap();
+    // The real install: these runs copy the binary.
+    std::fs::remove_file(f.fake.join("bin/install")).unwrap();
     symlink("/usr/bin/install", f.fake.join("bin/install")).unwrap();
     f
 }

@@ -117,8 +117,14 @@ pub fn judge_listing(text: &str) -> Result<(), String> {
         let plain = name.split('/').all(|c| c != ".." && c != ".");
         let inside = name == "swarm/" || name.starts_with("swarm/");
         match kind {
-            '-' if name == MANIFEST => manifest = true,
-            '-' | 'd' if inside && plain && !name.starts_with('/') => state = true,
+            '-' if name == MANIFEST => {
+                loose_mode(line)?;
+                manifest = true;
+            }
+            '-' | 'd' if inside && plain && !name.starts_with('/') => {
+                loose_mode(line)?;
+                state = true;
+            }
             _ => {
                 return Err(format!(
                     "it holds {:?}: only {MANIFEST} and swarm/ (files and directories) belong in \
@@ -133,6 +139,19 @@ pub fn judge_listing(text: &str) -> Result<(), String> {
         (false, _) => Err(format!("it has no {MANIFEST}")),
         (_, false) => Err("it has no swarm/ state".into()),
     }
+}
+
+/// No set-id or sticky bit, nothing the group or others may write (docker writes neither).
+fn loose_mode(line: &str) -> Result<(), String> {
+    let mode = line.get(..10).unwrap_or_default();
+    let w = |i: usize| mode.get(i..i + 1) == Some("w");
+    if mode.contains(['s', 'S', 't', 'T']) || w(5) || w(8) {
+        return Err(format!(
+            "it holds {:?}: a set-id bit, or a mode others could write (docker writes neither)",
+            short(line)
+        ));
+    }
+    Ok(())
 }
 
 /// The name on a `tar -tv` line: after mode, owner/group, size, date and time.

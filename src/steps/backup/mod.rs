@@ -156,6 +156,14 @@ fn going_on(h: &Host, m: &Manifest, p: &mut StepPlan) -> Result<()> {
         "a backup started at {when} did not finish; docker runs again (started since, at \
          boot or by hand): a new backup is taken"
     ));
+    let partial = partial_of(&m.archive);
+    if h.path_nofollow(&partial)?.symlink_metadata().is_ok() {
+        p.actions.push(Action::remove(
+            "backup.partial-remove",
+            "the unfinished backup's archive (it holds the swarm's keys)",
+            &partial,
+        ));
+    }
     p.actions
         .push(BACKUP.remove("backup.stale", "the unfinished backup's manifest"));
     Ok(())
@@ -372,6 +380,32 @@ pub fn docker_root(h: &Host, info: &Info) -> String {
     match info.docker_root_dir.trim_end_matches('/') {
         "" => crate::steps::storage::DOCKER_ROOT.to_string(),
         r => h.host_path_of(r).unwrap_or_else(|| r.to_string()),
+    }
+}
+
+/// After a backup failed with docker stopped by it (a record there, docker not answering):
+/// docker started again, so that a failure never leaves a manager down until the next run. The
+/// record stays: the next run sees docker running and takes a new backup.
+pub fn recover(h: &Host) {
+    let left = matches!(state::backup_under_way(h), Ok(Some(_)));
+    if !left || !matches!(engine_info(h), Ok(None)) {
+        return;
+    }
+    let start = Action::run(
+        "backup.recover",
+        "the backup failed with docker stopped",
+        systemd::online(&["start", "docker"]),
+    );
+    match h.execute(&start) {
+        Ok(()) => tracing::warn!(
+            "backup: it failed after docker stopped; docker was started again (the next run \
+             takes a new backup)"
+        ),
+        Err(e) => tracing::error!(
+            "backup: it failed after docker stopped, and docker did not start: {}; start it \
+             (`systemctl start docker`)",
+            crate::error::chain(&e)
+        ),
     }
 }
 

@@ -42,7 +42,15 @@ pub fn read_archive(h: &Host, path: &str) -> Result<Manifest> {
     }
     let listing = h
         .runner
-        .output(&Cmd::new("tar").args(["--list", "--verbose", "--gzip", "--file", path]))
+        .output(&Cmd::new("tar").args([
+            "--list",
+            "--verbose",
+            "--numeric-owner",
+            "--quoting-style=escape",
+            "--gzip",
+            "--file",
+            path,
+        ]))
         .map_err(|e| Error::Failed(format!("restore: {e}")))?;
     if listing.code != 0 {
         return Err(refuse(
@@ -106,6 +114,9 @@ pub fn plan_start(h: &Host, run: &Run) -> Result<StepPlan> {
         ));
     };
     holds_no_swarm(&info)?;
+    if !run.opts.force {
+        not_answering(&m)?;
+    }
     describe(&m, &info, &mut p);
     let r = RestoreRecord {
         archive: path.to_string(),
@@ -143,6 +154,25 @@ fn holds_no_swarm(info: &Info) -> Result<()> {
         "restore on a manager with no swarm (a fresh engine); this one leaves its swarm first \
          only if that swarm is the lost one (`docker swarm leave --force`)",
     ))
+}
+
+/// A manager of the archived swarm that still answers on its swarm port: the swarm may not be
+/// lost, and a restore would run a second swarm with its identity beside it.
+fn not_answering(m: &Manifest) -> Result<()> {
+    use crate::host::net::{Reached, first_accepting};
+    if let Reached::One(a) = first_accepting(&m.managers, std::time::Duration::from_secs(3)) {
+        return Err(refuse(
+            format!("manager {a}"),
+            format!(
+                "a manager of the archived swarm {} still answers on its swarm port: the swarm \
+                 may not be lost",
+                m.swarm_id
+            ),
+            "restore only when a majority of its managers are gone for good: while they run, \
+             bring the others back or add managers; stop it for good first, or --force",
+        ));
+    }
+    Ok(())
 }
 
 /// What the archive is, as facts of the plan.
@@ -198,11 +228,19 @@ pub fn plan_place(h: &Host, run: &Run) -> Result<StepPlan> {
     }
     let staging = format!("{}/{STAGING}", r.docker_root);
     let live = format!("{}/swarm", r.docker_root);
-    if h.path_nofollow(&staging)?.symlink_metadata().is_ok() {
-        p.actions.push(Action::run(
-            "restore.staging-clear",
-            "what a stopped run extracted",
-            Cmd::new("rm").args(["-rf", "--one-file-system", &h.tool_path(&staging)?]),
+    if staging_done(h, &r, &staging, &live, &mut p)? {
+        return Ok(p);
+    }
+    // Judged again right before it is extracted: the file may have changed since the start.
+    let m = read_archive(h, &r.archive)?;
+    if m.node_id != r.node_id {
+        return Err(refuse(
+            r.archive.as_str(),
+            format!(
+                "it is now of node {}, not {} as when the restore started",
+                m.node_id, r.node_id
+            ),
+            "give the archive the restore started with",
         ));
     }
     if h.path_nofollow(&live)?.symlink_metadata().is_ok() {
@@ -218,13 +256,62 @@ pub fn plan_place(h: &Host, run: &Run) -> Result<StepPlan> {
         ));
     }
     add_extract(h, &r, &staging, &mut p)?;
-    p.actions.push(RESTORE.write(
+    p.actions.push(placed(&r));
+    Ok(p)
+}
+
+/// What a stopped run left in the staging directory: cleared; or, stopped right after the
+/// rename into place, the state there is the archive's (true: nothing more to put in place).
+fn staging_done(
+    h: &Host,
+    r: &RestoreRecord,
+    staging: &str,
+    live: &str,
+    p: &mut StepPlan,
+) -> Result<bool> {
+    let kind = crate::host::fs::kind_of(&h.path_nofollow(staging)?);
+    if matches!(kind, Some(k) if k != crate::host::fs::Kind::Dir) {
+        return Err(refuse(
+            staging,
+            "it is there and is not a directory (a link is never followed)",
+            "look at it, remove it, then run restore again",
+        ));
+    }
+    if kind.is_some() {
+        if !h.path_nofollow(&format!("{staging}/swarm"))?.exists() && h.path(live)?.is_dir() {
+            // Stopped right after the rename into place: the state there is the archive's.
+            p.actions.push(Action::remove(
+                "restore.staging-remove",
+                "empty now",
+                &format!("{staging}/"),
+            ));
+            p.actions.push(placed(r));
+            return Ok(true);
+        }
+        p.actions.push(Action::run(
+            "restore.staging-clear",
+            "what a stopped run extracted",
+            Cmd::new("rm").args([
+                "-rf",
+                "--one-file-system",
+                &h.path_nofollow(staging)?.to_string_lossy(),
+            ]),
+        ));
+    }
+    Ok(false)
+}
+
+fn placed(r: &RestoreRecord) -> Action {
+    RESTORE.write(
         "restore.placed",
         "the state is in place",
-        RestoreRecord { placed: true, ..r }.text(),
+        RestoreRecord {
+            placed: true,
+            ..r.clone()
+        }
+        .text(),
         None,
-    ));
-    Ok(p)
+    )
 }
 
 /// The archive's swarm/ extracted into `staging`, then renamed into place.
@@ -298,6 +385,7 @@ pub fn plan_reform(h: &Host, run: &Run) -> Result<StepPlan> {
              again",
         ));
     }
+    loaded(&info, &r)?;
     if !r.reformed {
         p.actions.push(Action::swarm(
             "restore.new-cluster",
@@ -326,6 +414,18 @@ pub fn plan_reform(h: &Host, run: &Run) -> Result<StepPlan> {
     p.actions
         .push(RESTORE.remove("restore.done", "the restore has finished"));
     Ok(p)
+}
+
+/// docker came up on the state put in place (the archive's node), never an empty swarm.
+fn loaded(info: &Info, r: &RestoreRecord) -> Result<()> {
+    if info.swarm.node_id == r.node_id && info.swarm.local_node_state != "inactive" {
+        return Ok(());
+    }
+    Err(Error::Failed(format!(
+        "restore: docker started as node {:?} ({}), not {} from the archive: the state put in \
+         place was not loaded; see `journalctl -u docker` and {}/swarm",
+        info.swarm.node_id, info.swarm.local_node_state, r.node_id, r.docker_root
+    )))
 }
 
 /// What the re-formed swarm holds, and what to do next.

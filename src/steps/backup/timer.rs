@@ -29,7 +29,7 @@ pub fn service_text(profile: &str, bin: &str) -> String {
          \n\
          [Service]\n\
          Type=oneshot\n\
-         ExecStart={bin} --profile {profile} backup --scheduled --quiet\n\
+         ExecStart={bin} --profile {profile} backup --scheduled\n\
          TimeoutStartSec=15min\n"
     )
 }
