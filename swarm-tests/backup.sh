@@ -155,31 +155,50 @@ check "after the kill: $F reachable again, one more archive, no record" bash -c 
 ARCHIVE=$(ls "$DIR"/swarm-*.tar.gz | sort | tail -1)
 
 echo "== every manager wiped; restore on a fresh engine"
+# The manager reinstalled: node $F, whose archive it is, keeps its address; its engine is fresh.
+RN=$F
 for i in 1 2 3; do engine_down "$i"; rm -rf "$(root_of "$i")/var/lib/docker"; done
-engine_up 1 > /dev/null 2>&1
-check "fresh: node 1 holds no swarm" [ "$(api 1 /info | jq -r .Swarm.LocalNodeState)" = inactive ]
-RESTORE=$(root_of 1)/root/restore
-install -d -m 0700 "$RESTORE"; cp "$ARCHIVE" "$RESTORE/"; chmod 0600 "$RESTORE"/*.tar.gz
+engine_up "$RN" > /dev/null 2>&1
+check "fresh: node $RN holds no swarm" [ "$(api "$RN" /info | jq -r .Swarm.LocalNodeState)" = inactive ]
+# docs/backup.md's commands, as written: the archive's name and /root are this bed's, swarmnode
+# runs on node $RN; the output of each swarmnode command goes to its own file.
+RESTORE=$(root_of "$RN")/root/restore
 A=$RESTORE/$(basename "$ARCHIVE")
-touch "$R/n1/systemctl.calls"; CALLS=$(wc -l < "$R/n1/systemctl.calls")
-sn 1 restore --plan "$A" > "$OUT/restore-plan.out" 2>&1; rc=$?
-expect_rc 0 $rc "restore --plan"
-check "restore --plan: the archive's swarm named, nothing changed" bash -c "grep -q 'the archive: swarm ' '$OUT/restore-plan.out' && [ \$(wc -l < '$R/n1/systemctl.calls') = $CALLS ] && [ ! -e '$(root_of 1)/var/lib/swarmnode/restore.json' ]"
-t=$(now); sn 1 restore --advertise-addr $NET.1 "$A" > "$OUT/restore.out" 2>&1; rc=$?
-expect_rc 0 $rc "restore: done in $(secs "$t") s"
-dk 1 node ls > "$OUT/restored-nodes.txt" 2>&1
+awk '/^## Restoring/ {f=1} f && /^```sh$/ {b=1; next} b && /^```/ {exit} b' ../docs/backup.md > "$OUT/restore-doc.sh"
+check "docs/backup.md: the restore commands read from it" grep -q '^swarmnode restore /root/restore/' "$OUT/restore-doc.sh"
+touch "$R/n$RN/systemctl.calls"; CALLS=$(wc -l < "$R/n$RN/systemctl.calls")
+n=0
+while read -r line; do
+  n=$((n+1))
+  line=${line//swarm-20261205T113000Z-NODEID.tar.gz/$(basename "$ARCHIVE")}
+  line=${line//\/root\/restore/$RESTORE}
+  case "$line" in
+    cp\ *) line="cp $ARCHIVE $RESTORE/" ;;   # the archive comes from the wiped manager's directory
+    swarmnode\ *) line="sn $RN ${line#swarmnode }" ;;
+  esac
+  echo "\$ $line" >> "$OUT/restore-doc.log"
+  eval "$line" > "$OUT/restore-doc-$n.out" 2>&1; echo "exit $?" >> "$OUT/restore-doc.log"
+  if [[ $line == "sn $RN restore --plan "* ]]; then
+    cp "$OUT/restore-doc-$n.out" "$OUT/restore-plan.out"
+    check "restore --plan: the archive's swarm named, nothing changed" bash -c "grep -q 'the archive: swarm ' '$OUT/restore-plan.out' && [ \$(wc -l < '$R/n$RN/systemctl.calls') = $CALLS ] && [ ! -e '$(root_of "$RN")/var/lib/swarmnode/restore.json' ]"
+  fi
+done < "$OUT/restore-doc.sh"
+cp "$OUT/restore-doc-$n.out" "$OUT/restore.out"
+check "restore as the docs write it: every command exits 0" bash -c "! grep -v '^exit 0$' '$OUT/restore-doc.log' | grep -q '^exit'"
+check "restore: the archive copied 0600 into a 0700 directory" [ "$(stat -c '%a' "$A")/$(stat -c '%a' "$RESTORE")" = "600/700" ]
+dk "$RN" node ls > "$OUT/restored-nodes.txt" 2>&1
 check "restore: this manager leads, and is the only reachable one" bash -c \
-  "[ \"\$(docker -H unix://$R/n1/docker.sock node inspect self -f '{{.ManagerStatus.Leader}}')\" = true ] && [ \$(grep -cE ' (Leader|Reachable) ' '$OUT/restored-nodes.txt') = 1 ]"
+  "[ \"\$(docker -H unix://$R/n$RN/docker.sock node inspect self -f '{{.ManagerStatus.Leader}}')\" = true ] && [ \$(grep -cE ' (Leader|Reachable) ' '$OUT/restored-nodes.txt') = 1 ]"
 check "restore: the service, secret, config and network are back" bash -c \
-  "docker -H unix://$R/n1/docker.sock service ls --format '{{.Name}}' | grep -qx web && docker -H unix://$R/n1/docker.sock secret ls --format '{{.Name}}' | grep -qx db_pass && docker -H unix://$R/n1/docker.sock config ls --format '{{.Name}}' | grep -qx app_cfg && docker -H unix://$R/n1/docker.sock network ls --format '{{.Name}}' | grep -qx appnet"
+  "docker -H unix://$R/n$RN/docker.sock service ls --format '{{.Name}}' | grep -qx web && docker -H unix://$R/n$RN/docker.sock secret ls --format '{{.Name}}' | grep -qx db_pass && docker -H unix://$R/n$RN/docker.sock config ls --format '{{.Name}}' | grep -qx app_cfg && docker -H unix://$R/n$RN/docker.sock network ls --format '{{.Name}}' | grep -qx appnet"
 check "restore: it printed what it restored and what to do next" bash -c "grep -q 'services 1 (web)' '$OUT/restore.out' && grep -q 'secrets 1 (db_pass)' '$OUT/restore.out' && grep -q 'rotate the join tokens' '$OUT/restore.out'"
-check "restore: no record left" [ ! -e "$(root_of 1)/var/lib/swarmnode/restore.json" ]
-dk 1 swarm join-token --rotate worker > /dev/null 2>&1
+check "restore: no record left" [ ! -e "$(root_of "$RN")/var/lib/swarmnode/restore.json" ]
+dk "$RN" swarm join-token --rotate worker > /dev/null 2>&1
 dk 4 swarm leave --force > /dev/null 2>&1
-dk 4 swarm join --token "$(dk 1 swarm join-token -q worker)" $NET.1:2377 > "$OUT/join.out" 2>&1; rc=$?
+dk 4 swarm join --token "$(dk "$RN" swarm join-token -q worker)" $NET.$RN:2377 > "$OUT/join.out" 2>&1; rc=$?
 expect_rc 0 $rc "a worker joins the restored swarm with the new token"
-check "the worker is ready there" wait_for bash -c "docker -H unix://$R/n1/docker.sock node ls --format '{{.Hostname}} {{.Status}}' | grep -q '^psw-n4 Ready'"
-sn 1 restore "$A" > "$OUT/restore-again.out" 2>&1; rc=$?
+check "the worker is ready there" wait_for bash -c "docker -H unix://$R/n$RN/docker.sock node ls --format '{{.Hostname}} {{.Status}}' | grep -q '^psw-n4 Ready'"
+sn $RN restore "$A" > "$OUT/restore-again.out" 2>&1; rc=$?
 expect_rc 65 $rc "restore again: refused, docker holds a swarm"
 
 echo "$NPASS passed, $NFAIL failed"

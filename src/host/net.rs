@@ -18,6 +18,12 @@ pub fn local_addr_toward(host: &str, port: u16) -> std::io::Result<String> {
     Ok(s.local_addr()?.ip().to_string())
 }
 
+/// Whether an IP address is one of this host's own (a socket can be bound to it; nothing is sent).
+pub fn is_local(ip: &str) -> bool {
+    ip.parse::<std::net::IpAddr>()
+        .is_ok_and(|a| UdpSocket::bind(SocketAddr::new(a, 0)).is_ok())
+}
+
 /// What became of asking several addresses at once.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Reached {

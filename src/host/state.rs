@@ -250,6 +250,9 @@ pub struct RestoreRecord {
     pub placed: bool,
     /// The swarm is re-formed from it.
     pub reformed: bool,
+    /// The address the re-formed swarm's manager advertises: `--advertise-addr`, else the
+    /// archived node's when it is this host's; none: docker picks.
+    pub advertise_addr: Option<String>,
 }
 
 impl RestoreRecord {

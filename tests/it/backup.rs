@@ -133,7 +133,7 @@ fn a_scheduled_backup_runs_on_the_first_follower_only() {
 
 fn manifest(archive: &str) -> String {
     format!(
-        r#"{{"taken": 1796000000, "swarm_id": "o1wsdfxhv4hwgqjk5d4w35lqg", "node_id": "{ME}", "node_name": "psw-n1", "managers": ["127.0.0.1:9"], "engine_version": "20.10.24+dfsg1", "autolock": false, "docker_root": "/var/lib/docker", "archive": "{archive}"}}"#
+        r#"{{"taken": 1796000000, "swarm_id": "o1wsdfxhv4hwgqjk5d4w35lqg", "node_id": "{ME}", "node_name": "psw-n1", "node_addr": "127.0.0.1", "managers": ["127.0.0.1:9"], "engine_version": "20.10.24+dfsg1", "autolock": false, "docker_root": "/var/lib/docker", "archive": "{archive}"}}"#
     )
 }
 
@@ -255,6 +255,7 @@ fn restore_shows_what_it_would_do_on_an_engine_with_no_swarm() {
         "run    systemctl stop docker.socket docker.service",
         "once docker is stopped: the archive's swarm/ extracted",
         "ForceNewCluster",
+        "the re-formed swarm's manager advertises 127.0.0.1",
     ] {
         assert!(plan.contains(want), "{want:?} not in\n{plan}");
     }
@@ -370,7 +371,7 @@ fn a_restore_under_way_goes_on_with_its_own_archive_only() {
     let a = archive(&f, LISTING);
     let rec = |path: &str| {
         format!(
-            r#"{{"archive": "{path}", "node_id": "{ME}", "docker_root": "/var/lib/docker", "placed": true, "reformed": false}}"#
+            r#"{{"archive": "{path}", "node_id": "{ME}", "docker_root": "/var/lib/docker", "placed": true, "reformed": false, "advertise_addr": null}}"#
         )
     };
     f.file("var/lib/swarmnode/restore.json", &rec("/root/other.tar.gz"));

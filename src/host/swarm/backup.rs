@@ -22,6 +22,8 @@ pub struct Manifest {
     /// The manager it was taken on.
     pub node_id: String,
     pub node_name: String,
+    /// The address it advertised (an IP): a restore on the same address advertises it again.
+    pub node_addr: String,
     /// The managers' addresses (`HOST:2377`) when it was taken.
     pub managers: Vec<String>,
     /// The engine's version that wrote the state.
@@ -53,6 +55,9 @@ impl Manifest {
         }
         if !word_ok(&m.engine_version, 64) {
             return Err(format!("{:?} is not an engine version", m.engine_version));
+        }
+        if m.node_addr.parse::<std::net::IpAddr>().is_err() {
+            return Err(format!("{:?} is not an IP address", m.node_addr));
         }
         if !word_ok(&m.node_name, 253) {
             return Err(format!("{:?} is not a node name", m.node_name));
@@ -183,6 +188,7 @@ mod tests {
             swarm_id: "w3kq0x3c5mnbq7kq2xk8r5y1p".into(),
             node_id: ID.into(),
             node_name: "psw-n2".into(),
+            node_addr: "10.98.0.2".into(),
             managers: vec!["10.98.0.1:2377".into(), "[fd00::2]:2377".into()],
             engine_version: "26.1.5+dfsg1".into(),
             autolock: false,

@@ -153,9 +153,15 @@ pub(super) fn new_cluster(
             .request("POST", "/swarm/init", Some(&body), Duration::from_secs(60))?;
         if r.status != 200 {
             return Err(Error::Failed(format!(
-                "docker engine: POST /swarm/init (ForceNewCluster): HTTP {}: {}",
+                "docker engine: POST /swarm/init (ForceNewCluster): HTTP {}: {}{}",
                 r.status,
-                r.message()
+                r.message(),
+                if advertise.is_none() {
+                    "; give the address to advertise: `swarmnode restore --advertise-addr ADDR \
+                     ARCHIVE` (it goes on)"
+                } else {
+                    ""
+                }
             )));
         }
     }

@@ -360,6 +360,7 @@ fn manifest(h: &Host, info: &Info, v: &Managers, dir: &str) -> Result<Manifest> 
             .unwrap_or_default(),
         node_id: info.swarm.node_id.clone(),
         node_name: info.name.clone(),
+        node_addr: info.swarm.node_addr.clone(),
         managers: v.addrs.clone(),
         engine_version: info.server_version.clone(),
         autolock: sw.spec.encryption_config.auto_lock_managers,

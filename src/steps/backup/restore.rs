@@ -124,7 +124,16 @@ pub fn plan_start(h: &Host, run: &Run) -> Result<StepPlan> {
         docker_root: docker_root(h, &info),
         placed: false,
         reformed: false,
+        advertise_addr: run
+            .opts
+            .advertise_addr
+            .clone()
+            .or_else(|| crate::host::net::is_local(&m.node_addr).then(|| m.node_addr.clone())),
     };
+    if let Some(a) = &r.advertise_addr {
+        p.facts
+            .push(format!("the re-formed swarm's manager advertises {a}"));
+    }
     p.actions.push(RESTORE.write(
         "restore.record",
         "what is restored, before docker stops (a run stopped from here on goes on from it)",
@@ -392,7 +401,7 @@ pub fn plan_reform(h: &Host, run: &Run) -> Result<StepPlan> {
             "the swarm re-formed from the restored state, this manager alone",
             SwarmOp::NewCluster {
                 listen_addr: "0.0.0.0:2377".into(),
-                advertise_addr: run.opts.advertise_addr.clone(),
+                advertise_addr: r.advertise_addr.clone(),
                 seconds: BACK_SECONDS,
             },
         ));
