@@ -208,11 +208,10 @@ pub fn plan_start(h: &Host, run: &Run) -> Result<StepPlan> {
         m.text(),
         None,
     ));
-    p.actions.push(Action::run(
+    p.actions.push(docker_stop(
         "backup.docker-stop",
         "the swarm's state is copied with docker stopped (a copy of a running manager's raft \
          log is not consistent)",
-        systemd::online(&["stop", "docker.socket", "docker.service"]),
     ));
     Ok(p)
 }
@@ -382,6 +381,15 @@ pub fn docker_root(h: &Host, info: &Info) -> String {
         "" => crate::steps::storage::DOCKER_ROOT.to_string(),
         r => h.host_path_of(r).unwrap_or_else(|| r.to_string()),
     }
+}
+
+/// docker stopped, its socket too (nothing starts it again meanwhile).
+pub fn docker_stop(id: &str, why: &str) -> Action {
+    Action::run(
+        id,
+        why,
+        systemd::online(&["stop", "docker.socket", "docker.service"]),
+    )
 }
 
 /// After a backup failed with docker stopped by it (a record there, docker not answering):

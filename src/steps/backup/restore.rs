@@ -29,6 +29,13 @@ fn refuse(subject: impl Into<String>, why: impl Into<String>, remedy: &str) -> E
     Refusal::new("restore", subject, why).remedy(remedy).into()
 }
 
+/// tar, reading the archive (its output, whatever its exit status).
+fn tar(h: &Host, args: &[&str]) -> Result<crate::host::cmd::Output> {
+    h.runner
+        .output(&Cmd::new("tar").args(args.iter().copied()))
+        .map_err(|e| Error::Failed(format!("restore: {e}")))
+}
+
 /// The archive's manifest, once its file and listing are judged.
 pub fn read_archive(h: &Host, path: &str) -> Result<Manifest> {
     let p = std::path::Path::new(path);
@@ -40,9 +47,9 @@ pub fn read_archive(h: &Host, path: &str) -> Result<Manifest> {
             "keep archives root's alone (the backup directory is 0700), then run again",
         ));
     }
-    let listing = h
-        .runner
-        .output(&Cmd::new("tar").args([
+    let listing = tar(
+        h,
+        &[
             "--list",
             "--verbose",
             "--numeric-owner",
@@ -50,8 +57,8 @@ pub fn read_archive(h: &Host, path: &str) -> Result<Manifest> {
             "--gzip",
             "--file",
             path,
-        ]))
-        .map_err(|e| Error::Failed(format!("restore: {e}")))?;
+        ],
+    )?;
     if listing.code != 0 {
         return Err(refuse(
             path,
@@ -69,17 +76,17 @@ pub fn read_archive(h: &Host, path: &str) -> Result<Manifest> {
             "give an archive `swarmnode backup` wrote; nothing was changed",
         )
     })?;
-    let m = h
-        .runner
-        .output(&Cmd::new("tar").args([
+    let m = tar(
+        h,
+        &[
             "--extract",
             "--gzip",
             "--to-stdout",
             "--file",
             path,
             MANIFEST,
-        ]))
-        .map_err(|e| Error::Failed(format!("restore: {e}")))?;
+        ],
+    )?;
     Manifest::parse(&m.stdout).map_err(|why| {
         refuse(
             path,
@@ -140,10 +147,9 @@ pub fn plan_start(h: &Host, run: &Run) -> Result<StepPlan> {
         r.text(),
         None,
     ));
-    p.actions.push(Action::run(
+    p.actions.push(super::docker_stop(
         "restore.docker-stop",
         "the swarm state is put in place with docker stopped",
-        systemd::online(&["stop", "docker.socket", "docker.service"]),
     ));
     Ok(p)
 }
