@@ -276,8 +276,9 @@ pub struct RestoreArgs {
     #[arg(long)]
     pub plan: bool,
 
-    /// The address the re-formed swarm's manager advertises (when this host has more than
-    /// one).
+    /// The address the re-formed swarm's manager advertises. Default: the archived manager's
+    /// when it is this host's; else docker picks one (and with several, restore says to give
+    /// it).
     #[arg(long, value_name = "ADDR")]
     pub advertise_addr: Option<String>,
 

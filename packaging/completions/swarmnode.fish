@@ -164,7 +164,7 @@ complete -c swarmnode -n "__fish_swarmnode_using_subcommand backup" -s q -l quie
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand backup" -l json -d 'Print the machine-readable result (the report) on stdout instead of text'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand backup" -s h -l help -d 'Print help'
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand backup" -s V -l version -d 'Print version'
-complete -c swarmnode -n "__fish_swarmnode_using_subcommand restore" -l advertise-addr -d 'The address the re-formed swarm\'s manager advertises (when this host has more than one)' -r
+complete -c swarmnode -n "__fish_swarmnode_using_subcommand restore" -l advertise-addr -d 'The address the re-formed swarm\'s manager advertises. Default: the archived manager\'s when it is this host\'s; else docker picks one (and with several, restore says to give it)' -r
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand restore" -l root -d 'Every host path (files, /proc, /sys, /dev, /run) is taken under this directory' -r -F
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand restore" -l profile -d 'The profile [default: /etc/swarmnode/profile.json under --root]. When that default file is absent, apply, plan, reset and the step commands use built-in defaults (--device alone selects the storage step), check refuses (65), and the broker never reads a profile' -r -F
 complete -c swarmnode -n "__fish_swarmnode_using_subcommand restore" -l plan -d 'Only show what it would do; change nothing'

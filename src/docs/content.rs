@@ -155,7 +155,7 @@ const BACKUP_EXIT_CODES: &[(i32, &str)] = &[
     ),
     (
         exit::FAILURE,
-        "a command failed midway: run it again, it finishes the backup and starts docker",
+        "a command failed midway (docker is started again): run it again, it takes a new backup",
     ),
     (
         exit::USAGE,
@@ -163,8 +163,9 @@ const BACKUP_EXIT_CODES: &[(i32, &str)] = &[
     ),
     (
         exit::REFUSED,
-        "refused before anything changed: not a manager, the swarm would lose quorum, the \
-         leader or the only manager without --force, a backup directory others could write",
+        "refused before anything changed: docker does not answer, not a manager, the swarm would \
+         lose quorum, the leader, the only manager or an autolocked swarm without --force, a \
+         backup directory others could write. Or docker came back locked (autolock): unlock it",
     ),
     (
         exit::UNAVAILABLE,
@@ -189,8 +190,9 @@ const RESTORE_EXIT_CODES: &[(i32, &str)] = &[
     ),
     (
         exit::REFUSED,
-        "refused: docker holds a swarm, the archive is not root's alone or holds more than \
-         swarm/ and its manifest, or the restored swarm is autolocked (unlock, then run again)",
+        "refused: docker holds a swarm, a manager of the archived swarm still answers (without \
+         --force), the archive is not root's alone or holds more than swarm/ and its manifest; \
+         or, docker stopped, the restored swarm is autolocked (unlock, then run again)",
     ),
     (
         exit::UNAVAILABLE,
@@ -353,11 +355,11 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         "restore",
         &[
             (
-                "swarmnode restore --plan /var/backups/swarmnode/swarm-20261205T113000Z-ID.tar.gz",
+                "swarmnode restore --plan /root/restore/swarm-20261205T113000Z-ID.tar.gz",
                 "what the archive holds and what restore would do",
             ),
             (
-                "swarmnode restore /var/backups/swarmnode/swarm-20261205T113000Z-ID.tar.gz",
+                "swarmnode restore /root/restore/swarm-20261205T113000Z-ID.tar.gz",
                 "on a fresh manager: the swarm again, this manager alone",
             ),
         ],

@@ -83,8 +83,9 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ),
     (
         "backup",
-        "On a manager: where `swarmnode backup` keeps its archives, and the timer apply \
-         installs. Absent: no backup step (backup by hand keeps these defaults).",
+        "Where `swarmnode backup` keeps its archives, and the timer apply installs (on any node \
+         with the section; only a manager backs up). Absent: no backup step (backup by hand \
+         keeps these defaults).",
     ),
 ];
 

@@ -460,3 +460,37 @@ fn restore_refuses_while_a_manager_of_the_archived_swarm_answers() {
     let o = f.run(&["restore", "--plan", "--force", &a]);
     expect_code(&o, 0);
 }
+
+#[test]
+fn an_autolocked_swarm_is_backed_up_only_by_hand_with_force() {
+    let z = "zzzzzzzzzzzzzzzzzzzzzzzzz";
+    let others = vec![
+        entry(B, "reachable", true, 2),
+        entry(z, "reachable", false, 3),
+    ];
+    let (f, e) = manager(&others, false);
+    e.route(
+        "GET /swarm ",
+        &[(
+            200,
+            r#"{"Spec":{"EncryptionConfig":{"AutoLockManagers":true}}}"#,
+        )],
+    );
+    expect_refused(&f, &["backup"], "the swarm is autolocked");
+    // The timer, on the follower whose turn it is: says so, changes nothing.
+    let o = f.run(&["backup", "--scheduled"]);
+    expect_code(&o, 0);
+    assert!(
+        stdout(&o).contains("scheduled backups are not taken"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(changes(&f).is_empty(), "{:?}", changes(&f));
+    let o = f.run(&["backup", "--plan", "--force"]);
+    expect_code(&o, 0);
+    assert!(
+        stderr(&o).contains("--force: the swarm is autolocked"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -189,6 +189,9 @@ pub fn plan_start(h: &Host, run: &Run) -> Result<StepPlan> {
     let dir = settings(run).directory;
     directory(h, &dir, &mut p)?;
     let m = manifest(h, &info, &v, &dir)?;
+    if m.autolock && !autolocked(run, &info, &mut p)? {
+        return Ok(p);
+    }
     p.facts.push(format!(
         "the archive: {} (docker's swarm/ and the manifest, 0600)",
         m.archive
@@ -299,6 +302,28 @@ fn my_turn(v: &Managers, me: &str, p: &mut StepPlan) -> bool {
         }
         _ => true,
     }
+}
+
+/// An autolocked swarm: docker comes back locked after the backup, and this manager is away
+/// until someone unlocks it. Refused by hand without --force; the timer says so and does not
+/// back up (check shows the backup's age).
+fn autolocked(run: &Run, info: &Info, p: &mut StepPlan) -> Result<bool> {
+    const WHY: &str = "the swarm is autolocked: after the backup docker comes back locked, and \
+                       this manager is away until `docker swarm unlock`";
+    if run.opts.scheduled {
+        p.facts.push(format!(
+            "{WHY}: scheduled backups are not taken; run `swarmnode backup --force` by hand"
+        ));
+        return Ok(false);
+    }
+    if !run.opts.force {
+        return Err(Refusal::new("backup", format!("manager {}", info.name), WHY)
+            .remedy("run `swarmnode backup --force` when you can unlock it right after (the unlock key at hand)")
+            .into());
+    }
+    p.warnings
+        .push(format!("--force: {WHY}; unlock it when the backup says so"));
+    Ok(true)
 }
 
 /// The backup directory: root's and writable by root only on its way; made 0700 when missing.
@@ -520,6 +545,16 @@ pub fn plan_finish(h: &Host, run: &Run) -> Result<StepPlan> {
         p.actions.push(wait);
         return Ok(p);
     };
+    if info.swarm.local_node_state == "locked" {
+        return Err(Refusal::new(
+            "backup",
+            format!("manager {}", info.name),
+            "docker came back locked (the swarm is autolocked): the archive is written, and this \
+             manager is away until it is unlocked",
+        )
+        .remedy("`docker swarm unlock` with the unlock key, then run backup again to finish")
+        .into());
+    }
     if run.opts.planning && !h.path(&m.archive)?.is_file() {
         // Docker runs without the archive: the first phase's plan starts afresh.
         return Ok(not_under_way(run, "finish", FINISH_TEXT));

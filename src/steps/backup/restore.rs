@@ -407,7 +407,9 @@ pub fn plan_reform(h: &Host, run: &Run) -> Result<StepPlan> {
             "the swarm re-formed from the restored state, this manager alone",
             SwarmOp::NewCluster {
                 listen_addr: "0.0.0.0:2377".into(),
-                advertise_addr: r.advertise_addr.clone(),
+                // Given on this run (the one that goes on after docker said it cannot choose),
+                // else the one recorded at the start.
+                advertise_addr: run.opts.advertise_addr.clone().or(r.advertise_addr.clone()),
                 seconds: BACK_SECONDS,
             },
         ));
