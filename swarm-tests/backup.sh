@@ -125,6 +125,22 @@ check "check: the age gauge for Prometheus" bash -c "ip netns exec psw-n$F env P
 check "check: scheduled backup on the other follower says whose turn it is" bash -c \
   "ip netns exec psw-n$O env PATH=$R/shim:\$PATH PSW_NODE=$O DOCKER_HOST=unix://$R/n$O/docker.sock $BIN --root $(root_of "$O") backup --scheduled | grep -q 'takes the scheduled backup'"
 
+echo "== two backups at once, on both followers"
+sn 2 backup > "$OUT/both-2.out" 2>&1 & P2=$!
+sn 3 backup > "$OUT/both-3.out" 2>&1 & P3=$!
+wait $P2; R2=$?; wait $P3; R3=$?
+check "at once: never both (exits $R2 and $R3)" [ "$R2/$R3" != 0/0 ]
+refused_ok=yes
+for i in 2 3; do
+  rc_i=$R3; [ "$i" = 2 ] && rc_i=$R2
+  [ "$rc_i" = 0 ] && continue
+  { [ "$rc_i" = 65 ] && grep -qE 'claimed a backup at|would lose quorum' "$OUT/both-$i.out"; } || refused_ok=no
+done
+check "at once: a refused one exits 65, naming the other's claim (or quorum)" [ $refused_ok = yes ]
+wait_for bash -c "[ \$(docker -H unix://$R/n1/docker.sock node ls --format '{{.ManagerStatus}}' 2>/dev/null | grep -cE 'Leader|Reachable') = 3 ]"
+check "at once: every manager reachable again, no claim left" bash -c \
+  "! docker -H unix://$R/n1/docker.sock node ls -q | xargs docker -H unix://$R/n1/docker.sock node inspect -f '{{json .Spec.Labels}}' | grep -q swarmnode.backup"
+
 echo "== one manager stopped"
 engine_down "$O"
 wait_for bash -c "[ \"\$(docker -H unix://$R/n1/docker.sock node inspect -f '{{.ManagerStatus.Reachability}}' $(nid "$F"))\" = reachable ] && docker -H unix://$R/n1/docker.sock node ls | grep psw-n$O | grep -q Unreachable"

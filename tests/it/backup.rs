@@ -32,6 +32,11 @@ fn manager(others: &[String], me_leads: bool) -> (Fake, FakeEngine) {
         )],
     );
     e.route("GET /containers/json", &[(200, "[]")]);
+    e.route(
+        &format!("GET /nodes/{ME} "),
+        &[(200, &entry(ME, "reachable", me_leads, 1))],
+    );
+    e.route(&format!("POST /nodes/{ME}/update"), &[(200, "")]);
     (f, e)
 }
 
@@ -152,6 +157,7 @@ fn a_backup_stopped_with_docker_stopped_is_finished_by_the_next_run() {
         &format!("remove {archive}.partial"),
         "run    install -m 0600 /dev/null",
         "run    tar --create --gzip --file",
+        "run    tar --list --gzip --file",
         &format!("rename {archive}.partial -> {archive}"),
         "run    systemctl start docker",
         &format!("wait up to 180 s for manager {ME} to be reachable again, with a leader"),
@@ -493,4 +499,38 @@ fn an_autolocked_swarm_is_backed_up_only_by_hand_with_force() {
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+fn a_manager_whose_claim_comes_second_backs_off_before_docker_stops() {
+    // C claimed a backup a minute ago (the timer, say): this run, by hand, claims, sees it, takes
+    // its claim back and is refused before anything else.
+    let recent = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 60;
+    let c = entry(C, "reachable", false, 3).replace(
+        r#""Spec":{"Role":"manager""#,
+        &format!(r#""Spec":{{"Labels":{{"swarmnode.backup":"{recent}"}},"Role":"manager""#),
+    );
+    let (f, e) = manager(&[entry(B, "reachable", true, 2), c], false);
+    let err = expect_refused(&f, &["backup"], &format!("manager {C} claimed a backup at"));
+    assert!(err.contains("two managers never stop at once"), "{err}");
+    let updates: Vec<String> = e
+        .bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|b| b.contains("\"Role\""))
+        .cloned()
+        .collect();
+    assert_eq!(
+        updates.len(),
+        2,
+        "the claim set, then taken back: {updates:?}"
+    );
+    assert!(updates[0].contains("swarmnode.backup"), "{}", updates[0]);
+    assert!(!updates[1].contains("swarmnode.backup"), "{}", updates[1]);
+    assert!(f.read("var/lib/swarmnode/backup.json").is_none());
 }

@@ -132,6 +132,62 @@ pub(super) fn wait_manages(host: &SwarmHost, node_id: &str, seconds: u64) -> Res
     }
 }
 
+/// The label a manager's backup claim is kept in.
+pub const CLAIM_LABEL: &str = "swarmnode.backup";
+
+/// A backup's claim set (or, `at` none, taken away) on this manager's own node; then, when set,
+/// the other managers' claims read back: with any younger than `claim_seconds`, this claim is
+/// taken back and refused. Two claims at once may both back off (refused, nothing stopped);
+/// never both go on, as the raft orders the writes and each reads after its own.
+pub(super) fn claim(
+    host: &SwarmHost,
+    node_id: &str,
+    at: Option<u64>,
+    claim_seconds: u64,
+) -> Result<()> {
+    update_spec(host, node_id, |spec| {
+        let labels = spec.labels.get_or_insert_with(Default::default);
+        match at {
+            Some(t) => labels.insert(CLAIM_LABEL.into(), t.to_string()),
+            None => labels.remove(CLAIM_LABEL),
+        };
+    })?;
+    if at.is_none() {
+        return Ok(());
+    }
+    let nodes: Vec<Node> = host
+        .api()
+        .get_json_within("/nodes", Duration::from_secs(10))?;
+    let now = crate::host::clock::now();
+    let first = nodes
+        .iter()
+        .filter(|n| n.id != node_id && n.manager_status.is_some())
+        .filter_map(|n| {
+            let t: u64 = n.labels().get(CLAIM_LABEL)?.parse().ok()?;
+            (now.saturating_sub(t) < claim_seconds).then_some((t, n.id.clone()))
+        })
+        .min();
+    let Some((t, other)) = first else {
+        return Ok(());
+    };
+    update_spec(host, node_id, |spec| {
+        if let Some(l) = spec.labels.as_mut() {
+            l.remove(CLAIM_LABEL);
+        }
+    })?;
+    Err(crate::error::Refusal::new(
+        "backup",
+        format!("manager {node_id}"),
+        format!(
+            "manager {other} claimed a backup at {} (label {CLAIM_LABEL}): two managers never \
+             stop at once",
+            crate::host::clock::utc(t)
+        ),
+    )
+    .remedy("run backup again once that one has finished (`docker node ls`: it is reachable again)")
+    .into())
+}
+
 /// `POST /swarm/init` with `ForceNewCluster`: the swarm state on disk re-formed as a swarm of
 /// this manager alone; then waited for until it leads.
 pub(super) fn new_cluster(

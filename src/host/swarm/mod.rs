@@ -150,6 +150,11 @@ pub fn execute(host: &SwarmHost, op: &SwarmOp) -> Result<()> {
         }
         SwarmOp::Unpublish { id, .. } => keys::remove(host.api(), id, PUBLISH_TIMEOUT),
         SwarmOp::Manages { node_id, seconds } => membership::wait_manages(host, node_id, *seconds),
+        SwarmOp::Claim {
+            node_id,
+            at,
+            claim_seconds,
+        } => membership::claim(host, node_id, *at, *claim_seconds),
         SwarmOp::NewCluster {
             listen_addr,
             advertise_addr,

@@ -108,6 +108,15 @@ pub enum SwarmOp {
         id: String,
         name: String,
     },
+    /// `backup`: this manager's claim to stop for a backup, a label on its own node kept by the
+    /// managers' raft (`swarmnode.backup`: the time), set through its engine; then the other
+    /// managers' claims read back: with one younger than `claim_seconds`, this one is taken back
+    /// (refused, 65). `at: None` takes the claim away.
+    Claim {
+        node_id: String,
+        at: Option<u64>,
+        claim_seconds: u64,
+    },
     /// `backup`: this manager waited for, after docker started again, until it manages,
     /// reachable, and the swarm has a leader (at most `seconds`).
     Manages {
@@ -168,6 +177,11 @@ impl fmt::Display for SwarmOp {
                 write!(f, "POST /configs/create {name} ({what})")
             }
             SwarmOp::Unpublish { id, name } => write!(f, "DELETE /configs/{id} ({name})"),
+            SwarmOp::Claim {
+                node_id,
+                at,
+                claim_seconds,
+            } => claim_text(f, node_id, *at, *claim_seconds),
             SwarmOp::Manages { node_id, seconds } => write!(
                 f,
                 "wait up to {seconds} s for manager {node_id} to be reachable again, with a leader"
@@ -178,6 +192,25 @@ impl fmt::Display for SwarmOp {
                 seconds,
             } => new_cluster_text(f, listen_addr, advertise_addr.as_deref(), *seconds),
         }
+    }
+}
+
+fn claim_text(
+    f: &mut fmt::Formatter<'_>,
+    node_id: &str,
+    at: Option<u64>,
+    claim_seconds: u64,
+) -> fmt::Result {
+    match at {
+        None => write!(
+            f,
+            "label swarmnode.backup removed from node {node_id} (on this manager)"
+        ),
+        Some(t) => write!(
+            f,
+            "label swarmnode.backup={t} on node {node_id} (on this manager), then no other \
+             manager may have claimed one in the last {claim_seconds} s"
+        ),
     }
 }
 

@@ -16,8 +16,11 @@
 //! backup and starts docker (and says so); at boot docker starts on its own, and the next run
 //! sees that and starts afresh.
 
+mod managers;
 pub mod restore;
 pub mod timer;
+
+pub use managers::Managers;
 
 use crate::error::{Error, Refusal, Result};
 use crate::host::clock;
@@ -35,6 +38,10 @@ use crate::steps::plan::StepPlan;
 /// How long docker may take to manage again after a backup or a restore.
 pub const BACK_SECONDS: u64 = 180;
 
+/// How long a manager's claim to stop for a backup holds off the others (a run killed with its
+/// claim set holds them off no longer).
+pub const CLAIM_SECONDS: u64 = 900;
+
 /// The profile's backup section, or its defaults (a backup by hand without one).
 pub fn settings(run: &Run) -> Backup {
     run.profile.backup.clone().unwrap_or_default()
@@ -46,62 +53,6 @@ pub fn engine_info(h: &Host) -> Result<Option<Info>> {
         Ok(i) => Ok(Some(i)),
         Err(Error::Engine(ApiError::Connect { .. })) => Ok(None),
         Err(e) => Err(e),
-    }
-}
-
-/// The swarm's managers as this manager's engine sees them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Managers {
-    /// Every manager, this one too.
-    pub total: usize,
-    /// The others that are reachable.
-    pub reachable_others: usize,
-    /// The leader's node ID, when there is one.
-    pub leader: Option<String>,
-    /// The reachable managers that do not lead, this one too when it is: (ID, name, address),
-    /// by ID.
-    pub followers: Vec<(String, String, String)>,
-    /// Every manager's address.
-    pub addrs: Vec<String>,
-}
-
-impl Managers {
-    pub fn of(nodes: &[Node], me: &str) -> Managers {
-        let managers: Vec<(&Node, &crate::host::swarm::node::ManagerStatus)> = nodes
-            .iter()
-            .filter_map(|n| Some((n, n.manager_status.as_ref()?)))
-            .collect();
-        let reachable = |m: &crate::host::swarm::node::ManagerStatus| m.reachability == "reachable";
-        let mut followers: Vec<(String, String, String)> = managers
-            .iter()
-            .filter(|(_, m)| reachable(m) && !m.leader)
-            .map(|(n, m)| (n.id.clone(), n.description.hostname.clone(), m.addr.clone()))
-            .collect();
-        followers.sort();
-        Managers {
-            total: managers.len(),
-            reachable_others: managers
-                .iter()
-                .filter(|(n, m)| n.id != me && reachable(m))
-                .count(),
-            leader: managers
-                .iter()
-                .find(|(_, m)| m.leader)
-                .map(|(n, _)| n.id.clone()),
-            followers,
-            addrs: managers.iter().map(|(_, m)| m.addr.clone()).collect(),
-        }
-    }
-
-    /// Whether the swarm keeps quorum while this manager is stopped (nothing is demoted: the
-    /// others that answer must be a majority of all managers, this one counted).
-    pub fn keep_quorum_without_me(&self) -> bool {
-        self.reachable_others * 2 > self.total
-    }
-
-    /// The follower a scheduled backup runs on: the first by ID.
-    pub fn chosen(&self) -> Option<&str> {
-        self.followers.first().map(|(id, _, _)| id.as_str())
     }
 }
 
@@ -205,6 +156,15 @@ pub fn plan_start(h: &Host, run: &Run) -> Result<StepPlan> {
         ));
     }
     run.memo.backup_begun.set(true);
+    p.actions.push(Action::swarm(
+        "backup.claim",
+        "two managers never stop at once for a backup (the timer's and one by hand, say)",
+        SwarmOp::Claim {
+            node_id: m.node_id.clone(),
+            at: Some(m.taken),
+            claim_seconds: CLAIM_SECONDS,
+        },
+    ));
     p.actions.push(BACKUP.write(
         "backup.record",
         "the manifest, before docker stops (a run stopped from here on starts docker again)",
@@ -482,11 +442,17 @@ pub fn plan_archive(h: &Host, run: &Run) -> Result<StepPlan> {
             &partial,
         ));
     }
+    add_archive(h, &m, &partial, &mut p)?;
+    Ok(p)
+}
+
+/// The archive written: its file made 0600, tar into it, read back whole, renamed.
+fn add_archive(h: &Host, m: &Manifest, partial: &str, p: &mut StepPlan) -> Result<()> {
     let records = state::DIR.trim_end_matches('/');
     p.actions.push(Action::run(
         "backup.partial-create",
         "the archive's file, made 0600 before anything is in it",
-        Cmd::new("install").args(["-m", "0600", "/dev/null", &h.tool_path(&partial)?]),
+        Cmd::new("install").args(["-m", "0600", "/dev/null", &h.tool_path(partial)?]),
     ));
     p.actions.push(Action::run(
         "backup.archive",
@@ -495,7 +461,7 @@ pub fn plan_archive(h: &Host, run: &Run) -> Result<StepPlan> {
             "--create",
             "--gzip",
             "--file",
-            &h.tool_path(&partial)?,
+            &h.tool_path(partial)?,
             "--directory",
             &h.tool_path(&m.docker_root)?,
             "swarm",
@@ -504,13 +470,18 @@ pub fn plan_archive(h: &Host, run: &Run) -> Result<StepPlan> {
             backup::MANIFEST,
         ]),
     ));
+    p.actions.push(Action::run(
+        "backup.verify",
+        "the archive reads back whole (gzip and tar) before it counts",
+        Cmd::new("tar").args(["--list", "--gzip", "--file", &h.tool_path(partial)?]),
+    ));
     p.actions.push(Action::rename(
         "backup.archive-done",
         "the archive is whole",
-        &partial,
+        partial,
         &m.archive,
     ));
-    Ok(p)
+    Ok(())
 }
 
 /// A later phase without a backup under way: what it would do (a plan), or nothing.
@@ -574,9 +545,33 @@ pub fn plan_finish(h: &Host, run: &Run) -> Result<StepPlan> {
         ));
     }
     retention(h, run, &m, &mut p)?;
+    add_unclaim(h, &m.node_id, &mut p)?;
     p.actions
         .push(BACKUP.remove("backup.done", "the backup has finished"));
     Ok(p)
+}
+
+/// This manager's claim taken away, when its node still carries it.
+fn add_unclaim(h: &Host, node_id: &str, p: &mut StepPlan) -> Result<()> {
+    let me: Node = h
+        .swarm_host()?
+        .api()
+        .get_json(&format!("/nodes/{node_id}"))?;
+    if me
+        .labels()
+        .contains_key(crate::host::swarm::membership::CLAIM_LABEL)
+    {
+        p.actions.push(Action::swarm(
+            "backup.unclaim",
+            "the backup has finished: other managers may stop for theirs",
+            SwarmOp::Claim {
+                node_id: node_id.to_string(),
+                at: None,
+                claim_seconds: CLAIM_SECONDS,
+            },
+        ));
+    }
+    Ok(())
 }
 
 /// This node's archives beyond the newest `keep` removed (other nodes' never).
