@@ -142,7 +142,7 @@ fn backup_age(
         .into_iter()
         .filter_map(|(n, _)| taken_of(&n, None))
         .max();
-    let limit = b.interval_hours.get() * 2 * 3600;
+    let limit = b.interval.secs() * 2;
     match newest {
         Some(t) => {
             let age = clock::now().saturating_sub(t);
@@ -158,7 +158,7 @@ fn backup_age(
             ));
             if age > limit {
                 yellow.push(format!(
-                    "the newest backup is older than twice backup.interval_hours ({} h): see \
+                    "the newest backup is older than twice backup.interval ({} h): see \
                      `systemctl status swarmnode-backup.service`",
                     limit / 3600
                 ));

@@ -466,7 +466,7 @@ pub(super) fn files_listed() -> Vec<(&'static str, &'static str)> {
         ),
         (
             crate::steps::backup::timer::TIMER_PATH,
-            "the backup timer, every backup.interval_hours",
+            "the backup timer, every backup.interval",
         ),
         (
             "/var/backups/swarmnode/",

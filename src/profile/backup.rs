@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::types::Bounded;
+use super::types::{Bounded, Interval};
 use super::{Checked, Invalid};
 
 /// `backup`: where the archives go, how many stay, how often the timer takes one. Every key
@@ -15,8 +15,8 @@ pub struct Backup {
     pub directory: String,
     /// How many of this node's archives stay; older ones are removed after a backup.
     pub keep: Bounded<1, 1000>,
-    /// How often the timer takes a backup; check turns yellow past twice this.
-    pub interval_hours: Bounded<1, 8760>,
+    /// How often the timer takes a backup (`1d`, `12h`); check turns yellow past twice this.
+    pub interval: Interval,
 }
 
 impl Default for Backup {
@@ -24,7 +24,7 @@ impl Default for Backup {
         Backup {
             directory: "/var/backups/swarmnode".into(),
             keep: Bounded::new(7),
-            interval_hours: Bounded::new(24),
+            interval: Interval::try_from("1d".to_string()).expect("a valid default"),
         }
     }
 }

@@ -542,10 +542,10 @@ pub const KEYS: &[Key] = &[
         "How many of this manager's archives stay. Older ones are removed after each backup.",
     ),
     key(
-        "backup.interval_hours",
-        "integer, hours",
-        Some("24"),
-        Some((1, 8760)),
+        "backup.interval",
+        "duration: 1h to 365d (`1d`, `12h`, `90m`)",
+        Some("\"1d\""),
+        None,
         "How often the timer runs `swarmnode backup --scheduled`. check turns yellow when the \
          newest archive is older than twice this.",
     ),

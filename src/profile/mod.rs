@@ -27,7 +27,9 @@ pub use engine::{Engine, Registry, is_host_port};
 pub use mounts::Mounts;
 pub use storage::{Driver, Overlay2, PreviousInstallation, Storage, ThinPool};
 pub use swarm::{Swarm, TokenSource};
-pub use types::{Bounded, CaPin, ChunkSize, JoinSecs, ManagerAddr, Port, ServerAddr, ShortSecs};
+pub use types::{
+    Bounded, CaPin, ChunkSize, Interval, JoinSecs, ManagerAddr, Port, ServerAddr, ShortSecs,
+};
 
 /// A node's role (the shared vocabulary's).
 pub use crate::vocab::Role;

@@ -212,6 +212,50 @@ impl From<CaPin> for String {
     }
 }
 
+/// How often something runs, as written (`1d`, `12h`, `90m`), and in seconds: 1 hour to 365
+/// days, whole minutes (a systemd timer takes it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Interval {
+    text: String,
+    secs: u64,
+}
+
+impl Interval {
+    pub fn secs(&self) -> u64 {
+        self.secs
+    }
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl TryFrom<String> for Interval {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        let secs = crate::host::clock::parse_duration(&text)
+            .ok_or_else(|| format!("'{text}' is not a duration such as 1d, 12h or 90m"))?;
+        if !(3600..=365 * 86_400).contains(&secs) || !secs.is_multiple_of(60) {
+            return Err(format!(
+                "'{text}' must be whole minutes between 1h and 365d"
+            ));
+        }
+        Ok(Interval { text, secs })
+    }
+}
+
+impl From<Interval> for String {
+    fn from(i: Interval) -> String {
+        i.text
+    }
+}
+
+impl std::fmt::Display for Interval {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
 /// A thin-pool chunk size as written (`512K`), and in bytes: 64 KiB to 1 GiB, a multiple of 64 KiB.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -275,6 +319,18 @@ mod tests {
 
     fn m(s: &str) -> Result<ManagerAddr, String> {
         ManagerAddr::try_from(s.to_string())
+    }
+
+    #[test]
+    fn intervals_as_the_contract_writes_them() {
+        let i = |s: &str| Interval::try_from(s.to_string()).map(|i| i.secs());
+        assert_eq!(i("1d"), Ok(86_400));
+        assert_eq!(i("12h"), Ok(43_200));
+        assert_eq!(i("90m"), Ok(5400));
+        assert_eq!(i("365d"), Ok(365 * 86_400));
+        for bad in ["30m", "3599s", "366d", "3601s", "1w", "d", "", "-1d", "1 d"] {
+            assert!(i(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -11,13 +11,14 @@
 # disks: 4G
 D=$(data 1)
 P=/etc/swarmnode/profile.json; mkdir -p /etc/swarmnode
-printf '{"storage": {"device": "%s"}, "engine": {"start": true}, "backup": {"keep": 2, "interval_hours": 24}}\n' "$D" > $P
+printf '{"storage": {"device": "%s"}, "engine": {"start": true}, "backup": {"keep": 2, "interval": "1d"}}\n' "$D" > $P
 $S apply > /run/swarmnode-apply.log 2>&1; rc=$?
 check "apply with a backup section exits 0 (got $rc)" [ $rc = 0 ]
 check "the backup timer is enabled and active" sh -c "systemctl is-enabled -q swarmnode-backup.timer && systemctl is-active -q swarmnode-backup.timer"
 check "its service runs backup --scheduled with the profile" grep -q "^ExecStart=.* --profile $P backup --scheduled$" /etc/systemd/system/swarmnode-backup.service
-$S apply > /run/swarmnode-apply2.log 2>&1
-check "a second apply changes nothing" grep -q 'backup: .*runs every 24 hours' /run/swarmnode-apply2.log
+$S --json apply > /run/swarmnode-apply2.json 2>/run/swarmnode-apply2.err
+check "a second apply changes nothing" jq -e '.result == "converged" and ([.steps[].actions[]] | length == 0)' /run/swarmnode-apply2.json
+check "the timer runs every 1d (backup.interval)" grep -q '^OnUnitActiveSec=1440min$' /etc/systemd/system/swarmnode-backup.timer
 
 docker swarm init --advertise-addr 127.0.0.1 > /dev/null
 NODE=$(docker info -f '{{.Swarm.NodeID}}')

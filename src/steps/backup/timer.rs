@@ -1,5 +1,5 @@
 //! The backup timer, when the profile has a `backup` section: `swarmnode-backup.service` runs
-//! `swarmnode backup --scheduled` every `backup.interval_hours`, from `swarmnode-backup.timer`,
+//! `swarmnode backup --scheduled` every `backup.interval`, from `swarmnode-backup.timer`,
 //! on every node with the section. Only a manager backs up, and of the managers only the first
 //! follower by ID (the others, the leader and the workers say so and change nothing), so two
 //! managers never stop at once for it. Offline (kickstart %post) the timer is enabled and starts
@@ -38,16 +38,17 @@ pub fn timer_text(b: &Backup) -> String {
     format!(
         "# written by swarmnode (the profile's backup section)\n\
          [Unit]\n\
-         Description=swarmnode backup every {n} hours\n\
+         Description=swarmnode backup every {n}\n\
          \n\
          [Timer]\n\
          OnBootSec=15min\n\
-         OnUnitActiveSec={n}h\n\
+         OnUnitActiveSec={m}min\n\
          RandomizedDelaySec=5min\n\
          \n\
          [Install]\n\
          WantedBy=timers.target\n",
-        n = b.interval_hours
+        n = b.interval,
+        m = b.interval.secs() / 60
     )
 }
 
@@ -74,7 +75,7 @@ pub fn plan(h: &Host, b: &Backup, profile: &str) -> Result<StepPlan> {
         h,
         &mut p,
         "backup.timer",
-        &format!("every {} hours", b.interval_hours),
+        &format!("every {}", b.interval),
         TIMER_PATH,
         0o644,
         timer_text(b),
@@ -83,7 +84,7 @@ pub fn plan(h: &Host, b: &Backup, profile: &str) -> Result<StepPlan> {
         step: "backup",
         timer: TIMER_NAME,
         wants: WANTS_PATH,
-        every: format!("every {} hours", b.interval_hours),
+        every: format!("every {}", b.interval),
     };
     add_enable(h, &units, changed, &mut p)?;
     Ok(p)
