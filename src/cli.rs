@@ -103,8 +103,9 @@ pub enum Command {
     /// On a manager: copy the swarm's state (/var/lib/docker/swarm) with docker stopped, into
     /// an archive (0600) in backup.directory with a manifest (swarm and node IDs, the managers,
     /// the engine's version, autolock; never the unlock key). Refused (65) unless the other
-    /// managers keep a reachable majority without this one, and on the leader (it names a
-    /// follower) unless --force. Docker is started again and waited for until this manager is
+    /// managers keep a reachable majority without this one; while another manager's backup
+    /// claim holds (the label swarmnode.backup); and, unless --force, on the leader (it names a
+    /// follower), the only manager or an autolocked swarm. Docker is started again and waited for until this manager is
     /// reachable with a leader; the archives beyond backup.keep are removed. Stopped while
     /// docker is stopped, the next run finishes it and starts docker.
     Backup(BackupArgs),

@@ -18,7 +18,6 @@
 
 use crate::error::{Error, Refusal, Result};
 use crate::host::cmd::Cmd;
-use crate::host::engine_api::ApiError;
 use crate::host::lvm::Lvm;
 use crate::host::state::{self, MigrateRecord, StorageRecord};
 use crate::host::swarm::node::Node;
@@ -72,11 +71,7 @@ pub fn under_way(h: &Host, run: &Run) -> Result<bool> {
 
 /// The local engine's swarm view, or none when docker does not answer (an upgrade broke it).
 fn engine_info(h: &Host) -> Result<Option<Info>> {
-    match swarm::info(&h.swarm_host()?) {
-        Ok(i) => Ok(Some(i)),
-        Err(Error::Engine(ApiError::Connect { .. })) => Ok(None),
-        Err(e) => Err(e),
-    }
+    swarm::info_if_up(&h.swarm_host()?)
 }
 
 /// Phase 1: the checks, the record, the drain.

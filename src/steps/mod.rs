@@ -46,7 +46,9 @@ pub struct Options {
     pub move_data: bool,
     /// `--reprovision`: a previous installation's own volumes may be made again.
     pub reprovision: bool,
-    /// `reset --force`: the last manager (or one whose going loses quorum) is taken out anyway.
+    /// `--force`: reset takes out the last manager (or one whose going loses quorum) anyway;
+    /// migrate-storage stops such a manager; backup stops the leader, the only manager or an
+    /// autolocked one; restore goes on while an old manager answers.
     pub force: bool,
     /// `reset --keep-storage`: the volumes, the fstab entry and the storage record stay.
     pub keep_storage: bool,

@@ -138,7 +138,7 @@ fn a_scheduled_backup_runs_on_the_first_follower_only() {
 
 fn manifest(archive: &str) -> String {
     format!(
-        r#"{{"taken": 1796000000, "swarm_id": "o1wsdfxhv4hwgqjk5d4w35lqg", "node_id": "{ME}", "node_name": "psw-n1", "node_addr": "127.0.0.1", "managers": ["127.0.0.1:9"], "engine_version": "20.10.24+dfsg1", "autolock": false, "docker_root": "/var/lib/docker", "archive": "{archive}"}}"#
+        r#"{{"taken": 1796470200, "swarm_id": "o1wsdfxhv4hwgqjk5d4w35lqg", "node_id": "{ME}", "node_name": "psw-n1", "node_addr": "127.0.0.1", "managers": ["127.0.0.1:9"], "engine_version": "20.10.24+dfsg1", "autolock": false, "docker_root": "/var/lib/docker", "archive": "{archive}"}}"#
     )
 }
 
@@ -295,9 +295,17 @@ fn restore_refuses_a_docker_in_a_swarm_and_a_doubtful_archive() {
 }
 
 fn check_managers(others: &[String], me_leads: bool) -> serde_json::Value {
+    check_as(others, me_leads, "json")
+}
+
+/// check's output on this manager, in a format; JSON: the swarm.managers item.
+fn check_as(others: &[String], me_leads: bool, format: &str) -> serde_json::Value {
     let (f, _e) = manager(others, me_leads);
     f.file("etc/swarmnode/profile.json", r#"{"backup": {}}"#);
-    let o = f.run(&["check", "--format", "json"]);
+    let o = f.run(&["check", "--format", format]);
+    if format != "json" {
+        return stdout(&o).into();
+    }
     let v: serde_json::Value = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(&o), stderr(&o)));
     v["items"]
@@ -312,7 +320,7 @@ fn check_managers(others: &[String], me_leads: bool) -> serde_json::Value {
 #[test]
 fn check_judges_the_managers() {
     let i = check_managers(&three("reachable"), false);
-    // Green on the managers, but yellow here: this one's turn has no backup yet? No: C's turn.
+    // Green: C's turn (the first follower by ID), so this one's backups are not judged.
     assert_eq!(i["status"], "green", "{i}");
     assert!(
         i["summary"]
@@ -333,6 +341,31 @@ fn check_judges_the_managers() {
         false,
     );
     assert_eq!(i["status"], "red", "{i}");
+    // The same in the Xymon message and the Prometheus gauges.
+    let red = [
+        entry(B, "unreachable", false, 2),
+        entry(C, "unreachable", false, 3),
+    ];
+    let x = check_as(&red, false, "xymon");
+    assert!(
+        x.as_str()
+            .unwrap()
+            .lines()
+            .any(|l| l
+                .starts_with("&red swarm.managers: 3 managers, 1 reachable (quorum 2); no leader")),
+        "{x}"
+    );
+    let prom = check_as(&red, false, "prometheus");
+    for want in [
+        "swarmnode_swarm_managers 3",
+        "swarmnode_swarm_managers_reachable 1",
+        "swarmnode_swarm_leader 0",
+    ] {
+        assert!(
+            prom.as_str().unwrap().lines().any(|l| l == want),
+            "{want} not in {prom}"
+        );
+    }
     // The only manager: it is its turn, and no backup is there yet.
     let i = check_managers(&[], true);
     assert_eq!(i["status"], "yellow", "{i}");
@@ -533,4 +566,27 @@ fn a_manager_whose_claim_comes_second_backs_off_before_docker_stops() {
     assert!(updates[0].contains("swarmnode.backup"), "{}", updates[0]);
     assert!(!updates[1].contains("swarmnode.backup"), "{}", updates[1]);
     assert!(f.read("var/lib/swarmnode/backup.json").is_none());
+}
+
+#[test]
+fn a_backup_record_naming_an_archive_elsewhere_is_refused() {
+    // A well-formed manifest, but its archive is not in backup.directory: tar would write there
+    // and retention remove there.
+    let (f, _e) = manager(&three("reachable"), false);
+    f.file(
+        "var/lib/swarmnode/backup.json",
+        &manifest(&format!("/etc/cron.d/swarm-20261205T113000Z-{ME}.tar.gz")),
+    );
+    expect_refused(
+        &f,
+        &["backup"],
+        "its archive is not /var/backups/swarmnode/swarm-20261205T113000Z-",
+    );
+    // The same name in the directory of the profile's backup section is this node's.
+    f.file(
+        "etc/swarmnode/profile.json",
+        r#"{"backup": {"directory": "/etc/cron.d"}}"#,
+    );
+    let o = f.run(&["backup", "--plan"]);
+    expect_code(&o, 0);
 }

@@ -105,6 +105,17 @@ pub fn info(host: &SwarmHost) -> Result<Info> {
     Ok(host.api().get_json("/info")?)
 }
 
+/// `GET /info`, or none when docker does not answer (stopped, by swarmnode or an upgrade).
+pub fn info_if_up(host: &SwarmHost) -> Result<Option<Info>> {
+    match info(host) {
+        Ok(i) => Ok(Some(i)),
+        Err(crate::error::Error::Engine(crate::host::engine_api::ApiError::Connect { .. })) => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// One request on this manager's API for a config.
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -5,27 +5,29 @@
 //! stopped anywhere goes on from where it stopped:
 //!
 //! 1. [`plan_start`]: refused (65) unless the others keep a reachable majority without this
-//!    manager, and (without `--force`) on the leader; the manifest written to `backup.json`
-//!    before docker stops; docker stopped.
+//!    manager, and (without `--force`) on the leader, the only manager or an autolocked swarm;
+//!    the claim (a label on its own node: two managers never stop at once); the manifest
+//!    written to `backup.json` before docker stops; docker stopped.
 //! 2. [`plan_archive`]: `/var/lib/docker/swarm` and the manifest archived (0600) into the
 //!    backup directory, under a name of its own until it is whole.
 //! 3. [`plan_finish`]: docker started; waited for until this manager is reachable and the swarm
-//!    has a leader; the archives beyond `keep` removed; `backup.json` removed.
+//!    has a leader; the archives beyond `keep` removed; the claim and `backup.json` removed.
 //!
 //! A run stopped while docker is stopped leaves `backup.json`: the next run finishes the
 //! backup and starts docker (and says so); at boot docker starts on its own, and the next run
 //! sees that and starts afresh.
 
+mod archive;
 mod managers;
 pub mod restore;
 pub mod timer;
 
+use archive::partial_of;
+pub use archive::plan_archive;
 pub use managers::Managers;
 
 use crate::error::{Error, Refusal, Result};
 use crate::host::clock;
-use crate::host::cmd::Cmd;
-use crate::host::engine_api::ApiError;
 use crate::host::state::{self, BACKUP};
 use crate::host::swarm::backup::{self, Manifest};
 use crate::host::swarm::node::Node;
@@ -49,11 +51,33 @@ pub fn settings(run: &Run) -> Backup {
 
 /// The local engine's view, or none when docker does not answer.
 pub fn engine_info(h: &Host) -> Result<Option<Info>> {
-    match swarm::info(&h.swarm_host()?) {
-        Ok(i) => Ok(Some(i)),
-        Err(Error::Engine(ApiError::Connect { .. })) => Ok(None),
-        Err(e) => Err(e),
+    swarm::info_if_up(&h.swarm_host()?)
+}
+
+/// The backup an earlier run (or this one) recorded, proven this node's profile's: its archive
+/// is in `backup.directory`, named by its time and node. Anything else is refused, never acted
+/// on (a record naming another path would have tar write there, and retention remove there).
+pub(super) fn under_way(h: &Host, run: &Run) -> Result<Option<Manifest>> {
+    let Some(m) = state::backup_under_way(h)? else {
+        return Ok(None);
+    };
+    let dir = settings(run).directory;
+    let want = format!("{dir}/{}", backup::archive_name(m.taken, &m.node_id));
+    if m.archive != want {
+        return Err(Refusal::record(
+            "backup",
+            BACKUP.path,
+            None,
+            &m.archive,
+            format!("its archive is not {want} (backup.directory, its time and node)"),
+        )
+        .remedy(format!(
+            "look at it: when no backup of this node is under way, remove {} and run again",
+            BACKUP.path
+        ))
+        .into());
     }
+    Ok(Some(m))
 }
 
 /// A manager's own view: its engine's info and the swarm's nodes; refused when it is none.
@@ -123,7 +147,7 @@ fn going_on(h: &Host, m: &Manifest, p: &mut StepPlan) -> Result<()> {
 /// Phase 1: the checks, the manifest, docker stopped.
 pub fn plan_start(h: &Host, run: &Run) -> Result<StepPlan> {
     let mut p = StepPlan::new("backup");
-    if let Some(m) = state::backup_under_way(h)? {
+    if let Some(m) = under_way(h, run)? {
         if !run.memo.backup_begun.get() {
             going_on(h, &m, &mut p)?;
         }
@@ -403,89 +427,11 @@ pub fn recover(h: &Host) {
     }
 }
 
-/// The archive and the name it has until it is whole.
-fn partial_of(archive: &str) -> String {
-    format!("{archive}.partial")
-}
-
-const ARCHIVE_TEXT: &str = "once docker is stopped: docker's swarm/ and the manifest archived into \
-     the backup directory (0600), under a name of its own until it is whole";
 const FINISH_TEXT: &str = "docker started; this manager waited for until it is reachable with a \
      leader; the archives beyond backup.keep removed";
 
-/// Phase 2: the archive written with docker stopped.
-pub fn plan_archive(h: &Host, run: &Run) -> Result<StepPlan> {
-    let mut p = StepPlan::new("archive");
-    let Some(m) = state::backup_under_way(h)? else {
-        return Ok(not_under_way(run, "archive", ARCHIVE_TEXT));
-    };
-    if h.path(&m.archive)?.is_file() {
-        p.facts.push(format!("{} is written", m.archive));
-        return Ok(p);
-    }
-    if engine_info(h)?.is_some() {
-        if run.opts.planning {
-            // The first phase's plan drops this record and starts afresh.
-            return Ok(not_under_way(run, "archive", ARCHIVE_TEXT));
-        }
-        return Err(Error::Failed(format!(
-            "backup: docker runs again (someone started it) before the archive was written: the \
-             state is never copied while docker runs; run backup again ({} is removed then)",
-            BACKUP.path
-        )));
-    }
-    let partial = partial_of(&m.archive);
-    if h.path_nofollow(&partial)?.symlink_metadata().is_ok() {
-        p.actions.push(Action::remove(
-            "backup.partial-remove",
-            "an archive a stopped run left unfinished",
-            &partial,
-        ));
-    }
-    add_archive(h, &m, &partial, &mut p)?;
-    Ok(p)
-}
-
-/// The archive written: its file made 0600, tar into it, read back whole, renamed.
-fn add_archive(h: &Host, m: &Manifest, partial: &str, p: &mut StepPlan) -> Result<()> {
-    let records = state::DIR.trim_end_matches('/');
-    p.actions.push(Action::run(
-        "backup.partial-create",
-        "the archive's file, made 0600 before anything is in it",
-        Cmd::new("install").args(["-m", "0600", "/dev/null", &h.tool_path(partial)?]),
-    ));
-    p.actions.push(Action::run(
-        "backup.archive",
-        "docker's swarm state (raft log, keys, certificates) and the manifest",
-        Cmd::new("tar").args([
-            "--create",
-            "--gzip",
-            "--file",
-            &h.tool_path(partial)?,
-            "--directory",
-            &h.tool_path(&m.docker_root)?,
-            "swarm",
-            "--directory",
-            &h.tool_path(records)?,
-            backup::MANIFEST,
-        ]),
-    ));
-    p.actions.push(Action::run(
-        "backup.verify",
-        "the archive reads back whole (gzip and tar) before it counts",
-        Cmd::new("tar").args(["--list", "--gzip", "--file", &h.tool_path(partial)?]),
-    ));
-    p.actions.push(Action::rename(
-        "backup.archive-done",
-        "the archive is whole",
-        partial,
-        &m.archive,
-    ));
-    Ok(())
-}
-
 /// A later phase without a backup under way: what it would do (a plan), or nothing.
-fn not_under_way(run: &Run, phase: &'static str, what: &str) -> StepPlan {
+pub(super) fn not_under_way(run: &Run, phase: &'static str, what: &str) -> StepPlan {
     if run.opts.planning {
         StepPlan::deferred(phase, format!("when the backup is taken: {what}"))
     } else {
@@ -496,7 +442,7 @@ fn not_under_way(run: &Run, phase: &'static str, what: &str) -> StepPlan {
 /// Phase 3: docker started, this manager managing again, the old archives removed.
 pub fn plan_finish(h: &Host, run: &Run) -> Result<StepPlan> {
     let mut p = StepPlan::new("finish");
-    let Some(m) = state::backup_under_way(h)? else {
+    let Some(m) = under_way(h, run)? else {
         return Ok(not_under_way(run, "finish", FINISH_TEXT));
     };
     let wait = Action::swarm(
