@@ -80,7 +80,7 @@ pub const ENGINE_PENDING: Record = Record {
 pub const STALE_ASKED: Record = Record {
     path: "/var/lib/swarmnode/stale.asked",
     format: "a node ID",
-    what: "the node ID for which the broker was asked to remove stale entries",
+    what: "the node ID for which stale entries were looked for (the broker asked, or the node list read)",
     reset: Reset::State,
 };
 pub const RESET_NODE: Record = Record {

@@ -465,7 +465,7 @@ pub const KEYS: &[Key] = &[
         "boolean",
         Some("false"),
         None,
-        "Remove Down workers with this hostname and another node ID (left by re-provisioning).",
+        "Remove Down workers with this hostname and another node ID (left by re-provisioning); looked for once per node ID.",
     ),
     key(
         "check.warn_percent",

@@ -335,6 +335,86 @@ fn stale_down_nodes_with_this_hostname_are_removed() {
 }
 
 #[test]
+fn a_converged_node_asks_the_managers_for_its_entry_only() {
+    // Issue 32: with remove_stale_nodes over ssh, the node list (whose size grows with the
+    // swarm) is read once per node ID; a converged apply, and check, ask for the node's entry.
+    let f = Fake::new();
+    let profile = SSH_PROFILE.replace(
+        "\"advertise_addr\"",
+        "\"remove_stale_nodes\": true, \"advertise_addr\"",
+    );
+    node(&f, &profile, "info-worker.json");
+    let id = "l8s526d06sna2jckb05a27o7r";
+    f.out("ssh", &node_inspect(r#"{"function": "production"}"#));
+    f.out(
+        "ssh.2",
+        concat!(
+            r#"{"Availability":"Active","Hostname":"psw-n2","ID":"l8s526d06sna2jckb05a27o7r","ManagerStatus":"","Status":"Ready"}"#,
+            "\n",
+            r#"{"Availability":"Active","Hostname":"psw-n2","ID":"oldoldoldoldoldoldoldold1","ManagerStatus":"","Status":"Down"}"#,
+            "\n",
+        ),
+    );
+    let ssh = |f: &Fake| -> Vec<String> {
+        f.calls()
+            .into_iter()
+            .filter(|c| c.starts_with("ssh "))
+            .collect()
+    };
+    let o = f.run(&["apply"]);
+    expect_code(&o, 0);
+    let first = ssh(&f);
+    assert_eq!(
+        first.len(),
+        4,
+        "inspect, node ls, node rm, inspect: {first:?}"
+    );
+    assert!(
+        first[2].ends_with("docker node rm -- oldoldoldoldoldoldoldold1"),
+        "{first:?}"
+    );
+    assert_eq!(
+        f.read("var/lib/swarmnode/stale.asked")
+            .unwrap_or_default()
+            .trim(),
+        id
+    );
+    let o = f.run(&["apply"]);
+    expect_code(&o, 0);
+    assert!(stdout(&o).contains("converged"), "{}", stdout(&o));
+    let second = ssh(&f)[first.len()..].to_vec();
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert!(
+        second[0].ends_with(&format!("docker node inspect -- {id}")),
+        "{second:?}"
+    );
+    let o = f.run(&["check", "--format", "json"]);
+    let third = ssh(&f)[first.len() + 1..].to_vec();
+    assert_eq!(third.len(), 1, "check: {third:?}\n{}", stdout(&o));
+    assert!(
+        third[0].ends_with(&format!("docker node inspect -- {id}")),
+        "{third:?}"
+    );
+    // A Down manager named alike is left alone, and looked at again on the next run.
+    f.file(
+        "var/lib/swarmnode/stale.asked",
+        "p0ld1d0fth1sn0de00000000x\n",
+    );
+    f.out(
+        &format!("ssh.{}", ssh(&f).len() + 2),
+        r#"{"Availability":"Active","Hostname":"psw-n2","ID":"oldmanageroldmanageroldm2","ManagerStatus":"Unreachable","Status":"Down"}"#,
+    );
+    let o = f.run(&["apply"]);
+    expect_code(&o, 0);
+    assert_eq!(
+        f.read("var/lib/swarmnode/stale.asked")
+            .unwrap_or_default()
+            .trim(),
+        "p0ld1d0fth1sn0de00000000x"
+    );
+}
+
+#[test]
 fn token_file_readable_by_others_is_refused() {
     let f = Fake::new();
     let profile = r#"{"swarm": {"managers": ["10.77.0.1"],

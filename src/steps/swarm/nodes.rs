@@ -31,6 +31,11 @@ pub fn labels_to_set(
 /// With `remove_stale_nodes`: `Down` workers with this node's hostname and another ID (left by
 /// re-provisioning) are removed; a `Down` manager is left alone with a warning. Manager `first`
 /// (the one that answered for this node) is asked first.
+///
+/// Looked for once per node ID, as through the broker ([`add_stale_broker`]): stale entries
+/// appear when this host joins again under a new ID, so a converged run does not read the whole
+/// node list again (its cost grows with the swarm). The ID is recorded after the removals; a Down
+/// manager left alone keeps it unrecorded, so its warning comes back until it is demoted.
 pub fn add_stale(
     h: &Host,
     sw: &Swarm,
@@ -40,6 +45,14 @@ pub fn add_stale(
     budget: std::time::Duration,
     p: &mut StepPlan,
 ) -> Result<()> {
+    let asked = state::node_id(h, &state::STALE_ASKED, "swarm")?;
+    if asked.as_ref().is_some_and(|a| a.as_str() == me.id) {
+        p.facts.push(format!(
+            "stale entries were looked for when node {} was new here",
+            me.id
+        ));
+        return Ok(());
+    }
     let calls = channel::calls(h, chans, &Ask::Nodes, first)?;
     let (i, o) = managers::call(&h.runner, "`docker node ls`", &calls, budget, &|_| false)?;
     let nodes = parse_node_ls(&o.stdout).map_err(|source| CommandError::Parse {
@@ -47,6 +60,7 @@ pub fn add_stale(
         source,
     })?;
     let hostname = &me.description.hostname;
+    let mut manager_left = false;
     for n in nodes
         .iter()
         .filter(|n| &n.hostname == hostname && n.id != me.id)
@@ -57,34 +71,54 @@ pub fn add_stale(
                 n.id, n.status
             ));
         } else if !n.manager_status.is_empty() {
+            manager_left = true;
             p.warnings.push(format!(
                 "a Down manager named {hostname} ({}) is left alone: demote it first \
                  (`docker node demote {}`)",
                 n.id, n.id
             ));
         } else {
-            p.actions.push(Action::swarm(
-                "swarm.remove-stale",
-                format!("a Down node with this hostname ({hostname}) and another ID"),
-                SwarmOp::OnManager {
-                    what: format!("remove node {}", n.id),
-                    calls: channel::calls(
-                        h,
-                        chans,
-                        &Ask::Remove {
-                            id: &n.id,
-                            force: false,
-                        },
-                        first,
-                    )?,
-                    budget_seconds: sw.join_timeout_seconds.get(),
-                    done_if_unknown_node: Some(n.id.clone()),
-                    best_effort: false,
-                },
-            ));
+            p.actions
+                .push(remove_stale(h, sw, chans, first, hostname, &n.id)?);
         }
     }
+    if !manager_left {
+        p.actions.push(stale_asked(me, asked));
+    }
     Ok(())
+}
+
+/// A manager removes the Down entry `id` named `hostname` (`docker node rm`, not forced).
+fn remove_stale(
+    h: &Host,
+    sw: &Swarm,
+    chans: &[Channel],
+    first: usize,
+    hostname: &str,
+    id: &str,
+) -> Result<Action> {
+    let remove = Ask::Remove { id, force: false };
+    Ok(Action::swarm(
+        "swarm.remove-stale",
+        format!("a Down node with this hostname ({hostname}) and another ID"),
+        SwarmOp::OnManager {
+            what: format!("remove node {id}"),
+            calls: channel::calls(h, chans, &remove, first)?,
+            budget_seconds: sw.join_timeout_seconds.get(),
+            done_if_unknown_node: Some(id.to_string()),
+            best_effort: false,
+        },
+    ))
+}
+
+/// The action that records that stale entries were looked for (or the broker asked) for `me`.
+fn stale_asked(me: &Node, before: Option<impl std::fmt::Display>) -> Action {
+    state::STALE_ASKED.write(
+        "swarm.remove-stale-asked",
+        "remember that stale entries were looked for for this node ID",
+        format!("{}\n", me.id),
+        before.map(|a| format!("{a}\n")),
+    )
 }
 
 /// With `remove_stale_nodes` through the broker: the broker does the looking (its grammar has no
@@ -124,11 +158,6 @@ pub fn add_stale_broker(
             best_effort: false,
         },
     ));
-    p.actions.push(state::STALE_ASKED.write(
-        "swarm.remove-stale-asked",
-        "remember that the broker was asked for this node ID",
-        format!("{}\n", me.id),
-        asked.map(|a| format!("{a}\n")),
-    ));
+    p.actions.push(stale_asked(me, asked));
     Ok(())
 }
