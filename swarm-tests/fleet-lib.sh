@@ -4,9 +4,23 @@
 FLEET_SSH='{"source": "ssh", "identity_file": "/root/.ssh/id_ed25519", "known_hosts_file": "/etc/swarmnode/known_hosts", "connect_timeout_seconds": 5}'
 FLEET_TLS='{"source": "tls", "ca_file": "/etc/swarmnode/pki/ca.pem", "cert_file": "/etc/swarmnode/pki/cert.pem", "key_file": "/etc/swarmnode/pki/key.pem"}'
 
+# bed_limits N: the host's kernel limits raised for N engines. The neighbour (ARP) table is one
+# table for every namespace, and engines that gossip with each other fill it with up to N² entries;
+# past its hard limit (gc_thresh3, 1024 by default) the kernel drops them ("neighbor table
+# overflow" in dmesg) and connections fail with "No route to host". Raised only, never lowered.
+bed_limits() {
+  local want=$(( ($1 + 2) * ($1 + 2) * 2 )) cur
+  cur=$(sysctl -n net.ipv4.neigh.default.gc_thresh3)
+  [ "$cur" -ge "$want" ] && return 0
+  echo "bed: the neighbour table's limits raised from $cur to $want (for $1 engines)"
+  sysctl -qw net.ipv4.neigh.default.gc_thresh1=$((want / 4)) \
+    net.ipv4.neigh.default.gc_thresh2=$((want / 2)) net.ipv4.neigh.default.gc_thresh3=$want
+}
+
 # fleet_up N: the manager and N workers, a swarm, each worker's root
 fleet_up() {
   local n=$1 i
+  bed_limits $((n + 1))
   WORKERS=$(seq 2 $((n + 1)))
   up 1 $WORKERS || return 1
   on_manager swarm init --advertise-addr $NET.1 > /dev/null || return 1

@@ -223,7 +223,12 @@ fn node(h: &Host, sw: &Swarm, info: &Info) -> Item {
                 missing.join(" ")
             ),
         )
-        .detail("`swarmnode join` has a manager set them");
+        .detail(format!(
+            "`swarmnode join` has a manager set them; when {} names node {} (a manager had \
+             them set, and someone changed them since), remove it first",
+            crate::host::state::LABELLED.path,
+            node.id
+        ));
     }
     let labels: Vec<String> = sw.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     Item::new(

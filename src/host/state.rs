@@ -107,6 +107,12 @@ pub const ENROLLED: Record = Record {
     what: "the node ID this node's own key is bound to on the managers (the broker's enrolment)",
     reset: Reset::State,
 };
+pub const LABELLED: Record = Record {
+    path: "/var/lib/swarmnode/labelled",
+    format: "a node ID and the SHA-256 of the labels",
+    what: "the node ID a manager labelled as the profile wants, and those labels' digest: a converged run asks the managers nothing",
+    reset: Reset::State,
+};
 pub const RESET_LEFT: Record = Record {
     path: "/var/lib/swarmnode/reset.left",
     format: "a stamp",
@@ -141,7 +147,7 @@ pub const LOCK: Record = Record {
 };
 
 /// Every record, in the order reset removes those of a phase (`created` last of all).
-pub const ALL: [Record; 16] = [
+pub const ALL: [Record; 17] = [
     REPORT,
     STORAGE,
     MIGRATE,
@@ -150,6 +156,7 @@ pub const ALL: [Record; 16] = [
     BROKER_USER,
     SSHD_PENDING,
     ENROLLED,
+    LABELLED,
     FIRSTBOOT_DONE,
     ENGINE_PENDING,
     RESET_NODE,
@@ -448,9 +455,83 @@ impl Enrolled {
     }
 }
 
+/// What a manager was seen to have: node `node` labelled with the labels of digest `digest`
+/// (SHA-256 of the sorted `key=value` lines).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Labelled {
+    pub node: NodeId,
+    pub digest: String,
+}
+
+impl Labelled {
+    /// The record for node `node` with the labels `labels`.
+    pub fn of(node: NodeId, labels: &std::collections::BTreeMap<String, String>) -> Labelled {
+        use sha2::{Digest, Sha256};
+        let mut d = Sha256::new();
+        for (k, v) in labels {
+            d.update(format!("{k}={v}\n").as_bytes());
+        }
+        let digest = d.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Labelled { node, digest }
+    }
+
+    pub fn read(h: &Host) -> Result<Option<Labelled>> {
+        let Some(text) = h.read_record(LABELLED.path)? else {
+            return Ok(None);
+        };
+        Labelled::parse(text.trim())
+    }
+
+    fn parse(line: &str) -> Result<Option<Labelled>> {
+        if line.is_empty() {
+            return Ok(None);
+        }
+        let bad = |why: String| LABELLED.refused("swarm", Some(1), line, why);
+        let (id, digest) = line
+            .split_once(' ')
+            .ok_or_else(|| bad("it is not NODE_ID SHA256".into()))?;
+        if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad(format!("{digest:?} is not a SHA-256 in hex")));
+        }
+        Ok(Some(Labelled {
+            node: NodeId::parse(id).map_err(bad)?,
+            digest: digest.to_ascii_lowercase(),
+        }))
+    }
+
+    pub fn text(&self) -> String {
+        format!("{} {}\n", self.node, self.digest)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labelled_reads_back_and_refuses_what_it_is_not() {
+        let id = NodeId::parse("l8s526d06sna2jckb05a27o7r").unwrap();
+        let labels = [("rack", "b 2"), ("function", "production")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into();
+        let l = Labelled::of(id.clone(), &labels);
+        assert_eq!(Labelled::parse(l.text().trim()).unwrap(), Some(l.clone()));
+        assert_ne!(l, Labelled::of(id, &Default::default()));
+        for bad in [
+            "l8s526d06sna2jckb05a27o7r",
+            "x y",
+            "l8s526d06sna2jckb05a27o7r abc",
+        ] {
+            assert!(Labelled::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn labelled_never_panics(s in "\\PC{0,120}") {
+            let _ = Labelled::parse(s.trim());
+        }
+    }
 
     #[test]
     fn every_record_is_under_the_state_directory_but_the_lock_and_listed_once() {

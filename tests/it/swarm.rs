@@ -113,6 +113,18 @@ fn converged_node_changes_nothing() {
         "ssh",
         &node_inspect(r#"{"function": "production", "rack": "b2"}"#),
     );
+    // Labelled already: the first run asks for its entry and records what it saw.
+    let o = f.run(&["join"]);
+    expect_code(&o, 0);
+    assert!(
+        stdout(&o).contains("swarm: done: 1 action(s)"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(f.calls().len(), 1, "{:?}", f.calls());
+    assert!(f.calls()[0].ends_with(" docker node inspect -- l8s526d06sna2jckb05a27o7r"));
+    assert!(f.read("var/lib/swarmnode/labelled").is_some());
+    // Converged: nothing asked, nothing changed.
     let o = f.run(&["join"]);
     expect_code(&o, 0);
     assert!(
@@ -120,13 +132,16 @@ fn converged_node_changes_nothing() {
         "{}",
         stdout(&o)
     );
-    assert!(
-        f.calls()
-            .iter()
-            .all(|c| c.contains(" docker node inspect ")),
-        "{:?}",
-        f.calls()
+    assert_eq!(f.calls().len(), 1, "{:?}", f.calls());
+    // Other labels in the profile: asked again.
+    f.file(
+        "etc/swarmnode/profile.json",
+        &SSH_PROFILE.replace(r#"{"function": "production"}"#, r#"{"function": "batch"}"#),
     );
+    let o = f.run(&["plan"]);
+    expect_code(&o, 0);
+    assert!(stdout(&o).contains("function=batch"), "{}", stdout(&o));
+    assert_eq!(f.calls().len(), 2, "{:?}", f.calls());
     assert!(
         e.requests
             .lock()
@@ -214,15 +229,13 @@ fn a_busy_manager_is_asked_again_until_it_serves() {
         .collect();
     assert_eq!(
         kinds,
-        [
-            "inspect", "inspect", "inspect", "update", "update", "inspect"
-        ],
+        ["inspect", "inspect", "inspect", "update", "update"],
         "{calls:?}"
     );
     let err = stderr(&o);
     assert!(err.contains("10.77.0.1:2377: `docker node inspect l8s526d06sna2jckb05a27o7r`: exit 255: kex_exchange_identification: Connection closed by remote host / Connection closed by 10.77.0.1 port 22; trying on"), "{err}");
     assert!(
-        stdout(&o).contains("swarm: done: 1 action(s)"),
+        stdout(&o).contains("swarm: done: 2 action(s)"),
         "{}",
         stdout(&o)
     );
@@ -234,11 +247,10 @@ fn every_ssh_of_a_run_shares_one_private_connection() {
     node(&f, SSH_PROFILE, "info-worker.json");
     f.out("ssh", &node_inspect("{}"));
     f.out_after("ssh", 2, "");
-    f.out_after("ssh", 3, &node_inspect(r#"{"function": "production"}"#));
     let o = f.run(&["join"]);
     expect_code(&o, 0);
     let calls = f.calls();
-    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert_eq!(calls.len(), 2, "inspect, label: {calls:?}");
     let path_of = |c: &str| {
         c.split(' ')
             .find_map(|w| w.strip_prefix("ControlPath="))
@@ -335,9 +347,9 @@ fn stale_down_nodes_with_this_hostname_are_removed() {
 }
 
 #[test]
-fn a_converged_node_asks_the_managers_for_its_entry_only() {
+fn a_converged_node_asks_the_managers_nothing_and_check_its_entry_only() {
     // Issue 32: with remove_stale_nodes over ssh, the node list (whose size grows with the
-    // swarm) is read once per node ID; a converged apply, and check, ask for the node's entry.
+    // swarm) is read once per node ID; a converged apply asks nothing, check its entry only.
     let f = Fake::new();
     let profile = SSH_PROFILE.replace(
         "\"advertise_addr\"",
@@ -364,11 +376,7 @@ fn a_converged_node_asks_the_managers_for_its_entry_only() {
     let o = f.run(&["apply"]);
     expect_code(&o, 0);
     let first = ssh(&f);
-    assert_eq!(
-        first.len(),
-        4,
-        "inspect, node ls, node rm, inspect: {first:?}"
-    );
+    assert_eq!(first.len(), 3, "inspect, node ls, node rm: {first:?}");
     assert!(
         first[2].ends_with("docker node rm -- oldoldoldoldoldoldoldold1"),
         "{first:?}"
@@ -383,18 +391,27 @@ fn a_converged_node_asks_the_managers_for_its_entry_only() {
     expect_code(&o, 0);
     assert!(stdout(&o).contains("converged"), "{}", stdout(&o));
     let second = ssh(&f)[first.len()..].to_vec();
-    assert_eq!(second.len(), 1, "{second:?}");
-    assert!(
-        second[0].ends_with(&format!("docker node inspect -- {id}")),
-        "{second:?}"
-    );
+    assert!(second.is_empty(), "{second:?}");
     let o = f.run(&["check", "--format", "json"]);
-    let third = ssh(&f)[first.len() + 1..].to_vec();
+    let third = ssh(&f)[first.len()..].to_vec();
     assert_eq!(third.len(), 1, "check: {third:?}\n{}", stdout(&o));
     assert!(
         third[0].ends_with(&format!("docker node inspect -- {id}")),
         "{third:?}"
     );
+    // Someone took the label away on a manager: check says so, and how to have it set again.
+    f.out("ssh", &node_inspect("{}"));
+    let o = f.run(&["check", "--format", "json"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("labels are missing or different: function=production"),
+        "{out}"
+    );
+    assert!(
+        out.contains("when /var/lib/swarmnode/labelled names node"),
+        "{out}"
+    );
+    f.out("ssh", &node_inspect(r#"{"function": "production"}"#));
     // A Down manager named alike is left alone, and looked at again on the next run.
     f.file(
         "var/lib/swarmnode/stale.asked",

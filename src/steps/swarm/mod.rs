@@ -24,6 +24,8 @@ use crate::steps::plan::StepPlan;
 use std::time::Duration;
 
 use crate::host::managers;
+use crate::host::state::{self, Labelled};
+use crate::vocab::NodeId;
 use channel::{Ask, Channel};
 pub use nodes::{Node, NodeLine, labels_to_set, parse_node_ls};
 
@@ -227,6 +229,27 @@ fn add_active(h: &Host, sw: &Swarm, info: &Info, budget: Duration, p: &mut StepP
     if enrol::add_enrolment(h, sw, info, p)? {
         return Ok(());
     }
+    let seen = Labelled::of(
+        NodeId::parse(&st.node_id).map_err(Error::Failed)?,
+        &sw.labels,
+    );
+    let recorded = Labelled::read(h)?;
+    if known_converged(h, sw, &seen, recorded.as_ref(), p)? {
+        return Ok(());
+    }
+    add_asked(h, sw, info, budget, (seen, recorded), p)
+}
+
+/// What the managers say of this node: its role, the labels it still needs, stale entries; then
+/// what they said recorded.
+fn add_asked(
+    h: &Host,
+    sw: &Swarm,
+    info: &Info,
+    budget: Duration,
+    (seen, recorded): (Labelled, Option<Labelled>),
+    p: &mut StepPlan,
+) -> Result<()> {
     let chans = Channel::all(sw);
     let (first, node) = inspect_self(h, sw, info, budget)?;
     add_role_checks(sw, &node, info, p);
@@ -250,7 +273,37 @@ fn add_active(h: &Host, sw: &Swarm, info: &Info, budget: Duration, p: &mut StepP
     } else if sw.remove_stale_nodes {
         nodes::add_stale(h, sw, &chans, first, &node, budget, p)?;
     }
+    // Last: recorded only once the labels are set.
+    if recorded.as_ref() != Some(&seen) {
+        p.actions.push(state::LABELLED.write(
+            "swarm.labelled",
+            "remember that a manager has this node labelled as the profile wants",
+            seen.text(),
+            recorded.map(|r| r.text()),
+        ));
+    }
     Ok(())
+}
+
+/// A converged node asks the managers nothing: the record says a manager had this node ID
+/// labelled as the profile wants, and stale entries need no looking for.
+fn known_converged(
+    h: &Host,
+    sw: &Swarm,
+    seen: &Labelled,
+    recorded: Option<&Labelled>,
+    p: &mut StepPlan,
+) -> Result<bool> {
+    if recorded != Some(seen) || !nodes::stale_looked_for(h, sw, &seen.node)? {
+        return Ok(false);
+    }
+    p.facts.push(format!(
+        "a manager had node {} labelled as the profile wants (recorded in {}): the managers \
+         are not asked again; `swarmnode check` compares with their view",
+        seen.node,
+        state::LABELLED.path
+    ));
+    Ok(true)
 }
 
 /// The role is reported, never changed; a manager hears how many managers there are.

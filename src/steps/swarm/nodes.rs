@@ -111,6 +111,16 @@ fn remove_stale(
     ))
 }
 
+/// Whether stale entries need no looking for: `remove_stale_nodes` is off, or they were looked
+/// for when node `id` was new here.
+pub fn stale_looked_for(h: &Host, sw: &Swarm, id: &crate::vocab::NodeId) -> Result<bool> {
+    if !sw.remove_stale_nodes {
+        return Ok(true);
+    }
+    let asked = state::node_id(h, &state::STALE_ASKED, "swarm")?;
+    Ok(asked.as_ref() == Some(id))
+}
+
 /// The action that records that stale entries were looked for (or the broker asked) for `me`.
 fn stale_asked(me: &Node, before: Option<impl std::fmt::Display>) -> Action {
     state::STALE_ASKED.write(
