@@ -84,7 +84,7 @@ const SSH_AUTH: [&str; 4] = [
 
 /// A manager that is there but did not serve this connection now: sshd over MaxStartups,
 /// a reset, a swarm without a leader, a handshake or a raft write that took too long.
-const BUSY: [&str; 16] = [
+const BUSY: [&str; 17] = [
     "kex_exchange_identification",
     "ssh_exchange_identification",
     "Connection closed by",
@@ -100,6 +100,8 @@ const BUSY: [&str; 16] = [
     "context deadline exceeded",
     "update out of sequence",
     "attempted registration too recently",
+    // swarmkit's dispatcher pacing re-registrations (codes.Unavailable; also said alone).
+    "exceeded rate limit count of registrations",
     "Connection to ",
 ];
 
@@ -465,6 +467,11 @@ mod tests {
                 Other,
             ),
             (255, "", Other),
+            (
+                1,
+                "node l8s526d06sna2jckb05a27o7r exceeded rate limit count of registrations",
+                Transient(Busy),
+            ),
             (127, "bash: line 1: docker: command not found\n", Other),
             (
                 1,
