@@ -11,7 +11,8 @@
 # The manager's CPU seconds are split by process: sshd (with every process it started and reaped:
 # the connection, the session's shell, the docker CLI or the broker) and dockerd (the Engine API
 # and swarmkit's own join) with its containerd.
-#   sudo swarm-tests/cost.sh [N]     (SWARMNODE_BIN, SWARMNODE_RPM as in run.sh; RESULTS)
+#   sudo swarm-tests/cost.sh [N]     (SWARMNODE_BIN, SWARMNODE_RPM as in run.sh; RESULTS;
+#                                    COST_VIA="tls ssh broker", COST_CLI=1: what is measured)
 set -uo pipefail
 cd "$(dirname "$0")"
 BIN=$(readlink -f "${SWARMNODE_BIN:-../target/debug/swarmnode}")
@@ -84,7 +85,7 @@ sn_check() { sn "$1" check > /dev/null; [ $? -lt 64 ]; }   # green, yellow or re
   echo "|---|---|---|---|---|---|---|---|---|"
 } | tee "$STORM/table.md"
 measure "ssh MANAGER true (connection and session only)" other ssh_true
-for via in tls ssh broker; do
+for via in ${COST_VIA:-tls ssh broker}; do
   fleet_reset
   case $via in
     tls) fleet_profile "$FLEET_TLS" 0 ;;
@@ -100,7 +101,7 @@ for via in tls ssh broker; do
   measure "swarmnode, $via: converged (join again)" other sn_again
   measure "swarmnode, $via: check" other sn_check
 done
-for via in tls ssh; do
+[ "${COST_CLI:-1}" = 1 ] && for via in tls ssh; do
   fleet_reset
   measure "docker CLI, $via: token, join, label" join "cli_join_$via"
   measure "docker CLI, $via: node inspect" other "cli_inspect_$via"

@@ -192,6 +192,20 @@ fn not_enrolled(h: &Host, sw: &Swarm, info: &Info) -> Option<Item> {
     }
 }
 
+/// How to have the labels set again: `swarmnode join`, after removing the record that says a
+/// manager had them set (someone changed them on a manager since) when it names this node.
+fn labels_remedy(h: &Host, id: &str) -> String {
+    use crate::host::state::{LABELLED, Labelled};
+    match Labelled::read(h) {
+        Ok(Some(l)) if l.node.as_str() == id => format!(
+            "{} says a manager had them set, and they changed since: `rm {}`, then `swarmnode \
+             join` has a manager set them again",
+            LABELLED.path, LABELLED.path
+        ),
+        _ => "`swarmnode join` has a manager set them".into(),
+    }
+}
+
 /// The manager's view of this node: Ready, and labelled as the profile wants.
 fn node(h: &Host, sw: &Swarm, info: &Info) -> Item {
     const CHECK: &str = "swarm.node";
@@ -223,12 +237,7 @@ fn node(h: &Host, sw: &Swarm, info: &Info) -> Item {
                 missing.join(" ")
             ),
         )
-        .detail(format!(
-            "`swarmnode join` has a manager set them; when {} names node {} (a manager had \
-             them set, and someone changed them since), remove it first",
-            crate::host::state::LABELLED.path,
-            node.id
-        ));
+        .detail(labels_remedy(h, &node.id));
     }
     let labels: Vec<String> = sw.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     Item::new(

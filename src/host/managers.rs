@@ -142,8 +142,9 @@ pub fn classify(code: i32, stderr: &str) -> Fault {
     let has = |words: &[&str]| words.iter().any(|w| stderr.contains(w));
     match code {
         255 if has(&SSH_AUTH) => Fault::NotAuthenticated,
-        // The broker's temporary answer (EX_TEMPFAIL; ssh and docker never exit so).
-        75 if stderr.starts_with("swarmnode broker: ") => Fault::Transient(Trouble::Busy),
+        // The broker's temporary answer (EX_TEMPFAIL; ssh and docker never exit so), and its
+        // "unavailable" (its manager's engine did not answer in time: a manager under load).
+        75 | 69 if stderr.starts_with("swarmnode broker: ") => Fault::Transient(Trouble::Busy),
         _ if has(&REJECTED) => Fault::NotAuthenticated,
         _ if has(&BUSY) => Fault::Transient(Trouble::Busy),
         _ if has(&REFUSED) => Fault::Transient(Trouble::Refused),
@@ -467,6 +468,12 @@ mod tests {
                 Other,
             ),
             (255, "", Other),
+            // Captured at 100 workers joining at once through the broker (swarm-tests/cost.sh).
+            (
+                69,
+                "swarmnode broker: the local engine: docker engine: GET /nodes/nodhv0ixaxl8l27ibeyu3uz4v: no whole answer within 10 s\n",
+                Transient(Busy),
+            ),
             (
                 1,
                 "node l8s526d06sna2jckb05a27o7r exceeded rate limit count of registrations",

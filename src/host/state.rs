@@ -464,10 +464,16 @@ pub struct Labelled {
 }
 
 impl Labelled {
-    /// The record for node `node` with the labels `labels`.
-    pub fn of(node: NodeId, labels: &std::collections::BTreeMap<String, String>) -> Labelled {
+    /// The record for node `node` with the labels `labels`, asked of the managers described by
+    /// `head` (one line: the role and the managers, so that another swarm or role asks again).
+    pub fn of(
+        node: NodeId,
+        head: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Labelled {
         use sha2::{Digest, Sha256};
         let mut d = Sha256::new();
+        d.update(format!("v1 {}\n", head.replace('\n', " ")).as_bytes());
         for (k, v) in labels {
             d.update(format!("{k}={v}\n").as_bytes());
         }
@@ -490,12 +496,16 @@ impl Labelled {
         let (id, digest) = line
             .split_once(' ')
             .ok_or_else(|| bad("it is not NODE_ID SHA256".into()))?;
-        if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if digest.len() != 64
+            || !digest
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
             return Err(bad(format!("{digest:?} is not a SHA-256 in hex")));
         }
         Ok(Some(Labelled {
             node: NodeId::parse(id).map_err(bad)?,
-            digest: digest.to_ascii_lowercase(),
+            digest: digest.to_string(),
         }))
     }
 
@@ -514,9 +524,25 @@ mod tests {
         let labels = [("rack", "b 2"), ("function", "production")]
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .into();
-        let l = Labelled::of(id.clone(), &labels);
+        let l = Labelled::of(id.clone(), "role=worker managers=m1:2377", &labels);
         assert_eq!(Labelled::parse(l.text().trim()).unwrap(), Some(l.clone()));
-        assert_ne!(l, Labelled::of(id, &Default::default()));
+        assert_ne!(
+            l,
+            Labelled::of(
+                id.clone(),
+                "role=worker managers=m1:2377",
+                &Default::default()
+            )
+        );
+        assert_ne!(
+            l,
+            Labelled::of(id.clone(), "role=worker managers=m2:2377", &labels)
+        );
+        assert_ne!(
+            l,
+            Labelled::of(id, "role=manager managers=m1:2377", &labels)
+        );
+        assert!(Labelled::parse(&l.text().trim().to_ascii_uppercase()).is_err());
         for bad in [
             "l8s526d06sna2jckb05a27o7r",
             "x y",

@@ -142,6 +142,36 @@ fn converged_node_changes_nothing() {
     expect_code(&o, 0);
     assert!(stdout(&o).contains("function=batch"), "{}", stdout(&o));
     assert_eq!(f.calls().len(), 2, "{:?}", f.calls());
+    // The same labels, other managers (another swarm, perhaps): asked again, and a manager that
+    // does not know the node says so.
+    f.file(
+        "etc/swarmnode/profile.json",
+        &SSH_PROFILE.replace("10.77.0.1:2377", "10.88.0.1:2377"),
+    );
+    let o = f.run(&["plan"]);
+    expect_code(&o, 0);
+    assert_eq!(f.calls().len(), 3, "{:?}", f.calls());
+    assert!(
+        f.calls()[2].contains(" 10.88.0.1 docker node inspect "),
+        "{:?}",
+        f.calls()
+    );
+    // The profile says manager, the engine is a worker: asked again, so the warning is shown.
+    f.file(
+        "etc/swarmnode/profile.json",
+        &SSH_PROFILE.replace(
+            "\"advertise_addr\"",
+            "\"role\": \"manager\", \"advertise_addr\"",
+        ),
+    );
+    let o = f.run(&["plan"]);
+    expect_code(&o, 0);
+    assert_eq!(f.calls().len(), 4, "{:?}", f.calls());
+    assert!(
+        stderr(&o).contains("the profile says manager"),
+        "{}",
+        stderr(&o)
+    );
     assert!(
         e.requests
             .lock()
@@ -408,11 +438,12 @@ fn a_converged_node_asks_the_managers_nothing_and_check_its_entry_only() {
         "{out}"
     );
     assert!(
-        out.contains("when /var/lib/swarmnode/labelled names node"),
+        out.contains("`rm /var/lib/swarmnode/labelled`, then `swarmnode join`"),
         "{out}"
     );
     f.out("ssh", &node_inspect(r#"{"function": "production"}"#));
-    // A Down manager named alike is left alone, and looked at again on the next run.
+    // A Down manager named alike (or an entry not Down yet) is left alone, and looked at again
+    // on the next run.
     f.file(
         "var/lib/swarmnode/stale.asked",
         "p0ld1d0fth1sn0de00000000x\n",
@@ -423,6 +454,23 @@ fn a_converged_node_asks_the_managers_nothing_and_check_its_entry_only() {
     );
     let o = f.run(&["apply"]);
     expect_code(&o, 0);
+    assert_eq!(
+        f.read("var/lib/swarmnode/stale.asked")
+            .unwrap_or_default()
+            .trim(),
+        "p0ld1d0fth1sn0de00000000x"
+    );
+    f.out(
+        &format!("ssh.{}", ssh(&f).len() + 2),
+        r#"{"Availability":"Active","Hostname":"psw-n2","ID":"oldoldoldoldoldoldoldold1","ManagerStatus":"","Status":"Unknown"}"#,
+    );
+    let o = f.run(&["apply"]);
+    expect_code(&o, 0);
+    assert!(
+        stdout(&o).contains("is Unknown: left alone"),
+        "{}",
+        stdout(&o)
+    );
     assert_eq!(
         f.read("var/lib/swarmnode/stale.asked")
             .unwrap_or_default()

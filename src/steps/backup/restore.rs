@@ -428,9 +428,23 @@ pub fn plan_reform(h: &Host, run: &Run) -> Result<StepPlan> {
         return Ok(p);
     }
     summary(h, &info, &mut p)?;
+    forget_before(h, &mut p)?;
     p.actions
         .push(RESTORE.remove("restore.done", "the restore has finished"));
     Ok(p)
+}
+
+/// What this node recorded of the swarm it was in says nothing of the restored one: removed.
+fn forget_before(h: &Host, p: &mut StepPlan) -> Result<()> {
+    for rec in [state::LABELLED, state::STALE_ASKED] {
+        if h.read_record(rec.path)?.is_some() {
+            p.actions.push(rec.remove(
+                "restore.forget",
+                "what was recorded of the swarm before the restore",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// docker came up on the state put in place (the archive's node), never an empty swarm.

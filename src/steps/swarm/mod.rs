@@ -231,10 +231,11 @@ fn add_active(h: &Host, sw: &Swarm, info: &Info, budget: Duration, p: &mut StepP
     }
     let seen = Labelled::of(
         NodeId::parse(&st.node_id).map_err(Error::Failed)?,
+        &asked_of(sw),
         &sw.labels,
     );
     let recorded = Labelled::read(h)?;
-    if known_converged(h, sw, &seen, recorded.as_ref(), p)? {
+    if known_converged(h, sw, info, &seen, recorded.as_ref(), p)? {
         return Ok(());
     }
     add_asked(h, sw, info, budget, (seen, recorded), p)
@@ -285,18 +286,37 @@ fn add_asked(
     Ok(())
 }
 
+/// What the record's digest covers besides the labels: the role and the managers asked, so that
+/// a profile naming another swarm (or role) asks the managers again.
+fn asked_of(sw: &Swarm) -> String {
+    let mut managers: Vec<String> = sw.managers.iter().map(|m| m.swarm_addr()).collect();
+    managers.sort();
+    format!("role={} managers={}", sw.role.as_str(), managers.join(","))
+}
+
 /// A converged node asks the managers nothing: the record says a manager had this node ID
-/// labelled as the profile wants, and stale entries need no looking for.
+/// labelled as the profile wants (the same managers and role), the local engine shows the role
+/// the profile wants, and stale entries need no looking for.
 fn known_converged(
     h: &Host,
     sw: &Swarm,
+    info: &Info,
     seen: &Labelled,
     recorded: Option<&Labelled>,
     p: &mut StepPlan,
 ) -> Result<bool> {
-    if recorded != Some(seen) || !nodes::stale_looked_for(h, sw, &seen.node)? {
+    let role_seen = if info.swarm.control_available {
+        Role::Manager
+    } else {
+        Role::Worker
+    };
+    if recorded != Some(seen)
+        || role_seen != sw.role
+        || !nodes::stale_looked_for(h, sw, &seen.node)?
+    {
         return Ok(false);
     }
+    add_manager_count(info, p);
     p.facts.push(format!(
         "a manager had node {} labelled as the profile wants (recorded in {}): the managers \
          are not asked again; `swarmnode check` compares with their view",
@@ -322,6 +342,11 @@ fn add_role_checks(sw: &Swarm, node: &Node, info: &Info, p: &mut StepPlan) {
             node.id
         ));
     }
+    add_manager_count(info, p);
+}
+
+/// On a manager: how many managers there are (the local engine knows), and a warning when even.
+fn add_manager_count(info: &Info, p: &mut StepPlan) {
     let st = &info.swarm;
     if let Some(n) = st.managers.filter(|_| st.control_available) {
         p.facts.push(format!("{n} manager(s) in the cluster"));

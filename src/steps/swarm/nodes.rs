@@ -34,8 +34,9 @@ pub fn labels_to_set(
 ///
 /// Looked for once per node ID, as through the broker ([`add_stale_broker`]): stale entries
 /// appear when this host joins again under a new ID, so a converged run does not read the whole
-/// node list again (its cost grows with the swarm). The ID is recorded after the removals; a Down
-/// manager left alone keeps it unrecorded, so its warning comes back until it is demoted.
+/// node list again (its cost grows with the swarm). The ID is recorded after the removals; an
+/// entry left alone (a Down manager, or one not Down yet) keeps it unrecorded, so the next run
+/// looks again.
 pub fn add_stale(
     h: &Host,
     sw: &Swarm,
@@ -60,18 +61,20 @@ pub fn add_stale(
         source,
     })?;
     let hostname = &me.description.hostname;
-    let mut manager_left = false;
+    // Something left alone is looked at again on the next run.
+    let mut look_again = false;
     for n in nodes
         .iter()
         .filter(|n| &n.hostname == hostname && n.id != me.id)
     {
         if n.status != "Down" {
+            look_again = true;
             p.facts.push(format!(
                 "another node named {hostname} ({}) is {}: left alone",
                 n.id, n.status
             ));
         } else if !n.manager_status.is_empty() {
-            manager_left = true;
+            look_again = true;
             p.warnings.push(format!(
                 "a Down manager named {hostname} ({}) is left alone: demote it first \
                  (`docker node demote {}`)",
@@ -82,7 +85,7 @@ pub fn add_stale(
                 .push(remove_stale(h, sw, chans, first, hostname, &n.id)?);
         }
     }
-    if !manager_left {
+    if !look_again {
         p.actions.push(stale_asked(me, asked));
     }
     Ok(())
