@@ -161,6 +161,13 @@ pub(crate) fn failed(code: i32, why: impl Into<String>) -> Outcome {
     }
 }
 
+impl Outcome {
+    /// Does what the caller is told contain `words`?
+    pub(crate) fn says(&self, words: &str) -> bool {
+        self.say.as_deref().is_some_and(|s| s.contains(words))
+    }
+}
+
 /// Served, and logged before it was.
 pub(crate) fn served() -> Outcome {
     Outcome {

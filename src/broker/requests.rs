@@ -15,6 +15,10 @@ use crate::host::engine_api::DockerApi;
 use crate::host::swarm::node::Node;
 
 use crate::host::clock;
+
+/// How many times an update of the caller's own entry is read and sent when swarmkit says the
+/// entry changed in between.
+const FRESH_TRIES: u32 = 5;
 use crate::host::swarm::keys::{self, Created, Kind, NewKey, Stored};
 use crate::vocab::PublicKey;
 
@@ -206,14 +210,39 @@ impl Broker<'_> {
                 return Err(refused(why));
             }
         }
-        let n = self.own(id)?;
-        let mut spec = n.node.spec;
-        let mut have = spec.labels.take().unwrap_or_default();
-        for (k, v) in labels {
-            have.insert(k.clone(), v.clone());
+        self.update_fresh(id, &|spec| {
+            let mut have = spec.labels.take().unwrap_or_default();
+            for (k, v) in labels {
+                have.insert(k.clone(), v.clone());
+            }
+            spec.labels = Some(have);
+        })
+    }
+
+    /// The caller's own entry read, changed by `change` and sent back; read and sent again when
+    /// swarmkit says the entry changed in between ("update out of sequence": a node that just
+    /// joined has its status updated many times), at most [`FRESH_TRIES`] times, a short
+    /// jittered wait apart. Asked here, so the node does not pay another connection for it.
+    fn update_fresh(
+        &self,
+        id: &NodeId,
+        change: &dyn Fn(&mut crate::host::swarm::node::Spec),
+    ) -> Result<Outcome, Outcome> {
+        let mut tries = 1;
+        loop {
+            let n = self.own(id)?;
+            let mut spec = n.node.spec;
+            change(&mut spec);
+            match self.update_own(id, n.node.version.index, &spec) {
+                Err(o) if tries < FRESH_TRIES && o.says("out of sequence") => {
+                    tries += 1;
+                    let wait = crate::host::managers::jitter(Duration::from_millis(200));
+                    crate::host::signals::pause(wait)
+                        .map_err(|e| failed(exit::FAILURE, e.to_string()))?;
+                }
+                r => return r,
+            }
         }
-        spec.labels = Some(have);
-        self.update_own(id, n.node.version.index, &spec)
     }
 
     /// The caller's own entry's spec sent back changed, logged first. The ID asked for (own()
@@ -252,12 +281,12 @@ impl Broker<'_> {
             self.journal.allowed("allowed: already so")?;
             return Ok(served());
         }
-        let mut spec = n.node.spec;
-        spec.rest.insert(
-            "Availability".into(),
-            Value::String(to.as_str().to_string()),
-        );
-        self.update_own(id, n.node.version.index, &spec)
+        self.update_fresh(id, &|spec| {
+            spec.rest.insert(
+                "Availability".into(),
+                Value::String(to.as_str().to_string()),
+            );
+        })
     }
 
     /// The tasks wanted running in the slots that ran on the caller's node, one JSON object a

@@ -250,6 +250,37 @@ fn an_engine_s_odd_node_id_never_goes_into_a_url() {
     );
 }
 
+/// Issue 32: swarmkit changes a new node's entry many times while a rack joins; the broker reads
+/// it again and sends the labels again itself, so the node pays no second connection. Bounded.
+#[test]
+fn an_update_out_of_sequence_is_read_and_sent_again_by_the_broker() {
+    let m = manager(Some(CONFIG));
+    let seq = r#"{"message": "rpc error: code = Unknown desc = update out of sequence"}"#;
+    m.e.route(
+        &format!("POST /nodes/{ID}/update"),
+        &[(500, seq), (500, seq), (200, "")],
+    );
+    let o = m.ask_with(&[], "10.77.0.2", &format!("label {ID} function=production"));
+    expect_code(&o, 0);
+    let reads =
+        m.e.requests()
+            .iter()
+            .filter(|r| r.starts_with(&format!("GET /nodes/{ID} ")))
+            .count();
+    assert_eq!(m.changes().len(), 3, "{:?}", m.changes());
+    assert_eq!(reads, 3, "read again before each try: {:?}", m.e.requests());
+    // Never more than five tries: then the node hears it, and tries again later itself.
+    m.e.route(&format!("POST /nodes/{ID}/update"), &[(500, seq)]);
+    let o = m.ask_with(&[], "10.77.0.2", &format!("label {ID} function=production"));
+    expect_code(&o, 69);
+    assert_eq!(m.changes().len(), 3 + 5, "{:?}", m.changes());
+    assert!(
+        stderr(&o).contains("update out of sequence"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// Issue 26, item 6: what the engine says goes to the log and to the caller with its control
 /// characters escaped: it cannot start a forged log line or drive the caller's terminal.
 #[test]
