@@ -119,6 +119,19 @@ pub enum JoinError {
         advice: &'static str,
     },
     #[error(
+        "could not join within {seconds} s: dockerd took the join, and it was still pending at \
+         the deadline (the managers of {managers} slow to admit this node, or this host's \
+         engine slow); before it: {seen}"
+    )]
+    StillPending {
+        seconds: u64,
+        managers: String,
+        /// What each manager did ([`crate::host::managers::Tries::summary`]).
+        seen: String,
+        /// What to look at.
+        advice: &'static str,
+    },
+    #[error(
         "{name} (node {node_id}) is still {state} after {seconds} s{}: it is a member of its swarm \
          but does not reach its managers ({managers})",
         if error.is_empty() { String::new() } else { format!(" ({error})") }
@@ -306,7 +319,9 @@ impl Error {
             Error::Locked { .. } | Error::Temporary(_) => exit::TEMPORARY,
             Error::Unavailable(_) => exit::UNAVAILABLE,
             Error::Join(j) => match **j {
-                JoinError::NoManager { .. } | JoinError::MemberAway { .. } => exit::UNAVAILABLE,
+                JoinError::NoManager { .. }
+                | JoinError::StillPending { .. }
+                | JoinError::MemberAway { .. } => exit::UNAVAILABLE,
                 _ => exit::REFUSED,
             },
             Error::Command(_)

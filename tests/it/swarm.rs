@@ -890,6 +890,39 @@ fn a_join_that_continues_in_the_background_is_followed_not_undone() {
     );
 }
 
+/// Seen at 100 workers at once (swarm-tests/cost.sh): dockerd took the join, but it was still
+/// pending at the deadline. The error says so, not only how the managers' connections went.
+#[test]
+fn a_join_still_pending_at_the_deadline_says_dockerd_took_it() {
+    let f = Fake::new();
+    f.file("etc/swarmnode/profile.json", &short(SSH_PROFILE, 4));
+    let inactive = info("info-inactive.json");
+    let pending = info("info-pending.json");
+    let e = f.engine_with(&[
+        ("GET /info ", &[(200, &inactive), (200, &inactive), (200, &pending)]),
+        ("POST /swarm/leave", &[(200, "")]),
+        (
+            "POST /swarm/join ",
+            &[(503, r#"{"message":"Timeout was reached before node joined. The attempt to join the swarm will continue in the background. Use the \"docker info\" command to see the current swarm status of your node."}"#)],
+        ),
+    ]);
+    f.out("ssh.1", &format!("{TOKEN}\n"));
+    let o = f.run(&["join"]);
+    expect_code(&o, 69);
+    let err = stderr(&o);
+    assert!(
+        err.contains("dockerd took the join, and it was still pending at the deadline"),
+        "{err}"
+    );
+    assert!(
+        e.requests()
+            .iter()
+            .any(|r| r.starts_with("POST /swarm/leave")),
+        "the unfinished join is left: {:?}",
+        e.requests()
+    );
+}
+
 #[test]
 fn a_manager_without_docker_or_out_of_reach_is_unavailable_not_another_swarm() {
     for (code, err) in [

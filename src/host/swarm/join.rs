@@ -88,11 +88,23 @@ pub(super) fn join(host: &SwarmHost, spec: &JoinSpec) -> Result<()> {
         return Ok(());
     };
     not_pending(host, posted)?;
-    Err(JoinError::NoManager {
-        seconds: spec.timeout_seconds,
-        managers: names.join(", "),
-        seen: ex.tries.summary(),
-        advice: ex.tries.advice(),
+    let (seconds, managers) = (spec.timeout_seconds, names.join(", "));
+    let (seen, advice) = (ex.tries.summary(), ex.tries.advice());
+    Err(if posted {
+        JoinError::StillPending {
+            seconds,
+            managers,
+            seen,
+            advice: "run again; with many nodes at once, give the fleet more room with \
+                     swarm.join_timeout_seconds and swarm.start_jitter_seconds",
+        }
+    } else {
+        JoinError::NoManager {
+            seconds,
+            managers,
+            seen,
+            advice,
+        }
     }
     .into())
 }

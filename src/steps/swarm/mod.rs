@@ -462,7 +462,7 @@ pub fn explain(e: Error) -> Error {
                  it); it is made with `docker swarm join-token -q ROLE` on a manager"
             ))
             .into(),
-        JoinError::NoManager { advice, .. } => Error::Unavailable(format!(
+        JoinError::NoManager { advice, .. } | JoinError::StillPending { advice, .. } => Error::Unavailable(format!(
             "swarm: {fact}; the node is not in a swarm; {advice}"
         )),
         JoinError::MemberAway { .. } => Error::Unavailable(format!(
