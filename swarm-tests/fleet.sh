@@ -68,6 +68,8 @@ bad=0; for i in $WORKERS; do
   jq -e '.result == "converged" and ([.steps[].actions[]] | length == 0)' "$STORM/again/$i.out" > /dev/null || bad=$((bad + 1)); done
 check "again: every run converged with no action" [ "$bad" = 0 ]
 check "again: no node entry changed on the manager" [ "$(versions)" = "$V1" ]
+bad=0; for i in $WORKERS; do [ "$(accepted "$i")" = 1 ] || bad=$((bad + 1)); done
+check "again: converged nodes asked the manager nothing (no ssh connection since their join)" [ "$bad" = 0 ]
 
 # ---- 3. over tls
 echo "== $N workers join at once over tls"

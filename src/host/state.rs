@@ -421,6 +421,24 @@ pub fn broker_user(h: &Host) -> Result<Option<String>> {
     Ok(Some(u.to_string()))
 }
 
+/// A one-line record `NODE_ID REST` (its form named by `form`): `rest_bad` says what is wrong
+/// with REST, if anything, then the node ID is checked.
+fn id_and<'a>(
+    record: &Record,
+    line: &'a str,
+    form: &str,
+    rest_bad: impl Fn(&str) -> Option<String>,
+) -> Result<(NodeId, &'a str)> {
+    let bad = |why: String| record.refused("swarm", Some(1), line, why);
+    let (id, rest) = line
+        .split_once(' ')
+        .ok_or_else(|| bad(format!("it is not {form}")))?;
+    if let Some(why) = rest_bad(rest) {
+        return Err(bad(why));
+    }
+    Ok((NodeId::parse(id).map_err(bad)?, rest))
+}
+
 /// This node's enrolment: the node ID its own key is bound to, and the key's fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Enrolled {
@@ -437,15 +455,12 @@ impl Enrolled {
         if line.is_empty() {
             return Ok(None);
         }
-        let bad = |why: String| ENROLLED.refused("swarm", Some(1), line, why);
-        let (id, key) = line
-            .split_once(' ')
-            .ok_or_else(|| bad("it is not NODE_ID FINGERPRINT".into()))?;
-        if !crate::vocab::sshkey::fingerprint_ok(key) {
-            return Err(bad(format!("{key:?} is not a key fingerprint")));
-        }
+        let (node, key) = id_and(&ENROLLED, line, "NODE_ID FINGERPRINT", |key| {
+            (!crate::vocab::sshkey::fingerprint_ok(key))
+                .then(|| format!("{key:?} is not a key fingerprint"))
+        })?;
         Ok(Some(Enrolled {
-            node: NodeId::parse(id).map_err(bad)?,
+            node,
             key: key.to_string(),
         }))
     }
@@ -492,19 +507,12 @@ impl Labelled {
         if line.is_empty() {
             return Ok(None);
         }
-        let bad = |why: String| LABELLED.refused("swarm", Some(1), line, why);
-        let (id, digest) = line
-            .split_once(' ')
-            .ok_or_else(|| bad("it is not NODE_ID SHA256".into()))?;
-        if digest.len() != 64
-            || !digest
-                .bytes()
-                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        {
-            return Err(bad(format!("{digest:?} is not a SHA-256 in hex")));
-        }
+        let (node, digest) = id_and(&LABELLED, line, "NODE_ID SHA256", |d| {
+            let hex = d.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+            (d.len() != 64 || !hex).then(|| format!("{d:?} is not a SHA-256 in hex"))
+        })?;
         Ok(Some(Labelled {
-            node: NodeId::parse(id).map_err(bad)?,
+            node,
             digest: digest.to_string(),
         }))
     }

@@ -269,11 +269,7 @@ fn add_asked(
             },
         ));
     }
-    if sw.remove_stale_nodes && chans.iter().any(Channel::broker) {
-        nodes::add_stale_broker(h, sw, &chans, first, &node, p)?;
-    } else if sw.remove_stale_nodes {
-        nodes::add_stale(h, sw, &chans, first, &node, budget, p)?;
-    }
+    nodes::add_stale_once(h, sw, &chans, first, &node, budget, p)?;
     // Last: recorded only once the labels are set.
     if recorded.as_ref() != Some(&seen) {
         p.actions.push(state::LABELLED.write(

@@ -28,16 +28,12 @@ pub fn labels_to_set(
         .collect()
 }
 
-/// With `remove_stale_nodes`: `Down` workers with this node's hostname and another ID (left by
-/// re-provisioning) are removed; a `Down` manager is left alone with a warning. Manager `first`
-/// (the one that answered for this node) is asked first.
-///
-/// Looked for once per node ID, as through the broker ([`add_stale_broker`]): stale entries
-/// appear when this host joins again under a new ID, so a converged run does not read the whole
-/// node list again (its cost grows with the swarm). The ID is recorded after the removals; an
-/// entry left alone (a Down manager, or one not Down yet) keeps it unrecorded, so the next run
-/// looks again.
-pub fn add_stale(
+/// With `remove_stale_nodes`, once per node ID: stale entries appear when this host joins again
+/// under a new ID (re-provisioning), so a converged run does not look again (over ssh or tls the
+/// node list, whose size grows with the swarm). Through the broker, the broker looks
+/// (`add_stale_broker`); else a manager's node list is read (`add_stale`). The ID is recorded
+/// after the removals, so a run stopped in between looks again (which removes nothing twice).
+pub fn add_stale_once(
     h: &Host,
     sw: &Swarm,
     chans: &[Channel],
@@ -46,6 +42,9 @@ pub fn add_stale(
     budget: std::time::Duration,
     p: &mut StepPlan,
 ) -> Result<()> {
+    if !sw.remove_stale_nodes {
+        return Ok(());
+    }
     let asked = state::node_id(h, &state::STALE_ASKED, "swarm")?;
     if asked.as_ref().is_some_and(|a| a.as_str() == me.id) {
         p.facts.push(format!(
@@ -54,6 +53,36 @@ pub fn add_stale(
         ));
         return Ok(());
     }
+    let record = if chans.iter().any(Channel::broker) {
+        add_stale_broker(h, sw, chans, first, me, p)?;
+        true
+    } else {
+        add_stale(h, sw, chans, first, me, budget, p)?
+    };
+    if record {
+        p.actions.push(state::STALE_ASKED.write(
+            "swarm.remove-stale-asked",
+            "remember that stale entries were looked for for this node ID",
+            format!("{}\n", me.id),
+            asked.map(|a| format!("{a}\n")),
+        ));
+    }
+    Ok(())
+}
+
+/// Over ssh or tls: `Down` workers with this node's hostname and another ID are removed; a
+/// `Down` manager is left alone with a warning. Manager `first` (the one that answered for this
+/// node) is asked first. Whether the ID may be recorded: not when an entry was left alone (a
+/// Down manager, or one not Down yet), so that the next run looks again.
+fn add_stale(
+    h: &Host,
+    sw: &Swarm,
+    chans: &[Channel],
+    first: usize,
+    me: &Node,
+    budget: std::time::Duration,
+    p: &mut StepPlan,
+) -> Result<bool> {
     let calls = channel::calls(h, chans, &Ask::Nodes, first)?;
     let (i, o) = managers::call(&h.runner, "`docker node ls`", &calls, budget, &|_| false)?;
     let nodes = parse_node_ls(&o.stdout).map_err(|source| CommandError::Parse {
@@ -85,10 +114,7 @@ pub fn add_stale(
                 .push(remove_stale(h, sw, chans, first, hostname, &n.id)?);
         }
     }
-    if !look_again {
-        p.actions.push(stale_asked(me, asked));
-    }
-    Ok(())
+    Ok(!look_again)
 }
 
 /// A manager removes the Down entry `id` named `hostname` (`docker node rm`, not forced).
@@ -124,22 +150,8 @@ pub fn stale_looked_for(h: &Host, sw: &Swarm, id: &crate::vocab::NodeId) -> Resu
     Ok(asked.as_ref() == Some(id))
 }
 
-/// The action that records that stale entries were looked for (or the broker asked) for `me`.
-fn stale_asked(me: &Node, before: Option<impl std::fmt::Display>) -> Action {
-    state::STALE_ASKED.write(
-        "swarm.remove-stale-asked",
-        "remember that stale entries were looked for for this node ID",
-        format!("{}\n", me.id),
-        before.map(|a| format!("{a}\n")),
-    )
-}
-
-/// With `remove_stale_nodes` through the broker: the broker does the looking (its grammar has no
-/// listing), so it is asked once per node ID: stale entries appear when a host joins again under
-/// a new ID (re-provisioning), and once asked for this ID there is nothing new to find. The ID is
-/// recorded after the broker answered, so a run stopped in between asks again (which removes
-/// nothing twice).
-pub fn add_stale_broker(
+/// Through the broker: the broker does the looking (its grammar has no listing).
+fn add_stale_broker(
     h: &Host,
     sw: &Swarm,
     chans: &[Channel],
@@ -147,14 +159,6 @@ pub fn add_stale_broker(
     me: &Node,
     p: &mut StepPlan,
 ) -> Result<()> {
-    let asked = state::node_id(h, &state::STALE_ASKED, "swarm")?;
-    if asked.as_ref().is_some_and(|a| a.as_str() == me.id) {
-        p.facts.push(format!(
-            "the broker was asked to remove stale entries for node {}",
-            me.id
-        ));
-        return Ok(());
-    }
     let hostname = &me.description.hostname;
     p.actions.push(Action::swarm(
         "swarm.remove-stale",
@@ -171,6 +175,5 @@ pub fn add_stale_broker(
             best_effort: false,
         },
     ));
-    p.actions.push(stale_asked(me, asked));
     Ok(())
 }
