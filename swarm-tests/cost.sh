@@ -12,12 +12,14 @@
 # the connection, the session's shell, the docker CLI or the broker) and dockerd (the Engine API
 # and swarmkit's own join) with its containerd.
 #   sudo swarm-tests/cost.sh [N]     (SWARMNODE_BIN, SWARMNODE_RPM as in run.sh; RESULTS;
-#                                    COST_VIA="tls ssh broker", COST_CLI=1: what is measured)
+#                                    COST_VIA="tls ssh broker", COST_CLI=1: what is measured;
+#                                    COST_JITTER=0: swarmnode's start_jitter_seconds for its joins)
 set -uo pipefail
 cd "$(dirname "$0")"
 BIN=$(readlink -f "${SWARMNODE_BIN:-../target/debug/swarmnode}")
 SWARMNODE_RPM=$(readlink -f "${SWARMNODE_RPM:-$(ls ../target/artefacts/swarmnode-*.x86_64.rpm 2>/dev/null | head -1)}")
 N=${1:-24}
+JITTER=${COST_JITTER:-0}
 export PSW_ROOT=${PSW_ROOT:-/var/lib/swarmnode-psw-cost}
 source ./fixture.sh
 source ./lib.sh
@@ -79,8 +81,8 @@ sn_again() { sn "$1" join; }
 sn_check() { sn "$1" check > /dev/null; [ $? -lt 64 ]; }   # green, yellow or red: it answered
 
 {
-  printf 'swarmnode %s, dockerd %s; %s workers and one manager on %s cores; the bed up in %s s\n\n' \
-    "$("$BIN" --version | cut -d' ' -f2)" "$(api 1 /version | jq -r .Version)" "$N" "$(nproc)" "$UP"
+  printf 'swarmnode %s, dockerd %s; %s workers and one manager on %s cores; the bed up in %s s; start_jitter_seconds %s\n\n' \
+    "$("$BIN" --version | cut -d' ' -f2)" "$(api 1 /version | jq -r .Version)" "$N" "$(nproc)" "$UP" "$JITTER"
   echo "| how | done | failed | retries | wall | manager CPU | per node | sshd per node | dockerd per node |"
   echo "|---|---|---|---|---|---|---|---|---|"
 } | tee "$STORM/table.md"
@@ -88,13 +90,13 @@ measure "ssh MANAGER true (connection and session only)" other ssh_true
 for via in ${COST_VIA:-tls ssh broker}; do
   fleet_reset
   case $via in
-    tls) fleet_profile "$FLEET_TLS" 0 ;;
-    ssh) fleet_profile "$FLEET_SSH" 0 ;;
+    tls) fleet_profile "$FLEET_TLS" "$JITTER" ;;
+    ssh) fleet_profile "$FLEET_SSH" "$JITTER" ;;
     broker)
       broker_up '{"labels": {"function": ["production"], "rack": ['"$(for i in $WORKERS; do printf '"r%s",' "$i"; done | sed 's/,$//')"']}}' \
         "$STORM/broker-log.txt" || { echo "the broker did not come up"; exit 1; }
       for i in $WORKERS; do cp "$R/ssh/broker_ed25519" "$R/n$i/root/root/.ssh/id_ed25519"; done
-      fleet_profile "$(echo "$FLEET_SSH" | sed 's/"source": "ssh"/"source": "ssh", "broker": true, "user": "'$BROKER_USER'"/')" 0 ;;
+      fleet_profile "$(echo "$FLEET_SSH" | sed 's/"source": "ssh"/"source": "ssh", "broker": true, "user": "'$BROKER_USER'"/')" "$JITTER" ;;
   esac
   measure "swarmnode, $via: join" join fleet_sn_join
   idle "$via"
