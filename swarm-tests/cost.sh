@@ -15,6 +15,8 @@
 #                                    COST_VIA="tls ssh broker", COST_CLI=1: what is measured;
 #                                    COST_JITTER=0: swarmnode's start_jitter_seconds for its joins)
 set -uo pipefail
+# paths given relative to where the script was started from
+for v in SWARMNODE_BIN SWARMNODE_RPM RESULTS; do [ -n "${!v:-}" ] && printf -v "$v" %s "$(realpath -m "${!v}")"; done
 cd "$(dirname "$0")"
 BIN=$(readlink -f "${SWARMNODE_BIN:-../target/debug/swarmnode}")
 SWARMNODE_RPM=$(readlink -f "${SWARMNODE_RPM:-$(ls ../target/artefacts/swarmnode-*.x86_64.rpm 2>/dev/null | head -1)}")

@@ -1,0 +1,193 @@
+#!/bin/bash
+# The repository kickstart's %post (kickstart/post-repo.ks), run as written against a real signed
+# repository with Debian's dnf 4 and rpm 4.18 (after packaging/build-artefacts.sh DIR):
+#   - a throwaway RSA key signs the built RPM (rpmsign) and the repository's metadata (repomd.xml.asc);
+#     createrepo_c makes the repository; python's http.server serves it on loopback;
+#   - the %post's lines, read from the file, run chrooted into a copy-on-write view of this machine
+#     (an overlay over /, in a private mount namespace), as Anaconda runs %post chrooted into the
+#     installed system. Its rpm database holds one stand-in package for what EL's %packages
+#     installs (lvm2, util-linux, the release); no block device is in the chroot's /dev;
+#   - the good repository installs the package, and the %post runs the packaged /usr/sbin/swarmnode;
+#   - an unsigned package, a package signed by another key (unknown, and already trusted), a key at
+#     the URL that is not the pinned one, and metadata changed after signing: each refused, and
+#     nothing is installed.
+# Needs: rpm, rpmbuild, rpmsign, dnf, createrepo_c, gpg, curl, python3, unshare; root (mounts).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. swarm-tests/lib.sh
+OUT=$(realpath -m "${1:-target/artefacts}")
+VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
+RPM=$OUT/swarmnode-$VERSION-1.x86_64.rpm
+KS=$PWD/kickstart/post-repo.ks
+W=$(mktemp -d /tmp/swarmnode-repo.XXXXXX)
+SERVER=
+trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$W"' EXIT
+export GNUPGHOME=$W/gnupg
+mkdir -m 700 "$GNUPGHOME"
+mkdir -p "$W/srv" "$W/res"
+
+echo "== keys, packages and repositories"
+# key NAME: an RSA signing key (EL8's rpm reads no EdDSA); its armored public key in srv/NAME.asc
+key() {
+  gpg --batch --quiet --passphrase '' --quick-gen-key "swarmnode CI $1 <$1@example.invalid>" rsa3072 sign never
+  gpg --batch --export --armor "$1@example.invalid" > "$W/srv/$1.asc"
+}
+fpr() { gpg --batch --with-colons --fingerprint "$1@example.invalid" | awk -F: '$1 == "fpr" {print $10; exit}'; }
+key site; key other
+SITE_FPR=$(fpr site)
+check "two throwaway RSA keys (site ${SITE_FPR:0:8}..., other)" [ ${#SITE_FPR} = 40 ]
+# repo NAME SIGNER|none: the built RPM signed by SIGNER (or not), in a repository whose
+# repomd.xml the site key signs
+repo() {
+  local d=$W/srv/$1
+  mkdir -p "$d"; cp "$RPM" "$d/"
+  if [ "$2" != none ]; then
+    rpmsign --addsign --define "_gpg_name $2@example.invalid" --define "_gpg_path $GNUPGHOME" --define "__gpg $(command -v gpg)" \
+      "$d/$(basename "$RPM")" > /dev/null || return 1
+  fi
+  createrepo_c --quiet "$d" || return 1
+  gpg --batch --yes --detach-sign --armor -u site@example.invalid "$d/repodata/repomd.xml"
+}
+check "the repository of the package signed by the site key" repo good site
+check "the repository of the unsigned package" repo unsigned none
+check "the repository of the package signed by another key" repo other other
+check "the package's signature names the site key" bash -c \
+  "rpm -qp --qf '%{RSAHEADER:pgpsig}' '$W/srv/good/$(basename "$RPM")' | grep -qi 'key id ${SITE_FPR:24:16}'"
+# Metadata changed after signing: the good repository, its repomd.xml edited after its .asc.
+cp -a "$W/srv/good" "$W/srv/changed"
+sed -i 's|<revision>\([0-9]*\)</revision>|<revision>1\1</revision>|' "$W/srv/changed/repodata/repomd.xml"
+check "the changed repository's repomd.xml differs from what was signed" \
+  bash -c "[ -s '$W/srv/changed/repodata/repomd.xml.asc' ] && ! cmp -s '$W/srv/good/repodata/repomd.xml' '$W/srv/changed/repodata/repomd.xml'"
+
+# What EL's %packages would have installed, as names only: the package's requirements and the
+# release dnf reads $releasever from. Its lvm answers with the report of a blank machine (as
+# captured in a guest: tests/fixtures/bookworm), so the packaged binary gets to the data disk.
+mkdir -p "$W/base/SOURCES"
+cp tests/fixtures/bookworm/fullreport-blank.json "$W/base/SOURCES/"
+cat > "$W/base/el-base.spec" <<'SPEC'
+Name: el-base
+Version: 9.4
+Release: 1
+Summary: Stand-in for an EL installation's packages (names only)
+License: MIT
+BuildArch: noarch
+AutoReqProv: no
+Provides: lvm2 = 2.03.23
+Provides: util-linux = 2.37.4
+Provides: system-release(releasever) = 9
+%description
+Stand-in for lvm2, util-linux and the release, as installed by Anaconda's packages.
+%install
+mkdir -p %{buildroot}/usr/sbin %{buildroot}/usr/share/el-base
+cp %{_sourcedir}/fullreport-blank.json %{buildroot}/usr/share/el-base/
+printf '#!/bin/sh\ncat /usr/share/el-base/fullreport-blank.json\n' > %{buildroot}/usr/sbin/lvm
+chmod 755 %{buildroot}/usr/sbin/lvm
+%files
+/usr/sbin/lvm
+/usr/share/el-base
+SPEC
+rpmbuild -bb --quiet --define "_topdir $W/base" "$W/base/el-base.spec" > "$W/base.log" 2>&1
+BASE=$(ls "$W"/base/RPMS/noarch/el-base-*.rpm 2>/dev/null)
+check "the stand-in package for EL's %packages is built" [ -f "$BASE" ]
+
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -m http.server --bind 127.0.0.1 --directory "$W/srv" "$PORT" > "$W/http.log" 2>&1 &
+SERVER=$!
+URL=http://127.0.0.1:$PORT
+for _ in $(seq 50); do curl -fs -o /dev/null "$URL/site.asc" && break; sleep 0.1; done
+check "the repositories are served on loopback ($URL)" curl -fs -o /dev/null "$URL/good/repodata/repomd.xml.asc"
+
+# The %post section as written: the lines between `%post ...` and `%end`.
+sed -n '/^%post/,/^%end/p' "$KS" | sed '1d;$d' > "$W/post.sh"
+check "the %post is read from kickstart/post-repo.ks ($(wc -l < "$W/post.sh") lines)" \
+  grep -q 'dnf -y --disablerepo=' "$W/post.sh"
+
+# post CASE REPO KEY FPR [TRUSTED]: a fresh root (an overlay over /, its upper layer a tmpfs) with
+# the stand-in installed (and TRUSTED's public key already imported, as a distribution's key is);
+# the %post run in it by bash (EL's /bin/sh) with the site values in its environment. Then what
+# the root holds: $W/res/CASE.{rc,out,err,rpm,sig,keys,files}
+post() {
+  local case=$1 repo=$2 key=$3 fpr=$4 trusted=${5:-}
+  unshare --mount --propagation private bash -s "$W" "$case" "$BASE" "$trusted" \
+    > "$W/res/$case.out" 2> "$W/res/$case.err" <<INNER
+set -u
+W=\$1 CASE=\$2 BASE=\$3 TRUSTED=\$4 ROOT=\$1/root-\$2
+mkdir -p "\$W/ovl-\$CASE" "\$ROOT"
+mount -t tmpfs tmpfs "\$W/ovl-\$CASE"
+mkdir "\$W/ovl-\$CASE/upper" "\$W/ovl-\$CASE/work"
+mount -t overlay overlay -o "lowerdir=/,upperdir=\$W/ovl-\$CASE/upper,workdir=\$W/ovl-\$CASE/work" "\$ROOT"
+mount -t proc proc "\$ROOT/proc"
+for d in dev run sys tmp root etc/pki etc/yum.repos.d var/cache/dnf var/lib/dnf; do
+  mkdir -p "\$ROOT/\$d"; mount -t tmpfs -o mode=755 tmpfs "\$ROOT/\$d"
+done
+chmod 1777 "\$ROOT/tmp"
+for d in null zero random urandom; do touch "\$ROOT/dev/\$d"; mount --bind "/dev/\$d" "\$ROOT/dev/\$d"; done
+# EL's rpm database is /var/lib/rpm (Debian's rpm defaults to ~/.rpmdb; its dnf reads /var/lib/rpm)
+mkdir -p "\$ROOT/etc/rpm" "\$ROOT/var/lib/rpm"; mount -t tmpfs tmpfs "\$ROOT/var/lib/rpm"
+echo '%_dbpath /var/lib/rpm' > "\$ROOT/etc/rpm/macros"
+cp "\$BASE" "\$W/post.sh" "\$ROOT/tmp/"
+chroot "\$ROOT" rpm -i --quiet "/tmp/\$(basename "\$BASE")" 2>&1 | grep -v '^rpm: ' >&2
+[ -n "\$TRUSTED" ] && cp "\$W/srv/\$TRUSTED.asc" "\$ROOT/tmp/" && chroot "\$ROOT" rpm --import "/tmp/\$TRUSTED.asc"
+chroot "\$ROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+  REPO_URL="$URL/$repo/" REPO_KEY_URL="$URL/$key.asc" REPO_KEY_FINGERPRINT="$fpr" \
+  PROFILE=minimal-worker.json DATA_DISK=/dev/disk/by-id/ci-no-such-disk REPROVISION=yes \
+  bash /tmp/post.sh
+echo \$? > "\$W/res/\$CASE.rc"
+chroot "\$ROOT" rpm -q swarmnode > "\$W/res/\$CASE.rpm" 2>&1
+chroot "\$ROOT" rpm -q --qf '%{RSAHEADER:pgpsig}' swarmnode > "\$W/res/\$CASE.sig" 2>&1
+chroot "\$ROOT" rpm -q gpg-pubkey --qf '%{VERSION}\n' > "\$W/res/\$CASE.keys" 2>&1
+(cd "\$ROOT" && ls -d usr/sbin/swarmnode etc/yum.repos.d/swarmnode.repo etc/pki/rpm-gpg/RPM-GPG-KEY-swarmnode 2> /dev/null) > "\$W/res/\$CASE.files"
+cp "\$ROOT/etc/yum.repos.d/swarmnode.repo" "\$W/res/\$CASE.repo" 2> /dev/null
+true
+INNER
+}
+# nothing CASE: the case left no swarmnode installed and no swarmnode binary
+nothing() { grep -q 'is not installed' "$W/res/$1.rpm" && ! grep -q usr/sbin/swarmnode "$W/res/$1.files"; }
+said() { grep -q -- "$2" "$W/res/$1.err" "$W/res/$1.out"; }
+show() { echo "  --- $1: exit $(cat "$W/res/$1.rc" 2>/dev/null), the last lines it printed:"; tail -4 "$W/res/$1.err" | sed 's/^/  /'; }
+SITE_ID=$(echo "${SITE_FPR:24:16}" | tr 'A-F' 'a-f')
+
+echo "== the good repository: installed by dnf with gpgcheck, then the packaged binary runs"
+post good good site "$SITE_FPR"; show good
+check "swarmnode-$VERSION is installed from the repository" grep -q "^swarmnode-$VERSION-1" "$W/res/good.rpm"
+check "its signature is the site key's (key id $SITE_ID)" grep -qi "key id $SITE_ID" "$W/res/good.sig"
+check "exactly one key imported: the pinned one" [ "$(cat "$W/res/good.keys")" = "$(echo "$SITE_ID" | cut -c9-16)" ]
+check "swarmnode.repo has gpgcheck=1 and repo_gpgcheck=1" \
+  bash -c "grep -qx gpgcheck=1 '$W/res/good.repo' && grep -qx repo_gpgcheck=1 '$W/res/good.repo'"
+check "/usr/sbin/swarmnode is in place" grep -qx usr/sbin/swarmnode "$W/res/good.files"
+# The chroot holds no block device: the packaged binary, run offline with the packaged profile,
+# refuses the data disk (65) and changes nothing. Installing on a real disk is the guest's
+# (vm-tests/scenarios/rpm-firstboot.sh).
+expect_rc 65 "$(cat "$W/res/good.rc")" "the %post ends with the packaged swarmnode's refusal of a disk the chroot does not have"
+check "it ran offline from /usr/sbin with the packaged profile and named the disk" bash -c \
+  "grep -q 'offline: ' '$W/res/good.out' '$W/res/good.err' && grep -q 'refusing /dev/disk/by-id/ci-no-such-disk' '$W/res/good.err'"
+
+echo "== refused: dnf itself"
+post unsigned unsigned site "$SITE_FPR"; show unsigned
+check "an unsigned package: dnf refuses it, and the %post stops" [ "$(cat "$W/res/unsigned.rc")" != 0 ]
+check "dnf says the package is not signed" said unsigned "is not signed"
+check "nothing installed after the unsigned package" nothing unsigned
+post other other site "$SITE_FPR"; show other
+check "a package signed by another key: dnf refuses it" [ "$(cat "$W/res/other.rc")" != 0 ]
+check "dnf says the repository's key is not the package's" said other "not correct for this package"
+check "nothing installed after the other key's package" nothing other
+post changed changed site "$SITE_FPR"; show changed
+check "metadata changed after signing: dnf refuses the repository" [ "$(cat "$W/res/changed.rc")" != 0 ]
+check "dnf says the signature of repomd.xml is bad" said changed "repomd.xml GPG signature verification error"
+check "nothing installed after the changed metadata" nothing changed
+
+echo "== refused: the %post's own checks"
+post wrongkey good other "$SITE_FPR"; show wrongkey
+check "a key at the URL that is not the pinned one: the %post refuses it" [ "$(cat "$W/res/wrongkey.rc")" != 0 ]
+check "the %post says the key is not the pinned one" said wrongkey "is not the key whose fingerprint is in the kickstart"
+check "no key imported and no repository written" bash -c \
+  "grep -q 'not installed' '$W/res/wrongkey.keys' && [ ! -s '$W/res/wrongkey.files' ]"
+check "nothing installed after the wrong key" nothing wrongkey
+post trusted other site "$SITE_FPR" other; show trusted
+check "a package signed by another key that rpm already trusts: dnf installs it, the %post refuses it" \
+  [ "$(cat "$W/res/trusted.rc")" != 0 ]
+check "the %post says it is not signed by the pinned key" said trusted "is not signed by the pinned key"
+check "the %post removed it again: nothing installed" nothing trusted
+
+echo "$NPASS passed, $NFAIL failed"
+[ "$NFAIL" = 0 ]
