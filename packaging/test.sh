@@ -67,8 +67,15 @@ check "every installed file has its mode and owner" [ $ok = 1 ]
 check "the installed swarmnode --version runs from there" bash -c "[ \"\$('$R/usr/sbin/swarmnode' --version)\" = 'swarmnode $VERSION' ]"
 check "the installed binary is the release binary" cmp -s "$R/usr/sbin/swarmnode" "$OUT/swarmnode"
 check "the packaged unit runs /usr/sbin/swarmnode" grep -qx 'ExecStart=/usr/sbin/swarmnode apply' "$R/usr/lib/systemd/system/swarmnode-firstboot.service"
+# The first-boot unit enabled, as apply enables it; an upgrade keeps it, erasing disables it.
+WANTS=$R/etc/systemd/system/multi-user.target.wants/swarmnode-firstboot.service
+mkdir -p "$(dirname "$WANTS")"; ln -s /usr/lib/systemd/system/swarmnode-firstboot.service "$WANTS"
+rpm --root "$R" --nodeps -U --replacepkgs "$RPM" > "$R.install.log" 2>&1; rc=$?
+expect_rc 0 $rc "rpm -U over itself (an upgrade)"
+check "an upgrade leaves the enabled first-boot unit enabled" [ -L "$WANTS" ]
 rpm --root "$R" -e swarmnode; rc=$?
 expect_rc 0 $rc "rpm -e erases it"
+check "erasing it disables the first-boot unit (its link is gone)" [ ! -L "$WANTS" ]
 left=$(while read -r _ _ _ path; do [ -e "$R$path" ] && echo "$path"; done <<< "$WANT")
 check "nothing of it is left" [ -z "$left" ]
 [ -z "$left" ] || echo "left: $left"
