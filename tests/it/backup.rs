@@ -590,3 +590,41 @@ fn a_backup_record_naming_an_archive_elsewhere_is_refused() {
     let o = f.run(&["backup", "--plan"]);
     expect_code(&o, 0);
 }
+
+#[test]
+fn a_finished_restore_forgets_what_was_recorded_of_the_swarm_before() {
+    let f = Fake::new();
+    let e = f.engine("info-manager.json");
+    for what in ["services", "secrets", "configs", "networks", "nodes"] {
+        e.route(&format!("GET /{what}"), &[(200, "[]")]);
+    }
+    let a = archive(&f, LISTING);
+    f.file(
+        "var/lib/swarmnode/restore.json",
+        &format!(
+            r#"{{"archive": "{a}", "node_id": "{ME}", "docker_root": "/var/lib/docker", "placed": true, "reformed": true, "advertise_addr": null}}"#
+        ),
+    );
+    let digest = "0".repeat(64);
+    f.file("var/lib/swarmnode/labelled", &format!("{ME} {digest}\n"));
+    f.file("var/lib/swarmnode/stale.asked", &format!("{ME}\n"));
+    let o = f.run(&["restore", "--plan", &a]);
+    expect_code(&o, 0);
+    let plan = stdout(&o);
+    for want in [
+        "remove /var/lib/swarmnode/labelled",
+        "remove /var/lib/swarmnode/stale.asked",
+        "remove /var/lib/swarmnode/restore.json",
+    ] {
+        assert!(plan.contains(want), "{want:?} not in\n{plan}");
+    }
+    let o = f.run(&["restore", &a]);
+    expect_code(&o, 0);
+    for gone in ["labelled", "stale.asked", "restore.json"] {
+        assert!(
+            f.read(&format!("var/lib/swarmnode/{gone}")).is_none(),
+            "{gone} is left: {}",
+            stderr(&o)
+        );
+    }
+}
