@@ -21,7 +21,7 @@ RPM=$OUT/swarmnode-$VERSION-1.x86_64.rpm
 KS=$PWD/kickstart/post-repo.ks
 W=$(mktemp -d /tmp/swarmnode-repo.XXXXXX)
 SERVER=
-trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$W"' EXIT
+trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; gpgconf --kill all 2>/dev/null; rm -rf "$W"' EXIT
 export GNUPGHOME=$W/gnupg
 mkdir -m 700 "$GNUPGHOME"
 mkdir -p "$W/srv" "$W/res"
@@ -36,21 +36,28 @@ fpr() { gpg --batch --with-colons --fingerprint "$1@example.invalid" | awk -F: '
 key site; key other
 SITE_FPR=$(fpr site)
 check "two throwaway RSA keys (site ${SITE_FPR:0:8}..., other)" [ ${#SITE_FPR} = 40 ]
-# repo NAME SIGNER|none: the built RPM signed by SIGNER (or not), in a repository whose
-# repomd.xml the site key signs
+# repo NAME SIGNER|none [METADATA_SIGNER|none]: the built RPM signed by SIGNER (or not), in a
+# repository whose repomd.xml METADATA_SIGNER (default: the site key) signs
 repo() {
-  local d=$W/srv/$1
+  local d=$W/srv/$1 m=${3:-site}
   mkdir -p "$d"; cp "$RPM" "$d/"
   if [ "$2" != none ]; then
     rpmsign --addsign --define "_gpg_name $2@example.invalid" --define "_gpg_path $GNUPGHOME" --define "__gpg $(command -v gpg)" \
       "$d/$(basename "$RPM")" > /dev/null || return 1
   fi
+  [ -z "${CORRUPT:-}" ] || printf 'x' | dd of="$d/$(basename "$RPM")" bs=1 seek=$(( $(stat -c %s "$RPM") - 100 )) conv=notrunc 2> /dev/null
   createrepo_c --quiet "$d" || return 1
-  gpg --batch --yes --detach-sign --armor -u site@example.invalid "$d/repodata/repomd.xml"
+  [ "$m" = none ] || gpg --batch --yes --detach-sign --armor -u "$m@example.invalid" "$d/repodata/repomd.xml"
 }
 check "the repository of the package signed by the site key" repo good site
 check "the repository of the unsigned package" repo unsigned none
 check "the repository of the package signed by another key" repo other other
+check "a repository whose metadata is not signed" repo nosig site none
+check "a repository whose metadata another key signed" repo othermeta site other
+# A package changed after it was signed, in a repository whose metadata the site's automation
+# signed again: its header still names the site key.
+corrupt_repo() { CORRUPT=1 repo corrupt site; }
+check "a repository of a signed package changed after signing" corrupt_repo
 check "the package's signature names the site key" bash -c \
   "rpm -qp --qf '%{RSAHEADER:pgpsig}' '$W/srv/good/$(basename "$RPM")' | grep -qi 'key id ${SITE_FPR:24:16}'"
 # Metadata changed after signing: the good repository, its repomd.xml edited after its .asc.
@@ -108,7 +115,7 @@ check "the %post is read from kickstart/post-repo.ks ($(wc -l < "$W/post.sh") li
 # the root holds: $W/res/CASE.{rc,out,err,rpm,sig,keys,files}
 post() {
   local case=$1 repo=$2 key=$3 fpr=$4 trusted=${5:-}
-  unshare --mount --propagation private bash -s "$W" "$case" "$BASE" "$trusted" \
+  unshare --mount --pid --fork --propagation private bash -s "$W" "$case" "$BASE" "$trusted" \
     > "$W/res/$case.out" 2> "$W/res/$case.err" <<INNER
 set -u
 W=\$1 CASE=\$2 BASE=\$3 TRUSTED=\$4 ROOT=\$1/root-\$2
@@ -142,8 +149,12 @@ true
 INNER
 }
 # nothing CASE: the case left no swarmnode installed and no swarmnode binary
-nothing() { grep -q 'is not installed' "$W/res/$1.rpm" && ! grep -q usr/sbin/swarmnode "$W/res/$1.files"; }
+nothing() { [ -e "$W/res/$1.files" ] && grep -q 'is not installed' "$W/res/$1.rpm" && ! grep -q usr/sbin/swarmnode "$W/res/$1.files"; }
 said() { grep -q -- "$2" "$W/res/$1.err" "$W/res/$1.out"; }
+# exit CASE N: the %post ran and exited N
+exited() { [ "$(cat "$W/res/$1.rc" 2> /dev/null)" = "$2" ]; }
+# dnf_refused CASE: dnf refused, not the %post's own checks
+dnf_refused() { exited "$1" 1 && ! said "$1" 'swarmnode %post:'; }
 show() { echo "  --- $1: exit $(cat "$W/res/$1.rc" 2>/dev/null), the last lines it printed:"; tail -4 "$W/res/$1.err" | sed 's/^/  /'; }
 SITE_ID=$(echo "${SITE_FPR:24:16}" | tr 'A-F' 'a-f')
 
@@ -159,35 +170,47 @@ check "/usr/sbin/swarmnode is in place" grep -qx usr/sbin/swarmnode "$W/res/good
 # refuses the data disk (65) and changes nothing. Installing on a real disk is the guest's
 # (vm-tests/scenarios/rpm-firstboot.sh).
 expect_rc 65 "$(cat "$W/res/good.rc")" "the %post ends with the packaged swarmnode's refusal of a disk the chroot does not have"
+check "the %post's own checks passed (no 'swarmnode %post:' line)" bash -c "! grep -q 'swarmnode %post:' '$W/res/good.err'"
 check "it ran offline from /usr/sbin with the packaged profile and named the disk" bash -c \
   "grep -q 'offline: ' '$W/res/good.out' '$W/res/good.err' && grep -q 'refusing /dev/disk/by-id/ci-no-such-disk' '$W/res/good.err'"
 
-echo "== refused: dnf itself"
-post unsigned unsigned site "$SITE_FPR"; show unsigned
-check "an unsigned package: dnf refuses it, and the %post stops" [ "$(cat "$W/res/unsigned.rc")" != 0 ]
-check "dnf says the package is not signed" said unsigned "is not signed"
-check "nothing installed after the unsigned package" nothing unsigned
-post other other site "$SITE_FPR"; show other
-check "a package signed by another key: dnf refuses it" [ "$(cat "$W/res/other.rc")" != 0 ]
-check "dnf says the repository's key is not the package's" said other "not correct for this package"
-check "nothing installed after the other key's package" nothing other
+echo "== refused: dnf itself (repo_gpgcheck=1: the metadata's signature; gpgcheck=1: the package's)"
 post changed changed site "$SITE_FPR"; show changed
-check "metadata changed after signing: dnf refuses the repository" [ "$(cat "$W/res/changed.rc")" != 0 ]
+check "metadata changed after signing: dnf refuses the repository" dnf_refused changed
 check "dnf says the signature of repomd.xml is bad" said changed "repomd.xml GPG signature verification error"
 check "nothing installed after the changed metadata" nothing changed
+post nosig nosig site "$SITE_FPR"; show nosig
+check "metadata not signed: dnf refuses the repository" dnf_refused nosig
+check "dnf says it found no signature" said nosig "GPG signature is not available"
+check "nothing installed from unsigned metadata" nothing nosig
+post othermeta othermeta site "$SITE_FPR"; show othermeta
+check "metadata signed by another key: dnf refuses the repository" dnf_refused othermeta
+check "dnf says the signature of repomd.xml does not verify" said othermeta "repomd.xml GPG signature verification error"
+check "nothing installed from the other key's metadata" nothing othermeta
+post unsigned unsigned site "$SITE_FPR"; show unsigned
+check "an unsigned package: dnf refuses it" dnf_refused unsigned
+check "dnf says it is not signed" bash -c "grep -q 'is not signed' '$W/res/unsigned.out' '$W/res/unsigned.err' && grep -q 'GPG check FAILED' '$W/res/unsigned.err'"
+check "nothing installed after the unsigned package" nothing unsigned
+post other other site "$SITE_FPR"; show other
+check "a package signed by another key: dnf refuses it" dnf_refused other
+check "dnf says the repository's key is not the package's" said other "not correct for this package"
+check "nothing installed after the other key's package" nothing other
+post corrupt corrupt site "$SITE_FPR"; show corrupt
+check "a package changed after it was signed: dnf refuses it" dnf_refused corrupt
+check "dnf says its check failed" said corrupt "GPG check FAILED"
+check "nothing installed after the changed package" nothing corrupt
 
-echo "== refused: the %post's own checks"
+echo "== refused: the %post's own checks, before anything of the package is installed"
+post trusted other site "$SITE_FPR" other; show trusted
+check "a package signed by another key that rpm already trusts: dnf takes it, the %post refuses it" exited trusted 1
+check "the %post says it is not signed by the pinned key" said trusted "is not signed by the pinned key"
+check "nothing installed: none of its scriptlets ran" nothing trusted
 post wrongkey good other "$SITE_FPR"; show wrongkey
-check "a key at the URL that is not the pinned one: the %post refuses it" [ "$(cat "$W/res/wrongkey.rc")" != 0 ]
+check "a key at the URL that is not the pinned one: the %post refuses it" exited wrongkey 1
 check "the %post says the key is not the pinned one" said wrongkey "is not the key whose fingerprint is in the kickstart"
 check "no key imported and no repository written" bash -c \
-  "grep -q 'not installed' '$W/res/wrongkey.keys' && [ ! -s '$W/res/wrongkey.files' ]"
+  "grep -q 'not installed' '$W/res/wrongkey.keys' && [ -e '$W/res/wrongkey.files' ] && [ ! -s '$W/res/wrongkey.files' ]"
 check "nothing installed after the wrong key" nothing wrongkey
-post trusted other site "$SITE_FPR" other; show trusted
-check "a package signed by another key that rpm already trusts: dnf installs it, the %post refuses it" \
-  [ "$(cat "$W/res/trusted.rc")" != 0 ]
-check "the %post says it is not signed by the pinned key" said trusted "is not signed by the pinned key"
-check "the %post removed it again: nothing installed" nothing trusted
 
 echo "$NPASS passed, $NFAIL failed"
 [ "$NFAIL" = 0 ]

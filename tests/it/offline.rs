@@ -230,7 +230,9 @@ fn the_example_kickstart_carries_the_post_snippet_verbatim() {
     assert!(node.contains(" --install --includepkgs=swarmnode\n"));
     for want in [
         "gpgcheck=1",
-        "--enablerepo=swarmnode install swarmnode",
+        "repo_gpgcheck=1",
+        "--enablerepo=swarmnode install --downloadonly --downloaddir \"$dl\" swarmnode",
+        "--setopt=localpkg_gpgcheck=1 install \"$pkg\"",
         "/usr/sbin/swarmnode --profile",
     ] {
         assert!(post.contains(want), "post-repo.ks: {want}");
