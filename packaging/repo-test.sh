@@ -14,10 +14,7 @@
 # Needs: rpm, rpmbuild, rpmsign, dnf, createrepo_c, gpg, curl, python3, unshare; root (mounts).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-. swarm-tests/lib.sh
-OUT=$(realpath -m "${1:-target/artefacts}")
-VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
-RPM=$OUT/swarmnode-$VERSION-1.x86_64.rpm
+. packaging/common.sh "$@"
 KS=$PWD/kickstart/post-repo.ks
 W=$(mktemp -d /tmp/swarmnode-repo.XXXXXX)
 SERVER=
@@ -174,43 +171,32 @@ check "the %post's own checks passed (no 'swarmnode %post:' line)" bash -c "! gr
 check "it ran offline from /usr/sbin with the packaged profile and named the disk" bash -c \
   "grep -q 'offline: ' '$W/res/good.out' '$W/res/good.err' && grep -q 'refusing /dev/disk/by-id/ci-no-such-disk' '$W/res/good.err'"
 
+# refused BY CASE REPO KEY WHAT SAYS [TRUSTED]: the %post against REPO with the key KEY at the URL
+# (TRUSTED's key already imported) is refused by BY (dnf, or the %post's own checks), which says
+# SAYS; nothing is installed.
+refused() {
+  local by=$1 case=$2 repo=$3 key=$4 what=$5 says=$6 trusted=${7:-}
+  post "$case" "$repo" "$key" "$SITE_FPR" $trusted; show "$case"
+  if [ "$by" = dnf ]; then check "$what: dnf refuses it" dnf_refused "$case"
+  else check "$what: the %post refuses it" exited "$case" 1; fi
+  check "$what: it says '$says'" said "$case" "$says"
+  check "$what: nothing installed" nothing "$case"
+}
 echo "== refused: dnf itself (repo_gpgcheck=1: the metadata's signature; gpgcheck=1: the package's)"
-post changed changed site "$SITE_FPR"; show changed
-check "metadata changed after signing: dnf refuses the repository" dnf_refused changed
-check "dnf says the signature of repomd.xml is bad" said changed "repomd.xml GPG signature verification error"
-check "nothing installed after the changed metadata" nothing changed
-post nosig nosig site "$SITE_FPR"; show nosig
-check "metadata not signed: dnf refuses the repository" dnf_refused nosig
-check "dnf says it found no signature" said nosig "GPG signature is not available"
-check "nothing installed from unsigned metadata" nothing nosig
-post othermeta othermeta site "$SITE_FPR"; show othermeta
-check "metadata signed by another key: dnf refuses the repository" dnf_refused othermeta
-check "dnf says the signature of repomd.xml does not verify" said othermeta "repomd.xml GPG signature verification error"
-check "nothing installed from the other key's metadata" nothing othermeta
-post unsigned unsigned site "$SITE_FPR"; show unsigned
-check "an unsigned package: dnf refuses it" dnf_refused unsigned
-check "dnf says it is not signed" bash -c "grep -q 'is not signed' '$W/res/unsigned.out' '$W/res/unsigned.err' && grep -q 'GPG check FAILED' '$W/res/unsigned.err'"
-check "nothing installed after the unsigned package" nothing unsigned
-post other other site "$SITE_FPR"; show other
-check "a package signed by another key: dnf refuses it" dnf_refused other
-check "dnf says the repository's key is not the package's" said other "not correct for this package"
-check "nothing installed after the other key's package" nothing other
-post corrupt corrupt site "$SITE_FPR"; show corrupt
-check "a package changed after it was signed: dnf refuses it" dnf_refused corrupt
-check "dnf says its check failed" said corrupt "GPG check FAILED"
-check "nothing installed after the changed package" nothing corrupt
+refused dnf changed changed site "metadata changed after signing" "repomd.xml GPG signature verification error"
+refused dnf nosig nosig site "metadata not signed" "GPG signature is not available"
+refused dnf othermeta othermeta site "metadata signed by another key" "repomd.xml GPG signature verification error"
+refused dnf unsigned unsigned site "an unsigned package" "is not signed"
+refused dnf other other site "a package signed by another key" "not correct for this package"
+refused dnf corrupt corrupt site "a package changed after it was signed" "GPG check FAILED"
 
 echo "== refused: the %post's own checks, before anything of the package is installed"
-post trusted other site "$SITE_FPR" other; show trusted
-check "a package signed by another key that rpm already trusts: dnf takes it, the %post refuses it" exited trusted 1
-check "the %post says it is not signed by the pinned key" said trusted "is not signed by the pinned key"
-check "nothing installed: none of its scriptlets ran" nothing trusted
-post wrongkey good other "$SITE_FPR"; show wrongkey
-check "a key at the URL that is not the pinned one: the %post refuses it" exited wrongkey 1
-check "the %post says the key is not the pinned one" said wrongkey "is not the key whose fingerprint is in the kickstart"
-check "no key imported and no repository written" bash -c \
+refused post trusted other site "a package signed by another key that rpm already trusts (none of its scriptlets ran)" \
+  "is not signed by the pinned key" other
+refused post wrongkey good other "a key at the URL that is not the pinned one" \
+  "is not the key whose fingerprint is in the kickstart"
+check "a key at the URL that is not the pinned one: no key imported and no repository written" bash -c \
   "grep -q 'not installed' '$W/res/wrongkey.keys' && [ -e '$W/res/wrongkey.files' ] && [ ! -s '$W/res/wrongkey.files' ]"
-check "nothing installed after the wrong key" nothing wrongkey
 
 echo "$NPASS passed, $NFAIL failed"
 [ "$NFAIL" = 0 ]

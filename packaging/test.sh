@@ -7,10 +7,7 @@
 #   ksvalidator (pykickstart) accepts both node kickstarts for RHEL8 and RHEL9.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-. swarm-tests/lib.sh
-OUT=$(realpath -m "${1:-target/artefacts}")
-VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
-RPM=$OUT/swarmnode-$VERSION-1.x86_64.rpm
+. packaging/common.sh "$@"
 # The commands as the built binary's help lists them (not as the pages do).
 COMMANDS=$("$OUT/swarmnode" --help | sed -n '/^Commands:/,/^$/p' | awk 'NR > 1 && $1 != "help" && NF {print $1}' | tr '\n' ' ')
 
