@@ -8,6 +8,7 @@
 # backup's age. Then the swarm is left (lost) and `restore` brings back the service, the secret
 # and the config in a swarm of this manager alone; its task runs again; a second restore is
 # refused.
+# about: 329 s
 # disks: 4G
 D=$(data 1)
 P=/etc/swarmnode/profile.json; mkdir -p /etc/swarmnode

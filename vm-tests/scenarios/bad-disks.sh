@@ -1,6 +1,7 @@
 # Bad disks: each must be refused with exit 65 and left exactly as it was (first and last MiB,
 # blkid, marker files). With --wipe, the unused signature cases are accepted and provisioned;
 # mounted, swap, held and system disks stay refused.
+# about: 96 s
 # disks: 4G 4G 4G 4G 4G 512M 4G:ro 4G
 EXT4=$(data 1); MOUNTED=$(data 2); SWAP=$(data 3); OTHERPV=$(data 4); PTABLE=$(data 5); SMALL=$(data 6); RO=$(data 7)
 BAREPV=$(data 8)

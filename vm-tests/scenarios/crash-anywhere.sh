@@ -4,6 +4,7 @@
 # Then the run and the command it waits for are killed in the middle of its long commands (lvcreate,
 # mkfs.xfs), at several delays: the next apply converges, or refuses (65) what it cannot prove its
 # own and says which lvremove clears it, after which it converges.
+# about: 159 s
 # disks: 4G
 D=$(data 1); DEV=$(readlink -f "$D")
 

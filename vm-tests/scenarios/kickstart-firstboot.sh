@@ -19,12 +19,18 @@
 # with the bootstrap key, joins (CA pinned), enrols its key and labels itself function=production
 # through the broker. The stamp is written. Boot 4: the unit does not run again; the node is still
 # in the swarm. Boot 5: the node is kickstarted again (`# fresh-root`: a new system disk and
-# machine-id, the data disk with the volume docker used kept): %post (REPROVISION=yes as post.ks has
-# it) makes the volume again. Boot 6: the first boot finishes the node as a new one, enrolled again;
-# its old entry (Down, same hostname) is removed through the broker (remove_stale_nodes, as the
-# shipped profile has it).
+# machine-id, the data disk with the volume docker used kept), now with the repository variant
+# (node-repo.ks): the RPM installed with rpm (what dnf does after the signature checks that
+# packaging/repo-test.sh runs), then post-repo.ks's %post from its bootstrap mark on, as written:
+# /usr/sbin/swarmnode apply, offline, REPROVISION=yes, makes the volume again and enables the
+# package's own first-boot unit. Boot 6: that unit, under /usr/lib, finishes the node as a new one,
+# enrolled again; its old entry (Down, same hostname) is removed through the broker
+# (remove_stale_nodes, as the shipped profile has it); nothing was copied to /usr/local/sbin or
+# /etc/systemd/system. Boot 7: the unit does not run again; `rpm -e swarmnode` removes the
+# package's files, disables its unit, and leaves the node's configuration and the node in the swarm.
+# about: 651 s
 # guest: trixie
-# boots: 6
+# boots: 7
 # fresh-root: 5
 # disks: 4G
 # network: swarm-broker
@@ -150,16 +156,60 @@ elif [ "$BOOT" = 4 ]; then
   for _ in $(seq 60); do [ "$(docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null)" = active ] && break; sleep 1; done
   check "fourth boot: still in the swarm, same node" [ "$(docker info --format '{{.Swarm.NodeID}}')" = "$(cat /var/lib/vmtest-node-id)" ]
 elif [ "$BOOT" = 5 ]; then
-  # Kickstarted again: a new system disk (new machine-id); the data disk keeps the volume docker used.
+  # Kickstarted again, from the site's repository: a new system disk (new machine-id); the data
+  # disk keeps the volume docker used.
   systemd-id128 new > /etc/machine-id
   check "re-kickstart: the data disk holds the old volume" lvs docker/dockerdata
   site_setup
-  run_post; rc=$?
+  # What `dnf install swarmnode` does once the signatures are checked: rpm installs the package
+  # (--nodeps: Debian's lvm2 and util-linux are dpkg's, not in rpm's database).
+  rpm -i --nodeps /payload/swarmnode.rpm 2>&1 | grep -v '^rpm: '
+  check "re-kickstart: the package is installed by rpm" rpm -q swarmnode
+  # The site's profile, shipped in /usr/share/swarmnode/profiles as the %post expects it (a site
+  # ships its own profiles in its package; here the shipped one with the test manager's values).
+  cp /run/ks/profiles/node.json /usr/share/swarmnode/profiles/node.json
+  # post-repo.ks's %post as written but for its repository part (from the key's check to the
+  # install, done above by rpm): its site values, and from the bootstrap mark (bootstrap.ks pasted
+  # there) to its end.
+  sed -n '/^%post/,/^%end/p' /payload/kickstart/post-repo.ks | sed '1d;$d' |
+    sed '/^fpr=\$(/,/^# --- bootstrap.ks ---$/{/^# --- bootstrap.ks ---$/!d}' |
+    sed '/^# --- bootstrap.ks ---$/r /payload/bootstrap.ks' > /run/post-repo.sh
+  DATA_DISK=$D PROFILE=node.json unshare --pid --fork --mount-proc bash /run/post-repo.sh > /run/swarmnode-post.log 2>&1; rc=$?
   cat /run/swarmnode-post.log
-  check "re-kickstart %post: exit 0 (got $rc)" [ $rc = 0 ]
+  check "re-kickstart %post (repository): exit 0 (got $rc)" [ $rc = 0 ]
+  check "re-kickstart %post: /usr/sbin/swarmnode ran offline" grep -q '^offline: PID 1 is bash, not systemd' /run/swarmnode-post.log
   check "re-kickstart %post: the previous installation's volume is made again" grep -q 're-provisioning: the previous installation' /run/swarmnode-post.log
   check "re-kickstart %post: the VG is this installation's" [ "$(vgfield vg_tags)" = "swarmnode,swarmnode-machine-$(cat /etc/machine-id)" ]
-else
+  check "re-kickstart %post: the package's first-boot unit is enabled" [ "$(systemctl is-enabled swarmnode-firstboot)" = enabled ]
+  check "re-kickstart %post: it is the package's, under /usr/lib" \
+    [ "$(readlink -f /etc/systemd/system/multi-user.target.wants/swarmnode-firstboot.service)" = /usr/lib/systemd/system/swarmnode-firstboot.service ]
+  check "re-kickstart %post: the package's unit passes systemd-analyze verify" systemd-analyze verify /usr/lib/systemd/system/swarmnode-firstboot.service
+  check "re-kickstart %post: nothing copied to /usr/local/sbin or /etc/systemd/system" \
+    sh -c '[ ! -e /usr/local/sbin/swarmnode ] && [ ! -e /etc/systemd/system/swarmnode-firstboot.service ]'
+elif [ "$BOOT" = 6 ]; then
   finished "first boot after the re-kickstart"
   check "first boot after the re-kickstart: one node named like this one (the old entry removed)" [ "$(manager node ls -q --filter name="$(hostname)" | wc -l)" = 1 ]
+  check "first boot after the re-kickstart: the unit that ran is the package's" \
+    [ "$(systemctl show -p FragmentPath --value swarmnode-firstboot)" = /usr/lib/systemd/system/swarmnode-firstboot.service ]
+  check "first boot after the re-kickstart: it ran /usr/sbin/swarmnode" \
+    sh -c "systemctl show -p ExecStart --value swarmnode-firstboot | grep -q 'path=/usr/sbin/swarmnode '"
+  check "first boot after the re-kickstart: still nothing in /usr/local/sbin or /etc/systemd/system" \
+    sh -c '[ ! -e /usr/local/sbin/swarmnode ] && [ ! -e /etc/systemd/system/swarmnode-firstboot.service ]'
+  echo "$ID" > /var/lib/vmtest-node-id
+  sha256sum /var/lib/swarmnode/report.json > /var/lib/vmtest-report.sha
+else
+  check "second boot of the packaged node: the unit did not run (stamp)" [ "$(systemctl show -p ConditionResult --value swarmnode-firstboot)" = no ]
+  check "second boot of the packaged node: the report is the first boot's" sha256sum -c --quiet /var/lib/vmtest-report.sha
+  for _ in $(seq 60); do [ "$(docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null)" = active ] && break; sleep 1; done
+  check "second boot of the packaged node: still in the swarm, same node" [ "$(docker info --format '{{.Swarm.NodeID}}')" = "$(cat /var/lib/vmtest-node-id)" ]
+  rpm -e swarmnode 2>&1 | grep -v '^rpm: '; rc=${PIPESTATUS[0]}
+  check "rpm -e swarmnode: exit 0 (got $rc)" [ "$rc" = 0 ]
+  check "rpm -e: the package's files are gone" sh -c '! rpm -q swarmnode && [ ! -e /usr/sbin/swarmnode ] &&
+    [ ! -e /usr/lib/systemd/system/swarmnode-firstboot.service ] && [ ! -e /usr/share/man/man8/swarmnode.8.gz ]'
+  check "rpm -e: the first-boot unit is disabled (no link left)" \
+    [ ! -e /etc/systemd/system/multi-user.target.wants/swarmnode-firstboot.service ] 
+  check "rpm -e: the node's configuration is kept" sh -c '[ -s /etc/swarmnode/profile.json ] && [ -s /etc/swarmnode/node_key ] &&
+    [ -e /var/lib/swarmnode/firstboot.done ] && [ "$(stat -c %a /etc/swarmnode)" = 700 ]'
+  check "rpm -e: docker and the node are left as they were" [ "$(docker info --format '{{.Swarm.NodeID}}')" = "$(cat /var/lib/vmtest-node-id)" ]
+  ls -la /etc/systemd/system /etc/swarmnode
 fi

@@ -3,6 +3,7 @@
 # after that action (SWARMNODE_FAILPOINT), the file in one place or two, then a plain run
 # finishes: the same node, labels and file on overlay2, nothing left. (migrate-storage.sh kills
 # one node after every action in turn.)
+# about: 527 s
 # disks: 4G
 D=$(data 1)
 ok=$(printf '%s ok\n' node labels file driver mount pool dm-opts dropped record availability)

@@ -8,6 +8,7 @@
 # Boot 2: on a fresh node the run is killed right after each of its actions in turn, in the
 # order boot 1 ran them (SWARMNODE_FAILPOINT), each run going on from the last kill; after each
 # kill the file is in one place or two; the last run finishes with the same end state.
+# about: 593 s
 # disks: 4G
 # boots: 2
 D=$(data 1)

@@ -3,6 +3,7 @@
 # passes; with the server stopped, and then with its port blocked, the STATFS probe hangs in the
 # kernel and swarmnode returns 75 naming the path and the server within timeout + 2 s; a path that is
 # a local file system is refused (65).
+# about: 65 s
 # disks: 1G
 nfs_loopback home:/home project:/project docker:/mnt/docker
 findmnt -t nfs4

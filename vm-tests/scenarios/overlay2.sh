@@ -1,4 +1,5 @@
 # overlay2 on an XFS (ftype=1) logical volume at /var/lib/docker, with project quotas, through fstab.
+# about: 75 s
 # disks: 4G
 D=$(data 1)
 expect_rc 0 "apply --driver overlay2 on a blank disk" $S apply --device "$D" --driver overlay2

@@ -6,6 +6,7 @@
 #     machine-id): refused, naming --reprovision; --reprovision makes it again and docker runs.
 #  2. the seed's own script's pool (no tag at all): with docker's metadata it is adopted (a
 #     seed-made node converged); /var/lib/docker removed: refused, naming lvremove.
+# about: 196 s
 # guest: bookworm
 # disks: 4G
 D=$(data 1); DEV=$(readlink -f "$D")

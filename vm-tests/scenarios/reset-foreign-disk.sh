@@ -10,6 +10,7 @@
 #     still there.
 #  B. Only the other's VG left (this node's record put back, its disk blank): nothing of the
 #     second disk is touched either.
+# about: 89 s
 # guest: bookworm
 # disks: 4G 4G
 D=$(data 1); DEV=$(readlink -f "$D"); D2=$(data 2); DEV2=$(readlink -f "$D2")

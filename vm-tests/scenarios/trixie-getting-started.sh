@@ -2,6 +2,7 @@
 # read out of the markdown (the copy in the payload), the example disk name replaced by the guest's
 # data disk, and each command run from the release folder (the payload holds the binary and
 # profiles/, as the artefacts folder does). A current engine (trixie, docker 26): overlay2.
+# about: 86 s
 # guest: trixie
 # disks: 4G
 D=$(data 1)

@@ -3,6 +3,7 @@
 # through fstab; docker 26 runs on it; the mount survives a reboot; a second run changes nothing;
 # --driver devicemapper is refused naming the engine version and the removal; data already in
 # /var/lib/docker is refused rather than hidden, and moved into the volume with --move-docker-data.
+# about: 216 s
 # guest: trixie
 # boots: 2
 # disks: 4G 4G

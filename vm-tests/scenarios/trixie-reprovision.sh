@@ -6,6 +6,7 @@
 # volume, nothing changed; apply --reprovision → the disk added to the devices file, a fresh XFS
 # (no old swarm state), docker on it; apply again changes nothing. Boot 3: the VG activates and
 # the volume mounts at boot (the devices file lists the disk), apply is converged.
+# about: 245 s
 # guest: trixie
 # boots: 3
 # fresh-root: 2

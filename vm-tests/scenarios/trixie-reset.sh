@@ -4,6 +4,7 @@
 # the volume unmounted, its fstab line removed, the VG and PV removed, the disk out of the devices
 # file: the node as before the first apply (fstab, /etc/docker, /etc/systemd/system, the devices
 # file, the disk's signatures); apply converges again, and a second apply changes nothing.
+# about: 117 s
 # guest: trixie
 # disks: 4G 1G
 D=$(data 1); DEV=$(readlink -f "$D"); SYS=$(readlink -f "$(data 2)")
