@@ -39,12 +39,12 @@ repo() {
   local d=$W/srv/$1 m=${3:-site}
   mkdir -p "$d"; cp "$RPM" "$d/"
   if [ "$2" != none ]; then
-    rpmsign --addsign --define "_gpg_name $2@example.invalid" --define "_gpg_path $GNUPGHOME" --define "__gpg $(command -v gpg)" \
+    rpmsign --addsign --define "_gpg_name $(fpr "$2")!" --define "_gpg_path $GNUPGHOME" --define "__gpg $(command -v gpg)" \
       "$d/$(basename "$RPM")" > /dev/null || return 1
   fi
   [ -z "${CORRUPT:-}" ] || printf 'x' | dd of="$d/$(basename "$RPM")" bs=1 seek=$(( $(stat -c %s "$RPM") - 100 )) conv=notrunc 2> /dev/null
   createrepo_c --quiet "$d" || return 1
-  [ "$m" = none ] || gpg --batch --yes --detach-sign --armor -u "$m@example.invalid" "$d/repodata/repomd.xml"
+  [ "$m" = none ] || gpg --batch --yes --detach-sign --armor -u "$(fpr "$m")!" "$d/repodata/repomd.xml"
 }
 check "the repository of the package signed by the site key" repo good site
 check "the repository of the unsigned package" repo unsigned none
@@ -106,16 +106,17 @@ sed -n '/^%post/,/^%end/p' "$KS" | sed '1d;$d' > "$W/post.sh"
 check "the %post is read from kickstart/post-repo.ks ($(wc -l < "$W/post.sh") lines)" \
   grep -q 'dnf -y --disablerepo=' "$W/post.sh"
 
-# post CASE REPO KEY FPR [TRUSTED]: a fresh root (an overlay over /, its upper layer a tmpfs) with
-# the stand-in installed (and TRUSTED's public key already imported, as a distribution's key is);
+# post CASE REPO KEY FPR [TRUSTED [INSTALLED]]: a fresh root (an overlay over /, its upper layer a
+# tmpfs) with the stand-in installed (and TRUSTED's public key already imported, as a
+# distribution's key is; with INSTALLED, the built RPM installed already, as from %packages);
 # the %post run in it by bash (EL's /bin/sh) with the site values in its environment. Then what
 # the root holds: $W/res/CASE.{rc,out,err,rpm,sig,keys,files}
 post() {
-  local case=$1 repo=$2 key=$3 fpr=$4 trusted=${5:-}
-  unshare --mount --pid --fork --propagation private bash -s "$W" "$case" "$BASE" "$trusted" \
+  local case=$1 repo=$2 key=$3 fpr=$4 trusted=${5:-} installed=${6:-}
+  unshare --mount --pid --fork --propagation private bash -s "$W" "$case" "$BASE" "$trusted" "$installed" "$RPM" \
     > "$W/res/$case.out" 2> "$W/res/$case.err" <<INNER
 set -u
-W=\$1 CASE=\$2 BASE=\$3 TRUSTED=\$4 ROOT=\$1/root-\$2
+W=\$1 CASE=\$2 BASE=\$3 TRUSTED=\$4 INSTALLED=\$5 RPM=\$6 ROOT=\$1/root-\$2
 mkdir -p "\$W/ovl-\$CASE" "\$ROOT"
 mount -t tmpfs tmpfs "\$W/ovl-\$CASE"
 mkdir "\$W/ovl-\$CASE/upper" "\$W/ovl-\$CASE/work"
@@ -132,6 +133,7 @@ echo '%_dbpath /var/lib/rpm' > "\$ROOT/etc/rpm/macros"
 cp "\$BASE" "\$W/post.sh" "\$ROOT/tmp/"
 chroot "\$ROOT" rpm -i --quiet "/tmp/\$(basename "\$BASE")" 2>&1 | grep -v '^rpm: ' >&2
 [ -n "\$TRUSTED" ] && cp "\$W/srv/\$TRUSTED.asc" "\$ROOT/tmp/" && chroot "\$ROOT" rpm --import "/tmp/\$TRUSTED.asc"
+[ -n "\$INSTALLED" ] && cp "\$RPM" "\$ROOT/tmp/swarmnode.rpm" && chroot "\$ROOT" rpm -i --quiet --nodeps /tmp/swarmnode.rpm 2>&1 | grep -v '^rpm: ' >&2
 chroot "\$ROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
   REPO_URL="$URL/$repo/" REPO_KEY_URL="$URL/$key.asc" REPO_KEY_FINGERPRINT="$fpr" \
   PROFILE=minimal-worker.json DATA_DISK=/dev/disk/by-id/ci-no-such-disk REPROVISION=yes \
@@ -165,7 +167,7 @@ check "swarmnode.repo has gpgcheck=1 and repo_gpgcheck=1" \
 check "/usr/sbin/swarmnode is in place" grep -qx usr/sbin/swarmnode "$W/res/good.files"
 # The chroot holds no block device: the packaged binary, run offline with the packaged profile,
 # refuses the data disk (65) and changes nothing. Installing on a real disk is the guest's
-# (vm-tests/scenarios/rpm-firstboot.sh).
+# (vm-tests/scenarios/kickstart-firstboot.sh, boots 5 to 7).
 expect_rc 65 "$(cat "$W/res/good.rc")" "the %post ends with the packaged swarmnode's refusal of a disk the chroot does not have"
 check "the %post's own checks passed (no 'swarmnode %post:' line)" bash -c "! grep -q 'swarmnode %post:' '$W/res/good.err'"
 check "it ran offline from /usr/sbin with the packaged profile and named the disk" bash -c \
@@ -176,7 +178,7 @@ check "it ran offline from /usr/sbin with the packaged profile and named the dis
 # SAYS; nothing is installed.
 refused() {
   local by=$1 case=$2 repo=$3 key=$4 what=$5 says=$6 trusted=${7:-}
-  post "$case" "$repo" "$key" "$SITE_FPR" $trusted; show "$case"
+  post "$case" "$repo" "$key" "$SITE_FPR" "$trusted"; show "$case"
   if [ "$by" = dnf ]; then check "$what: dnf refuses it" dnf_refused "$case"
   else check "$what: the %post refuses it" exited "$case" 1; fi
   check "$what: it says '$says'" said "$case" "$says"
@@ -187,16 +189,21 @@ refused dnf changed changed site "metadata changed after signing" "repomd.xml GP
 refused dnf nosig nosig site "metadata not signed" "GPG signature is not available"
 refused dnf othermeta othermeta site "metadata signed by another key" "repomd.xml GPG signature verification error"
 refused dnf unsigned unsigned site "an unsigned package" "is not signed"
+check "an unsigned package: dnf's check failed" said unsigned "GPG check FAILED"
 refused dnf other other site "a package signed by another key" "not correct for this package"
+check "a package signed by another key: dnf's check failed" said other "GPG check FAILED"
 refused dnf corrupt corrupt site "a package changed after it was signed" "GPG check FAILED"
 
 echo "== refused: the %post's own checks, before anything of the package is installed"
-refused post trusted other site "a package signed by another key that rpm already trusts (none of its scriptlets ran)" \
+refused post trusted other site "a package signed by another key that rpm already trusts" \
   "is not signed by the pinned key" other
 refused post wrongkey good other "a key at the URL that is not the pinned one" \
   "is not the key whose fingerprint is in the kickstart"
 check "a key at the URL that is not the pinned one: no key imported and no repository written" bash -c \
   "grep -q 'not installed' '$W/res/wrongkey.keys' && [ -e '$W/res/wrongkey.files' ] && [ ! -s '$W/res/wrongkey.files' ]"
+post installed good site "$SITE_FPR" "" yes; show installed
+check "swarmnode installed already (from %packages): the %post stops" exited installed 1
+check "it says dnf downloaded nothing, and why" said installed "dnf downloaded no single swarmnode package (installed already"
 
 echo "$NPASS passed, $NFAIL failed"
 [ "$NFAIL" = 0 ]

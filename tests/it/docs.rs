@@ -405,3 +405,73 @@ fn every_man_page_example_parses() {
         );
     }
 }
+
+/// Every message the kickstarts' %post can stop with (`swarmnode %post: ...`): its longest
+/// literal part (between the shell's `$...` expansions) is quoted in docs/troubleshooting.md.
+#[test]
+fn every_kickstart_post_refusal_has_a_troubleshooting_entry() {
+    let doc = squeeze(&std::fs::read_to_string(top().join("docs/troubleshooting.md")).unwrap())
+        .replace('\\', "");
+    let mut seen = 0;
+    let mut missing = Vec::new();
+    for ks in ["kickstart/post.ks", "kickstart/post-repo.ks"] {
+        let text = std::fs::read_to_string(top().join(ks)).unwrap();
+        for line in text.lines() {
+            let Some(at) = line.find("swarmnode %post: ") else {
+                continue;
+            };
+            let msg = &line[at + "swarmnode %post: ".len()..];
+            let msg = &msg[..msg.find("\" >&2").unwrap_or(msg.len())];
+            let literal = literal_parts(msg)
+                .into_iter()
+                .max_by_key(|p| p.len())
+                .unwrap_or_default();
+            assert!(literal.len() >= 12, "{ks}: {msg:?}");
+            seen += 1;
+            if !doc.contains(&squeeze(&literal)) {
+                missing.push(format!("{ks}: {literal:?}"));
+            }
+        }
+    }
+    assert!(seen >= 8, "only {seen} %post messages found");
+    assert!(
+        missing.is_empty(),
+        "not in troubleshooting.md:\n{}",
+        missing.join("\n")
+    );
+}
+
+/// The parts of a shell string between its expansions: `$(...)`, `${...}` and `$NAME`.
+fn literal_parts(s: &str) -> Vec<String> {
+    let (mut parts, mut cur, mut depth) = (Vec::new(), String::new(), 0usize);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if depth > 0 {
+            match c {
+                '(' | '{' => depth += 1,
+                ')' | '}' => depth -= 1,
+                _ => {}
+            }
+            continue;
+        }
+        if c != '$' {
+            cur.push(c);
+            continue;
+        }
+        parts.push(std::mem::take(&mut cur).trim().to_string());
+        match chars.peek() {
+            Some('(') | Some('{') => {
+                chars.next();
+                depth = 1;
+            }
+            _ => {
+                while chars
+                    .next_if(|c| c.is_alphanumeric() || *c == '_')
+                    .is_some()
+                {}
+            }
+        }
+    }
+    parts.push(cur.trim().to_string());
+    parts
+}
