@@ -13,7 +13,10 @@
 # and swarmkit's own join) with its containerd.
 #   sudo swarm-tests/cost.sh [N]     (SWARMNODE_BIN, SWARMNODE_RPM as in run.sh; RESULTS;
 #                                    COST_VIA="tls ssh broker", COST_CLI=1: what is measured;
-#                                    COST_JITTER=0: swarmnode's start_jitter_seconds for its joins)
+#                                    COST_JITTER=0: swarmnode's start_jitter_seconds for its joins;
+#                                    COST_WORKER_NICE=19: the workers' engines' niceness)
+# The workers' engines run at nice 19 by default: on this one machine a hundred of them would
+# starve the manager's engine and sshd, which on real hardware have their own CPUs.
 set -uo pipefail
 # paths given relative to where the script was started from
 for v in SWARMNODE_BIN SWARMNODE_RPM RESULTS; do [ -n "${!v:-}" ] && printf -v "$v" %s "$(realpath -m "${!v}")"; done
@@ -22,6 +25,7 @@ BIN=$(readlink -f "${SWARMNODE_BIN:-../target/debug/swarmnode}")
 SWARMNODE_RPM=$(readlink -f "${SWARMNODE_RPM:-$(ls ../target/artefacts/swarmnode-*.x86_64.rpm 2>/dev/null | head -1)}")
 N=${1:-24}
 JITTER=${COST_JITTER:-0}
+export PSW_WORKER_NICE=${COST_WORKER_NICE:-19}
 export PSW_ROOT=${PSW_ROOT:-/var/lib/swarmnode-psw-cost}
 source ./fixture.sh
 source ./lib.sh
@@ -83,8 +87,8 @@ sn_again() { sn "$1" join; }
 sn_check() { sn "$1" check > /dev/null; [ $? -lt 64 ]; }   # green, yellow or red: it answered
 
 {
-  printf 'swarmnode %s, dockerd %s; %s workers and one manager on %s cores; the bed up in %s s; start_jitter_seconds %s\n\n' \
-    "$("$BIN" --version | cut -d' ' -f2)" "$(api 1 /version | jq -r .Version)" "$N" "$(nproc)" "$UP" "$JITTER"
+  printf 'swarmnode %s, dockerd %s; %s workers and one manager on %s cores; the bed up in %s s; start_jitter_seconds %s; workers at nice %s\n\n' \
+    "$("$BIN" --version | cut -d' ' -f2)" "$(api 1 /version | jq -r .Version)" "$N" "$(nproc)" "$UP" "$JITTER" "$PSW_WORKER_NICE"
   echo "| how | done | failed | retries | wall | manager CPU | per node | sshd per node | dockerd per node |"
   echo "|---|---|---|---|---|---|---|---|---|"
 } | tee "$STORM/table.md"

@@ -75,7 +75,10 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [plugins."io.containerd.internal.v1.opt"]
   path = "$D/containerd/opt"
 EOF
-  ip netns exec psw-n$i unshare --uts -- /bin/sh -ec '
+  # PSW_WORKER_NICE: the niceness of every engine but node 1's (the manager's), and of all they
+  # start; on one machine a hundred workers' engines would otherwise starve the manager's.
+  local nice=0; [ "$i" = 1 ] || nice=${PSW_WORKER_NICE:-0}
+  nice -n "$nice" ip netns exec psw-n$i unshare --uts -- /bin/sh -ec '
     D=$1; i=$2; shift 2
     hostname psw-n$i
     mount -n --bind $D/run /run

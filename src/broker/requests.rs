@@ -167,17 +167,20 @@ impl Broker<'_> {
                 ),
             ));
         }
+        if n.node.status.addr.is_empty() {
+            // Still none after the wait (a loaded manager, a rack joining at once): no other
+            // node's address either, so not a refusal; the node asks again later.
+            return Err(failed(
+                exit::TEMPORARY,
+                format!("node {id} has no address yet (it has just joined?): try again later"),
+            ));
+        }
         if !same_host(&n.node.status.addr, self.client) {
             return Err(not_yours(
                 id,
                 format!(
                     "node {id} is at {}, not at {}: a node may ask only about itself",
-                    if n.node.status.addr.is_empty() {
-                        "no address"
-                    } else {
-                        &n.node.status.addr
-                    },
-                    self.client
+                    n.node.status.addr, self.client
                 ),
             ));
         }

@@ -474,6 +474,12 @@ mod tests {
                 "swarmnode broker: the local engine: docker engine: GET /nodes/nodhv0ixaxl8l27ibeyu3uz4v: no whole answer within 10 s\n",
                 Transient(Busy),
             ),
+            // The broker's answer for a node whose entry has no address yet (seen at 100).
+            (
+                75,
+                "swarmnode broker: node vzo04846i9brbvotgwutsier5 has no address yet (it has just joined?): try again later\n",
+                Transient(Busy),
+            ),
             (
                 1,
                 "node l8s526d06sna2jckb05a27o7r exceeded rate limit count of registrations",
