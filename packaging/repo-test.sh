@@ -24,28 +24,13 @@ mkdir -m 700 "$GNUPGHOME"
 mkdir -p "$W/srv" "$W/res"
 
 echo "== keys, packages and repositories"
-# key NAME: an RSA signing key (EL8's rpm reads no EdDSA); its armored public key in srv/NAME.asc
-key() {
-  gpg --batch --quiet --passphrase '' --quick-gen-key "swarmnode CI $1 <$1@example.invalid>" rsa3072 sign never
-  gpg --batch --export --armor "$1@example.invalid" > "$W/srv/$1.asc"
-}
-fpr() { gpg --batch --with-colons --fingerprint "$1@example.invalid" | awk -F: '$1 == "fpr" {print $10; exit}'; }
-key site; key other
-SITE_FPR=$(fpr site)
+. packaging/repo-lib.sh
+repo_key site "$W/srv"; repo_key other "$W/srv"
+SITE_FPR=$(repo_fpr site)
 check "two throwaway RSA keys (site ${SITE_FPR:0:8}..., other)" [ ${#SITE_FPR} = 40 ]
 # repo NAME SIGNER|none [METADATA_SIGNER|none]: the built RPM signed by SIGNER (or not), in a
 # repository whose repomd.xml METADATA_SIGNER (default: the site key) signs
-repo() {
-  local d=$W/srv/$1 m=${3:-site}
-  mkdir -p "$d"; cp "$RPM" "$d/"
-  if [ "$2" != none ]; then
-    rpmsign --addsign --define "_gpg_name $(fpr "$2")!" --define "_gpg_path $GNUPGHOME" --define "__gpg $(command -v gpg)" \
-      "$d/$(basename "$RPM")" > /dev/null || return 1
-  fi
-  [ -z "${CORRUPT:-}" ] || printf 'x' | dd of="$d/$(basename "$RPM")" bs=1 seek=$(( $(stat -c %s "$RPM") - 100 )) conv=notrunc 2> /dev/null
-  createrepo_c --quiet "$d" || return 1
-  [ "$m" = none ] || gpg --batch --yes --detach-sign --armor -u "$(fpr "$m")!" "$d/repodata/repomd.xml"
-}
+repo() { repo_make "$W/srv/$1" "$RPM" "$2" "${3:-site}"; }
 check "the repository of the package signed by the site key" repo good site
 check "the repository of the unsigned package" repo unsigned none
 check "the repository of the package signed by another key" repo other other
@@ -63,35 +48,10 @@ sed -i 's|<revision>\([0-9]*\)</revision>|<revision>1\1</revision>|' "$W/srv/cha
 check "the changed repository's repomd.xml differs from what was signed" \
   bash -c "[ -s '$W/srv/changed/repodata/repomd.xml.asc' ] && ! cmp -s '$W/srv/good/repodata/repomd.xml' '$W/srv/changed/repodata/repomd.xml'"
 
-# What EL's %packages would have installed, as names only: the package's requirements and the
-# release dnf reads $releasever from. Its lvm answers with the report of a blank machine (as
-# captured in a guest: tests/fixtures/bookworm), so the packaged binary gets to the data disk.
-mkdir -p "$W/base/SOURCES"
-cp tests/fixtures/bookworm/fullreport-blank.json "$W/base/SOURCES/"
-cat > "$W/base/el-base.spec" <<'SPEC'
-Name: el-base
-Version: 9.4
-Release: 1
-Summary: Stand-in for an EL installation's packages (names only)
-License: MIT
-BuildArch: noarch
-AutoReqProv: no
-Provides: lvm2 = 2.03.23
-Provides: util-linux = 2.37.4
-Provides: system-release(releasever) = 9
-%description
-Stand-in for lvm2, util-linux and the release, as installed by Anaconda's packages.
-%install
-mkdir -p %{buildroot}/usr/sbin %{buildroot}/usr/share/el-base
-cp %{_sourcedir}/fullreport-blank.json %{buildroot}/usr/share/el-base/
-printf '#!/bin/sh\ncat /usr/share/el-base/fullreport-blank.json\n' > %{buildroot}/usr/sbin/lvm
-chmod 755 %{buildroot}/usr/sbin/lvm
-%files
-/usr/sbin/lvm
-/usr/share/el-base
-SPEC
-rpmbuild -bb --quiet --define "_topdir $W/base" "$W/base/el-base.spec" > "$W/base.log" 2>&1
-BASE=$(ls "$W"/base/RPMS/noarch/el-base-*.rpm 2>/dev/null)
+# What EL's %packages would have installed, as names only; its lvm answers with the report of a
+# blank machine (as captured in a guest: tests/fixtures/bookworm), so the packaged binary gets to
+# the data disk.
+BASE=$(repo_el_base "$W/base" tests/fixtures/bookworm/fullreport-blank.json)
 check "the stand-in package for EL's %packages is built" [ -f "$BASE" ]
 
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
