@@ -28,8 +28,9 @@ repo_make() {
 }
 
 # repo_el_base DIR [LVM_REPORT]: a stand-in for what EL's %packages installs, as names only (the
-# package's requirements, and the release dnf reads $releasever from); with LVM_REPORT, its own
-# /usr/sbin/lvm prints that file. Prints the built RPM's path.
+# package's requirements, and the release dnf reads $releasever from, whose package owns
+# /etc/yum.repos.d); with LVM_REPORT, its own /usr/sbin/lvm prints that file. Prints the built
+# RPM's path.
 repo_el_base() {
   local d=$1 report=${2:-}
   mkdir -p "$d/SOURCES"
@@ -48,20 +49,21 @@ Provides: system-release(releasever) = 9
 %description
 Stand-in for lvm2, util-linux and the release, as installed by Anaconda's packages.
 SPEC
+    printf '%%install\nmkdir -p %%{buildroot}/etc/yum.repos.d\n'
     if [ -n "$report" ]; then
       cp "$report" "$d/SOURCES/lvm-report.json"
       cat <<'SPEC'
-%install
 mkdir -p %{buildroot}/usr/sbin %{buildroot}/usr/share/el-base
 cp %{_sourcedir}/lvm-report.json %{buildroot}/usr/share/el-base/
 printf '#!/bin/sh\ncat /usr/share/el-base/lvm-report.json\n' > %{buildroot}/usr/sbin/lvm
 chmod 755 %{buildroot}/usr/sbin/lvm
 %files
+%dir /etc/yum.repos.d
 /usr/sbin/lvm
 /usr/share/el-base
 SPEC
     else
-      printf '%%files\n'
+      printf '%%files\n%%dir /etc/yum.repos.d\n'
     fi
   } > "$d/el-base.spec"
   rpmbuild -bb --quiet --define "_topdir $d" "$d/el-base.spec" > "$d/build.log" 2>&1 || return 1

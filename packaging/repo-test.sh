@@ -82,7 +82,7 @@ mount -t tmpfs tmpfs "\$W/ovl-\$CASE"
 mkdir "\$W/ovl-\$CASE/upper" "\$W/ovl-\$CASE/work"
 mount -t overlay overlay -o "lowerdir=/,upperdir=\$W/ovl-\$CASE/upper,workdir=\$W/ovl-\$CASE/work" "\$ROOT"
 mount -t proc proc "\$ROOT/proc"
-for d in dev run sys tmp root etc/pki etc/yum.repos.d var/cache/dnf var/lib/dnf; do
+for d in dev run sys tmp root etc/pki var/cache/dnf var/lib/dnf; do
   mkdir -p "\$ROOT/\$d"; mount -t tmpfs -o mode=755 tmpfs "\$ROOT/\$d"
 done
 chmod 1777 "\$ROOT/tmp"
