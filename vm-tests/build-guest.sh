@@ -13,9 +13,9 @@ OUT=${1:?usage: build-guest.sh OUTDIR}
 SUITE=${SUITE:-bookworm}
 # MIRROR: a Debian mirror URL; unset, debootstrap uses its default.
 MIRROR=${MIRROR:-}
-# trixie splits the docker CLI out of docker.io; it also gets rpm (the packaged node:
-# kickstart-firstboot installs the RPM with rpm)
-case $SUITE in bookworm) extra="" ;; *) extra=",docker-cli,rpm" ;; esac
+# trixie splits the docker CLI out of docker.io; it also gets rpm, dnf and gnupg (the packaged
+# node: kickstart-firstboot runs the repository kickstart's %post, dnf and all)
+case $SUITE in bookworm) extra="" ;; *) extra=",docker-cli,rpm,dnf,gnupg" ;; esac
 mkdir -p "$OUT"; R="$OUT/rootfs"
 rm -rf "$R"
 debootstrap --variant=minbase --arch=amd64 \

@@ -148,6 +148,34 @@ manager_up() {
   ip -n psw-br tuntap add dev swtap0 mode tap && ip -n psw-br link set swtap0 master psw-br0 up
 }
 
+# The site's profile and its package, as docs/kickstart.md has a site make them, in the payload:
+# site-profile.json (the shipped dccn-production.json with this manager, its CA pinned, a short
+# join timeout for the test); the site's RPM, built from RPM's artefacts with that profile as
+# profiles/node.json; and its signed repository (packaging/repo-lib.sh): repo/ (the guest reads
+# it as file:///payload/repo/), RPM-GPG-KEY-swarmnode, repo-fingerprint, and el-base.rpm (what
+# EL's %packages installs, as names only: the package's requirements).
+signed_repo() {
+  local P=$1 rpm=$2 rc art top
+  art=$(dirname "$rpm"); top=$(mktemp -d)
+  jq --arg ca "sha256:$(cat "$P/ca-hash")" '.swarm.managers = ["10.77.0.1:2377"]
+      | .swarm.ca_hash = $ca | .swarm.join_timeout_seconds = 30' \
+    profiles/dccn-production.json > "$P/site-profile.json" || return 1
+  mkdir -p "$top/SOURCES"
+  cp -r "$art"/swarmnode "$art"/man "$art"/completions "$art"/systemd "$art"/profiles README.md LICENSE "$top/SOURCES/"
+  cp "$P/site-profile.json" "$top/SOURCES/profiles/node.json"
+  rpmbuild -bb --quiet --define "_topdir $top" --define "_sourcedir $top/SOURCES" \
+    --define "swarmnode_version $(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)" \
+    packaging/swarmnode.spec || { rm -rf "$top"; return 1; }
+  export GNUPGHOME; GNUPGHOME=$(mktemp -d)
+  (
+    . packaging/repo-lib.sh
+    repo_key site "$P" && mv "$P/site.asc" "$P/RPM-GPG-KEY-swarmnode" &&
+      repo_fpr site > "$P/repo-fingerprint" && repo_make "$P/repo" "$(ls "$top"/RPMS/x86_64/swarmnode-*.rpm)" site &&
+      cp "$(repo_el_base "$GNUPGHOME/base")" "$P/el-base.rpm"
+  ); rc=$?
+  gpgconf --kill all; rm -rf "$GNUPGHOME" "$top"; unset GNUPGHOME
+  return $rc
+}
 # The broker's manager bed: under /var/lib, as sshd refuses an AuthorizedKeysCommand under /tmp.
 BROKER_BED=/var/lib/swarmnode-psw-vm
 broker_manager_up() {
@@ -155,9 +183,9 @@ broker_manager_up() {
   rpm=$(rpm_file) || return 1
   SWARMNODE_RPM=$rpm PSW_ROOT=$B swarm-tests/broker-manager.sh up "$R/manager" > "$R/fixture.log" 2>&1 || return 1
   cp "$R/manager/boot/bootstrap.ks" "$P/bootstrap.ks"
-  cp "$rpm" "$P/swarmnode.rpm"   # the package the node itself is installed from, too
   mkdir -p "$P/pki"; cp "$B/pki/ca.pem" "$B/pki/cert.pem" "$B/pki/key.pem" "$P/pki/"
   docker -H "unix://$B/n1/docker.sock" swarm ca | sha256sum | cut -d' ' -f1 > "$P/ca-hash"
+  signed_repo "$P" "$rpm" >> "$R/fixture.log" 2>&1 || return 1
   ip -n psw-br tuntap add dev swtap0 mode tap && ip -n psw-br link set swtap0 master psw-br0 up
 }
 

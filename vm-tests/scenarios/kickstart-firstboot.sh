@@ -20,10 +20,11 @@
 # through the broker. The stamp is written. Boot 4: the unit does not run again; the node is still
 # in the swarm. Boot 5: the node is kickstarted again (`# fresh-root`: a new system disk and
 # machine-id, the data disk with the volume docker used kept), now with the repository variant
-# (node-repo.ks): the RPM installed with rpm (what dnf does after the signature checks that
-# packaging/repo-test.sh runs), then post-repo.ks's %post from its bootstrap mark on, as written:
-# /usr/sbin/swarmnode apply, offline, REPROVISION=yes, makes the volume again and enables the
-# package's own first-boot unit. Boot 6: that unit, under /usr/lib, finishes the node as a new one,
+# (node-repo.ks): post-repo.ks's %post as written, against the site's signed repository that
+# run.sh put in the payload (the site's RPM with its profile; packaging/repo-lib.sh): the key
+# pinned and imported, dnf with gpgcheck and repo_gpgcheck, the key ID checked, the package
+# installed; then /usr/sbin/swarmnode apply, offline, REPROVISION=yes, makes the volume again and
+# enables the package's own first-boot unit. Boot 6: that unit, under /usr/lib, finishes the node as a new one,
 # enrolled again; its old entry (Down, same hostname) is removed through the broker
 # (remove_stale_nodes, as the shipped profile has it); nothing was copied to /usr/local/sbin or
 # /etc/systemd/system. Boot 7: the unit does not run again; `rpm -e swarmnode` removes the
@@ -59,9 +60,7 @@ site_setup() {
   # site's values (its manager, its CA pin, a short join timeout for the test).
   mkdir -p /run/ks/profiles /root/test-pki
   cp /payload/swarmnode /run/ks/swarmnode
-  jq --arg ca "sha256:$(cat /payload/ca-hash)" '.swarm.managers = ["10.77.0.1:2377"]
-      | .swarm.ca_hash = $ca | .swarm.join_timeout_seconds = 30' \
-    /payload/profiles/dccn-production.json > /run/ks/profiles/node.json
+  cp /payload/site-profile.json /run/ks/profiles/node.json
   cp /payload/pki/*.pem /root/test-pki/
   # The site writes the two sums into its kickstart (the trust root) and pastes bootstrap.ks at its
   # mark, as post.ks and docs/kickstart.md say.
@@ -161,22 +160,26 @@ elif [ "$BOOT" = 5 ]; then
   systemd-id128 new > /etc/machine-id
   check "re-kickstart: the data disk holds the old volume" lvs docker/dockerdata
   site_setup
-  # What `dnf install swarmnode` does once the signatures are checked: rpm installs the package
-  # (--nodeps: Debian's lvm2 and util-linux are dpkg's, not in rpm's database).
-  rpm -i --nodeps /payload/swarmnode.rpm 2>&1 | grep -v '^rpm: '
-  check "re-kickstart: the package is installed by rpm" rpm -q swarmnode
-  # The site's profile, shipped in /usr/share/swarmnode/profiles as the %post expects it (a site
-  # ships its own profiles in its package; here the shipped one with the test manager's values).
-  cp /run/ks/profiles/node.json /usr/share/swarmnode/profiles/node.json
-  # post-repo.ks's %post as written but for its repository part (from the key's check to the
-  # install, done above by rpm): its site values, and from the bootstrap mark (bootstrap.ks pasted
-  # there) to its end.
+  # What EL's %packages installed, for rpm's database: the package's requirements, as names
+  # (Debian's lvm2 and util-linux are dpkg's); EL's rpm database path.
+  mkdir -p /etc/rpm; echo '%_dbpath /var/lib/rpm' > /etc/rpm/macros
+  rpm -i --nodeps /payload/el-base.rpm 2>&1 | grep -v '^rpm: '
+  # post-repo.ks's %post as written, bootstrap.ks pasted at its mark, with the site's values:
+  # its repository (file:///payload/repo/: the site's RPM, its profile as node.json, signed with
+  # a throwaway key, as docs/kickstart.md publishes it), the key's URL and fingerprint.
   sed -n '/^%post/,/^%end/p' /payload/kickstart/post-repo.ks | sed '1d;$d' |
-    sed '/^fpr=\$(/,/^# --- bootstrap.ks ---$/{/^# --- bootstrap.ks ---$/!d}' |
     sed '/^# --- bootstrap.ks ---$/r /payload/bootstrap.ks' > /run/post-repo.sh
+  export REPO_URL=file:///payload/repo/ REPO_KEY_URL=file:///payload/RPM-GPG-KEY-swarmnode
+  REPO_KEY_FINGERPRINT=$(cat /payload/repo-fingerprint); export REPO_KEY_FINGERPRINT
   DATA_DISK=$D PROFILE=node.json unshare --pid --fork --mount-proc bash /run/post-repo.sh > /run/swarmnode-post.log 2>&1; rc=$?
   cat /run/swarmnode-post.log
   check "re-kickstart %post (repository): exit 0 (got $rc)" [ $rc = 0 ]
+  check "re-kickstart %post: dnf installed swarmnode from the site's repository" rpm -q swarmnode
+  check "re-kickstart %post: signed by the pinned key" sh -c \
+    "rpm -q --qf '%{RSAHEADER:pgpsig}' swarmnode | grep -qi \"key id \$(cut -c25-40 /payload/repo-fingerprint)\""
+  check "re-kickstart %post: the repository's signatures are checked (gpgcheck, repo_gpgcheck)" sh -c \
+    'grep -qx gpgcheck=1 /etc/yum.repos.d/swarmnode.repo && grep -qx repo_gpgcheck=1 /etc/yum.repos.d/swarmnode.repo'
+  check "re-kickstart %post: none of its own checks refused" sh -c "! grep -q 'swarmnode %post:' /run/swarmnode-post.log"
   check "re-kickstart %post: /usr/sbin/swarmnode ran offline" grep -q '^offline: PID 1 is bash, not systemd' /run/swarmnode-post.log
   check "re-kickstart %post: the previous installation's volume is made again" grep -q 're-provisioning: the previous installation' /run/swarmnode-post.log
   check "re-kickstart %post: the VG is this installation's" [ "$(vgfield vg_tags)" = "swarmnode,swarmnode-machine-$(cat /etc/machine-id)" ]
