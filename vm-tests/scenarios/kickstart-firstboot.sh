@@ -29,7 +29,7 @@
 # (remove_stale_nodes, as the shipped profile has it); nothing was copied to /usr/local/sbin or
 # /etc/systemd/system. Boot 7: the unit does not run again; `rpm -e swarmnode` removes the
 # package's files, disables its unit, and leaves the node's configuration and the node in the swarm.
-# about: 651 s
+# about: 648 s
 # guest: trixie
 # boots: 7
 # fresh-root: 5
