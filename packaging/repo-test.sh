@@ -104,6 +104,7 @@ chroot "\$ROOT" rpm -q --qf '%{RSAHEADER:pgpsig}' swarmnode > "\$W/res/\$CASE.si
 chroot "\$ROOT" rpm -q gpg-pubkey --qf '%{VERSION}\n' > "\$W/res/\$CASE.keys" 2>&1
 (cd "\$ROOT" && ls -d usr/sbin/swarmnode etc/yum.repos.d/swarmnode.repo etc/pki/rpm-gpg/RPM-GPG-KEY-swarmnode 2> /dev/null) > "\$W/res/\$CASE.files"
 cp "\$ROOT/etc/yum.repos.d/swarmnode.repo" "\$W/res/\$CASE.repo" 2> /dev/null
+[ -e "\$ROOT/var/tmp/swarmnode-scriptlet-ran" ] && touch "\$W/res/\$CASE.scriptlet"
 true
 INNER
 }
@@ -157,6 +158,27 @@ refused dnf corrupt corrupt site "a package changed after it was signed" "GPG ch
 echo "== refused: the %post's own checks, before anything of the package is installed"
 refused post trusted other site "a package signed by another key that rpm already trusts" \
   "is not signed by the pinned key" other
+# The same with a package whose install scriptlet leaves a mark: it must never run.
+mkdir -p "$W/evil"
+cat > "$W/evil/evil.spec" <<'SPEC'
+Name: swarmnode
+Version: 9.9
+Release: 1
+Summary: a swarmnode package whose %pre leaves a mark
+License: MIT
+BuildArch: noarch
+AutoReqProv: no
+%description
+Not swarmnode.
+%pre -p <lua>
+io.open("/var/tmp/swarmnode-scriptlet-ran", "w"):close()
+%files
+SPEC
+rpmbuild -bb --quiet --define "_topdir $W/evil" "$W/evil/evil.spec" > "$W/evil.log" 2>&1
+repo_make "$W/srv/evil" "$(ls "$W"/evil/RPMS/noarch/swarmnode-9.9-1.noarch.rpm)" other site
+refused post evil evil site "a package of another trusted key with an install scriptlet" \
+  "is not signed by the pinned key" other
+check "none of that package's scriptlets ran" bash -c "[ -e '$W/res/evil.rc' ] && [ ! -e '$W/res/evil.scriptlet' ]"
 refused post wrongkey good other "a key at the URL that is not the pinned one" \
   "is not the key whose fingerprint is in the kickstart"
 check "a key at the URL that is not the pinned one: no key imported and no repository written" bash -c \
