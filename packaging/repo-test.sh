@@ -102,7 +102,7 @@ echo \$? > "\$W/res/\$CASE.rc"
 chroot "\$ROOT" rpm -q swarmnode > "\$W/res/\$CASE.rpm" 2>&1
 chroot "\$ROOT" rpm -q --qf '%{RSAHEADER:pgpsig}' swarmnode > "\$W/res/\$CASE.sig" 2>&1
 chroot "\$ROOT" rpm -q gpg-pubkey --qf '%{VERSION}\n' > "\$W/res/\$CASE.keys" 2>&1
-(cd "\$ROOT" && ls -d usr/sbin/swarmnode etc/yum.repos.d/swarmnode.repo etc/pki/rpm-gpg/RPM-GPG-KEY-swarmnode 2> /dev/null) > "\$W/res/\$CASE.files"
+(cd "\$ROOT" && ls -d usr/sbin/swarmnode etc/yum.repos.d/swarmnode.repo etc/pki/rpm-gpg/RPM-GPG-KEY-swarmnode etc/pki/rpm-gpg/RPM-GPG-KEY-swarmnode.new 2> /dev/null) > "\$W/res/\$CASE.files"
 cp "\$ROOT/etc/yum.repos.d/swarmnode.repo" "\$W/res/\$CASE.repo" 2> /dev/null
 [ -e "\$ROOT/var/tmp/swarmnode-scriptlet-ran" ] && touch "\$W/res/\$CASE.scriptlet"
 true
@@ -183,6 +183,9 @@ refused post wrongkey good other "a key at the URL that is not the pinned one" \
   "is not the key whose fingerprint is in the kickstart"
 check "a key at the URL that is not the pinned one: no key imported and no repository written" bash -c \
   "grep -q 'not installed' '$W/res/wrongkey.keys' && [ -e '$W/res/wrongkey.files' ] && [ ! -s '$W/res/wrongkey.files' ]"
+refused post nokey good missing "a key URL that answers 404" "could not download $URL/missing.asc (curl exit 22"
+check "a key URL that answers 404: no key file, no repository written" bash -c \
+  "grep -q 'not installed' '$W/res/nokey.keys' && [ -e '$W/res/nokey.files' ] && [ ! -s '$W/res/nokey.files' ]"
 post installed good site "$SITE_FPR" "" yes; show installed
 check "swarmnode installed already (from %packages): the %post stops" exited installed 1
 check "it says dnf downloaded nothing, and why" said installed "dnf downloaded no single swarmnode package (installed already"

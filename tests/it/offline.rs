@@ -304,6 +304,74 @@ fn the_kickstart_checks_downloads_against_sums_written_in_it() {
     );
 }
 
+/// Every download in the kickstarts has a bound: a server that takes the connection and never
+/// answers must not hold the installation for ever. Each curl names its connect timeout and its
+/// time for the whole transfer (--retry then bounds the tries).
+#[test]
+fn every_download_in_the_kickstarts_has_a_bound() {
+    let mut seen = 0;
+    for (ks, text) in [
+        ("node.ks", include_str!("../../kickstart/node.ks")),
+        ("node-repo.ks", include_str!("../../kickstart/node-repo.ks")),
+        ("post.ks", include_str!("../../kickstart/post.ks")),
+        ("post-repo.ks", include_str!("../../kickstart/post-repo.ks")),
+    ] {
+        for line in text
+            .lines()
+            .filter(|l| l.trim_start().starts_with("curl -"))
+        {
+            seen += 1;
+            for want in ["--connect-timeout ", "--max-time ", "--retry "] {
+                assert!(
+                    line.contains(want),
+                    "kickstart/{ks}: {want}is missing: {line}"
+                );
+            }
+        }
+    }
+    assert_eq!(seen, 4, "one curl in each kickstart");
+}
+
+#[test]
+fn a_download_that_fails_stops_the_kickstart_with_its_url_and_leaves_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    // A loopback port nobody listens on: refused at once (curl does not retry a refused
+    // connection).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/swarmnode");
+    let dest = t.path().join("installed");
+    let o = ks_fetch(&url, &dest, &"0".repeat(64));
+    expect_code(&o, 1);
+    assert!(
+        stderr(&o).contains(&format!("swarmnode %post: could not download {url}")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dest.exists() && !t.path().join("installed.new").exists());
+    // A server that sends part of the file and closes: curl leaves the part, the %post removes it.
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/swarmnode", server.local_addr().unwrap());
+    let serve = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut c, _) = server.accept().unwrap();
+        let _ = c.read(&mut [0u8; 4096]);
+        let _ = c.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 1000\r\n\r\nthe first bytes");
+    });
+    let o = ks_fetch(&url, &dest, &"0".repeat(64));
+    serve.join().unwrap();
+    expect_code(&o, 1);
+    assert!(
+        stderr(&o).contains("could not download") && stderr(&o).contains("(curl exit 18;"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dest.exists() && !t.path().join("installed.new").exists());
+}
+
 #[test]
 fn installed_from_the_package_the_first_boot_runs_usr_sbin_and_copies_nothing() {
     let f = kickstart_chroot();
@@ -413,7 +481,7 @@ fn ks_key_check(
     let part = part
         .replace("/etc/pki/rpm-gpg", &dir.display().to_string())
         .replace(
-            "curl -fsS --retry 3 -o \"$key.new\" \"$REPO_KEY_URL\"",
+            "curl -fsS --connect-timeout 10 --max-time 120 --retry 3 -o \"$key.new\" \"$REPO_KEY_URL\"",
             "cp \"$REPO_KEY_URL\" \"$key.new\"",
         );
     std::process::Command::new("bash")
