@@ -27,8 +27,12 @@ pub struct Action {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Effect {
-    /// Run a command.
-    Run { argv: Vec<String> },
+    /// Run a command; with `limit_seconds` it is stopped (and the action fails) after that long.
+    Run {
+        argv: Vec<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        limit_seconds: Option<u64>,
+    },
     /// Write a whole file atomically (host path), keeping the previous version as a backup. An
     /// existing file keeps its mode and owner; `mode` is for a new one. Reports show the size and
     /// sha256 of the content, never the content.
@@ -68,7 +72,10 @@ impl Action {
             id: id.to_string(),
             why: why.into(),
             on_failure: Vec::new(),
-            effect: Effect::Run { argv: cmd.argv },
+            effect: Effect::Run {
+                argv: cmd.argv,
+                limit_seconds: None,
+            },
         }
     }
     pub fn write(
@@ -127,6 +134,14 @@ impl Action {
         }
     }
 
+    /// The same command, stopped after `seconds` (a wait with a bound): the action then fails.
+    pub fn within(mut self, seconds: u64) -> Action {
+        if let Effect::Run { limit_seconds, .. } = &mut self.effect {
+            *limit_seconds = Some(seconds);
+        }
+        self
+    }
+
     /// The same action, undone by `undo` (then run again) when it fails.
     pub fn or_else_undo(mut self, undo: Vec<Action>) -> Action {
         self.on_failure = undo;
@@ -153,7 +168,15 @@ const SHOWN_LINES: usize = 24;
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.effect {
-            Effect::Run { argv } => write!(f, "run    {}", Cmd { argv: argv.clone() })?,
+            Effect::Run {
+                argv,
+                limit_seconds,
+            } => {
+                write!(f, "run    {}", Cmd { argv: argv.clone() })?;
+                if let Some(s) = limit_seconds {
+                    write!(f, " (stopped after {s} s)")?;
+                }
+            }
             Effect::Mkdir { path, mode } => write!(f, "mkdir  {path} ({mode:04o})")?,
             Effect::Rename { from, to } => write!(f, "rename {from} -> {to}")?,
             Effect::Remove { path } => write!(f, "remove {path}")?,
@@ -206,7 +229,7 @@ impl Action {
             Effect::Write { path, .. } => format!("put back the previous {path}"),
             Effect::Remove { path } => format!("remove {path}"),
             Effect::Rename { from, to } => format!("rename {from} back to {to}"),
-            Effect::Run { argv } => format!("`{}`", Cmd { argv: argv.clone() }),
+            Effect::Run { argv, .. } => format!("`{}`", Cmd { argv: argv.clone() }),
             Effect::Mkdir { path, .. } => format!("mkdir {path}"),
             Effect::Swarm(op) => op.to_string(),
         }
@@ -239,6 +262,24 @@ mod tests {
         assert_eq!(
             Action::rename("t", "w", "/a", "/a.bk").to_string(),
             "rename /a -> /a.bk    # w"
+        );
+    }
+
+    #[test]
+    fn a_bounded_command_says_its_bound_in_the_plan_and_the_report() {
+        let a = Action::run("t", "w", Cmd::new("tar").arg("--list")).within(900);
+        assert_eq!(
+            a.to_string(),
+            "run    tar --list (stopped after 900 s)    # w"
+        );
+        let json = serde_json::to_value(&a).unwrap();
+        assert_eq!(json["limit_seconds"], 900);
+        let plain = serde_json::to_value(Action::run("t", "w", Cmd::new("true"))).unwrap();
+        assert!(plain.get("limit_seconds").is_none(), "{plain}");
+        // Only a command has a bound to say.
+        assert_eq!(
+            Action::remove("t", "w", "/x").within(5).to_string(),
+            "remove /x    # w"
         );
     }
 }

@@ -349,8 +349,17 @@ impl Host {
 
     fn carry_out(&self, effect: &Effect) -> Result<()> {
         match effect {
-            Effect::Run { argv } => {
-                self.runner.run(&Cmd { argv: argv.clone() })?;
+            Effect::Run {
+                argv,
+                limit_seconds,
+            } => {
+                let cmd = Cmd { argv: argv.clone() };
+                match limit_seconds {
+                    Some(s) => self
+                        .runner
+                        .run_within(&cmd, std::time::Duration::from_secs(*s))?,
+                    None => self.runner.run(&cmd)?,
+                };
             }
             Effect::Write {
                 path,

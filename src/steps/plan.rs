@@ -91,7 +91,7 @@ pub fn add_relabel(h: &Host, p: &mut StepPlan) -> Result<()> {
     for (i, a) in p.actions.iter().enumerate() {
         let path = match &a.effect {
             Effect::Write { path, .. } | Effect::Mkdir { path, .. } => h.tool_path(path)?,
-            Effect::Run { argv }
+            Effect::Run { argv, .. }
                 if matches!(argv.first().map(String::as_str), Some("mount" | "install")) =>
             {
                 argv.last().cloned().unwrap_or_default()

@@ -268,6 +268,55 @@ fn restore_shows_what_it_would_do_on_an_engine_with_no_swarm() {
     assert!(changes(&f).is_empty(), "{:?}", changes(&f));
 }
 
+/// Every command a backup or a restore runs while docker may be stopped has a bound, said in
+/// the plan (a hung systemctl or tar must not keep a manager down for ever).
+#[test]
+fn every_command_of_a_backup_and_a_restore_has_a_bound() {
+    let mut runs = Vec::new();
+    // A backup: the first phase, then one stopped with docker stopped (archive and start).
+    let (f, _e) = manager(&three("reachable"), false);
+    runs.push(stdout(&f.run(&["backup", "--plan"])));
+    let f = Fake::new();
+    let kept = format!("/var/backups/swarmnode/swarm-20261205T113000Z-{ME}.tar.gz");
+    f.file("var/lib/swarmnode/backup.json", &manifest(&kept));
+    f.file(&format!("{}.partial", &kept[1..]), "half");
+    runs.push(stdout(&f.run(&["backup", "--plan"])));
+    // A restore: the first phase, then one stopped with its staging half extracted.
+    let f = Fake::new();
+    let _e = f.engine("info-inactive.json");
+    let a = archive(&f, LISTING);
+    runs.push(stdout(&f.run(&["restore", "--plan", &a])));
+    let rec = format!(
+        r#"{{"archive": "{a}", "node_id": "{ME}", "docker_root": "/var/lib/docker", "placed": false, "reformed": false, "advertise_addr": null}}"#
+    );
+    let f2 = Fake::new();
+    let a2 = archive(&f2, LISTING);
+    f2.file("var/lib/swarmnode/restore.json", &rec.replace(&a, &a2));
+    f2.file("var/lib/docker/swarm.swarmnode-restore/swarm/x", "half");
+    runs.push(stdout(&f2.run(&["restore", "--plan", &a2])));
+    let lines: Vec<&str> = runs
+        .iter()
+        .flat_map(|p| p.lines())
+        .filter(|l| l.trim_start().starts_with("run    "))
+        .collect();
+    for want in [
+        "systemctl stop",
+        "tar --create",
+        "tar --list",
+        "systemctl start",
+        "tar --extract",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.contains(want)),
+            "no {want:?} in the plans:\n{}",
+            runs.join("\n---\n")
+        );
+    }
+    for l in &lines {
+        assert!(l.contains(" (stopped after "), "without a bound: {l}");
+    }
+}
+
 #[test]
 fn restore_refuses_a_docker_in_a_swarm_and_a_doubtful_archive() {
     let f = Fake::new();

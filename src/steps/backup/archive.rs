@@ -9,7 +9,7 @@ use crate::host::{Action, Host};
 use crate::steps::Run;
 use crate::steps::plan::StepPlan;
 
-use super::{engine_info, not_under_way, under_way};
+use super::{TAR_SECONDS, engine_info, not_under_way, under_way};
 
 /// The archive and the name it has until it is whole.
 pub(super) fn partial_of(archive: &str) -> String {
@@ -54,32 +54,41 @@ pub fn plan_archive(h: &Host, run: &Run) -> Result<StepPlan> {
 /// The archive written: its file made 0600, tar into it, read back whole, renamed.
 fn add_archive(h: &Host, m: &Manifest, partial: &str, p: &mut StepPlan) -> Result<()> {
     let records = state::DIR.trim_end_matches('/');
-    p.actions.push(Action::run(
-        "backup.partial-create",
-        "the archive's file, made 0600 before anything is in it",
-        Cmd::new("install").args(["-m", "0600", "/dev/null", &h.tool_path(partial)?]),
-    ));
-    p.actions.push(Action::run(
-        "backup.archive",
-        "docker's swarm state (raft log, keys, certificates) and the manifest",
-        Cmd::new("tar").args([
-            "--create",
-            "--gzip",
-            "--file",
-            &h.tool_path(partial)?,
-            "--directory",
-            &h.tool_path(&m.docker_root)?,
-            "swarm",
-            "--directory",
-            &h.tool_path(records)?,
-            backup::MANIFEST,
-        ]),
-    ));
-    p.actions.push(Action::run(
-        "backup.verify",
-        "the archive reads back whole (gzip and tar) before it counts",
-        Cmd::new("tar").args(["--list", "--gzip", "--file", &h.tool_path(partial)?]),
-    ));
+    p.actions.push(
+        Action::run(
+            "backup.partial-create",
+            "the archive's file, made 0600 before anything is in it",
+            Cmd::new("install").args(["-m", "0600", "/dev/null", &h.tool_path(partial)?]),
+        )
+        .within(TAR_SECONDS),
+    );
+    p.actions.push(
+        Action::run(
+            "backup.archive",
+            "docker's swarm state (raft log, keys, certificates) and the manifest",
+            Cmd::new("tar").args([
+                "--create",
+                "--gzip",
+                "--file",
+                &h.tool_path(partial)?,
+                "--directory",
+                &h.tool_path(&m.docker_root)?,
+                "swarm",
+                "--directory",
+                &h.tool_path(records)?,
+                backup::MANIFEST,
+            ]),
+        )
+        .within(TAR_SECONDS),
+    );
+    p.actions.push(
+        Action::run(
+            "backup.verify",
+            "the archive reads back whole (gzip and tar) before it counts",
+            Cmd::new("tar").args(["--list", "--gzip", "--file", &h.tool_path(partial)?]),
+        )
+        .within(TAR_SECONDS),
+    );
     p.actions.push(Action::rename(
         "backup.archive-done",
         "the archive is whole",

@@ -40,6 +40,13 @@ use crate::steps::plan::StepPlan;
 /// How long docker may take to manage again after a backup or a restore.
 pub const BACK_SECONDS: u64 = 180;
 
+/// How long systemctl may take to stop or start docker (docker's own unit gives it 90 s to
+/// stop its containers; docker-ce's has no bound on its start).
+pub const DOCKER_SECONDS: u64 = 300;
+
+/// How long tar may take to write, read back or extract an archive of the swarm's state.
+pub const TAR_SECONDS: u64 = 900;
+
 /// How long a manager's claim to stop for a backup holds off the others (a run killed with its
 /// claim set holds them off no longer).
 pub const CLAIM_SECONDS: u64 = 900;
@@ -399,6 +406,12 @@ pub fn docker_stop(id: &str, why: &str) -> Action {
         why,
         systemd::online(&["stop", "docker.socket", "docker.service"]),
     )
+    .within(DOCKER_SECONDS)
+}
+
+/// docker started (its socket with it), within [`DOCKER_SECONDS`].
+pub fn docker_start(id: &str, why: &str) -> Action {
+    Action::run(id, why, systemd::online(&["start", "docker"])).within(DOCKER_SECONDS)
 }
 
 /// After a backup failed with docker stopped by it (a record there, docker not answering):
@@ -409,11 +422,7 @@ pub fn recover(h: &Host) {
     if !left || !matches!(engine_info(h), Ok(None)) {
         return;
     }
-    let start = Action::run(
-        "backup.recover",
-        "the backup failed with docker stopped",
-        systemd::online(&["start", "docker"]),
-    );
+    let start = docker_start("backup.recover", "the backup failed with docker stopped");
     match h.execute(&start) {
         Ok(()) => tracing::warn!(
             "backup: it failed after docker stopped; docker was started again (the next run \
@@ -454,11 +463,8 @@ pub fn plan_finish(h: &Host, run: &Run) -> Result<StepPlan> {
         },
     );
     let Some(info) = engine_info(h)? else {
-        p.actions.push(Action::run(
-            "backup.docker-start",
-            "docker, again",
-            systemd::online(&["start", "docker"]),
-        ));
+        p.actions
+            .push(docker_start("backup.docker-start", "docker, again"));
         p.actions.push(wait);
         return Ok(p);
     };

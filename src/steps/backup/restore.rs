@@ -11,7 +11,7 @@ use crate::host::cmd::Cmd;
 use crate::host::state::{self, RESTORE, RestoreRecord};
 use crate::host::swarm::backup::{MANIFEST, Manifest, judge_listing};
 use crate::host::swarm::{Info, SwarmOp};
-use crate::host::{Action, Host, clock, systemd};
+use crate::host::{Action, Host, clock};
 use crate::steps::Run;
 use crate::steps::plan::StepPlan;
 
@@ -31,8 +31,9 @@ fn refuse(subject: impl Into<String>, why: impl Into<String>, remedy: &str) -> E
 
 /// tar, reading the archive (its output, whatever its exit status).
 fn tar(h: &Host, args: &[&str]) -> Result<crate::host::cmd::Output> {
+    let limit = std::time::Duration::from_secs(super::TAR_SECONDS);
     h.runner
-        .output(&Cmd::new("tar").args(args.iter().copied()))
+        .output_timeout(&Cmd::new("tar").args(args.iter().copied()), limit)
         .map_err(|e| Error::Failed(format!("restore: {e}")))
 }
 
@@ -303,15 +304,18 @@ fn staging_done(
             p.actions.push(placed(r));
             return Ok(true);
         }
-        p.actions.push(Action::run(
-            "restore.staging-clear",
-            "what a stopped run extracted",
-            Cmd::new("rm").args([
-                "-rf",
-                "--one-file-system",
-                &h.path_nofollow(staging)?.to_string_lossy(),
-            ]),
-        ));
+        p.actions.push(
+            Action::run(
+                "restore.staging-clear",
+                "what a stopped run extracted",
+                Cmd::new("rm").args([
+                    "-rf",
+                    "--one-file-system",
+                    &h.path_nofollow(staging)?.to_string_lossy(),
+                ]),
+            )
+            .within(super::TAR_SECONDS),
+        );
     }
     Ok(false)
 }
@@ -338,20 +342,23 @@ fn add_extract(h: &Host, r: &RestoreRecord, staging: &str, p: &mut StepPlan) -> 
         staging,
         0o700,
     ));
-    p.actions.push(Action::run(
-        "restore.extract",
-        "the archive's swarm/ (files and directories only, owned by root)",
-        Cmd::new("tar").args([
-            "--extract",
-            "--gzip",
-            "--no-same-owner",
-            "--file",
-            &r.archive,
-            "--directory",
-            &h.tool_path(staging)?,
-            "swarm",
-        ]),
-    ));
+    p.actions.push(
+        Action::run(
+            "restore.extract",
+            "the archive's swarm/ (files and directories only, owned by root)",
+            Cmd::new("tar").args([
+                "--extract",
+                "--gzip",
+                "--no-same-owner",
+                "--file",
+                &r.archive,
+                "--directory",
+                &h.tool_path(staging)?,
+                "swarm",
+            ]),
+        )
+        .within(super::TAR_SECONDS),
+    );
     p.actions.push(Action::rename(
         "restore.place",
         "the state in place",
@@ -385,10 +392,9 @@ pub fn plan_reform(h: &Host, run: &Run) -> Result<StepPlan> {
         ));
     };
     let Some(info) = engine_info(h)? else {
-        p.actions.push(Action::run(
+        p.actions.push(super::docker_start(
             "restore.docker-start",
             "docker, on the restored state",
-            systemd::online(&["start", "docker"]),
         ));
         return Ok(p);
     };
