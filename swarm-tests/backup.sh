@@ -151,7 +151,11 @@ check "one stopped: it says quorum would be lost" grep -q 'it would lose quorum'
 check "one stopped: docker on $F untouched" answers "$F"
 engine_down 1
 wait_for bash -c "[ \"\$(curl -s --unix-socket $R/n$F/docker.sock http://localhost/nodes | jq -r 'if type == \"array\" then \"leader\" else \"none\" end')\" = none ]"
-check "two stopped: check is red (no leader)" jq -e '.status == "red"' <<< "$(managers_item "$F")"
+check "two stopped: check is red, quorum lost, no leader" jq -e '.status == "red" and (.summary | test("no leader: the swarm has lost quorum"))' <<< "$(managers_item "$F")"
+sn "$F" check --format prometheus > "$OUT/check-red.prom" 2>&1
+check "two stopped: Prometheus gets the managers' count and no leader" bash -c \
+  "grep -qx 'swarmnode_swarm_leader 0' '$OUT/check-red.prom' && grep -qx 'swarmnode_swarm_managers 3' '$OUT/check-red.prom'"
+grep -q 'swarmnode_swarm_leader 0' "$OUT/check-red.prom" || grep '^swarmnode_swarm\|swarm.managers' "$OUT/check-red.prom" | sed 's/^/   | /'
 engine_up 1 > /dev/null 2>&1; engine_up "$O" > /dev/null 2>&1
 wait_for bash -c "[ \"\$(docker -H unix://$R/n1/docker.sock node ls --format '{{.ManagerStatus}}' 2>/dev/null | grep -c -E 'Leader|Reachable')\" = 3 ]"
 check "all back: check green again" jq -e '.status == "green"' <<< "$(managers_item "$F")"

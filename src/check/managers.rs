@@ -19,7 +19,7 @@ pub fn item(h: &Host, profile: &Profile, info: &Info) -> Item {
         .and_then(|e| Ok(e.get_json_within("/nodes", ENGINE_TIMEOUT)?))
     {
         Ok(n) => n,
-        Err(e) => return unobservable(CHECK, &e),
+        Err(e) => return no_answer(info, &e),
     };
     let me = info.swarm.node_id.as_str();
     let v = Managers::of(&nodes, me);
@@ -65,6 +65,46 @@ pub fn item(h: &Host, profile: &Profile, info: &Info) -> Item {
     }
     for w in why_yellow {
         item = item.detail(w);
+    }
+    item
+}
+
+/// The managers' list not given: red. When docker says the swarm has no leader (quorum lost),
+/// that is said with the gauges known from this engine: the count of managers, no leader.
+fn no_answer(info: &Info, e: &crate::error::Error) -> Item {
+    let why = crate::error::chain(e);
+    if !why.contains("does not have a leader") {
+        return unobservable(CHECK, e);
+    }
+    // Without a leader docker counts no managers (`Managers` 0); the managers this one knows
+    // of (`RemoteManagers`, itself among them) are still listed.
+    let known = match info.swarm.managers {
+        Some(n) if n > 0 => n as usize,
+        _ => info.swarm.remote_managers.as_ref().map_or(0, Vec::len),
+    };
+    let mut item = Item::new(
+        CHECK,
+        Status::Red,
+        format!(
+            "{known} managers; no leader: the swarm has lost quorum (too few managers reachable)"
+        ),
+    )
+    .metric(Metric::flag(
+        "swarmnode_swarm_leader",
+        "1 when the swarm has a leader",
+        false,
+    ))
+    .detail(why)
+    .detail(
+        "bring managers back until more than half answer; with a majority lost for good, restore \
+         a backup (docs/backup.md)",
+    );
+    if known > 0 {
+        item = item.metric(Metric::new(
+            "swarmnode_swarm_managers",
+            "the swarm's managers",
+            known as f64,
+        ));
     }
     item
 }
@@ -140,6 +180,7 @@ fn backup_age(
         .map(|d| crate::host::fs::entries(&d))
         .unwrap_or_default()
         .into_iter()
+        .filter(|(_, kind)| *kind == crate::host::fs::Kind::File)
         .filter_map(|(n, _)| taken_of(&n, None))
         .max();
     let limit = b.interval.secs() * 2;

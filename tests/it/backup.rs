@@ -100,7 +100,7 @@ fn the_only_manager_needs_force() {
     let o = f.run(&["backup", "--plan", "--force"]);
     expect_code(&o, 0);
     assert!(
-        stderr(&o).contains("--force: the swarm's only manager stops"),
+        stderr(&o).contains("--force: the swarm's only manager stops for the backup: its containers stop, and nothing is scheduled, updated or joined until docker is back"),
         "{}",
         stderr(&o)
     );
@@ -426,6 +426,77 @@ fn check_judges_the_managers() {
     );
 }
 
+/// The only manager, whose turn it always is: its newest backup judged against backup.interval
+/// (1d): yellow past twice it, green within it, in JSON, Xymon and Prometheus. Only archives
+/// that are files count.
+#[test]
+fn check_says_when_the_newest_backup_is_older_than_twice_the_interval() {
+    use swarmnode::host::swarm::backup::archive_name;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (f, _e) = manager(&[], true);
+    f.file(
+        "etc/swarmnode/profile.json",
+        r#"{"backup": {"interval": "1d"}}"#,
+    );
+    let dir = "var/backups/swarmnode";
+    f.file(
+        &format!("{dir}/{}", archive_name(now - 3 * 86_400, ME)),
+        "x",
+    );
+    // Newer names that are not files: a directory and a link.
+    std::fs::create_dir_all(f.root.join(dir).join(archive_name(now - 60, ME))).unwrap();
+    std::os::unix::fs::symlink(
+        "/etc/hostname",
+        f.root.join(dir).join(archive_name(now - 30, B)),
+    )
+    .unwrap();
+    let item = |f: &Fake| -> serde_json::Value {
+        let o = f.run(&["check", "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["check"] == "swarm.managers")
+            .unwrap()
+            .clone()
+    };
+    let i = item(&f);
+    assert_eq!(i["status"], "yellow", "{i}");
+    assert!(i["summary"].as_str().unwrap().contains("(72 h old)"), "{i}");
+    assert!(
+        i["details"]
+            .to_string()
+            .contains("the newest backup is older than twice backup.interval (48 h)"),
+        "{i}"
+    );
+    let x = stdout(&f.run(&["check", "--format", "xymon"]));
+    assert!(
+        x.lines()
+            .any(|l| l.starts_with("&yellow swarm.managers: 1 managers")),
+        "{x}"
+    );
+    let prom = stdout(&f.run(&["check", "--format", "prometheus"]));
+    let age: f64 = prom
+        .lines()
+        .find_map(|l| l.strip_prefix("swarmnode_backup_age_seconds "))
+        .unwrap_or_else(|| panic!("no age gauge in {prom}"))
+        .parse()
+        .unwrap();
+    assert!(
+        (3.0 * 86_400.0..3.0 * 86_400.0 + 600.0).contains(&age),
+        "{age}"
+    );
+    // A backup an hour old: green.
+    f.file(&format!("{dir}/{}", archive_name(now - 3600, ME)), "x");
+    let i = item(&f);
+    assert_eq!(i["status"], "green", "{i}");
+    assert!(i["summary"].as_str().unwrap().contains("(1 h old)"), "{i}");
+}
+
 #[test]
 fn a_backup_record_left_while_docker_runs_again_starts_afresh() {
     // Stopped midway, then docker started at boot: the archive was never written.
@@ -647,6 +718,7 @@ fn a_finished_restore_forgets_what_was_recorded_of_the_swarm_before() {
     for what in ["services", "secrets", "configs", "networks", "nodes"] {
         e.route(&format!("GET /{what}"), &[(200, "[]")]);
     }
+    e.route("GET /swarm ", &[(200, "{}")]);
     let a = archive(&f, LISTING);
     f.file(
         "var/lib/swarmnode/restore.json",
@@ -675,5 +747,206 @@ fn a_finished_restore_forgets_what_was_recorded_of_the_swarm_before() {
             "{gone} is left: {}",
             stderr(&o)
         );
+    }
+}
+
+/// The end of a restore: what the re-formed swarm holds, by name, and what to do next; with
+/// autolock on, that every manager restart needs the unlock key.
+#[test]
+fn a_restore_says_what_it_restored_and_what_to_do_next() {
+    let f = Fake::new();
+    let e = f.engine("info-manager.json");
+    e.route("GET /services", &[(200, r#"[{"Spec":{"Name":"web"}}]"#)]);
+    e.route("GET /secrets", &[(200, r#"[{"Spec":{"Name":"db_pass"}}]"#)]);
+    e.route("GET /configs", &[(200, r#"[{"Spec":{"Name":"app_cfg"}}]"#)]);
+    e.route(
+        "GET /networks",
+        &[(200, r#"[{"Name":"appnet"},{"Name":"ingress"}]"#)],
+    );
+    e.route(
+        "GET /nodes",
+        &[(
+            200,
+            &format!(
+                "[{},{}]",
+                entry(ME, "reachable", true, 1),
+                entry(B, "unreachable", false, 2)
+            ),
+        )],
+    );
+    e.route(
+        "GET /swarm ",
+        &[(
+            200,
+            r#"{"Spec":{"EncryptionConfig":{"AutoLockManagers":true}}}"#,
+        )],
+    );
+    let a = archive(&f, LISTING);
+    f.file(
+        "var/lib/swarmnode/restore.json",
+        &format!(
+            r#"{{"archive": "{a}", "node_id": "{ME}", "docker_root": "/var/lib/docker", "placed": true, "reformed": true, "advertise_addr": null}}"#
+        ),
+    );
+    let o = f.run(&["restore", &a]);
+    expect_code(&o, 0);
+    let out = stdout(&o) + &stderr(&o);
+    for want in [
+        "services 1 (web); secrets 1 (db_pass); configs 1 (app_cfg); swarm networks 2 (appnet, ingress); nodes 2 (m1, m2)",
+        "rotate the join tokens",
+        "add managers until there are three (on each: `docker swarm leave --force`, then `swarmnode join` with a manager profile)",
+        "autolock is on: every manager that restarts needs the unlock key",
+    ] {
+        assert!(out.contains(want), "{want:?} not in\n{out}");
+    }
+    // Without autolock, nothing said of it.
+    f.file(
+        "var/lib/swarmnode/restore.json",
+        &format!(
+            r#"{{"archive": "{a}", "node_id": "{ME}", "docker_root": "/var/lib/docker", "placed": true, "reformed": true, "advertise_addr": null}}"#
+        ),
+    );
+    e.route(
+        "GET /swarm ",
+        &[(
+            200,
+            r#"{"Spec":{"EncryptionConfig":{"AutoLockManagers":false}}}"#,
+        )],
+    );
+    let out = {
+        let o = f.run(&["restore", &a]);
+        expect_code(&o, 0);
+        stdout(&o) + &stderr(&o)
+    };
+    assert!(out.contains("rotate the join tokens"), "{out}");
+    assert!(!out.contains("autolock"), "{out}");
+}
+
+/// A run stopped right after docker started again: docker runs, but the swarm has no leader yet.
+/// The next run waits until this manager is reachable with a leader before the backup counts.
+#[test]
+fn a_backup_resumed_with_docker_running_waits_for_a_leader_before_it_counts() {
+    let others = vec![
+        entry(B, "reachable", false, 2),
+        entry(C, "reachable", false, 3),
+    ];
+    let (f, e) = manager(&others, false);
+    let kept = format!("/var/backups/swarmnode/swarm-20261205T113000Z-{ME}.tar.gz");
+    f.file("var/lib/swarmnode/backup.json", &manifest(&kept));
+    f.file(&kept[1..], "the archive");
+    let o = f.run(&["backup", "--plan"]);
+    expect_code(&o, 0);
+    let plan = stdout(&o);
+    assert!(
+        plan.contains(&format!(
+            "wait up to 180 s for manager {ME} to be reachable again, with a leader"
+        )),
+        "{plan}"
+    );
+    assert!(
+        !plan.contains("remove /var/lib/swarmnode/backup.json"),
+        "{plan}"
+    );
+    // With a leader: it finishes.
+    let all = [
+        entry(ME, "reachable", false, 1),
+        entry(B, "reachable", true, 2),
+        entry(C, "reachable", false, 3),
+    ];
+    e.route("GET /nodes ", &[(200, &format!("[{}]", all.join(",")))]);
+    let plan = stdout(&f.run(&["backup", "--plan"]));
+    assert!(
+        plan.contains("remove /var/lib/swarmnode/backup.json"),
+        "{plan}"
+    );
+    assert!(!plan.contains("wait up to 180 s"), "{plan}");
+}
+
+/// No leader (an election under way): quorum alone is not enough to stop a manager. Temporary
+/// (75), nothing changed, with or without --force.
+#[test]
+fn a_backup_while_the_swarm_has_no_leader_waits_for_one() {
+    let others = vec![
+        entry(B, "reachable", false, 2),
+        entry(C, "reachable", false, 3),
+    ];
+    let (f, _e) = manager(&others, false);
+    for args in [&["backup"][..], &["backup", "--force"][..]] {
+        let o = f.run(args);
+        expect_code(&o, 75);
+        assert!(
+            stderr(&o).contains("the swarm has no leader now (an election?)"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(changes(&f).is_empty(), "{:?}", changes(&f));
+        assert!(f.read("var/lib/swarmnode/backup.json").is_none());
+    }
+}
+
+/// Quorum lost for real: docker answers `GET /nodes` with 503, "does not have a leader". check
+/// says so, red, with the gauges this engine knows (the managers' count, no leader), in every
+/// format.
+#[test]
+fn check_on_a_manager_whose_swarm_lost_quorum_says_so_with_its_gauges() {
+    let (f, e) = manager(&three("reachable"), false);
+    f.file("etc/swarmnode/profile.json", r#"{"backup": {}}"#);
+    e.route(
+        "GET /nodes ",
+        &[(
+            503,
+            r#"{"message":"rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are online. Make sure more than half of the managers are online."}"#,
+        )],
+    );
+    let o = f.run(&["check", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let i = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["check"] == "swarm.managers")
+        .unwrap()
+        .clone();
+    assert_eq!(i["status"], "red", "{i}");
+    assert!(
+        i["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no leader: the swarm has lost quorum"),
+        "{i}"
+    );
+    let x = stdout(&f.run(&["check", "--format", "xymon"]));
+    assert!(
+        x.lines()
+            .any(|l| l.starts_with("&red swarm.managers: 1 managers; no leader")),
+        "{x}"
+    );
+    let prom = stdout(&f.run(&["check", "--format", "prometheus"]));
+    for want in ["swarmnode_swarm_leader 0", "swarmnode_swarm_managers 1"] {
+        assert!(prom.lines().any(|l| l == want), "{want} not in {prom}");
+    }
+    // As docker answers without a leader: no count of managers, the peers it knows still listed.
+    let peers: Vec<serde_json::Value> = [ME, B, C]
+        .iter()
+        .enumerate()
+        .map(|(i, id)| serde_json::json!({"NodeID": id, "Addr": format!("10.77.0.{}:2377", i + 1)}))
+        .collect();
+    e.route(
+        "GET /info ",
+        &[(
+            200,
+            &info_with(
+                "info-manager.json",
+                &[
+                    ("Managers", serde_json::json!(0)),
+                    ("Nodes", serde_json::json!(0)),
+                    ("RemoteManagers", serde_json::Value::Array(peers)),
+                ],
+            ),
+        )],
+    );
+    let prom = stdout(&f.run(&["check", "--format", "prometheus"]));
+    for want in ["swarmnode_swarm_leader 0", "swarmnode_swarm_managers 3"] {
+        assert!(prom.lines().any(|l| l == want), "{want} not in {prom}");
     }
 }

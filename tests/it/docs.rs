@@ -475,3 +475,53 @@ fn literal_parts(s: &str) -> Vec<String> {
     parts.push(cur.trim().to_string());
     parts
 }
+
+/// docs/monitoring.md names every check item and every Prometheus gauge the code makes: items
+/// by `const CHECK`, gauges by their `"swarmnode_…"` names in src/. The page writes some gauges
+/// with braces (`swarmnode_thinpool_{data,metadata}_ratio`, `{path}` labels): they are expanded.
+#[test]
+fn monitoring_names_every_check_item_and_gauge() {
+    let doc = std::fs::read_to_string(top().join("docs/monitoring.md")).unwrap();
+    let mut named = std::collections::BTreeSet::new();
+    for token in doc.split('`').skip(1).step_by(2) {
+        let token = token.split('{').collect::<Vec<_>>();
+        let (head, rest) = (token[0], &token[1..]);
+        match rest.first().and_then(|r| r.split_once('}')) {
+            Some((alts, tail)) if alts.contains(',') => {
+                for a in alts.split(',') {
+                    named.insert(format!("{head}{a}{tail}"));
+                }
+            }
+            _ => {
+                named.insert(head.to_string());
+            }
+        }
+    }
+    let mut missing = Vec::new();
+    for file in files_under(top().join("src"), "rs") {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for part in text.split('"').skip(1).step_by(2) {
+            let gauge = part.starts_with("swarmnode_")
+                && part[10..]
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_');
+            if gauge && !named.contains(part) {
+                missing.push(part.to_string());
+            }
+        }
+        for line in text.lines() {
+            if let Some(item) = line
+                .trim()
+                .strip_prefix("const CHECK: &str = \"")
+                .and_then(|r| r.strip_suffix("\";"))
+                && !named.contains(item)
+                && !doc.contains(&format!("`{item}`"))
+            {
+                missing.push(item.to_string());
+            }
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    assert!(missing.is_empty(), "not in docs/monitoring.md: {missing:?}");
+}

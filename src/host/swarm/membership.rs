@@ -85,7 +85,7 @@ pub(super) fn wait_for_member(host: &SwarmHost, node_id: &str, seconds: u64) -> 
 
 /// What a manager's engine says of its swarm's managers: (this node's own entry is reachable, a
 /// leader is known), or why it cannot tell.
-fn managed(host: &SwarmHost, node_id: &str) -> std::result::Result<(bool, bool), String> {
+pub fn managed(host: &SwarmHost, node_id: &str) -> std::result::Result<(bool, bool), String> {
     let i = info(host).map_err(|e| crate::error::chain(&e))?;
     if i.swarm.local_node_state != "active" || !i.swarm.control_available {
         return Err(format!(

@@ -212,8 +212,9 @@ pub fn plan_start(h: &Host, run: &Run) -> Result<StepPlan> {
 
 const ONLY_MANAGER_REMEDY: &str = "add managers (three tolerate one away), or run `swarmnode \
      backup --force` when a few seconds without management are fine";
-const ONLY_MANAGER_FORCED: &str = "--force: the swarm's only manager stops for the backup; \
-     nothing is managed until docker is back (seconds)";
+const ONLY_MANAGER_FORCED: &str = "--force: the swarm's only manager stops for the backup: its \
+     containers stop, and nothing is scheduled, updated or joined until docker is back (most \
+     often seconds; at most 5 min to stop docker, 15 to write the archive, 5 to start docker)";
 
 /// Whether this manager may stop for a backup now: false (with the reason as a fact) when a
 /// scheduled run leaves it to another; refused when it would lose quorum, or on the leader.
@@ -254,6 +255,7 @@ fn judge(run: &Run, info: &Info, v: &Managers, p: &mut StepPlan) -> Result<bool>
             "bring the unreachable managers back (`docker node ls`), then run backup again".into(),
         ));
     }
+    leader_known(info, v)?;
     if v.leader.as_deref() == Some(me) && !run.opts.force {
         let other = v.followers.iter().find(|(id, _, _)| id != me);
         return Err(refuse(
@@ -271,6 +273,18 @@ fn judge(run: &Run, info: &Info, v: &Managers, p: &mut StepPlan) -> Result<bool>
         v.reachable_others
     ));
     Ok(true)
+}
+
+/// No leader (an election under way): no manager is stopped now, whatever the quorum (75).
+fn leader_known(info: &Info, v: &Managers) -> Result<()> {
+    if v.leader.is_some() {
+        return Ok(());
+    }
+    Err(Error::Temporary(format!(
+        "backup: the swarm has no leader now (an election?), so manager {} was not stopped; run \
+         backup again in a minute",
+        info.name
+    )))
 }
 
 /// A scheduled backup: whether it is this manager's turn (the first follower by ID); if not,
@@ -345,8 +359,8 @@ fn directory(h: &Host, dir: &str, p: &mut StepPlan) -> Result<()> {
     Ok(())
 }
 
-/// The manifest of this backup: what the archive is of, never the unlock key.
-fn manifest(h: &Host, info: &Info, v: &Managers, dir: &str) -> Result<Manifest> {
+/// Whether the swarm is autolocked (`GET /swarm`'s encryption configuration).
+pub(super) fn autolock_on(h: &Host) -> Result<bool> {
     #[derive(serde::Deserialize, Default)]
     #[serde(rename_all = "PascalCase", default)]
     struct Sw {
@@ -363,6 +377,12 @@ fn manifest(h: &Host, info: &Info, v: &Managers, dir: &str) -> Result<Manifest> 
         auto_lock_managers: bool,
     }
     let sw: Sw = h.swarm_host()?.api().get_json("/swarm")?;
+    Ok(sw.spec.encryption_config.auto_lock_managers)
+}
+
+/// The manifest of this backup: what the archive is of, never the unlock key.
+fn manifest(h: &Host, info: &Info, v: &Managers, dir: &str) -> Result<Manifest> {
+    let autolock = autolock_on(h)?;
     let taken = clock::now();
     let root = docker_root(h, info);
     let m = Manifest {
@@ -378,7 +398,7 @@ fn manifest(h: &Host, info: &Info, v: &Managers, dir: &str) -> Result<Manifest> 
         node_addr: info.swarm.node_addr.clone(),
         managers: v.addrs.clone(),
         engine_version: info.server_version.clone(),
-        autolock: sw.spec.encryption_config.auto_lock_managers,
+        autolock,
         docker_root: root,
         archive: format!("{dir}/{}", backup::archive_name(taken, &info.swarm.node_id)),
     };
@@ -482,7 +502,10 @@ pub fn plan_finish(h: &Host, run: &Run) -> Result<StepPlan> {
         // Docker runs without the archive: the first phase's plan starts afresh.
         return Ok(not_under_way(run, "finish", FINISH_TEXT));
     }
-    if !info.swarm.control_available || info.swarm.local_node_state != "active" {
+    // Docker may run again without this manager managing yet (a run stopped right after docker
+    // started): reachable, with a leader, before the backup counts as done.
+    let manages = crate::host::swarm::membership::managed(&h.swarm_host()?, &m.node_id);
+    if !matches!(manages, Ok((true, true))) {
         p.actions.push(wait);
         return Ok(p);
     }

@@ -465,6 +465,13 @@ fn loaded(info: &Info, r: &RestoreRecord) -> Result<()> {
     )))
 }
 
+/// What to do after a restore (docs/backup.md, "Then").
+const NEXT: &str = "next: rotate the join tokens (`docker swarm join-token --rotate worker`, and \
+     `manager`); add managers until there are three (on each: `docker swarm leave --force`, then \
+     `swarmnode join` with a manager profile); workers rejoin with the new token (on each: \
+     `docker swarm leave --force`, then `swarmnode join`); remove the old entries that stay down \
+     (`docker node rm`)";
+
 /// What the re-formed swarm holds, and what to do next.
 fn summary(h: &Host, info: &Info, p: &mut StepPlan) -> Result<()> {
     // Services, secrets and configs name themselves in their spec; networks at the top.
@@ -495,6 +502,11 @@ fn summary(h: &Host, info: &Info, p: &mut StepPlan) -> Result<()> {
     };
     let show = |n: &[String]| format!("{} ({})", n.len(), n.join(", "));
     let nodes: Vec<crate::host::swarm::node::Node> = api.api().get_json("/nodes")?;
+    let mut hosts: Vec<String> = nodes
+        .iter()
+        .map(|n| crate::host::text::escape_controls(&n.description.hostname).into_owned())
+        .collect();
+    hosts.sort();
     p.facts.push(format!(
         "restored into a swarm of one manager, {} ({}): services {}; secrets {}; configs {}; \
          swarm networks {}; nodes {}",
@@ -506,14 +518,15 @@ fn summary(h: &Host, info: &Info, p: &mut StepPlan) -> Result<()> {
         show(&names(
             "/networks?filters=%7B%22scope%22%3A%5B%22swarm%22%5D%7D"
         )?),
-        nodes.len()
+        show(&hosts)
     ));
-    p.facts.push(
-        "next: rotate the join tokens (`docker swarm join-token --rotate worker`, and \
-         `manager`); remove the old nodes that stay down (`docker node rm`); join managers \
-         again until there are three (`swarmnode reset --yes` then `swarmnode apply` on each); \
-         workers rejoin with the new token"
-            .into(),
-    );
+    p.facts.push(NEXT.into());
+    if super::autolock_on(h)? {
+        p.facts.push(
+            "autolock is on: every manager that restarts needs the unlock key (`docker swarm \
+             unlock-key` shows it; keep it off-site, apart from the archives)"
+                .into(),
+        );
+    }
     Ok(())
 }
