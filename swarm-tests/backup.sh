@@ -236,5 +236,38 @@ check "the worker is ready there" wait_for bash -c "docker -H unix://$R/n$RN/doc
 sn $RN restore "$A" > "$OUT/restore-again.out" 2>&1; rc=$?
 expect_rc 65 $rc "restore again: refused, docker holds a swarm"
 
+echo "== autolock: a backup by hand comes back locked; a restore needs the key"
+# The restored swarm (one manager, node $RN) autolocked: the key is docker's, never swarmnode's.
+KEY=$(dk "$RN" swarm update --autolock=true 2>&1 | grep -o 'SWMKEY-[A-Za-z0-9+/=-]*' | head -1)
+check "autolock: on, with its key" [ -n "$KEY" ]
+sn "$RN" backup > "$OUT/lock-refused.out" 2>&1; rc=$?
+expect_rc 65 $rc "autolock: a backup without --force is refused (the only manager)"
+DIR=$(root_of "$RN")/var/backups/swarmnode
+BEFORE=$(ls "$DIR" 2>/dev/null | grep -c 'tar.gz$')
+sn "$RN" backup --force > "$OUT/lock-backup.out" 2>&1; rc=$?
+expect_rc 1 $rc "autolock: backup --force writes the archive, then stops at once at the locked docker"
+check "autolock: it said docker would come back locked, then that it did, and to unlock" bash -c \
+  "grep -q 'after the backup docker comes back locked' '$OUT/lock-backup.out' && grep -q 'came back locked (the swarm is autolocked)' '$OUT/lock-backup.out' && grep -q 'docker swarm unlock' '$OUT/lock-backup.out' && [ \"\$(curl -s --unix-socket $R/n$RN/docker.sock http://localhost/info | jq -r .Swarm.LocalNodeState)\" = locked ]"
+printf '%s\n' "$KEY" | dk "$RN" swarm unlock > "$OUT/unlock-1.out" 2>&1
+sn "$RN" backup --force > "$OUT/lock-finish.out" 2>&1; rc=$?
+expect_rc 0 $rc "autolock: unlocked, backup again finishes it"
+LOCKED=$(ls "$DIR"/swarm-*.tar.gz | sort | tail -1)
+check "autolock: one more archive, its manifest says autolock, no key in it" bash -c \
+  "[ \$(ls '$DIR' | grep -c 'tar.gz\$') = $((BEFORE + 1)) ] && tar -xzOf '$LOCKED' backup.json | jq -e '.autolock == true' > /dev/null && ! tar -xzOf '$LOCKED' backup.json | grep -q SWMKEY"
+# The manager lost and reinstalled: a fresh engine, the autolocked archive restored.
+dk 4 swarm leave --force > /dev/null 2>&1
+engine_down "$RN"; rm -rf "$(root_of "$RN")/var/lib/docker"; engine_up "$RN" > /dev/null 2>&1
+cp "$LOCKED" "$RESTORE/"; chmod 600 "$RESTORE/$(basename "$LOCKED")"
+sn "$RN" restore "$RESTORE/$(basename "$LOCKED")" > "$OUT/lock-restore.out" 2>&1; rc=$?
+expect_rc 65 $rc "autolock restore: stops at the locked docker"
+check "autolock restore: it says to unlock with the key, then restore again" bash -c \
+  "grep -q 'the restored swarm is autolocked' '$OUT/lock-restore.out' && grep -q 'docker swarm unlock' '$OUT/lock-restore.out'"
+printf '%s\n' "$KEY" | dk "$RN" swarm unlock > "$OUT/unlock-2.out" 2>&1
+sn "$RN" restore "$RESTORE/$(basename "$LOCKED")" > "$OUT/lock-restore2.out" 2>&1; rc=$?
+expect_rc 0 $rc "autolock restore: unlocked, restore again goes on and re-forms the swarm"
+[ $rc = 0 ] || sed 's/^/   | /' "$OUT/lock-restore2.out" | tail -8
+check "autolock restore: the service is back, this manager leads, and it says the key is needed at each restart" bash -c \
+  "docker -H unix://$R/n$RN/docker.sock service ls --format '{{.Name}}' | grep -qx web && [ \"\$(docker -H unix://$R/n$RN/docker.sock node inspect self -f '{{.ManagerStatus.Leader}}')\" = true ] && grep -q 'autolock is on: every manager that restarts needs the unlock key' '$OUT/lock-restore2.out'"
+
 echo "$NPASS passed, $NFAIL failed"
 [ "$NFAIL" = 0 ]

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::check::{ENGINE_TIMEOUT, Item, Metric, Status, driver_status};
+use crate::check::{INFO_TIMEOUT, Item, Metric, Status, driver_status};
 use crate::host::Host;
 use crate::host::docker::DAEMON_JSON;
 use crate::host::state::StorageRecord;
@@ -20,7 +20,7 @@ pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
     let rec = StorageRecord::read(h).ok().flatten();
     let info = h
         .docker_api()
-        .and_then(|e| Ok(e.get_json_within::<Value>("/info", ENGINE_TIMEOUT)?));
+        .and_then(|e| Ok(e.get_json_within::<Value>("/info", INFO_TIMEOUT)?));
     let mut items = vec![running(&info, rec.as_ref())];
     if let Some(e) = &profile.engine {
         items.push(config(h, e, rec.as_ref()));

@@ -28,8 +28,12 @@ use crate::host::{fstab, systemd};
 use crate::profile::{Check, Profile, ServerAddr};
 use crate::steps::{firstboot, mounts};
 
-/// How long the local engine may take to answer `/info` before it counts as not answering.
+/// How long the local engine may take to answer a request (other than `/info`) before it counts
+/// as not answering.
 pub const ENGINE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long docker may take to answer `GET /info`. On a manager whose swarm has just lost its
+/// leader, docker answers only after its own 20 s bound on requests to the swarm (seen in tier 3).
+pub const INFO_TIMEOUT: Duration = Duration::from_secs(25);
 /// How long a local tool (lvm, systemctl) may take.
 pub const TOOL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -187,7 +191,7 @@ pub fn driver_status(info: &serde_json::Value, key: &str) -> Option<String> {
 
 /// Checks everything the profile describes, the parts at the same time: the whole takes as long
 /// as the slowest part, each bounded (the NFS probes by `mounts.timeout_seconds`, the engine by
-/// [`ENGINE_TIMEOUT`], the managers by the swarm channel's timeouts).
+/// [`INFO_TIMEOUT`] and [`ENGINE_TIMEOUT`], the managers by the swarm channel's timeouts).
 pub fn check(h: &Host, profile: &Profile) -> Checked {
     let started = Instant::now();
     let c = profile.check.clone().unwrap_or_default();

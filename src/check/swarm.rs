@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::check::cert::{Cert, judge, parse_der, pem_der};
-use crate::check::{ENGINE_TIMEOUT, Item, Metric, Status, unobservable};
+use crate::check::{INFO_TIMEOUT, Item, Metric, Status, unobservable};
 use crate::host::Host;
 use crate::host::net::Reached;
 use crate::host::swarm::Info;
@@ -25,7 +25,7 @@ pub fn check(h: &Host, profile: &Profile) -> Vec<Item> {
     };
     let info: Info = match h
         .docker_api()
-        .and_then(|e| Ok(e.get_json_within("/info", ENGINE_TIMEOUT)?))
+        .and_then(|e| Ok(e.get_json_within("/info", INFO_TIMEOUT)?))
     {
         Ok(i) => i,
         Err(e) => return engine_away(h, &e),
@@ -89,13 +89,18 @@ fn engine_away(h: &Host, e: &crate::error::Error) -> Vec<Item> {
 /// No swarm section: a manager set up by hand may have a backup section alone, and its
 /// managers still count.
 fn without_section(h: &Host, profile: &Profile) -> Vec<Item> {
-    if profile.backup.is_some()
-        && let Ok(i) = h
+    if profile.backup.is_some() {
+        // A backup section says this is a manager: docker not answering is red, not absent.
+        match h
             .docker_api()
-            .and_then(|e| Ok(e.get_json_within::<Info>("/info", ENGINE_TIMEOUT)?))
-        && i.swarm.control_available
-    {
-        return vec![crate::check::managers::item(h, profile, &i)];
+            .and_then(|e| Ok(e.get_json_within::<Info>("/info", INFO_TIMEOUT)?))
+        {
+            Ok(i) if i.swarm.control_available => {
+                return vec![crate::check::managers::item(h, profile, &i)];
+            }
+            Ok(_) => {}
+            Err(e) => return engine_away(h, &e),
+        }
     }
     let mut items = vec![Item::absent("swarm", "swarm")];
     items.extend(crate::check::managers::unfinished(h));

@@ -950,3 +950,26 @@ fn check_on_a_manager_whose_swarm_lost_quorum_says_so_with_its_gauges() {
         assert!(prom.lines().any(|l| l == want), "{want} not in {prom}");
     }
 }
+
+/// A manager profile with a backup section and no swarm section: docker not answering is red
+/// (it was `clear`, as if the node had nothing to check).
+#[test]
+fn check_with_a_backup_section_and_docker_away_is_red() {
+    let f = Fake::new();
+    f.file("etc/swarmnode/profile.json", r#"{"backup": {}}"#);
+    let o = f.run(&["check", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["status"], "red", "{v}");
+    let i = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["check"] == "swarm.local")
+        .unwrap_or_else(|| panic!("no swarm.local in {v}"))
+        .clone();
+    assert_eq!(i["status"], "red", "{i}");
+    assert!(
+        i["summary"].as_str().unwrap().starts_with("cannot check:"),
+        "{i}"
+    );
+}

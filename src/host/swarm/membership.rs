@@ -83,6 +83,9 @@ pub(super) fn wait_for_member(host: &SwarmHost, node_id: &str, seconds: u64) -> 
     }
 }
 
+/// How [`managed`] begins its answer for an engine whose swarm is locked.
+const LOCKED: &str = "its swarm state is locked";
+
 /// What a manager's engine says of its swarm's managers: (this node's own entry is reachable, a
 /// leader is known), or why it cannot tell.
 pub fn managed(host: &SwarmHost, node_id: &str) -> std::result::Result<(bool, bool), String> {
@@ -120,6 +123,14 @@ pub(super) fn wait_manages(host: &SwarmHost, node_id: &str, seconds: u64) -> Res
             }
             Ok((me, _)) if !me => "it is not reachable among the managers yet".to_string(),
             Ok(_) => "the swarm has no leader yet".to_string(),
+            // Locked stays locked until a person unlocks it: no use waiting.
+            Err(why) if why.starts_with(LOCKED) => {
+                return Err(Error::Failed(format!(
+                    "swarm: manager {node_id} came back locked (the swarm is autolocked): it is \
+                     away until `docker swarm unlock` with the unlock key; then run the same \
+                     command again to finish"
+                )));
+            }
             Err(why) => why,
         };
         if Instant::now() >= until {
