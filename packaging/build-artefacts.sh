@@ -27,12 +27,9 @@ install -m 0755 "$BIN" "$OUT/swarmnode"
 "$OUT/swarmnode" generate --out "$OUT"
 mkdir -p "$OUT/profiles"; cp profiles/*.json "$OUT/profiles/"
 TOP=$(mktemp -d); trap 'rm -rf "$TOP"' EXIT
-mkdir -p "$TOP/SOURCES"
-cp -r "$OUT"/swarmnode "$OUT"/man "$OUT"/completions "$OUT"/systemd "$OUT"/profiles README.md LICENSE "$TOP/SOURCES/"
-rpmbuild -bb --quiet \
-  --define "_topdir $TOP" --define "_sourcedir $TOP/SOURCES" --define "swarmnode_version $VERSION" \
-  packaging/swarmnode.spec
-RPM="$TOP/RPMS/x86_64/swarmnode-$VERSION-1.x86_64.rpm"
+. packaging/rpm-lib.sh
+rpm_sources "$OUT" "$TOP"
+RPM=$(rpm_build "$TOP")
 cp "$RPM" "$OUT/"
 (cd "$OUT" && sha256sum "swarmnode-$VERSION-1.x86_64.rpm" >> swarmnode.sha256)
 echo "== rpmlint"

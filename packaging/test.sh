@@ -51,7 +51,7 @@ check "the package's file list, modes and owners are the expected ones" [ "$GOT"
 [ "$GOT" = "$(echo "$WANT" | sort -k4)" ] || diff <(echo "$WANT" | sort -k4) <(echo "$GOT")
 echo "file list and size:"; echo "$GOT" | sed 's/^/  /'; echo "  $(stat -c %s "$RPM") bytes"
 
-R=$(mktemp -d); trap 'rm -rf "$R"' EXIT
+R=$(mktemp -d); trap 'rm -rf "$R" "$R".*' EXIT
 rpm --root "$R" --initdb
 rpm --root "$R" --nodeps -i "$RPM" > "$R.install.log" 2>&1; rc=$?
 expect_rc 0 $rc "rpm --root DIR --nodeps -i installs it"
@@ -64,17 +64,38 @@ check "every installed file has its mode and owner" [ $ok = 1 ]
 check "the installed swarmnode --version runs from there" bash -c "[ \"\$('$R/usr/sbin/swarmnode' --version)\" = 'swarmnode $VERSION' ]"
 check "the installed binary is the release binary" cmp -s "$R/usr/sbin/swarmnode" "$OUT/swarmnode"
 check "the packaged unit runs /usr/sbin/swarmnode" grep -qx 'ExecStart=/usr/sbin/swarmnode apply' "$R/usr/lib/systemd/system/swarmnode-firstboot.service"
-# The first-boot unit enabled, as apply enables it; an upgrade keeps it, erasing disables it.
+# The first-boot unit enabled, as apply enables it, and the node's profile in /etc/swarmnode: an
+# upgrade (to a second release built from the same artefacts) and a rollback keep both; erasing
+# disables the unit.
 WANTS=$R/etc/systemd/system/multi-user.target.wants/swarmnode-firstboot.service
 mkdir -p "$(dirname "$WANTS")"; ln -s /usr/lib/systemd/system/swarmnode-firstboot.service "$WANTS"
-rpm --root "$R" --nodeps -U --replacepkgs "$RPM" > "$R.install.log" 2>&1; rc=$?
-expect_rc 0 $rc "rpm -U over itself (an upgrade)"
-check "an upgrade leaves the enabled first-boot unit enabled" [ -L "$WANTS" ]
+install -m 0600 /dev/null "$R/etc/swarmnode/profile.json"; echo '{"engine": {}}' > "$R/etc/swarmnode/profile.json"
+in_place() {
+  local path
+  while read -r _ _ _ path; do [ -e "$R$path" ] || { echo "  missing: $path"; return 1; }; done <<< "$WANT"
+}
+kept() {
+  [ -L "$WANTS" ] && [ "$(cat "$R/etc/swarmnode/profile.json")" = '{"engine": {}}' ] &&
+    [ "$(stat -c %a "$R/etc/swarmnode")/$(stat -c %a "$R/etc/swarmnode/profile.json")" = 700/600 ]
+}
+. packaging/rpm-lib.sh
+mkdir -p "$R.rpmbuild"
+RPM2=$(rpm_sources "$OUT" "$R.rpmbuild" && rpm_build "$R.rpmbuild" 2 2> "$R.rpmbuild.log")
+check "a second release, swarmnode-$VERSION-2, built from the same artefacts" [ -f "$RPM2" ]
+rpm --root "$R" --nodeps -U "$RPM2" > "$R.install.log" 2>&1; rc=$?
+expect_rc 0 $rc "rpm -U upgrades -1 to -2"
+check "rpm knows -2 alone" [ "$(rpm --root "$R" -q swarmnode)" = "swarmnode-$VERSION-2.x86_64" ]
+check "the upgrade keeps the unit enabled, the profile, and /etc/swarmnode 0700" kept
+check "every file of the package is in place after the upgrade" in_place
+rpm --root "$R" --nodeps -U --oldpackage "$RPM" > "$R.install.log" 2>&1; rc=$?
+expect_rc 0 $rc "rpm -U --oldpackage rolls back to -1"
+check "the rollback keeps the unit enabled, the profile, and /etc/swarmnode 0700" kept
+check "every file of the package is in place after the rollback" in_place
 rpm --root "$R" -e swarmnode; rc=$?
 expect_rc 0 $rc "rpm -e erases it"
 check "erasing it disables the first-boot unit (its link is gone)" [ ! -L "$WANTS" ]
-left=$(while read -r _ _ _ path; do [ -e "$R$path" ] && echo "$path"; done <<< "$WANT")
-check "nothing of it is left" [ -z "$left" ]
+left=$(while read -r _ _ _ path; do [ -e "$R$path" ] && echo "$path"; done <<< "$WANT" | grep -vx /etc/swarmnode)
+check "nothing of it is left but /etc/swarmnode with the node's profile" bash -c "[ -z '$left' ] && [ -f '$R/etc/swarmnode/profile.json' ]"
 [ -z "$left" ] || echo "left: $left"
 check "rpm no longer knows it" bash -c "! rpm --root '$R' -q swarmnode > /dev/null"
 

@@ -160,12 +160,9 @@ signed_repo() {
   jq --arg ca "sha256:$(cat "$P/ca-hash")" '.swarm.managers = ["10.77.0.1:2377"]
       | .swarm.ca_hash = $ca | .swarm.join_timeout_seconds = 30' \
     profiles/dccn-production.json > "$P/site-profile.json" || return 1
-  mkdir -p "$top/SOURCES"
-  cp -r "$art"/swarmnode "$art"/man "$art"/completions "$art"/systemd "$art"/profiles README.md LICENSE "$top/SOURCES/"
-  cp "$P/site-profile.json" "$top/SOURCES/profiles/node.json"
-  rpmbuild -bb --quiet --define "_topdir $top" --define "_sourcedir $top/SOURCES" \
-    --define "swarmnode_version $(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)" \
-    packaging/swarmnode.spec || { rm -rf "$top"; return 1; }
+  . packaging/rpm-lib.sh
+  rpm_sources "$art" "$top" && cp "$P/site-profile.json" "$top/SOURCES/profiles/node.json" &&
+    rpm_build "$top" > /dev/null || { rm -rf "$top"; return 1; }
   export GNUPGHOME; GNUPGHOME=$(mktemp -d)
   (
     . packaging/repo-lib.sh
