@@ -351,19 +351,33 @@ fn check_managers(others: &[String], me_leads: bool) -> serde_json::Value {
 fn check_as(others: &[String], me_leads: bool, format: &str) -> serde_json::Value {
     let (f, _e) = manager(others, me_leads);
     f.file("etc/swarmnode/profile.json", r#"{"backup": {}}"#);
-    let o = f.run(&["check", "--format", format]);
     if format != "json" {
-        return stdout(&o).into();
+        return stdout(&f.run(&["check", "--format", format])).into();
     }
+    check_item(&f, "swarm.managers").1
+}
+
+/// `check --format json` in `f`: the whole answer, and its item `name`.
+fn check_item(f: &Fake, name: &str) -> (serde_json::Value, serde_json::Value) {
+    let o = f.run(&["check", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(&o), stderr(&o)));
-    v["items"]
+    let i = v["items"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|i| i["check"] == "swarm.managers")
-        .unwrap_or_else(|| panic!("no swarm.managers in {v}"))
-        .clone()
+        .find(|i| i["check"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {v}"))
+        .clone();
+    (v, i)
+}
+
+/// Three managers, all reachable, none the leader (an election under way).
+fn leaderless() -> Vec<String> {
+    vec![
+        entry(B, "reachable", false, 2),
+        entry(C, "reachable", false, 3),
+    ]
 }
 
 #[test]
@@ -453,17 +467,7 @@ fn check_says_when_the_newest_backup_is_older_than_twice_the_interval() {
         f.root.join(dir).join(archive_name(now - 30, B)),
     )
     .unwrap();
-    let item = |f: &Fake| -> serde_json::Value {
-        let o = f.run(&["check", "--format", "json"]);
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["check"] == "swarm.managers")
-            .unwrap()
-            .clone()
-    };
+    let item = |f: &Fake| check_item(f, "swarm.managers").1;
     let i = item(&f);
     assert_eq!(i["status"], "yellow", "{i}");
     assert!(i["summary"].as_str().unwrap().contains("(72 h old)"), "{i}");
@@ -826,11 +830,7 @@ fn a_restore_says_what_it_restored_and_what_to_do_next() {
 /// The next run waits until this manager is reachable with a leader before the backup counts.
 #[test]
 fn a_backup_resumed_with_docker_running_waits_for_a_leader_before_it_counts() {
-    let others = vec![
-        entry(B, "reachable", false, 2),
-        entry(C, "reachable", false, 3),
-    ];
-    let (f, e) = manager(&others, false);
+    let (f, e) = manager(&leaderless(), false);
     let kept = format!("/var/backups/swarmnode/swarm-20261205T113000Z-{ME}.tar.gz");
     f.file("var/lib/swarmnode/backup.json", &manifest(&kept));
     f.file(&kept[1..], "the archive");
@@ -866,11 +866,7 @@ fn a_backup_resumed_with_docker_running_waits_for_a_leader_before_it_counts() {
 /// (75), nothing changed, with or without --force.
 #[test]
 fn a_backup_while_the_swarm_has_no_leader_waits_for_one() {
-    let others = vec![
-        entry(B, "reachable", false, 2),
-        entry(C, "reachable", false, 3),
-    ];
-    let (f, _e) = manager(&others, false);
+    let (f, _e) = manager(&leaderless(), false);
     for args in [&["backup"][..], &["backup", "--force"][..]] {
         let o = f.run(args);
         expect_code(&o, 75);
@@ -898,15 +894,7 @@ fn check_on_a_manager_whose_swarm_lost_quorum_says_so_with_its_gauges() {
             r#"{"message":"rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are online. Make sure more than half of the managers are online."}"#,
         )],
     );
-    let o = f.run(&["check", "--format", "json"]);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let i = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["check"] == "swarm.managers")
-        .unwrap()
-        .clone();
+    let (_, i) = check_item(&f, "swarm.managers");
     assert_eq!(i["status"], "red", "{i}");
     assert!(
         i["summary"]
@@ -957,16 +945,8 @@ fn check_on_a_manager_whose_swarm_lost_quorum_says_so_with_its_gauges() {
 fn check_with_a_backup_section_and_docker_away_is_red() {
     let f = Fake::new();
     f.file("etc/swarmnode/profile.json", r#"{"backup": {}}"#);
-    let o = f.run(&["check", "--format", "json"]);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (v, i) = check_item(&f, "swarm.local");
     assert_eq!(v["status"], "red", "{v}");
-    let i = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["check"] == "swarm.local")
-        .unwrap_or_else(|| panic!("no swarm.local in {v}"))
-        .clone();
     assert_eq!(i["status"], "red", "{i}");
     assert!(
         i["summary"].as_str().unwrap().starts_with("cannot check:"),
