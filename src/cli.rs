@@ -104,8 +104,9 @@ pub enum Command {
     /// an archive (0600) in backup.directory with a manifest (swarm and node IDs, the managers,
     /// the engine's version, autolock; never the unlock key). Refused (65) unless the other
     /// managers keep a reachable majority without this one; while another manager's backup
-    /// claim holds (the label swarmnode.backup); and, unless --force, on the leader (it names a
-    /// follower), the only manager or an autolocked swarm. Docker is started again and waited for until this manager is
+    /// claim holds (the label swarmnode.backup); on the leader of several managers (it names a
+    /// follower); while the swarm has no leader (75); and, unless --force, on the only manager
+    /// or an autolocked swarm. Docker is started again and waited for until this manager is
     /// reachable with a leader; the archives beyond backup.keep are removed. Stopped while
     /// docker is stopped, the next run finishes it and starts docker.
     Backup(BackupArgs),
@@ -256,7 +257,8 @@ pub struct BackupArgs {
     pub plan: bool,
 
     /// Back up the swarm's only manager (nothing is managed for the seconds docker is
-    /// stopped), or the leader (an election follows).
+    /// stopped), or an autolocked swarm (docker comes back locked). Never the leader of several
+    /// managers, nor a backup that would lose quorum.
     #[arg(long)]
     pub force: bool,
 

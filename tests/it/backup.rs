@@ -77,9 +77,9 @@ fn the_leader_is_refused_with_a_follower_named() {
         err.contains(&format!("run backup on manager m2 ({B}, 10.77.0.2:2377)")),
         "{err}"
     );
-    // --force goes on: an election, quorum kept.
-    let o = f.run(&["backup", "--plan", "--force"]);
-    expect_code(&o, 0);
+    // Not with --force either: a follower is there, and the leader's stop forces an election.
+    expect_refused(&f, &["backup", "--force"], "it is the swarm's leader");
+    assert!(changes(&f).is_empty(), "{:?}", changes(&f));
 }
 
 #[test]

@@ -5,7 +5,8 @@
 //! stopped anywhere goes on from where it stopped:
 //!
 //! 1. [`plan_start`]: refused (65) unless the others keep a reachable majority without this
-//!    manager, and (without `--force`) on the leader, the only manager or an autolocked swarm;
+//!    manager, on the leader of several, and (without `--force`) on the only manager or an
+//!    autolocked swarm; 75 while the swarm has no leader;
 //!    the claim (a label on its own node: two managers never stop at once); the manifest
 //!    written to `backup.json` before docker stops; docker stopped.
 //! 2. [`plan_archive`]: `/var/lib/docker/swarm` and the manifest archived (0600) into the
@@ -256,15 +257,17 @@ fn judge(run: &Run, info: &Info, v: &Managers, p: &mut StepPlan) -> Result<bool>
         ));
     }
     leader_known(info, v)?;
-    if v.leader.as_deref() == Some(me) && !run.opts.force {
+    // Never on the leader of several managers, even with --force: a follower that answers is
+    // always there when the others keep quorum, and stopping the leader forces an election.
+    if v.leader.as_deref() == Some(me) {
         let other = v.followers.iter().find(|(id, _, _)| id != me);
         return Err(refuse(
             "it is the swarm's leader: stopping it forces an election".into(),
             match other {
-                Some((id, name, addr)) => format!(
-                    "run backup on manager {name} ({id}, {addr}), a follower; or --force here"
-                ),
-                None => "run backup on a follower; or --force here".into(),
+                Some((id, name, addr)) => {
+                    format!("run backup on manager {name} ({id}, {addr}), a follower")
+                }
+                None => "run backup on a follower".into(),
             },
         ));
     }
