@@ -259,9 +259,12 @@ dk 4 swarm leave --force > /dev/null 2>&1
 engine_down "$RN"; rm -rf "$(root_of "$RN")/var/lib/docker"; engine_up "$RN" > /dev/null 2>&1
 cp "$LOCKED" "$RESTORE/"; chmod 600 "$RESTORE/$(basename "$LOCKED")"
 sn "$RN" restore "$RESTORE/$(basename "$LOCKED")" > "$OUT/lock-restore.out" 2>&1; rc=$?
-expect_rc 65 $rc "autolock restore: stops at the locked docker"
-check "autolock restore: it says to unlock with the key, then restore again" bash -c \
-  "grep -q 'the restored swarm is autolocked' '$OUT/lock-restore.out' && grep -q 'docker swarm unlock' '$OUT/lock-restore.out'"
+expect_rc 1 $rc "autolock restore: stops at the locked docker it started (1: not a refusal, the state is in place)"
+check "autolock restore: it says docker started locked, to unlock with the key, then restore again" bash -c \
+  "grep -q 'docker started locked on the restored state' '$OUT/lock-restore.out' && grep -q 'docker swarm unlock' '$OUT/lock-restore.out' && ! grep -q 'nothing was changed' '$OUT/lock-restore.out'"
+sn "$RN" restore "$RESTORE/$(basename "$LOCKED")" > "$OUT/lock-restore-again.out" 2>&1; rc=$?
+expect_rc 65 $rc "autolock restore: run again while still locked, refused (nothing changed this time)"
+check "autolock restore: it says the restored swarm is autolocked" grep -q 'the restored swarm is autolocked' "$OUT/lock-restore-again.out"
 printf '%s\n' "$KEY" | dk "$RN" swarm unlock > "$OUT/unlock-2.out" 2>&1
 sn "$RN" restore "$RESTORE/$(basename "$LOCKED")" > "$OUT/lock-restore2.out" 2>&1; rc=$?
 expect_rc 0 $rc "autolock restore: unlocked, restore again goes on and re-forms the swarm"

@@ -1,7 +1,7 @@
 //! On a manager: the swarm's managers (how many, how many reachable, the leader) and, with a
 //! `backup` section, the age of the newest backup on the manager whose turn it is.
 
-use crate::check::{ENGINE_TIMEOUT, Item, Metric, Status, unobservable};
+use crate::check::{INFO_TIMEOUT, Item, Metric, Status, unobservable};
 use crate::host::Host;
 use crate::host::clock;
 use crate::host::swarm::Info;
@@ -16,7 +16,8 @@ const CHECK: &str = "swarm.managers";
 pub fn item(h: &Host, profile: &Profile, info: &Info) -> Item {
     let nodes: Vec<Node> = match h
         .docker_api()
-        .and_then(|e| Ok(e.get_json_within("/nodes", ENGINE_TIMEOUT)?))
+        // As slow as /info while the swarm loses its leader.
+        .and_then(|e| Ok(e.get_json_within("/nodes", INFO_TIMEOUT)?))
     {
         Ok(n) => n,
         Err(e) => return no_answer(info, &e),

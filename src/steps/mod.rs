@@ -77,6 +77,9 @@ pub struct Memo {
     pub storage: std::cell::RefCell<Option<StorageRecord>>,
     /// This run planned a backup's manifest: one found later is its own, not an earlier run's.
     pub backup_begun: std::cell::Cell<bool>,
+    /// This run planned docker's start on a restored state: a locked docker found later is this
+    /// run's doing (so not a refusal: something was changed).
+    pub restore_started: std::cell::Cell<bool>,
 }
 
 impl Run<'_> {

@@ -953,3 +953,31 @@ fn check_with_a_backup_section_and_docker_away_is_red() {
         "{i}"
     );
 }
+
+/// A restore run again while docker is still locked on the restored state: refused (65), and
+/// nothing changed in this run (the run that started docker locked exits 1: tier 3).
+#[test]
+fn a_restore_finding_docker_locked_refuses_and_says_to_unlock() {
+    let f = Fake::new();
+    let e = f.engine("info-manager.json");
+    e.route(
+        "GET /info ",
+        &[(
+            200,
+            &info_with(
+                "info-manager.json",
+                &[("LocalNodeState", serde_json::json!("locked"))],
+            ),
+        )],
+    );
+    let a = archive(&f, LISTING);
+    f.file(
+        "var/lib/swarmnode/restore.json",
+        &format!(
+            r#"{{"archive": "{a}", "node_id": "{ME}", "docker_root": "/var/lib/docker", "placed": true, "reformed": false, "advertise_addr": null}}"#
+        ),
+    );
+    let err = expect_refused(&f, &["restore", &a], "the restored swarm is autolocked");
+    assert!(err.contains("docker swarm unlock"), "{err}");
+    assert!(changes(&f).is_empty(), "{:?}", changes(&f));
+}

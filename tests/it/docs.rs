@@ -477,7 +477,8 @@ fn literal_parts(s: &str) -> Vec<String> {
 }
 
 /// docs/monitoring.md names every check item and every Prometheus gauge the code makes: items
-/// by `const CHECK`, gauges by their `"swarmnode_…"` names in src/. The page writes some gauges
+/// by `const CHECK` and by the dotted names given to `Item::new`, gauges by their
+/// `"swarmnode_…"` names in src/. The page writes some gauges
 /// with braces (`swarmnode_thinpool_{data,metadata}_ratio`, `{path}` labels): they are expanded.
 #[test]
 fn monitoring_names_every_check_item_and_gauge() {
@@ -518,6 +519,17 @@ fn monitoring_names_every_check_item_and_gauge() {
                 && !doc.contains(&format!("`{item}`"))
             {
                 missing.push(item.to_string());
+            }
+        }
+        // Items named where they are made: `Item::new("storage.thinpool", ...)`, the literal
+        // perhaps on the next line.
+        for after in text.split("Item::new(").skip(1) {
+            let Some(name) = after.trim_start().strip_prefix('"') else {
+                continue;
+            };
+            let name = &name[..name.find('"').unwrap_or(0)];
+            if name.contains('.') && !named.contains(name) {
+                missing.push(name.to_string());
             }
         }
     }

@@ -246,10 +246,22 @@ fn the_example_kickstart_carries_the_post_snippet_verbatim() {
 
 /// Runs post.ks's `fetch` function (the kickstart's own check) in bash.
 fn ks_fetch(url: &str, dest: &std::path::Path, sum: &str) -> std::process::Output {
+    ks_fetch_within(120, url, dest, sum)
+}
+
+/// [`ks_fetch`], stopped by `timeout` after `secs` (exit 124).
+fn ks_fetch_within(
+    secs: u32,
+    url: &str,
+    dest: &std::path::Path,
+    sum: &str,
+) -> std::process::Output {
     let post = include_str!("../../kickstart/post.ks");
     let f = &post[post.find("\nfetch() {").unwrap()..];
     let f = &f[..f.find("\n}\n").unwrap() + 3];
-    std::process::Command::new("bash")
+    std::process::Command::new("timeout")
+        .arg(secs.to_string())
+        .arg("bash")
         .args([
             "-c",
             &format!("set -eu\n{f}\nfetch \"$1\" \"$2\" \"$3\" 0600"),
@@ -321,7 +333,12 @@ fn every_download_in_the_kickstarts_has_a_bound() {
             .filter(|l| l.trim_start().starts_with("curl -"))
         {
             seen += 1;
-            for want in ["--connect-timeout ", "--max-time ", "--retry "] {
+            for want in [
+                "--connect-timeout ",
+                "--max-time ",
+                "--retry ",
+                "--retry-max-time ",
+            ] {
                 assert!(
                     line.contains(want),
                     "kickstart/{ks}: {want}is missing: {line}"
@@ -352,6 +369,28 @@ fn a_download_that_fails_stops_the_kickstart_with_its_url_and_leaves_nothing() {
         stderr(&o)
     );
     assert!(!dest.exists() && !t.path().join("installed.new").exists());
+    // A server that answers 503 and asks to be tried again in a day: curl follows Retry-After
+    // unless --retry-max-time bounds it. Without the bound this test would hang: `timeout` ends
+    // it (124) and the assertion below says so.
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/swarmnode", server.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for c in server.incoming().take(8) {
+            let Ok(mut c) = c else { continue };
+            let _ = c.read(&mut [0u8; 4096]);
+            let _ = c.write_all(
+                b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 86400\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    let o = ks_fetch_within(30, &url, &dest, &"0".repeat(64));
+    expect_code(&o, 1);
+    assert!(
+        stderr(&o).contains("(curl exit 22; within 7 minutes)"),
+        "{}",
+        stderr(&o)
+    );
     // A server that sends part of the file and closes: curl leaves the part, the %post removes it.
     let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/swarmnode", server.local_addr().unwrap());
@@ -481,7 +520,7 @@ fn ks_key_check(
     let part = part
         .replace("/etc/pki/rpm-gpg", &dir.display().to_string())
         .replace(
-            "curl -fsS --connect-timeout 10 --max-time 120 --retry 3 -o \"$key.new\" \"$REPO_KEY_URL\"",
+            "curl -fsS --connect-timeout 10 --max-time 120 --retry 3 --retry-max-time 300 -o \"$key.new\" \"$REPO_KEY_URL\"",
             "cp \"$REPO_KEY_URL\" \"$key.new\"",
         );
     std::process::Command::new("bash")

@@ -215,7 +215,7 @@ const ONLY_MANAGER_REMEDY: &str = "add managers (three tolerate one away), or ru
      backup --force` when a few seconds without management are fine";
 const ONLY_MANAGER_FORCED: &str = "--force: the swarm's only manager stops for the backup: its \
      containers stop, and nothing is scheduled, updated or joined until docker is back (most \
-     often seconds; at most 5 min to stop docker, 15 to write the archive, 5 to start docker)";
+     often seconds; each command's bound is in the plan)";
 
 /// Whether this manager may stop for a backup now: false (with the reason as a fact) when a
 /// scheduled run leaves it to another; refused when it would lose quorum, or on the leader.

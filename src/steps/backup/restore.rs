@@ -396,16 +396,10 @@ pub fn plan_reform(h: &Host, run: &Run) -> Result<StepPlan> {
             "restore.docker-start",
             "docker, on the restored state",
         ));
+        run.memo.restore_started.set(true);
         return Ok(p);
     };
-    if info.swarm.local_node_state == "locked" {
-        return Err(refuse(
-            format!("node {}", info.name),
-            "the restored swarm is autolocked: docker needs its unlock key",
-            "`docker swarm unlock` (the key kept when autolock was turned on), then run restore \
-             again",
-        ));
-    }
+    unlocked(run, &info, &r)?;
     loaded(&info, &r)?;
     if !r.reformed {
         p.actions.push(Action::swarm(
@@ -438,6 +432,27 @@ pub fn plan_reform(h: &Host, run: &Run) -> Result<StepPlan> {
     p.actions
         .push(RESTORE.remove("restore.done", "the restore has finished"));
     Ok(p)
+}
+
+/// docker locked on the restored state: this run started it (a failure, 1: the state is in
+/// place), or a later run finds it so (a refusal: nothing changed).
+fn unlocked(run: &Run, info: &Info, r: &RestoreRecord) -> Result<()> {
+    if info.swarm.local_node_state != "locked" {
+        return Ok(());
+    }
+    if run.memo.restore_started.get() {
+        return Err(Error::Failed(format!(
+            "restore: docker started locked on the restored state of {} (the swarm is \
+             autolocked): it needs its unlock key; `docker swarm unlock` (the key kept when \
+             autolock was turned on), then run restore again to finish",
+            r.archive
+        )));
+    }
+    Err(refuse(
+        format!("node {}", info.name),
+        "the restored swarm is autolocked: docker needs its unlock key",
+        "`docker swarm unlock` (the key kept when autolock was turned on), then run restore again",
+    ))
 }
 
 /// What this node recorded of the swarm it was in says nothing of the restored one: removed.
@@ -521,12 +536,22 @@ fn summary(h: &Host, info: &Info, p: &mut StepPlan) -> Result<()> {
         show(&hosts)
     ));
     p.facts.push(NEXT.into());
-    if super::autolock_on(h)? {
-        p.facts.push(
+    autolock_advice(h, p);
+    Ok(())
+}
+
+/// With autolock on, that every manager restart needs the key (a warning when it cannot tell).
+fn autolock_advice(h: &Host, p: &mut StepPlan) {
+    match super::autolock_on(h) {
+        Ok(false) => {}
+        Ok(true) => p.facts.push(
             "autolock is on: every manager that restarts needs the unlock key (`docker swarm \
              unlock-key` shows it; keep it off-site, apart from the archives)"
                 .into(),
-        );
+        ),
+        Err(e) => p.warnings.push(format!(
+            "whether autolock is on could not be read ({}): `docker info` says it",
+            crate::error::chain(&e)
+        )),
     }
-    Ok(())
 }
