@@ -5,7 +5,8 @@
 # backup on another is refused; check's swarm.managers goes green, yellow, red as managers stop;
 # a backup killed after docker stopped is finished by the next run. Then every manager is wiped,
 # and `restore` on a fresh engine gives a one-manager swarm with the same service, secret,
-# config and network, which a worker joins with the new token.
+# config and network, which a worker joins with the new token. Last, autolock: a backup by hand
+# of the autolocked swarm, unlocked with its key, and its archive restored with the key.
 # Each manager's docker runs with its data root inside swarmnode's --root, and `systemctl` is a
 # stand-in (there is no systemd in a namespace) that stops and starts that node's dockerd.
 #   sudo swarm-tests/backup.sh     (SWARMNODE_BIN, RESULTS as in run.sh)
