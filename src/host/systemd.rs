@@ -317,9 +317,18 @@ pub fn offline(h: &Host, args: &[&str]) -> Cmd {
         .args(args.iter().copied())
 }
 
+/// How long systemctl may take to start, stop or restart docker: docker's own unit gives it 90 s
+/// to stop its containers, and docker-ce's has no bound on its start (`TimeoutStartSec=0`).
+pub const DOCKER_SECONDS: u64 = 300;
+
 /// `systemctl ARGS` against the running systemd.
 pub fn online(args: &[&str]) -> Cmd {
     Cmd::new("systemctl").args(args.iter().copied())
+}
+
+/// docker started, stopped or restarted (`systemctl ARGS`), within [`DOCKER_SECONDS`].
+pub fn docker(id: &str, why: impl Into<String>, args: &[&str]) -> super::Action {
+    super::Action::run(id, why, online(args)).within(DOCKER_SECONDS)
 }
 
 pub fn daemon_reload() -> Cmd {

@@ -338,10 +338,10 @@ pub fn plan_switch(h: &Host, run: &Run) -> Result<StepPlan> {
     if !active.is_empty() {
         let mut args = vec!["stop"];
         args.extend(&active);
-        p.actions.push(Action::run(
+        p.actions.push(systemd::docker(
             "migrate.docker-stop",
             "docker's data moves from under it",
-            systemd::online(&args),
+            &args,
         ));
         p.facts.push(format!(
             "once docker is stopped: {} moved aside to {DROPPED_ASIDE}, the thin pool removed",
@@ -493,10 +493,10 @@ pub fn plan_finish(h: &Host, run: &Run) -> Result<StepPlan> {
         return Ok(p);
     };
     let Some(info) = engine_info(h)? else {
-        p.actions.push(Action::run(
+        p.actions.push(systemd::docker(
             "migrate.docker-start",
             "docker, on overlay2 now",
-            systemd::online(&["start", "docker"]),
+            &["start", "docker"],
         ));
         if let Some(id) = &m.node_id {
             p.actions.push(back(id));

@@ -41,10 +41,6 @@ use crate::steps::plan::StepPlan;
 /// How long docker may take to manage again after a backup or a restore.
 pub const BACK_SECONDS: u64 = 180;
 
-/// How long systemctl may take to stop or start docker (docker's own unit gives it 90 s to
-/// stop its containers; docker-ce's has no bound on its start).
-pub const DOCKER_SECONDS: u64 = 300;
-
 /// How long tar may take to write, read back or extract an archive of the swarm's state.
 pub const TAR_SECONDS: u64 = 900;
 
@@ -424,17 +420,12 @@ pub fn docker_root(h: &Host, info: &Info) -> String {
 
 /// docker stopped, its socket too (nothing starts it again meanwhile).
 pub fn docker_stop(id: &str, why: &str) -> Action {
-    Action::run(
-        id,
-        why,
-        systemd::online(&["stop", "docker.socket", "docker.service"]),
-    )
-    .within(DOCKER_SECONDS)
+    systemd::docker(id, why, &["stop", "docker.socket", "docker.service"])
 }
 
-/// docker started (its socket with it), within [`DOCKER_SECONDS`].
+/// docker started (its socket with it), within [`systemd::DOCKER_SECONDS`].
 pub fn docker_start(id: &str, why: &str) -> Action {
-    Action::run(id, why, systemd::online(&["start", "docker"])).within(DOCKER_SECONDS)
+    systemd::docker(id, why, &["start", "docker"])
 }
 
 /// After a backup failed with docker stopped by it (a record there, docker not answering):

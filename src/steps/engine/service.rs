@@ -82,22 +82,22 @@ fn add_running(
         }
         let undo = undo_of(&p.actions, reload);
         p.actions.push(
-            Action::run(
+            systemd::docker(
                 "engine.restart",
                 if changed {
                     "docker's configuration changed"
                 } else {
                     "an interrupted run changed docker's configuration and did not restart it"
                 },
-                systemd::online(&["restart", "docker"]),
+                &["restart", "docker"],
             )
             .or_else_undo(undo),
         );
     } else if !active && e.start {
-        p.actions.push(Action::run(
+        p.actions.push(systemd::docker(
             "engine.start",
             "the profile asks for a running docker",
-            systemd::online(&["start", "docker"]),
+            &["start", "docker"],
         ));
     } else if active {
         p.facts

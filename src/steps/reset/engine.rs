@@ -4,7 +4,7 @@
 //! removed, the drop-ins it moved aside put back.
 
 use crate::error::Result;
-use crate::host::{Action, Host, systemd};
+use crate::host::{Host, systemd};
 use crate::steps::Run;
 use crate::steps::plan::StepPlan;
 
@@ -59,10 +59,10 @@ pub fn plan(h: &Host, run: &Run) -> Result<StepPlan> {
             args.extend(&active);
             p.actions.insert(
                 0,
-                Action::run(
+                systemd::docker(
                     "reset.docker-stop",
                     "docker runs on what is being taken away",
-                    systemd::online(&args),
+                    &args,
                 ),
             );
         }
