@@ -372,6 +372,12 @@ fn check_item(f: &Fake, name: &str) -> (serde_json::Value, serde_json::Value) {
     (v, i)
 }
 
+/// check's Xymon message and Prometheus text in `f`.
+fn xymon_and_prometheus(f: &Fake) -> (String, String) {
+    let x = stdout(&f.run(&["check", "--format", "xymon"]));
+    (x, stdout(&f.run(&["check", "--format", "prometheus"])))
+}
+
 /// Three managers, all reachable, none the leader (an election under way).
 fn leaderless() -> Vec<String> {
     vec![
@@ -477,13 +483,12 @@ fn check_says_when_the_newest_backup_is_older_than_twice_the_interval() {
             .contains("the newest backup is older than twice backup.interval (48 h)"),
         "{i}"
     );
-    let x = stdout(&f.run(&["check", "--format", "xymon"]));
+    let (x, prom) = xymon_and_prometheus(&f);
     assert!(
         x.lines()
             .any(|l| l.starts_with("&yellow swarm.managers: 1 managers")),
         "{x}"
     );
-    let prom = stdout(&f.run(&["check", "--format", "prometheus"]));
     let age: f64 = prom
         .lines()
         .find_map(|l| l.strip_prefix("swarmnode_backup_age_seconds "))
@@ -903,13 +908,12 @@ fn check_on_a_manager_whose_swarm_lost_quorum_says_so_with_its_gauges() {
             .contains("no leader: the swarm has lost quorum"),
         "{i}"
     );
-    let x = stdout(&f.run(&["check", "--format", "xymon"]));
+    let (x, prom) = xymon_and_prometheus(&f);
     assert!(
         x.lines()
             .any(|l| l.starts_with("&red swarm.managers: 1 managers; no leader")),
         "{x}"
     );
-    let prom = stdout(&f.run(&["check", "--format", "prometheus"]));
     for want in ["swarmnode_swarm_leader 0", "swarmnode_swarm_managers 1"] {
         assert!(prom.lines().any(|l| l == want), "{want} not in {prom}");
     }
