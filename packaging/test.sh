@@ -82,6 +82,7 @@ kept() {
 mkdir -p "$R.rpmbuild"
 RPM2=$(rpm_sources "$OUT" "$R.rpmbuild" && rpm_build "$R.rpmbuild" 2 2> "$R.rpmbuild.log")
 check "a second release, swarmnode-$VERSION-2, built from the same artefacts" [ -f "$RPM2" ]
+[ -f "$RPM2" ] || sed 's/^/  /' "$R.rpmbuild.log"
 rpm --root "$R" --nodeps -U "$RPM2" > "$R.install.log" 2>&1; rc=$?
 expect_rc 0 $rc "rpm -U upgrades -1 to -2"
 check "rpm knows -2 alone" [ "$(rpm --root "$R" -q swarmnode)" = "swarmnode-$VERSION-2.x86_64" ]

@@ -164,8 +164,9 @@ const BACKUP_EXIT_CODES: &[(i32, &str)] = &[
     (
         exit::REFUSED,
         "refused before anything changed: docker does not answer, not a manager, the swarm would \
-         lose quorum, the leader, the only manager or an autolocked swarm without --force, a \
-         backup directory others could write. Or docker came back locked (autolock): unlock it",
+         lose quorum, the leader of several managers; without --force, the only manager or an \
+         autolocked swarm; a backup directory others could write. Or docker came back locked \
+         (autolock): unlock it",
     ),
     (
         exit::UNAVAILABLE,

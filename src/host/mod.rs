@@ -337,10 +337,19 @@ impl Host {
                 }
             ),
         };
+        // Past its bound the command was stopped: slow, not necessarily wrong.
+        let advice = if matches!(
+            &cause,
+            Error::Command(crate::error::CommandError::Timeout { .. })
+        ) {
+            "It did not finish in time: look at why it is slow (journalctl -u docker); the new \
+             configuration may be right"
+        } else {
+            "Look at what the new configuration asks for (journalctl -u docker) and fix the profile"
+        };
         Error::Failed(format!(
             "`{}` failed after this step's changes: {}; so swarmnode did this: {}, then ran it \
-             again: {outcome}. Look at what the new configuration asks for (journalctl -u docker) \
-             and fix the profile",
+             again: {outcome}. {advice}",
             action.id,
             crate::error::chain(&cause),
             undone.join(", ")
@@ -472,4 +481,28 @@ fn offline_reason(root: &Path) -> Option<String> {
         return Some("running chrooted: / is not PID 1's root (kickstart %post)".into());
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A command stopped at its bound: what it depends on is put back and it runs again, as for
+    /// any failure; the advice says it was slow, not that the configuration is wrong.
+    #[test]
+    fn a_command_past_its_bound_is_rolled_back_and_called_slow() {
+        let t = tempfile::tempdir().unwrap();
+        let h = Host::new(t.path());
+        let slow = Action::run("t.slow", "w", Cmd::new("sleep").arg("5"))
+            .within(1)
+            .or_else_undo(vec![Action::run("t.undo", "w", Cmd::new("true"))]);
+        let e = h.execute(&slow).unwrap_err().to_string();
+        assert!(e.contains("did not finish within 1 s"), "{e}");
+        assert!(e.contains("It did not finish in time"), "{e}");
+        assert!(!e.contains("fix the profile"), "{e}");
+        let bad = Action::run("t.bad", "w", Cmd::new("false"))
+            .or_else_undo(vec![Action::run("t.undo", "w", Cmd::new("true"))]);
+        let e = h.execute(&bad).unwrap_err().to_string();
+        assert!(e.contains("fix the profile"), "{e}");
+    }
 }

@@ -318,8 +318,9 @@ pub fn offline(h: &Host, args: &[&str]) -> Cmd {
 }
 
 /// How long systemctl may take to start, stop or restart docker: docker's own unit gives it 90 s
-/// to stop its containers, and docker-ce's has no bound on its start (`TimeoutStartSec=0`).
-pub const DOCKER_SECONDS: u64 = 300;
+/// to stop its containers, and docker-ce's has no bound on its start (`TimeoutStartSec=0`). Far
+/// above a healthy start: past it, something is wrong.
+pub const DOCKER_SECONDS: u64 = 600;
 
 /// `systemctl ARGS` against the running systemd.
 pub fn online(args: &[&str]) -> Cmd {

@@ -47,8 +47,8 @@ pub struct Options {
     /// `--reprovision`: a previous installation's own volumes may be made again.
     pub reprovision: bool,
     /// `--force`: reset takes out the last manager (or one whose going loses quorum) anyway;
-    /// migrate-storage stops such a manager; backup stops the leader, the only manager or an
-    /// autolocked one; restore goes on while an old manager answers.
+    /// migrate-storage stops such a manager; backup stops the only manager or an autolocked one
+    /// (never the leader of several); restore goes on while an old manager answers.
     pub force: bool,
     /// `reset --keep-storage`: the volumes, the fstab entry and the storage record stay.
     pub keep_storage: bool,
