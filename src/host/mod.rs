@@ -500,8 +500,11 @@ mod tests {
         assert!(e.contains("did not finish within 1 s"), "{e}");
         assert!(e.contains("It did not finish in time"), "{e}");
         assert!(!e.contains("fix the profile"), "{e}");
-        let bad = Action::run("t.bad", "w", Cmd::new("false"))
-            .or_else_undo(vec![Action::run("t.undo", "w", Cmd::new("true"))]);
+        let bad = Action::run("t.bad", "w", Cmd::new("false")).or_else_undo(vec![Action::run(
+            "t.undo",
+            "w",
+            Cmd::new("true"),
+        )]);
         let e = h.execute(&bad).unwrap_err().to_string();
         assert!(e.contains("fix the profile"), "{e}");
     }
