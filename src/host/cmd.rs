@@ -479,15 +479,11 @@ impl Runner {
 
     /// Runs the command; a non-zero exit is an error carrying the stderr tail.
     pub fn run(&self, cmd: &Cmd) -> Result<Output, CommandError> {
-        self.checked(cmd, None)
+        self.run_within(cmd, None)
     }
 
-    /// Like [`Runner::run`], but the command is killed after `limit`, which is an error.
-    pub fn run_within(&self, cmd: &Cmd, limit: Duration) -> Result<Output, CommandError> {
-        self.checked(cmd, Some(limit))
-    }
-
-    fn checked(&self, cmd: &Cmd, limit: Option<Duration>) -> Result<Output, CommandError> {
+    /// Like [`Runner::run`]; with a `limit`, the command is killed after it, which is an error.
+    pub fn run_within(&self, cmd: &Cmd, limit: Option<Duration>) -> Result<Output, CommandError> {
         let out = self.output_within(cmd, limit)?;
         if out.code != 0 {
             return Err(CommandError::Failed {
@@ -714,11 +710,14 @@ mod tests {
         assert_eq!(out.stdout, "hi\n");
         // run_within: stopped at its limit, and a non-zero exit still an error.
         let err = r
-            .run_within(&Cmd::new("sleep").arg("10"), Duration::from_millis(300))
+            .run_within(
+                &Cmd::new("sleep").arg("10"),
+                Some(Duration::from_millis(300)),
+            )
             .unwrap_err();
         assert!(matches!(err, CommandError::Timeout { .. }), "{err}");
         let err = r
-            .run_within(&Cmd::new("false"), Duration::from_secs(5))
+            .run_within(&Cmd::new("false"), Some(Duration::from_secs(5)))
             .unwrap_err();
         assert!(err.to_string().contains("exited with status 1"), "{err}");
         assert!(t.elapsed() < Duration::from_secs(5));

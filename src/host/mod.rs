@@ -362,13 +362,8 @@ impl Host {
                 argv,
                 limit_seconds,
             } => {
-                let cmd = Cmd { argv: argv.clone() };
-                match limit_seconds {
-                    Some(s) => self
-                        .runner
-                        .run_within(&cmd, std::time::Duration::from_secs(*s))?,
-                    None => self.runner.run(&cmd)?,
-                };
+                let limit = limit_seconds.map(std::time::Duration::from_secs);
+                self.runner.run_within(&Cmd { argv: argv.clone() }, limit)?;
             }
             Effect::Write {
                 path,

@@ -83,23 +83,31 @@ pub(super) fn wait_for_member(host: &SwarmHost, node_id: &str, seconds: u64) -> 
     }
 }
 
-/// How [`managed`] begins its answer for an engine whose swarm is locked.
-const LOCKED: &str = "its swarm state is locked";
+/// Why a manager's engine cannot say whether it manages.
+pub enum Unjudged {
+    /// Its swarm is locked (autolock): it stays so until a person unlocks it.
+    Locked,
+    /// Anything else, in words.
+    Other(String),
+}
 
 /// What a manager's engine says of its swarm's managers: (this node's own entry is reachable, a
 /// leader is known), or why it cannot tell.
-pub fn managed(host: &SwarmHost, node_id: &str) -> std::result::Result<(bool, bool), String> {
-    let i = info(host).map_err(|e| crate::error::chain(&e))?;
+pub fn managed(host: &SwarmHost, node_id: &str) -> std::result::Result<(bool, bool), Unjudged> {
+    let i = info(host).map_err(|e| Unjudged::Other(crate::error::chain(&e)))?;
+    if i.swarm.local_node_state == "locked" {
+        return Err(Unjudged::Locked);
+    }
     if i.swarm.local_node_state != "active" || !i.swarm.control_available {
-        return Err(format!(
+        return Err(Unjudged::Other(format!(
             "its swarm state is {} (manages: {})",
             i.swarm.local_node_state, i.swarm.control_available
-        ));
+        )));
     }
     let nodes: Vec<Node> = host
         .api()
         .get_json_within("/nodes", Duration::from_secs(10))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Unjudged::Other(e.to_string()))?;
     let me = nodes.iter().find(|n| n.id == node_id).and_then(|n| {
         n.manager_status
             .as_ref()
@@ -124,14 +132,14 @@ pub(super) fn wait_manages(host: &SwarmHost, node_id: &str, seconds: u64) -> Res
             Ok((me, _)) if !me => "it is not reachable among the managers yet".to_string(),
             Ok(_) => "the swarm has no leader yet".to_string(),
             // Locked stays locked until a person unlocks it: no use waiting.
-            Err(why) if why.starts_with(LOCKED) => {
+            Err(Unjudged::Locked) => {
                 return Err(Error::Failed(format!(
                     "swarm: manager {node_id} came back locked (the swarm is autolocked): it is \
                      away until `docker swarm unlock` with the unlock key; then run the same \
                      command again to finish"
                 )));
             }
-            Err(why) => why,
+            Err(Unjudged::Other(why)) => why,
         };
         if Instant::now() >= until {
             return Err(Error::Unavailable(format!(
